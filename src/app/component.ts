@@ -1,0 +1,35 @@
+import type { Config } from '../config/index.js';
+import type { KafkaConnection } from '../kafka/index.js';
+import type { Logger } from '../log/index.js';
+import type { ApiInstance } from '../api/server.js';
+import type { EcosystemEvents } from './events.js';
+
+export type HealthStatus = 'ok' | 'degraded' | 'down' | 'stopped';
+
+export interface ComponentHealth {
+  status: HealthStatus;
+  detail?: string;
+}
+
+/** What every component is given at construction. */
+export interface ComponentContext {
+  config: Config;
+  kafka: KafkaConnection;
+  log: Logger;
+  events: EcosystemEvents;
+}
+
+/**
+ * A part of AutoMatrix that runs in the process (relay, detect, ...). Components talk to each
+ * other through Kafka topics, never through each other's internals.
+ */
+export interface Component {
+  readonly name: string;
+  /** Starts consuming/serving; resolves once running. */
+  start(): Promise<void>;
+  /** Stops intake, finishes or hands back in-flight work, commits offsets. */
+  stop(): Promise<void>;
+  health(): ComponentHealth;
+  /** Registers the component's HTTP routes (mounted under /api/v2). */
+  routes?(api: ApiInstance): void | Promise<void>;
+}

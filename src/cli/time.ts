@@ -1,0 +1,16 @@
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses a point in time for the command line: `now`, a relative offset (`-15m`, `-2h`, `-7d`),
+ * epoch milliseconds, or an ISO 8601 date-time. Throws with a message naming the accepted forms.
+ */
+export function parseTime(text: string, now = Date.now()): number {
+  const s = text.trim();
+  if (s === 'now') return now;
+  const rel = /^-(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
+  if (rel) return now - Number(rel[1]) * UNITS[rel[2]!]!;
+  if (/^\d{10,16}$/.test(s)) return Number(s);
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new Error(`"${text}" is not a time: use an ISO date-time (2026-11-27T10:00:00Z), epoch milliseconds, now, or a relative time like -2h`);
+  return t;
+}

@@ -1,0 +1,107 @@
+import { bool, ConfigError, hostPort, httpUrl, int, list, oneOf, str, url, type EnvVar, type ValueOf } from './vars.js';
+
+export { ConfigError, type EnvVar } from './vars.js';
+export * as vars from './vars.js';
+
+export const COMPONENT_NAMES = ['relay', 'detect', 'orchestrator', 'neuroweaver', 'gateway'] as const;
+export type ComponentName = (typeof COMPONENT_NAMES)[number];
+
+/** Every environment variable AutoMatrix reads. The README table is generated from this list. */
+export const ENV = {
+  KAFKA_BROKERS: list('KAFKA_BROKERS', hostPort, {
+    description: 'Kafka bootstrap servers, comma-separated `host:port`. Unset: `npm start` starts the local stack and uses it.',
+    default: [],
+    defaultText: '(unset: local stack)',
+  }),
+  SCHEMA_REGISTRY_URL: url('SCHEMA_REGISTRY_URL', {
+    description: 'Confluent-compatible schema registry API (Apicurio: `…/apis/ccompat/v7`).',
+    defaultText: '(unset: local stack, `http://localhost:8081/apis/ccompat/v7`)',
+  }),
+  KAFKA_CLIENT_ID: str('KAFKA_CLIENT_ID', { description: 'Client id sent to the broker.', default: 'automatrix' }),
+  KAFKA_TOPIC_PREFIX: declarePrefix(),
+  PORT: int('PORT', 1, 65535, { description: 'HTTP and WebSocket port.', default: 8000 }),
+  HOST: str('HOST', { description: 'Interface the HTTP server binds to.', default: '0.0.0.0' }),
+  ENVIRONMENT: oneOf('ENVIRONMENT', ['development', 'test', 'staging', 'production'], {
+    description: 'Deployment environment; `production` turns off the pretty log output.',
+    default: 'development',
+  }),
+  DEBUG: bool('DEBUG', { description: 'Verbose logging (sets the log level to `debug` unless `LOG_LEVEL` is set).', default: false }),
+  LOG_LEVEL: oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+    description: 'Log level.',
+    defaultText: 'info (debug when DEBUG=true)',
+  }),
+  CORS_ORIGINS: list(
+    'CORS_ORIGINS',
+    (v) => {
+      if (v !== '*') httpUrl(v);
+    },
+    { description: 'Origins allowed by CORS, comma-separated URLs, or `*`. Empty: no cross-origin access.', default: [] },
+  ),
+  MODEL_SAVE_PATH: str('MODEL_SAVE_PATH', { description: 'Folder for model artifacts (model.json and weights).', default: './models' }),
+  ENABLE_ML_TRAINING: bool('ENABLE_ML_TRAINING', {
+    description: 'Allow training jobs; `false` keeps serving predictions from existing models.',
+    default: true,
+  }),
+  API_TOKEN: declareToken(),
+  BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 64 * 1024 * 1024, { description: 'Largest accepted HTTP request body.', default: 1024 * 1024 }),
+  SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 100, 600_000, {
+    description: 'On SIGTERM, the longest wait for in-flight work before exiting.',
+    default: 10_000,
+  }),
+  COMPONENTS: list(
+    'COMPONENTS',
+    (v) => {
+      if (!(COMPONENT_NAMES as readonly string[]).includes(v)) throw new Error(`items must be among ${COMPONENT_NAMES.join(', ')}`);
+    },
+    { description: 'Components this process runs (scale out by running several processes).', default: [...COMPONENT_NAMES] },
+  ),
+  STACK_DIR: str('STACK_DIR', { description: 'Local stack: folder for downloads, data and logs.', default: '.stack' }),
+  STACK_KAFKA_PORT: int('STACK_KAFKA_PORT', 1, 65535, { description: 'Local stack: broker port.', default: 9092 }),
+  STACK_CONTROLLER_PORT: int('STACK_CONTROLLER_PORT', 1, 65535, { description: 'Local stack: KRaft controller port.', default: 9093 }),
+  STACK_REGISTRY_PORT: int('STACK_REGISTRY_PORT', 1, 65535, { description: 'Local stack: schema registry port.', default: 8081 }),
+} as const;
+
+function declarePrefix() {
+  const v = str('KAFKA_TOPIC_PREFIX', {
+    description: 'Prefix of every topic name (lets several deployments or test runs share a broker).',
+    default: 'automatrix.',
+  });
+  return {
+    ...v,
+    parse(raw: string | undefined) {
+      const value = v.parse(raw);
+      if (!/^[A-Za-z0-9._-]*$/.test(value)) throw new ConfigError('KAFKA_TOPIC_PREFIX', `may only contain letters, digits, '.', '_' and '-', got "${value}"`);
+      return value;
+    },
+  };
+}
+
+function declareToken(): EnvVar<string | undefined> {
+  const v = str('API_TOKEN', {
+    description: 'When set, every mutating endpoint and every WebSocket requires `Authorization: Bearer <token>` (at least 16 characters).',
+    secret: true,
+  });
+  return {
+    ...v,
+    parse(raw) {
+      const value = v.parse(raw);
+      if (value !== undefined && value.length < 16) throw new ConfigError('API_TOKEN', 'must be at least 16 characters long');
+      return value;
+    },
+  };
+}
+
+export type Config = { readonly [K in keyof typeof ENV]: ValueOf<(typeof ENV)[K]> };
+
+/** Reads and validates every variable; throws ConfigError (one line, naming the variable) on the first bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const entries = Object.entries(ENV).map(([key, spec]) => [key, (spec as EnvVar<unknown>).parse(env[key])]);
+  return Object.freeze(Object.fromEntries(entries)) as Config;
+}
+
+/** True when no external broker is configured, so the embedded local stack provides one. */
+export const usesLocalStack = (config: Config): boolean => config.KAFKA_BROKERS.length === 0;
+
+export function effectiveLogLevel(config: Config): string {
+  return config.LOG_LEVEL ?? (config.DEBUG ? 'debug' : 'info');
+}

@@ -1,0 +1,163 @@
+import kafkajs, { type Admin } from 'kafkajs';
+import { topicConfigs, type TopicKey } from '../../topics/index.js';
+import type { TopicCatalog } from './catalog.js';
+import type { PartitionRange } from './types.js';
+
+const { ConfigResourceTypes } = kafkajs;
+
+export interface TopicDrift {
+  topic: string;
+  /** `partitions`, `replicationFactor`, or a topic config name. */
+  field: string;
+  declared: string;
+  actual: string;
+}
+
+export interface TopicReport {
+  created: string[];
+  existing: string[];
+  drift: TopicDrift[];
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  committed: string | null;
+  high: string;
+  lag: number;
+}
+
+export interface ClusterInfo {
+  clusterId: string;
+  controller: number | null;
+  brokers: { nodeId: number; host: string; port: number }[];
+}
+
+/** Admin operations; the only place topics are created. */
+export class KafkaAdmin {
+  constructor(
+    private readonly admin: Admin,
+    private readonly catalog: TopicCatalog,
+  ) {}
+
+  async describeCluster(): Promise<ClusterInfo> {
+    return this.admin.describeCluster();
+  }
+
+  /**
+   * Creates every declared topic that is missing and reports how existing ones differ from
+   * their declaration. Never deletes, shrinks or reconfigures: drift is for a person to resolve.
+   */
+  async ensureTopics(keys: readonly TopicKey[] = this.catalog.keys()): Promise<TopicReport> {
+    const existing = new Set(await this.admin.listTopics());
+    const missing = keys.filter((k) => !existing.has(this.catalog.name(k)));
+    if (missing.length) {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((k) => {
+          const decl = this.catalog.declaration(k);
+          return {
+            topic: this.catalog.name(k),
+            numPartitions: decl.partitions,
+            replicationFactor: decl.replicationFactor,
+            configEntries: Object.entries(topicConfigs(decl)).map(([name, value]) => ({ name, value })),
+          };
+        }),
+      });
+    }
+    const present = keys.filter((k) => existing.has(this.catalog.name(k)));
+    return {
+      created: missing.map((k) => this.catalog.name(k)),
+      existing: present.map((k) => this.catalog.name(k)),
+      drift: present.length ? await this.drift(present) : [],
+    };
+  }
+
+  private async drift(keys: TopicKey[]): Promise<TopicDrift[]> {
+    const names = keys.map((k) => this.catalog.name(k));
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: names });
+    const configs = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+    });
+    const drift: TopicDrift[] = [];
+    for (const key of keys) {
+      const name = this.catalog.name(key);
+      const decl = this.catalog.declaration(key);
+      const meta = topics.find((t) => t.name === name);
+      const partitions = meta?.partitions.length ?? 0;
+      if (partitions !== decl.partitions) drift.push({ topic: name, field: 'partitions', declared: String(decl.partitions), actual: String(partitions) });
+      const rf = meta?.partitions[0]?.replicas.length ?? 0;
+      if (rf !== decl.replicationFactor) drift.push({ topic: name, field: 'replicationFactor', declared: String(decl.replicationFactor), actual: String(rf) });
+      const entries = configs.resources.find((r) => r.resourceName === name)?.configEntries ?? [];
+      for (const [field, declared] of Object.entries(topicConfigs(decl))) {
+        const actual = entries.find((e) => e.configName === field)?.configValue ?? '(unset)';
+        if (actual !== declared) drift.push({ topic: name, field, declared, actual });
+      }
+    }
+    return drift;
+  }
+
+  async listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  /** Creates a topic outside the catalog (Kafka endpoints, tests). Resolves false if it existed. */
+  async createTopic(topic: string, partitions = 1, configs: Record<string, string> = {}): Promise<boolean> {
+    return this.admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: partitions, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
+    });
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    if (topics.length) await this.admin.deleteTopics({ topics });
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
+  }
+
+  /** Low and high offsets of every partition of a topic. */
+  async offsets(topic: string): Promise<PartitionRange[]> {
+    const rows = await this.admin.fetchTopicOffsets(topic);
+    return rows.map((r) => ({ partition: r.partition, low: r.low, high: r.high })).sort((a, b) => a.partition - b.partition);
+  }
+
+  /** For each partition, the first offset whose timestamp is at or after `timestamp` (the high watermark if none). */
+  async offsetsForTime(topic: string, timestamp: number): Promise<{ partition: number; offset: string }[]> {
+    const rows = await this.admin.fetchTopicOffsetsByTimestamp(topic, timestamp);
+    return rows.map((r) => ({ partition: r.partition, offset: r.offset })).sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Committed offset and lag of a consumer group on each partition of the given topics. */
+  async lag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
+    const committed = await this.admin.fetchOffsets({ groupId, topics });
+    const out: PartitionLag[] = [];
+    for (const t of committed) {
+      const ranges = await this.offsets(t.topic);
+      for (const p of t.partitions) {
+        const range = ranges.find((r) => r.partition === p.partition);
+        const high = range?.high ?? '0';
+        const start = p.offset === '-1' ? (range?.low ?? '0') : p.offset;
+        out.push({
+          topic: t.topic,
+          partition: p.partition,
+          committed: p.offset === '-1' ? null : p.offset,
+          high,
+          lag: Math.max(0, Number(BigInt(high) - BigInt(start))),
+        });
+      }
+    }
+    return out;
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.admin.deleteGroups([groupId]).catch(() => undefined);
+  }
+
+  async disconnect(): Promise<void> {
+    await this.admin.disconnect();
+  }
+}

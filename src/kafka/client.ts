@@ -1,0 +1,147 @@
+import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
+import { logger as makeLogger, type Logger } from '../log/index.js';
+import { KafkaAdmin } from './admin.js';
+import { TopicCatalog } from './catalog.js';
+import { BatchConsumer, type ConsumerOptions } from './consumer.js';
+import { TypedProducer } from './producer.js';
+import { Serde } from './serde.js';
+
+const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+
+export interface ConnectionOptions {
+  brokers: string[];
+  registryUrl: string;
+  clientId?: string;
+  topicPrefix?: string;
+  log?: Logger;
+  /** Milliseconds to wait for a TCP connection to a broker. */
+  connectionTimeoutMs?: number;
+}
+
+/**
+ * One connection to the Kafka cluster and its schema registry: the topic catalog, the serde,
+ * a shared admin and producer, and factories for consumers. Every other component gets its
+ * Kafka access from here.
+ */
+export class KafkaConnection {
+  readonly catalog: TopicCatalog;
+  readonly serde: Serde;
+  readonly log: Logger;
+  private readonly kafka: Kafka;
+  private adminClient?: Promise<KafkaAdmin>;
+  private sharedProducer?: Promise<TypedProducer>;
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  constructor(readonly options: ConnectionOptions) {
+    this.log = options.log ?? makeLogger('kafka');
+    this.catalog = new TopicCatalog(options.topicPrefix ?? 'automatrix.');
+    this.serde = new Serde(options.registryUrl, this.catalog, this.log);
+    this.kafka = new KafkaClient({
+      clientId: options.clientId ?? 'automatrix',
+      brokers: options.brokers,
+      connectionTimeout: options.connectionTimeoutMs ?? 3000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => this.forwardLog(entry),
+    });
+  }
+
+  private forwardLog({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) {
+    const { message, timestamp: _t, logger: _l, ...rest } = log;
+    if (level <= logLevel.ERROR) this.log.error({ kafkajs: rest }, message);
+    else if (level === logLevel.WARN) this.log.warn({ kafkajs: rest }, message);
+    else this.log.debug({ kafkajs: rest }, message);
+  }
+
+  admin(): Promise<KafkaAdmin> {
+    this.adminClient ??= (async () => {
+      const admin: Admin = this.kafka.admin();
+      await admin.connect();
+      const wrapped = new KafkaAdmin(admin, this.catalog);
+      this.closers.push(() => wrapped.disconnect());
+      return wrapped;
+    })();
+    return this.adminClient;
+  }
+
+  /** The process-wide producer (acks=all). */
+  producer(): Promise<TypedProducer> {
+    this.sharedProducer ??= this.newProducer();
+    return this.sharedProducer;
+  }
+
+  /** A producer of its own, e.g. for a component that must not share batching with others. */
+  async newProducer(): Promise<TypedProducer> {
+    const producer: Producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    await producer.connect();
+    const wrapped = new TypedProducer(producer, this.catalog, this.serde);
+    this.closers.push(() => wrapped.disconnect());
+    return wrapped;
+  }
+
+  consumer(opts: ConsumerOptions): BatchConsumer {
+    const consumer = this.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: opts.heartbeatIntervalMs ?? 3000,
+      rebalanceTimeout: opts.rebalanceTimeoutMs ?? 60_000,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
+      maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
+      allowAutoTopicCreation: false,
+      readUncommitted: !(opts.readCommittedOnly ?? true),
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    const wrapped = new BatchConsumer(consumer, opts.groupId);
+    this.closers.push(() => wrapped.disconnect());
+    return wrapped;
+  }
+
+  /** Disconnects everything this connection opened. */
+  async close(): Promise<void> {
+    const closers = this.closers.splice(0).reverse();
+    await Promise.allSettled(closers.map((c) => c()));
+  }
+}
+
+/** True if a broker answers a metadata request within the timeout. */
+export async function probeBroker(brokers: string[], timeoutMs = 3000): Promise<{ ok: true; brokers: number } | { ok: false; error: string }> {
+  const kafka = new KafkaClient({
+    clientId: 'automatrix-probe',
+    brokers,
+    connectionTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  try {
+    await withTimeout(admin.connect(), timeoutMs);
+    const cluster = await withTimeout(admin.describeCluster(), timeoutMs);
+    return { ok: true, brokers: cluster.brokers.length };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,57 @@
+/** Typed errors of the Kafka layer; callers branch on `reason` and `retriable`, never on message text. */
+
+export type DecodeReason =
+  | 'empty_value'
+  | 'unknown_schema'
+  | 'registry_unavailable'
+  | 'incompatible_schema'
+  | 'invalid_avro'
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'schema_mismatch';
+
+/** A record value that could not be decoded. Non-retriable ones belong on the dead-letter topic. */
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+  constructor(
+    readonly reason: DecodeReason,
+    message: string,
+    /** Fields (dotted paths) that did not match the schema, for `schema_mismatch`. */
+    readonly fields: string[] = [],
+  ) {
+    super(message);
+  }
+  /** A registry outage is transient: retry later rather than dead-letter. */
+  get retriable(): boolean {
+    return this.reason === 'registry_unavailable';
+  }
+}
+
+/** A value our own code tried to produce that does not fit the topic's schema: a programming error. */
+export class EncodeError extends Error {
+  override name = 'EncodeError';
+  constructor(
+    readonly topic: string,
+    readonly fields: string[],
+  ) {
+    super(`value for ${topic} does not fit its schema at: ${fields.join(', ') || '(root)'}`);
+  }
+}
+
+/** Registering a schema failed; `message` carries the registry's own reason. */
+export class SchemaRegistrationError extends Error {
+  override name = 'SchemaRegistrationError';
+  constructor(
+    readonly subject: string,
+    message: string,
+  ) {
+    super(`schema for ${subject} rejected by the registry: ${message}`);
+  }
+}
+
+export class RegistryUnavailableError extends Error {
+  override name = 'RegistryUnavailableError';
+  constructor(url: string, cause: string) {
+    super(`schema registry at ${url} is unreachable: ${cause}`);
+  }
+}

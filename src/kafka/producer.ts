@@ -1,0 +1,62 @@
+import type { Producer } from 'kafkajs';
+import type { TopicKey } from '../../topics/index.js';
+import type { TopicCatalog } from './catalog.js';
+import type { Serde, TopicInput } from './serde.js';
+import type { OutgoingRecord, ProduceResult, RecordKey } from './types.js';
+
+export interface TypedRecord<K extends TopicKey> {
+  key?: RecordKey;
+  value: TopicInput<K>;
+  headers?: Record<string, string>;
+  partition?: number;
+  timestamp?: number;
+}
+
+/** A producer that Avro-encodes values of declared topics, and sends raw bytes to any topic. */
+export class TypedProducer {
+  constructor(
+    private readonly producer: Producer,
+    private readonly catalog: TopicCatalog,
+    private readonly serde: Serde,
+  ) {}
+
+  /** Encodes and sends values of one declared topic; resolves once the broker acknowledged them (acks=all). */
+  async send<K extends TopicKey>(key: K, records: TypedRecord<K>[]): Promise<ProduceResult[]> {
+    const encoded = records.map((r) => ({ ...r, value: this.serde.encode(key, r.value) }));
+    return this.sendRaw(this.catalog.name(key), encoded);
+  }
+
+  /** Writes a tombstone (null value) for a key of a compacted topic. */
+  async tombstone(key: TopicKey, recordKey: string): Promise<ProduceResult[]> {
+    return this.sendRaw(this.catalog.name(key), [{ key: recordKey, value: null }]);
+  }
+
+  async sendRaw(topic: string, records: OutgoingRecord[]): Promise<ProduceResult[]> {
+    const meta = await this.producer.send({ topic, acks: -1, messages: records.map(toMessage) });
+    return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? m.offset ?? '-1' }));
+  }
+
+  /** Several topics in one request: the cheapest way to write a batch that fans out. */
+  async sendMany(batches: { topic: string; records: OutgoingRecord[] }[]): Promise<ProduceResult[]> {
+    if (!batches.length) return [];
+    const meta = await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records.map(toMessage) })),
+    });
+    return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? m.offset ?? '-1' }));
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+function toMessage(r: OutgoingRecord) {
+  return {
+    key: r.key ?? null,
+    value: r.value,
+    headers: r.headers,
+    partition: r.partition,
+    timestamp: r.timestamp === undefined ? undefined : String(r.timestamp),
+  };
+}

@@ -1,0 +1,238 @@
+/**
+ * Encodes and decodes topic values. Avro through the schema registry in the Confluent wire
+ * format (magic byte 0, 4-byte schema id, Avro body), and plain JSON from producers that do
+ * not use the registry, validated against the same schema. Anything else is a DecodeError.
+ */
+import registryPkg from '@kafkajs/confluent-schema-registry';
+import avsc from 'avsc';
+import { loadSchema } from '../../schemas/index.js';
+import type { SchemaInputs } from '../../schemas/types.js';
+import type { TopicKey, TopicSchema, TopicValue } from '../../topics/index.js';
+import type { Logger } from '../log/index.js';
+import type { TopicCatalog } from './catalog.js';
+import { DecodeError, EncodeError, RegistryUnavailableError, SchemaRegistrationError } from './errors.js';
+
+const { SchemaRegistry, SchemaType } = registryPkg;
+type AvroType = avsc.Type;
+type Resolver = ReturnType<AvroType['createResolver']>;
+
+export type TopicInput<K extends TopicKey> = SchemaInputs[TopicSchema<K>];
+
+export interface Decoded<K extends TopicKey> {
+  value: TopicValue<K>;
+  format: 'avro' | 'json';
+  /** Writer schema id, for Avro values. */
+  schemaId: number | null;
+}
+
+const MAGIC = 0;
+const HEADER = 5;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class Serde {
+  private readonly registry: InstanceType<typeof SchemaRegistry>;
+  private readonly readers = new Map<TopicKey, AvroType>();
+  private readonly ids = new Map<TopicKey, number>();
+  private readonly headers = new Map<TopicKey, Buffer>();
+  /** Resolvers from a writer schema id to a topic's reader schema. */
+  private readonly resolvers = new Map<string, Resolver>();
+
+  constructor(
+    readonly registryUrl: string,
+    private readonly catalog: TopicCatalog,
+    private readonly log?: Logger,
+  ) {
+    this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 2, initialRetryTimeInSecs: 0.2 } });
+  }
+
+  /** The Avro type our code reads a topic's values as. */
+  readerType(key: TopicKey): AvroType {
+    let type = this.readers.get(key);
+    if (!type) {
+      type = avsc.Type.forSchema(loadSchema(this.catalog.declaration(key).schema) as avsc.Schema);
+      this.readers.set(key, type);
+    }
+    return type;
+  }
+
+  /**
+   * Registers each topic's schema under `<topic>-value` with BACKWARD compatibility.
+   * An incompatible change throws SchemaRegistrationError carrying the registry's reason.
+   */
+  async registerAll(keys: readonly TopicKey[] = this.catalog.keys()): Promise<Map<TopicKey, number>> {
+    for (const key of keys) await this.register(key);
+    return new Map(this.ids);
+  }
+
+  async register(key: TopicKey): Promise<number> {
+    const subject = this.catalog.subject(key);
+    const schema = JSON.stringify(loadSchema(this.catalog.declaration(key).schema));
+    await this.setCompatibility(subject, 'BACKWARD');
+    let id: number;
+    try {
+      ({ id } = await this.registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: 'BACKWARD' as never }));
+    } catch (err) {
+      throw this.registrationError(subject, err);
+    }
+    this.ids.set(key, id);
+    const header = Buffer.alloc(HEADER);
+    header.writeUInt8(MAGIC, 0);
+    header.writeInt32BE(id, 1);
+    this.headers.set(key, header);
+    this.log?.debug({ subject, id }, 'schema registered');
+    return id;
+  }
+
+  /** Schema id our encoder writes for a topic (after registration). */
+  schemaId(key: TopicKey): number | undefined {
+    return this.ids.get(key);
+  }
+
+  private async setCompatibility(subject: string, level: string): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.registryUrl}/config/${encodeURIComponent(subject)}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify({ compatibility: level }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      throw new RegistryUnavailableError(this.registryUrl, (err as Error).message);
+    }
+    if (!res.ok) throw new SchemaRegistrationError(subject, `setting ${level} compatibility: HTTP ${res.status} ${await res.text()}`);
+  }
+
+  private registrationError(subject: string, err: unknown): Error {
+    const e = err as { status?: number; message?: string };
+    if (e.status === undefined) return new RegistryUnavailableError(this.registryUrl, e.message ?? String(err));
+    return new SchemaRegistrationError(subject, (e.message ?? String(err)).replace(/^Confluent_Schema_Registry - /, ''));
+  }
+
+  /** Avro-encodes a value in the Confluent wire format. Throws EncodeError naming the fields that do not fit. */
+  encode<K extends TopicKey>(key: K, value: TopicInput<K>): Buffer {
+    const header = this.headers.get(key);
+    if (!header) throw new Error(`schema for ${this.catalog.name(key)} is not registered yet: call registerAll() first`);
+    const type = this.readerType(key);
+    try {
+      return Buffer.concat([header, type.toBuffer(value)]);
+    } catch {
+      throw new EncodeError(this.catalog.name(key), invalidPaths(type, value));
+    }
+  }
+
+  /** Decodes a value of a topic, Avro or JSON. Throws DecodeError; `retriable` tells a registry outage from bad data. */
+  async decode<K extends TopicKey>(key: K, buf: Buffer | null): Promise<Decoded<K>> {
+    if (!buf || buf.length === 0) throw new DecodeError('empty_value', 'value is empty');
+    if (buf[0] === MAGIC) return this.decodeAvro(key, buf);
+    return { value: this.decodeJson(key, buf), format: 'json', schemaId: null };
+  }
+
+  private async decodeAvro<K extends TopicKey>(key: K, buf: Buffer): Promise<Decoded<K>> {
+    if (buf.length < HEADER) throw new DecodeError('invalid_avro', `value has the Avro magic byte but only ${buf.length} bytes`);
+    const id = buf.readInt32BE(1);
+    const reader = this.readerType(key);
+    const resolver = await this.resolver(key, id, reader);
+    let value: unknown;
+    try {
+      value = reader.fromBuffer(buf.subarray(HEADER), resolver);
+    } catch (err) {
+      throw new DecodeError('invalid_avro', `Avro body does not decode with schema ${id}: ${(err as Error).message}`);
+    }
+    return { value: value as TopicValue<K>, format: 'avro', schemaId: id };
+  }
+
+  private async resolver(key: TopicKey, id: number, reader: AvroType): Promise<Resolver> {
+    const cacheKey = `${key}:${id}`;
+    const cached = this.resolvers.get(cacheKey);
+    if (cached) return cached;
+    let writer: AvroType;
+    try {
+      writer = (await this.registry.getSchema(id)) as unknown as AvroType;
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 404) throw new DecodeError('unknown_schema', `schema id ${id} is not in the registry`);
+      if (status !== undefined && status < 500) throw new DecodeError('unknown_schema', `schema id ${id}: registry answered ${status}`);
+      throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${(err as Error).message}`);
+    }
+    let resolver: Resolver;
+    try {
+      resolver = reader.createResolver(writer);
+    } catch (err) {
+      throw new DecodeError('incompatible_schema', `schema id ${id} cannot be read as ${this.catalog.name(key)}: ${(err as Error).message}`);
+    }
+    this.resolvers.set(cacheKey, resolver);
+    return resolver;
+  }
+
+  /** Validates a plain JSON value against the topic schema, filling defaults. */
+  decodeJson<K extends TopicKey>(key: K, buf: Buffer | string): TopicValue<K> {
+    let text: string;
+    try {
+      text = typeof buf === 'string' ? buf : utf8.decode(buf);
+    } catch {
+      throw new DecodeError('invalid_utf8', 'value is neither Avro (no magic byte) nor UTF-8 text');
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new DecodeError('invalid_json', `value is neither Avro nor JSON: ${(err as Error).message}`);
+    }
+    return this.validate(key, parsed);
+  }
+
+  /** Checks a JS value against the topic schema and returns it with defaults filled in. */
+  validate<K extends TopicKey>(key: K, value: unknown): TopicValue<K> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new DecodeError('schema_mismatch', `value must be a JSON object for ${this.catalog.name(key)}`);
+    }
+    const type = this.readerType(key);
+    const fields = invalidPaths(type, value);
+    if (fields.length) {
+      throw new DecodeError('schema_mismatch', `value does not fit ${this.catalog.name(key)}: ${describeFields(type, value)}`, fields);
+    }
+    return type.clone(value) as TopicValue<K>;
+  }
+}
+
+interface Mismatch {
+  path: string;
+  type: AvroType;
+  missing: boolean;
+}
+
+function mismatches(type: AvroType, value: unknown): Mismatch[] {
+  const found: Mismatch[] = [];
+  type.isValid(value, { errorHook: (path: string[], v: unknown, t: AvroType) => found.push({ path: path.join('.') || '(root)', type: t, missing: v === undefined }) });
+  return found;
+}
+
+function invalidPaths(type: AvroType, value: unknown): string[] {
+  return mismatches(type, value).map((m) => m.path);
+}
+
+function describeFields(type: AvroType, value: unknown): string {
+  return mismatches(type, value)
+    .map((m) => (m.missing ? `${m.path} is missing` : `${m.path} must be ${typeLabel(m.type)}`))
+    .join('; ');
+}
+
+/** How a person would name an Avro type: `double`, `string or null`, `one of A, B`. */
+function typeLabel(type: AvroType): string {
+  const t = type as unknown as { typeName: string; types?: AvroType[]; symbols?: string[] };
+  switch (t.typeName) {
+    case 'union:unwrapped':
+    case 'union:wrapped':
+      return (t.types ?? []).map(typeLabel).join(' or ');
+    case 'enum':
+      return `one of ${(t.symbols ?? []).join(', ')}`;
+    case 'record':
+    case 'map':
+      return 'an object';
+    case 'array':
+      return 'an array';
+    default:
+      return t.typeName;
+  }
+}

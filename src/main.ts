@@ -1,0 +1,39 @@
+/** `npm start`: every configured component in one process, plus the HTTP API. */
+import { startRuntime } from './app/index.js';
+import { COMPONENT_FACTORIES } from './components.js';
+import { ConfigError, effectiveLogLevel, loadConfig } from './config/index.js';
+import { logger, rootLogger } from './log/index.js';
+import { StackError } from './stack/index.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  rootLogger(effectiveLogLevel(config));
+  const runtime = await startRuntime(config, COMPONENT_FACTORIES);
+  const log = logger('app');
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // `on`, not `once`: a second signal (tsx relays the one it got) must not kill the process mid-shutdown.
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      runtime.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof StackError) {
+    process.stderr.write(`automatrix: ${err.message}\n`);
+  } else {
+    process.stderr.write(`automatrix: ${(err as Error).message ?? String(err)}\n`);
+    logger('app').debug({ err }, 'startup failed');
+  }
+  process.exit(1);
+});

@@ -1,0 +1,4 @@
+/** A stack problem a person must fix; the message is one line saying what is wrong and what to do. */
+export class StackError extends Error {
+  override name = 'StackError';
+}

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { KafkaConnection, type ConsumedRecord } from '../../src/kafka/index.js';
+import { logger } from '../../src/log/index.js';
+import type { TopicKey } from '../../topics/index.js';
+
+/** A unique topic prefix, so test files (and parallel runs) never see each other's records. */
+export const uniquePrefix = (label = 'test') => `t-${label}-${randomBytes(4).toString('hex')}.`;
+
+export interface TestKafka {
+  kafka: KafkaConnection;
+  prefix: string;
+  /** Deletes the topics this test created and disconnects. */
+  cleanup(): Promise<void>;
+}
+
+/** A connection to the test broker under a fresh prefix, with the given topics created and their schemas registered. */
+export async function testKafka(keys: readonly TopicKey[], label?: string): Promise<TestKafka> {
+  const { brokers, registryUrl } = inject('kafka');
+  const prefix = uniquePrefix(label);
+  const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-test', log: logger('test') });
+  const admin = await kafka.admin();
+  await admin.ensureTopics(keys);
+  await kafka.serde.registerAll(keys);
+  return {
+    kafka,
+    prefix,
+    async cleanup() {
+      const names = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+      await admin.deleteTopics(names).catch(() => undefined);
+      await kafka.close();
+    },
+  };
+}
+
+/** Consumes `count` records of a topic from the beginning with a throwaway group. */
+export async function consumeN(kafka: KafkaConnection, topic: string, count: number): Promise<ConsumedRecord[]> {
+  const consumer = kafka.consumer({ groupId: `test-${randomBytes(6).toString('hex')}`, maxWaitTimeMs: 100 });
+  const got: ConsumedRecord[] = [];
+  await consumer.subscribe([topic], { fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run(async (batch) => {
+      got.push(...batch.records);
+      if (got.length >= count) resolve();
+    });
+  });
+  await consumer.disconnect();
+  return got;
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecodeError, SchemaRegistrationError, Serde, TopicCatalog } from '../../src/kafka/index.js';
+import type { MetricSample } from '../../schemas/index.js';
+import { consumeN, testKafka, type TestKafka } from '../helpers/kafka.js';
+
+const sample = (service: string, i: number): MetricSample => ({
+  service,
+  timestamp: 1764237600000 + i,
+  cpu_usage: 50 + i,
+  memory_usage: 40,
+  network_latency: 120,
+  error_rate: 1,
+  request_count: 1000,
+  performance_score: 0.9,
+  replicas: 3,
+  extra: { queue_depth: i },
+});
+
+describe('serde through the real broker and registry', () => {
+  let t: TestKafka;
+  beforeAll(async () => {
+    t = await testKafka(['metrics.samples', 'deadletter'], 'serde');
+  });
+  afterAll(async () => t?.cleanup());
+
+  it('round-trips Avro (Confluent wire format) and plain JSON values on one topic', async () => {
+    const { kafka } = t;
+    const producer = await kafka.producer();
+    await producer.send('metrics.samples', [{ key: 'checkout', value: sample('checkout', 1) }]);
+    const json = { service: 'search', timestamp: 1764237600123, cpu_usage: 10, memory_usage: 20, network_latency: 30, error_rate: 0, request_count: 5 };
+    await producer.sendRaw(kafka.catalog.name('metrics.samples'), [{ key: 'search', value: JSON.stringify(json) }]);
+
+    const records = await consumeN(kafka, kafka.catalog.name('metrics.samples'), 2);
+    const decoded = await Promise.all(records.map((r) => kafka.serde.decode('metrics.samples', r.value)));
+    const avro = decoded.find((d) => d.format === 'avro')!;
+    const plain = decoded.find((d) => d.format === 'json')!;
+    expect(avro.value).toEqual(sample('checkout', 1));
+    expect(avro.schemaId).toBe(kafka.serde.schemaId('metrics.samples'));
+    const avroRecord = records.find((r) => r.key?.toString() === 'checkout')!;
+    expect(avroRecord.value![0]).toBe(0);
+    expect(avroRecord.value!.readInt32BE(1)).toBe(avro.schemaId);
+    expect(plain.value).toEqual({ ...json, performance_score: null, replicas: null, extra: {} });
+  });
+
+  it('gives typed, non-retriable errors for garbage, truncated Avro and unknown schema ids', async () => {
+    const { kafka } = t;
+    const good = kafka.serde.encode('metrics.samples', sample('a', 1));
+    const truncated = good.subarray(0, good.length - 4);
+    const unknownId = Buffer.from(good);
+    unknownId.writeInt32BE(987654321, 1);
+    const cases: [Buffer, string][] = [
+      [Buffer.from('{"service": 1'), 'invalid_json'],
+      [truncated, 'invalid_avro'],
+      [unknownId, 'unknown_schema'],
+    ];
+    for (const [buf, reason] of cases) {
+      const err = await kafka.serde.decode('metrics.samples', buf).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DecodeError);
+      expect((err as DecodeError).reason).toBe(reason);
+      expect((err as DecodeError).retriable).toBe(false);
+    }
+  });
+
+  it('reads values written with an older compatible schema through a resolver', async () => {
+    const { kafka, prefix } = t;
+    const subject = `${prefix}deadletter-value`;
+    // Register an older version of the dead-letter schema (without the optional fields added since) ...
+    const older = {
+      type: 'record',
+      name: 'DeadLetter',
+      namespace: 'dev.automatrix',
+      fields: [
+        { name: 'sourceTopic', type: 'string' },
+        { name: 'sourcePartition', type: 'int' },
+        { name: 'sourceOffset', type: 'long' },
+        { name: 'reason', type: 'string' },
+        { name: 'error', type: 'string' },
+        { name: 'failedAt', type: 'long' },
+      ],
+    };
+    const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: JSON.stringify(older) }),
+    });
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: number };
+    const avsc = (await import('avsc')).default;
+    const body = avsc.Type.forSchema(older as never).toBuffer({ sourceTopic: 'x', sourcePartition: 1, sourceOffset: 7, reason: 'decode_error', error: 'bad', failedAt: 5 });
+    const header = Buffer.alloc(5);
+    header.writeInt32BE(id, 1);
+    const decoded = await kafka.serde.decode('deadletter', Buffer.concat([header, body]));
+    expect(decoded.value).toMatchObject({ sourceTopic: 'x', sourceOffset: 7, reason: 'decode_error', attempts: 0, component: 'relay', key: null });
+  });
+
+  it('fails registration of an incompatible change with the registry reason', async () => {
+    const { kafka } = t;
+    const prefix = `t-incompat-${randomUUID().slice(0, 8)}.`;
+    const subject = `${prefix}metrics.samples-value`;
+    const old = { type: 'record', name: 'MetricSample', namespace: 'dev.automatrix', fields: [{ name: 'service', type: 'int' }] };
+    const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: JSON.stringify(old) }),
+    });
+    expect(res.status).toBe(200);
+    const serde = new Serde(kafka.serde.registryUrl, new TopicCatalog(prefix));
+    const err = await serde.register('metrics.samples').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaRegistrationError);
+    expect((err as Error).message).toContain(subject);
+    expect((err as Error).message).toMatch(/incompatib/i);
+  });
+});
