@@ -42,6 +42,10 @@ export const ENV = {
     description: 'Allow training jobs; `false` keeps serving predictions from existing models.',
     default: true,
   }),
+  TFJS_BACKEND: oneOf('TFJS_BACKEND', ['auto', 'tensorflow', 'wasm', 'cpu'], {
+    description: 'TensorFlow.js backend: `auto` takes tfjs-node if it is installed, else WebAssembly, else pure JS.',
+    default: 'auto',
+  }),
   API_TOKEN: declareToken(),
   BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 64 * 1024 * 1024, { description: 'Largest accepted HTTP request body.', default: 1024 * 1024 }),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 100, 600_000, {

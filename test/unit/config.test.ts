@@ -16,6 +16,7 @@ const BAD: Record<keyof typeof ENV, [string, string]> = {
   CORS_ORIGINS: ['example.com', 'http(s) URL'],
   MODEL_SAVE_PATH: ['', ''],
   ENABLE_ML_TRAINING: ['sometimes', 'true or false'],
+  TFJS_BACKEND: ['gpu', 'one of auto, tensorflow, wasm, cpu'],
   API_TOKEN: ['short', 'at least 16 characters'],
   BODY_LIMIT_BYTES: ['10', 'integer from 1024'],
   SHUTDOWN_TIMEOUT_MS: ['-5', 'integer from 100'],
