@@ -35,7 +35,7 @@ const ErrorSchema = Type.Object({
 });
 
 const HealthSchema = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
   version: Type.String(),
   uptimeS: Type.Number(),
   dependencies: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), detail: Type.Optional(Type.String()) })),
@@ -87,7 +87,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
     '/health',
     {
       schema: {
-        summary: 'Liveness and readiness: broker, schema registry and every component',
+        summary: 'Readiness: broker, schema registry and every component (503 while degraded); /health/live is liveness only',
         tags: ['health'],
         response: { 200: HealthSchema, 503: HealthSchema },
       },
@@ -97,9 +97,10 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
       const dependencies = Object.fromEntries(entries);
       const components = Object.fromEntries(deps.components.map((c) => [c.name, c.health()]));
       const depsOk = entries.every(([, h]) => h.ok);
-      const compsOk = Object.values(components).every((h) => h.status === 'ok');
-      const status = !depsOk ? 'down' : compsOk ? 'ok' : 'degraded';
-      return reply.status(status === 'down' ? 503 : 200).send({ status, version: deps.version, uptimeS: (Date.now() - started) / 1000, dependencies, components });
+      // A component stopped on purpose (e.g. POST /relaycore/stop) is not a fault.
+      const compsOk = Object.values(components).every((h) => h.status === 'ok' || h.status === 'stopped');
+      const status = depsOk && compsOk ? 'ok' : 'degraded';
+      return reply.status(status === 'ok' ? 200 : 503).send({ status, version: deps.version, uptimeS: (Date.now() - started) / 1000, dependencies, components });
     },
   );
   app.get('/health/live', { schema: { summary: 'Liveness only: the process answers', tags: ['health'] } }, async () => ({ status: 'ok' }));

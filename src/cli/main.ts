@@ -1,5 +1,5 @@
 /** The `automatrix` command line. Every failure is one line on stderr and a non-zero exit. */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { prepareKafka, resolveEndpoints, VERSION } from '../app/index.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { KafkaConnection } from '../kafka/index.js';
@@ -24,7 +24,12 @@ const timeOption = (flag: string, what: string) =>
   });
 
 export function buildCli(): Command {
-  const program = new Command('automatrix').description('AI-ops streaming pipeline on Apache Kafka').version(VERSION).showHelpAfterError(false);
+  // Set before the subcommands are added, so they inherit it.
+  const program = new Command('automatrix')
+    .description('AI-ops streaming pipeline on Apache Kafka')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s.replace(/^error: /, 'automatrix: ')) });
 
   program
     .command('start')
@@ -43,9 +48,10 @@ export function buildCli(): Command {
     });
   stack
     .command('down')
-    .description('stop the local stack, leaving no process behind')
-    .action(async () => {
-      await stackDown(stackSettings(loadConfig()));
+    .description('stop the local stack (or one service of it: kafka, registry), leaving no process behind')
+    .addArgument(new Argument('[service]', 'only this service').choices(['kafka', 'registry']))
+    .action(async (service?: 'kafka' | 'registry') => {
+      await stackDown(stackSettings(loadConfig()), console.log, service);
     });
   stack
     .command('status')
@@ -92,15 +98,14 @@ export function buildCli(): Command {
 
 export async function runCli(argv: string[]): Promise<void> {
   rootLogger(process.env.LOG_LEVEL ?? 'warn');
-  const program = buildCli().exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `automatrix: ${s.slice(7)}` : s) });
+  const program = buildCli();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return;
       if (err.code.startsWith('automatrix.')) process.stderr.write(`automatrix: ${err.message}\n`);
-      process.exitCode = err.exitCode || 2;
+      process.exitCode = 2;
       return;
     }
     const known = err instanceof ConfigError || err instanceof StackError;

@@ -107,23 +107,25 @@ export async function stackUp(s: StackSettings, report: Report = console.log): P
   return { ...stackEndpoints(s), alreadyRunning: false };
 }
 
-/** Stops the registry, then the broker; leaves no process of this stack behind. */
-export async function stackDown(s: StackSettings, report: Report = console.log): Promise<void> {
-  const p = paths(s);
+export type ServiceName = ServiceStatus['name'];
+
+/** Stops the registry, then the broker (or just `only`); leaves no process of this stack behind. */
+export async function stackDown(s: StackSettings, report: Report = console.log, only?: ServiceName): Promise<void> {
+  const order: ServiceName[] = only ? [only] : ['registry', 'kafka'];
   let stopped = 0;
-  for (const [role, pidFile] of [
-    ['registry', p.registryPid],
-    ['kafka', p.kafkaPid],
-  ] as const) {
-    const pids = new Set([readPid(pidFile), ...pidsWithMarker(marker(s, role))].filter((x): x is number => x !== undefined));
-    for (const pid of pids) {
-      const killed = await stopProcess(pid, 30_000);
-      report(`stopped ${role} (pid ${pid}${killed ? ', killed after 30 s' : ''})`);
-      stopped++;
-    }
-    removeFile(pidFile);
+  for (const name of order) stopped += await stopService(s, name, report);
+  if (!stopped) report(only ? `${only} was not running` : 'stack was not running');
+}
+
+async function stopService(s: StackSettings, name: ServiceName, report: Report): Promise<number> {
+  const pidFile = name === 'kafka' ? paths(s).kafkaPid : paths(s).registryPid;
+  const pids = new Set([readPid(pidFile), ...pidsWithMarker(marker(s, name))].filter((x): x is number => x !== undefined));
+  for (const pid of pids) {
+    const killed = await stopProcess(pid, 30_000);
+    report(`stopped ${name} (pid ${pid}${killed ? ', killed after 30 s' : ''})`);
   }
-  if (!stopped) report('stack was not running');
+  removeFile(pidFile);
+  return pids.size;
 }
 
 export async function stackStatus(s: StackSettings): Promise<ServiceStatus[]> {
