@@ -105,7 +105,7 @@ export class Serde {
 
   private registrationError(subject: string, err: unknown): Error {
     const e = err as { status?: number; message?: string };
-    if (e.status === undefined) return new RegistryUnavailableError(this.registryUrl, e.message ?? String(err));
+    if (registryUnreachable(err)) return new RegistryUnavailableError(this.registryUrl, e.message ?? String(err));
     return new SchemaRegistrationError(subject, (e.message ?? String(err)).replace(/^Confluent_Schema_Registry - /, ''));
   }
 
@@ -150,10 +150,9 @@ export class Serde {
     try {
       writer = (await this.registry.getSchema(id)) as unknown as AvroType;
     } catch (err) {
+      if (registryUnreachable(err)) throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${(err as Error).message}`);
       const status = (err as { status?: number }).status;
-      if (status === 404) throw new DecodeError('unknown_schema', `schema id ${id} is not in the registry`);
-      if (status !== undefined && status < 500) throw new DecodeError('unknown_schema', `schema id ${id}: registry answered ${status}`);
-      throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${(err as Error).message}`);
+      throw new DecodeError('unknown_schema', status === 404 ? `schema id ${id} is not in the registry` : `schema id ${id}: registry answered ${status}`);
     }
     let resolver: Resolver;
     try {
@@ -194,6 +193,16 @@ export class Serde {
     }
     return type.clone(value) as TopicValue<K>;
   }
+}
+
+/**
+ * The registry client reports connection failures as HTTP 400 responses, so tell an outage from a
+ * real answer by the network error in the message, or a 5xx.
+ */
+function registryUnreachable(err: unknown): boolean {
+  const e = err as { status?: number; message?: string };
+  if (e.status === undefined || e.status === 0 || e.status >= 500) return true;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|timeout/i.test(e.message ?? '');
 }
 
 interface Mismatch {

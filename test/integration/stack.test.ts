@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareKafka } from '../../src/app/index.js';
 import { KafkaConnection } from '../../src/kafka/index.js';
@@ -11,16 +11,16 @@ import { pidsWithMarker, portAnswers } from '../../src/stack/processes.js';
 import { TOPIC_KEYS } from '../../topics/index.js';
 import { consumeN } from '../helpers/kafka.js';
 import { freePort, runCli } from '../helpers/process.js';
+import { privateStack } from '../helpers/stack.js';
 
-const sharedArtifacts = resolve(process.env.STACK_DIR ?? '.stack', 'artifacts');
 const quiet = () => undefined;
 
 describe('the local stack', () => {
   const dirs: string[] = [];
-  const privateStack = async (): Promise<StackSettings> => {
-    const dir = mkdtempSync(join(tmpdir(), 'am-stack-'));
-    dirs.push(dir);
-    return { dir, artifactsDir: sharedArtifacts, kafkaPort: await freePort(), controllerPort: await freePort(), registryPort: await freePort() };
+  const ownStack = async (): Promise<StackSettings> => {
+    const s = await privateStack();
+    dirs.push(s.dir);
+    return s;
   };
   afterAll(async () => {
     for (const dir of dirs) {
@@ -30,7 +30,7 @@ describe('the local stack', () => {
   });
 
   it('is idempotent, keeps topics, schemas and records across a restart, and leaves no process behind', async () => {
-    const s = await privateStack();
+    const s = await ownStack();
     const lines: string[] = [];
     const first = await stackUp(s, (l) => lines.push(l));
     expect(first.alreadyRunning).toBe(false);
