@@ -1,0 +1,42 @@
+import { inject } from 'vitest';
+import { startRuntime, type ComponentFactory, type Runtime } from '../../src/app/index.js';
+import { COMPONENT_FACTORIES } from '../../src/components.js';
+import { loadConfig, type ComponentName } from '../../src/config/index.js';
+import { uniquePrefix } from './kafka.js';
+import { freePort } from './process.js';
+
+export interface TestApp {
+  runtime: Runtime;
+  base: string;
+  /** Stops the app and deletes its topics. */
+  close(): Promise<void>;
+}
+
+/** The whole app (every component of this build unless `factories` says otherwise) on a free port and a fresh topic prefix. */
+export async function startTestApp(env: Record<string, string> = {}, factories: Partial<Record<ComponentName, ComponentFactory>> = COMPONENT_FACTORIES): Promise<TestApp> {
+  const { brokers, registryUrl } = inject('kafka');
+  const port = await freePort();
+  const config = loadConfig({
+    KAFKA_BROKERS: brokers.join(','),
+    SCHEMA_REGISTRY_URL: registryUrl,
+    KAFKA_TOPIC_PREFIX: uniquePrefix('app'),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ...env,
+  });
+  const runtime = await startRuntime(config, factories);
+  return {
+    runtime,
+    base: `http://127.0.0.1:${port}`,
+    async close() {
+      const admin = await runtime.kafka.admin();
+      const prefix = runtime.kafka.catalog.prefix;
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+      await runtime.stop();
+      const { KafkaConnection } = await import('../../src/kafka/index.js');
+      const cleaner = new KafkaConnection({ brokers, registryUrl });
+      await (await cleaner.admin()).deleteTopics(topics).catch(() => undefined);
+      await cleaner.close();
+    },
+  };
+}
