@@ -104,6 +104,8 @@ export const JobSchema = Type.Object(
   { examples: [{ id: '0b7c…', model: 'performance', trigger: 'api', state: 'running', phase: 'training', progress: { trial: 3, trials: 8, epoch: 7, rung: 1, rungs: 4 } }] },
 );
 
+export const JobList = Type.Object({ jobs: Type.Array(JobSchema) });
+
 export const TrainAccepted = Type.Object(
   { jobId: Type.String(), model: Type.String(), state: Type.String(), statusUrl: Type.String(), job: JobSchema },
   { examples: [{ jobId: '0b7c2d0e-…', model: 'performance', state: 'queued', statusUrl: '/api/v2/neuroweaver/jobs/0b7c2d0e-…' }] },

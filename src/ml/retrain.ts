@@ -99,18 +99,26 @@ export class Retrainer {
   }
 
   async start(): Promise<void> {
-    const { kafka, settings, kinds } = this.deps;
+    const { kafka, kinds } = this.deps;
     const keys = new Set<TopicKey>(['anomalies', 'orchestrator.actions', ...kinds.map((k) => k.source)]);
     // One group for every instance: each trigger record reaches one of them.
     this.consumer = kafka.consumer({ groupId: `${kafka.catalog.prefix}neuroweaver-triggers` });
+    const joined = new Promise<void>((resolve) => this.consumer!.onGroupJoin(() => resolve()));
     await this.consumer.subscribe([...keys].map((k) => kafka.catalog.name(k)));
     await this.consumer.run((batch) => this.handle(batch));
-    if (settings.intervalMs > 0) {
-      this.timer = setInterval(() => {
-        for (const kind of kinds) this.trigger(kind.name, 'schedule', `scheduled every ${Math.round(settings.intervalMs / 60_000)} min`);
-      }, settings.intervalMs);
-      this.timer.unref();
-    }
+    // Triggers start at the latest offsets: wait (bounded) until the group has them, so none sent after start() is missed.
+    await Promise.race([joined, new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+    this.startSchedule();
+  }
+
+  /** Retrains every model each ML_RETRAIN_INTERVAL_MS (0: never). */
+  startSchedule(): void {
+    const { settings, kinds } = this.deps;
+    if (settings.intervalMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => {
+      for (const kind of kinds) this.trigger(kind.name, 'schedule', `scheduled every ${Math.round(settings.intervalMs / 60_000)} min`);
+    }, settings.intervalMs);
+    this.timer.unref();
   }
 
   async stop(): Promise<void> {

@@ -8,6 +8,7 @@ import { QueueFullError, type JobSpec } from './jobs.js';
 import { modelKind } from './kinds/index.js';
 import type { AnyModelKind } from './kinds/types.js';
 import {
+  JobList,
   JobParams,
   JobSchema,
   ModelParams,
@@ -73,6 +74,10 @@ export function neuroweaverRoutes(api: ApiInstance, nw: NeuroWeaver): void {
         { champion: nw.registry.champion(k.name)?.version ?? null, serving: nw.predictor.serving(k.name)?.version ?? null, loadError: nw.predictor.loadError(k.name) ?? null, drift: nw.retrainer.drift.get(k.name)!.status() },
       ]),
     ),
+  }));
+
+  api.get('/neuroweaver/jobs', { schema: { summary: 'Training jobs: the running one, the queue, and the last finished ones, newest first', tags, response: { 200: JobList } } }, async () => ({
+    jobs: [...(nw.jobs.current() ? [nw.jobs.current()!] : []), ...nw.jobs.queued(), ...nw.jobs.recent(50)],
   }));
 
   api.get('/neuroweaver/jobs/:id', { schema: { summary: 'One training job (running, queued or among the last 50 finished)', tags, params: JobParams, response: { 200: JobSchema, ...errors } } }, async (req) => {
