@@ -76,9 +76,9 @@ async function inferenceLatency(modelDir: string, x: TrainingRequest['holdout'][
     const figures: Record<string, number> = {};
     for (const batch of [1, 16, 256]) {
       const slice = { data: x.data.subarray(0, batch * x.cols), rows: batch, cols: x.cols };
-      for (let i = 0; i < 50; i++) predictRows(tf, model, slice, state.xScaler, state.yScaler);
+      for (let i = 0; i < 300; i++) predictRows(tf, model, slice, state.xScaler, state.yScaler);
       const times: number[] = [];
-      for (let i = 0; i < 500; i++) {
+      for (let i = 0; i < 2000; i++) {
         const t0 = performance.now();
         predictRows(tf, model, slice, state.xScaler, state.yScaler);
         times.push((performance.now() - t0) * 1000);

@@ -60,7 +60,14 @@ export async function readUntil(kafka: KafkaConnection, topic: string, done: (re
       const timer = setTimeout(() => reject(new Error(`${topic}: condition not met after ${got.length} records`)), limitMs);
       void consumer.run(async (batch) => {
         got.push(...batch.records);
-        if (done(got)) {
+        let enough: boolean;
+        try {
+          enough = done(got);
+        } catch (err) {
+          clearTimeout(timer);
+          return reject(err as Error);
+        }
+        if (enough) {
           clearTimeout(timer);
           resolve();
         }

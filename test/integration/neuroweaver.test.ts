@@ -108,16 +108,18 @@ describe('NeuroWeaver on the real broker', () => {
   }
 
   it('keeps the event loop and the API responsive while a job trains, and publishes its progress while it runs', async () => {
+    const isEpoch = (value: Buffer | null) => decodeEvent(value).kind === 'EPOCH';
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
     try {
-      const res = await post('/train', { data: syntheticRows(4000, { seed: 9 }), budget: { trials: 4, maxEpochs: 200, timeS: 300 }, seed: 2 });
+      const res = await post('/train', { data: syntheticRows(4000, { seed: 9 }), budget: { trials: 4, maxEpochs: 400, timeS: 300 }, seed: 2 });
       const { jobId } = res.json<{ jobId: string }>();
       const seen = new Set<number>();
       let ticksAtFirst = -1;
       let status: { job: JobStatus | null; backend: string } | undefined;
       while (seen.size < 3) {
         status = (await get('/status')).json();
+        if (status!.job?.id !== jobId && (await get(`/jobs/${jobId}`)).json<JobStatus>().finishedAt) break;
         const p = status!.job?.progress;
         if (status!.job?.phase === 'training' && p) {
           if (!seen.size) ticksAtFirst = ticks;
@@ -143,7 +145,6 @@ describe('NeuroWeaver on the real broker', () => {
     } finally {
       clearInterval(timer);
     }
-    const isEpoch = (value: Buffer | null) => decodeEvent(value).kind === 'EPOCH';
   });
 
   it('does not promote a worse challenger: the champion keeps serving', async () => {
@@ -204,6 +205,17 @@ describe('NeuroWeaver on the real broker', () => {
     expect((await post('/train', { data: rows, budget: { trials: 0 } })).json()).toMatchObject({ field: 'body.budget.trials' });
     expect((await post('/train', { from: 'yesterday-ish' })).json()).toMatchObject({ field: 'body.from' });
     expect((await post('/train', { data: rows.slice(0, 5) })).json()).toMatchObject({ statusCode: 400, field: 'body.data' });
+  });
+
+  it('documents every route in the OpenAPI spec, with a summary and examples', async () => {
+    const spec = (await nw.api.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, Record<string, { summary?: string; requestBody?: unknown }>> }>();
+    const ours = Object.entries(spec.paths).filter(([path]) => path.startsWith('/api/v2/neuroweaver/'));
+    expect(ours.map(([path]) => path).sort()).toEqual(
+      ['/api/v2/neuroweaver/jobs', '/api/v2/neuroweaver/jobs/{id}', '/api/v2/neuroweaver/jobs/{id}/cancel', '/api/v2/neuroweaver/models', '/api/v2/neuroweaver/models/{model}/rollback', '/api/v2/neuroweaver/models/{model}/{version}', '/api/v2/neuroweaver/models/{model}/{version}/promote', '/api/v2/neuroweaver/predict', '/api/v2/neuroweaver/status', '/api/v2/neuroweaver/train'].sort(),
+    );
+    for (const [path, methods] of ours) for (const [method, op] of Object.entries(methods)) expect(op.summary, `${method} ${path}`).toBeTruthy();
+    expect(JSON.stringify(spec.paths['/api/v2/neuroweaver/train']!.post!.requestBody)).toContain('performance_score');
+    expect(JSON.stringify(spec.paths['/api/v2/neuroweaver/predict']!.post!.requestBody)).toContain('network_latency');
   });
 
   it('finds the promoted model again after a restart, from the registry topic and its artifacts', async () => {
