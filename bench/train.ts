@@ -62,13 +62,13 @@ async function tuneOn(rows: number, backend: 'auto' | 'cpu' = 'auto'): Promise<T
 
 async function inferenceLatency(modelDir: string, x: TrainingRequest['holdout']['x']): Promise<Record<string, Record<string, number> | string>> {
   const out: Record<string, Record<string, number> | string> = {};
-  const { tf } = await tensorflow('wasm');
+  const { tf, fallbacks } = await tensorflow();
   const candidates: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
   for (const backend of candidates) {
     try {
       if (!(await tf.setBackend(backend))) throw new Error('not registered');
     } catch (err) {
-      out[backend] = `unavailable: ${(err as Error).message.split('\n')[0]}`;
+      out[backend] = `unavailable: ${fallbacks.find((f) => f.startsWith(`${backend}:`))?.slice(backend.length + 2) ?? (err as Error).message.split('\n')[0]}`;
       continue;
     }
     await tf.ready();

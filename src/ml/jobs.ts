@@ -244,7 +244,7 @@ export class JobManager {
 
   /** Splits, fits the kind's state on the training split, and prepares the champion's view of the same holdout. */
   private async prepare(job: Job, kind: AnyModelKind, dataset: Dataset) {
-    const { spec, status } = job;
+    const { spec } = job;
     const splits = splitRows(dataset.rows, { seed: spec.seed, holdout: spec.holdoutFraction, val: 0.2 });
     const kindState = kind.fitState?.(splits.train) ?? null;
     const champion = this.deps.registry.champion(kind.name);
@@ -264,7 +264,6 @@ export class JobManager {
       version,
       kindState,
     };
-    status.data.rows = dataset.rows.length;
     const decide = (result: TrainingResult): Decision & { parent: string | null } => ({
       ...decidePromotion(kind, result.metrics, result.champion, this.deps.minImprovement),
       parent: champion?.version ?? null,
