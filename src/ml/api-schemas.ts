@@ -161,7 +161,13 @@ export const PredictBody = Type.Union([Type.Object({}, { additionalProperties: t
   examples: [EXAMPLE_ROW, [EXAMPLE_ROW, { ...EXAMPLE_ROW, cpu_usage: 95, network_latency: 900 }]],
 });
 
-export const PredictQuery = Type.Object({ model: Type.Optional(Type.String({ default: 'performance', examples: ['performance'] })) }, { additionalProperties: false });
+export const PredictQuery = Type.Object(
+  {
+    model: Type.Optional(Type.String({ default: 'performance', examples: ['performance'] })),
+    version: Type.Optional(Type.String({ description: 'Predict with this version instead of the champion (e.g. to compare a rejected challenger).', examples: ['v20261127-101500-3fa2'] })),
+  },
+  { additionalProperties: false },
+);
 
 export const PredictReply = Type.Object(
   { model: Type.String(), version: Type.String(), predictions: Type.Array(Metrics) },

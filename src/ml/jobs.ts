@@ -323,6 +323,9 @@ export class JobManager {
     if (m.type !== 'event') return;
     const e: TuneEvent = m.event;
     job.status.progress = e.progress;
+    if (e.kind === 'TRIAL_STOPPED' || e.kind === 'TRIAL_FINISHED') {
+      this.deps.log.info({ job: job.status.id, model: job.spec.model, trial: e.trial, epochs: e.epoch, hyperparameters: e.hyperparameters, ...e.metrics }, `trial ${e.trial}/${e.progress.trials} ${e.kind === 'TRIAL_FINISHED' ? 'finished' : `stopped: ${e.message}`}`);
+    }
     if (e.kind === 'EPOCH' && e.epoch !== null) job.status.lastEpoch = { trial: e.trial, epoch: e.epoch, metrics: e.metrics };
     this.event(job, { kind: e.kind, trial: e.trial, epoch: e.epoch, metrics: e.metrics, hyperparameters: stringMap(e.hyperparameters), message: e.message });
   }

@@ -18,8 +18,12 @@ interface Slot extends LoadedModel {
   version: string;
 }
 
+/** Non-champion versions asked for by name stay loaded, the least recently used evicted past this many. */
+const OTHER_VERSIONS = 4;
+
 export class Predictor {
   private readonly slots = new Map<string, Slot>();
+  private readonly others = new Map<string, Slot>();
   private readonly loadErrors = new Map<string, string>();
 
   constructor(
@@ -56,9 +60,9 @@ export class Predictor {
     return this.loadErrors.get(model);
   }
 
-  /** Predicts parsed rows with the loaded champion; undefined when none is loaded. */
-  async predict(kind: AnyModelKind, rows: unknown[]): Promise<Prediction | undefined> {
-    const slot = this.slots.get(kind.name);
+  /** Predicts parsed rows with the loaded champion, or with `version` (loaded on demand); undefined when there is none. */
+  async predict(kind: AnyModelKind, rows: unknown[], version?: ModelVersion): Promise<Prediction | undefined> {
+    const slot = version && this.slots.get(kind.name)?.version !== version.version ? await this.other(version) : this.slots.get(kind.name);
     if (!slot) return undefined;
     const { tf } = await this.runtime();
     const x = featureMatrix(kind, rows, slot.state.kindState);
@@ -66,8 +70,30 @@ export class Predictor {
     return { version: slot.version, outputs: raw.map((r) => kind.toOutputs(r)), raw };
   }
 
+  private async other(v: ModelVersion): Promise<Slot> {
+    const key = `${v.model}/${v.version}`;
+    let slot = this.others.get(key);
+    if (!slot) {
+      const { tf } = await this.runtime();
+      slot = { ...(await loadArtifacts(tf, artifactDir(this.saveRoot, v.artifactPath))), version: v.version };
+      const existing = this.others.get(key);
+      if (existing) {
+        slot.model.dispose();
+        slot = existing;
+      }
+    }
+    this.others.delete(key);
+    this.others.set(key, slot);
+    for (const [k, old] of [...this.others].slice(0, Math.max(0, this.others.size - OTHER_VERSIONS))) {
+      this.others.delete(k);
+      old.model.dispose();
+    }
+    return slot;
+  }
+
   dispose(): void {
-    for (const slot of this.slots.values()) slot.model.dispose();
+    for (const slot of [...this.slots.values(), ...this.others.values()]) slot.model.dispose();
     this.slots.clear();
+    this.others.clear();
   }
 }

@@ -15,6 +15,8 @@ export class ModelRegistry {
   private readonly listeners: ((v: ModelVersion) => void)[] = [];
   private consumer?: BatchConsumer;
   private groupId?: string;
+  /** Why the registry stopped following the topic, if it did. */
+  failure?: string;
 
   constructor(
     private readonly kafka: KafkaConnection,
@@ -33,6 +35,9 @@ export class ModelRegistry {
     if (!pending.size) caughtUp();
     this.groupId = `${this.kafka.catalog.prefix}neuroweaver-registry-${randomUUID()}`;
     this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 200 });
+    this.consumer.onCrash((err, restarting) => {
+      if (!restarting) this.failure = `model registry consumer stopped: ${err.message}`;
+    });
     await this.consumer.subscribe([topic], { fromBeginning: true });
     await this.consumer.run(async (batch) => {
       await this.handle(batch);

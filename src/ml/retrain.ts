@@ -91,6 +91,8 @@ export interface RetrainDeps {
 export class Retrainer {
   private consumer?: BatchConsumer;
   private timer?: NodeJS.Timeout;
+  /** Why the trigger consumer stopped, if it did. */
+  failure?: string;
   private readonly lastRun = new Map<string, number>();
   readonly drift = new Map<string, DriftMonitor>();
 
@@ -104,6 +106,9 @@ export class Retrainer {
     // One group for every instance: each trigger record reaches one of them.
     this.consumer = kafka.consumer({ groupId: `${kafka.catalog.prefix}neuroweaver-triggers` });
     const joined = new Promise<void>((resolve) => this.consumer!.onGroupJoin(() => resolve()));
+    this.consumer.onCrash((err, restarting) => {
+      if (!restarting) this.failure = `retraining triggers consumer stopped: ${err.message}`;
+    });
     await this.consumer.subscribe([...keys].map((k) => kafka.catalog.name(k)));
     await this.consumer.run((batch) => this.handle(batch));
     // Triggers start at the latest offsets: wait (bounded) until the group has them, so none sent after start() is missed.

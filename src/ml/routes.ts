@@ -105,7 +105,9 @@ export function neuroweaverRoutes(api: ApiInstance, nw: NeuroWeaver): void {
       if (!input.length) throw new HttpError(400, 'body must hold at least one row', 'body');
       if (input.length > 10_000) throw new HttpError(400, 'body must hold at most 10000 rows', 'body');
       const rows = withDatasetErrors(() => parseRequestRows(kind, input, false, 'body'), single);
-      const prediction = await nw.predictor.predict(kind, rows);
+      const pinned = req.query.version === undefined ? undefined : nw.registry.get(kind.name, req.query.version);
+      if (req.query.version !== undefined && !pinned) throw new HttpError(404, `querystring.version: no version ${req.query.version} of model ${kind.name}`, 'querystring.version');
+      const prediction = await predictOrExplain(() => nw.predictor.predict(kind, rows, pinned));
       if (!prediction) throw new HttpError(409, nw.predictor.loadError(kind.name) ?? `model ${kind.name} has no champion yet: train one with POST /api/v2/neuroweaver/train`);
       nw.countPredictions(kind.name, rows.length);
       return { model: kind.name, version: prediction.version, predictions: prediction.outputs };
@@ -141,6 +143,16 @@ export function neuroweaverRoutes(api: ApiInstance, nw: NeuroWeaver): void {
     await nw.ready(model);
     return { champion: result.champion, retired: result.retired.version };
   });
+}
+
+/** Artifacts of a version asked for by name may be gone (another host, deleted): a 409 saying so, not a 500. */
+async function predictOrExplain<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(409, `the version's artifacts are missing: ${(err as Error).message}`);
+    throw err;
+  }
 }
 
 function trainingSpec(nw: NeuroWeaver, kind: AnyModelKind, body: Static<typeof TrainBody>): JobSpec {

@@ -67,7 +67,9 @@ export class NeuroWeaver implements Component {
     const { config, log } = this.ctx;
     this.runtime = await tensorflow(config.TFJS_BACKEND);
     log.info({ backend: this.runtime.backend, fallbacks: this.runtime.fallbacks }, `TensorFlow.js backend: ${this.runtime.backend}`);
-    this.registry.onChange((v) => void this.serveChampion(v.model));
+    this.registry.onChange((v) => {
+      if (this.kinds.some((k) => k.name === v.model)) void this.serveChampion(v.model);
+    });
     await this.registry.start();
     await Promise.all(this.kinds.map((k) => this.serveChampion(k.name)));
     await this.retrainer.start();
@@ -106,7 +108,7 @@ export class NeuroWeaver implements Component {
 
   health(): ComponentHealth {
     if (!this.started) return { status: 'stopped' };
-    const broken = this.kinds.map((k) => this.predictor.loadError(k.name)).filter(Boolean);
+    const broken = [this.registry.failure, this.retrainer.failure, ...this.kinds.map((k) => this.predictor.loadError(k.name))].filter(Boolean);
     if (broken.length) return { status: 'degraded', detail: broken.join('; ') };
     const job = this.jobs.current();
     return { status: 'ok', detail: job ? `training ${job.model} (${job.phase})` : `backend ${this.runtime?.backend}` };

@@ -162,7 +162,13 @@ describe('NeuroWeaver on the real broker', () => {
     const models = (await get('/models')).json<Models>();
     expect(models.champions.performance).toBe(championVersion);
     expect(models.versions.find((v) => v.version === job.result!.version)).toMatchObject({ status: 'REJECTED', parent: championVersion });
-    expect((await post('/predict', ROW)).json<{ version: string }>().version).toBe(championVersion);
+    const champion = (await post('/predict', ROW)).json<{ version: string; predictions: { performance_score: number }[] }>();
+    expect(champion.version).toBe(championVersion);
+    // The rejected version still answers when asked for by name.
+    const pinned = (await post(`/predict?version=${job.result!.version}`, ROW)).json<typeof champion>();
+    expect(pinned.version).toBe(job.result!.version);
+    expect(pinned.predictions[0]!.performance_score).not.toBe(champion.predictions[0]!.performance_score);
+    expect((await post('/predict?version=v0-nope', ROW)).json()).toMatchObject({ statusCode: 404, field: 'querystring.version' });
   });
 
   it('promotes manually and rolls back through the API', async () => {
