@@ -104,28 +104,7 @@ async function main(): Promise<void> {
   const largest = runs.at(-1)!;
   const latency = await inferenceLatency(artifactDir(root, largest.req.artifactPath), largest.req.holdout.x);
 
-  const rows = [
-    ...runs.map((r) => ({
-      run: `tune ${r.rows} rows (${r.result.backend})`,
-      seconds: Math.round(r.seconds * 10) / 10,
-      epochs_trained: r.result.trials.reduce((n, t) => n + t.epochs, 0),
-      tuned_rmse: r.result.metrics.holdout_rmse!,
-      linear_rmse: r.result.metrics.baseline_rmse!,
-      noise_floor_rmse: r.oracleRmse,
-      tuned_r2: r.result.metrics.holdout_r2!,
-      linear_r2: r.result.metrics.baseline_r2!,
-    })),
-    {
-      run: `tune 10000 rows (cpu)`,
-      seconds: Math.round(cpu10k.seconds * 10) / 10,
-      epochs_trained: cpu10k.result.trials.reduce((n, t) => n + t.epochs, 0),
-      tuned_rmse: cpu10k.result.metrics.holdout_rmse!,
-      linear_rmse: cpu10k.result.metrics.baseline_rmse!,
-      noise_floor_rmse: cpu10k.oracleRmse,
-      tuned_r2: cpu10k.result.metrics.holdout_r2!,
-      linear_r2: cpu10k.result.metrics.baseline_r2!,
-    },
-  ];
+  const rows = [...runs, cpu10k].map(summaryRow);
   console.log(table(rows));
   console.log('');
   console.log(
@@ -155,6 +134,19 @@ async function main(): Promise<void> {
       cpuVsWasmTrainingRatio: round(cpu10k.seconds / (find(10_000)?.seconds ?? Number.NaN), 2),
     },
   );
+}
+
+function summaryRow(r: TuneRun) {
+  return {
+    run: `tune ${r.rows} rows (${r.result.backend})`,
+    seconds: Math.round(r.seconds * 10) / 10,
+    epochs_trained: r.result.trials.reduce((n, t) => n + t.epochs, 0),
+    tuned_rmse: r.result.metrics.holdout_rmse!,
+    linear_rmse: r.result.metrics.baseline_rmse!,
+    noise_floor_rmse: r.oracleRmse,
+    tuned_r2: r.result.metrics.holdout_r2!,
+    linear_r2: r.result.metrics.baseline_r2!,
+  };
 }
 
 const round = (v: number | undefined, digits = 1) => (v === undefined ? null : Number(v.toFixed(digits)));

@@ -40,11 +40,6 @@ export function parseRequestRows(kind: AnyModelKind, data: unknown[], withTarget
   });
 }
 
-export function datasetFromRequest(kind: AnyModelKind, data: unknown[]): Dataset {
-  const rows = parseRequestRows(kind, data, true, 'body.data');
-  return { rows, source: 'request', from: null, to: null, scanned: rows.length, unlabelled: 0, undecodable: 0 };
-}
-
 export interface ReplaySpec {
   /** Topic name; the kind's source topic when absent. */
   topic?: string;

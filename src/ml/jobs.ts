@@ -145,7 +145,7 @@ export class JobManager {
       .map((j) => this.view(j));
   }
 
-  /** A queued or running job of this model started by a trigger (automatic triggers do not pile up). */
+  /** A queued or running job of this model, so automatic triggers do not pile up. */
   pendingFor(model: string): JobStatus | undefined {
     const job = [this.running, ...this.queue].find((j) => j && j.spec.model === model && j.status.state !== 'cancelled');
     return job && this.view(job);

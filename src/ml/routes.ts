@@ -3,7 +3,7 @@ import type { Static } from '@fastify/type-provider-typebox';
 import { HttpError } from '../api/errors.js';
 import type { ApiInstance } from '../api/server.js';
 import { parseTime } from '../cli/time.js';
-import { DatasetError, datasetFromRequest, parseRequestRows } from './dataset.js';
+import { DatasetError, parseRequestRows } from './dataset.js';
 import { QueueFullError, type JobSpec } from './jobs.js';
 import { modelKind } from './kinds/index.js';
 import type { AnyModelKind } from './kinds/types.js';
@@ -159,7 +159,7 @@ function trainingSpec(nw: NeuroWeaver, kind: AnyModelKind, body: Static<typeof T
   const budget = { ...nw.defaultBudget(), ...body.budget };
   const common = { model: kind.name, budget, seed: body.seed ?? Math.floor(Math.random() * 2 ** 31), hyperparameters: body.hyperparameters, holdoutFraction: body.holdoutFraction ?? 0.2, trigger: 'api' as const };
   if (body.data) {
-    const rows = withDatasetErrors(() => datasetFromRequest(kind, body.data!).rows, false);
+    const rows = withDatasetErrors(() => parseRequestRows(kind, body.data!, true, 'body.data'), false);
     return { ...common, rows, reason: `${rows.length} rows from the request` };
   }
   const now = Date.now();
