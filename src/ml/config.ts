@@ -40,6 +40,10 @@ export const ML_ENV = {
     description: 'Recent labelled samples over which the drift error is measured.',
     default: 500,
   }),
+  ML_KEEP_VERSIONS: int('ML_KEEP_VERSIONS', 1, 100_000, {
+    description: 'Versions of each model kept (registry record and artifacts): the newest ones, plus always the champion and the one a rollback returns to.',
+    default: 50,
+  }),
   ML_PROMOTION_MIN_IMPROVEMENT: num('ML_PROMOTION_MIN_IMPROVEMENT', 0, 0.99, {
     description: "Relative improvement of the holdout error a challenger needs over the champion to replace it (0: any improvement).",
     default: 0,

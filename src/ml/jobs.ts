@@ -4,7 +4,7 @@
  * writes the version to the registry. Progress goes to the status endpoint and the training-events topic.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelVersion } from '../../schemas/types.js';
 import type { EcosystemEvents } from '../app/events.js';
@@ -72,6 +72,7 @@ export interface JobDeps {
   backend: BackendChoice;
   minRows: number;
   minImprovement: number;
+  keepVersions: number;
   maxQueued?: number;
 }
 
@@ -219,6 +220,7 @@ export class JobManager {
       status.phase = 'registering';
       const version = await this.register(job, kind, dataset, request, result, decide(result));
       status.result = { version: version.version, status: version.status, decision: version.note ?? '', metrics: result.metrics, champion: result.champion };
+      await this.prune(kind.name, log);
       this.finish(job, 'succeeded', null);
       log.info({ version: version.version, status: version.status, metrics: result.metrics }, `training job finished: ${version.note}`);
     } catch (err) {
@@ -312,6 +314,17 @@ export class JobManager {
     await this.deps.registry.publish(rejected);
     this.digest(job, 'INFO', `${kind.name} ${record.version} was not promoted: ${decision.reason}`);
     return rejected;
+  }
+
+  /** Retention: old versions leave the registry and their artifacts are deleted. Best effort: the job has succeeded. */
+  private async prune(model: string, log: Logger): Promise<void> {
+    try {
+      const pruned = await this.deps.registry.prune(model, this.deps.keepVersions);
+      await Promise.all(pruned.map((v) => rm(artifactDir(this.deps.saveRoot, v.artifactPath), { recursive: true, force: true })));
+      if (pruned.length) log.info({ versions: pruned.map((v) => v.version) }, `pruned ${pruned.length} old ${model} versions (ML_KEEP_VERSIONS=${this.deps.keepVersions})`);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'old versions not pruned');
+    }
   }
 
   private onWorker(job: Job, m: WorkerMessage): void {

@@ -127,6 +127,26 @@ export class ModelRegistry {
     return { champion, retired };
   }
 
+  /**
+   * Forgets all but the newest `keep` versions of a model, never the champion nor the version a rollback
+   * returns to: tombstones their registry records and resolves the pruned versions (to delete their artifacts).
+   */
+  async prune(model: string, keep: number): Promise<ModelVersion[]> {
+    const champion = this.champion(model);
+    const protectedVersions = new Set([champion?.version, champion?.replaced].filter(Boolean));
+    const pruned = this.list(model)
+      .slice(keep)
+      .filter((v) => !protectedVersions.has(v.version));
+    if (!pruned.length) return [];
+    const producer = await this.kafka.producer();
+    await producer.sendRaw(
+      this.kafka.catalog.name('model.registry'),
+      pruned.map((v) => ({ key: registryKey(v.model, v.version), value: null })),
+    );
+    for (const v of pruned) this.records.delete(registryKey(v.model, v.version));
+    return pruned;
+  }
+
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
     if (this.groupId) await (await this.kafka.admin()).deleteGroup(this.groupId);

@@ -39,6 +39,7 @@ export class NeuroWeaver implements Component {
       backend: config.TFJS_BACKEND,
       minRows: config.ML_MIN_TRAINING_ROWS,
       minImprovement: config.ML_PROMOTION_MIN_IMPROVEMENT,
+      keepVersions: config.ML_KEEP_VERSIONS,
     });
     this.retrainer = new Retrainer({
       kafka,

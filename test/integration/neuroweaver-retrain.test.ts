@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ describe('NeuroWeaver retraining triggers', () => {
       'metrics.samples',
       samples.map((s) => ({ key: s.service, timestamp: s.timestamp, value: s })),
     );
-    nw = await startNeuroWeaver(t.kafka, { MODEL_SAVE_PATH: saveRoot, ML_RETRAIN_COOLDOWN_MS: '0', ML_DRIFT_WINDOW: '60', ML_DRIFT_THRESHOLD: '1.5', ML_RETRAIN_WINDOW_MS: '3600000' });
+    nw = await startNeuroWeaver(t.kafka, { MODEL_SAVE_PATH: saveRoot, ML_RETRAIN_COOLDOWN_MS: '0', ML_DRIFT_WINDOW: '60', ML_DRIFT_THRESHOLD: '1.5', ML_RETRAIN_WINDOW_MS: '3600000', ML_KEEP_VERSIONS: '1' });
     // A champion first: a train request without data replays the recent window (ML_RETRAIN_WINDOW_MS).
     const res = await nw.api.inject({ method: 'POST', url: '/api/v2/neuroweaver/train', payload: { seed: 1 } });
     const job = await finished(nw.api, res.json<{ jobId: string }>().jobId);
@@ -87,5 +87,23 @@ describe('NeuroWeaver retraining triggers', () => {
     expect(job.state).toBe('succeeded');
     const status = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/status' })).json<{ models: { performance: { drift: { threshold: number; window: number } } } }>();
     expect(status.models.performance.drift).toMatchObject({ threshold: 1.5, window: 60 });
+  });
+
+  it('keeps only the newest versions (ML_KEEP_VERSIONS=1), the champion and its rollback target, registry and artifacts alike', async () => {
+    // Let any job still queued or running (a second drift trigger, say) end first.
+    for (const j of (await jobs()).filter((x) => x.state === 'queued' || x.state === 'running')) await finished(nw.api, j.id);
+    const finishedJobs = (await jobs()).filter((j) => j.state === 'succeeded');
+    expect(finishedJobs.length).toBeGreaterThanOrEqual(4);
+    const { versions, champions } = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/models' })).json<{ versions: { version: string; replaced: string | null }[]; champions: Record<string, string> }>();
+    const champion = versions.find((v) => v.version === champions.performance)!;
+    const allowed = new Set([versions[0]!.version, champion.version, champion.replaced]);
+    expect(versions.length).toBeLessThan(finishedJobs.length);
+    expect(versions.every((v) => allowed.has(v.version))).toBe(true);
+    expect(readdirSync(join(saveRoot, 'performance')).sort()).toEqual(versions.map((v) => v.version).sort());
+    // A restarted instance sees the same, pruned registry.
+    await nw.stop();
+    nw = await startNeuroWeaver(t.kafka, { MODEL_SAVE_PATH: saveRoot });
+    const after = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/models' })).json<{ versions: { version: string }[] }>();
+    expect(after.versions.map((v) => v.version).sort()).toEqual(versions.map((v) => v.version).sort());
   });
 });

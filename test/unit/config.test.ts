@@ -26,6 +26,7 @@ const BAD: Record<keyof typeof ENV, [string, string]> = {
   ML_RETRAIN_COOLDOWN_MS: ['soon', 'integer from 0'],
   ML_DRIFT_THRESHOLD: ['0.5', 'number from 1 to 100'],
   ML_DRIFT_WINDOW: ['3', 'integer from 10'],
+  ML_KEEP_VERSIONS: ['0', 'integer from 1 to 100000'],
   ML_PROMOTION_MIN_IMPROVEMENT: ['1.5', 'number from 0 to 0.99'],
   API_TOKEN: ['short', 'at least 16 characters'],
   BODY_LIMIT_BYTES: ['10', 'integer from 1024'],
