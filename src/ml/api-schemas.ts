@@ -104,12 +104,31 @@ export const JobSchema = Type.Object(
   { examples: [{ id: '0b7c…', model: 'performance', trigger: 'api', state: 'running', phase: 'training', progress: { trial: 3, trials: 8, epoch: 7, rung: 1, rungs: 4 } }] },
 );
 
-export const JobList = Type.Object({ jobs: Type.Array(JobSchema) });
+export const JobList = Type.Object({ jobs: Type.Array(JobSchema) }, { examples: [{ jobs: [] }] });
 
 export const TrainAccepted = Type.Object(
   { jobId: Type.String(), model: Type.String(), state: Type.String(), statusUrl: Type.String(), job: JobSchema },
   { examples: [{ jobId: '0b7c2d0e-…', model: 'performance', state: 'queued', statusUrl: '/api/v2/neuroweaver/jobs/0b7c2d0e-…' }] },
 );
+
+const EXAMPLE_VERSION = {
+  model: 'performance',
+  version: 'v20261127-101500-3fa2',
+  parent: 'v20261126-101500-91c0',
+  status: 'CHAMPION',
+  metrics: { holdout_rmse: 0.0201, baseline_rmse: 0.0276, holdout_r2: 0.963, epochs: 21, trials: 8 },
+  hyperparameters: { layers: '2', units: '64', learningRate: '0.003', batchSize: '64', l2: '0', dropout: '0', activation: 'relu' },
+  dataSource: 'automatrix.metrics.samples',
+  dataFrom: 1795651200000,
+  dataTo: 1795737600000,
+  rows: 100000,
+  backend: 'wasm',
+  artifactPath: 'performance/v20261127-101500-3fa2',
+  createdAt: 1795737700000,
+  updatedAt: 1795737700000,
+  note: 'beats the champion: holdout_rmse 0.02010 vs champion v20261126-101500-91c0 0.02250 on the same holdout',
+  replaced: 'v20261126-101500-91c0',
+};
 
 export const VersionSchema = Type.Object({
   model: Type.String(),
@@ -128,11 +147,11 @@ export const VersionSchema = Type.Object({
   updatedAt: Type.Number(),
   note: Nullable(Type.String()),
   replaced: Nullable(Type.String()),
-});
+}, { examples: [EXAMPLE_VERSION] });
 
 export const ModelsReply = Type.Object(
   { champions: Strings, versions: Type.Array(VersionSchema) },
-  { examples: [{ champions: { performance: 'v20261127-101500-3fa2' }, versions: [] }] },
+  { examples: [{ champions: { performance: 'v20261127-101500-3fa2' }, versions: [EXAMPLE_VERSION] }] },
 );
 
 export const StatusReply = Type.Object(
@@ -176,6 +195,6 @@ export const PredictReply = Type.Object(
 
 export const ModelParams = Type.Object({ model: Type.String({ examples: ['performance'] }) });
 export const VersionParams = Type.Object({ model: Type.String({ examples: ['performance'] }), version: Type.String({ examples: ['v20261127-101500-3fa2'] }) });
-export const JobParams = Type.Object({ id: Type.String() });
+export const JobParams = Type.Object({ id: Type.String({ examples: ['0b7c2d0e-5a1f-4c7e-9f1e-2d7a1c3b4e5f'] }) });
 export const ModelsQuery = Type.Object({ model: Type.Optional(Type.String({ examples: ['performance'] })) }, { additionalProperties: false });
-export const PromoteReply = Type.Object({ champion: VersionSchema, retired: Nullable(Type.String()) });
+export const PromoteReply = Type.Object({ champion: VersionSchema, retired: Nullable(Type.String()) }, { examples: [{ champion: EXAMPLE_VERSION, retired: 'v20261126-101500-91c0' }] });
