@@ -31,7 +31,7 @@ export interface ModelState {
 export const artifactPath = (model: string, version: string) => `${model}/${version}`;
 export const artifactDir = (root: string, relative: string) => resolve(root, relative);
 
-export async function saveArtifacts(tf: TF, model: LayersModel, dir: string, state: ModelState): Promise<void> {
+export async function saveArtifacts(tf: TF, model: LayersModel, dir: string, state: ModelState, metadata?: Record<string, unknown>): Promise<void> {
   let artifacts: io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -47,6 +47,7 @@ export async function saveArtifacts(tf: TF, model: LayersModel, dir: string, sta
     convertedBy: 'automatrix-neuroweaver',
     modelTopology: artifacts.modelTopology,
     weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+    ...(metadata ? { userDefinedMetadata: metadata } : {}),
   };
   const staging = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
   await mkdir(staging, { recursive: true });

@@ -84,7 +84,7 @@ export async function runTraining(tf: TF, backend: BackendName, req: TrainingReq
       hyperparameters: tuned.best.hyperparameters,
       metrics,
     };
-    await saveArtifacts(tf, tuned.model, artifactDir(req.saveRoot, req.artifactPath), state);
+    await saveArtifacts(tf, tuned.model, artifactDir(req.saveRoot, req.artifactPath), state, kind.modelMetadata?.(state));
     return { hyperparameters: tuned.best.hyperparameters, metrics, champion, trials: tuned.trials, budgetExhausted: tuned.budgetExhausted, backend, durationS: metrics.duration_s };
   } finally {
     tuned.model.dispose();

@@ -5,6 +5,7 @@
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { TopicKey, TopicValue } from '../../../topics/index.js';
+import type { ModelState } from '../artifacts.js';
 import type { TF } from '../backend.js';
 
 export interface Hyperparameters {
@@ -95,6 +96,11 @@ export interface ModelKind<Row = unknown, Source extends TopicKey = TopicKey> {
   readonly primaryMetric: { name: string; lowerIsBetter: boolean };
   /** Names a model output vector (target units) for the API, e.g. clamps a score to [0, 1]. */
   toOutputs(raw: number[]): Record<string, number>;
+  /**
+   * Extra `userDefinedMetadata` for model.json, so code outside NeuroWeaver can load the artifacts with
+   * its own loader (e.g. RelayCore's routing scorer reads its feature list and scaler from there).
+   */
+  modelMetadata?(state: ModelState): Record<string, unknown>;
 }
 
 /** Any kind, as the pipeline sees it. */
