@@ -52,6 +52,11 @@ export const TrainBody = Type.Object(
     ),
     hyperparameters: Type.Optional(HyperparametersSchema),
     holdoutFraction: Type.Optional(Type.Number({ minimum: 0.05, maximum: 0.5, default: 0.2, description: 'Share of rows held out for the reported metrics and the promotion gate.' })),
+    holdout: Type.Optional(
+      Type.Union([Type.Literal('newest'), Type.Literal('random')], {
+        description: 'Which rows are held out: the newest (by record time; for `data`, the last rows) or a random sample. Default: newest for a replay, random for `data`.',
+      }),
+    ),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Seed of the split and the search (random when absent).' })),
   },
   {
@@ -85,7 +90,7 @@ export const JobSchema = Type.Object(
     startedAt: Nullable(Type.Number()),
     finishedAt: Nullable(Type.Number()),
     budget: Type.Object({ trials: Type.Integer(), timeS: Type.Number(), maxEpochs: Type.Integer() }),
-    data: Type.Object({ source: Type.String(), from: Nullable(Type.Number()), to: Nullable(Type.Number()), rows: Nullable(Type.Integer()), read: Type.Integer(), total: Nullable(Type.Integer()) }),
+    data: Type.Object({ source: Type.String(), from: Nullable(Type.Number()), to: Nullable(Type.Number()), rows: Nullable(Type.Integer()), read: Type.Integer(), total: Nullable(Type.Integer()), holdout: Type.String() }),
     backend: Nullable(Type.String()),
     progress: Progress,
     lastEpoch: Nullable(Type.Object({ trial: Type.Integer(), epoch: Type.Integer(), metrics: Metrics })),

@@ -7,6 +7,8 @@ import type { SplitData } from './training.js';
 
 export interface Dataset {
   rows: unknown[];
+  /** When each row was observed (record timestamps), for a holdout of the newest rows; null: the rows' order. */
+  times: number[] | null;
   /** `request`, or the replayed topic. */
   source: string;
   from: number | null;
@@ -52,7 +54,7 @@ export interface ReplaySpec {
 /** Replays a time window of the kind's source topic (every partition, stopping at the window's end) into labelled rows. */
 export async function datasetFromReplay(kafka: KafkaConnection, kind: AnyModelKind, spec: ReplaySpec): Promise<Dataset> {
   const topic = spec.topic ?? kafka.catalog.name(kind.source);
-  const dataset: Dataset = { rows: [], source: topic, from: spec.from ?? null, to: spec.to ?? null, scanned: 0, unlabelled: 0, undecodable: 0 };
+  const dataset: Dataset = { rows: [], times: [], source: topic, from: spec.from ?? null, to: spec.to ?? null, scanned: 0, unlabelled: 0, undecodable: 0 };
   const result = await replayWindow(kafka, {
     topic,
     from: spec.from,
@@ -69,8 +71,12 @@ export async function datasetFromReplay(kafka: KafkaConnection, kind: AnyModelKi
           continue;
         }
         const row = kind.fromRecord(value as never, r.timestamp);
-        if (row === null) dataset.unlabelled++;
-        else dataset.rows.push(row);
+        if (row === null) {
+          dataset.unlabelled++;
+        } else {
+          dataset.rows.push(row);
+          dataset.times!.push(r.timestamp);
+        }
       }
     },
   });
@@ -84,12 +90,36 @@ export interface Splits {
   holdout: unknown[];
 }
 
-/** A seeded random split: `holdout` for promotion and reported metrics, `val` (of the rest) for tuning and early stopping. */
-export function splitRows(rows: unknown[], opts: { seed: number; holdout: number; val: number }): Splits {
-  const idx = shuffledIndices(rows.length, seededRandom(opts.seed ^ 0x5eed));
+export interface SplitOptions {
+  seed: number;
+  /** Share of the rows held out for the reported metrics and the promotion gate. */
+  holdout: number;
+  /** Share of the remaining rows that validates (tuning, early stopping). */
+  val: number;
+  /**
+   * With times, the holdout is the newest rows (ties and no times: the last ones): a champion trained on an
+   * earlier window has not seen them, so the gate compares on data neither model trained on, as in production.
+   */
+  times?: number[] | null;
+  newest?: boolean;
+}
+
+/** Splits rows into train / validation / holdout; seeded, so a job is reproducible. */
+export function splitRows(rows: unknown[], opts: SplitOptions): Splits {
+  const random = seededRandom(opts.seed ^ 0x5eed);
   const nHoldout = Math.max(1, Math.round(rows.length * opts.holdout));
+  let order: number[];
+  if (opts.newest) {
+    const times = opts.times;
+    const byTime = rows.map((_, i) => i).sort((a, b) => (times ? times[a]! - times[b]! : 0) || a - b);
+    const rest = byTime.slice(0, rows.length - nHoldout);
+    const restShuffled = shuffledIndices(rest.length, random).map((i) => rest[i]!);
+    order = [...byTime.slice(rows.length - nHoldout), ...restShuffled];
+  } else {
+    order = shuffledIndices(rows.length, random);
+  }
   const nVal = Math.max(1, Math.round((rows.length - nHoldout) * opts.val));
-  const pick = (from: number, to: number) => idx.slice(from, to).map((i) => rows[i]);
+  const pick = (from: number, to: number) => order.slice(from, to).map((i) => rows[i]);
   return { holdout: pick(0, nHoldout), val: pick(nHoldout, nHoldout + nVal), train: pick(nHoldout + nVal, rows.length) };
 }
 

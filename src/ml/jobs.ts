@@ -36,6 +36,8 @@ export interface JobSpec {
   seed: number;
   hyperparameters?: Hyperparameters;
   holdoutFraction: number;
+  /** `newest`: hold out the newest rows (by record time; for request rows, the last ones); `random`: a random sample. */
+  holdout: 'newest' | 'random';
   trigger: JobTrigger;
   reason: string;
 }
@@ -51,7 +53,7 @@ export interface JobStatus {
   startedAt: number | null;
   finishedAt: number | null;
   budget: TuneBudget;
-  data: { source: string; from: number | null; to: number | null; rows: number | null; read: number; total: number | null };
+  data: { source: string; from: number | null; to: number | null; rows: number | null; read: number; total: number | null; holdout: 'newest' | 'random' };
   backend: string | null;
   progress: TuneProgress | null;
   lastEpoch: { trial: number; epoch: number; metrics: Record<string, number> } | null;
@@ -109,7 +111,7 @@ export class JobManager {
       startedAt: null,
       finishedAt: null,
       budget: spec.budget,
-      data: { source: spec.rows ? 'request' : (spec.replay?.topic ?? this.deps.kafka.catalog.name(modelKind(spec.model)!.source)), from: spec.replay?.from ?? null, to: spec.replay?.to ?? null, rows: spec.rows?.length ?? null, read: 0, total: null },
+      data: { source: spec.rows ? 'request' : (spec.replay?.topic ?? this.deps.kafka.catalog.name(modelKind(spec.model)!.source)), from: spec.replay?.from ?? null, to: spec.replay?.to ?? null, rows: spec.rows?.length ?? null, read: 0, total: null, holdout: spec.holdout },
       backend: null,
       progress: null,
       lastEpoch: null,
@@ -202,7 +204,7 @@ export class JobManager {
     const log = this.deps.log.child({ job: status.id, model: spec.model });
     status.state = 'running';
     status.startedAt = Date.now();
-    this.event(job, { kind: 'JOB_STARTED', message: `${spec.trigger}: ${spec.reason}`, hyperparameters: stringMap({ ...spec.budget, seed: spec.seed }) });
+    this.event(job, { kind: 'JOB_STARTED', message: `${spec.trigger}: ${spec.reason}`, hyperparameters: stringMap({ ...spec.budget, seed: spec.seed, holdout: spec.holdout, holdoutFraction: spec.holdoutFraction }) });
     log.info({ trigger: spec.trigger, reason: spec.reason, budget: spec.budget }, 'training job started');
     try {
       const dataset = await this.loadData(job, kind);
@@ -233,7 +235,7 @@ export class JobManager {
   private async loadData(job: Job, kind: AnyModelKind): Promise<Dataset> {
     const { spec, status } = job;
     status.phase = 'loading_data';
-    if (spec.rows) return { rows: spec.rows, source: 'request', from: null, to: null, scanned: spec.rows.length, unlabelled: 0, undecodable: 0 };
+    if (spec.rows) return { rows: spec.rows, times: null, source: 'request', from: null, to: null, scanned: spec.rows.length, unlabelled: 0, undecodable: 0 };
     return datasetFromReplay(this.deps.kafka, kind, {
       ...spec.replay,
       signal: job.abort.signal,
@@ -247,7 +249,7 @@ export class JobManager {
   /** Splits, fits the kind's state on the training split, and prepares the champion's view of the same holdout. */
   private async prepare(job: Job, kind: AnyModelKind, dataset: Dataset) {
     const { spec } = job;
-    const splits = splitRows(dataset.rows, { seed: spec.seed, holdout: spec.holdoutFraction, val: 0.2 });
+    const splits = splitRows(dataset.rows, { seed: spec.seed, holdout: spec.holdoutFraction, val: 0.2, newest: spec.holdout === 'newest', times: dataset.times });
     const kindState = kind.fitState?.(splits.train) ?? null;
     const champion = this.deps.registry.champion(kind.name);
     const championInput = champion ? await this.championInput(champion, kind, splits.holdout) : undefined;

@@ -21,7 +21,7 @@ export interface RetrainSettings {
   driftThreshold: number;
   driftWindow: number;
   /** The budget and other defaults of a retraining job. */
-  defaults: Pick<JobSpec, 'budget' | 'holdoutFraction'>;
+  defaults: Pick<JobSpec, 'budget' | 'holdoutFraction' | 'holdout'>;
 }
 
 export interface DriftStatus {

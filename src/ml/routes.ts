@@ -160,13 +160,13 @@ function trainingSpec(nw: NeuroWeaver, kind: AnyModelKind, body: Static<typeof T
   const common = { model: kind.name, budget, seed: body.seed ?? Math.floor(Math.random() * 2 ** 31), hyperparameters: body.hyperparameters, holdoutFraction: body.holdoutFraction ?? 0.2, trigger: 'api' as const };
   if (body.data) {
     const rows = withDatasetErrors(() => parseRequestRows(kind, body.data!, true, 'body.data'), false);
-    return { ...common, rows, reason: `${rows.length} rows from the request` };
+    return { ...common, holdout: body.holdout ?? 'random', rows, reason: `${rows.length} rows from the request` };
   }
   const now = Date.now();
   const from = body.from === undefined ? now - nw.ctx.config.ML_RETRAIN_WINDOW_MS : time(body.from, 'body.from', now);
   const to = body.to === undefined ? now : time(body.to, 'body.to', now);
   if (to < from) throw new HttpError(400, 'body.to is before body.from', 'body.to');
-  return { ...common, replay: { topic: body.topic, from, to }, reason: `replay of ${body.topic ?? kind.source} from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}` };
+  return { ...common, holdout: body.holdout ?? 'newest', replay: { topic: body.topic, from, to }, reason: `replay of ${body.topic ?? kind.source} from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}` };
 }
 
 function time(value: string | number, field: string, now: number): number {

@@ -54,7 +54,7 @@ export class NeuroWeaver implements Component {
         cooldownMs: config.ML_RETRAIN_COOLDOWN_MS,
         driftThreshold: config.ML_DRIFT_THRESHOLD,
         driftWindow: config.ML_DRIFT_WINDOW,
-        defaults: { budget: this.defaultBudget(), holdoutFraction: 0.2 },
+        defaults: { budget: this.defaultBudget(), holdoutFraction: 0.2, holdout: 'newest' },
       },
     });
   }

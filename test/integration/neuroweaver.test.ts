@@ -66,6 +66,7 @@ describe('NeuroWeaver on the real broker', () => {
     const job = await finished(nw.api, jobId);
     expect(job.state).toBe('succeeded');
     expect(job.data.rows).toBe(samples.filter((s) => s.performance_score !== null).length);
+    expect(job.data.holdout).toBe('newest');
     expect(job.result?.status).toBe('CHAMPION');
     expect(job.result?.decision).toMatch(/^first version/);
     championVersion = job.result!.version;

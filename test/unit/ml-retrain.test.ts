@@ -28,7 +28,7 @@ const settings = (over: Partial<RetrainSettings> = {}): RetrainSettings => ({
   cooldownMs: 60_000,
   driftThreshold: 1.5,
   driftWindow: 100,
-  defaults: { budget: { trials: 2, maxEpochs: 4, timeS: 60 }, holdoutFraction: 0.2 },
+  defaults: { budget: { trials: 2, maxEpochs: 4, timeS: 60 }, holdoutFraction: 0.2, holdout: 'newest' },
   ...over,
 });
 

@@ -47,6 +47,16 @@ describe('splitting', () => {
     expect(a.train).toHaveLength(600);
     expect(new Set([...a.train, ...a.val, ...a.holdout]).size).toBe(1000);
   });
+
+  it('holds out the newest rows by time when asked, shuffling the rest', () => {
+    const rows = Array.from({ length: 100 }, (_, i) => i);
+    const times = rows.map((i) => 1000 - i * 7); // row 0 is the newest
+    const s = splitRows(rows, { seed: 3, holdout: 0.1, val: 0.2, newest: true, times });
+    expect([...s.holdout].sort((x, y) => (x as number) - (y as number))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(s.val).toHaveLength(18);
+    // Without times, the last rows are the newest.
+    expect(splitRows(rows, { seed: 3, holdout: 0.05, val: 0.2, newest: true }).holdout.sort()).toEqual([95, 96, 97, 98, 99]);
+  });
 });
 
 describe('successive halving', () => {
