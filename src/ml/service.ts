@@ -1,7 +1,7 @@
 /** NeuroWeaver, the component: registry, predictor, jobs and retraining wired together. */
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
 import type { ApiInstance } from '../api/server.js';
-import { predictionsTotal } from './metrics.js';
+import { predictionsTotal, reportGauges } from './metrics.js';
 import { tensorflow, type TensorflowRuntime } from './backend.js';
 import { JobManager } from './jobs.js';
 import { MODEL_KINDS } from './kinds/index.js';
@@ -75,6 +75,10 @@ export class NeuroWeaver implements Component {
     await Promise.all(this.kinds.map((k) => this.serveChampion(k.name)));
     await this.retrainer.start();
     if (!config.ENABLE_ML_TRAINING) log.info('training is disabled (ENABLE_ML_TRAINING=false): serving predictions only');
+    reportGauges({
+      models: () => this.kinds.map((k) => ({ model: k.name, driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null, holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null })),
+      jobs: () => ({ running: this.jobs.current() ? 1 : 0, queued: this.jobs.queued().length }),
+    });
     this.started = true;
   }
 
@@ -99,6 +103,7 @@ export class NeuroWeaver implements Component {
 
   async stop(): Promise<void> {
     this.started = false;
+    reportGauges(undefined);
     await this.retrainer.stop();
     await this.jobs.stop();
     await this.sink.flush();

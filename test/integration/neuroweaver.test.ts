@@ -85,6 +85,10 @@ describe('NeuroWeaver on the real broker', () => {
     expect(one.json()).toMatchObject({ model: 'performance', version: championVersion, predictions: [{ performance_score: expect.any(Number) }] });
     const many = await post('/predict', [ROW, { ...ROW, cpu_usage: 97, network_latency: 900, error_rate: 20 }]);
     expect(many.json<{ predictions: unknown[] }>().predictions).toHaveLength(2);
+    const metrics = (await nw.api.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/automatrix_neuroweaver_predictions_total\{model="performance"\} [3-9]/);
+    expect(metrics).toContain(`automatrix_neuroweaver_serving_metric{model="performance",metric="holdout_rmse"} ${job.result!.metrics.holdout_rmse}`);
+    expect(metrics).toMatch(/automatrix_neuroweaver_training_jobs_total\{model="performance",trigger="api",state="succeeded"\} [1-9]/);
 
     // Every epoch of every trial, and the job's start and end, are on the training-events topic.
     const all = await allEventsOf(jobId);
