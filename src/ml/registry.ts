@@ -8,6 +8,8 @@ import type { ModelVersion } from '../../schemas/types.js';
 import type { BatchConsumer, ConsumedBatch, KafkaConnection } from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
 
+const READ_TIMEOUT_MS = 120_000;
+
 export const registryKey = (model: string, version: string) => `${model}/${version}`;
 
 export class ModelRegistry {
@@ -44,7 +46,11 @@ export class ModelRegistry {
       const last = batch.records[batch.records.length - 1];
       if (last && BigInt(last.offset) + 1n >= (ends.get(batch.partition) ?? 0n) && pending.delete(batch.partition) && !pending.size) caughtUp();
     });
-    await ready;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the model registry (${topic}) was not read to its end within ${READ_TIMEOUT_MS / 1000} s`)), READ_TIMEOUT_MS);
+    });
+    await Promise.race([ready, timeout]).finally(() => clearTimeout(timer));
     this.log.info({ versions: this.records.size }, 'model registry read');
   }
 

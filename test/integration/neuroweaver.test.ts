@@ -231,7 +231,15 @@ describe('NeuroWeaver on the real broker', () => {
 
   it('finds the promoted model again after a restart, from the registry topic and its artifacts', async () => {
     const before = (await post('/predict', [ROW, { ...ROW, cpu_usage: 90 }])).json<{ version: string; predictions: { performance_score: number }[] }>();
+    // Stopping while a job trains and another waits cancels both and returns.
+    const long = { data: syntheticRows(3000, { seed: 8 }), budget: { trials: 8, maxEpochs: 1000, timeS: 3600 } };
+    const running = (await post('/train', long)).json<{ jobId: string }>().jobId;
+    const waiting = (await post('/train', long)).json<{ jobId: string }>().jobId;
+    while (nw.nw.jobs.get(running)?.phase !== 'training') await new Promise((r) => setTimeout(r, 20));
+    const old = nw;
     await nw.stop();
+    expect(old.nw.jobs.get(running)?.state).toBe('cancelled');
+    expect(old.nw.jobs.get(waiting)).toMatchObject({ state: 'cancelled', error: 'NeuroWeaver stopped' });
     nw = await startNeuroWeaver(t.kafka, env());
     const status = (await get('/status')).json<{ models: Record<string, { champion: string; serving: string }> }>();
     expect(status.models.performance).toMatchObject({ champion: championVersion, serving: championVersion });
