@@ -5,7 +5,7 @@ import { decidePromotion } from '../../src/ml/promotion.js';
 import { DriftMonitor } from '../../src/ml/retrain.js';
 import { fitLinear, fitScaler, regressionMetrics, scale, seededRandom, toMatrix, unscale } from '../../src/ml/stats.js';
 import { syntheticRows } from '../../src/ml/synthetic.js';
-import { halvingSchedule, plannedEpochs, sampleHyperparameters, DEFAULT_SPACE } from '../../src/ml/tuner.js';
+import { batchScale, halvingSchedule, plannedEpochs, sampleHyperparameters, DEFAULT_SPACE } from '../../src/ml/tuner.js';
 import { splitRows } from '../../src/ml/dataset.js';
 
 describe('scaling and the linear baseline', () => {
@@ -66,6 +66,12 @@ describe('successive halving', () => {
     expect(s.epochs).toEqual([5, 10, 20, 40]);
     // 8x5 + 4x5 + 2x10 + 1x20 = 100 epochs instead of 8x40 = 320 without halving.
     expect(plannedEpochs(s)).toBe(100);
+  });
+
+  it('scales batch sizes with the training set, so big datasets do not spend their budget on per-step overhead', () => {
+    expect([1000, 16_000, 40_000, 64_000, 10_000_000].map(batchScale)).toEqual([1, 1, 2, 4, 16]);
+    const scaled = sampleHyperparameters(DEFAULT_SPACE, seededRandom(1), 8, 4);
+    expect(scaled.map((h) => h.batchSize)).toEqual(sampleHyperparameters(DEFAULT_SPACE, seededRandom(1), 8).map((h) => h.batchSize * 4));
   });
 
   it('keeps at least two epochs in the first rung, and one rung for one trial', () => {
