@@ -76,6 +76,8 @@ export interface JobDeps {
   minImprovement: number;
   keepVersions: number;
   maxQueued?: number;
+  /** Resolves once this instance serves the model's current champion, so a finished job's champion answers at once. */
+  served?: (model: string) => Promise<void>;
 }
 
 interface Job {
@@ -223,6 +225,7 @@ export class JobManager {
       const version = await this.register(job, kind, dataset, request, result, decide(result));
       status.result = { version: version.version, status: version.status, decision: version.note ?? '', metrics: result.metrics, champion: result.champion };
       await this.prune(kind.name, log);
+      if (version.status === 'CHAMPION') await this.deps.served?.(kind.name);
       this.finish(job, 'succeeded', null);
       log.info({ version: version.version, status: version.status, metrics: result.metrics }, `training job finished: ${version.note}`);
     } catch (err) {

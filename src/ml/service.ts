@@ -40,6 +40,7 @@ export class NeuroWeaver implements Component {
       minRows: config.ML_MIN_TRAINING_ROWS,
       minImprovement: config.ML_PROMOTION_MIN_IMPROVEMENT,
       keepVersions: config.ML_KEEP_VERSIONS,
+      served: (model) => this.serveChampion(model),
     });
     this.retrainer = new Retrainer({
       kafka,
