@@ -19,9 +19,9 @@ export interface ModelGaugeSource {
 
 let source: ModelGaugeSource | undefined;
 
-/** The NeuroWeaver whose models and jobs the gauges report (the last one started in this process). */
-export function reportGauges(s: ModelGaugeSource | undefined): void {
-  source = s;
+/** The NeuroWeaver whose models and jobs the gauges report (the last one started in this process); `undefined, s` withdraws `s`. */
+export function reportGauges(s: ModelGaugeSource | undefined, withdrawn?: ModelGaugeSource): void {
+  if (s || source === withdrawn) source = s;
 }
 
 function gauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: client.Gauge<L>) => void): client.Gauge<L> {

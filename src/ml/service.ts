@@ -1,7 +1,7 @@
 /** NeuroWeaver, the component: registry, predictor, jobs and retraining wired together. */
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
 import type { ApiInstance } from '../api/server.js';
-import { predictionsTotal, reportGauges } from './metrics.js';
+import { predictionsTotal, reportGauges, type ModelGaugeSource } from './metrics.js';
 import { tensorflow, type TensorflowRuntime } from './backend.js';
 import { JobManager } from './jobs.js';
 import { MODEL_KINDS } from './kinds/index.js';
@@ -40,7 +40,7 @@ export class NeuroWeaver implements Component {
       minRows: config.ML_MIN_TRAINING_ROWS,
       minImprovement: config.ML_PROMOTION_MIN_IMPROVEMENT,
       keepVersions: config.ML_KEEP_VERSIONS,
-      served: (model) => this.serveChampion(model),
+      served: (model) => this.ready(model),
     });
     this.retrainer = new Retrainer({
       kafka,
@@ -70,21 +70,23 @@ export class NeuroWeaver implements Component {
     this.runtime = await tensorflow(config.TFJS_BACKEND);
     log.info({ backend: this.runtime.backend, fallbacks: this.runtime.fallbacks }, `TensorFlow.js backend: ${this.runtime.backend}`);
     this.registry.onChange((v) => {
-      if (this.kinds.some((k) => k.name === v.model)) void this.serveChampion(v.model);
+      if (this.kinds.some((k) => k.name === v.model)) void this.ready(v.model);
     });
     await this.registry.start();
-    await Promise.all(this.kinds.map((k) => this.serveChampion(k.name)));
+    await Promise.all(this.kinds.map((k) => this.ready(k.name)));
     await this.retrainer.start();
     if (!config.ENABLE_ML_TRAINING) log.info('training is disabled (ENABLE_ML_TRAINING=false): serving predictions only');
-    reportGauges({
-      models: () => this.kinds.map((k) => ({ model: k.name, driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null, holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null })),
-      jobs: () => ({ running: this.jobs.current() ? 1 : 0, queued: this.jobs.queued().length }),
-    });
+    reportGauges(this.gauges);
     this.started = true;
   }
 
-  /** Loads the model's current champion if it is not the one serving (one load at a time per model). */
-  private serveChampion(model: string): Promise<void> {
+  private readonly gauges: ModelGaugeSource = {
+    models: () => this.kinds.map((k) => ({ model: k.name, driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null, holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null })),
+    jobs: () => ({ running: this.jobs.current() ? 1 : 0, queued: this.jobs.queued().length }),
+  };
+
+  /** Loads the model's current champion if it is not the one serving (one load at a time per model); resolves once it serves. */
+  ready(model: string): Promise<void> {
     const next = (this.loads.get(model) ?? Promise.resolve()).then(async () => {
       const champion = this.registry.champion(model);
       if (champion && this.predictor.serving(model)?.version !== champion.version) await this.predictor.load(champion);
@@ -93,18 +95,13 @@ export class NeuroWeaver implements Component {
     return next;
   }
 
-  /** Resolves once the model's current champion is the one serving (after a promotion or rollback). */
-  ready(model: string): Promise<void> {
-    return this.serveChampion(model);
-  }
-
   countPredictions(model: string, rows: number): void {
     predictionsTotal.inc({ model }, rows);
   }
 
   async stop(): Promise<void> {
     this.started = false;
-    reportGauges(undefined);
+    reportGauges(undefined, this.gauges);
     await this.retrainer.stop();
     await this.jobs.stop();
     await this.sink.flush();
