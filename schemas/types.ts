@@ -167,9 +167,11 @@ export interface ModelVersion {
   createdAt: number;
   updatedAt: number;
   note: null | string;
+  /** Champion this version replaced when it was promoted: what a rollback returns to. */
+  replaced: null | string;
 }
 
-export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note'>>;
+export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'>>;
 
 export type ActionStatus = 'PROPOSED' | 'EXECUTED' | 'SKIPPED' | 'RATE_LIMITED' | 'FAILED';
 

@@ -1,3 +1,4 @@
+import { ML_ENV } from '../ml/config.js';
 import { bool, ConfigError, hostPort, httpUrl, int, list, oneOf, str, url, type EnvVar, type ValueOf } from './vars.js';
 
 export { ConfigError, type EnvVar } from './vars.js';
@@ -46,6 +47,7 @@ export const ENV = {
     description: 'TensorFlow.js backend: `auto` takes tfjs-node if it is installed, else WebAssembly, else pure JS.',
     default: 'auto',
   }),
+  ...ML_ENV,
   API_TOKEN: declareToken(),
   BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 64 * 1024 * 1024, { description: 'Largest accepted HTTP request body.', default: 1024 * 1024 }),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 100, 600_000, {

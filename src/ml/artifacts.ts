@@ -1,0 +1,82 @@
+/**
+ * Model artifacts under MODEL_SAVE_PATH/<model>/<version>/: model.json (the standard TensorFlow.js
+ * layers format, so tfjs-node's file:// loader reads it too), weights.bin, and state.json (scalers,
+ * the kind's own state, hyperparameters, metrics). Saved through a custom handler, so no backend
+ * needs file-system support; written to a temporary folder and renamed, so a reader never sees half.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { LayersModel, io } from '@tensorflow/tfjs';
+import type { TF } from './backend.js';
+import type { Hyperparameters } from './kinds/types.js';
+import type { Scaler } from './stats.js';
+
+export const STATE_FORMAT = 1;
+
+export interface ModelState {
+  format: number;
+  model: string;
+  version: string;
+  featureNames: string[];
+  targetNames: string[];
+  xScaler: Scaler;
+  yScaler: Scaler | null;
+  kindState: unknown;
+  hyperparameters: Hyperparameters;
+  metrics: Record<string, number>;
+}
+
+/** Relative artifact path stored in the registry: `<model>/<version>` (resolved under each instance's MODEL_SAVE_PATH). */
+export const artifactPath = (model: string, version: string) => `${model}/${version}`;
+export const artifactDir = (root: string, relative: string) => resolve(root, relative);
+
+export async function saveArtifacts(tf: TF, model: LayersModel, dir: string, state: ModelState, metadata?: Record<string, unknown>): Promise<void> {
+  let artifacts: io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!artifacts?.weightData || !artifacts.weightSpecs) throw new Error('the model produced no weights to save');
+  const weights = Buffer.from(artifacts.weightData as ArrayBuffer);
+  const modelJson = {
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: 'automatrix-neuroweaver',
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+    ...(metadata ? { userDefinedMetadata: metadata } : {}),
+  };
+  const staging = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  await mkdir(staging, { recursive: true });
+  try {
+    await writeFile(join(staging, 'model.json'), JSON.stringify(modelJson));
+    await writeFile(join(staging, 'weights.bin'), weights);
+    await writeFile(join(staging, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    await mkdir(dirname(dir), { recursive: true });
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface LoadedModel {
+  model: LayersModel;
+  state: ModelState;
+}
+
+export async function loadArtifacts(tf: TF, dir: string): Promise<LoadedModel> {
+  const [modelText, weights, stateText] = await Promise.all([readFile(join(dir, 'model.json'), 'utf8'), readFile(join(dir, 'weights.bin')), readFile(join(dir, 'state.json'), 'utf8')]);
+  const modelJson = JSON.parse(modelText) as { modelTopology: object; weightsManifest: { weights: io.WeightsManifestEntry[] }[] };
+  const state = JSON.parse(stateText) as ModelState;
+  if (state.format !== STATE_FORMAT) throw new Error(`${dir}/state.json has format ${state.format}; this version reads ${STATE_FORMAT}`);
+  const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((m) => m.weights), weightData }),
+  );
+  return { model, state };
+}

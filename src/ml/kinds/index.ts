@@ -1,0 +1,16 @@
+/**
+ * Every model kind NeuroWeaver trains, by name. Plugging a new kind in is one line here (the
+ * worker thread and the API find it by name); see docs/neuroweaver.md for the interface.
+ */
+import { performanceKind } from './performance.js';
+import type { AnyModelKind } from './types.js';
+
+export const MODEL_KINDS: Record<string, AnyModelKind> = {
+  [performanceKind.name]: performanceKind,
+};
+
+export function modelKind(name: string): AnyModelKind | undefined {
+  return Object.hasOwn(MODEL_KINDS, name) ? MODEL_KINDS[name] : undefined;
+}
+
+export { parseFlatRow, RowError, type AnyModelKind, type Hyperparameters, type Loss, type ModelKind, type SearchSpace } from './types.js';

@@ -1,0 +1,217 @@
+/**
+ * Automatic retraining. A run replays the recent window and passes the same promotion gate as any
+ * other job. Triggers: a schedule; drift (the champion's error on recent labelled samples rising
+ * past a multiple of its holdout error); a regime change on the anomaly stream (a `level_shift`
+ * opening); an executed orchestrator `retrain` action naming the model. Each model has a cooldown.
+ */
+import type { Anomaly, OrchestratorAction } from '../../schemas/types.js';
+import type { TopicKey } from '../../topics/index.js';
+import type { BatchConsumer, ConsumedBatch, KafkaConnection } from '../kafka/index.js';
+import type { Logger } from '../log/index.js';
+import { QueueFullError, type JobManager, type JobSpec, type JobStatus, type JobTrigger } from './jobs.js';
+import type { AnyModelKind } from './kinds/types.js';
+import type { Predictor } from './predictor.js';
+
+export interface RetrainSettings {
+  /** ENABLE_ML_TRAINING: when false, triggers are logged and drift is still measured, but nothing trains. */
+  enabled: boolean;
+  intervalMs: number;
+  windowMs: number;
+  cooldownMs: number;
+  driftThreshold: number;
+  driftWindow: number;
+  /** The budget and other defaults of a retraining job. */
+  defaults: Pick<JobSpec, 'budget' | 'holdoutFraction' | 'holdout'>;
+}
+
+export interface DriftStatus {
+  samples: number;
+  window: number;
+  /** Recent value of the primary metric, its holdout value, and their ratio (worse / better). */
+  recent: number | null;
+  holdout: number | null;
+  ratio: number | null;
+  threshold: number;
+  version: string | null;
+}
+
+/** The champion's recent error against its holdout error, over a sliding window of labelled samples. */
+export class DriftMonitor {
+  private predicted: number[][] = [];
+  private actual: number[][] = [];
+  private version: string | null = null;
+  private last: { recent: number; holdout: number; ratio: number } | null = null;
+
+  constructor(
+    private readonly kind: AnyModelKind,
+    private readonly window: number,
+    private readonly threshold: number,
+  ) {}
+
+  /** Adds predictions of one champion version; returns the ratio when the window is full and past the threshold. */
+  observe(version: string, holdoutMetrics: Record<string, number>, predicted: number[][], actual: number[][]): number | null {
+    if (version !== this.version) this.reset(version);
+    this.predicted.push(...predicted);
+    this.actual.push(...actual);
+    const excess = this.predicted.length - this.window;
+    if (excess > 0) {
+      this.predicted.splice(0, excess);
+      this.actual.splice(0, excess);
+    }
+    if (this.predicted.length < this.window) return null;
+    const name = this.kind.primaryMetric.name;
+    const recent = this.kind.evaluate(this.predicted, this.actual)[name];
+    const holdout = holdoutMetrics[`holdout_${name}`];
+    if (recent === undefined || holdout === undefined || !(holdout > 0) || !(recent > 0)) return null;
+    const ratio = this.kind.primaryMetric.lowerIsBetter ? recent / holdout : holdout / recent;
+    this.last = { recent, holdout, ratio };
+    return ratio > this.threshold ? ratio : null;
+  }
+
+  reset(version: string | null = this.version): void {
+    this.version = version;
+    this.predicted = [];
+    this.actual = [];
+  }
+
+  status(): DriftStatus {
+    return { samples: this.predicted.length, window: this.window, recent: this.last?.recent ?? null, holdout: this.last?.holdout ?? null, ratio: this.last?.ratio ?? null, threshold: this.threshold, version: this.version };
+  }
+}
+
+export interface RetrainDeps {
+  kafka: KafkaConnection;
+  jobs: JobManager;
+  predictor: Predictor;
+  kinds: AnyModelKind[];
+  settings: RetrainSettings;
+  log: Logger;
+}
+
+export class Retrainer {
+  private consumer?: BatchConsumer;
+  private timer?: NodeJS.Timeout;
+  /** Why the trigger consumer stopped, if it did. */
+  failure?: string;
+  private readonly lastRun = new Map<string, number>();
+  readonly drift = new Map<string, DriftMonitor>();
+
+  constructor(private readonly deps: RetrainDeps) {
+    for (const kind of deps.kinds) this.drift.set(kind.name, new DriftMonitor(kind, deps.settings.driftWindow, deps.settings.driftThreshold));
+  }
+
+  async start(): Promise<void> {
+    const { kafka, kinds } = this.deps;
+    const keys = new Set<TopicKey>(['anomalies', 'orchestrator.actions', ...kinds.map((k) => k.source)]);
+    // One group for every instance: each trigger record reaches one of them.
+    this.consumer = kafka.consumer({ groupId: `${kafka.catalog.prefix}neuroweaver-triggers` });
+    const joined = new Promise<void>((resolve) => this.consumer!.onGroupJoin(() => resolve()));
+    this.consumer.onCrash((err, restarting) => {
+      if (!restarting) this.failure = `retraining triggers consumer stopped: ${err.message}`;
+    });
+    await this.consumer.subscribe([...keys].map((k) => kafka.catalog.name(k)));
+    await this.consumer.run((batch) => this.handle(batch));
+    // Triggers start at the latest offsets: wait (bounded) until the group has them, so none sent after start() is missed.
+    await Promise.race([joined, new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+    this.startSchedule();
+  }
+
+  /** Retrains every model each ML_RETRAIN_INTERVAL_MS (0: never). */
+  startSchedule(): void {
+    const { settings, kinds } = this.deps;
+    if (settings.intervalMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => {
+      for (const kind of kinds) this.trigger(kind.name, 'schedule', `scheduled every ${Math.round(settings.intervalMs / 60_000)} min`);
+    }, settings.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** Queues a retraining run of the recent window unless the model is in its cooldown or already has one pending. */
+  trigger(model: string, trigger: Exclude<JobTrigger, 'api'>, reason: string): JobStatus | undefined {
+    const { jobs, settings, log } = this.deps;
+    if (!settings.enabled) {
+      log.info({ model, trigger, reason }, `retraining of ${model} wanted but training is disabled (ENABLE_ML_TRAINING=false)`);
+      return undefined;
+    }
+    const pending = jobs.pendingFor(model);
+    if (pending) return pending;
+    const last = this.lastRun.get(model);
+    const now = Date.now();
+    if (last !== undefined && now - last < settings.cooldownMs) {
+      log.info({ model, trigger, reason }, `retraining of ${model} skipped: cooldown until ${new Date(last + settings.cooldownMs).toISOString()}`);
+      return undefined;
+    }
+    try {
+      const job = jobs.submit({ model, replay: { from: now - settings.windowMs, to: now }, seed: now % 2 ** 31, trigger, reason, ...settings.defaults });
+      this.lastRun.set(model, now);
+      log.info({ model, trigger, reason, job: job.id }, `retraining ${model}: ${reason}`);
+      return job;
+    } catch (err) {
+      if (!(err instanceof QueueFullError)) throw err;
+      log.warn({ model, trigger }, `retraining of ${model} not queued: ${err.message}`);
+      return undefined;
+    }
+  }
+
+  private async handle(batch: ConsumedBatch): Promise<void> {
+    const key = this.deps.kafka.catalog.keyOf(batch.topic);
+    if (key === 'anomalies') return this.onAnomalies(batch);
+    if (key === 'orchestrator.actions') return this.onActions(batch);
+    for (const kind of this.deps.kinds) if (kind.source === key) await this.onSamples(kind, batch);
+  }
+
+  private async decodeAll<K extends TopicKey>(key: K, batch: ConsumedBatch) {
+    const out = [];
+    for (const r of batch.records) {
+      try {
+        out.push({ value: (await this.deps.kafka.serde.decode(key, r.value)).value, timestamp: r.timestamp });
+      } catch {
+        /* not ours to dead-letter: the producing component does */
+      }
+    }
+    return out;
+  }
+
+  private async onAnomalies(batch: ConsumedBatch): Promise<void> {
+    for (const { value } of await this.decodeAll('anomalies', batch)) {
+      const a = value as Anomaly;
+      if (a.kind !== 'level_shift' || a.state !== 'OPEN') continue;
+      for (const kind of this.deps.kinds.filter((k) => k.source === 'metrics.samples')) {
+        this.trigger(kind.name, 'regime_change', `level shift in ${a.service} (${a.metrics.join(', ')}), anomaly ${a.id}`);
+      }
+    }
+  }
+
+  private async onActions(batch: ConsumedBatch): Promise<void> {
+    for (const { value } of await this.decodeAll('orchestrator.actions', batch)) {
+      const action = value as OrchestratorAction;
+      if (action.kind !== 'retrain' || action.status !== 'EXECUTED') continue;
+      const model = action.params.model ?? action.target;
+      if (!this.deps.kinds.some((k) => k.name === model)) {
+        this.deps.log.warn({ action: action.id, model }, `orchestrator asked to retrain unknown model ${model}`);
+        continue;
+      }
+      this.trigger(model, 'orchestrator', `orchestrator action ${action.id}: ${action.reason}`);
+    }
+  }
+
+  private async onSamples(kind: AnyModelKind, batch: ConsumedBatch): Promise<void> {
+    const serving = this.deps.predictor.serving(kind.name);
+    const monitor = this.drift.get(kind.name);
+    if (!serving || !monitor) return;
+    const rows = (await this.decodeAll(kind.source, batch)).map(({ value, timestamp }) => kind.fromRecord(value as never, timestamp)).filter((r) => r !== null);
+    if (!rows.length) return;
+    const prediction = await this.deps.predictor.predict(kind, rows);
+    if (!prediction) return;
+    const ratio = monitor.observe(prediction.version, serving.metrics, prediction.raw, rows.map((r) => kind.targets(r)));
+    if (ratio === null) return;
+    const status = monitor.status();
+    monitor.reset();
+    this.trigger(kind.name, 'drift', `${kind.primaryMetric.name} on the last ${status.window} samples is ${status.recent?.toPrecision(3)}, ${ratio.toFixed(2)}x its holdout ${status.holdout?.toPrecision(3)} (threshold ${status.threshold}x)`);
+  }
+}

@@ -1,0 +1,128 @@
+/** NeuroWeaver, the component: registry, predictor, jobs and retraining wired together. */
+import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
+import type { ApiInstance } from '../api/server.js';
+import { predictionsTotal, reportGauges, type ModelGaugeSource } from './metrics.js';
+import { tensorflow, type TensorflowRuntime } from './backend.js';
+import { JobManager } from './jobs.js';
+import { MODEL_KINDS } from './kinds/index.js';
+import type { AnyModelKind } from './kinds/types.js';
+import { Predictor } from './predictor.js';
+import { ModelRegistry } from './registry.js';
+import { Retrainer } from './retrain.js';
+import { neuroweaverRoutes } from './routes.js';
+import { TrainingEventSink } from './training-events.js';
+
+export class NeuroWeaver implements Component {
+  readonly name = 'neuroweaver';
+  readonly kinds: AnyModelKind[] = Object.values(MODEL_KINDS);
+  readonly registry: ModelRegistry;
+  readonly predictor: Predictor;
+  readonly jobs: JobManager;
+  readonly retrainer: Retrainer;
+  readonly sink: TrainingEventSink;
+  runtime?: TensorflowRuntime;
+  private started = false;
+  private loads = new Map<string, Promise<void>>();
+
+  constructor(readonly ctx: ComponentContext) {
+    const { config, kafka, log, events } = ctx;
+    this.registry = new ModelRegistry(kafka, log);
+    this.predictor = new Predictor(() => tensorflow(config.TFJS_BACKEND), config.MODEL_SAVE_PATH, log);
+    this.sink = new TrainingEventSink(kafka, log);
+    this.jobs = new JobManager({
+      kafka,
+      registry: this.registry,
+      sink: this.sink,
+      events,
+      log,
+      saveRoot: config.MODEL_SAVE_PATH,
+      backend: config.TFJS_BACKEND,
+      minRows: config.ML_MIN_TRAINING_ROWS,
+      minImprovement: config.ML_PROMOTION_MIN_IMPROVEMENT,
+      keepVersions: config.ML_KEEP_VERSIONS,
+      served: (model) => this.ready(model),
+    });
+    this.retrainer = new Retrainer({
+      kafka,
+      jobs: this.jobs,
+      predictor: this.predictor,
+      kinds: this.kinds,
+      log,
+      settings: {
+        enabled: config.ENABLE_ML_TRAINING,
+        intervalMs: config.ML_RETRAIN_INTERVAL_MS,
+        windowMs: config.ML_RETRAIN_WINDOW_MS,
+        cooldownMs: config.ML_RETRAIN_COOLDOWN_MS,
+        driftThreshold: config.ML_DRIFT_THRESHOLD,
+        driftWindow: config.ML_DRIFT_WINDOW,
+        defaults: { budget: this.defaultBudget(), holdoutFraction: 0.2, holdout: 'newest' },
+      },
+    });
+  }
+
+  defaultBudget() {
+    const c = this.ctx.config;
+    return { trials: c.ML_TUNE_TRIALS, timeS: c.ML_TUNE_TIME_BUDGET_S, maxEpochs: c.ML_TUNE_MAX_EPOCHS };
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.ctx;
+    this.runtime = await tensorflow(config.TFJS_BACKEND);
+    log.info({ backend: this.runtime.backend, fallbacks: this.runtime.fallbacks }, `TensorFlow.js backend: ${this.runtime.backend}`);
+    this.registry.onChange((v) => {
+      if (this.kinds.some((k) => k.name === v.model)) void this.ready(v.model);
+    });
+    await this.registry.start();
+    await Promise.all(this.kinds.map((k) => this.ready(k.name)));
+    await this.retrainer.start();
+    if (!config.ENABLE_ML_TRAINING) log.info('training is disabled (ENABLE_ML_TRAINING=false): serving predictions only');
+    reportGauges(this.gauges);
+    this.started = true;
+  }
+
+  private readonly gauges: ModelGaugeSource = {
+    models: () => this.kinds.map((k) => ({ model: k.name, driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null, holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null })),
+    jobs: () => ({ running: this.jobs.current() ? 1 : 0, queued: this.jobs.queued().length }),
+  };
+
+  /** Loads the model's current champion if it is not the one serving (one load at a time per model); resolves once it serves. */
+  ready(model: string): Promise<void> {
+    const next = (this.loads.get(model) ?? Promise.resolve()).then(async () => {
+      const champion = this.registry.champion(model);
+      if (champion && this.predictor.serving(model)?.version !== champion.version) await this.predictor.load(champion);
+    });
+    this.loads.set(model, next);
+    return next;
+  }
+
+  countPredictions(model: string, rows: number): void {
+    predictionsTotal.inc({ model }, rows);
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    reportGauges(undefined, this.gauges);
+    await this.retrainer.stop();
+    await this.jobs.stop();
+    await this.sink.flush();
+    await this.registry.stop();
+    await Promise.all(this.loads.values());
+    this.predictor.dispose();
+  }
+
+  health(): ComponentHealth {
+    if (!this.started) return { status: 'stopped' };
+    const broken = [this.registry.failure, this.retrainer.failure, ...this.kinds.map((k) => this.predictor.loadError(k.name))].filter(Boolean);
+    if (broken.length) return { status: 'degraded', detail: broken.join('; ') };
+    const job = this.jobs.current();
+    return { status: 'ok', detail: job ? `training ${job.model} (${job.phase})` : `backend ${this.runtime?.backend}` };
+  }
+
+  routes(api: ApiInstance): void {
+    neuroweaverRoutes(api, this);
+  }
+}
+
+export function createNeuroWeaver(ctx: ComponentContext): Component {
+  return new NeuroWeaver(ctx);
+}

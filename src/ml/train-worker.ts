@@ -1,0 +1,22 @@
+/** The training worker thread: loads its own TensorFlow.js, runs one training request, reports back. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { tensorflow, type BackendChoice } from './backend.js';
+import { runTraining, type TrainingRequest } from './training.js';
+import type { WorkerMessage } from './worker-client.js';
+
+const port = parentPort;
+if (!port) throw new Error('train-worker.ts runs as a worker thread');
+const send = (m: WorkerMessage) => port.postMessage(m);
+
+port.once('message', (req: TrainingRequest) => {
+  void (async () => {
+    try {
+      const { tf, backend, fallbacks } = await tensorflow((workerData as { backend: BackendChoice }).backend);
+      send({ type: 'backend', backend, fallbacks });
+      const result = await runTraining(tf, backend, req, (event) => send({ type: 'event', event }));
+      send({ type: 'done', result });
+    } catch (err) {
+      send({ type: 'failed', message: (err as Error).message ?? String(err) });
+    }
+  })();
+});

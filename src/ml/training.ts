@@ -1,0 +1,120 @@
+/**
+ * One training run, as the worker thread executes it: fit the scalers on the training split,
+ * tune, evaluate the best network, the linear baseline and the current champion on the same
+ * holdout, and save the artifacts. Pure of Kafka and HTTP, so it also runs in-process in tests.
+ */
+import { artifactDir, loadArtifacts, saveArtifacts, STATE_FORMAT, type ModelState } from './artifacts.js';
+import type { BackendName, TF } from './backend.js';
+import { modelKind } from './kinds/index.js';
+import type { AnyModelKind, Hyperparameters } from './kinds/types.js';
+import { fitLinear, fitScaler, matrixRows, scale, unscale, type Matrix, type Scaler } from './stats.js';
+import { tune, type TrialSummary, type TuneBudget, type TuneEvent } from './tuner.js';
+
+export interface SplitData {
+  x: Matrix;
+  y: Matrix;
+}
+
+export interface TrainingRequest {
+  kind: string;
+  seed: number;
+  budget: TuneBudget;
+  fixed?: Hyperparameters;
+  train: SplitData;
+  val: SplitData;
+  holdout: SplitData;
+  /** The champion to compare with: its artifacts and the holdout features computed with its own kind state. */
+  champion?: { version: string; dir: string; holdoutX: Matrix };
+  /** Where to save: MODEL_SAVE_PATH and the relative artifact path. */
+  saveRoot: string;
+  artifactPath: string;
+  version: string;
+  kindState: unknown;
+}
+
+export interface TrainingResult {
+  hyperparameters: Hyperparameters;
+  /** Holdout metrics of the new model (`holdout_<metric>`), the baseline (`baseline_<metric>`), and tuning figures. */
+  metrics: Record<string, number>;
+  /** The champion's metrics on the same holdout, when there is one and it loads. */
+  champion: { version: string; metrics: Record<string, number> } | { version: string; error: string } | null;
+  trials: TrialSummary[];
+  budgetExhausted: boolean;
+  backend: BackendName;
+  durationS: number;
+}
+
+export async function runTraining(tf: TF, backend: BackendName, req: TrainingRequest, onEvent: (e: TuneEvent) => void): Promise<TrainingResult> {
+  const started = Date.now();
+  const kind = modelKind(req.kind);
+  if (!kind) throw new Error(`unknown model kind ${req.kind}`);
+  const xScaler = fitScaler(req.train.x);
+  const yScaler = kind.scaleTargets ? fitScaler(req.train.y) : null;
+  const scaledY = (m: Matrix) => (yScaler ? scale(m, yScaler) : m);
+  const train = { x: scale(req.train.x, xScaler), y: scaledY(req.train.y) };
+  const val = { x: scale(req.val.x, xScaler), y: scaledY(req.val.y) };
+
+  const tuned = await tune(tf, kind, train, val, req.budget, { seed: req.seed, fixed: req.fixed, onEvent });
+  try {
+    const actual = matrixRows(req.holdout.y);
+    const predicted = predictRows(tf, tuned.model, req.holdout.x, xScaler, yScaler);
+    const baseline = fitLinear(train.x, train.y);
+    const baselinePredicted = matrixRows(yScaler ? unscale(baseline.predict(scale(req.holdout.x, xScaler)), yScaler) : baseline.predict(scale(req.holdout.x, xScaler)));
+    const metrics: Record<string, number> = {
+      ...prefixed('holdout_', kind.evaluate(predicted, actual)),
+      ...prefixed('baseline_', kind.evaluate(baselinePredicted, actual)),
+      val_loss: tuned.best.bestValLoss,
+      epochs: tuned.best.epochs,
+      trials: tuned.trials.length,
+      train_rows: req.train.x.rows,
+      val_rows: req.val.x.rows,
+      holdout_rows: req.holdout.x.rows,
+    };
+    const champion = req.champion ? await evaluateChampion(tf, kind, req.champion, actual) : null;
+    metrics.duration_s = (Date.now() - started) / 1000;
+    const state: ModelState = {
+      format: STATE_FORMAT,
+      model: kind.name,
+      version: req.version,
+      featureNames: [...kind.featureNames],
+      targetNames: [...kind.targetNames],
+      xScaler,
+      yScaler,
+      kindState: req.kindState,
+      hyperparameters: tuned.best.hyperparameters,
+      metrics,
+    };
+    await saveArtifacts(tf, tuned.model, artifactDir(req.saveRoot, req.artifactPath), state, kind.modelMetadata?.(state));
+    return { hyperparameters: tuned.best.hyperparameters, metrics, champion, trials: tuned.trials, budgetExhausted: tuned.budgetExhausted, backend, durationS: metrics.duration_s };
+  } finally {
+    tuned.model.dispose();
+  }
+}
+
+async function evaluateChampion(tf: TF, kind: AnyModelKind, champion: NonNullable<TrainingRequest['champion']>, actual: number[][]): Promise<TrainingResult['champion']> {
+  try {
+    const loaded = await loadArtifacts(tf, champion.dir);
+    try {
+      const predicted = predictRows(tf, loaded.model, champion.holdoutX, loaded.state.xScaler, loaded.state.yScaler);
+      return { version: champion.version, metrics: prefixed('holdout_', kind.evaluate(predicted, actual)) };
+    } finally {
+      loaded.model.dispose();
+    }
+  } catch (err) {
+    return { version: champion.version, error: (err as Error).message };
+  }
+}
+
+/** Raw features in, target-unit outputs out (scaling and its inverse around the network). */
+export function predictRows(tf: TF, model: { predict(x: never): unknown }, x: Matrix, xScaler: Scaler, yScaler: Scaler | null): number[][] {
+  const scaled = scale(x, xScaler);
+  const output = tf.tidy(() => {
+    const input = tf.tensor2d(scaled.data, [scaled.rows, scaled.cols]);
+    return (model.predict(input as never) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array;
+  });
+  const cols = output.length / Math.max(1, x.rows);
+  const raw: Matrix = { data: Float32Array.from(output), rows: x.rows, cols };
+  return matrixRows(yScaler ? unscale(raw, yScaler) : raw);
+}
+
+const prefixed = (prefix: string, m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v]));
