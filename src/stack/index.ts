@@ -79,6 +79,10 @@ export async function stackUp(s: StackSettings, report: Report = console.log): P
     report(`stack already running: Kafka ${KAFKA_VERSION} on localhost:${s.kafkaPort}, Apicurio Registry ${APICURIO_VERSION} on localhost:${s.registryPort}`);
     return { ...stackEndpoints(s), alreadyRunning: true };
   }
+  if (!before.some((x) => x.pid) && (await foreignStackAnswers(s))) {
+    report(`a Kafka broker and schema registry already answer on localhost:${s.kafkaPort} and localhost:${s.registryPort} (not started from ${s.dir}); using them`);
+    return { ...stackEndpoints(s), alreadyRunning: true };
+  }
   const java = findJava();
   const p = paths(s);
   for (const dir of [p.artifacts, p.kafkaData, p.registry]) mkdirSync(dir, { recursive: true });
@@ -152,6 +156,12 @@ export async function stackStatus(s: StackSettings): Promise<ServiceStatus[]> {
       log: p.registryLog,
     },
   ];
+}
+
+/** A healthy broker and registry on our ports that another checkout's stack (or anything else) runs. */
+async function foreignStackAnswers(s: StackSettings): Promise<boolean> {
+  if (!(await portAnswers(s.kafkaPort)) || !(await portAnswers(s.registryPort))) return false;
+  return (await probeBroker([`localhost:${s.kafkaPort}`], 2000)).ok && (await registryHealthy(s.registryPort));
 }
 
 async function assertPortsFree(ports: [number, string][]): Promise<void> {

@@ -37,6 +37,10 @@ describe('the local stack', () => {
     const second = await stackUp(s, (l) => lines.push(l));
     expect(second.alreadyRunning).toBe(true);
     expect(lines.at(-1)).toMatch(/^stack already running/);
+    // Another checkout (another folder) on the same ports uses the running stack rather than failing.
+    const elsewhere = await stackUp({ ...s, dir: `${s.dir}-elsewhere` }, (l) => lines.push(l));
+    expect(elsewhere.alreadyRunning).toBe(true);
+    expect(lines.at(-1)).toMatch(/already answer on localhost:\d+ and localhost:\d+ .*; using them$/);
 
     const endpoints = stackEndpoints(s);
     const connect = () => new KafkaConnection({ ...endpoints, registryUrl: endpoints.registryUrl, topicPrefix: 'automatrix.', log: logger('test') });
@@ -85,12 +89,13 @@ describe('the local stack', () => {
   it('says what to do when Java or Maven is missing', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'am-empty-'));
     dirs.push(empty);
-    const noJava = await runCli(['stack', 'up'], { STACK_DIR: empty, JAVA_HOME: '', PATH: empty });
+    const ports = { STACK_KAFKA_PORT: String(await freePort()), STACK_CONTROLLER_PORT: String(await freePort()), STACK_REGISTRY_PORT: String(await freePort()) };
+    const noJava = await runCli(['stack', 'up'], { STACK_DIR: empty, JAVA_HOME: '', PATH: empty, ...ports });
     expect(noJava.code).toBe(1);
     expect(noJava.stderr.trim().split('\n')).toHaveLength(1);
     expect(noJava.stderr).toMatch(/^automatrix: Java 17\+ is needed .*install it .* or set JAVA_HOME/);
 
-    const noMaven = await runCli(['stack', 'up'], { STACK_DIR: empty, STACK_KAFKA_PORT: String(await freePort()), STACK_CONTROLLER_PORT: String(await freePort()), STACK_REGISTRY_PORT: String(await freePort()), MAVEN_CMD: join(empty, 'no-mvn') });
+    const noMaven = await runCli(['stack', 'up'], { STACK_DIR: empty, MAVEN_CMD: join(empty, 'no-mvn'), ...ports });
     expect(noMaven.code).toBe(1);
     expect(noMaven.stderr.trim().split('\n')).toHaveLength(1);
     expect(noMaven.stderr).toMatch(/^automatrix: Maven is needed once .* install it \(apt-get install maven\) or set MAVEN_CMD/);

@@ -6,8 +6,7 @@
  */
 import { createServer } from 'node:net';
 import { loadConfig } from '../../src/config/index.js';
-import { probeBroker } from '../../src/kafka/index.js';
-import { stackEndpoints, stackSettings, stackUp, versions } from '../../src/stack/index.js';
+import { stackSettings, stackUp, versions } from '../../src/stack/index.js';
 
 export interface TestBroker {
   brokers: string[];
@@ -24,13 +23,8 @@ export async function findBroker(): Promise<TestBroker> {
   }
   const containers = await startContainers();
   if (containers) return containers;
-  const settings = stackSettings(config);
-  const defaults = stackEndpoints(settings);
-  // A stack another checkout started on the same ports serves just as well.
-  if ((await probeBroker(defaults.brokers, 2000)).ok && (await registryAnswers(defaults.registryUrl))) {
-    return { ...defaults, source: 'local-stack' };
-  }
-  const endpoints = await stackUp(settings, (line) => console.log(`[test setup] ${line}`));
+  // stackUp also reuses a healthy stack that another checkout started on the same ports.
+  const endpoints = await stackUp(stackSettings(config), (line) => console.log(`[test setup] ${line}`));
   return { brokers: endpoints.brokers, registryUrl: endpoints.registryUrl, source: 'local-stack' };
 }
 
@@ -94,10 +88,3 @@ function freePort(): Promise<number> {
   });
 }
 
-async function registryAnswers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(2000) })).ok;
-  } catch {
-    return false;
-  }
-}
