@@ -1,0 +1,241 @@
+/**
+ * Online additive Holt-Winters (level, damped trend, seasonal profile) on irregular timestamps.
+ *
+ * The season is indexed by the phase of the timestamp within a period (time of day, time of
+ * week), not by sample count, so gaps and irregular sampling do not shift it. Updates are
+ * robust: the innovation is clipped at `clip` times the model's own error scale, so one outlier
+ * moves the level and profile by a bounded amount. Early on, each rate is at least 1/n (a plain
+ * running mean), so a new series is usable after a few samples. State lives in typed arrays.
+ */
+import { clamp } from './stats.js';
+
+export interface HoltWintersSpec {
+  /** Level smoothing, 0..1. */
+  alpha: number;
+  /** Trend smoothing, 0..1 (0: no trend). */
+  beta: number;
+  /** Trend damping per step, 0..1. */
+  phi: number;
+  /** Seasonal smoothing per bin, 0..1. */
+  gamma: number;
+  /** Season length in ms; 0 for none. */
+  periodMs: number;
+  /** Bins per season. */
+  bins: number;
+}
+
+// Scalar state slots.
+const LEVEL = 0;
+const TREND = 1;
+const N = 2;
+const ERR_ABS = 3; // EW mean absolute one-step error (slow)
+const ERR_SQ = 4; // EW mean squared one-step error (slow)
+const ERR_FAST = 5; // EW mean absolute one-step error (fast)
+const SLOTS = 6;
+
+const ERR_RATE = 0.01;
+const FAST_RATE = 0.1;
+/** |error| / mean |error| for a Gaussian: scale = 1.2533 * mean |error|. */
+export const MEAN_ABS_TO_SIGMA = Math.sqrt(Math.PI / 2);
+
+export class HoltWinters {
+  readonly state = new Float64Array(SLOTS);
+  readonly profile: Float64Array;
+  readonly counts: Float64Array;
+  /** Forecast made by the last `predict` call. */
+  lastForecast = 0;
+
+  constructor(
+    readonly spec: HoltWintersSpec,
+    private readonly clip = 4,
+  ) {
+    const bins = spec.periodMs > 0 ? spec.bins : 0;
+    this.profile = new Float64Array(bins);
+    this.counts = new Float64Array(bins);
+  }
+
+  get seasonal(): boolean {
+    return this.profile.length > 0;
+  }
+
+  get n(): number {
+    return this.state[N]!;
+  }
+
+  get level(): number {
+    return this.state[LEVEL]!;
+  }
+
+  /** Mean absolute one-step error, slow and fast. */
+  get errAbs(): number {
+    return this.state[ERR_ABS]!;
+  }
+
+  get errFast(): number {
+    return this.state[ERR_FAST]!;
+  }
+
+  /** One-step error standard deviation (robust: from the mean absolute error). */
+  get sigma(): number {
+    return this.state[ERR_ABS]! * MEAN_ABS_TO_SIGMA;
+  }
+
+  /** RMS one-step error, for prediction intervals. */
+  get rmse(): number {
+    return Math.sqrt(this.state[ERR_SQ]!);
+  }
+
+  bin(t: number): number {
+    const p = this.spec.periodMs;
+    const phase = (((t % p) + p) % p) / p;
+    const b = Math.floor(phase * this.profile.length);
+    return b >= this.profile.length ? 0 : b;
+  }
+
+  seasonalAt(t: number): number {
+    if (!this.seasonal) return 0;
+    const b = this.bin(t);
+    return this.counts[b]! > 0 ? this.profile[b]! : 0;
+  }
+
+  /** One-step forecast for a sample at time t. */
+  predict(t: number): number {
+    const s = this.state;
+    this.lastForecast = s[LEVEL]! + this.spec.phi * s[TREND]! + this.seasonalAt(t);
+    return this.lastForecast;
+  }
+
+  /** Forecast `steps` steps ahead (damped trend), with the season of time t. */
+  forecastAhead(t: number, steps: number): number {
+    const phi = this.spec.phi;
+    const damp = phi === 1 ? steps : (phi * (1 - Math.pow(phi, steps))) / (1 - phi);
+    return this.state[LEVEL]! + this.state[TREND]! * damp + this.seasonalAt(t);
+  }
+
+  /**
+   * Variance multiplier of the h-step forecast error for ETS(A,Ad,A):
+   * 1 + sum_{j=1}^{h-1} c_j^2, c_j = alpha (1 + beta (phi + ... + phi^j)) + gamma [j a multiple of the season].
+   */
+  varianceFactor(steps: number, stepsPerSeason: number): number {
+    const { alpha, beta, phi, gamma } = this.spec;
+    let total = 1;
+    let damp = 0;
+    let pj = 1;
+    for (let j = 1; j < steps; j++) {
+      pj *= phi;
+      damp += pj;
+      const seasonal = this.seasonal && stepsPerSeason > 0 && j % stepsPerSeason === 0 ? gamma : 0;
+      const c = alpha * (1 + beta * damp) + seasonal;
+      total += c * c;
+    }
+    return total;
+  }
+
+  /**
+   * Takes in an observation; returns the one-step error it had (observation minus forecast).
+   * `weight` (0..1) scales every learning rate: below 1 while a sample looks anomalous, so an
+   * incident teaches the model little.
+   */
+  update(t: number, x: number, weight = 1): number {
+    const s = this.state;
+    const n = ++s[N]!;
+    if (n === 1) {
+      s[LEVEL] = x;
+      this.learnSeason(t, x, x);
+      this.lastForecast = x;
+      return 0;
+    }
+    const f = this.predict(t);
+    const err = x - f;
+    const scale = s[ERR_ABS]! * MEAN_ABS_TO_SIGMA;
+    const limit = this.clip * scale;
+    const e = n > 8 && scale > 0 ? clamp(err, -limit, limit) : err;
+    this.trackError(n, e, err, weight);
+    const rate = Math.max(1 / n, this.spec.alpha) * weight;
+    const prevLevel = s[LEVEL]!;
+    const level = prevLevel + this.spec.phi * s[TREND]! + rate * e;
+    if (this.spec.beta > 0 && n > 2) s[TREND] = this.spec.phi * s[TREND]! + weight * this.spec.beta * (level - prevLevel - this.spec.phi * s[TREND]!);
+    s[LEVEL] = level;
+    this.learnSeason(t, level, f + e, weight);
+    return err;
+  }
+
+  private trackError(n: number, clipped: number, raw: number, weight: number): void {
+    const s = this.state;
+    const slow = Math.max(1 / n, ERR_RATE) * weight;
+    const fast = Math.max(1 / n, FAST_RATE);
+    const a = Math.abs(clipped);
+    s[ERR_ABS] = s[ERR_ABS]! + slow * (a - s[ERR_ABS]!);
+    s[ERR_SQ] = s[ERR_SQ]! + slow * (clipped * clipped - s[ERR_SQ]!);
+    s[ERR_FAST] = s[ERR_FAST]! + fast * (Math.min(Math.abs(raw), 3 * a + 1e-300) - s[ERR_FAST]!);
+  }
+
+  /** Moves the seasonal bin of t toward (observation - level). */
+  private learnSeason(t: number, level: number, observed: number, weight = 1): void {
+    if (!this.seasonal) return;
+    const b = this.bin(t);
+    const c = ++this.counts[b]!;
+    const target = observed - level;
+    this.profile[b] = this.profile[b]! + Math.max(1 / c, this.spec.gamma) * weight * (target - this.profile[b]!);
+  }
+
+  /** Shifts the level (a level shift accepted as the new normal). */
+  shiftLevel(delta: number): void {
+    this.state[LEVEL] = this.state[LEVEL]! + delta;
+  }
+
+  /** Resets the error trackers (e.g. when a seasonal model is first allowed to compete). */
+  seedErrors(errAbs: number): void {
+    this.state[ERR_ABS] = errAbs;
+    this.state[ERR_FAST] = errAbs;
+    this.state[ERR_SQ] = (errAbs * MEAN_ABS_TO_SIGMA) ** 2;
+  }
+
+  /** Bins of the profile that have seen at least one sample, as a fraction. */
+  coverage(): number {
+    if (!this.seasonal) return 1;
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]! > 0) seen++;
+    return seen / this.counts.length;
+  }
+
+  toJSON(): HoltWintersSnapshot {
+    return { spec: this.spec, clip: this.clip, state: encodeFloats(this.state), profile: encodeFloats(this.profile), counts: encodeFloats(this.counts) };
+  }
+
+  static fromJSON(snap: HoltWintersSnapshot): HoltWinters {
+    const m = new HoltWinters(snap.spec, snap.clip);
+    m.state.set(decodeFloats(snap.state).subarray(0, SLOTS));
+    m.profile.set(decodeFloats(snap.profile).subarray(0, m.profile.length));
+    m.counts.set(decodeFloats(snap.counts).subarray(0, m.counts.length));
+    return m;
+  }
+}
+
+export interface HoltWintersSnapshot {
+  spec: HoltWintersSpec;
+  clip: number;
+  state: string;
+  profile: string;
+  counts: string;
+}
+
+export function encodeFloats(a: Float64Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+export function decodeFloats(s: string): Float64Array {
+  const buf = Buffer.from(s, 'base64');
+  const out = new Float64Array(Math.floor(buf.length / 8));
+  for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
+  return out;
+}
+
+export const DAY_MS = 86_400_000;
+export const WEEK_MS = 7 * DAY_MS;
+
+/** Bins for a season given the typical sampling interval: about one sample per bin per season, 12 to `maxBins`. */
+export function binsFor(periodMs: number, intervalMs: number, maxBins: number): number {
+  if (!(intervalMs > 0)) return 0;
+  return Math.round(clamp(periodMs / intervalMs, 0, maxBins));
+}
