@@ -51,7 +51,7 @@ const MAX_BINS_WEEK = 336;
 const TESTS = 4;
 const LOG10_TESTS = Math.log10(TESTS);
 const LAMBDA_SHORT = 0.25;
-const LAMBDA_LONG = 0.03;
+const ANCHOR_RATE = 0.003;
 const LAMBDA_VAR = 0.1;
 const ERR_RATE = 0.01;
 
@@ -60,9 +60,9 @@ const S_N = 0;
 const S_FIRST_T = 1;
 const S_LAST_T = 2;
 const S_INTERVAL = 3;
-const S_SPARE = 4;
+const S_ANCHOR_N = 4;
 const S_E_SHORT = 5;
-const S_E_LONG = 6;
+const S_ANCHOR = 6;
 const S_V_SHORT = 7;
 const S_V_LONG = 8;
 const S_W_FAST = 9;
@@ -130,6 +130,7 @@ export class UnivariateDetector {
     if (n <= this.settings.warmup) {
       this.learnAll(t, x, 1);
       this.selectModels(t);
+      this.resetAnchor(s[S_BASE]!);
       this.halfWidth = 0;
       this.z = 0;
       return this.reset0();
@@ -140,7 +141,9 @@ export class UnivariateDetector {
     this.halfWidth = this.tail.zAt(this.settings.scoreHalf + LOG10_TESTS) * pointSigma;
     this.evaluate(zRaw, ((x - baseForecast) / baseSigma) * calib, n);
     // An anomalous sample teaches the models a tenth of a normal one.
-    this.learnAll(t, x, this.score >= 0.5 ? 0.1 : 1);
+    const weight = this.score >= 0.5 ? 0.1 : 1;
+    this.learnAll(t, x, weight);
+    this.moveAnchor(weight);
     this.tail.learn(zRaw, this.score < 0.5);
     if (this.trackRun(t, x, ((x - baseForecast) / baseSigma) * calib)) this.kind = KIND_LEVEL_SHIFT;
     else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
@@ -235,11 +238,10 @@ export class UnivariateDetector {
     const zbc = clamp(zb, -4, 4);
     const point = this.tail.surprise(zRaw);
     s[S_E_SHORT] = s[S_E_SHORT]! + LAMBDA_SHORT * (zbc - s[S_E_SHORT]!);
-    s[S_E_LONG] = s[S_E_LONG]! + LAMBDA_LONG * (zbc - s[S_E_LONG]!);
     // Spreads are learned fast at first (rate 1/m), then slowly.
     const rate = Math.max(1 / (n - this.settings.warmup), 0.005);
     const short = this.ewmaSurprise(S_E_SHORT, S_V_SHORT, LAMBDA_SHORT, rate);
-    const long = this.ewmaSurprise(S_E_LONG, S_V_LONG, LAMBDA_LONG, rate);
+    const long = this.driftSurprise(rate);
     const variance = this.varianceSurprise(zc, rate);
     let best = point;
     let kind = KIND_SPIKE;
@@ -271,6 +273,34 @@ export class UnivariateDetector {
     const ze = e / Math.sqrt(v);
     if (Math.abs(ze) < 3 || rate > 0.05) s[varSlot] = s[varSlot]! + rate * (e * e - s[varSlot]!);
     return gaussianSurprise(ze);
+  }
+
+  /**
+   * Drift: the baseline's (deseasonalised) level against a slow anchor of it, in units of the
+   * baseline's error scale, against the spread such gaps normally have. Adaptive models follow a
+   * slow ramp with a small lag, so their residuals alone miss it; the anchor does not.
+   */
+  private driftSurprise(rate: number): number {
+    const s = this.state;
+    const base = this.models[s[S_BASE]!]!;
+    const sigma = Math.max(base.sigma, 1e-9 * (Math.abs(base.level) + 1));
+    const d = (base.level - s[S_ANCHOR]!) / sigma;
+    const m = ++s[S_ANCHOR_N]!;
+    const v = Math.max(1, s[S_V_LONG]!);
+    const zd = d / Math.sqrt(v);
+    if (Math.abs(zd) < 2.5) s[S_V_LONG] = s[S_V_LONG]! + Math.max(rate, 1 / m) * (d * d - s[S_V_LONG]!);
+    return gaussianSurprise(zd);
+  }
+
+  private resetAnchor(base: number): void {
+    this.state[S_ANCHOR] = this.models[base]!.level;
+    this.state[S_ANCHOR_N] = 0;
+    this.state[S_V_LONG] = 0;
+  }
+
+  private moveAnchor(weight: number): void {
+    const s = this.state;
+    s[S_ANCHOR] = s[S_ANCHOR]! + ANCHOR_RATE * weight * (this.models[s[S_BASE]!]!.level - s[S_ANCHOR]!);
   }
 
   /** log(short-run / long-run mean square residual), against its own observed spread; two-sided. */
@@ -306,9 +336,9 @@ export class UnivariateDetector {
       m.shiftLevel(s[S_RUN_X]! - m.predict(t));
       this.ar[i * M_SLOTS + M_PREV] = 0;
     }
+    s[S_ANCHOR] = this.models[s[S_BASE]!]!.level;
     s[S_RUN] = 0;
     s[S_E_SHORT] = 0;
-    s[S_E_LONG] = 0;
     s[S_W_FAST] = s[S_W_SLOW]!;
     return true;
   }
@@ -328,7 +358,10 @@ export class UnivariateDetector {
   private selectModels(t: number): void {
     const s = this.state;
     s[S_BEST] = this.pick(t, s[S_BEST]!, true);
-    s[S_BASE] = this.pick(t, s[S_BASE]!, false);
+    const base = this.pick(t, s[S_BASE]!, false);
+    // Levels of different models are not comparable: a new baseline restarts the drift anchor.
+    if (base !== s[S_BASE]) this.resetAnchor(base);
+    s[S_BASE] = base;
   }
 
   private pick(t: number, current: number, point: boolean): number {

@@ -142,7 +142,7 @@ function injectOne(kind: InjectedKind, rng: Random, base: Base, t: Float64Array,
     }
     case 'drift': {
       const len = Math.round(rng.uniform(6, 24) * perHour);
-      const size = sign * rng.uniform(6, 10) * sigma;
+      const size = sign * rng.uniform(8, 15) * sigma;
       for (let i = at; i < n; i++) clean[i] = clean[i]! + size * Math.min(1, (i - at + 1) / len);
       return { kind, start: at, end: Math.min(n, at + len) };
     }

@@ -1,0 +1,236 @@
+/**
+ * The anomaly-detection stream processor: consumes metrics.samples in a consumer group (each
+ * instance owns the services of its partitions), scores every sample, produces anomalies, and
+ * snapshots each service's state to the compacted detector.state topic (same key and partition
+ * count as metrics.samples). Offsets are committed only after a batch's anomalies, dead letters
+ * and due snapshots are acknowledged by the broker.
+ *
+ * Restart: on every group join the latest snapshot of each service is read back; a service's
+ * samples at or below its snapshot's offset are skipped (already in the state), later ones are
+ * scored. A snapshot of another format version is ignored: that service relearns.
+ */
+import type { AnomalyInput, DeadLetterInput, DetectorStateInput, MetricSample } from '../../schemas/types.js';
+import type { EcosystemEvents } from '../app/events.js';
+import { DecodeError, replayWindow, type BatchConsumer, type ConsumedBatch, type ConsumedRecord, type KafkaConnection, type TypedRecord } from '../kafka/index.js';
+import type { Logger } from '../log/index.js';
+import { ServiceState, SNAPSHOT_FORMAT, type EngineOptions, type EngineSnapshot } from './engine.js';
+import { detectMetrics } from './metrics.js';
+
+export interface ProcessorOptions extends EngineOptions {
+  groupId: string;
+  snapshotIntervalMs: number;
+  maxServices: number;
+}
+
+interface Snapshot {
+  partition: number;
+  offset: number;
+  state: EngineSnapshot;
+}
+
+export class DetectProcessor {
+  private readonly services = new Map<string, ServiceState>();
+  private snapshots = new Map<string, Snapshot>();
+  private consumer?: BatchConsumer;
+  private restoring: Promise<void> = Promise.resolve();
+  private crashed?: string;
+  private running = false;
+
+  constructor(
+    private readonly kafka: KafkaConnection,
+    private readonly log: Logger,
+    private readonly events: EcosystemEvents,
+    private readonly opts: ProcessorOptions,
+  ) {}
+
+  get serviceCount(): number {
+    return this.services.size;
+  }
+
+  health(): { status: 'ok' | 'degraded' | 'stopped'; detail?: string } {
+    if (this.crashed) return { status: 'degraded', detail: this.crashed };
+    return this.running ? { status: 'ok', detail: `${this.services.size} services` } : { status: 'stopped' };
+  }
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, maxWaitTimeMs: 200 });
+    this.consumer = consumer;
+    consumer.onGroupJoin((assignment) => {
+      const partitions = assignment[this.kafka.catalog.name('metrics.samples')] ?? [];
+      this.restoring = this.restore(partitions);
+    });
+    consumer.onCrash((error, restarting) => {
+      this.crashed = restarting ? undefined : error.message;
+      this.log.error({ err: error, restarting }, 'detector consumer crashed');
+    });
+    await consumer.subscribe([this.kafka.catalog.name('metrics.samples')], { fromBeginning: true });
+    await consumer.run((batch) => this.handle(batch), { partitionsConcurrently: 3 });
+    this.running = true;
+  }
+
+  /** Stops consuming and snapshots every service held, so the next owner resumes where this one stopped. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.consumer?.stop();
+    await this.flush([...this.services.values()]).catch((err: unknown) => this.log.warn({ err }, 'final detector snapshot failed'));
+  }
+
+  private async handle(batch: ConsumedBatch): Promise<void> {
+    await this.restoring;
+    const anomalies: TypedRecord<'anomalies'>[] = [];
+    const dead: TypedRecord<'deadletter'>[] = [];
+    for (const record of batch.records) {
+      const sample = await this.decode(record, dead);
+      if (!sample) continue;
+      const anomaly = this.scoreRecord(sample, record);
+      if (anomaly) anomalies.push({ key: sample.service, value: anomaly });
+    }
+    const producer = await this.kafka.producer();
+    if (anomalies.length) await producer.send('anomalies', anomalies);
+    if (dead.length) await producer.send('deadletter', dead);
+    await this.flush(this.dueForSnapshot(batch.partition));
+    detectMetrics.samples.inc(batch.records.length);
+    detectMetrics.services.set(this.services.size);
+    for (const a of anomalies) this.digest(a.value);
+  }
+
+  private async decode(record: ConsumedRecord, dead: TypedRecord<'deadletter'>[]): Promise<MetricSample | undefined> {
+    try {
+      return (await this.kafka.serde.decode('metrics.samples', record.value)).value;
+    } catch (err) {
+      if (!(err instanceof DecodeError) || err.retriable) throw err;
+      dead.push({ key: record.key, value: deadLetter(record, err) });
+      return undefined;
+    }
+  }
+
+  /** Scores one decoded sample (skipping what a restored snapshot already contains). */
+  scoreRecord(sample: MetricSample, record: Pick<ConsumedRecord, 'partition' | 'offset'>): AnomalyInput | undefined {
+    const offset = Number(record.offset);
+    const state = this.stateOf(sample.service, record.partition);
+    if (state.partition === record.partition && offset <= state.offset) return undefined;
+    state.partition = record.partition;
+    state.offset = offset;
+    const anomaly = state.score(sample);
+    if (anomaly) detectMetrics.incidents.inc({ state: anomaly.state });
+    return anomaly;
+  }
+
+  private stateOf(service: string, partition: number): ServiceState {
+    let state = this.services.get(service);
+    if (state) {
+      // Map order doubles as recency order for eviction.
+      this.services.delete(service);
+      this.services.set(service, state);
+      return state;
+    }
+    const snap = this.snapshots.get(service);
+    state = snap ? ServiceState.fromJSON(service, snap.state, this.opts) : ServiceState.create(service, this.opts);
+    if (snap) {
+      state.partition = snap.partition;
+      state.offset = snap.offset;
+      state.changedSinceSnapshot = false;
+      this.snapshots.delete(service);
+    } else state.partition = partition;
+    state.lastSnapshotAt = Date.now();
+    this.services.set(service, state);
+    this.evict();
+    return state;
+  }
+
+  /** Beyond maxServices, the least recently seen service is snapshotted (in the background) and dropped. */
+  private evict(): void {
+    while (this.services.size > this.opts.maxServices) {
+      const [service, state] = this.services.entries().next().value as [string, ServiceState];
+      this.services.delete(service);
+      void this.flush([state]).catch((err: unknown) => this.log.warn({ err, service }, 'snapshot of an evicted service failed'));
+    }
+  }
+
+  private dueForSnapshot(partition: number): ServiceState[] {
+    const now = Date.now();
+    const due: ServiceState[] = [];
+    for (const s of this.services.values()) {
+      if (s.partition === partition && s.changedSinceSnapshot && now - s.lastSnapshotAt >= this.opts.snapshotIntervalMs) due.push(s);
+    }
+    return due;
+  }
+
+  private async flush(states: ServiceState[]): Promise<void> {
+    const records: TypedRecord<'detector.state'>[] = [];
+    const at = Date.now();
+    for (const s of states) {
+      if (s.offset < 0 || !s.changedSinceSnapshot) continue;
+      const value: DetectorStateInput = { service: s.service, format: SNAPSHOT_FORMAT, state: JSON.stringify(s.toJSON()), sourcePartition: s.partition, sourceOffset: s.offset, at };
+      records.push({ key: s.service, value });
+      s.changedSinceSnapshot = false;
+      s.lastSnapshotAt = at;
+    }
+    if (!records.length) return;
+    const producer = await this.kafka.producer();
+    await producer.send('detector.state', records);
+    detectMetrics.snapshots.inc(records.length);
+  }
+
+  /** Reads back the latest snapshot of every service and drops what this instance no longer owns. */
+  private async restore(partitions: number[]): Promise<void> {
+    const owned = new Set(partitions);
+    for (const [service, state] of this.services) if (!owned.has(state.partition)) this.services.delete(service);
+    const latest = new Map<string, Snapshot>();
+    try {
+      await replayWindow(this.kafka, {
+        topic: this.kafka.catalog.name('detector.state'),
+        onRecords: async (records) => {
+          for (const r of records) await this.readSnapshot(r, owned, latest);
+        },
+      });
+    } catch (err) {
+      this.log.warn({ err }, 'could not read detector snapshots; affected services relearn');
+    }
+    for (const [service, snap] of latest) if (!this.services.has(service)) this.snapshots.set(service, snap);
+    this.log.info({ partitions, restored: latest.size }, 'detector state restored');
+  }
+
+  private async readSnapshot(r: ConsumedRecord, owned: Set<number>, latest: Map<string, Snapshot>): Promise<void> {
+    const key = r.key?.toString('utf8');
+    if (!key) return;
+    if (!r.value) {
+      latest.delete(key);
+      return;
+    }
+    try {
+      const { value } = await this.kafka.serde.decode('detector.state', r.value);
+      if (value.format !== SNAPSHOT_FORMAT || !owned.has(value.sourcePartition)) return;
+      latest.set(key, { partition: value.sourcePartition, offset: value.sourceOffset, state: JSON.parse(value.state) as EngineSnapshot });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, service: key }, 'unreadable detector snapshot ignored');
+    }
+  }
+
+  private digest(a: AnomalyInput): void {
+    if (a.state === 'UPDATE') return;
+    void this.events.publish({
+      component: 'detect',
+      kind: 'anomaly',
+      severity: a.state === 'CLOSED' ? 'INFO' : a.score >= 0.9 ? 'CRITICAL' : 'WARNING',
+      subject: a.service,
+      message: a.explanation,
+      data: { id: a.id, state: a.state, kind: a.kind ?? 'unknown', score: a.score.toFixed(3), metrics: a.metrics.join(',') },
+    });
+  }
+}
+
+function deadLetter(record: ConsumedRecord, err: DecodeError): DeadLetterInput {
+  return {
+    sourceTopic: record.topic,
+    sourcePartition: record.partition,
+    sourceOffset: Number(record.offset),
+    key: record.key,
+    value: record.value,
+    headers: record.headers,
+    reason: 'decode_error',
+    error: `${err.reason}: ${err.message}`,
+    component: 'detect',
+    failedAt: Date.now(),
+  };
+}
