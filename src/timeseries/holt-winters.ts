@@ -44,6 +44,7 @@ export class HoltWinters {
   readonly counts: Float64Array;
   /** Forecast made by the last `predict` call. */
   lastForecast = 0;
+  private seenBins = 0;
 
   constructor(
     readonly spec: HoltWintersSpec,
@@ -85,17 +86,27 @@ export class HoltWinters {
     return Math.sqrt(this.state[ERR_SQ]!);
   }
 
-  bin(t: number): number {
+  /** Lower bin of t and the weight of the upper one: the season is interpolated linearly between bin centres. */
+  private locate(t: number): number {
     const p = this.spec.periodMs;
-    const phase = (((t % p) + p) % p) / p;
-    const b = Math.floor(phase * this.profile.length);
-    return b >= this.profile.length ? 0 : b;
+    const bins = this.profile.length;
+    const pos = ((((t % p) + p) % p) / p) * bins - 0.5;
+    const lower = Math.floor(pos);
+    this.upperWeight = pos - lower;
+    return lower < 0 ? bins - 1 : lower;
   }
+
+  private upperWeight = 0;
 
   seasonalAt(t: number): number {
     if (!this.seasonal) return 0;
-    const b = this.bin(t);
-    return this.counts[b]! > 0 ? this.profile[b]! : 0;
+    const b0 = this.locate(t);
+    const b1 = b0 + 1 === this.profile.length ? 0 : b0 + 1;
+    const w = this.upperWeight;
+    const c0 = this.counts[b0]! > 0;
+    const c1 = this.counts[b1]! > 0;
+    if (c0 && c1) return (1 - w) * this.profile[b0]! + w * this.profile[b1]!;
+    return c0 ? this.profile[b0]! : c1 ? this.profile[b1]! : 0;
   }
 
   /** One-step forecast for a sample at time t. */
@@ -133,8 +144,9 @@ export class HoltWinters {
 
   /**
    * Takes in an observation; returns the one-step error it had (observation minus forecast).
-   * `weight` (0..1) scales every learning rate: below 1 while a sample looks anomalous, so an
-   * incident teaches the model little.
+   * `weight` (0..1) scales how much the sample teaches the error scale: below 1 while a sample
+   * looks anomalous, so an incident does not widen what counts as normal. Level and season learn
+   * at full rate (bounded by the clipping), so the model can never lock itself out of a series.
    */
   update(t: number, x: number, weight = 1): number {
     const s = this.state;
@@ -151,12 +163,12 @@ export class HoltWinters {
     const limit = this.clip * scale;
     const e = n > 8 && scale > 0 ? clamp(err, -limit, limit) : err;
     this.trackError(n, e, err, weight);
-    const rate = Math.max(1 / n, this.spec.alpha) * weight;
+    const rate = Math.max(1 / n, this.spec.alpha);
     const prevLevel = s[LEVEL]!;
     const level = prevLevel + this.spec.phi * s[TREND]! + rate * e;
-    if (this.spec.beta > 0 && n > 2) s[TREND] = this.spec.phi * s[TREND]! + weight * this.spec.beta * (level - prevLevel - this.spec.phi * s[TREND]!);
+    if (this.spec.beta > 0 && n > 2) s[TREND] = this.spec.phi * s[TREND]! + this.spec.beta * (level - prevLevel - this.spec.phi * s[TREND]!);
     s[LEVEL] = level;
-    this.learnSeason(t, level, f + e, weight);
+    this.learnSeason(t, level, f + e);
     return err;
   }
 
@@ -170,13 +182,28 @@ export class HoltWinters {
     s[ERR_FAST] = s[ERR_FAST]! + fast * (Math.min(Math.abs(raw), 3 * a + 1e-300) - s[ERR_FAST]!);
   }
 
-  /** Moves the seasonal bin of t toward (observation - level). */
-  private learnSeason(t: number, level: number, observed: number, weight = 1): void {
+  /** Moves the two bins around t toward (observation - level), each by its interpolation weight. */
+  private learnSeason(t: number, level: number, observed: number): void {
     if (!this.seasonal) return;
-    const b = this.bin(t);
-    const c = ++this.counts[b]!;
+    const current = this.seasonalAt(t);
+    const b0 = this.locate(t);
+    const b1 = b0 + 1 === this.profile.length ? 0 : b0 + 1;
+    const w = this.upperWeight;
     const target = observed - level;
-    this.profile[b] = this.profile[b]! + Math.max(1 / c, this.spec.gamma) * weight * (target - this.profile[b]!);
+    this.learnBin(b0, 1 - w, target, current);
+    this.learnBin(b1, w, target, current);
+  }
+
+  private learnBin(b: number, weight: number, target: number, current: number): void {
+    if (weight <= 0) return;
+    const before = this.counts[b]!;
+    const c = (this.counts[b] = before + weight);
+    if (before === 0) {
+      this.seenBins++;
+      this.profile[b] = target;
+      return;
+    }
+    this.profile[b] = this.profile[b]! + Math.min(1, Math.max(weight / c, this.spec.gamma * weight)) * (target - current);
   }
 
   /** Shifts the level (a level shift accepted as the new normal). */
@@ -193,10 +220,7 @@ export class HoltWinters {
 
   /** Bins of the profile that have seen at least one sample, as a fraction. */
   coverage(): number {
-    if (!this.seasonal) return 1;
-    let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]! > 0) seen++;
-    return seen / this.counts.length;
+    return this.seasonal ? this.seenBins / this.counts.length : 1;
   }
 
   toJSON(): HoltWintersSnapshot {
@@ -208,6 +232,7 @@ export class HoltWinters {
     m.state.set(decodeFloats(snap.state).subarray(0, SLOTS));
     m.profile.set(decodeFloats(snap.profile).subarray(0, m.profile.length));
     m.counts.set(decodeFloats(snap.counts).subarray(0, m.counts.length));
+    for (let i = 0; i < m.counts.length; i++) if (m.counts[i]! > 0) m.seenBins++;
     return m;
   }
 }
