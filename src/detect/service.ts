@@ -1,6 +1,6 @@
 /**
  * The detector of one service: a univariate detector per metric, plus a multivariate score over
- * the metrics' standardised residuals. The multivariate part is a Mahalanobis distance under a
+ * the metrics' standardised residuals against their baseline models. The multivariate part is a Mahalanobis distance under a
  * robust, shrunk, exponentially weighted covariance of those residuals: it sees a broken
  * relationship (CPU up while requests are flat) that no single metric shows.
  */
@@ -11,7 +11,7 @@ export const KIND_MULTIVARIATE = 6;
 export const KIND_NAMES = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break', 'multivariate'] as const;
 
 const COV_RATE = 0.01;
-const SHRINK = 0.1;
+const SHRINK = 0.02;
 const Z_CLIP = 8;
 
 export interface MetricScore {
@@ -82,7 +82,7 @@ export class ServiceDetector {
       const present = this.seen[i] === 1 && Number.isFinite(this.values[i]!);
       const d = this.detectors[i]!;
       const s = present ? d.update(t, this.values[i]!) : 0;
-      this.z[i] = present && d.n > d.settings.warmup ? clamp(d.z, -Z_CLIP, Z_CLIP) : 0;
+      this.z[i] = present && d.n > d.settings.warmup ? clamp(d.zBase, -Z_CLIP, Z_CLIP) : 0;
       if (s > best) {
         best = s;
         lead = i;

@@ -98,8 +98,10 @@ export class UnivariateDetector {
   /** Forecast of the last sample and the half-width of its expected range. */
   expected = 0;
   halfWidth = 0;
-  /** Signed, calibrated standardised residual of the last sample. */
+  /** Signed, calibrated standardised residual of the last sample (point forecast). */
   z = 0;
+  /** The same against the baseline (slow or seasonal) model: what multivariate scoring compares across metrics. */
+  zBase = 0;
   private readonly forecasts = new Float64Array(MAX_MODELS);
 
   constructor(readonly settings: DetectorSettings = DEFAULT_SETTINGS) {
@@ -133,19 +135,21 @@ export class UnivariateDetector {
       this.resetAnchor(s[S_BASE]!);
       this.halfWidth = 0;
       this.z = 0;
+      this.zBase = 0;
       return this.reset0();
     }
     const zRaw = (x - pointForecast) / pointSigma;
     const calib = this.tail.calibration();
     this.z = zRaw * calib;
+    this.zBase = ((x - baseForecast) / baseSigma) * calib;
     this.halfWidth = this.tail.zAt(this.settings.scoreHalf + LOG10_TESTS) * pointSigma;
-    this.evaluate(zRaw, ((x - baseForecast) / baseSigma) * calib, n);
+    this.evaluate(zRaw, this.zBase, n);
     // An anomalous sample teaches the models a tenth of a normal one.
     const weight = this.score >= 0.5 ? 0.1 : 1;
     this.learnAll(t, x, weight);
     this.moveAnchor(weight);
     this.tail.learn(zRaw, this.score < 0.5);
-    if (this.trackRun(t, x, ((x - baseForecast) / baseSigma) * calib)) this.kind = KIND_LEVEL_SHIFT;
+    if (this.trackRun(t, x, this.zBase)) this.kind = KIND_LEVEL_SHIFT;
     else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
     this.selectModels(t);
     return this.score;
