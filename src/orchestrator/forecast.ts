@@ -21,8 +21,9 @@ const Z80 = 1.2816;
 const Z95 = 1.96;
 
 export class Forecaster {
-  // All models share the level smoothing, so one-step errors compare like with like: a season wins only where it explains variance.
-  models: HoltWinters[] = [new HoltWinters({ alpha: 0.1, beta: 0.01, phi: 0.98, gamma: 0, periodMs: 0, bins: 0 }, 6)];
+  // Seasonal models win only where their season lowers the one-step error; their level is smoother (0.05)
+  // so it does not chase the daily swing, which would bias forecasts hours ahead.
+  models: HoltWinters[] = [new HoltWinters({ alpha: 0.1, beta: 0.05, phi: 0.98, gamma: 0, periodMs: 0, bins: 0 }, 6)];
   private n = 0;
   private firstT = 0;
   lastT = 0;
@@ -55,7 +56,7 @@ export class Forecaster {
       [WEEK_MS, 336],
     ] as const) {
       const bins = binsFor(period, this.interval, maxBins);
-      if (bins >= 6 && period / this.interval >= 6) this.models.push(new HoltWinters({ alpha: 0.1, beta: 0, phi: 1, gamma: 0.2, periodMs: period, bins }, 6));
+      if (bins >= 6 && period / this.interval >= 6) this.models.push(new HoltWinters({ alpha: 0.05, beta: 0, phi: 1, gamma: 0.2, periodMs: period, bins }, 6));
     }
   }
 
