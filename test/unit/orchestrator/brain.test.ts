@@ -9,7 +9,7 @@ const STEP = 60_000;
 const brain = () => new Brain(brainSettings(loadConfig({ ORCH_ENDPOINTS: 'checkout=orders/eu|orders/us', ORCH_EVAL_INTERVAL_MS: '100', ORCH_SERVICE_CAPACITY: 'checkout=50' })));
 
 function sample(i: number, over: Partial<MetricSample> = {}): MetricSample {
-  return { service: 'checkout', timestamp: T0 + i * STEP, cpu_usage: 40, memory_usage: 50, network_latency: 80, error_rate: 0.5, request_count: 6000 + 100 * Math.sin(i / 10), performance_score: null, replicas: 2, extra: {}, ...over };
+  return { service: 'checkout', timestamp: T0 + i * STEP, cpu_usage: 40, memory_usage: 50, network_latency: 80, error_rate: 0.5, request_count: 6600 + 100 * Math.sin(i / 10), performance_score: null, replicas: 2, extra: {}, ...over };
 }
 
 const anomaly = (id: string, over: Partial<Anomaly> = {}): Anomaly => ({
@@ -32,13 +32,13 @@ describe('the orchestrator brain', () => {
     const b = brain();
     for (let i = 0; i < 120; i++) b.observeSample(sample(i));
     const cap = b.capacity('checkout')!;
-    expect(cap.requests.current).toBeCloseTo(100, -1); // 6000 per minute
+    expect(cap.requests.current).toBeCloseTo(110, -1); // 6600 per minute
     expect(cap.capacityPerReplicaRps).toBe(50);
     expect(cap.requests.forecast.length).toBeGreaterThan(0);
-    // ~100 req/s x 1.2 headroom / 50 per replica = 3 replicas (2 serve now: a scale-up).
+    // ~110 req/s x 1.2 headroom / 50 per replica = 3 replicas (2 serve now: a scale-up).
     expect(cap.recommendation?.desiredReplicas).toBe(3);
-    // 2 replicas x 50 req/s = 100 req/s: the load is at capacity, so the upper bound reaches it within the horizon.
-    expect(cap.requests.saturation.earliestAt).not.toBeNull();
+    // 2 replicas x 50 req/s = 100 req/s: the load is past capacity, saturated from the first forecast on.
+    expect(cap.requests.saturation.expectedAt).toBe(cap.requests.forecast[0]!.at);
     expect(b.prediction('checkout')?.drivers).toHaveLength(3);
   });
 
