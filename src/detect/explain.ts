@@ -34,7 +34,13 @@ function sentence(service: string, transition: Transition, kind: number, rows: M
 }
 
 export function anomalyRecord(service: string, transition: Transition, detector: ServiceDetector, incident: IncidentView, at: number): AnomalyInput {
-  const rows = involved(detector.explain(), detector.kind === KIND_MULTIVARIATE);
+  const all = detector.explain();
+  // A closing record names what the incident was about, with the values those metrics have now.
+  const rows =
+    transition === 'CLOSED' && incident.metrics?.length
+      ? incident.metrics.map((m) => all.find((r) => r.metric === m)).filter((r): r is MetricScore => r !== undefined)
+      : involved(all, detector.kind === KIND_MULTIVARIATE);
+  if (transition !== 'CLOSED') incident.metrics = rows.map((r) => r.metric);
   const kind = transition === 'CLOSED' ? incident.kind : detector.kind;
   const score = transition === 'CLOSED' ? incident.peak : detector.score;
   const totalShare = rows.reduce((s, r) => s + Math.max(r.share, r.score), 0);

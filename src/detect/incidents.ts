@@ -26,6 +26,8 @@ export interface IncidentView {
   score: number;
   kind: number;
   lead: string;
+  /** Metrics named by the last OPEN or UPDATE record (the CLOSED record names the same). */
+  metrics?: string[];
 }
 
 /** Deterministic: replaying the same samples gives the same incident id. */

@@ -39,7 +39,7 @@ export class AnomalyStore {
       service: a.service,
       state: a.state === 'CLOSED' || prev?.state === 'CLOSED' ? 'CLOSED' : 'OPEN',
       kind: a.state === 'CLOSED' && prev ? prev.kind : a.kind,
-      metrics: a.metrics.length ? a.metrics : (prev?.metrics ?? []),
+      metrics: a.state === 'CLOSED' && prev?.metrics.length ? prev.metrics : a.metrics,
       peakScore: Math.max(a.score, prev?.peakScore ?? 0),
       latest: a,
       startedAt: a.startedAt,
