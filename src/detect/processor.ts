@@ -47,6 +47,12 @@ export class DetectProcessor {
     return this.services.size;
   }
 
+  /** Samples the detector of a service has learned from (0 if this instance does not hold it). */
+  samplesOf(service: string): number {
+    const d = this.services.get(service)?.detector.detectors[0];
+    return d ? d.n : 0;
+  }
+
   health(): { status: 'ok' | 'degraded' | 'stopped'; detail?: string } {
     if (this.crashed) return { status: 'degraded', detail: this.crashed };
     return this.running ? { status: 'ok', detail: `${this.services.size} services` } : { status: 'stopped' };
