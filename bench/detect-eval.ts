@@ -7,7 +7,7 @@
  * `--data DIR` adds labeled CSV files of your own (columns timestamp,value,label with label 1
  * inside anomaly windows), e.g. a local copy of NAB converted to that form: no public labeled
  * corpus can be fetched from the package registries this project builds from.
- * `--streams N` streams per kind (default 12).
+ * `--streams N` streams per kind (default 12); `--half H` the evidence at score 0.5 (DETECT_SCORE_HALF).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ const arg = (name: string) => {
 };
 const STREAMS = Number(arg('--streams') ?? 12);
 const DATA = arg('--data');
+const SETTINGS = { ...DEFAULT_SETTINGS, scoreHalf: Number(arg('--half') ?? DEFAULT_SETTINGS.scoreHalf) };
 const KIND_SEED: Record<string, number> = { spike: 1000, level_shift: 2000, drift: 3000, variance_change: 4000, seasonality_break: 5000, none: 6000 };
 
 interface Series {
@@ -35,7 +36,7 @@ interface Series {
 }
 
 function scoreOurs(s: Series): Float64Array {
-  const d = new UnivariateDetector(DEFAULT_SETTINGS);
+  const d = new UnivariateDetector(SETTINGS);
   const out = new Float64Array(s.x.length);
   for (let i = 0; i < s.x.length; i++) out[i] = d.update(s.t[i]!, s.x[i]!);
   return out;
@@ -135,7 +136,7 @@ for (const kind of [...INJECTED_KINDS, 'none'] as const) {
   const uni = emptyStats();
   const base = emptyStats();
   for (const s of multivariateStreams(STREAMS, 7000)) {
-    const sd = new ServiceDetector(4);
+    const sd = new ServiceDetector(4, SETTINGS);
     const slots = ['request_count', 'cpu_usage', 'network_latency'].map((m) => sd.slot(m));
     const scores = new Float64Array(s.t.length);
     const uniScores = new Float64Array(s.t.length);
@@ -174,4 +175,4 @@ for (const r of printable) {
   headline[r.kind] ??= {};
   headline[r.kind]![String(r.detector)] = { precision: r.precision, recall: r.recall, ttd_median_min: r.ttd_median_min };
 }
-writeResult('detect-eval', { kinds: headline }, { rows: printable, streamsPerKind: STREAMS, settings: DEFAULT_SETTINGS });
+writeResult('detect-eval', { kinds: headline }, { rows: printable, streamsPerKind: STREAMS, settings: SETTINGS });

@@ -4,16 +4,20 @@
  *
  * The 95th percentile u of |z| is tracked by stochastic approximation; the excesses |z| - u of
  * normal samples (the last 200) are fitted with a generalized Pareto distribution by the method
- * of moments. The tail probability of |z| > u is then 5% times the GPD survival of the excess.
- * Heavy-tailed series thus get a heavy tail and are not flagged for being heavy-tailed; light
- * ones get a light tail. Until 50 excesses are seen, a Gaussian tail rescaled by u is used.
+ * of moments, shrunk toward a mildly heavy prior (shape 0.1, worth 30 excesses) and never
+ * lighter than exponential (shape >= 0): a bounded tail fitted from a few hundred points would
+ * call anything past its end impossible. The tail probability of |z| > u is then 5% times the
+ * GPD survival of the excess. Heavy-tailed series get a heavy tail and are not flagged for being
+ * heavy-tailed. Until 10 excesses are seen, a Gaussian tail rescaled by u is used.
  */
 import { clamp, gaussianSurprise, surpriseToZ } from '../timeseries/stats.js';
 
 const LEVEL = 0.05;
 const Z_LEVEL = 1.96; // two-sided Gaussian 95%
 const PEAKS = 200;
-const MIN_PEAKS = 50;
+const MIN_PEAKS = 10;
+const PRIOR_XI = 0.1;
+const PRIOR_WEIGHT = 30;
 const STEP = 0.01;
 const LOG10_LEVEL = Math.log10(LEVEL);
 const MAX_SURPRISE = 30;
@@ -82,13 +86,14 @@ export class TailModel {
     this.fit();
   }
 
-  /** Method-of-moments GPD fit of the stored excesses. */
+  /** Method-of-moments GPD fit of the stored excesses, shrunk toward the prior, shape >= 0. */
   private fit(): void {
     const m = this.sum / this.count;
     const v = Math.max(1e-12, this.sumSq / this.count - m * m);
-    const r = (m * m) / v;
-    this.xi = clamp(0.5 * (1 - r), -0.4, 0.5);
-    this.sigma = Math.max(1e-6, 0.5 * m * (r + 1));
+    const moments = clamp(0.5 * (1 - (m * m) / v), -0.4, 0.5);
+    this.xi = Math.max(0, (this.count * moments + PRIOR_WEIGHT * PRIOR_XI) / (this.count + PRIOR_WEIGHT));
+    // The GPD mean is sigma / (1 - xi).
+    this.sigma = Math.max(1e-6, m * (1 - this.xi));
   }
 
   /** Shape and scale of the fitted tail (xi > 0: heavy; xi < 0: bounded). */

@@ -38,7 +38,7 @@ export interface DetectorSettings {
   shiftRun: number;
 }
 
-export const DEFAULT_SETTINGS: DetectorSettings = { scoreHalf: 5, warmup: 30, shiftRun: 8 };
+export const DEFAULT_SETTINGS: DetectorSettings = { scoreHalf: 4.5, warmup: 30, shiftRun: 8 };
 
 // Indices of the plain models; seasonal ones follow when created.
 const FAST = 0;
@@ -51,7 +51,7 @@ const MAX_BINS_WEEK = 336;
 const TESTS = 4;
 const LOG10_TESTS = Math.log10(TESTS);
 const LAMBDA_SHORT = 0.25;
-const ANCHOR_RATE = 0.003;
+const ANCHOR_RATE = 0.002;
 const LAMBDA_VAR = 0.1;
 const ERR_RATE = 0.01;
 
@@ -72,7 +72,10 @@ const S_RUN = 12;
 const S_RUN_X = 13;
 const S_BEST = 14;
 const S_BASE = 15;
-const SLOTS = 16;
+const S_SIGMA_REF = 16;
+const S_DRIFT_Z = 17;
+const S_SHIFT_PENDING = 18;
+const SLOTS = 19;
 
 // Per-model slots (MAX_MODELS each): AR(1) correction of the model's one-step error.
 const M_PREV = 0; // previous error
@@ -95,6 +98,8 @@ export class UnivariateDetector {
   // Outputs of the last update (read them right after `update`).
   score = 0;
   kind = KIND_NONE;
+  /** Which evidence decided the score (spike: point, level_shift: short EWMA, drift: anchor gap, variance_change), before kind refinements. */
+  evidence = KIND_NONE;
   /** Forecast of the last sample and the half-width of its expected range. */
   expected = 0;
   halfWidth = 0;
@@ -149,6 +154,7 @@ export class UnivariateDetector {
     this.learnAll(t, x, weight);
     this.moveAnchor(weight);
     this.tail.learn(zRaw, this.score < 0.5);
+    this.settleShift();
     if (this.trackRun(t, x, this.zBase)) this.kind = KIND_LEVEL_SHIFT;
     else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
     this.selectModels(t);
@@ -266,6 +272,7 @@ export class UnivariateDetector {
     const confidence = Math.min(1, (n - w) / (4 * w));
     this.score = surpriseToScore((best - LOG10_TESTS) * confidence, this.settings.scoreHalf);
     this.kind = this.score >= 0.05 ? kind : KIND_NONE;
+    this.evidence = this.kind;
   }
 
   /** EWMA of residuals against its own observed spread (never below the white-noise spread). */
@@ -287,23 +294,34 @@ export class UnivariateDetector {
   private driftSurprise(rate: number): number {
     const s = this.state;
     const base = this.models[s[S_BASE]!]!;
-    const sigma = Math.max(base.sigma, 1e-9 * (Math.abs(base.level) + 1));
+    const floor = 1e-9 * (Math.abs(base.level) + 1);
+    // A slow reference scale: the baseline's own error scale grows while it lags a drift.
+    const sigma = Math.max(s[S_SIGMA_REF]! || base.sigma, floor);
     const d = (base.level - s[S_ANCHOR]!) / sigma;
     const m = ++s[S_ANCHOR_N]!;
-    const v = Math.max(1, s[S_V_LONG]!);
-    const zd = d / Math.sqrt(v);
-    if (Math.abs(zd) < 2.5) s[S_V_LONG] = s[S_V_LONG]! + Math.max(rate, 1 / m) * (d * d - s[S_V_LONG]!);
+    const zd = d / Math.sqrt(Math.max(1, s[S_V_LONG]!));
+    s[S_DRIFT_Z] = zd;
+    if (Math.abs(zd) < 2) {
+      const r = Math.max(rate, 1 / m);
+      s[S_V_LONG] = s[S_V_LONG]! + r * (d * d - s[S_V_LONG]!);
+      s[S_SIGMA_REF] = sigma + Math.max(ANCHOR_RATE, 1 / m) * (base.sigma - sigma);
+    }
     return gaussianSurprise(zd);
   }
 
   private resetAnchor(base: number): void {
-    this.state[S_ANCHOR] = this.models[base]!.level;
-    this.state[S_ANCHOR_N] = 0;
-    this.state[S_V_LONG] = 0;
+    const s = this.state;
+    s[S_ANCHOR] = this.models[base]!.level;
+    s[S_ANCHOR_N] = 0;
+    s[S_V_LONG] = 0;
+    s[S_SIGMA_REF] = this.models[base]!.sigma;
+    s[S_DRIFT_Z] = 0;
   }
 
+  /** The anchor follows the baseline level slowly, and not at all while the gap looks like a drift. */
   private moveAnchor(weight: number): void {
     const s = this.state;
+    if (Math.abs(s[S_DRIFT_Z]!) >= 2) return;
     s[S_ANCHOR] = s[S_ANCHOR]! + ANCHOR_RATE * weight * (this.models[s[S_BASE]!]!.level - s[S_ANCHOR]!);
   }
 
@@ -321,6 +339,20 @@ export class UnivariateDetector {
       s[S_W_SLOW] = (s[S_W_SLOW]! || 1) + rate * (sq - (s[S_W_SLOW]! || 1));
     }
     return gaussianSurprise(zv);
+  }
+
+  /**
+   * After a level shift has been flagged, the drift anchor moves to the new level once the
+   * baseline has absorbed the shift (its short EWMA is quiet again): the shift was the anomaly,
+   * the level it left behind is not a drift.
+   */
+  private settleShift(): void {
+    const s = this.state;
+    if (this.score >= 0.5 && this.kind === KIND_LEVEL_SHIFT) s[S_SHIFT_PENDING] = 1;
+    else if (s[S_SHIFT_PENDING] === 1 && Math.abs(s[S_E_SHORT]!) < 1) {
+      s[S_SHIFT_PENDING] = 0;
+      this.resetAnchor(s[S_BASE]!);
+    }
   }
 
   /** Counts same-sign excursions of the baseline beyond 3 sigma; after `shiftRun` of them, re-anchors every model. */

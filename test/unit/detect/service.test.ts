@@ -119,7 +119,8 @@ describe('incident hysteresis', () => {
     const b = new IncidentTracker('svc');
     b.restore(JSON.parse(JSON.stringify(a.toJSON())));
     expect(b.open?.id).toBe(incidentId('svc', 5));
-    for (let i = 0; i < 4; i++) expect(b.observe(6 + i, 0.1, 0, '')).toBeUndefined();
-    expect(b.observe(10, 0.1, 0, '')).toBe('CLOSED');
+    const quiet = DEFAULT_HYSTERESIS.closeAfter;
+    for (let i = 0; i < quiet - 1; i++) expect(b.observe(6 + i, 0.1, 0, '')).toBeUndefined();
+    expect(b.observe(6 + quiet, 0.1, 0, '')).toBe('CLOSED');
   });
 });
