@@ -183,15 +183,25 @@ export class DetectProcessor {
     const owned = new Set(partitions);
     for (const [service, state] of this.services) if (!owned.has(state.partition)) this.services.delete(service);
     const latest = new Map<string, Snapshot>();
-    try {
-      await replayWindow(this.kafka, {
-        topic: this.kafka.catalog.name('detector.state'),
-        onRecords: async (records) => {
-          for (const r of records) await this.readSnapshot(r, owned, latest);
-        },
-      });
-    } catch (err) {
-      this.log.warn({ err }, 'could not read detector snapshots; affected services relearn');
+    // Right after topics are created the broker may not report offsets yet: retry a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        latest.clear();
+        await replayWindow(this.kafka, {
+          topic: this.kafka.catalog.name('detector.state'),
+          onRecords: async (records) => {
+            for (const r of records) await this.readSnapshot(r, owned, latest);
+          },
+        });
+        break;
+      } catch (err) {
+        if (attempt < 4) {
+          await new Promise((r) => setTimeout(r, 500 * attempt));
+          continue;
+        }
+        this.log.warn({ err }, 'could not read detector snapshots; affected services relearn');
+        break;
+      }
     }
     for (const [service, snap] of latest) if (!this.services.has(service)) this.snapshots.set(service, snap);
     this.log.info({ partitions, restored: latest.size }, 'detector state restored');

@@ -17,11 +17,11 @@ import { freePort } from '../helpers/process.js';
 const MIN = 60_000;
 const SERVICE = 'checkout';
 
-/** 300 normal minutes of a service, then 12 minutes where latency is ten times higher, then normal again. */
+/** 300 normal minutes of a service, then 12 minutes where latency is ten times higher, then an hour of normal again. */
 function samples(end: number): MetricSampleInput[] {
   const out: MetricSampleInput[] = [];
-  for (let i = 0; i < 330; i++) {
-    const t = end - (330 - i) * MIN;
+  for (let i = 0; i < 372; i++) {
+    const t = end - (372 - i) * MIN;
     const wave = Math.sin(i / 15);
     const incident = i >= 300 && i < 312;
     out.push({
