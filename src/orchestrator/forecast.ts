@@ -65,7 +65,7 @@ export class Forecaster {
     let bestErr = this.models[best]!.errAbs;
     for (let i = 0; i < this.models.length; i++) {
       const m = this.models[i]!;
-      if (m.seasonal && (t - this.firstT < 1.25 * m.spec.periodMs || m.coverage() < 0.5)) continue;
+      if (!this.usable(m)) continue;
       if (m.errAbs < 0.95 * bestErr) {
         best = i;
         bestErr = m.errAbs;
@@ -82,9 +82,33 @@ export class Forecaster {
 
   /** Point forecast for time `at` (after the last observation). */
   predictAt(at: number): number {
-    const m = this.models[this.active]!;
     const steps = Math.max(1, Math.round((at - this.lastT) / (this.interval || 1)));
-    return m.forecastAhead(at, steps);
+    return this.combined(at, steps);
+  }
+
+  /**
+   * When a season wins, the forecast combines every usable seasonal model whose recent error is
+   * within 1.5x of the best, weighted by inverse squared error: daily and weekly seasons hedge
+   * each other where one-step errors cannot tell which carries further ahead. (The trend model is
+   * left out: extrapolating a trend hours ahead costs more than it brings.)
+   */
+  private combined(at: number, steps: number): number {
+    const active = this.models[this.active]!;
+    if (!active.seasonal) return active.forecastAhead(at, steps);
+    let sum = 0;
+    let weights = 0;
+    for (let i = 0; i < this.models.length; i++) {
+      const m = this.models[i]!;
+      if (i !== this.active && (!m.seasonal || !this.usable(m) || m.errAbs > 1.5 * active.errAbs)) continue;
+      const w = 1 / Math.max(1e-12, m.errAbs * m.errAbs);
+      sum += w * m.forecastAhead(at, steps);
+      weights += w;
+    }
+    return sum / weights;
+  }
+
+  private usable(m: HoltWinters): boolean {
+    return !m.seasonal || (this.lastT - this.firstT >= 1.25 * m.spec.periodMs && m.coverage() >= 0.5);
   }
 
   /** Forecasts at `points` evenly spaced times up to `horizonMs` ahead, with 80% and 95% intervals. */
@@ -96,7 +120,7 @@ export class Forecaster {
     for (let i = 1; i <= points; i++) {
       const at = this.lastT + (horizonMs * i) / points;
       const steps = Math.max(1, Math.round((at - this.lastT) / this.interval));
-      const mean = m.forecastAhead(at, steps);
+      const mean = this.combined(at, steps);
       const sd = m.rmse * Math.sqrt(m.varianceFactor(Math.min(steps, 5000), perSeason));
       out.push({ at, mean, low80: mean - Z80 * sd, high80: mean + Z80 * sd, low95: mean - Z95 * sd, high95: mean + Z95 * sd });
     }
