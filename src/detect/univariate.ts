@@ -18,6 +18,7 @@
  */
 import { binsFor, DAY_MS, HoltWinters, MEAN_ABS_TO_SIGMA, WEEK_MS, type HoltWintersSnapshot } from '../timeseries/holt-winters.js';
 import { clamp, gaussianSurprise, surpriseToScore } from '../timeseries/stats.js';
+import { DriftTracker, type DriftSnapshot } from './drift.js';
 import { TailModel, type TailSnapshot } from './tail.js';
 
 export const KINDS = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break'] as const;
@@ -51,7 +52,6 @@ const MAX_BINS_WEEK = 336;
 const TESTS = 4;
 const LOG10_TESTS = Math.log10(TESTS);
 const LAMBDA_SHORT = 0.25;
-const ANCHOR_RATE = 0.002;
 const LAMBDA_VAR = 0.1;
 const ERR_RATE = 0.01;
 
@@ -60,11 +60,8 @@ const S_N = 0;
 const S_FIRST_T = 1;
 const S_LAST_T = 2;
 const S_INTERVAL = 3;
-const S_ANCHOR_N = 4;
 const S_E_SHORT = 5;
-const S_ANCHOR = 6;
 const S_V_SHORT = 7;
-const S_V_LONG = 8;
 const S_W_FAST = 9;
 const S_W_SLOW = 10;
 const S_V_LOGW = 11;
@@ -72,10 +69,8 @@ const S_RUN = 12;
 const S_RUN_X = 13;
 const S_BEST = 14;
 const S_BASE = 15;
-const S_SIGMA_REF = 16;
-const S_DRIFT_Z = 17;
-const S_SHIFT_PENDING = 18;
-const SLOTS = 19;
+const S_SHIFT_PENDING = 16;
+const SLOTS = 17;
 
 // Per-model slots (MAX_MODELS each): AR(1) correction of the model's one-step error.
 const M_PREV = 0; // previous error
@@ -94,6 +89,8 @@ export class UnivariateDetector {
   readonly ar = new Float64Array(MAX_MODELS * M_SLOTS);
   /** Tail model of the point residuals (extreme value theory). */
   tail = new TailModel();
+  /** Level history of the baseline, for drift evidence. */
+  drift = new DriftTracker();
   models: HoltWinters[];
   // Outputs of the last update (read them right after `update`).
   score = 0;
@@ -137,7 +134,7 @@ export class UnivariateDetector {
     if (n <= this.settings.warmup) {
       this.learnAll(t, x, 1);
       this.selectModels(t);
-      this.resetAnchor(s[S_BASE]!);
+      this.resetDrift(s[S_BASE]!);
       this.halfWidth = 0;
       this.z = 0;
       this.zBase = 0;
@@ -152,7 +149,6 @@ export class UnivariateDetector {
     // An anomalous sample teaches the models a tenth of a normal one.
     const weight = this.score >= 0.5 ? 0.1 : 1;
     this.learnAll(t, x, weight);
-    this.moveAnchor(weight);
     this.tail.learn(zRaw, this.score < 0.5);
     this.settleShift();
     if (this.trackRun(t, x, this.zBase)) this.kind = KIND_LEVEL_SHIFT;
@@ -251,7 +247,7 @@ export class UnivariateDetector {
     // Spreads are learned fast at first (rate 1/m), then slowly.
     const rate = Math.max(1 / (n - this.settings.warmup), 0.005);
     const short = this.ewmaSurprise(S_E_SHORT, S_V_SHORT, LAMBDA_SHORT, rate);
-    const long = this.driftSurprise(rate);
+    const long = this.driftSurprise(rate, n);
     const variance = this.varianceSurprise(zc, rate);
     let best = point;
     let kind = KIND_SPIKE;
@@ -286,43 +282,14 @@ export class UnivariateDetector {
     return gaussianSurprise(ze);
   }
 
-  /**
-   * Drift: the baseline's (deseasonalised) level against a slow anchor of it, in units of the
-   * baseline's error scale, against the spread such gaps normally have. Adaptive models follow a
-   * slow ramp with a small lag, so their residuals alone miss it; the anchor does not.
-   */
-  private driftSurprise(rate: number): number {
-    const s = this.state;
-    const base = this.models[s[S_BASE]!]!;
-    const floor = 1e-9 * (Math.abs(base.level) + 1);
-    // A slow reference scale: the baseline's own error scale grows while it lags a drift.
-    const sigma = Math.max(s[S_SIGMA_REF]! || base.sigma, floor);
-    const d = (base.level - s[S_ANCHOR]!) / sigma;
-    const m = ++s[S_ANCHOR_N]!;
-    const zd = d / Math.sqrt(Math.max(1, s[S_V_LONG]!));
-    s[S_DRIFT_Z] = zd;
-    if (Math.abs(zd) < 2) {
-      const r = Math.max(rate, 1 / m);
-      s[S_V_LONG] = s[S_V_LONG]! + r * (d * d - s[S_V_LONG]!);
-      s[S_SIGMA_REF] = sigma + Math.max(ANCHOR_RATE, 1 / m) * (base.sigma - sigma);
-    }
-    return gaussianSurprise(zd);
+  /** Drift evidence from the baseline level's history (see drift.ts). */
+  private driftSurprise(rate: number, n: number): number {
+    const base = this.models[this.state[S_BASE]!]!;
+    return this.drift.observe(n, base.level, base.sigma, this.state[S_INTERVAL]!, rate);
   }
 
-  private resetAnchor(base: number): void {
-    const s = this.state;
-    s[S_ANCHOR] = this.models[base]!.level;
-    s[S_ANCHOR_N] = 0;
-    s[S_V_LONG] = 0;
-    s[S_SIGMA_REF] = this.models[base]!.sigma;
-    s[S_DRIFT_Z] = 0;
-  }
-
-  /** The anchor follows the baseline level slowly, and not at all while the gap looks like a drift. */
-  private moveAnchor(weight: number): void {
-    const s = this.state;
-    if (Math.abs(s[S_DRIFT_Z]!) >= 2) return;
-    s[S_ANCHOR] = s[S_ANCHOR]! + ANCHOR_RATE * weight * (this.models[s[S_BASE]!]!.level - s[S_ANCHOR]!);
+  private resetDrift(base: number): void {
+    this.drift.reset(this.models[base]!.sigma);
   }
 
   /** log(short-run / long-run mean square residual), against its own observed spread; two-sided. */
@@ -351,7 +318,7 @@ export class UnivariateDetector {
     if (this.score >= 0.5 && this.kind === KIND_LEVEL_SHIFT) s[S_SHIFT_PENDING] = 1;
     else if (s[S_SHIFT_PENDING] === 1 && Math.abs(s[S_E_SHORT]!) < 1) {
       s[S_SHIFT_PENDING] = 0;
-      this.resetAnchor(s[S_BASE]!);
+      this.resetDrift(s[S_BASE]!);
     }
   }
 
@@ -372,7 +339,7 @@ export class UnivariateDetector {
       m.shiftLevel(s[S_RUN_X]! - m.predict(t));
       this.ar[i * M_SLOTS + M_PREV] = 0;
     }
-    s[S_ANCHOR] = this.models[s[S_BASE]!]!.level;
+    this.resetDrift(s[S_BASE]!);
     s[S_RUN] = 0;
     s[S_E_SHORT] = 0;
     s[S_W_FAST] = s[S_W_SLOW]!;
@@ -396,7 +363,7 @@ export class UnivariateDetector {
     s[S_BEST] = this.pick(t, s[S_BEST]!, true);
     const base = this.pick(t, s[S_BASE]!, false);
     // Levels of different models are not comparable: a new baseline restarts the drift anchor.
-    if (base !== s[S_BASE]) this.resetAnchor(base);
+    if (base !== s[S_BASE]) this.resetDrift(base);
     s[S_BASE] = base;
   }
 
@@ -430,7 +397,7 @@ export class UnivariateDetector {
   }
 
   toJSON(): UnivariateSnapshot {
-    return { state: Array.from(this.state), ar: Array.from(this.ar), tail: this.tail.toJSON(), models: this.models.map((m) => m.toJSON()) };
+    return { state: Array.from(this.state), ar: Array.from(this.ar), tail: this.tail.toJSON(), drift: this.drift.toJSON(), models: this.models.map((m) => m.toJSON()) };
   }
 
   static fromJSON(snap: UnivariateSnapshot, settings: DetectorSettings = DEFAULT_SETTINGS): UnivariateDetector {
@@ -438,6 +405,7 @@ export class UnivariateDetector {
     d.state.set(snap.state.slice(0, SLOTS));
     d.ar.set(snap.ar.slice(0, d.ar.length));
     d.tail = TailModel.fromJSON(snap.tail);
+    d.drift = DriftTracker.fromJSON(snap.drift);
     d.models = snap.models.slice(0, MAX_MODELS).map((m) => HoltWinters.fromJSON(m));
     if (d.state[S_BEST]! >= d.models.length) d.state[S_BEST] = SLOW;
     if (d.state[S_BASE]! >= d.models.length) d.state[S_BASE] = SLOW;
@@ -449,5 +417,6 @@ export interface UnivariateSnapshot {
   state: number[];
   ar: number[];
   tail: TailSnapshot;
+  drift?: DriftSnapshot;
   models: HoltWintersSnapshot[];
 }

@@ -153,7 +153,7 @@ export class HoltWinters {
     const n = ++s[N]!;
     if (n === 1) {
       s[LEVEL] = x;
-      this.learnSeason(t, x, x);
+      this.learnSeason(t, x, x, x);
       this.lastForecast = x;
       return 0;
     }
@@ -168,7 +168,7 @@ export class HoltWinters {
     const level = prevLevel + this.spec.phi * s[TREND]! + rate * e;
     if (this.spec.beta > 0 && n > 2) s[TREND] = this.spec.phi * s[TREND]! + this.spec.beta * (level - prevLevel - this.spec.phi * s[TREND]!);
     s[LEVEL] = level;
-    this.learnSeason(t, level, f + e);
+    this.learnSeason(t, level, f + e, x);
     return err;
   }
 
@@ -182,25 +182,28 @@ export class HoltWinters {
     s[ERR_FAST] = s[ERR_FAST]! + fast * (Math.min(Math.abs(raw), 3 * a + 1e-300) - s[ERR_FAST]!);
   }
 
-  /** Moves the two bins around t toward (observation - level), each by its interpolation weight. */
-  private learnSeason(t: number, level: number, observed: number): void {
+  /**
+   * Moves the two bins around t toward (observation - level), each by its interpolation weight.
+   * A bin seen for the first time takes the raw observation: clipping is for outliers against a
+   * learned season, and an unlearned bin has none yet.
+   */
+  private learnSeason(t: number, level: number, observed: number, raw: number): void {
     if (!this.seasonal) return;
     const current = this.seasonalAt(t);
     const b0 = this.locate(t);
     const b1 = b0 + 1 === this.profile.length ? 0 : b0 + 1;
     const w = this.upperWeight;
-    const target = observed - level;
-    this.learnBin(b0, 1 - w, target, current);
-    this.learnBin(b1, w, target, current);
+    this.learnBin(b0, 1 - w, observed - level, raw - level, current);
+    this.learnBin(b1, w, observed - level, raw - level, current);
   }
 
-  private learnBin(b: number, weight: number, target: number, current: number): void {
+  private learnBin(b: number, weight: number, target: number, rawTarget: number, current: number): void {
     if (weight <= 0) return;
     const before = this.counts[b]!;
     const c = (this.counts[b] = before + weight);
     if (before === 0) {
       this.seenBins++;
-      this.profile[b] = target;
+      this.profile[b] = rawTarget;
       return;
     }
     this.profile[b] = this.profile[b]! + Math.min(1, Math.max(weight / c, this.spec.gamma * weight)) * (target - current);
