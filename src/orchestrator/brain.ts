@@ -105,7 +105,9 @@ export class Brain {
       this.services.set(s.service, m);
     }
     const t = s.timestamp;
-    if (m.last && t > m.last.timestamp) {
+    // Replays (start, rebalance) and late samples bring what the models already learned from.
+    if (m.last && t <= m.last.timestamp) return [];
+    if (m.last) {
       const dt = t - m.last.timestamp;
       m.intervalMs = m.intervalMs > 0 ? m.intervalMs + 0.05 * (Math.min(dt, 10 * m.intervalMs) - m.intervalMs) : dt;
     }

@@ -56,6 +56,10 @@ export const ORCHESTRATOR_ENV = {
     description: 'AI Orchestrator: actions per target per hour; more are recorded as RATE_LIMITED.',
     default: 6,
   }),
+  ORCH_TRAIN_WINDOW_MS: int('ORCH_TRAIN_WINDOW_MS', 0, 90 * 86_400_000, {
+    description: 'AI Orchestrator: on start and on every rebalance, metric samples this far back are replayed to rebuild forecasts and the failure model.',
+    default: 7 * 86_400_000,
+  }),
   ORCH_ANOMALY_WINDOW: int('ORCH_ANOMALY_WINDOW', 10, 1_000_000, { description: 'AI Orchestrator: incidents kept in memory for `GET /api/v2/ai/anomalies`.', default: 10_000 }),
   ORCH_ANOMALY_LOOKBACK_MS: int('ORCH_ANOMALY_LOOKBACK_MS', 0, 90 * 86_400_000, {
     description: 'AI Orchestrator: at start, anomalies and events this far back are read into memory.',

@@ -21,6 +21,8 @@ import { executeWebhook, type WebhookSettings } from './webhook.js';
 export interface RunnerOptions {
   groupPrefix: string;
   lookbackMs: number;
+  /** Metric history replayed on every group join to rebuild the models (0: resume from committed offsets). */
+  trainWindowMs: number;
   webhook: WebhookSettings;
 }
 
@@ -52,7 +54,10 @@ export class OrchestratorRunner {
     const topic = (k: 'metrics.samples' | 'anomalies' | 'ecosystem.events') => this.kafka.catalog.name(k);
     this.metricPartitions = await (await this.kafka.admin()).partitionCount(topic('metrics.samples'));
     this.metrics = this.kafka.consumer({ groupId: `${this.opts.groupPrefix}orchestrator`, maxWaitTimeMs: 200 });
-    this.metrics.onGroupJoin((a) => (this.owned = new Set(a[topic('metrics.samples')] ?? [])));
+    this.metrics.onGroupJoin((a) => {
+      this.owned = new Set(a[topic('metrics.samples')] ?? []);
+      void this.rewind(topic('metrics.samples'), [...this.owned]);
+    });
     this.feed = this.kafka.consumer({ groupId: this.feedGroup, maxWaitTimeMs: 200 });
     for (const c of [this.metrics, this.feed]) {
       c.onCrash((error, restarting) => {
@@ -72,6 +77,21 @@ export class OrchestratorRunner {
     await Promise.allSettled([this.metrics?.stop(), this.feed?.stop()]);
     await this.feed?.disconnect().catch(() => undefined);
     await (await this.kafka.admin()).deleteGroup(this.feedGroup);
+  }
+
+  /**
+   * The models live in memory: after a start or a rebalance, the assigned partitions are replayed
+   * from `trainWindowMs` ago (samples already learned are skipped by the brain; conditions older
+   * than the horizon trigger nothing), so forecasts and the failure model are rebuilt by replay.
+   */
+  private async rewind(topic: string, partitions: number[]): Promise<void> {
+    if (!this.opts.trainWindowMs || !partitions.length) return;
+    try {
+      const offsets = await (await this.kafka.admin()).offsetsForTime(topic, Date.now() - this.opts.trainWindowMs);
+      for (const o of offsets) if (partitions.includes(o.partition)) this.metrics?.seek(topic, o.partition, o.offset);
+    } catch (err) {
+      this.log.warn({ err }, 'could not rewind the metric history; models learn from new samples only');
+    }
   }
 
   /** Owned: this instance is assigned the metrics partition of the service (or has no assignment to go by). */

@@ -73,6 +73,8 @@ async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Pr
 describe('anomaly detection and the orchestrator on the real broker', () => {
   let runtime: Runtime;
   let base: string;
+  let settings: Record<string, string>;
+  const createdTopics: string[] = [];
   let hook: Server;
   let hookCalls = 0;
   let opened: Anomaly;
@@ -85,7 +87,7 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const { brokers, registryUrl } = inject('kafka');
     const port = await freePort();
-    const config = loadConfig({
+    settings = {
       KAFKA_BROKERS: brokers.join(','),
       SCHEMA_REGISTRY_URL: registryUrl,
       KAFKA_TOPIC_PREFIX: uniquePrefix('detect'),
@@ -97,8 +99,8 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
       ORCH_EVAL_INTERVAL_MS: '60000',
       ORCH_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`,
       ORCH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    });
-    runtime = await startRuntime(config, COMPONENT_FACTORIES);
+    };
+    runtime = await startRuntime(loadConfig(settings), COMPONENT_FACTORIES);
     base = `http://127.0.0.1:${port}`;
     const producer = await runtime.kafka.producer();
     await producer.send(
@@ -109,9 +111,7 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
   }, 180_000);
 
   afterAll(async () => {
-    const admin = await runtime.kafka.admin();
-    const prefix = runtime.kafka.catalog.prefix;
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    const topics = createdTopics.length ? createdTopics : (await (await runtime.kafka.admin()).listTopics()).filter((t) => t.startsWith(runtime.kafka.catalog.prefix));
     await runtime.stop();
     const cleanup = await testKafka([], 'detect-cleanup');
     await (await cleanup.kafka.admin()).deleteTopics(topics).catch(() => undefined);
@@ -189,5 +189,26 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
     expect(body.actions.every((a) => a.dryRun)).toBe(true);
     const docs = (await (await fetch(`${base}/docs/json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/api/v2/ai/anomalies', '/api/v2/ai/insights/{service_name}', '/api/v2/ai/predictive/capacity', '/api/v2/ai/autonomous-optimization']));
+  });
+
+  it('rebuilds the orchestrator by replay after a restart', async () => {
+    const admin = await runtime.kafka.admin();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(runtime.kafka.catalog.prefix));
+    createdTopics.push(...topics);
+    await runtime.stop();
+    const port = await freePort();
+    const second = await startRuntime(loadConfig({ ...settings, PORT: String(port), COMPONENTS: 'orchestrator' }), COMPONENT_FACTORIES);
+    try {
+      const insights = await poll(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v2/ai/insights/${SERVICE}`);
+        const json = (await res.json()) as { capacity: { requests: { forecast: unknown[] } } | null; openAnomalies: unknown[] };
+        return res.status === 200 && json.capacity ? json : undefined;
+      });
+      expect(insights.capacity!.requests.forecast.length).toBeGreaterThan(0);
+      const anomalies = (await (await fetch(`http://127.0.0.1:${port}/api/v2/ai/anomalies?service=${SERVICE}`)).json()) as { incidents: { id: string }[] };
+      expect(anomalies.incidents.map((i) => i.id)).toContain(opened.id);
+    } finally {
+      await second.stop();
+    }
   });
 });

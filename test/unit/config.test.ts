@@ -52,6 +52,7 @@ const BAD: Record<keyof typeof ENV, [string, string]> = {
   ORCH_WEBHOOK_URL: ['ftp://hooks.example.com', 'http(s) URL'],
   ORCH_WEBHOOK_ALLOWED_HOSTS: ['bad host!', 'host names'],
   ORCH_ACTIONS_PER_TARGET_PER_HOUR: ['0', 'integer from 1'],
+  ORCH_TRAIN_WINDOW_MS: ['a week', 'integer from 0'],
   ORCH_ANOMALY_WINDOW: ['5', 'integer from 10'],
   ORCH_ANOMALY_LOOKBACK_MS: ['-1', 'integer from 0'],
 };
