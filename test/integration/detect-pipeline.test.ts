@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/index.js';
 import type { KafkaConnection } from '../../src/kafka/index.js';
 import type { TopicKey } from '../../topics/index.js';
 import { testKafka, uniquePrefix } from '../helpers/kafka.js';
+import { poll } from '../helpers/poll.js';
 import { freePort } from '../helpers/process.js';
 
 const MIN = 60_000;
@@ -57,16 +58,6 @@ async function waitFor<K extends TopicKey, V>(kafka: KafkaConnection, key: K, ma
     });
   } finally {
     await consumer.disconnect();
-  }
-}
-
-async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 300));
   }
 }
 

@@ -8,6 +8,7 @@ import { DetectProcessor } from '../../src/detect/processor.js';
 import { partitionForKey } from '../../src/kafka/index.js';
 import { logger } from '../../src/log/index.js';
 import { testKafka, type TestKafka } from '../helpers/kafka.js';
+import { poll } from '../helpers/poll.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5);
@@ -21,16 +22,6 @@ const sample = (service: string, i: number, latency = 80): MetricSampleInput => 
   error_rate: 0.5,
   request_count: 1000 + 50 * Math.sin(i / 11),
 });
-
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 describe('detector state across restarts', () => {
   let t: TestKafka;
@@ -48,7 +39,7 @@ describe('detector state across restarts', () => {
     const first = processor();
     await first.start();
     await producer.send('metrics.samples', Array.from({ length: 200 }, (_, i) => ({ key: 'payments', value: sample('payments', i) })));
-    await until(async () => (first.samplesOf('payments') === 200 ? true : undefined));
+    await poll(async () => (first.samplesOf('payments') === 200 ? true : undefined));
     await first.stop();
 
     // The snapshot on the compacted topic covers all 200 samples, on the samples' partition.
@@ -69,7 +60,7 @@ describe('detector state across restarts', () => {
     await second.start();
     await producer.send('metrics.samples', [{ key: 'payments', value: sample('payments', 200, 800) }]);
     const anomalies: Anomaly[] = [];
-    await until(async () => (second.samplesOf('payments') === 201 ? true : undefined));
+    await poll(async () => (second.samplesOf('payments') === 201 ? true : undefined));
     await second.stop();
     const { consumeN } = await import('../helpers/kafka.js');
     for (const r of await consumeN(t.kafka, t.kafka.catalog.name('anomalies'), 1)) anomalies.push((await t.kafka.serde.decode('anomalies', r.value)).value);
