@@ -85,16 +85,18 @@ export class DetectProcessor {
     await this.restoring;
     const anomalies: TypedRecord<'anomalies'>[] = [];
     const dead: TypedRecord<'deadletter'>[] = [];
+    const touched = new Set<string>();
     for (const record of batch.records) {
       const sample = await this.decode(record, dead);
       if (!sample) continue;
       const anomaly = this.scoreRecord(sample, record);
+      touched.add(sample.service);
       if (anomaly) anomalies.push({ key: sample.service, value: anomaly });
     }
     const producer = await this.kafka.producer();
     if (anomalies.length) await producer.send('anomalies', anomalies);
     if (dead.length) await producer.send('deadletter', dead);
-    await this.flush(this.dueForSnapshot(batch.partition));
+    await this.flush(this.dueForSnapshot(touched));
     detectMetrics.samples.inc(batch.records.length);
     detectMetrics.services.set(this.services.size);
     for (const a of anomalies) this.digest(a.value);
@@ -153,11 +155,13 @@ export class DetectProcessor {
     }
   }
 
-  private dueForSnapshot(partition: number): ServiceState[] {
+  /** Services of this batch whose last snapshot is older than the interval. */
+  private dueForSnapshot(services: Set<string>): ServiceState[] {
     const now = Date.now();
     const due: ServiceState[] = [];
-    for (const s of this.services.values()) {
-      if (s.partition === partition && s.changedSinceSnapshot && now - s.lastSnapshotAt >= this.opts.snapshotIntervalMs) due.push(s);
+    for (const name of services) {
+      const s = this.services.get(name);
+      if (s?.changedSinceSnapshot && now - s.lastSnapshotAt >= this.opts.snapshotIntervalMs) due.push(s);
     }
     return due;
   }

@@ -43,6 +43,7 @@ const APPLIED_BY_OTHERS = new Set<ActionKind>(['drain_endpoint', 'downweight_end
 
 const HOUR = 3_600_000;
 const SEEN_MAX = 50_000;
+const TOUCHED_MAX = 10_000;
 
 export const actionId = (kind: string, target: string, trigger: string): string => `act-${createHash('sha256').update(`${kind}\u0000${target}\u0000${trigger}`).digest('hex').slice(0, 24)}`;
 
@@ -106,7 +107,7 @@ export class PolicyEngine {
         drafts.push(endpointDraft('downweight_endpoint', e, a.id, `${incident}: shift traffic away from ${a.service}`, { weight: weight.toFixed(2) }));
       }
     }
-    if (endpoints.length) this.touched.set(a.id, endpoints);
+    if (endpoints.length) this.touch(a.id, endpoints);
     drafts.push(this.webhookDraft(a.service, a.id, `${incident}: ${a.explanation}`, { anomalyId: a.id, service: a.service, kind: a.kind, score: a.score.toFixed(3), state: a.state }));
     return drafts;
   }
@@ -126,7 +127,7 @@ export class PolicyEngine {
     this.breakerOpens.set(target, opens);
     const why = `breaker of ${target} opened (event ${c.eventId})`;
     if (opens.length >= (this.settings.flapCount ?? 3)) {
-      this.touched.set(`breaker:${target}`, [e]);
+      this.touch(`breaker:${target}`, [e]);
       // One trigger per flapping episode: the first opening in the window names it.
       const episode = `${target}:flapping@${opens[0]}`;
       return [
@@ -134,7 +135,7 @@ export class PolicyEngine {
         { kind: 'retrain', target: 'routing', trigger: episode, reason: `${why} repeatedly: the routing model no longer matches ${target}; retrain it`, params: { model: 'routing' } },
       ];
     }
-    this.touched.set(`breaker:${target}`, [e]);
+    this.touch(`breaker:${target}`, [e]);
     return [endpointDraft('downweight_endpoint', e, c.eventId, `${why}: keep its weight low while it recovers`, { weight: '0.25' })];
   }
 
@@ -201,6 +202,19 @@ export class PolicyEngine {
     if (this.settings.dryRun || kind === 'scale') return 'PROPOSED';
     // Webhooks are EXECUTED only once the POST succeeded: the caller sets the final status.
     return APPLIED_BY_OTHERS.has(kind) ? 'EXECUTED' : 'PROPOSED';
+  }
+
+  /** Remembers what was acted on for a condition (bounded: a close that never comes must not leak). */
+  private touch(key: string, endpoints: EndpointRef[]): void {
+    this.touched.delete(key);
+    this.touched.set(key, endpoints);
+    if (this.touched.size > TOUCHED_MAX) this.touched.delete(this.touched.keys().next().value as string);
+  }
+
+  /** Whether an action concerns a service: aimed at it, or at one of its endpoints. */
+  concerns(action: { target: string; params: Record<string, string> }, service: string): boolean {
+    if (action.target === service || action.params.service === service) return true;
+    return (this.settings.endpoints.get(service) ?? []).some((e) => `${e.route}/${e.endpoint}` === action.target);
   }
 
   private remember(id: string): void {

@@ -168,7 +168,7 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
         failure: brain.prediction(service) ?? null,
         capacity: brain.capacity(service) ?? null,
         openAnomalies: brain.anomalies.openFor(service).map(incidentView),
-        recentActions: brain.recentActions((a) => a.target === service || a.reason.includes(service)),
+        recentActions: brain.recentActions((a) => brain.policy.concerns(a, service)),
       };
     },
   );
