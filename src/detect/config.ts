@@ -14,8 +14,8 @@ export const DETECT_ENV = {
   DETECT_CLOSE_AFTER: int('DETECT_CLOSE_AFTER', 1, 100_000, { description: 'Anomaly detection: samples below the close threshold that close an incident.', default: 12 }),
   DETECT_WARMUP_SAMPLES: int('DETECT_WARMUP_SAMPLES', 5, 100_000, { description: 'Anomaly detection: samples a new series learns from before it is scored.', default: 30 }),
   DETECT_SNAPSHOT_INTERVAL_MS: int('DETECT_SNAPSHOT_INTERVAL_MS', 1000, 86_400_000, {
-    description: 'Anomaly detection: how often a changed service state is snapshotted to `detector.state`.',
-    default: 60_000,
+    description: 'Anomaly detection: how often a changed service state is snapshotted to `detector.state` (~23 KB per five-metric service).',
+    default: 300_000,
   }),
   DETECT_MAX_SERVICES: int('DETECT_MAX_SERVICES', 1, 10_000_000, {
     description: 'Anomaly detection: services kept in memory per instance (the least recently seen is snapshotted and dropped beyond it).',

@@ -26,7 +26,7 @@ export function engineOptions(config: Config): EngineOptions {
 
 export function createDetector(ctx: ComponentContext): Component {
   const { config } = ctx;
-  const processor = new DetectProcessor(ctx.kafka, ctx.log, ctx.events, {
+  const processor = new DetectProcessor(ctx.kafka, ctx.log, {
     ...engineOptions(config),
     groupId: `${config.KAFKA_TOPIC_PREFIX}detect`,
     snapshotIntervalMs: config.DETECT_SNAPSHOT_INTERVAL_MS,

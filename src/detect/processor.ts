@@ -9,8 +9,9 @@
  * samples at or below its snapshot's offset are skipped (already in the state), later ones are
  * scored. A snapshot of another format version is ignored: that service relearns.
  */
-import type { AnomalyInput, DeadLetterInput, DetectorStateInput, MetricSample } from '../../schemas/types.js';
-import type { EcosystemEvents } from '../app/events.js';
+import { randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { AnomalyInput, DeadLetterInput, DetectorStateInput, EcosystemEventInput, MetricSample } from '../../schemas/types.js';
 import { DecodeError, replayWindow, type BatchConsumer, type ConsumedBatch, type ConsumedRecord, type KafkaConnection, type TypedRecord } from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
 import { ServiceState, SNAPSHOT_FORMAT, type EngineOptions, type EngineSnapshot } from './engine.js';
@@ -39,7 +40,6 @@ export class DetectProcessor {
   constructor(
     private readonly kafka: KafkaConnection,
     private readonly log: Logger,
-    private readonly events: EcosystemEvents,
     private readonly opts: ProcessorOptions,
   ) {}
 
@@ -99,7 +99,7 @@ export class DetectProcessor {
     await this.flush(this.dueForSnapshot(touched));
     detectMetrics.samples.inc(batch.records.length);
     detectMetrics.services.set(this.services.size);
-    for (const a of anomalies) this.digest(a.value);
+    await this.digest(anomalies.map((a) => a.value));
   }
 
   private async decode(record: ConsumedRecord, dead: TypedRecord<'deadletter'>[]): Promise<MetricSample | undefined> {
@@ -166,20 +166,29 @@ export class DetectProcessor {
     return due;
   }
 
+  /** Writes snapshots, in requests of at most ~512 KB (the broker refuses batches over its message size). */
   private async flush(states: ServiceState[]): Promise<void> {
-    const records: TypedRecord<'detector.state'>[] = [];
     const at = Date.now();
+    const producer = await this.kafka.producer();
+    let chunk: TypedRecord<'detector.state'>[] = [];
+    let bytes = 0;
     for (const s of states) {
       if (s.offset < 0 || !s.changedSinceSnapshot) continue;
-      const value: DetectorStateInput = { service: s.service, format: SNAPSHOT_FORMAT, state: JSON.stringify(s.toJSON()), sourcePartition: s.partition, sourceOffset: s.offset, at };
-      records.push({ key: s.service, value });
+      const value: DetectorStateInput = { service: s.service, format: SNAPSHOT_FORMAT, state: encodeState(s.toJSON()), sourcePartition: s.partition, sourceOffset: s.offset, at };
+      chunk.push({ key: s.service, value });
+      bytes += value.state.length;
       s.changedSinceSnapshot = false;
       s.lastSnapshotAt = at;
+      if (bytes >= SNAPSHOT_REQUEST_BYTES) {
+        await producer.send('detector.state', chunk);
+        detectMetrics.snapshots.inc(chunk.length);
+        chunk = [];
+        bytes = 0;
+      }
     }
-    if (!records.length) return;
-    const producer = await this.kafka.producer();
-    await producer.send('detector.state', records);
-    detectMetrics.snapshots.inc(records.length);
+    if (!chunk.length) return;
+    await producer.send('detector.state', chunk);
+    detectMetrics.snapshots.inc(chunk.length);
   }
 
   /** Reads back the latest snapshot of every service and drops what this instance no longer owns. */
@@ -221,23 +230,46 @@ export class DetectProcessor {
     try {
       const { value } = await this.kafka.serde.decode('detector.state', r.value);
       if (value.format !== SNAPSHOT_FORMAT || !owned.has(value.sourcePartition)) return;
-      latest.set(key, { partition: value.sourcePartition, offset: value.sourceOffset, state: JSON.parse(value.state) as EngineSnapshot });
+      latest.set(key, { partition: value.sourcePartition, offset: value.sourceOffset, state: decodeState(value.state) });
     } catch (err) {
       this.log.warn({ err: (err as Error).message, service: key }, 'unreadable detector snapshot ignored');
     }
   }
 
-  private digest(a: AnomalyInput): void {
-    if (a.state === 'UPDATE') return;
-    void this.events.publish({
-      component: 'detect',
-      kind: 'anomaly',
-      severity: a.state === 'CLOSED' ? 'INFO' : a.score >= 0.9 ? 'CRITICAL' : 'WARNING',
-      subject: a.service,
-      message: a.explanation,
-      data: { id: a.id, state: a.state, kind: a.kind ?? 'unknown', score: a.score.toFixed(3), metrics: a.metrics.join(',') },
-    });
+  /** OPEN and CLOSED records as ecosystem events, in one request per batch; a failure is logged, never fatal. */
+  private async digest(anomalies: AnomalyInput[]): Promise<void> {
+    const events = anomalies.filter((a) => a.state !== 'UPDATE').map((a) => ({ key: 'detect', value: digestEvent(a) }));
+    if (!events.length) return;
+    try {
+      await (await this.kafka.producer()).send('ecosystem.events', events);
+    } catch (err) {
+      this.log.warn({ err, events: events.length }, 'could not publish anomaly digests');
+    }
   }
+}
+
+function digestEvent(a: AnomalyInput): EcosystemEventInput {
+  return {
+    id: randomUUID(),
+    component: 'detect',
+    kind: 'anomaly',
+    severity: a.state === 'CLOSED' ? 'INFO' : a.score >= 0.9 ? 'CRITICAL' : 'WARNING',
+    subject: a.service,
+    message: a.explanation,
+    data: { id: a.id, state: a.state, kind: a.kind ?? 'unknown', score: a.score.toFixed(3), metrics: a.metrics.join(',') },
+    at: Date.now(),
+  };
+}
+
+const SNAPSHOT_REQUEST_BYTES = 512 * 1024;
+
+/** A snapshot's `state`: base64 of the gzipped JSON (a five-metric service: ~85 KB of JSON, ~23 KB stored). */
+export function encodeState(state: EngineSnapshot): string {
+  return gzipSync(JSON.stringify(state)).toString('base64');
+}
+
+export function decodeState(text: string): EngineSnapshot {
+  return JSON.parse(gunzipSync(Buffer.from(text, 'base64')).toString('utf8')) as EngineSnapshot;
 }
 
 function deadLetter(record: ConsumedRecord, err: DecodeError): DeadLetterInput {

@@ -97,9 +97,10 @@ export class UnivariateDetector {
   kind = KIND_NONE;
   /** Which evidence decided the score (spike: point, level_shift: short EWMA, drift: anchor gap, variance_change), before kind refinements. */
   evidence = KIND_NONE;
-  /** Forecast of the last sample and the half-width of its expected range. */
+  /** Forecast of the last sample. */
   expected = 0;
-  halfWidth = 0;
+  /** Scale of the last sample's point forecast error (0 during warm-up). */
+  private lastSigma = 0;
   /** Signed, calibrated standardised residual of the last sample (point forecast). */
   z = 0;
   /** The same against the baseline (slow or seasonal) model: what multivariate scoring compares across metrics. */
@@ -135,7 +136,7 @@ export class UnivariateDetector {
       this.learnAll(t, x, 1);
       this.selectModels(t);
       this.resetDrift(s[S_BASE]!);
-      this.halfWidth = 0;
+      this.lastSigma = 0;
       this.z = 0;
       this.zBase = 0;
       return this.reset0();
@@ -144,7 +145,7 @@ export class UnivariateDetector {
     const calib = this.tail.calibration();
     this.z = zRaw * calib;
     this.zBase = ((x - baseForecast) / baseSigma) * calib;
-    this.halfWidth = this.tail.zAt(this.settings.scoreHalf + LOG10_TESTS) * pointSigma;
+    this.lastSigma = pointSigma;
     this.evaluate(zRaw, this.zBase, n);
     // An anomalous sample teaches the models a tenth of a normal one.
     const weight = this.score >= 0.5 ? 0.1 : 1;
@@ -155,6 +156,11 @@ export class UnivariateDetector {
     else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
     this.selectModels(t);
     return this.score;
+  }
+
+  /** Half-width of the last sample's expected range: how far from the forecast the score would reach 0.5. Computed on demand (it is not cheap). */
+  get halfWidth(): number {
+    return this.lastSigma ? this.tail.zAt(this.settings.scoreHalf + LOG10_TESTS) * this.lastSigma : 0;
   }
 
   private reset0(): number {
@@ -368,20 +374,24 @@ export class UnivariateDetector {
   }
 
   private pick(t: number, current: number, point: boolean): number {
-    const errOf = (i: number) => (point ? this.ar[i * M_SLOTS + M_ERR]! : this.models[i]!.errAbs);
     let best = current;
-    let bestErr = errOf(current);
+    let bestErr = this.errorOf(current, point);
     for (let i = 0; i < this.models.length; i++) {
       if (i === FAST && !point) continue;
       const m = this.models[i]!;
       if (m.seasonal && (t - this.state[S_FIRST_T]! < 1.25 * m.spec.periodMs || m.coverage() < 0.5)) continue;
-      const err = errOf(i);
+      const err = this.errorOf(i, point);
       if (err < 0.9 * bestErr) {
         best = i;
         bestErr = err;
       }
     }
     return best;
+  }
+
+  /** A model's recent error: AR-corrected for point forecasts, plain for the baseline. */
+  private errorOf(i: number, point: boolean): number {
+    return point ? this.ar[i * M_SLOTS + M_ERR]! : this.models[i]!.errAbs;
   }
 
   /** Names of the models in use for point forecasts and as the baseline: fast, slow, daily or weekly. */
