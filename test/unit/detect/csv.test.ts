@@ -57,6 +57,21 @@ describe('automatrix detect (CSV scoring)', () => {
     expect((await failure('')).message).toMatch(/the input is empty/);
   });
 
+  it('reads plain row numbers as one hour per row (and echoes them as given)', async () => {
+    const rows = Array.from({ length: 24 * 8 }, (_, i) => `${i + 1},${(100 + 30 * Math.sin((2 * Math.PI * i) / 24) + (i === 24 * 7 + 5 ? 25 : 0)).toFixed(3)}`);
+    const lines = await score(`timestamp,value\n${rows.join('\n')}\n`);
+    const scores = lines.slice(1).map((l) => Number(l.split(',')[2]));
+    expect(lines[1]!.startsWith('1,')).toBe(true);
+    expect(scores[24 * 7 + 5]).toBeGreaterThan(0.5);
+    expect(scores.slice(24 * 2).filter((x) => x >= 0.5).length).toBeLessThanOrEqual(2);
+  });
+
+  it('learns a 24-row cycle of row-numbered data as a daily season', () => {
+    const d = new UnivariateDetector();
+    for (let i = 1; i <= 24 * 4; i++) d.update(i * 3_600_000, 100 + 30 * Math.sin((2 * Math.PI * i) / 24) + ((i * 7919) % 11) / 11);
+    expect(d.activeModels().baseline).toBe('daily');
+  });
+
   it('reads epoch seconds, epoch milliseconds and zoneless date-times as UTC', () => {
     expect(parseTimestamp('1700000000')).toBe(1_700_000_000_000);
     expect(parseTimestamp('1700000000000')).toBe(1_700_000_000_000);
