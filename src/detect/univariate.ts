@@ -150,7 +150,8 @@ export class UnivariateDetector {
     // An anomalous sample teaches the models a tenth of a normal one.
     const weight = this.score >= 0.5 ? 0.1 : 1;
     this.learnAll(t, x, weight);
-    this.tail.learn(zRaw, this.score < 0.5);
+    // The tail is learned once the models have settled: warm-up residuals would make it too heavy for weeks.
+    if (n > 5 * this.settings.warmup) this.tail.learn(zRaw, this.score < 0.5);
     this.settleShift();
     if (this.trackRun(t, x, this.zBase)) this.kind = KIND_LEVEL_SHIFT;
     else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
