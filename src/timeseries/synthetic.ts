@@ -5,7 +5,7 @@
  * effect), an optional trend, AR(1) noise that is Gaussian or heavy-tailed (Student-t, 4 dof),
  * sometimes rounded to integers (counts), sampled every `intervalMs` with occasional jitter and
  * gaps. After a clean warm-up week, anomalies of ONE kind are injected at random places at least
- * 1.5 days apart; each has a labeled window [start, end) in sample indices. Everything is drawn
+ * 1.5 days and 400 samples apart; each has a labeled window [start, end) in sample indices. Everything is drawn
  * from a seeded PRNG, so a seed gives the same stream on every machine.
  */
 import { Random } from './random.js';
@@ -114,7 +114,8 @@ function inject(kind: InjectedKind, rng: Random, base: Base, t: Float64Array, cl
   const perHour = HOUR / intervalMs;
   const labels: Label[] = [];
   const warm = Math.round((7 * DAY) / intervalMs);
-  const spacing = Math.round((1.5 * DAY) / intervalMs);
+  // At least 1.5 days and 400 samples apart: models adapt per sample, so sparse cadences need room too.
+  const spacing = Math.max(400, Math.round((1.5 * DAY) / intervalMs));
   let at = warm + rng.int(0, spacing);
   while (at < t.length - spacing / 2) {
     const label = injectOne(kind, rng, base, t, clean, noise, at, perHour);
