@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Anomaly, DetectorState, MetricSampleInput } from '../../schemas/types.js';
-import { EcosystemEvents } from '../../src/app/events.js';
 import { DEFAULT_ENGINE } from '../../src/detect/engine.js';
 import { DetectProcessor } from '../../src/detect/processor.js';
 import { partitionForKey } from '../../src/kafka/index.js';
@@ -27,7 +26,7 @@ describe('detector state across restarts', () => {
   let t: TestKafka;
   const group = `detect-${randomBytes(4).toString('hex')}`;
   const processor = () =>
-    new DetectProcessor(t.kafka, logger('test'), new EcosystemEvents(t.kafka, logger('test')), { ...DEFAULT_ENGINE, groupId: group, snapshotIntervalMs: 1000, maxServices: 100 });
+    new DetectProcessor(t.kafka, logger('test'), { ...DEFAULT_ENGINE, groupId: group, snapshotIntervalMs: 1000, maxServices: 100 });
 
   beforeAll(async () => {
     t = await testKafka(['metrics.samples', 'anomalies', 'detector.state', 'deadletter', 'ecosystem.events'], 'restart');
