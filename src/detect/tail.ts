@@ -16,6 +16,7 @@ const LEVEL = 0.05;
 const Z_LEVEL = 1.96; // two-sided Gaussian 95%
 const PEAKS = 200;
 const MIN_PEAKS = 10;
+const INITIAL_PEAKS = 30;
 const PRIOR_XI = 0.1;
 const PRIOR_WEIGHT = 30;
 const STEP = 0.01;
@@ -61,9 +62,14 @@ export class TailModel {
     return this.u + y;
   }
 
-  /** Learns from one residual; `normal` is false for samples already judged anomalous (they do not shape the tail). */
+  /**
+   * Learns from one residual; `normal` is false for samples already judged anomalous (they do not
+   * shape the tail) — except until the first 30 excesses are in: an initial fit from everything,
+   * as SPOT calibrates on an initial batch, or a series whose ordinary blips were flagged by the
+   * provisional Gaussian tail would never learn that they are ordinary.
+   */
   learn(z: number, normal: boolean): void {
-    if (!normal) return;
+    if (!normal && this.count >= INITIAL_PEAKS) return;
     const a = Math.abs(z);
     if (a > this.u) {
       this.addPeak(a - this.u);

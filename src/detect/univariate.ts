@@ -70,7 +70,9 @@ const S_RUN_X = 13;
 const S_BEST = 14;
 const S_BASE = 15;
 const S_SHIFT_PENDING = 16;
-const SLOTS = 17;
+const S_RESOLUTION = 17;
+const S_LAST_X = 18;
+const SLOTS = 19;
 
 // Per-model slots (MAX_MODELS each): AR(1) correction of the model's one-step error.
 const M_PREV = 0; // previous error
@@ -130,9 +132,10 @@ export class UnivariateDetector {
     const pointForecast = this.forecasts[best]!;
     const pointSigma = this.sigmaOf(best);
     const baseForecast = this.models[base]!.lastForecast;
-    const baseSigma = Math.max(this.models[base]!.sigma, 1e-9 * (Math.abs(baseForecast) + 1));
+    const baseSigma = Math.max(this.models[base]!.sigma, this.sigmaFloor(baseForecast));
     this.expected = pointForecast;
     if (n <= this.settings.warmup) {
+      this.trackResolution(n, x, true);
       this.learnAll(t, x, 1);
       this.selectModels(t);
       this.resetDrift(s[S_BASE]!);
@@ -149,6 +152,7 @@ export class UnivariateDetector {
     this.evaluate(zRaw, this.zBase, n);
     // An anomalous sample teaches the models a tenth of a normal one.
     const weight = this.score >= 0.5 ? 0.1 : 1;
+    this.trackResolution(n, x, this.score < 0.5);
     this.learnAll(t, x, weight);
     // The tail is learned once the models have settled: warm-up residuals would make it too heavy for weeks.
     if (n > 5 * this.settings.warmup) this.tail.learn(zRaw, this.score < 0.5);
@@ -191,7 +195,7 @@ export class UnivariateDetector {
   /** Robust scale of a model's corrected one-step error. */
   private sigmaOf(i: number): number {
     const m = this.models[i]!;
-    return Math.max(this.ar[i * M_SLOTS + M_ERR]! * MEAN_ABS_TO_SIGMA, 1e-9 * (Math.abs(m.level) + 1));
+    return Math.max(this.ar[i * M_SLOTS + M_ERR]! * MEAN_ABS_TO_SIGMA, this.sigmaFloor(m.level));
   }
 
   private learnAll(t: number, x: number, weight: number): void {
@@ -212,6 +216,27 @@ export class UnivariateDetector {
       }
       this.ar[o + M_PREV] = e;
     }
+  }
+
+  /**
+   * The smallest step the series has moved by (its quantum, for counts and rounded gauges). A
+   * series that sits still most of the time would otherwise have an error scale near zero, and its
+   * every one-quantum blip would look like an outlier of many sigmas. Only steps of unremarkable
+   * samples count: the first jump of a flat series is the anomaly, not its resolution.
+   */
+  private trackResolution(n: number, x: number, normal: boolean): void {
+    const s = this.state;
+    // A step that was itself anomalous says nothing about the quantum.
+    if (n > 1 && normal) {
+      const step = Math.abs(x - s[S_LAST_X]!);
+      if (step > 1e-9 * Math.max(1, Math.abs(x)) && (s[S_RESOLUTION] === 0 || step < s[S_RESOLUTION]!)) s[S_RESOLUTION] = step;
+    }
+    s[S_LAST_X] = x;
+  }
+
+  /** No error scale is taken below half the series' quantum (or a relative epsilon). */
+  private sigmaFloor(level: number): number {
+    return Math.max(1e-6 * (Math.abs(level) + 1), 0.5 * this.state[S_RESOLUTION]!);
   }
 
   private trackInterval(n: number, t: number): void {
@@ -292,7 +317,7 @@ export class UnivariateDetector {
   /** Drift evidence from the baseline level's history (see drift.ts). */
   private driftSurprise(rate: number, n: number): number {
     const base = this.models[this.state[S_BASE]!]!;
-    return this.drift.observe(n, base.level, base.sigma, this.state[S_INTERVAL]!, rate);
+    return this.drift.observe(n, base.level, Math.max(base.sigma, this.sigmaFloor(base.level)), this.state[S_INTERVAL]!, rate);
   }
 
   private resetDrift(base: number): void {
@@ -343,7 +368,7 @@ export class UnivariateDetector {
     if (Math.abs(s[S_RUN]!) < this.settings.shiftRun) return false;
     for (let i = 0; i < this.models.length; i++) {
       const m = this.models[i]!;
-      m.shiftLevel(s[S_RUN_X]! - m.predict(t));
+      m.reanchor(t, s[S_RUN_X]!);
       this.ar[i * M_SLOTS + M_PREV] = 0;
     }
     this.resetDrift(s[S_BASE]!);

@@ -209,9 +209,10 @@ export class HoltWinters {
     this.profile[b] = this.profile[b]! + Math.min(1, Math.max(weight / c, this.spec.gamma * weight)) * (target - current);
   }
 
-  /** Shifts the level (a level shift accepted as the new normal). */
-  shiftLevel(delta: number): void {
-    this.state[LEVEL] = this.state[LEVEL]! + delta;
+  /** Re-anchors the model so it forecasts `value` at time t (a level shift accepted as the new normal); the trend the jump fed is dropped. */
+  reanchor(t: number, value: number): void {
+    this.state[TREND] = 0;
+    this.state[LEVEL] = value - this.seasonalAt(t);
   }
 
   /** Resets the error trackers (e.g. when a seasonal model is first allowed to compete). */

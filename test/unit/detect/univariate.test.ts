@@ -108,6 +108,27 @@ describe('the univariate detector', () => {
     expect(alarms).toBeLessThan(beyond4 / 5);
   });
 
+  it('does not flag one-quantum blips of a series that mostly sits still', () => {
+    const rng = new Random(3);
+    const d = new UnivariateDetector();
+    let alarms = 0;
+    for (let i = 0; i < 5000; i++) {
+      const blip = rng.next() < 0.02 ? (rng.next() < 0.5 ? 0.1 : -0.1) : 0;
+      if (d.update(T0 + i * 5 * MIN, 10 + blip) >= 0.5) alarms++;
+    }
+    expect(alarms).toBe(0);
+  });
+
+  it('flags the jump of a flat series, then accepts its new level within a few samples', () => {
+    const d = new UnivariateDetector();
+    const scores: number[] = [];
+    for (let i = 0; i < 2000; i++) scores.push(d.update(T0 + i * 5 * MIN, i < 1500 ? 0 : 5));
+    expect(scores[1500]).toBeGreaterThan(0.9);
+    const high = scores.slice(1500).filter((s) => s >= 0.5).length;
+    expect(high).toBeGreaterThan(0);
+    expect(high).toBeLessThanOrEqual(10);
+  });
+
   it('ignores non-finite values', () => {
     const d = new UnivariateDetector();
     expect(d.update(T0, Number.NaN)).toBe(0);
