@@ -16,7 +16,8 @@ const LEVEL = 0.05;
 const Z_LEVEL = 1.96; // two-sided Gaussian 95%
 const PEAKS = 200;
 const MIN_PEAKS = 10;
-const INITIAL_PEAKS = 30;
+const FLAG_RATE_STEP = 0.002;
+const COMMON = 0.01;
 const PRIOR_XI = 0.1;
 const PRIOR_WEIGHT = 30;
 const STEP = 0.01;
@@ -32,6 +33,7 @@ export class TailModel {
   private sumSq = 0;
   private xi = 0;
   private sigma = 1;
+  private flaggedRate = 0;
 
   /** Factor that maps |z| to its Gaussian equivalent at the threshold (1 for a Gaussian series). */
   calibration(): number {
@@ -63,13 +65,14 @@ export class TailModel {
   }
 
   /**
-   * Learns from one residual; `normal` is false for samples already judged anomalous (they do not
-   * shape the tail) — except until the first 30 excesses are in: an initial fit from everything,
-   * as SPOT calibrates on an initial batch, or a series whose ordinary blips were flagged by the
-   * provisional Gaussian tail would never learn that they are ordinary.
+   * Learns from one residual; `normal` is false for samples already judged anomalous, which do not
+   * shape the tail — unless flagged samples are common (over 1% of the recent ones): what happens
+   * that often is the series' ordinary behaviour, and excluding it would lock the tail out of it
+   * for good (a series of frequent blips flagged once would be flagged forever).
    */
   learn(z: number, normal: boolean): void {
-    if (!normal && this.count >= INITIAL_PEAKS) return;
+    this.flaggedRate += FLAG_RATE_STEP * ((normal ? 0 : 1) - this.flaggedRate);
+    if (!normal && this.flaggedRate < COMMON) return;
     const a = Math.abs(z);
     if (a > this.u) {
       this.addPeak(a - this.u);
@@ -110,13 +113,14 @@ export class TailModel {
   toJSON(): TailSnapshot {
     const ordered: number[] = [];
     for (let i = 0; i < this.count; i++) ordered.push(this.peaks[(this.next - this.count + i + PEAKS) % PEAKS]!);
-    return { u: this.u, peaks: ordered };
+    return { u: this.u, peaks: ordered, flaggedRate: this.flaggedRate };
   }
 
   static fromJSON(snap: TailSnapshot | undefined): TailModel {
     const t = new TailModel();
     if (!snap) return t;
     t.u = snap.u;
+    t.flaggedRate = snap.flaggedRate ?? 0;
     for (const p of snap.peaks.slice(-PEAKS)) t.addPeak(p);
     return t;
   }
@@ -125,4 +129,5 @@ export class TailModel {
 export interface TailSnapshot {
   u: number;
   peaks: number[];
+  flaggedRate?: number;
 }
