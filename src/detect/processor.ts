@@ -32,6 +32,7 @@ interface Snapshot {
 export class DetectProcessor {
   private readonly services = new Map<string, ServiceState>();
   private snapshots = new Map<string, Snapshot>();
+  private readonly unsent = new Map<number, TypedRecord<'anomalies'>[]>();
   private consumer?: BatchConsumer;
   private restoring: Promise<void> = Promise.resolve();
   private crashed?: string;
@@ -83,7 +84,10 @@ export class DetectProcessor {
 
   private async handle(batch: ConsumedBatch): Promise<void> {
     await this.restoring;
-    const anomalies: TypedRecord<'anomalies'>[] = [];
+    // Anomalies of an earlier attempt at this partition whose produce failed: their samples are in
+    // the state already (so they are skipped when fetched again), so they must go out first.
+    const anomalies: TypedRecord<'anomalies'>[] = this.unsent.get(batch.partition) ?? [];
+    this.unsent.delete(batch.partition);
     const dead: TypedRecord<'deadletter'>[] = [];
     const touched = new Set<string>();
     for (const record of batch.records) {
@@ -94,7 +98,12 @@ export class DetectProcessor {
       if (anomaly) anomalies.push({ key: sample.service, value: anomaly });
     }
     const producer = await this.kafka.producer();
-    if (anomalies.length) await producer.send('anomalies', anomalies);
+    try {
+      if (anomalies.length) await producer.send('anomalies', anomalies);
+    } catch (err) {
+      this.unsent.set(batch.partition, anomalies);
+      throw err;
+    }
     if (dead.length) await producer.send('deadletter', dead);
     await this.flush(this.dueForSnapshot(touched));
     detectMetrics.samples.inc(batch.records.length);
@@ -195,6 +204,8 @@ export class DetectProcessor {
   private async restore(partitions: number[]): Promise<void> {
     const owned = new Set(partitions);
     for (const [service, state] of this.services) if (!owned.has(state.partition)) this.services.delete(service);
+    // The new owner of a partition re-scores from its snapshot, and produces those anomalies itself.
+    for (const partition of this.unsent.keys()) if (!owned.has(partition)) this.unsent.delete(partition);
     const latest = new Map<string, Snapshot>();
     // Right after topics are created the broker may not report offsets yet: retry a few times.
     for (let attempt = 1; ; attempt++) {
