@@ -178,26 +178,33 @@ export class DetectProcessor {
   /** Writes snapshots, in requests of at most ~512 KB (the broker refuses batches over its message size). */
   private async flush(states: ServiceState[]): Promise<void> {
     const at = Date.now();
-    const producer = await this.kafka.producer();
-    let chunk: TypedRecord<'detector.state'>[] = [];
+    let chunk: ServiceState[] = [];
+    let records: TypedRecord<'detector.state'>[] = [];
     let bytes = 0;
     for (const s of states) {
       if (s.offset < 0 || !s.changedSinceSnapshot) continue;
       const value: DetectorStateInput = { service: s.service, format: SNAPSHOT_FORMAT, state: encodeState(s.toJSON()), sourcePartition: s.partition, sourceOffset: s.offset, at };
-      chunk.push({ key: s.service, value });
+      records.push({ key: s.service, value });
+      chunk.push(s);
       bytes += value.state.length;
-      s.changedSinceSnapshot = false;
-      s.lastSnapshotAt = at;
       if (bytes >= SNAPSHOT_REQUEST_BYTES) {
-        await producer.send('detector.state', chunk);
-        detectMetrics.snapshots.inc(chunk.length);
+        await this.sendSnapshots(records, chunk, at);
         chunk = [];
+        records = [];
         bytes = 0;
       }
     }
-    if (!chunk.length) return;
-    await producer.send('detector.state', chunk);
-    detectMetrics.snapshots.inc(chunk.length);
+    if (records.length) await this.sendSnapshots(records, chunk, at);
+  }
+
+  /** A service counts as snapshotted once the broker has acknowledged its record. */
+  private async sendSnapshots(records: TypedRecord<'detector.state'>[], states: ServiceState[], at: number): Promise<void> {
+    await (await this.kafka.producer()).send('detector.state', records);
+    for (const s of states) {
+      s.changedSinceSnapshot = false;
+      s.lastSnapshotAt = at;
+    }
+    detectMetrics.snapshots.inc(records.length);
   }
 
   /** Reads back the latest snapshot of every service and drops what this instance no longer owns. */
