@@ -217,6 +217,11 @@ export class PolicyEngine {
     return (this.settings.endpoints.get(service) ?? []).some((e) => `${e.route}/${e.endpoint}` === action.target);
   }
 
+  /** Forgets decisions that could not be written, so the same condition, seen again, decides them again. */
+  forget(ids: string[]): void {
+    for (const id of ids) this.seen.delete(id);
+  }
+
   private remember(id: string): void {
     this.seen.add(id);
     if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value as string);

@@ -156,10 +156,16 @@ export class OrchestratorRunner {
     }
     if (!actions.length) return [];
     const producer = await this.kafka.producer();
-    await producer.send(
-      'orchestrator.actions',
-      actions.map((a) => ({ key: a.target, value: a })),
-    );
+    try {
+      await producer.send(
+        'orchestrator.actions',
+        actions.map((a) => ({ key: a.target, value: a })),
+      );
+    } catch (err) {
+      // Not audited, so not decided: the batch comes again and so does the condition.
+      this.brain.policy.forget(actions.map((a) => a.id));
+      throw err;
+    }
     this.brain.recordActions(actions);
     for (const a of actions) {
       if (a.kind === 'scale' && a.status === 'PROPOSED') continue;

@@ -67,6 +67,13 @@ describe('the policy engine', () => {
     expect(first[0]!.id).toBe(actionId('downweight_endpoint', 'orders/checkout-eu', `checkout@1767571200000\u0000dry-run`));
   });
 
+  it('decides a forgotten (unwritten) action again', () => {
+    const engine = new PolicyEngine(base);
+    const first = engine.decide({ type: 'anomaly', anomaly: anomaly() }, NOW);
+    engine.forget(first.map((a) => a.id));
+    expect(engine.decide({ type: 'anomaly', anomaly: anomaly() }, NOW).map((a) => a.id)).toEqual(first.map((a) => a.id));
+  });
+
   it('rate-limits per target, recording the first refusal of the hour', () => {
     const engine = new PolicyEngine({ ...base, webhookConfigured: false });
     const statuses: string[] = [];
