@@ -2,15 +2,16 @@
  * The online detector of one metric series. Each sample is scored from that sample and the ones
  * before it only. See docs/detect.md for the method; in short:
  *
- * 1. Forecast: a small set of robust Holt-Winters models compete on their recent one-step error
- *    (fast and slow level without season, daily and weekly season by time of day/week, chosen only
- *    once they have seen enough of a season). The residual is standardised by the winner's robust
- *    error scale.
- * 2. Calibration: the series' own 99th percentile of |z| rescales z, so heavy-tailed series are
- *    not flagged for being heavy-tailed.
- * 3. Evidence, each as a tail probability: the point residual (spikes), a short and a long EWMA of
- *    residuals (level shifts, drifts), and the log ratio of short- to long-run residual variance
- *    (variance changes, flat lines), each standardised by its own observed spread.
+ * 1. Forecast: a small set of robust Holt-Winters models, each with an AR(1) correction of its
+ *    errors, compete on their recent one-step error (fast and slow level without season, daily and
+ *    weekly season by time of day/week, these once they have seen 1.25 seasons). The best one
+ *    forecasts the point; the best slow or seasonal one is the baseline for level evidence.
+ * 2. Calibration: the tail of the standardised residuals is learned from the series itself
+ *    (peaks over threshold, tail.ts), so heavy-tailed series are not flagged for being heavy-tailed.
+ * 3. Evidence, each as a tail probability: the point residual (spikes), a short EWMA of baseline
+ *    residuals (level shifts), the baseline level's 6 h / 24 h moves (drifts, drift.ts), and the log
+ *    ratio of short- to long-run residual variance (variance changes, flat lines), each against its
+ *    own observed spread.
  * 4. Score: -log10 of the smallest tail probability (Bonferroni-corrected) mapped to [0, 1] by a
  *    fixed curve, 0.5 at `scoreHalf`.
  * A sustained same-sign excursion is accepted as a level shift: the models re-anchor, so the
@@ -97,7 +98,7 @@ export class UnivariateDetector {
   // Outputs of the last update (read them right after `update`).
   score = 0;
   kind = KIND_NONE;
-  /** Which evidence decided the score (spike: point, level_shift: short EWMA, drift: anchor gap, variance_change), before kind refinements. */
+  /** Which evidence decided the score (spike: point residual, level_shift: short EWMA, drift: level moves, variance_change), before kind refinements. */
   evidence = KIND_NONE;
   /** Forecast of the last sample. */
   expected = 0;
