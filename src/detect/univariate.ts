@@ -135,16 +135,7 @@ export class UnivariateDetector {
     const baseForecast = this.models[base]!.lastForecast;
     const baseSigma = Math.max(this.models[base]!.sigma, this.sigmaFloor(baseForecast));
     this.expected = pointForecast;
-    if (n <= this.settings.warmup) {
-      this.trackResolution(n, x, true);
-      this.learnAll(t, x, 1);
-      this.selectModels(t);
-      this.resetDrift(s[S_BASE]!);
-      this.lastSigma = 0;
-      this.z = 0;
-      this.zBase = 0;
-      return this.reset0();
-    }
+    if (n <= this.settings.warmup) return this.warmUp(t, x, n);
     const zRaw = (x - pointForecast) / pointSigma;
     const calib = this.tail.calibration();
     this.z = zRaw * calib;
@@ -162,6 +153,18 @@ export class UnivariateDetector {
     else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
     this.selectModels(t);
     return this.score;
+  }
+
+  /** A warm-up sample: learned from, not scored. */
+  private warmUp(t: number, x: number, n: number): number {
+    this.trackResolution(n, x, true);
+    this.learnAll(t, x, 1);
+    this.selectModels(t);
+    this.resetDrift(this.state[S_BASE]!);
+    this.lastSigma = 0;
+    this.z = 0;
+    this.zBase = 0;
+    return this.reset0();
   }
 
   /** Half-width of the last sample's expected range: how far from the forecast the score would reach 0.5. Computed on demand (it is not cheap). */
