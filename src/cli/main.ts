@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { KafkaConnection } from '../kafka/index.js';
 import { logger, rootLogger } from '../log/index.js';
 import { stackDown, stackSettings, stackStatus, stackUp, StackError } from '../stack/index.js';
+import { runDetect } from './detect.js';
 import { runReplay } from './replay.js';
 import { parseTime } from './time.js';
 
@@ -91,6 +92,14 @@ export function buildCli(): Command {
       } finally {
         await kafka.close();
       }
+    });
+
+  program
+    .command('detect')
+    .description('score a CSV timestamp,value series for anomalies (stdin or --input) into timestamp,value,anomaly_score on stdout')
+    .option('--input <file>', 'read this CSV file instead of standard input')
+    .action(async (opts: { input?: string }) => {
+      await runDetect(loadConfig(), opts);
     });
 
   return program;

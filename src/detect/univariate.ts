@@ -1,0 +1,462 @@
+/**
+ * The online detector of one metric series. Each sample is scored from that sample and the ones
+ * before it only. See docs/detect.md for the method; in short:
+ *
+ * 1. Forecast: a small set of robust Holt-Winters models, each with an AR(1) correction of its
+ *    errors, compete on their recent one-step error (fast and slow level without season, daily and
+ *    weekly season by time of day/week, these once they have seen 1.25 seasons). The best one
+ *    forecasts the point; the best slow or seasonal one is the baseline for level evidence.
+ * 2. Calibration: the tail of the standardised residuals is learned from the series itself
+ *    (peaks over threshold, tail.ts), so heavy-tailed series are not flagged for being heavy-tailed.
+ * 3. Evidence, each as a tail probability: the point residual (spikes), a short EWMA of baseline
+ *    residuals (level shifts), the baseline level's 6 h / 24 h moves (drifts, drift.ts), and the log
+ *    ratio of short- to long-run residual variance (variance changes, flat lines), each against its
+ *    own observed spread.
+ * 4. Score: -log10 of the smallest tail probability (Bonferroni-corrected) mapped to [0, 1] by a
+ *    fixed curve, 0.5 at `scoreHalf`.
+ * A sustained same-sign excursion is accepted as a level shift: the models re-anchor, so the
+ * incident closes and the new level becomes normal.
+ */
+import { binsFor, DAY_MS, HoltWinters, MEAN_ABS_TO_SIGMA, WEEK_MS, type HoltWintersSnapshot } from '../timeseries/holt-winters.js';
+import { clamp, gaussianSurprise, surpriseToScore } from '../timeseries/stats.js';
+import { DriftTracker, type DriftSnapshot } from './drift.js';
+import { TailModel, type TailSnapshot } from './tail.js';
+
+export const KINDS = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break'] as const;
+export type AnomalyKind = (typeof KINDS)[number];
+export const KIND_NONE = 0;
+export const KIND_SPIKE = 1;
+export const KIND_LEVEL_SHIFT = 2;
+export const KIND_DRIFT = 3;
+export const KIND_VARIANCE = 4;
+export const KIND_SEASONALITY = 5;
+
+export interface DetectorSettings {
+  /** Evidence (-log10 p) at which the score is 0.5. */
+  scoreHalf: number;
+  /** Samples learned before the first non-zero score. */
+  warmup: number;
+  /** Consecutive same-sign excursions beyond 3 sigma that are accepted as a new level. */
+  shiftRun: number;
+}
+
+export const DEFAULT_SETTINGS: DetectorSettings = { scoreHalf: 4.5, warmup: 30, shiftRun: 8 };
+
+// Indices of the plain models; seasonal ones follow when created.
+const FAST = 0;
+const SLOW = 1;
+const MAX_MODELS = 4;
+const SEASON_START = 48;
+const MIN_BINS = 6;
+const MAX_BINS_DAY = 288;
+const MAX_BINS_WEEK = 336;
+const TESTS = 4;
+const LOG10_TESTS = Math.log10(TESTS);
+const LAMBDA_SHORT = 0.25;
+const LAMBDA_VAR = 0.1;
+const ERR_RATE = 0.01;
+
+// Scalar state slots.
+const S_N = 0;
+const S_FIRST_T = 1;
+const S_LAST_T = 2;
+const S_INTERVAL = 3;
+const S_E_SHORT = 5;
+const S_V_SHORT = 7;
+const S_W_FAST = 9;
+const S_W_SLOW = 10;
+const S_V_LOGW = 11;
+const S_RUN = 12;
+const S_RUN_X = 13;
+const S_BEST = 14;
+const S_BASE = 15;
+const S_SHIFT_PENDING = 16;
+const S_RESOLUTION = 17;
+const S_LAST_X = 18;
+const SLOTS = 19;
+
+// Per-model slots (MAX_MODELS each): AR(1) correction of the model's one-step error.
+const M_PREV = 0; // previous error
+const M_CROSS = 1; // EW mean of e_t * e_{t-1}
+const M_SQ = 2; // EW mean of e_t^2
+const M_ERR = 3; // EW mean |corrected error|
+const M_FAST_ERR = 4; // fast EW mean |corrected error|
+const M_SLOTS = 5;
+
+/** Variance of an EWMA of unit-variance independent values. */
+const ewmaVar = (lambda: number) => lambda / (2 - lambda);
+
+export class UnivariateDetector {
+  readonly state = new Float64Array(SLOTS);
+  /** AR(1) error-correction state of each model. */
+  readonly ar = new Float64Array(MAX_MODELS * M_SLOTS);
+  /** Tail model of the point residuals (extreme value theory). */
+  tail = new TailModel();
+  /** Level history of the baseline, for drift evidence. */
+  drift = new DriftTracker();
+  models: HoltWinters[];
+  // Outputs of the last update (read them right after `update`).
+  score = 0;
+  kind = KIND_NONE;
+  /** Which evidence decided the score (spike: point residual, level_shift: short EWMA, drift: level moves, variance_change), before kind refinements. */
+  evidence = KIND_NONE;
+  /** Forecast of the last sample. */
+  expected = 0;
+  /** Scale of the last sample's point forecast error (0 during warm-up). */
+  private lastSigma = 0;
+  /** Signed, calibrated standardised residual of the last sample (point forecast). */
+  z = 0;
+  /** The same against the baseline (slow or seasonal) model: what multivariate scoring compares across metrics. */
+  zBase = 0;
+  private readonly forecasts = new Float64Array(MAX_MODELS);
+
+  constructor(readonly settings: DetectorSettings = DEFAULT_SETTINGS) {
+    this.models = [new HoltWinters({ alpha: 0.3, beta: 0, phi: 1, gamma: 0, periodMs: 0, bins: 0 }), new HoltWinters({ alpha: 0.03, beta: 0.005, phi: 0.98, gamma: 0, periodMs: 0, bins: 0 })];
+    this.state[S_BEST] = SLOW;
+    this.state[S_BASE] = SLOW;
+  }
+
+  get n(): number {
+    return this.state[S_N]!;
+  }
+
+  /** Scores one sample (timestamp in ms). Non-finite values are ignored (score 0). Returns the score. */
+  update(t: number, x: number): number {
+    if (!Number.isFinite(x) || !Number.isFinite(t)) return this.reset0();
+    const s = this.state;
+    const n = ++s[S_N]!;
+    this.trackInterval(n, t);
+    if (n === SEASON_START) this.addSeasonalModels();
+    const best = s[S_BEST]!;
+    const base = s[S_BASE]!;
+    this.predictAll(t, n);
+    const pointForecast = this.forecasts[best]!;
+    const pointSigma = this.sigmaOf(best);
+    const baseForecast = this.models[base]!.lastForecast;
+    const baseSigma = Math.max(this.models[base]!.sigma, this.sigmaFloor(baseForecast));
+    this.expected = pointForecast;
+    if (n <= this.settings.warmup) return this.warmUp(t, x, n);
+    const zRaw = (x - pointForecast) / pointSigma;
+    const calib = this.tail.calibration();
+    this.z = zRaw * calib;
+    this.zBase = ((x - baseForecast) / baseSigma) * calib;
+    this.lastSigma = pointSigma;
+    this.evaluate(zRaw, this.zBase, n);
+    // An anomalous sample teaches the models a tenth of a normal one.
+    const weight = this.score >= 0.5 ? 0.1 : 1;
+    this.trackResolution(n, x, this.score < 0.5);
+    this.learnAll(t, x, weight);
+    // The tail is learned once the models have settled: warm-up residuals would make it too heavy for weeks.
+    if (n > 5 * this.settings.warmup) this.tail.learn(zRaw, this.score < 0.5);
+    this.settleShift();
+    if (this.trackRun(t, x, this.zBase)) this.kind = KIND_LEVEL_SHIFT;
+    else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
+    this.selectModels(t);
+    return this.score;
+  }
+
+  /** A warm-up sample: learned from, not scored. */
+  private warmUp(t: number, x: number, n: number): number {
+    this.trackResolution(n, x, true);
+    this.learnAll(t, x, 1);
+    this.selectModels(t);
+    this.resetDrift(this.state[S_BASE]!);
+    this.lastSigma = 0;
+    this.z = 0;
+    this.zBase = 0;
+    return this.reset0();
+  }
+
+  /** Half-width of the last sample's expected range: how far from the forecast the score would reach 0.5. Computed on demand (it is not cheap). */
+  get halfWidth(): number {
+    return this.lastSigma ? this.tail.zAt(this.settings.scoreHalf + LOG10_TESTS) * this.lastSigma : 0;
+  }
+
+  private reset0(): number {
+    this.score = 0;
+    this.kind = KIND_NONE;
+    return 0;
+  }
+
+  /** Each model's forecast of time t, corrected by its AR(1) error term. */
+  private predictAll(t: number, n: number): void {
+    for (let i = 0; i < this.models.length; i++) {
+      const m = this.models[i]!;
+      const f = n > 1 ? m.predict(t) : 0;
+      const o = i * M_SLOTS;
+      const sigma = m.sigma;
+      const prev = clamp(this.ar[o + M_PREV]!, -3 * sigma, 3 * sigma);
+      this.forecasts[i] = f + this.rho(i) * prev;
+    }
+  }
+
+  private rho(i: number): number {
+    const o = i * M_SLOTS;
+    const sq = this.ar[o + M_SQ]!;
+    return sq > 0 ? clamp(this.ar[o + M_CROSS]! / sq, 0, 0.98) : 0;
+  }
+
+  /** Robust scale of a model's corrected one-step error. */
+  private sigmaOf(i: number): number {
+    const m = this.models[i]!;
+    return Math.max(this.ar[i * M_SLOTS + M_ERR]! * MEAN_ABS_TO_SIGMA, this.sigmaFloor(m.level));
+  }
+
+  private learnAll(t: number, x: number, weight: number): void {
+    for (let i = 0; i < this.models.length; i++) {
+      const m = this.models[i]!;
+      const sigma = m.sigma;
+      const err = m.update(t, x, weight);
+      const o = i * M_SLOTS;
+      const k = Math.max(1 / m.n, ERR_RATE) * weight;
+      const e = m.n > 8 && sigma > 0 ? clamp(err, -4 * sigma, 4 * sigma) : err;
+      const corrected = Math.abs(x - this.forecasts[i]!);
+      const cap = m.n > 8 ? 4 * this.sigmaOf(i) : corrected;
+      if (m.n > 1) {
+        this.ar[o + M_CROSS] = this.ar[o + M_CROSS]! + k * (e * this.ar[o + M_PREV]! - this.ar[o + M_CROSS]!);
+        this.ar[o + M_SQ] = this.ar[o + M_SQ]! + k * (e * e - this.ar[o + M_SQ]!);
+        this.ar[o + M_ERR] = this.ar[o + M_ERR]! + k * (Math.min(corrected, cap) - this.ar[o + M_ERR]!);
+        this.ar[o + M_FAST_ERR] = this.ar[o + M_FAST_ERR]! + Math.max(1 / m.n, 0.1) * (Math.min(corrected, cap) - this.ar[o + M_FAST_ERR]!);
+      }
+      this.ar[o + M_PREV] = e;
+    }
+  }
+
+  /**
+   * The smallest step the series has moved by (its quantum, for counts and rounded gauges). A
+   * series that sits still most of the time would otherwise have an error scale near zero, and its
+   * every one-quantum blip would look like an outlier of many sigmas. Only steps of unremarkable
+   * samples count: the first jump of a flat series is the anomaly, not its resolution.
+   */
+  private trackResolution(n: number, x: number, normal: boolean): void {
+    const s = this.state;
+    // A step that was itself anomalous says nothing about the quantum.
+    if (n > 1 && normal) {
+      const step = Math.abs(x - s[S_LAST_X]!);
+      if (step > 1e-9 * Math.max(1, Math.abs(x)) && (s[S_RESOLUTION] === 0 || step < s[S_RESOLUTION]!)) s[S_RESOLUTION] = step;
+    }
+    s[S_LAST_X] = x;
+  }
+
+  /** No error scale is taken below half the series' quantum (or a relative epsilon). */
+  private sigmaFloor(level: number): number {
+    return Math.max(1e-6 * (Math.abs(level) + 1), 0.5 * this.state[S_RESOLUTION]!);
+  }
+
+  private trackInterval(n: number, t: number): void {
+    const s = this.state;
+    if (n === 1) {
+      s[S_FIRST_T] = t;
+      s[S_LAST_T] = t;
+      return;
+    }
+    const dt = t - s[S_LAST_T]!;
+    if (t > s[S_LAST_T]!) s[S_LAST_T] = t;
+    if (!(dt > 0)) return;
+    const prev = s[S_INTERVAL]!;
+    // Geometric EW mean of the gap, capped so one long outage does not look like the cadence.
+    const capped = prev > 0 ? Math.min(dt, 10 * prev) : dt;
+    s[S_INTERVAL] = prev > 0 ? Math.exp(Math.log(prev) + Math.max(1 / n, 0.02) * (Math.log(capped) - Math.log(prev))) : dt;
+  }
+
+  /** Daily and weekly seasonal models, sized to the sampling cadence; only where a season spans enough samples. */
+  private addSeasonalModels(): void {
+    const interval = this.state[S_INTERVAL]!;
+    for (const [period, maxBins] of [
+      [DAY_MS, MAX_BINS_DAY],
+      [WEEK_MS, MAX_BINS_WEEK],
+    ] as const) {
+      const bins = binsFor(period, interval, maxBins);
+      if (bins >= MIN_BINS && period / interval >= MIN_BINS) {
+        this.models.push(new HoltWinters({ alpha: 0.05, beta: 0, phi: 1, gamma: 0.1, periodMs: period, bins }));
+      }
+    }
+  }
+
+  /** The point, EWMA and variance evidence; sets score and kind. */
+  private evaluate(zRaw: number, zb: number, n: number): void {
+    const s = this.state;
+    const zc = clamp(zRaw * this.tail.calibration(), -4, 4);
+    const zbc = clamp(zb, -4, 4);
+    const point = this.tail.surprise(zRaw);
+    s[S_E_SHORT] = s[S_E_SHORT]! + LAMBDA_SHORT * (zbc - s[S_E_SHORT]!);
+    // Spreads are learned fast at first (rate 1/m), then slowly.
+    const rate = Math.max(1 / (n - this.settings.warmup), 0.005);
+    const short = this.ewmaSurprise(S_E_SHORT, S_V_SHORT, LAMBDA_SHORT, rate);
+    const long = this.driftSurprise(rate, n);
+    const variance = this.varianceSurprise(zc, rate);
+    let best = point;
+    let kind = KIND_SPIKE;
+    if (short > best) {
+      best = short;
+      kind = KIND_LEVEL_SHIFT;
+    }
+    if (long > best) {
+      best = long;
+      kind = KIND_DRIFT;
+    }
+    if (variance > best) {
+      best = variance;
+      kind = KIND_VARIANCE;
+    }
+    // Confidence ramp: evidence counts fully once the detector has seen 5x its warm-up.
+    const w = this.settings.warmup;
+    const confidence = Math.min(1, (n - w) / (4 * w));
+    this.score = surpriseToScore((best - LOG10_TESTS) * confidence, this.settings.scoreHalf);
+    this.kind = this.score >= 0.05 ? kind : KIND_NONE;
+    this.evidence = this.kind;
+  }
+
+  /** EWMA of residuals against its own observed spread (never below the white-noise spread). */
+  private ewmaSurprise(slot: number, varSlot: number, lambda: number, rate: number): number {
+    const s = this.state;
+    const e = s[slot]!;
+    const floor = ewmaVar(lambda);
+    const v = Math.max(floor, s[varSlot]!);
+    const ze = e / Math.sqrt(v);
+    if (Math.abs(ze) < 3 || rate > 0.05) s[varSlot] = s[varSlot]! + rate * (e * e - s[varSlot]!);
+    return gaussianSurprise(ze);
+  }
+
+  /** Drift evidence from the baseline level's history (see drift.ts). */
+  private driftSurprise(rate: number, n: number): number {
+    const base = this.models[this.state[S_BASE]!]!;
+    return this.drift.observe(n, base.level, Math.max(base.sigma, this.sigmaFloor(base.level)), this.state[S_INTERVAL]!, rate);
+  }
+
+  private resetDrift(base: number): void {
+    this.drift.reset(this.models[base]!.sigma);
+  }
+
+  /** log(short-run / long-run mean square residual), against its own observed spread; two-sided. */
+  private varianceSurprise(zc: number, rate: number): number {
+    const s = this.state;
+    const sq = zc * zc;
+    s[S_W_FAST] = (s[S_W_FAST]! || 1) + LAMBDA_VAR * (sq - (s[S_W_FAST]! || 1));
+    const lw = Math.log(Math.max(1e-4, s[S_W_FAST]!) / Math.max(1e-4, s[S_W_SLOW]! || 1));
+    const floor = 0.1;
+    const v = Math.max(floor, s[S_V_LOGW]!);
+    const zv = lw / Math.sqrt(v);
+    if (Math.abs(zv) < 3 || rate > 0.05) {
+      s[S_V_LOGW] = s[S_V_LOGW]! + rate * (lw * lw - s[S_V_LOGW]!);
+      s[S_W_SLOW] = (s[S_W_SLOW]! || 1) + rate * (sq - (s[S_W_SLOW]! || 1));
+    }
+    return gaussianSurprise(zv);
+  }
+
+  /**
+   * After a level shift has been flagged, the drift anchor moves to the new level once the
+   * baseline has absorbed the shift (its short EWMA is quiet again): the shift was the anomaly,
+   * the level it left behind is not a drift.
+   */
+  private settleShift(): void {
+    const s = this.state;
+    if (this.score >= 0.5 && this.kind === KIND_LEVEL_SHIFT) s[S_SHIFT_PENDING] = 1;
+    else if (s[S_SHIFT_PENDING] === 1 && Math.abs(s[S_E_SHORT]!) < 1) {
+      s[S_SHIFT_PENDING] = 0;
+      this.resetDrift(s[S_BASE]!);
+    }
+  }
+
+  /** Counts same-sign excursions of the baseline beyond 3 sigma; after `shiftRun` of them, re-anchors every model. */
+  private trackRun(t: number, x: number, zb: number): boolean {
+    const s = this.state;
+    const run = s[S_RUN]!;
+    if (Math.abs(zb) <= 3 || (run !== 0 && Math.sign(run) !== Math.sign(zb))) {
+      s[S_RUN] = Math.abs(zb) > 3 ? Math.sign(zb) : 0;
+      s[S_RUN_X] = x;
+      return false;
+    }
+    s[S_RUN] = run + Math.sign(zb);
+    s[S_RUN_X] = Math.abs(run) < 1 ? x : s[S_RUN_X]! + 0.5 * (x - s[S_RUN_X]!);
+    if (Math.abs(s[S_RUN]!) < this.settings.shiftRun) return false;
+    for (let i = 0; i < this.models.length; i++) {
+      const m = this.models[i]!;
+      m.reanchor(t, s[S_RUN_X]!);
+      this.ar[i * M_SLOTS + M_PREV] = 0;
+    }
+    this.resetDrift(s[S_BASE]!);
+    s[S_RUN] = 0;
+    s[S_E_SHORT] = 0;
+    s[S_W_FAST] = s[S_W_SLOW]!;
+    return true;
+  }
+
+  /** A seasonal model is the baseline but the plain slow one now predicts better: the season broke. */
+  private seasonBroken(): boolean {
+    const base = this.state[S_BASE]!;
+    if (!this.models[base]!.seasonal) return false;
+    return this.ar[SLOW * M_SLOTS + M_FAST_ERR]! < 0.8 * this.ar[base * M_SLOTS + M_FAST_ERR]!;
+  }
+
+  /**
+   * Picks the best model for point forecasts (lowest recent corrected error, all models) and the
+   * baseline for level evidence (the same among the slow and seasonal ones), each with 10%
+   * hysteresis; seasonal models compete once they have seen 1.25 seasons.
+   */
+  private selectModels(t: number): void {
+    const s = this.state;
+    s[S_BEST] = this.pick(t, s[S_BEST]!, true);
+    const base = this.pick(t, s[S_BASE]!, false);
+    // Levels of different models are not comparable: a new baseline restarts the drift anchor.
+    if (base !== s[S_BASE]) this.resetDrift(base);
+    s[S_BASE] = base;
+  }
+
+  private pick(t: number, current: number, point: boolean): number {
+    let best = current;
+    let bestErr = this.errorOf(current, point);
+    for (let i = 0; i < this.models.length; i++) {
+      if (i === FAST && !point) continue;
+      const m = this.models[i]!;
+      if (m.seasonal && (t - this.state[S_FIRST_T]! < 1.25 * m.spec.periodMs || m.coverage() < 0.5)) continue;
+      const err = this.errorOf(i, point);
+      if (err < 0.9 * bestErr) {
+        best = i;
+        bestErr = err;
+      }
+    }
+    return best;
+  }
+
+  /** A model's recent error: AR-corrected for point forecasts, plain for the baseline. */
+  private errorOf(i: number, point: boolean): number {
+    return point ? this.ar[i * M_SLOTS + M_ERR]! : this.models[i]!.errAbs;
+  }
+
+  /** Names of the models in use for point forecasts and as the baseline: fast, slow, daily or weekly. */
+  activeModels(): { point: string; baseline: string } {
+    return { point: this.modelName(this.state[S_BEST]!), baseline: this.modelName(this.state[S_BASE]!) };
+  }
+
+  private modelName(i: number): string {
+    const m = this.models[i]!;
+    if (m.spec.periodMs === DAY_MS) return 'daily';
+    if (m.spec.periodMs === WEEK_MS) return 'weekly';
+    return i === FAST ? 'fast' : 'slow';
+  }
+
+  toJSON(): UnivariateSnapshot {
+    return { state: Array.from(this.state), ar: Array.from(this.ar), tail: this.tail.toJSON(), drift: this.drift.toJSON(), models: this.models.map((m) => m.toJSON()) };
+  }
+
+  static fromJSON(snap: UnivariateSnapshot, settings: DetectorSettings = DEFAULT_SETTINGS): UnivariateDetector {
+    const d = new UnivariateDetector(settings);
+    d.state.set(snap.state.slice(0, SLOTS));
+    d.ar.set(snap.ar.slice(0, d.ar.length));
+    d.tail = TailModel.fromJSON(snap.tail);
+    d.drift = DriftTracker.fromJSON(snap.drift);
+    d.models = snap.models.slice(0, MAX_MODELS).map((m) => HoltWinters.fromJSON(m));
+    if (d.state[S_BEST]! >= d.models.length) d.state[S_BEST] = SLOW;
+    if (d.state[S_BASE]! >= d.models.length) d.state[S_BASE] = SLOW;
+    return d;
+  }
+}
+
+export interface UnivariateSnapshot {
+  state: number[];
+  ar: number[];
+  tail: TailSnapshot;
+  drift?: DriftSnapshot;
+  models: HoltWintersSnapshot[];
+}

@@ -1,0 +1,52 @@
+/**
+ * Executes `webhook` actions: a JSON POST of the action to the configured URL, only if its host
+ * is on the allow-list (checked at start and again here), with a timeout and one retry.
+ */
+import type { OrchestratorAction } from '../../schemas/types.js';
+
+export interface WebhookSettings {
+  url: string | undefined;
+  allowedHosts: readonly string[];
+  timeoutMs?: number;
+}
+
+/** Why a URL may not be called, or undefined if it may. */
+export function webhookRefusal(url: string, allowedHosts: readonly string[]): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${url} is not a URL`;
+  }
+  const host = parsed.hostname.toLowerCase();
+  const hostPort = parsed.port ? `${host}:${parsed.port}` : host;
+  const allowed = allowedHosts.map((h) => h.toLowerCase());
+  if (allowed.includes(host) || allowed.includes(hostPort)) return undefined;
+  return `host ${hostPort} is not in ORCH_WEBHOOK_ALLOWED_HOSTS`;
+}
+
+/** POSTs the action; resolves with the action's final status and error. */
+export async function executeWebhook(action: OrchestratorAction, settings: WebhookSettings): Promise<{ status: 'EXECUTED' | 'FAILED' | 'SKIPPED'; error: string | null }> {
+  if (!settings.url) return { status: 'SKIPPED', error: 'no webhook configured (ORCH_WEBHOOK_URL)' };
+  const refusal = webhookRefusal(settings.url, settings.allowedHosts);
+  if (refusal) return { status: 'FAILED', error: refusal };
+  let last = '';
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      const res = await fetch(settings.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': action.id },
+        body: JSON.stringify(action),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(settings.timeoutMs ?? 5000),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return { status: 'EXECUTED', error: null };
+      last = `HTTP ${res.status}`;
+      if (res.status < 500) break;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+  }
+  return { status: 'FAILED', error: `webhook POST failed: ${last}` };
+}

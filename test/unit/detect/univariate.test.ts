@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { KIND_LEVEL_SHIFT, KIND_SPIKE, KIND_VARIANCE, KINDS, UnivariateDetector } from '../../../src/detect/univariate.js';
+import { Random } from '../../../src/timeseries/random.js';
+import { generateStream } from '../../../src/timeseries/synthetic.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5);
+
+/** A daily cycle with Gaussian noise, one sample every 5 minutes. */
+function seasonal(n: number, seed = 1): { t: Float64Array; x: Float64Array } {
+  const rng = new Random(seed);
+  const t = new Float64Array(n);
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    t[i] = T0 + i * 5 * MIN;
+    x[i] = 100 + 30 * Math.sin((2 * Math.PI * (t[i]! % 86_400_000)) / 86_400_000) + 2 * rng.normal();
+  }
+  return { t, x };
+}
+
+function run(d: UnivariateDetector, t: Float64Array, x: Float64Array, from = 0, to = x.length): { scores: number[]; kinds: number[] } {
+  const scores: number[] = [];
+  const kinds: number[] = [];
+  for (let i = from; i < to; i++) {
+    scores.push(d.update(t[i]!, x[i]!));
+    kinds.push(d.kind);
+  }
+  return { scores, kinds };
+}
+
+describe('the univariate detector', () => {
+  it('scores in [0, 1], zero during warm-up, and stays quiet on a clean seasonal series', () => {
+    const { t, x } = seasonal(3 * 288);
+    const { scores } = run(new UnivariateDetector(), t, x);
+    expect(scores.every((s) => s >= 0 && s <= 1)).toBe(true);
+    expect(scores.slice(0, 30).every((s) => s === 0)).toBe(true);
+    expect(scores.filter((s) => s >= 0.5).length).toBeLessThanOrEqual(2);
+  });
+
+  it('flags a spike on the sample itself, as a spike', () => {
+    const { t, x } = seasonal(4 * 288);
+    const at = 3 * 288 + 100;
+    x[at] = x[at]! + 40; // 20 sigma
+    const { scores, kinds } = run(new UnivariateDetector(), t, x);
+    expect(scores[at]).toBeGreaterThan(0.9);
+    expect(kinds[at]).toBe(KIND_SPIKE);
+    expect(scores[at - 1]).toBeLessThan(0.5);
+  });
+
+  it('uses only the past: the scores of a prefix do not change when more data follows', () => {
+    const { t, x } = seasonal(2 * 288, 7);
+    const whole = run(new UnivariateDetector(), t, x).scores;
+    const prefix = run(new UnivariateDetector(), t, x, 0, 400).scores;
+    expect(prefix).toEqual(whole.slice(0, 400));
+  });
+
+  it('detects a level shift, then accepts the new level as normal', () => {
+    const { t, x } = seasonal(5 * 288, 3);
+    const at = 3 * 288;
+    for (let i = at; i < x.length; i++) x[i] = x[i]! + 25;
+    const { scores, kinds } = run(new UnivariateDetector(), t, x);
+    expect(Math.max(...scores.slice(at, at + 12))).toBeGreaterThan(0.5);
+    expect(kinds.slice(at, at + 20)).toContain(KIND_LEVEL_SHIFT);
+    // A day later the shifted level is the normal one.
+    expect(Math.max(...scores.slice(at + 288, at + 2 * 288))).toBeLessThan(0.5);
+  });
+
+  it('detects a variance change and names it', () => {
+    const { t, x } = seasonal(5 * 288, 4);
+    const rng = new Random(99);
+    const at = 3 * 288;
+    for (let i = at; i < at + 60; i++) x[i] = x[i]! + 10 * rng.normal();
+    const { scores, kinds } = run(new UnivariateDetector(), t, x);
+    const window = scores.slice(at, at + 60);
+    expect(Math.max(...window)).toBeGreaterThan(0.5);
+    expect(kinds.slice(at, at + 60)).toContain(KIND_VARIANCE);
+  });
+
+  it('learns the daily season (the seasonal model takes over after a day and a quarter)', () => {
+    const { t, x } = seasonal(3 * 288, 5);
+    const d = new UnivariateDetector();
+    run(d, t, x);
+    expect(d.activeModels().baseline).toBe('daily');
+  });
+
+  it('resumes from a snapshot exactly where it was', () => {
+    const s = generateStream({ seed: 11, kind: 'spike', days: 9 });
+    const straight = new UnivariateDetector();
+    const expected = run(straight, s.t, s.x).scores;
+    const first = new UnivariateDetector();
+    run(first, s.t, s.x, 0, 1500);
+    const restored = UnivariateDetector.fromJSON(JSON.parse(JSON.stringify(first.toJSON())));
+    const rest = run(restored, s.t, s.x, 1500).scores;
+    expect(rest).toEqual(expected.slice(1500));
+  });
+
+  it('is not alarmed by heavy-tailed noise the way a Gaussian threshold would be', () => {
+    const rng = new Random(5);
+    const d = new UnivariateDetector();
+    let alarms = 0;
+    let beyond4 = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const v = 50 + 3 * rng.studentT(3);
+      if (Math.abs(v - 50) > 4 * 3) beyond4++;
+      if (d.update(T0 + i * MIN, v) >= 0.5) alarms++;
+    }
+    expect(beyond4).toBeGreaterThan(50);
+    expect(alarms).toBeLessThan(beyond4 / 5);
+  });
+
+  it('does not flag one-quantum blips of a series that mostly sits still', () => {
+    const rng = new Random(3);
+    const d = new UnivariateDetector();
+    let alarms = 0;
+    for (let i = 0; i < 5000; i++) {
+      const blip = rng.next() < 0.02 ? (rng.next() < 0.5 ? 0.1 : -0.1) : 0;
+      if (d.update(T0 + i * 5 * MIN, 10 + blip) >= 0.5) alarms++;
+    }
+    expect(alarms).toBe(0);
+  });
+
+  it('flags the jump of a flat series, then accepts its new level within a few samples', () => {
+    const d = new UnivariateDetector();
+    const scores: number[] = [];
+    for (let i = 0; i < 2000; i++) scores.push(d.update(T0 + i * 5 * MIN, i < 1500 ? 0 : 5));
+    expect(scores[1500]).toBeGreaterThan(0.9);
+    const high = scores.slice(1500).filter((s) => s >= 0.5).length;
+    expect(high).toBeGreaterThan(0);
+    expect(high).toBeLessThanOrEqual(10);
+  });
+
+  it('ignores non-finite values', () => {
+    const d = new UnivariateDetector();
+    expect(d.update(T0, Number.NaN)).toBe(0);
+    expect(d.n).toBe(0);
+    expect(KINDS[d.kind]).toBe('none');
+  });
+});
