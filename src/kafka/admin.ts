@@ -115,19 +115,19 @@ export class KafkaAdmin {
   }
 
   async partitionCount(topic: string): Promise<number> {
-    const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    const { topics } = await untilMetadataSettles(() => this.admin.fetchTopicMetadata({ topics: [topic] }));
     return topics[0]?.partitions.length ?? 0;
   }
 
   /** Low and high offsets of every partition of a topic. */
   async offsets(topic: string): Promise<PartitionRange[]> {
-    const rows = await this.admin.fetchTopicOffsets(topic);
+    const rows = await untilMetadataSettles(() => this.admin.fetchTopicOffsets(topic));
     return rows.map((r) => ({ partition: r.partition, low: r.low, high: r.high })).sort((a, b) => a.partition - b.partition);
   }
 
   /** For each partition, the first offset whose timestamp is at or after `timestamp` (the high watermark if none). */
   async offsetsForTime(topic: string, timestamp: number): Promise<{ partition: number; offset: string }[]> {
-    const rows = await this.admin.fetchTopicOffsetsByTimestamp(topic, timestamp);
+    const rows = await untilMetadataSettles(() => this.admin.fetchTopicOffsetsByTimestamp(topic, timestamp));
     return rows.map((r) => ({ partition: r.partition, offset: r.offset })).sort((a, b) => a.partition - b.partition);
   }
 
@@ -159,5 +159,24 @@ export class KafkaAdmin {
 
   async disconnect(): Promise<void> {
     await this.admin.disconnect();
+  }
+}
+
+const SETTLING = /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE|NOT_LEADER|There is no leader/i;
+
+/**
+ * Right after a topic is created (or a broker restarts) the metadata kafkajs holds can lag behind
+ * the broker for a moment: offset lookups then fail with "does not host this topic-partition" or,
+ * inside kafkajs, a TypeError on a partition it does not know yet. Both settle within seconds.
+ */
+async function untilMetadataSettles<T>(call: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const settling = err instanceof TypeError || SETTLING.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`);
+      if (!settling || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 150 * attempt));
+    }
   }
 }
