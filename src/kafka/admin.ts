@@ -75,11 +75,11 @@ export class KafkaAdmin {
 
   private async drift(keys: TopicKey[]): Promise<TopicDrift[]> {
     const names = keys.map((k) => this.catalog.name(k));
-    const { topics } = await this.admin.fetchTopicMetadata({ topics: names });
-    const configs = await this.admin.describeConfigs({
+    const { topics } = await untilMetadataSettles(() => this.admin.fetchTopicMetadata({ topics: names }));
+    const configs = await untilMetadataSettles(() => this.admin.describeConfigs({
       includeSynonyms: false,
       resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
-    });
+    }));
     const drift: TopicDrift[] = [];
     for (const key of keys) {
       const name = this.catalog.name(key);
