@@ -24,7 +24,34 @@ export interface ServerDeps {
   version: string;
   /** Reachability of the broker and the registry. */
   dependencies: Record<'broker' | 'registry', () => Promise<DependencyHealth>>;
-  components: { name: string; health(): ComponentHealth; routes?(api: ApiInstance): void | Promise<void> }[];
+  components: { name: string; health(): ComponentHealth; routes?(api: ApiInstance): void | Promise<void>; rootRoutes?(app: ApiInstance): void | Promise<void> }[];
+}
+
+export type HealthState = 'ok' | 'degraded' | 'down';
+
+export interface HealthReport {
+  status: HealthState;
+  version: string;
+  uptimeS: number;
+  dependencies: Record<string, DependencyHealth>;
+  components: Record<string, ComponentHealth>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The same report as GET /health, for routes that show it (ecosystem status). */
+    healthReport(): Promise<HealthReport>;
+  }
+}
+
+/**
+ * Degraded while the broker or the registry is unreachable (components retry on their own, so
+ * this is expected to pass), or while a component is degraded; down when every component is.
+ */
+export function overallStatus(dependencies: DependencyHealth[], components: ComponentHealth[]): HealthState {
+  if (components.length && components.every((c) => c.status === 'down' || c.status === 'stopped')) return 'down';
+  if (!dependencies.every((d) => d.ok)) return 'degraded';
+  return components.every((c) => c.status === 'ok') ? 'ok' : 'degraded';
 }
 
 const ErrorSchema = Type.Object({
@@ -83,23 +110,31 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const started = Date.now();
+  const healthReport = async (): Promise<HealthReport> => {
+    const entries = await Promise.all(Object.entries(deps.dependencies).map(async ([name, check]) => [name, await check()] as const));
+    const components = Object.fromEntries(deps.components.map((c) => [c.name, c.health()]));
+    const status = overallStatus(
+      entries.map(([, h]) => h),
+      Object.values(components),
+    );
+    return { status, version: deps.version, uptimeS: (Date.now() - started) / 1000, dependencies: Object.fromEntries(entries), components };
+  };
+  app.decorate('healthReport', healthReport);
   app.get(
     '/health',
     {
       schema: {
         summary: 'Liveness and readiness: broker, schema registry and every component',
+        description:
+          '200 when ready (`ok`, or `degraded` when a component is degraded); 503 while the broker or registry is unreachable (`degraded`: components reconnect by themselves) or every component is down.',
         tags: ['health'],
         response: { 200: HealthSchema, 503: HealthSchema },
       },
     },
     async (_req, reply) => {
-      const entries = await Promise.all(Object.entries(deps.dependencies).map(async ([name, check]) => [name, await check()] as const));
-      const dependencies = Object.fromEntries(entries);
-      const components = Object.fromEntries(deps.components.map((c) => [c.name, c.health()]));
-      const depsOk = entries.every(([, h]) => h.ok);
-      const compsOk = Object.values(components).every((h) => h.status === 'ok');
-      const status = !depsOk ? 'down' : compsOk ? 'ok' : 'degraded';
-      return reply.status(status === 'down' ? 503 : 200).send({ status, version: deps.version, uptimeS: (Date.now() - started) / 1000, dependencies, components });
+      const report = await healthReport();
+      const ready = report.status === 'ok' || (report.status === 'degraded' && Object.values(report.dependencies).every((d) => d.ok));
+      return reply.status(ready ? 200 : 503).send(report);
     },
   );
   app.get('/health/live', { schema: { summary: 'Liveness only: the process answers', tags: ['health'] } }, async () => ({ status: 'ok' }));
@@ -107,6 +142,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
     return reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
 
+  for (const component of deps.components) await component.rootRoutes?.(app);
   await app.register(
     async (v2) => {
       for (const component of deps.components) await component.routes?.(v2 as ApiInstance);
