@@ -6,7 +6,7 @@
  */
 import type { DeliveryOutcome, DeliveryStatus } from '../../schemas/types.js';
 import type { Subscription, SubscriptionTarget } from './hub.js';
-import type { PreparedBatch, PreparedRecord } from './records.js';
+import type { FrameGroup, PreparedRecord } from './records.js';
 
 export const WINDOWS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600 } as const;
 export type WindowName = keyof typeof WINDOWS;
@@ -147,7 +147,7 @@ export class PerformanceAnalytics implements SubscriptionTarget {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  deliver(_sub: Subscription, _batch: PreparedBatch, records: PreparedRecord[]): void {
+  deliver(_sub: Subscription, _batch: FrameGroup, records: PreparedRecord[]): void {
     for (const r of records) if (r.value) this.add(r.value as DeliveryOutcome);
   }
 

@@ -5,15 +5,17 @@
  * costs the others nothing and its memory stays bounded.
  */
 import type { Logger } from '../log/index.js';
-import type { PreparedBatch, PreparedRecord } from './records.js';
+import type { FrameGroup, PreparedRecord } from './records.js';
 import type { Subscription, SubscriptionTarget } from './hub.js';
 
 /** Bytes we let pile up in a socket's own buffer before holding records in our queue. */
 const SOCKET_HIGH_WATER = 256 * 1024;
+/** How often a client with queued records checks whether its socket drained. */
+const DRAIN_POLL_MS = 10;
 
 export interface DataItem {
   sub: Subscription;
-  batch: PreparedBatch;
+  batch: FrameGroup;
   records: PreparedRecord[];
   shareKey: string;
 }
@@ -48,6 +50,7 @@ export class Client implements SubscriptionTarget {
   private dropped = 0;
   private readonly droppedFrom = new Map<string, Map<number, bigint>>();
   private waiters: (() => void)[] = [];
+  private drainTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   closed = false;
   alive = true;
@@ -71,7 +74,7 @@ export class Client implements SubscriptionTarget {
     return this.queuedRecords;
   }
 
-  deliver(sub: Subscription, batch: PreparedBatch, records: PreparedRecord[], shareKey: string): void {
+  deliver(sub: Subscription, batch: FrameGroup, records: PreparedRecord[], shareKey: string): void {
     if (this.closed) return;
     const item: DataItem = { sub, batch, records, shareKey };
     if (!this.queue.length && this.sink.buffered() < SOCKET_HIGH_WATER) {
@@ -80,13 +83,32 @@ export class Client implements SubscriptionTarget {
     }
     this.queue.push(item);
     this.queuedRecords += records.length;
+    this.watchDrain();
     if (this.queuedRecords > this.limits.buffer) this.overflow();
+  }
+
+  /**
+   * Only clients with a queue are watched: a send callback per frame would cost every fast client
+   * on every frame, while a short poll costs only the few that are behind.
+   */
+  private watchDrain(): void {
+    if (this.drainTimer || this.closed) return;
+    this.drainTimer = setInterval(() => {
+      this.flush();
+      if (!this.queue.length && !this.dropped) {
+        clearInterval(this.drainTimer);
+        this.drainTimer = undefined;
+      }
+    }, DRAIN_POLL_MS);
   }
 
   notify(message: Record<string, unknown>): void {
     if (this.closed) return;
     if (!this.queue.length && this.sink.buffered() < SOCKET_HIGH_WATER) this.sink.sendControl(message);
-    else this.queue.push({ control: message });
+    else {
+      this.queue.push({ control: message });
+      this.watchDrain();
+    }
   }
 
   /** Replays call this before each batch: they wait for the queue to drain rather than drop. */
@@ -114,9 +136,10 @@ export class Client implements SubscriptionTarget {
   private noteDropped(item: DataItem): void {
     let parts = this.droppedFrom.get(item.sub.id);
     if (!parts) this.droppedFrom.set(item.sub.id, (parts = new Map()));
-    const first = item.records[0]!.offset;
-    const seen = parts.get(item.batch.partition);
-    if (seen === undefined || first < seen) parts.set(item.batch.partition, first);
+    for (const r of item.records) {
+      const seen = parts.get(r.partition);
+      if (seen === undefined || r.offset < seen) parts.set(r.partition, r.offset);
+    }
   }
 
   /** Writes what the socket will take; called when the socket drained. */
@@ -164,6 +187,8 @@ export class Client implements SubscriptionTarget {
   /** Forgets everything; the socket is gone or going. */
   dispose(): void {
     this.closed = true;
+    clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
     this.queue.length = 0;
     this.queuedRecords = 0;
     for (const w of this.waiters) w();

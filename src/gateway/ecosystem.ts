@@ -5,7 +5,7 @@
  */
 import type { EcosystemEvent } from '../../schemas/types.js';
 import type { Subscription, SubscriptionTarget } from './hub.js';
-import type { PreparedBatch, PreparedRecord } from './records.js';
+import type { FrameGroup, PreparedRecord } from './records.js';
 
 const RECENT = 50;
 
@@ -30,7 +30,7 @@ export class EcosystemTracker implements SubscriptionTarget {
   private readonly counts = { INFO: 0, WARNING: 0, CRITICAL: 0 };
   caughtUp = false;
 
-  deliver(_sub: Subscription, _batch: PreparedBatch, records: PreparedRecord[]): void {
+  deliver(_sub: Subscription, _batch: FrameGroup, records: PreparedRecord[]): void {
     for (const r of records) if (r.value) this.add(r.value as EcosystemEvent);
   }
 

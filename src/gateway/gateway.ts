@@ -118,7 +118,6 @@ export class Gateway {
   private onConnection(ws: WebSocket, req: IncomingMessage, ecosystemFrom: StartFrom | undefined): void {
     const sink = new WsSink(ws);
     const peer = this.addPeer(sink, req, { ws });
-    sink.onWritten = () => peer.client.flush();
     ws.on('pong', () => (peer.client.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(peer, data, isBinary));
     ws.on('close', () => this.removePeer(peer));

@@ -9,12 +9,12 @@ import type { KafkaConnection, TopicReader } from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
 import type { TopicKey } from '../../topics/index.js';
 import { hasFilter, matches, type RecordFilter, type StartFrom } from './protocol.js';
-import { RecordCodec, type PreparedBatch, type PreparedRecord } from './records.js';
+import { RecordCodec, type FrameGroup, type PreparedBatch, type PreparedRecord } from './records.js';
 
 /** Where a subscription's records go: a client connection, or an in-process consumer. */
 export interface SubscriptionTarget {
-  /** Takes records of one batch; a client applies its slow-client policy here. */
-  deliver(sub: Subscription, batch: PreparedBatch, records: PreparedRecord[], shareKey: string): void;
+  /** Takes records (a client applies its slow-client policy here). `shareKey` names this view of `group` for frame reuse. */
+  deliver(sub: Subscription, group: FrameGroup, records: PreparedRecord[], shareKey: string): void;
   /** Resolves when the target can take more: replays wait here instead of dropping. */
   room(): Promise<void>;
   /** A control message for this subscription (subscribed, caught_up, error). */
@@ -61,8 +61,14 @@ class Semaphore {
   }
 }
 
+/** The batches of one fetch (several partitions), fanned out together: one frame per client. */
+interface LiveRound extends FrameGroup {
+  batches: PreparedBatch[];
+}
+
 class LiveTail {
   private readonly positions = new Map<number, bigint>();
+  private round: LiveRound | undefined;
   private readonly live = new Map<number, Set<Subscription>>();
   private reader?: TopicReader;
   records = 0;
@@ -91,9 +97,23 @@ class LiveTail {
 
   private async fanOut(partition: number, records: Parameters<RecordCodec['prepare']>[1]): Promise<void> {
     const batch = await this.codec.prepare(partition, records);
-    this.positions.set(partition, batch.records[batch.records.length - 1]!.offset + 1n);
+    // The position moves now; delivery waits for the rest of the fetch. Subscriptions take only
+    // records at or past their own next offset, so joining in between loses or repeats nothing.
+    this.positions.set(partition, batch.end);
     this.records += records.length;
-    for (const sub of this.live.get(partition) ?? []) sub.onLive(batch);
+    if (!this.round) {
+      this.round = { topic: this.topic.name, frames: new Map(), batches: [] };
+      setImmediate(() => this.flush());
+    }
+    this.round.batches.push(batch);
+  }
+
+  private flush(): void {
+    const round = this.round!;
+    this.round = undefined;
+    const subs = new Set<Subscription>();
+    for (const b of round.batches) for (const s of this.live.get(b.partition) ?? []) subs.add(s);
+    for (const sub of subs) sub.onLive(round);
   }
 
   partitions(): number[] {
@@ -137,6 +157,8 @@ export class Subscription {
   /** Records handed to the target. */
   delivered = 0;
   private readonly filterKey: string;
+  /** Frames are shared between subscriptions with the same id and filter (e.g. many dashboards). */
+  private readonly sharePrefix: string;
 
   constructor(
     readonly id: string,
@@ -146,6 +168,7 @@ export class Subscription {
     private readonly hub: TopicHub,
   ) {
     this.filterKey = hasFilter(filter) ? JSON.stringify(filter) : '';
+    this.sharePrefix = `${id}\u0000${this.filterKey}\u0000`;
   }
 
   get topic(): string {
@@ -156,25 +179,42 @@ export class Subscription {
     return this.live.size < this.next.size;
   }
 
-  /** Records of a batch at or past this subscription's next offset that pass its filter. */
-  private select(batch: PreparedBatch): { records: PreparedRecord[]; shareKey: string } | undefined {
+  /** Index of the first record of a batch at or past this subscription's next offset (-1: none). */
+  private startOf(batch: PreparedBatch): number {
     const next = this.next.get(batch.partition);
-    if (next === undefined) return undefined;
-    const all = batch.records;
+    if (next === undefined || batch.end <= next) return -1;
     let start = 0;
-    while (start < all.length && all[start]!.offset < next) start++;
-    if (start === all.length) return undefined;
-    this.next.set(batch.partition, all[all.length - 1]!.offset + 1n);
-    const picked = this.filterKey ? all.slice(start).filter((r) => matches(this.filter, r.key, r.value)) : start === 0 ? all : all.slice(start);
-    return picked.length ? { records: picked, shareKey: `${this.id}\u0000${this.filterKey}\u0000${start}` } : undefined;
+    while (batch.records[start]!.offset < next) start++;
+    return start;
   }
 
-  onLive(batch: PreparedBatch): void {
+  private pick(batch: PreparedBatch, start: number): PreparedRecord[] {
+    const tail = start === 0 ? batch.records : batch.records.slice(start);
+    return this.filterKey ? tail.filter((r) => matches(this.filter, r.key, r.value)) : tail;
+  }
+
+  /** Records of a fetch this subscription takes, as one delivery; views already built for another client are reused. */
+  onLive(round: LiveRound): void {
     if (this.closed) return;
-    const chosen = this.select(batch);
-    if (!chosen) return;
-    this.delivered += chosen.records.length;
-    this.target.deliver(this, batch, chosen.records, chosen.shareKey);
+    let key = this.sharePrefix;
+    const starts: [PreparedBatch, number][] = [];
+    for (const batch of round.batches) {
+      if (!this.live.has(batch.partition)) continue;
+      const start = this.startOf(batch);
+      if (start < 0) continue;
+      starts.push([batch, start]);
+      key += `${batch.partition}:${start},`;
+      this.next.set(batch.partition, batch.end);
+    }
+    if (!starts.length) return;
+    let records = round.frames.get(key)?.records;
+    if (!records) {
+      records = starts.length === 1 ? this.pick(starts[0]![0], starts[0]![1]) : starts.flatMap(([b, s]) => this.pick(b, s));
+      round.frames.set(key, { records });
+    }
+    if (!records.length) return;
+    this.delivered += records.length;
+    this.target.deliver(this, round, records, key);
   }
 
   async onReplay(partition: number, records: Parameters<RecordCodec['prepare']>[1]): Promise<void> {
@@ -182,10 +222,12 @@ export class Subscription {
     const batch = await this.tail.codec.prepare(partition, records);
     await this.target.room();
     if (this.closed || this.live.has(partition)) return;
-    const chosen = this.select(batch);
-    if (chosen) {
-      this.delivered += chosen.records.length;
-      this.target.deliver(this, batch, chosen.records, chosen.shareKey);
+    const start = this.startOf(batch);
+    if (start >= 0) {
+      this.next.set(partition, batch.end);
+      const records = this.pick(batch, start);
+      this.delivered += records.length;
+      if (records.length) this.target.deliver(this, batch, records, `${this.sharePrefix}${partition}:${start},`);
     }
     if (this.next.get(partition)! >= this.tail.position(partition)) this.goLive(partition);
   }

@@ -48,6 +48,8 @@ type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const MAX_FILTER_VALUES = 100;
+/** Paths walk the decoded value's own fields only. */
+const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 
 function fail(field: string, message: string): never {
   throw new ProtocolError('invalid_message', `${field} ${message}`, field);
@@ -168,10 +170,11 @@ function parseFilter(filter: unknown): RecordFilter {
     if (!entries.length || entries.length > 16) fail('filter.where', 'must have 1 to 16 fields');
     out.where = entries.map(([path, v]) => {
       const field = `filter.where.${path.slice(0, 64)}`;
-      if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+){0,7}$/.test(path)) fail(field, 'must be a dotted field path such as service or data.state');
+      const segments = path.split('.');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+){0,7}$/.test(path) || segments.some((s) => FORBIDDEN.has(s))) fail(field, 'must be a dotted field path such as service or data.state');
       const values = Array.isArray(v) ? v : [v];
       if (!values.length || values.length > MAX_FILTER_VALUES || !values.every(isScalar)) fail(field, `must be a string, number, boolean or null, or 1 to ${MAX_FILTER_VALUES} of them`);
-      return { path: path.split('.'), values };
+      return { path: segments, values };
     });
   }
   return out;
@@ -183,7 +186,7 @@ export function matches(filter: RecordFilter, key: string | null, value: unknown
   if (filter.where) {
     for (const cond of filter.where) {
       let v: unknown = value;
-      for (const seg of cond.path) v = isObject(v) ? v[seg] : undefined;
+      for (const seg of cond.path) v = isObject(v) && Object.hasOwn(v, seg) ? v[seg] : undefined;
       if (!cond.values.some((want) => want === v)) return false;
     }
   }

@@ -3,6 +3,7 @@ import type { TopicKey } from '../../topics/index.js';
 
 /** A Kafka record decoded once and serialised once, then shared by every client that receives it. */
 export interface PreparedRecord {
+  partition: number;
   offset: bigint;
   timestamp: number;
   key: string | null;
@@ -12,20 +13,25 @@ export interface PreparedRecord {
   json: string;
 }
 
-/** One fetched batch of one partition, prepared for fan-out. Frames built for one client are reused for the next with the same view. */
-export interface PreparedBatch {
+/** Records sent together, and the frames already built from them for one view (reused by every client with the same view). */
+export interface FrameGroup {
   /** The topic as clients name it (the declared key, or the full name of an undeclared topic). */
   topic: string;
-  partition: number;
-  records: PreparedRecord[];
   frames: Map<string, SharedFrame>;
 }
 
+/** One fetched batch of one partition, prepared for fan-out. */
+export interface PreparedBatch extends FrameGroup {
+  partition: number;
+  records: PreparedRecord[];
+  /** The offset after the batch's last record. */
+  end: bigint;
+}
+
 export interface SharedFrame {
-  text: string;
+  records: PreparedRecord[];
+  text?: string;
   buf?: Buffer;
-  count: number;
-  firstOffset: bigint;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -78,7 +84,7 @@ export class RecordCodec {
   async prepare(partition: number, records: ConsumedRecord[]): Promise<PreparedBatch> {
     const out: PreparedRecord[] = new Array(records.length);
     for (let i = 0; i < records.length; i++) out[i] = await this.prepareOne(partition, records[i]!);
-    return { topic: this.topic, partition, records: out, frames: new Map() };
+    return { topic: this.topic, partition, records: out, end: out.length ? out[out.length - 1]!.offset + 1n : 0n, frames: new Map() };
   }
 
   private async prepareOne(partition: number, r: ConsumedRecord): Promise<PreparedRecord> {
@@ -97,6 +103,6 @@ export class RecordCodec {
     const body: Record<string, unknown> = { partition, offset: r.offset, timestamp: r.timestamp, key, value };
     if (error) body.error = error;
     const json = this.hasBytes ? JSON.stringify(body, jsonSafe) : JSON.stringify(body);
-    return { offset: BigInt(r.offset), timestamp: r.timestamp, key, value, json };
+    return { partition, offset: BigInt(r.offset), timestamp: r.timestamp, key, value, json };
   }
 }

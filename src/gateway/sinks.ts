@@ -1,27 +1,22 @@
-/** The two transports: WebSocket frames (one frame per fetched batch) and Server-Sent Events (one event per record). */
+/** The two transports: WebSocket frames (one frame per fetch, per subscription) and Server-Sent Events (one event per record). */
 import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { DataItem, Sink } from './client.js';
 
+const TEXT = { binary: false } as const;
+
 function dataFrame(item: DataItem): Buffer {
   let frame = item.batch.frames.get(item.shareKey);
-  if (!frame) {
+  if (!frame) item.batch.frames.set(item.shareKey, (frame = { records: item.records }));
+  if (!frame.buf) {
     const body = item.records.map((r) => r.json).join(',');
-    const text = `{"type":"data","sub":${JSON.stringify(item.sub.id)},"topic":${JSON.stringify(item.batch.topic)},"records":[${body}]}`;
-    frame = { text, count: item.records.length, firstOffset: item.records[0]!.offset };
-    item.batch.frames.set(item.shareKey, frame);
+    frame.buf = Buffer.from(`{"type":"data","sub":${JSON.stringify(item.sub.id)},"topic":${JSON.stringify(item.batch.topic)},"records":[${body}]}`);
   }
-  frame.buf ??= Buffer.from(frame.text);
   return frame.buf;
 }
 
 export class WsSink implements Sink {
   readonly kind = 'ws';
-  /** Called once the socket took a frame, so the client can send what it queued. */
-  onWritten: () => void = () => undefined;
-  private readonly written = (err?: Error) => {
-    if (!err) this.onWritten();
-  };
 
   constructor(private readonly ws: WebSocket) {}
 
@@ -30,11 +25,11 @@ export class WsSink implements Sink {
   }
 
   sendControl(message: Record<string, unknown>): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message), this.written);
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
   }
 
   sendData(item: DataItem): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(dataFrame(item), { binary: false }, this.written);
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(dataFrame(item), TEXT);
   }
 
   close(code: number, reason: string): void {
@@ -74,7 +69,7 @@ export class SseSink implements Sink {
     if (!parts) this.positions.set(topic, (parts = new Map()));
     const out: string[] = [];
     for (const r of item.records) {
-      parts.set(item.batch.partition, r.offset + 1n);
+      parts.set(r.partition, r.offset + 1n);
       out.push(`id: ${this.cursor()}\nevent: ${topic}\ndata: {"topic":${JSON.stringify(topic)},${r.json.slice(1)}\n\n`);
     }
     this.write(out.join(''));

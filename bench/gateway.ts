@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:gateway`: 1,000 WebSocket clients on one topic, records produced at rising rates;
+ * delivered records per second, produce-to-client latency (p50, p99) and the server's memory, next
+ * to a bare `ws` broadcast of the same records in the same run.
+ *
+ * - gateway: the real gateway (Avro values decoded, per-client queues and subscriptions), fed by
+ *   its shared live reader of metrics.samples;
+ * - bare: a plain WebSocketServer fed by a Kafka reader of a second topic carrying the same values
+ *   as JSON, sending each fetched batch as one frame, in the gateway's message format, to every
+ *   client (the least a mirror can do).
+ *
+ * Clients (bench/gateway-clients.ts) and the producer (bench/gateway-producer.ts) run in child
+ * processes. Steps alternate gateway and bare at each rate, so both see the same machine load.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
+import { WebSocketServer } from 'ws';
+import { startRuntime } from '../src/app/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { createGateway } from '../src/gateway/index.js';
+import { KafkaConnection } from '../src/kafka/index.js';
+import { percentile, table, writeResult } from './lib/result.js';
+
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000);
+const RATES = (process.env.BENCH_RATES ?? '250,500,1000,2000,4000').split(',').map(Number);
+const STEP_S = Number(process.env.BENCH_STEP_S ?? 6);
+const GRACE_MS = 3000;
+const BROKERS = process.env.KAFKA_BROKERS || 'localhost:9092';
+const REGISTRY = process.env.SCHEMA_REGISTRY_URL || 'http://localhost:8081/apis/ccompat/v7';
+
+type Target = 'gateway' | 'bare';
+
+function child(file: string, args: string[] = []): ChildProcess {
+  return fork(new URL(file, import.meta.url).pathname, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+function ask<T = Record<string, unknown>>(proc: ChildProcess, msg: Record<string, unknown>): Promise<T> {
+  return new Promise((resolve) => {
+    proc.once('message', (reply) => resolve(reply as T));
+    proc.send(msg);
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** The baseline: Kafka batch in, one frame out to every client. */
+async function bareBroadcast(kafka: KafkaConnection, topic: string, port: number) {
+  const server = createServer();
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  let pending: string[] = [];
+  const flush = () => {
+    const frame = Buffer.from(`{"type":"data","sub":"b","topic":"metrics.samples","records":[${pending.join(',')}]}`);
+    pending = [];
+    for (const ws of wss.clients) ws.send(frame);
+  };
+  const admin = await kafka.admin();
+  const ranges = await admin.offsets(topic);
+  const reader = kafka.reader({
+    topic,
+    start: new Map(ranges.map((r) => [r.partition, r.high])),
+    maxWaitTimeMs: 20,
+    // The same message the gateway sends (envelope with partition, offset, timestamp, key), built
+    // by string concatenation from the raw JSON value: no decoding, no per-client state. Like the
+    // gateway, the batches of one fetch go out as one frame.
+    onBatch: (partition, records) => {
+      for (const r of records) pending.push(`{"partition":${partition},"offset":"${r.offset}","timestamp":${r.timestamp},"key":${JSON.stringify(r.key?.toString() ?? null)},"value":${r.value!.toString()}}`);
+      if (pending.length === records.length) setImmediate(flush);
+    },
+  });
+  await reader.start();
+  return {
+    async close() {
+      await reader.stop();
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const prefix = `bench-gw-${randomBytes(3).toString('hex')}.`;
+  const port = await freePort();
+  const barePort = await freePort();
+  const config = loadConfig({
+    KAFKA_BROKERS: BROKERS,
+    SCHEMA_REGISTRY_URL: REGISTRY,
+    KAFKA_TOPIC_PREFIX: prefix,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    COMPONENTS: 'gateway',
+    LOG_LEVEL: 'warn',
+    GATEWAY_MAX_CLIENTS: String(CLIENTS * 2),
+  });
+  const runtime = await startRuntime(config, { gateway: createGateway });
+  const bareTopic = `${prefix}bench.bare`;
+  const admin = await runtime.kafka.admin();
+  await admin.createTopic(bareTopic, 6);
+  const bare = await bareBroadcast(runtime.kafka, bareTopic, barePort);
+  const clients = child('./gateway-clients.ts');
+  const producer = child('./gateway-producer.ts', [BROKERS, REGISTRY, prefix, bareTopic]);
+  await ask(producer, { cmd: 'ready' });
+
+  const urls: Record<Target, string> = { gateway: `ws://127.0.0.1:${port}/api/v2/ws`, bare: `ws://127.0.0.1:${barePort}/` };
+  let stepNo = 0;
+  const rows: Record<string, string | number>[] = [];
+  const results: { rate: number; target: Target; delivered: number; expected: number; p50: number; p99: number; rssMb: number }[] = [];
+
+  const runStep = async (rate: number, target: Target, record: boolean) => {
+    const n = ++stepNo;
+    await ask(clients, { cmd: 'connect', url: urls[target], count: CLIENTS, subscribe: target === 'gateway' });
+    await new Promise((r) => setTimeout(r, 1000));
+    let rss = process.memoryUsage().rss;
+    const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 200);
+    const { sent } = await ask<{ sent: number }>(producer, { cmd: 'produce', rate, seconds: STEP_S, step: n, target });
+    await new Promise((r) => setTimeout(r, GRACE_MS));
+    clearInterval(sampler);
+    const got = await ask<{ count: number; latencies: number[] }>(clients, { cmd: 'collect', step: n });
+    await ask(clients, { cmd: 'disconnect' });
+    await new Promise((r) => setTimeout(r, 500));
+    if (!record) return;
+    const expected = sent * CLIENTS;
+    const res = { rate, target, delivered: got.count / STEP_S, expected: expected / STEP_S, p50: percentile(got.latencies, 50), p99: percentile(got.latencies, 99), rssMb: Math.round(rss / 2 ** 20) };
+    results.push(res);
+    const row = {
+      'rate msgs/s': rate,
+      server: target,
+      'delivered msgs/s': Math.round(res.delivered),
+      'delivered %': Math.round((1000 * got.count) / Math.max(1, expected)) / 10,
+      'p50 ms': res.p50,
+      'p99 ms': res.p99,
+      'rss MB': res.rssMb,
+    };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  };
+
+  // Warm-up: the gateway's live reader of the topic starts with its first subscriber.
+  await runStep(100, 'gateway', false);
+  await runStep(100, 'bare', false);
+  // BENCH_CPU_PROFILE=file.cpuprofile: a CPU profile of the server process over the measured steps.
+  const profiler = process.env.BENCH_CPU_PROFILE ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  for (const rate of RATES) {
+    await runStep(rate, 'gateway', true);
+    await runStep(rate, 'bare', true);
+  }
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(process.env.BENCH_CPU_PROFILE!, JSON.stringify(profile));
+  }
+
+  console.log(`\n${CLIENTS} clients, ${STEP_S} s per step\n`);
+  console.log(table(rows));
+  const at = (rate: number, target: Target) => results.find((r) => r.rate === rate && r.target === target);
+  const sustained = (r: (typeof results)[number]) => r.delivered >= 0.99 * r.expected;
+  const top = Math.max(...RATES);
+  const ratio = (at(top, 'gateway')?.delivered ?? 0) / Math.max(1, at(top, 'bare')?.delivered ?? 0);
+  const gw = results.filter((r) => r.target === 'gateway');
+  const headline = {
+    p99_ms_at_2000: at(2000, 'gateway')?.p99 ?? null,
+    ratio: Math.round(ratio * 1000) / 1000,
+    max_rate_msgs_per_s: Math.max(0, ...gw.filter(sustained).map((r) => r.rate)),
+    rss_mb: Math.max(...gw.map((r) => r.rssMb)),
+  };
+  writeResult('gateway', headline, { clients: CLIENTS, stepSeconds: STEP_S, ratioAt: top, ratioMeaning: 'gateway delivered msgs/s / bare broadcast delivered msgs/s at the top rate', steps: results });
+
+  await ask(producer, { cmd: 'exit' }).catch(() => undefined);
+  clients.send({ cmd: 'exit' });
+  await bare.close();
+  await runtime.stop();
+  const cleanup = new KafkaConnection({ brokers: BROKERS.split(','), registryUrl: REGISTRY, topicPrefix: prefix });
+  const a = await cleanup.admin();
+  await a.deleteTopics((await a.listTopics()).filter((t) => t.startsWith(prefix)));
+  await cleanup.close();
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
