@@ -2,6 +2,8 @@ import type { Consumer } from 'kafkajs';
 import { toRecord } from './consumer.js';
 import type { ConsumedRecord } from './types.js';
 
+const RESTART_DELAY_MS = 5000;
+
 export interface ReaderOptions {
   topic: string;
   /** Next offset to read on every partition. Partitions left out are not read. */
@@ -40,6 +42,8 @@ export class TopicReader {
     consumer.on(consumer.events.CRASH, (e) => {
       this.healthy = false;
       this.lastError = e.payload.error.message;
+      // kafkajs restarts by itself after a retriable error; after any other, start again from our positions.
+      if (!e.payload.restart && !this.stopped) setTimeout(() => void this.restart(), RESTART_DELAY_MS).unref();
     });
     consumer.on(consumer.events.FETCH, () => {
       this.healthy = true;
@@ -67,6 +71,17 @@ export class TopicReader {
         await this.opts.onBatch(batch.partition, records);
       },
     });
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.consumer.disconnect();
+      await this.start();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      if (!this.stopped) setTimeout(() => void this.restart(), RESTART_DELAY_MS).unref();
+    }
   }
 
   /** Next offset this reader will hand over, per partition. */
