@@ -54,6 +54,8 @@ export function overallStatus(dependencies: DependencyHealth[], components: Comp
   return components.every((c) => c.status === 'ok') ? 'ok' : 'degraded';
 }
 
+const HEALTH_TTL_MS = 1000;
+
 const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
   error: Type.String(),
@@ -110,7 +112,13 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const started = Date.now();
-  const healthReport = async (): Promise<HealthReport> => {
+  // Probes are shared for a second, so a busy status page or a load test does not hammer the broker.
+  let recent: { at: number; report: Promise<HealthReport> } | undefined;
+  const healthReport = (): Promise<HealthReport> => {
+    if (!recent || Date.now() - recent.at >= HEALTH_TTL_MS) recent = { at: Date.now(), report: probeHealth() };
+    return recent.report;
+  };
+  const probeHealth = async (): Promise<HealthReport> => {
     const entries = await Promise.all(Object.entries(deps.dependencies).map(async ([name, check]) => [name, await check()] as const));
     const components = Object.fromEntries(deps.components.map((c) => [c.name, c.health()]));
     const status = overallStatus(

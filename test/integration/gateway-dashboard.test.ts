@@ -84,3 +84,38 @@ describe('the dashboard in a real browser', () => {
     expect(pageErrors, pageErrors.join('\n')).toEqual([]);
   });
 });
+
+describe('the dashboard with API_TOKEN set', () => {
+  const token = 'dashboard-test-token-0123456789';
+  let runtime: Runtime;
+  let browser: BrowserContext;
+  afterAll(async () => {
+    await browser?.close();
+    await runtime?.stop();
+    if (runtime) {
+      const { brokers, registryUrl } = inject('kafka');
+      const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: runtime.kafka.catalog.prefix });
+      const admin = await kafka.admin();
+      await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(runtime.kafka.catalog.prefix)));
+      await kafka.close();
+    }
+  });
+
+  it('connects with ?token= and then drops it from the address bar; without it the feed says why', async () => {
+    const { brokers, registryUrl } = inject('kafka');
+    const port = await freePort();
+    const config = loadConfig({ KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: uniquePrefix('dashtok'), PORT: String(port), HOST: '127.0.0.1', COMPONENTS: 'gateway', API_TOKEN: token });
+    runtime = await startRuntime(config, { gateway: createGateway });
+    browser = await launchBrowser();
+    const anonymous = await browser.newPage();
+    await anonymous.goto(`http://127.0.0.1:${port}/`);
+    await anonymous.locator('[data-testid="feed"].bad', { hasText: 'API_TOKEN' }).waitFor();
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/?token=${token}`);
+    await page.waitForSelector('[data-testid="feed"].ok');
+    expect(page.url()).toBe(`http://127.0.0.1:${port}/`);
+    const producer = await runtime.kafka.producer();
+    await producer.send('metrics.samples', [{ key: 'tok-svc', value: { service: 'tok-svc', timestamp: Date.now(), cpu_usage: 5, memory_usage: 5, network_latency: 5, error_rate: 0, request_count: 1 } }]);
+    await page.waitForSelector('[data-service="tok-svc"]');
+  });
+});

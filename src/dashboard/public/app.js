@@ -2,7 +2,12 @@
 'use strict';
 (() => {
   const params = new URLSearchParams(location.search);
-  if (params.get('token')) sessionStorage.setItem('automatrix.token', params.get('token'));
+  if (params.get('token')) {
+    sessionStorage.setItem('automatrix.token', params.get('token'));
+    // Keep the token out of the address bar, history and bookmarks.
+    params.delete('token');
+    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
+  }
   const token = sessionStorage.getItem('automatrix.token') || '';
   const authHeaders = token ? { authorization: `Bearer ${token}` } : {};
   const $ = (id) => document.getElementById(id);
@@ -424,7 +429,8 @@
           height: 190,
           cursor: { y: false },
           legend: { live: false },
-          scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(110, max * 1.15)] }, y2: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] } },
+          // Latency on a log scale: a few timeouts should not flatten the usual p99.
+          scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(110, max * 1.15)] }, y2: { distr: 3, log: 10 } },
           axes: axes('per s · success %', 'p99 ms'),
           series: [
             {},
