@@ -9,11 +9,12 @@
  *   as JSON, sending each fetched batch as one frame, in the gateway's message format, to every
  *   client (the least a mirror can do).
  *
- * Clients (bench/gateway-clients.ts) and the producer (bench/gateway-producer.ts) run in child
- * processes. Steps alternate gateway and bare at each rate, so both see the same machine load.
+ * Clients (bench/gateway-clients.ts, BENCH_CLIENT_PROCS processes) and the producer
+ * (bench/gateway-producer.ts) run in child processes. Steps alternate gateway and bare at each rate, so both see the same machine load.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -27,6 +28,7 @@ import { percentile, table, writeResult } from './lib/result.js';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? '250,500,1000,2000,4000').split(',').map(Number);
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 6);
+const CLIENT_PROCS = Number(process.env.BENCH_CLIENT_PROCS ?? 2);
 const GRACE_MS = 3000;
 const BROKERS = process.env.KAFKA_BROKERS || 'localhost:9092';
 const REGISTRY = process.env.SCHEMA_REGISTRY_URL || 'http://localhost:8081/apis/ccompat/v7';
@@ -35,6 +37,19 @@ type Target = 'gateway' | 'bare';
 
 function child(file: string, args: string[] = []): ChildProcess {
   return fork(new URL(file, import.meta.url).pathname, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+/** Asks a child to exit and waits for it (killing it after 5 s). */
+function stopChild(proc: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null) return resolve();
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    proc.send({ cmd: 'exit' });
+  });
 }
 
 function ask<T = Record<string, unknown>>(proc: ChildProcess, msg: Record<string, unknown>): Promise<T> {
@@ -64,7 +79,12 @@ async function bareBroadcast(kafka: KafkaConnection, topic: string, port: number
     for (const ws of wss.clients) ws.send(frame);
   };
   const admin = await kafka.admin();
-  const ranges = await admin.offsets(topic);
+  // A topic just created may not be in every metadata answer yet.
+  let ranges = await admin.offsets(topic).catch(() => []);
+  for (let i = 0; i < 50 && !ranges.length; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    ranges = await admin.offsets(topic).catch(() => []);
+  }
   const reader = kafka.reader({
     topic,
     start: new Map(ranges.map((r) => [r.partition, r.high])),
@@ -106,7 +126,16 @@ async function main(): Promise<void> {
   const admin = await runtime.kafka.admin();
   await admin.createTopic(bareTopic, 6);
   const bare = await bareBroadcast(runtime.kafka, bareTopic, barePort);
-  const clients = child('./gateway-clients.ts');
+  const clientProcs = Array.from({ length: CLIENT_PROCS }, () => child('./gateway-clients.ts'));
+  const share = (i: number) => Math.floor(CLIENTS / CLIENT_PROCS) + (i < CLIENTS % CLIENT_PROCS ? 1 : 0);
+  const clients = {
+    connect: (url: string, subscribe: boolean) => Promise.all(clientProcs.map((p, i) => ask(p, { cmd: 'connect', url, count: share(i), subscribe }))),
+    collect: async (n: number) => {
+      const parts = await Promise.all(clientProcs.map((p) => ask<{ count: number; latencies: number[] }>(p, { cmd: 'collect', step: n })));
+      return { count: parts.reduce((a, b) => a + b.count, 0), latencies: parts.flatMap((p) => p.latencies) };
+    },
+    disconnect: () => Promise.all(clientProcs.map((p) => ask(p, { cmd: 'disconnect' }))),
+  };
   const producer = child('./gateway-producer.ts', [BROKERS, REGISTRY, prefix, bareTopic]);
   await ask(producer, { cmd: 'ready' });
 
@@ -117,15 +146,15 @@ async function main(): Promise<void> {
 
   const runStep = async (rate: number, target: Target, record: boolean) => {
     const n = ++stepNo;
-    await ask(clients, { cmd: 'connect', url: urls[target], count: CLIENTS, subscribe: target === 'gateway' });
+    await clients.connect(urls[target], target === 'gateway');
     await new Promise((r) => setTimeout(r, 1000));
     let rss = process.memoryUsage().rss;
     const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 200);
     const { sent } = await ask<{ sent: number }>(producer, { cmd: 'produce', rate, seconds: STEP_S, step: n, target });
     await new Promise((r) => setTimeout(r, GRACE_MS));
     clearInterval(sampler);
-    const got = await ask<{ count: number; latencies: number[] }>(clients, { cmd: 'collect', step: n });
-    await ask(clients, { cmd: 'disconnect' });
+    const got = await clients.collect(n);
+    await clients.disconnect();
     await new Promise((r) => setTimeout(r, 500));
     if (!record) return;
     const expected = sent * CLIENTS;
@@ -163,7 +192,7 @@ async function main(): Promise<void> {
     writeFileSync(process.env.BENCH_CPU_PROFILE!, JSON.stringify(profile));
   }
 
-  console.log(`\n${CLIENTS} clients, ${STEP_S} s per step\n`);
+  console.log(`\n${CLIENTS} clients in ${CLIENT_PROCS} processes, ${STEP_S} s per step; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   console.log(table(rows));
   const at = (rate: number, target: Target) => results.find((r) => r.rate === rate && r.target === target);
   const sustained = (r: (typeof results)[number]) => r.delivered >= 0.99 * r.expected;
@@ -176,10 +205,9 @@ async function main(): Promise<void> {
     max_rate_msgs_per_s: Math.max(0, ...gw.filter(sustained).map((r) => r.rate)),
     rss_mb: Math.max(...gw.map((r) => r.rssMb)),
   };
-  writeResult('gateway', headline, { clients: CLIENTS, stepSeconds: STEP_S, ratioAt: top, ratioMeaning: 'gateway delivered msgs/s / bare broadcast delivered msgs/s at the top rate', steps: results });
+  writeResult('gateway', headline, { clients: CLIENTS, clientProcesses: CLIENT_PROCS, loadAverage: loadavg(), stepSeconds: STEP_S, ratioAt: top, ratioMeaning: 'gateway delivered msgs/s / bare broadcast delivered msgs/s at the top rate', steps: results });
 
-  await ask(producer, { cmd: 'exit' }).catch(() => undefined);
-  clients.send({ cmd: 'exit' });
+  await Promise.all([producer, ...clientProcs].map((p) => stopChild(p)));
   await bare.close();
   await runtime.stop();
   const cleanup = new KafkaConnection({ brokers: BROKERS.split(','), registryUrl: REGISTRY, topicPrefix: prefix });

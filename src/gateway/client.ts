@@ -9,9 +9,38 @@ import type { FrameGroup, PreparedRecord } from './records.js';
 import type { Subscription, SubscriptionTarget } from './hub.js';
 
 /** Bytes we let pile up in a socket's own buffer before holding records in our queue. */
-const SOCKET_HIGH_WATER = 256 * 1024;
-/** How often a client with queued records checks whether its socket drained. */
+const SOCKET_HIGH_WATER = 512 * 1024;
+/** How often clients with queued records are checked for a drained socket. */
 const DRAIN_POLL_MS = 10;
+/** Queued records sent as one frame at most, when a client catches up. */
+const MAX_MERGED_RECORDS = 5000;
+
+/**
+ * One timer for every client that has a queue: a send callback per frame would cost every fast
+ * client on every frame, and a timer per client would cost a lot when many fall behind at once.
+ */
+class DrainScheduler {
+  private readonly clients = new Set<Client>();
+  private timer: NodeJS.Timeout | undefined;
+
+  watch(client: Client): void {
+    this.clients.add(client);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick(), DRAIN_POLL_MS);
+      this.timer.unref();
+    }
+  }
+
+  private tick(): void {
+    for (const c of this.clients) if (c.flush()) this.clients.delete(c);
+    if (!this.clients.size) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+const drains = new DrainScheduler();
 
 export interface DataItem {
   sub: Subscription;
@@ -43,6 +72,14 @@ export interface ClientLimits {
   maxSubscriptions: number;
 }
 
+/** Totals a gateway keeps over all its clients (for /metrics). */
+export interface ClientCounters {
+  recordsSent: number;
+  recordsDropped: number;
+  slowDisconnects: number;
+  protocolErrors: number;
+}
+
 export class Client implements SubscriptionTarget {
   readonly subscriptions = new Map<string, Subscription>();
   private readonly queue: Queued[] = [];
@@ -50,7 +87,6 @@ export class Client implements SubscriptionTarget {
   private dropped = 0;
   private readonly droppedFrom = new Map<string, Map<number, bigint>>();
   private waiters: (() => void)[] = [];
-  private drainTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   closed = false;
   alive = true;
@@ -61,6 +97,7 @@ export class Client implements SubscriptionTarget {
     readonly limits: ClientLimits,
     readonly log: Logger,
     readonly remote: string,
+    private readonly counters: ClientCounters = { recordsSent: 0, recordsDropped: 0, slowDisconnects: 0, protocolErrors: 0 },
   ) {}
 
   newSubscriptionId(): string {
@@ -83,23 +120,8 @@ export class Client implements SubscriptionTarget {
     }
     this.queue.push(item);
     this.queuedRecords += records.length;
-    this.watchDrain();
+    drains.watch(this);
     if (this.queuedRecords > this.limits.buffer) this.overflow();
-  }
-
-  /**
-   * Only clients with a queue are watched: a send callback per frame would cost every fast client
-   * on every frame, while a short poll costs only the few that are behind.
-   */
-  private watchDrain(): void {
-    if (this.drainTimer || this.closed) return;
-    this.drainTimer = setInterval(() => {
-      this.flush();
-      if (!this.queue.length && !this.dropped) {
-        clearInterval(this.drainTimer);
-        this.drainTimer = undefined;
-      }
-    }, DRAIN_POLL_MS);
   }
 
   notify(message: Record<string, unknown>): void {
@@ -107,7 +129,7 @@ export class Client implements SubscriptionTarget {
     if (!this.queue.length && this.sink.buffered() < SOCKET_HIGH_WATER) this.sink.sendControl(message);
     else {
       this.queue.push({ control: message });
-      this.watchDrain();
+      drains.watch(this);
     }
   }
 
@@ -120,6 +142,7 @@ export class Client implements SubscriptionTarget {
   private overflow(): void {
     if (this.limits.policy === 'disconnect') {
       this.log.info({ remote: this.remote, queued: this.queuedRecords }, 'slow client disconnected');
+      this.counters.slowDisconnects++;
       this.close(CLOSE_TOO_SLOW, `too slow: more than ${this.limits.buffer} records queued`);
       return;
     }
@@ -129,6 +152,7 @@ export class Client implements SubscriptionTarget {
       const [item] = this.queue.splice(i, 1) as [DataItem];
       this.queuedRecords -= item.records.length;
       this.dropped += item.records.length;
+      this.counters.recordsDropped += item.records.length;
       this.noteDropped(item);
     }
   }
@@ -142,23 +166,42 @@ export class Client implements SubscriptionTarget {
     }
   }
 
-  /** Writes what the socket will take; called when the socket drained. */
-  flush(): void {
-    if (this.closed) return;
+  /**
+   * Writes what the socket will take, queued records of one subscription merged into one frame.
+   * True once nothing is left to send (or the client is gone).
+   */
+  flush(): boolean {
+    if (this.closed) return true;
     if (this.dropped) this.sendLagNotice();
     while (this.queue.length && this.sink.buffered() < SOCKET_HIGH_WATER) {
       const item = this.queue.shift()!;
-      if ('control' in item) this.sink.sendControl(item.control);
-      else {
-        this.queuedRecords -= item.records.length;
-        this.write(item);
+      if ('control' in item) {
+        this.sink.sendControl(item.control);
+        continue;
       }
+      const merged = this.mergeFollowing(item);
+      this.queuedRecords -= merged.records.length;
+      this.write(merged);
     }
     if (this.waiters.length && this.queuedRecords < this.limits.buffer / 2) {
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w();
     }
+    return !this.queue.length && !this.dropped;
+  }
+
+  /** Takes the queued records of the same subscription that follow `item`, into one delivery. */
+  private mergeFollowing(item: DataItem): DataItem {
+    let records = item.records;
+    while (this.queue.length) {
+      const next = this.queue[0]!;
+      if ('control' in next || next.sub !== item.sub || records.length + next.records.length > MAX_MERGED_RECORDS) break;
+      this.queue.shift();
+      records = records.concat(next.records);
+    }
+    if (records === item.records) return item;
+    return { sub: item.sub, batch: { topic: item.batch.topic, frames: new Map() }, records, shareKey: 'merged' };
   }
 
   private sendLagNotice(): void {
@@ -171,10 +214,12 @@ export class Client implements SubscriptionTarget {
 
   private write(item: DataItem): void {
     this.sent += item.records.length;
+    this.counters.recordsSent += item.records.length;
     this.sink.sendData(item);
   }
 
   error(code: string, message: string, extra: { field?: string; id?: string } = {}): void {
+    this.counters.protocolErrors++;
     this.notify({ type: 'error', code, message, ...extra });
   }
 
@@ -187,8 +232,6 @@ export class Client implements SubscriptionTarget {
   /** Forgets everything; the socket is gone or going. */
   dispose(): void {
     this.closed = true;
-    clearInterval(this.drainTimer);
-    this.drainTimer = undefined;
     this.queue.length = 0;
     this.queuedRecords = 0;
     for (const w of this.waiters) w();

@@ -10,6 +10,7 @@ import type { TopicKey } from '../../topics/index.js';
 import { Client, type ClientLimits, type Sink } from './client.js';
 import { TopicHub, TopicUnavailableError, type ResolvedTopic } from './hub.js';
 import { MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, parseClientMessage, type StartFrom, type SubscribeRequest } from './protocol.js';
+import { registerGatewayMetrics, type GatewayCounters } from './metrics.js';
 import { SseSink, WsSink, decodeCursor } from './sinks.js';
 
 /** What `WS /api/v2/ws/ecosystem` and `GET /api/v2/ecosystem/live` carry. */
@@ -40,6 +41,8 @@ export class Gateway {
   private accepting = false;
   private readonly limits: ClientLimits;
   connectionsTotal = 0;
+  readonly counters: GatewayCounters = { recordsSent: 0, recordsDropped: 0, slowDisconnects: 0, deadPeers: 0, protocolErrors: 0 };
+  private unregisterMetrics?: () => void;
 
   constructor(
     private readonly config: Config,
@@ -72,6 +75,7 @@ export class Gateway {
 
   start(): void {
     this.accepting = true;
+    this.unregisterMetrics = registerGatewayMetrics(this);
     this.heartbeat = setInterval(() => this.beat(), this.config.GATEWAY_HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -135,7 +139,7 @@ export class Gateway {
 
   private addPeer(sink: Sink, req: IncomingMessage, transport: { ws?: WebSocket; sse?: SseSink }): Peer {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    const client = new Client(sink, this.limits, this.log, remote);
+    const client = new Client(sink, this.limits, this.log, remote, this.counters);
     const peer: Peer = { client, ...transport, window: { start: Date.now(), count: 0 } };
     this.peers.add(peer);
     this.connectionsTotal++;
@@ -241,6 +245,7 @@ export class Gateway {
       if (!peer.ws) continue;
       if (!peer.client.alive) {
         this.log.info({ remote: peer.client.remote }, 'no pong: dropping dead WebSocket peer');
+        this.counters.deadPeers++;
         peer.ws.terminate();
         this.removePeer(peer);
         continue;
@@ -271,6 +276,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.unregisterMetrics?.();
     await this.closeClients();
     clearInterval(this.heartbeat);
     await this.hub.stop();

@@ -367,6 +367,50 @@ describe('the gateway with API_TOKEN and the disconnect policy', () => {
   });
 });
 
+describe('gateway heartbeats', () => {
+  let app: Awaited<ReturnType<typeof startApp>>;
+  beforeAll(async () => {
+    app = await startApp({ GATEWAY_HEARTBEAT_MS: '1000' });
+  });
+  afterAll(async () => {
+    await app.runtime.stop();
+    await dropTopics(app.runtime);
+  });
+
+  it('drops a peer that stops answering pings, and keeps one that answers', async () => {
+    const alive = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const dead = await TestClient.open(`${app.ws}/api/v2/ws`);
+    await alive.until((c) => c.of('welcome')[0], 'welcome');
+    await dead.until((c) => c.of('welcome')[0], 'welcome');
+    // A peer that reads nothing cannot answer a ping: to the server it is gone.
+    (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const clients = async () => ((await (await fetch(`${app.base}/api/v2/ecosystem/status`)).json()) as { gateway: { websocketClients: number } }).gateway.websocketClients;
+    expect(await clients()).toBe(2);
+    for (let i = 0; i < 120 && (await clients()) > 1; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(await clients()).toBe(1);
+    (dead.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const closed = await dead.until((c) => c.closed, 'the dead peer closed');
+    expect(closed.code).toBe(1006);
+    alive.send({ type: 'ping', id: 'after' });
+    await alive.until((c) => c.messages.find((m) => m.type === 'pong' && m.id === 'after'), 'pong');
+    expect(alive.closed).toBeUndefined();
+    const metrics = await (await fetch(`${app.base}/metrics`)).text();
+    expect(metrics).toMatch(/automatrix_gateway_dead_peers_total [1-9]/);
+    expect(metrics).toContain('automatrix_gateway_clients{transport="websocket"} 1');
+    alive.close();
+  });
+
+  it('documents every gateway endpoint in the OpenAPI description, with examples', async () => {
+    const spec = (await (await fetch(`${app.base}/docs/json`)).json()) as { paths: Record<string, Record<string, { summary?: string; responses: Record<string, { content?: Record<string, { schema?: { examples?: unknown[] } }> }> }>> };
+    for (const path of ['/api/v2/ecosystem/status', '/api/v2/ecosystem/live', '/api/v2/analytics/performance', '/api/v2/gateway/topics', '/api/v2/ws', '/api/v2/ws/ecosystem', '/ai-ecosystem/status', '/', '/health', '/metrics']) {
+      expect(spec.paths[path]?.get?.summary, path).toBeTruthy();
+    }
+    for (const path of ['/api/v2/ecosystem/status', '/api/v2/analytics/performance', '/api/v2/gateway/topics', '/ai-ecosystem/status']) {
+      expect(spec.paths[path]!.get!.responses['200']!.content!['application/json']!.schema!.examples, path).toBeTruthy();
+    }
+  });
+});
+
 interface SseEvent {
   event: string;
   id?: string;
