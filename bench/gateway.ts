@@ -29,6 +29,10 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? '250,500,1000,2000,4000').split(',').map(Number);
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 6);
 const CLIENT_PROCS = Number(process.env.BENCH_CLIENT_PROCS ?? 2);
+/** Each rate runs this many times per server, alternating which goes first, pooled: the machine is shared and noisy. */
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
+/** A last step with few clients shows the pipeline's own latency when the load generator is not the bottleneck. */
+const SMALL_CLIENTS = Number(process.env.BENCH_SMALL_CLIENTS ?? 50);
 const GRACE_MS = 3000;
 const BROKERS = process.env.KAFKA_BROKERS || 'localhost:9092';
 const REGISTRY = process.env.SCHEMA_REGISTRY_URL || 'http://localhost:8081/apis/ccompat/v7';
@@ -127,9 +131,9 @@ async function main(): Promise<void> {
   await admin.createTopic(bareTopic, 6);
   const bare = await bareBroadcast(runtime.kafka, bareTopic, barePort);
   const clientProcs = Array.from({ length: CLIENT_PROCS }, () => child('./gateway-clients.ts'));
-  const share = (i: number) => Math.floor(CLIENTS / CLIENT_PROCS) + (i < CLIENTS % CLIENT_PROCS ? 1 : 0);
+  const share = (count: number, i: number) => Math.floor(count / CLIENT_PROCS) + (i < count % CLIENT_PROCS ? 1 : 0);
   const clients = {
-    connect: (url: string, subscribe: boolean) => Promise.all(clientProcs.map((p, i) => ask(p, { cmd: 'connect', url, count: share(i), subscribe }))),
+    connect: (url: string, subscribe: boolean, count: number) => Promise.all(clientProcs.map((p, i) => ask(p, { cmd: 'connect', url, count: share(count, i), subscribe }))),
     collect: async (n: number) => {
       const parts = await Promise.all(clientProcs.map((p) => ask<{ count: number; latencies: number[] }>(p, { cmd: 'collect', step: n })));
       return { count: parts.reduce((a, b) => a + b.count, 0), latencies: parts.flatMap((p) => p.latencies) };
@@ -142,11 +146,17 @@ async function main(): Promise<void> {
   const urls: Record<Target, string> = { gateway: `ws://127.0.0.1:${port}/api/v2/ws`, bare: `ws://127.0.0.1:${barePort}/` };
   let stepNo = 0;
   const rows: Record<string, string | number>[] = [];
-  const results: { rate: number; target: Target; delivered: number; expected: number; p50: number; p99: number; rssMb: number }[] = [];
+  const results: { rate: number; target: Target; clients: number; delivered: number; expected: number; p50: number; p99: number; rssMb: number }[] = [];
 
-  const runStep = async (rate: number, target: Target, record: boolean) => {
+  interface Sample {
+    count: number;
+    expected: number;
+    latencies: number[];
+    rss: number;
+  }
+  const runStep = async (rate: number, target: Target, clientCount = CLIENTS): Promise<Sample> => {
     const n = ++stepNo;
-    await clients.connect(urls[target], target === 'gateway');
+    await clients.connect(urls[target], target === 'gateway', clientCount);
     await new Promise((r) => setTimeout(r, 1000));
     let rss = process.memoryUsage().rss;
     const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 200);
@@ -156,15 +166,22 @@ async function main(): Promise<void> {
     const got = await clients.collect(n);
     await clients.disconnect();
     await new Promise((r) => setTimeout(r, 500));
-    if (!record) return;
-    const expected = sent * CLIENTS;
-    const res = { rate, target, delivered: got.count / STEP_S, expected: expected / STEP_S, p50: percentile(got.latencies, 50), p99: percentile(got.latencies, 99), rssMb: Math.round(rss / 2 ** 20) };
+    return { count: got.count, expected: sent * clientCount, latencies: got.latencies, rss };
+  };
+
+  const record = (rate: number, target: Target, samples: Sample[], clientCount = CLIENTS) => {
+    const count = samples.reduce((n, x) => n + x.count, 0);
+    const expected = samples.reduce((n, x) => n + x.expected, 0);
+    const latencies = samples.flatMap((x) => x.latencies);
+    const seconds = STEP_S * samples.length;
+    const res = { rate, target, clients: clientCount, delivered: count / seconds, expected: expected / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rssMb: Math.round(Math.max(...samples.map((x) => x.rss)) / 2 ** 20) };
     results.push(res);
     const row = {
+      clients: clientCount,
       'rate msgs/s': rate,
       server: target,
       'delivered msgs/s': Math.round(res.delivered),
-      'delivered %': Math.round((1000 * got.count) / Math.max(1, expected)) / 10,
+      'delivered %': Math.round((1000 * count) / Math.max(1, expected)) / 10,
       'p50 ms': res.p50,
       'p99 ms': res.p99,
       'rss MB': res.rssMb,
@@ -174,8 +191,8 @@ async function main(): Promise<void> {
   };
 
   // Warm-up: the gateway's live reader of the topic starts with its first subscriber.
-  await runStep(100, 'gateway', false);
-  await runStep(100, 'bare', false);
+  await runStep(100, 'gateway');
+  await runStep(100, 'bare');
   // BENCH_CPU_PROFILE=file.cpuprofile: a CPU profile of the server process over the measured steps.
   const profiler = process.env.BENCH_CPU_PROFILE ? new Session() : undefined;
   if (profiler) {
@@ -184,28 +201,36 @@ async function main(): Promise<void> {
     await profiler.post('Profiler.start');
   }
   for (const rate of RATES) {
-    await runStep(rate, 'gateway', true);
-    await runStep(rate, 'bare', true);
+    const samples: Record<Target, Sample[]> = { gateway: [], bare: [] };
+    for (let i = 0; i < REPEATS; i++) {
+      for (const target of (i % 2 ? ['bare', 'gateway'] : ['gateway', 'bare']) as Target[]) samples[target].push(await runStep(rate, target));
+    }
+    record(rate, 'gateway', samples.gateway);
+    record(rate, 'bare', samples.bare);
+  }
+  if (SMALL_CLIENTS > 0) {
+    record(2000, 'gateway', [await runStep(2000, 'gateway', SMALL_CLIENTS)], SMALL_CLIENTS);
+    record(2000, 'bare', [await runStep(2000, 'bare', SMALL_CLIENTS)], SMALL_CLIENTS);
   }
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(process.env.BENCH_CPU_PROFILE!, JSON.stringify(profile));
   }
 
-  console.log(`\n${CLIENTS} clients in ${CLIENT_PROCS} processes, ${STEP_S} s per step; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(`\n${CLIENT_PROCS} client processes, ${REPEATS} × ${STEP_S} s per rate and server (alternating); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   console.log(table(rows));
-  const at = (rate: number, target: Target) => results.find((r) => r.rate === rate && r.target === target);
+  const at = (rate: number, target: Target) => results.find((r) => r.rate === rate && r.target === target && r.clients === CLIENTS);
   const sustained = (r: (typeof results)[number]) => r.delivered >= 0.99 * r.expected;
   const top = Math.max(...RATES);
   const ratio = (at(top, 'gateway')?.delivered ?? 0) / Math.max(1, at(top, 'bare')?.delivered ?? 0);
-  const gw = results.filter((r) => r.target === 'gateway');
+  const gw = results.filter((r) => r.target === 'gateway' && r.clients === CLIENTS);
   const headline = {
     p99_ms_at_2000: at(2000, 'gateway')?.p99 ?? null,
     ratio: Math.round(ratio * 1000) / 1000,
     max_rate_msgs_per_s: Math.max(0, ...gw.filter(sustained).map((r) => r.rate)),
     rss_mb: Math.max(...gw.map((r) => r.rssMb)),
   };
-  writeResult('gateway', headline, { clients: CLIENTS, clientProcesses: CLIENT_PROCS, loadAverage: loadavg(), stepSeconds: STEP_S, ratioAt: top, ratioMeaning: 'gateway delivered msgs/s / bare broadcast delivered msgs/s at the top rate', steps: results });
+  writeResult('gateway', headline, { clients: CLIENTS, clientProcesses: CLIENT_PROCS, repeats: REPEATS, loadAverage: loadavg(), stepSeconds: STEP_S, ratioAt: top, ratioMeaning: 'gateway delivered msgs/s / bare broadcast delivered msgs/s at the top rate', steps: results });
 
   await Promise.all([producer, ...clientProcs].map((p) => stopChild(p)));
   await bare.close();
