@@ -2,6 +2,7 @@
 import type { ComponentFactory } from './app/index.js';
 import type { ComponentName } from './config/index.js';
 import { createDetector } from './detect/index.js';
+import { createGateway } from './gateway/index.js';
 import { createNeuroWeaver } from './ml/index.js';
 import { createOrchestrator } from './orchestrator/index.js';
 
@@ -9,4 +10,5 @@ export const COMPONENT_FACTORIES: Partial<Record<ComponentName, ComponentFactory
   detect: createDetector,
   orchestrator: createOrchestrator,
   neuroweaver: createNeuroWeaver,
+  gateway: createGateway,
 };

@@ -1,4 +1,4 @@
-export { buildServer, type ApiInstance, type DependencyHealth, type ServerDeps } from './server.js';
+export { buildServer, overallStatus, type ApiInstance, type DependencyHealth, type HealthReport, type HealthState, type ServerDeps } from './server.js';
 export { HttpError, type ErrorBody } from './errors.js';
 export { presentedToken, tokenMatches } from './auth.js';
 export { metricsRegistry } from './metrics.js';

@@ -24,8 +24,38 @@ export interface ServerDeps {
   version: string;
   /** Reachability of the broker and the registry. */
   dependencies: Record<'broker' | 'registry', () => Promise<DependencyHealth>>;
-  components: { name: string; health(): ComponentHealth; routes?(api: ApiInstance): void | Promise<void> }[];
+  components: { name: string; health(): ComponentHealth; routes?(api: ApiInstance): void | Promise<void>; rootRoutes?(app: ApiInstance): void | Promise<void> }[];
 }
+
+export type HealthState = 'ok' | 'degraded' | 'down';
+
+export interface HealthReport {
+  status: HealthState;
+  version: string;
+  uptimeS: number;
+  dependencies: Record<string, DependencyHealth>;
+  components: Record<string, ComponentHealth>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The same report as GET /health, for routes that show it (ecosystem status). */
+    healthReport(): Promise<HealthReport>;
+  }
+}
+
+/**
+ * Degraded while the broker or the registry is unreachable (components retry on their own, so
+ * this is expected to pass), or while a component is degraded; down when every component is.
+ */
+export function overallStatus(dependencies: DependencyHealth[], components: ComponentHealth[]): HealthState {
+  if (components.length && components.every((c) => c.status === 'down' || c.status === 'stopped')) return 'down';
+  if (!dependencies.every((d) => d.ok)) return 'degraded';
+  // A component stopped on purpose (e.g. POST /relaycore/stop) is not a fault.
+  return components.every((c) => c.status === 'ok' || c.status === 'stopped') ? 'ok' : 'degraded';
+}
+
+const HEALTH_TTL_MS = 1000;
 
 const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
@@ -35,7 +65,7 @@ const ErrorSchema = Type.Object({
 });
 
 const HealthSchema = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
   version: Type.String(),
   uptimeS: Type.Number(),
   dependencies: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), detail: Type.Optional(Type.String()) })),
@@ -83,24 +113,37 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const started = Date.now();
+  // Probes are shared for a second, so a busy status page or a load test does not hammer the broker.
+  let recent: { at: number; report: Promise<HealthReport> } | undefined;
+  const healthReport = (): Promise<HealthReport> => {
+    if (!recent || Date.now() - recent.at >= HEALTH_TTL_MS) recent = { at: Date.now(), report: probeHealth() };
+    return recent.report;
+  };
+  const probeHealth = async (): Promise<HealthReport> => {
+    const entries = await Promise.all(Object.entries(deps.dependencies).map(async ([name, check]) => [name, await check()] as const));
+    const components = Object.fromEntries(deps.components.map((c) => [c.name, c.health()]));
+    const status = overallStatus(
+      entries.map(([, h]) => h),
+      Object.values(components),
+    );
+    return { status, version: deps.version, uptimeS: (Date.now() - started) / 1000, dependencies: Object.fromEntries(entries), components };
+  };
+  app.decorate('healthReport', healthReport);
   app.get(
     '/health',
     {
       schema: {
-        summary: 'Readiness: broker, schema registry and every component (503 while degraded); /health/live is liveness only',
+        summary: 'Liveness and readiness: broker, schema registry and every component',
+        description:
+          '200 when ready (`ok`, or `degraded` when a component is degraded); 503 while the broker or registry is unreachable (`degraded`: components reconnect by themselves) or every component is down.',
         tags: ['health'],
         response: { 200: HealthSchema, 503: HealthSchema },
       },
     },
     async (_req, reply) => {
-      const entries = await Promise.all(Object.entries(deps.dependencies).map(async ([name, check]) => [name, await check()] as const));
-      const dependencies = Object.fromEntries(entries);
-      const components = Object.fromEntries(deps.components.map((c) => [c.name, c.health()]));
-      const depsOk = entries.every(([, h]) => h.ok);
-      // A component stopped on purpose (e.g. POST /relaycore/stop) is not a fault.
-      const compsOk = Object.values(components).every((h) => h.status === 'ok' || h.status === 'stopped');
-      const status = depsOk && compsOk ? 'ok' : 'degraded';
-      return reply.status(status === 'ok' ? 200 : 503).send({ status, version: deps.version, uptimeS: (Date.now() - started) / 1000, dependencies, components });
+      const report = await healthReport();
+      const ready = report.status === 'ok' || (report.status === 'degraded' && Object.values(report.dependencies).every((d) => d.ok));
+      return reply.status(ready ? 200 : 503).send(report);
     },
   );
   app.get('/health/live', { schema: { summary: 'Liveness only: the process answers', tags: ['health'] } }, async () => ({ status: 'ok' }));
@@ -108,6 +151,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
     return reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
 
+  for (const component of deps.components) await component.rootRoutes?.(app);
   await app.register(
     async (v2) => {
       for (const component of deps.components) await component.routes?.(v2 as ApiInstance);

@@ -32,4 +32,6 @@ export interface Component {
   health(): ComponentHealth;
   /** Registers the component's HTTP routes (mounted under /api/v2). */
   routes?(api: ApiInstance): void | Promise<void>;
+  /** Registers routes outside /api/v2 (the dashboard at `/`, `/ai-ecosystem/status`); rarely needed. */
+  rootRoutes?(app: ApiInstance): void | Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { DETECT_ENV } from '../detect/config.js';
 import { ORCHESTRATOR_ENV } from '../orchestrator/config.js';
 import { ML_ENV } from '../ml/config.js';
+import { GATEWAY_ENV } from '../gateway/config.js';
 import { bool, ConfigError, hostPort, httpUrl, int, list, oneOf, str, url, type EnvVar, type ValueOf } from './vars.js';
 
 export { ConfigError, type EnvVar } from './vars.js';
@@ -69,6 +70,7 @@ export const ENV = {
   STACK_REGISTRY_PORT: int('STACK_REGISTRY_PORT', 1, 65535, { description: 'Local stack: schema registry port.', default: 8081 }),
   ...DETECT_ENV,
   ...ORCHESTRATOR_ENV,
+  ...GATEWAY_ENV,
 } as const;
 
 function declarePrefix() {

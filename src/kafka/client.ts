@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import { logger as makeLogger, type Logger } from '../log/index.js';
 import { KafkaAdmin } from './admin.js';
 import { TopicCatalog } from './catalog.js';
 import { BatchConsumer, type ConsumerOptions } from './consumer.js';
+import { TopicReader, type ReaderOptions } from './reader.js';
 import { TypedProducer } from './producer.js';
 import { Serde } from './serde.js';
 
@@ -99,6 +101,28 @@ export class KafkaConnection {
     const wrapped = new BatchConsumer(consumer, opts.groupId);
     this.closers.push(() => wrapped.disconnect());
     return wrapped;
+  }
+
+  /** A reader of one topic from explicit offsets that commits nothing (mirrors, replays). Call `start()`. */
+  reader(opts: ReaderOptions): TopicReader {
+    const groupId = `${this.options.clientId ?? 'automatrix'}-reader-${randomUUID()}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
+      maxWaitTimeInMs: opts.maxWaitTimeMs ?? 100,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    const close = () => reader.stop();
+    const reader: TopicReader = new TopicReader(consumer, groupId, opts, async (id) => {
+      const i = this.closers.indexOf(close);
+      if (i >= 0) this.closers.splice(i, 1);
+      await (await this.admin()).deleteGroup(id);
+    });
+    this.closers.push(close);
+    return reader;
   }
 
   /** Disconnects everything this connection opened. */

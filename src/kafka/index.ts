@@ -6,6 +6,7 @@ export { TypedProducer, type TypedRecord } from './producer.js';
 export { BatchConsumer, type Assignment, type BatchHandler, type ConsumedBatch, type ConsumerOptions } from './consumer.js';
 export { KafkaAdmin, type ClusterInfo, type PartitionLag, type TopicDrift, type TopicReport } from './admin.js';
 export { murmur2, partitionForKey } from './partitioner.js';
+export { TopicReader, type ReaderOptions } from './reader.js';
 export { replayWindow, type ReplayOptions, type ReplayResult } from './replay.js';
 export { DecodeError, EncodeError, RegistryUnavailableError, SchemaRegistrationError, type DecodeReason } from './errors.js';
 export type { ConsumedRecord, OutgoingRecord, PartitionRange, ProduceResult, RecordKey, TopicPartitionOffset } from './types.js';

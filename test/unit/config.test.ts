@@ -66,6 +66,13 @@ const BAD: Record<keyof typeof ENV, [string, string]> = {
   ORCH_TRAIN_WINDOW_MS: ['a week', 'integer from 0'],
   ORCH_ANOMALY_WINDOW: ['5', 'integer from 10'],
   ORCH_ANOMALY_LOOKBACK_MS: ['-1', 'integer from 0'],
+  GATEWAY_TOPICS: ['anomalies,../etc/passwd', 'items must be topic names'],
+  GATEWAY_CLIENT_BUFFER: ['5', 'integer from 10'],
+  GATEWAY_SLOW_CLIENT: ['block', 'one of drop, disconnect'],
+  GATEWAY_HEARTBEAT_MS: ['fast', 'integer from 1000'],
+  GATEWAY_MAX_CLIENTS: ['0', 'integer from 1'],
+  GATEWAY_MAX_SUBSCRIPTIONS: ['1.5', 'integer from 1'],
+  GATEWAY_MAX_REPLAYS: ['-1', 'integer from 1'],
 };
 const validated = Object.entries(BAD).filter(([, [value]]) => value !== '') as [keyof typeof ENV, [string, string]][];
 

@@ -1,0 +1,108 @@
+import { DecodeError, type ConsumedRecord, type Serde } from '../kafka/index.js';
+import type { TopicKey } from '../../topics/index.js';
+
+/** A Kafka record decoded once and serialised once, then shared by every client that receives it. */
+export interface PreparedRecord {
+  partition: number;
+  offset: bigint;
+  timestamp: number;
+  key: string | null;
+  /** The decoded value (null when it could not be decoded). */
+  value: unknown;
+  /** `{"partition":…,"offset":"…","timestamp":…,"key":…,"value":…}` as sent to clients. */
+  json: string;
+}
+
+/** Records sent together, and the frames already built from them for one view (reused by every client with the same view). */
+export interface FrameGroup {
+  /** The topic as clients name it (the declared key, or the full name of an undeclared topic). */
+  topic: string;
+  frames: Map<string, SharedFrame>;
+}
+
+/** One fetched batch of one partition, prepared for fan-out. */
+export interface PreparedBatch extends FrameGroup {
+  partition: number;
+  records: PreparedRecord[];
+  /** The offset after the batch's last record. */
+  end: bigint;
+}
+
+export interface SharedFrame {
+  records: PreparedRecord[];
+  text?: string;
+  buf?: Buffer;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function keyText(key: Buffer | null): string | null {
+  if (!key) return null;
+  try {
+    return utf8.decode(key);
+  } catch {
+    return `base64:${key.toString('base64')}`;
+  }
+}
+
+/** Avro `bytes` decode to Buffers, which JSON would spell as arrays of numbers: send them as base64. */
+function jsonSafe(_key: string, v: unknown): unknown {
+  if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+    return Buffer.from((v as { data: number[] }).data).toString('base64');
+  }
+  return v;
+}
+
+/** Undeclared topics: JSON if the value is JSON, else text, else base64. */
+function decodeGeneric(buf: Buffer | null): unknown {
+  if (!buf) return null;
+  let text: string;
+  try {
+    text = utf8.decode(buf);
+  } catch {
+    return { base64: buf.toString('base64') };
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Decodes and serialises the records of one topic. */
+export class RecordCodec {
+  private readonly hasBytes: boolean;
+
+  constructor(
+    readonly topic: string,
+    private readonly serde: Serde,
+    private readonly declared: TopicKey | undefined,
+  ) {
+    this.hasBytes = declared !== undefined && JSON.stringify(serde.readerType(declared).schema()).includes('"bytes"');
+  }
+
+  async prepare(partition: number, records: ConsumedRecord[]): Promise<PreparedBatch> {
+    const out: PreparedRecord[] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) out[i] = await this.prepareOne(partition, records[i]!);
+    return { topic: this.topic, partition, records: out, end: out.length ? out[out.length - 1]!.offset + 1n : 0n, frames: new Map() };
+  }
+
+  private async prepareOne(partition: number, r: ConsumedRecord): Promise<PreparedRecord> {
+    const key = keyText(r.key);
+    let value: unknown = null;
+    let error: { reason: string; message: string } | undefined;
+    if (this.declared === undefined) value = decodeGeneric(r.value);
+    else if (r.value === null) value = null;
+    else {
+      try {
+        value = (await this.serde.decode(this.declared, r.value)).value;
+      } catch (err) {
+        error = { reason: err instanceof DecodeError ? err.reason : 'decode_error', message: (err as Error).message };
+      }
+    }
+    const body: Record<string, unknown> = { partition, offset: r.offset, timestamp: r.timestamp, key, value };
+    if (error) body.error = error;
+    const json = this.hasBytes ? JSON.stringify(body, jsonSafe) : JSON.stringify(body);
+    return { partition, offset: BigInt(r.offset), timestamp: r.timestamp, key, value, json };
+  }
+}
