@@ -1,5 +1,8 @@
 /** The components this build ships, by name. `COMPONENTS` selects which ones a process runs. */
 import type { ComponentFactory } from './app/index.js';
 import type { ComponentName } from './config/index.js';
+import { createRelay } from './relay/index.js';
 
-export const COMPONENT_FACTORIES: Partial<Record<ComponentName, ComponentFactory>> = {};
+export const COMPONENT_FACTORIES: Partial<Record<ComponentName, ComponentFactory>> = {
+  relay: createRelay,
+};

@@ -1,3 +1,4 @@
+import { RELAY_ENV } from '../relay/config.js';
 import { bool, ConfigError, hostPort, httpUrl, int, list, oneOf, str, url, type EnvVar, type ValueOf } from './vars.js';
 
 export { ConfigError, type EnvVar } from './vars.js';
@@ -63,6 +64,7 @@ export const ENV = {
   STACK_KAFKA_PORT: int('STACK_KAFKA_PORT', 1, 65535, { description: 'Local stack: broker port.', default: 9092 }),
   STACK_CONTROLLER_PORT: int('STACK_CONTROLLER_PORT', 1, 65535, { description: 'Local stack: KRaft controller port.', default: 9093 }),
   STACK_REGISTRY_PORT: int('STACK_REGISTRY_PORT', 1, 65535, { description: 'Local stack: schema registry port.', default: 8081 }),
+  ...RELAY_ENV,
 } as const;
 
 function declarePrefix() {

@@ -1,0 +1,169 @@
+/**
+ * The `learned` policy: for every consumed batch, one batched inference predicts, for each
+ * (message, candidate endpoint), the attempt's latency and failure probability; each decision
+ * then takes the lowest expected cost, latency plus the price of a failure (a backoff and a
+ * retry elsewhere). Endpoints whose predicted failure probability crosses the shed threshold are
+ * skipped before their breaker would open; a little exploration (random picks, and one probe of
+ * any endpoint unmeasured for a while) keeps every endpoint measured. Without a model it is
+ * p2c-peak-ewma.
+ */
+import type { EndpointRuntime } from '../endpoint.js';
+import { P2cPeakEwma, type Random, type RoutedMessage, type RoutingPolicy } from '../policies.js';
+import { FEATURE_COUNT, INFLIGHT_FEATURE, writeFeatures } from './features.js';
+
+export interface Prediction {
+  /** Predicted attempt latency, ms. */
+  latencyMs: Float32Array;
+  /** Predicted probability that the attempt fails or times out. */
+  failure: Float32Array;
+}
+
+/** A loaded routing model: pure batched inference over feature rows. */
+export interface RoutingScorer {
+  readonly version: string;
+  predict(rows: Float32Array, count: number): Prediction;
+  dispose(): void;
+}
+
+export interface LearnedOptions {
+  exploration: number;
+  shedThreshold: number;
+  probeIntervalMs: number;
+  retryBackoffMs: number;
+  onShed: (endpoint: EndpointRuntime, shed: boolean, failure: number) => void;
+}
+
+/** Predictions of one endpoint from the latest batch, for retries and messages scored without a batch. */
+interface EndpointScore {
+  latency: number;
+  failure: number;
+  /** d(latency)/d(in-flight) near the scored load, from a second row with more in flight. */
+  slope: number;
+  inflight: number;
+}
+
+const LOAD_STEP = 8;
+
+/** Predictions of one batch: row = message.scoreRow * width + endpoint index. */
+interface BatchScores {
+  keys: Map<string, number>;
+  latency: Float32Array;
+  failure: Float32Array;
+  width: number;
+}
+
+export class LearnedPolicy implements RoutingPolicy {
+  readonly name = 'learned';
+  private readonly fallback: P2cPeakEwma;
+  private readonly latest = new Map<string, EndpointScore>();
+  private rows = new Float32Array(0);
+  private readonly lastProbe = new Map<string, number>();
+  /** Total decision work (feature rows + inference + picks), for the status endpoint and the benchmark. */
+  inferenceMs = 0;
+
+  constructor(
+    private readonly scorer: () => RoutingScorer | null,
+    private readonly options: () => LearnedOptions,
+    private readonly random: Random = Math.random,
+  ) {
+    this.fallback = new P2cPeakEwma(random);
+  }
+
+  prepare(endpoints: EndpointRuntime[], messages: RoutedMessage[], now: number): void {
+    const scorer = this.scorer();
+    if (!scorer || !endpoints.length || !messages.length) return;
+    const started = performance.now();
+    const width = endpoints.length;
+    const count = messages.length * width + width;
+    if (this.rows.length < count * FEATURE_COUNT) this.rows = new Float32Array(count * FEATURE_COUNT * 2);
+    let row = 0;
+    messages.forEach((m, i) => {
+      for (const e of endpoints) writeFeatures(this.rows, row++ * FEATURE_COUNT, e, m, now);
+    });
+    // One more row per endpoint with LOAD_STEP more in flight: how latency grows with load.
+    const base = row;
+    for (let j = 0; j < width; j++) {
+      this.rows.copyWithin(row * FEATURE_COUNT, j * FEATURE_COUNT, (j + 1) * FEATURE_COUNT);
+      this.rows[row * FEATURE_COUNT + INFLIGHT_FEATURE] = Math.log1p(endpoints[j]!.stats.inflight + LOAD_STEP);
+      row++;
+    }
+    const { latencyMs, failure } = scorer.predict(this.rows, count);
+    const batch: BatchScores = { keys: new Map(endpoints.map((e, j) => [e.key, j])), latency: latencyMs, failure, width };
+    messages.forEach((m, i) => {
+      m.scoreRow = i;
+      m.scoreBatch = batch;
+    });
+    const { shedThreshold, onShed } = this.options();
+    endpoints.forEach((e, j) => {
+      const lat = latencyMs[j]!;
+      const fail = failure[j]!;
+      const slope = Math.max(0, (latencyMs[base + j]! - lat) / LOAD_STEP);
+      this.latest.set(e.key, { latency: lat, failure: fail, slope, inflight: e.stats.inflight });
+      // Hysteresis, so an endpoint near the threshold does not flap in and out.
+      const shed = e.shedding ? fail > shedThreshold * 0.8 : fail > shedThreshold;
+      if (shed !== e.shedding) {
+        e.shedding = shed;
+        onShed(e, shed, fail);
+      }
+    });
+    this.inferenceMs += performance.now() - started;
+  }
+
+  pick(candidates: EndpointRuntime[], message: RoutedMessage, now: number): EndpointRuntime {
+    if (!this.scorer() || candidates.length === 1) return this.fallback.pick(candidates, message, now);
+    const opts = this.options();
+    const probe = this.probe(candidates, now, opts.probeIntervalMs);
+    if (probe) return probe;
+    if (opts.exploration > 0 && this.random() < opts.exploration) return candidates[Math.floor(this.random() * candidates.length)]!;
+    let bestLatency = Infinity;
+    const latencies = new Float64Array(candidates.length);
+    const failures = new Float64Array(candidates.length);
+    for (let i = 0; i < candidates.length; i++) {
+      const e = candidates[i]!;
+      const s = this.score(e, message);
+      if (!s) return this.fallback.pick(candidates, message, now);
+      latencies[i] = s.latency + s.slope * Math.max(0, e.stats.inflight - s.inflight);
+      failures[i] = s.failure;
+      if (latencies[i]! < bestLatency) bestLatency = latencies[i]!;
+    }
+    // A failed attempt costs its own time, a backoff, and a retry on (at best) the fastest endpoint.
+    const retryPrice = opts.retryBackoffMs + bestLatency;
+    let best = -1;
+    let bestCost = Infinity;
+    for (const allowShed of [false, true]) {
+      for (let i = 0; i < candidates.length; i++) {
+        const e = candidates[i]!;
+        if (!allowShed && failures[i]! > opts.shedThreshold) continue;
+        const cost = (latencies[i]! + failures[i]! * retryPrice) / Math.max(e.weight, 1e-6);
+        if (cost < bestCost) {
+          bestCost = cost;
+          best = i;
+        }
+      }
+      if (best >= 0) break;
+    }
+    return candidates[best]!;
+  }
+
+  /** One probe to an endpoint nobody has measured for a while (also how a shed endpoint comes back). */
+  private probe(candidates: EndpointRuntime[], now: number, intervalMs: number): EndpointRuntime | undefined {
+    for (const e of candidates) {
+      const lastSeen = Math.max(e.stats.lastObservedAt, e.stats.lastStartedAt, this.lastProbe.get(e.key) ?? 0);
+      if (now - lastSeen > intervalMs) {
+        this.lastProbe.set(e.key, now);
+        return e;
+      }
+    }
+    return undefined;
+  }
+
+  private score(e: EndpointRuntime, m: RoutedMessage): EndpointScore | undefined {
+    const latest = this.latest.get(e.key);
+    const b = m.scoreBatch as BatchScores | null;
+    const j = b?.keys.get(e.key);
+    if (!b || j === undefined || m.scoreRow < 0 || m.attempt > 1) return latest;
+    const idx = m.scoreRow * b.width + j;
+    if (idx >= b.latency.length - b.width) return latest;
+    return { latency: b.latency[idx]!, failure: b.failure[idx]!, slope: latest?.slope ?? 0, inflight: latest?.inflight ?? 0 };
+  }
+}
