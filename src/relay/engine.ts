@@ -254,7 +254,23 @@ export class RelayEngine {
       }
       done.add(p.record.offset);
       await batch.heartbeat().catch(() => undefined);
+      await this.commitProgress(batch, done);
     }
+  }
+
+  private readonly lastCommit = new WeakMap<ConsumedBatch, number>();
+
+  /** In a long batch, commits the handled prefix every second, so a crash redelivers little. */
+  private async commitProgress(batch: ConsumedBatch, done: Set<string>): Promise<void> {
+    const now = Date.now();
+    const last = this.lastCommit.get(batch);
+    if (last === undefined) {
+      this.lastCommit.set(batch, now);
+      return;
+    }
+    if (now - last < 1000) return;
+    this.lastCommit.set(batch, now);
+    await this.commitPrefix(batch, done);
   }
 
   /** Commits the offsets before the first record not yet handled, so a stop hands back only unfinished work. */
