@@ -3,11 +3,11 @@
  * a bare consume-and-produce pass-through (the src/kafka wrappers, nothing else) on the same
  * broker and the same input, alternating in one run; and what a routing decision costs.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeliveryOutcome } from '../schemas/types.js';
-import { routingModel } from '../src/relay/index.js';
+import { parseRoute, routingModel, type PolicyName } from '../src/relay/index.js';
 import { bench, sleep, until, type Bench } from './lib/relay-run.js';
 import { table, writeResult } from './lib/result.js';
 
@@ -48,8 +48,11 @@ async function passThrough(b: Bench, round: number): Promise<number> {
   return N / ((finished - first) / 1000);
 }
 
-async function relayPass(b: Bench, routesFile: string, modelPath: string, round: number): Promise<{ rate: number; decisionUs: number; outcomes: number }> {
-  const relay = await b.relay({ ROUTES_FILE: routesFile, MODEL_SAVE_PATH: modelPath, RELAY_MAX_INFLIGHT: '4096', RELAY_GROUP_ID: `${b.prefix}relay-${round}` });
+async function relayPass(b: Bench, policy: PolicyName, modelPath: string, round: number): Promise<{ rate: number; decisionUs: number; outcomes: number }> {
+  const relay = await b.relay({ RELAY_AUTOSTART: 'false', MODEL_SAVE_PATH: modelPath, RELAY_MAX_INFLIGHT: '4096', RELAY_GROUP_ID: `${b.prefix}relay-${round}` });
+  const endpoints = ['a', 'b'].map((id) => ({ id, kind: 'KAFKA', target: `${b.prefix}sink-${id}` }));
+  await relay.putRoute(parseRoute({ name: 'sink', policy, endpoints }));
+  await relay.engine.start();
   let first = 0;
   const counters = relay.engine.counters;
   await until(() => counters.consumed > 0, 120_000);
@@ -72,19 +75,13 @@ async function main(): Promise<void> {
   try {
     await produceInput(b);
     const dir = mkdtempSync(join(tmpdir(), 'bench-relay-'));
-    const routesFile = (policy: string) => {
-      const file = join(dir, `routes-${policy}.json`);
-      const endpoints = ['a', 'b'].map((id) => ({ id, kind: 'KAFKA', target: `${b.prefix}sink-${id}` }));
-      writeFileSync(file, JSON.stringify({ routes: [{ name: 'sink', policy, endpoints }] }));
-      return file;
-    };
     const modelPath = join(dir, 'models');
     const rows: Record<string, string | number>[] = [];
     const rates = { passthrough: [] as number[], relay: [] as number[], decision: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       const pass = await passThrough(b, round);
-      // Each relay round is a new group on the same input; routes are re-seeded under a fresh route topic key space.
-      const relay = await relayPass(b, routesFile('p2c-peak-ewma'), modelPath, round);
+      // Each relay round is a new consumer group on the same input.
+      const relay = await relayPass(b, 'p2c-peak-ewma', modelPath, round);
       rates.passthrough.push(pass);
       rates.relay.push(relay.rate);
       rates.decision.push(relay.decisionUs);
@@ -96,11 +93,9 @@ async function main(): Promise<void> {
     const outcomes = await b.readAll<DeliveryOutcome>('delivery.outcomes');
     const trained = await routingModel.train(routingModel.examplesFromOutcomes(outcomes.slice(-20_000)), { epochs: 3 });
     await routingModel.save(trained, join(modelPath, 'routing', routingModel.newVersion()));
-    await b.kafka.admin().then((a) => a); // keep the admin connection warm
     const relayLearned = await (async () => {
       const pass = await passThrough(b, ROUNDS);
-      // A new route name space is not needed: the routes topic keeps `sink`; switch it to learned.
-      const r = await relayPass(b, routesFile('learned'), modelPath, ROUNDS);
+      const r = await relayPass(b, 'learned', modelPath, ROUNDS);
       return { pass, ...r };
     })();
     rows.push({ round: 'learned', passthrough_msgs_per_s: Math.round(relayLearned.pass), relay_msgs_per_s: Math.round(relayLearned.rate), ratio: relayLearned.rate / relayLearned.pass, decision_us: relayLearned.decisionUs });

@@ -140,6 +140,7 @@ export class RelayEngine {
               shedThreshold: route ? setting(route, 'shedThreshold', this.options.shedThreshold) : this.options.shedThreshold,
               probeIntervalMs: route ? setting(route, 'probeIntervalMs') : 2000,
               retryBackoffMs: route ? setting(route, 'retryBackoffMs', this.options.retryBackoffMs) : this.options.retryBackoffMs,
+              failureCostMs: route ? setting(route, 'failureCostMs') : 250,
               onShed: (e, shed, failure) =>
                 this.publish({
                   component: 'relay',

@@ -168,7 +168,7 @@ describe('routing policies', () => {
     };
     const shedEvents: string[] = [];
     let model: RoutingScorer | null = null;
-    const policy = new LearnedPolicy(() => model, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 60_000, retryBackoffMs: 50, onShed: (e, shed) => shedEvents.push(`${e.endpoint.id}:${shed}`) }), () => 0.3);
+    const policy = new LearnedPolicy(() => model, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 60_000, retryBackoffMs: 50, failureCostMs: 250, onShed: (e, shed) => shedEvents.push(`${e.endpoint.id}:${shed}`) }), () => 0.3);
     const m = msg();
     expect(['a', 'b', 'c']).toContain(policy.pick(eps, m, now).endpoint.id);
     model = scorer;
@@ -188,7 +188,7 @@ describe('routing policies', () => {
     eps[1]!.stats.lastObservedAt = now - 10_000;
     eps[2]!.stats.lastObservedAt = now;
     const scorer: RoutingScorer = { version: 'x', predict: (_r, n) => ({ latencyMs: new Float32Array(n).fill(10), failure: new Float32Array(n) }), dispose() {} };
-    const policy = new LearnedPolicy(() => scorer, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 2000, retryBackoffMs: 50, onShed: () => undefined }));
+    const policy = new LearnedPolicy(() => scorer, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 2000, retryBackoffMs: 50, failureCostMs: 250, onShed: () => undefined }));
     policy.prepare(eps, [msg()], now);
     expect(policy.pick(eps, msg(), now).endpoint.id).toBe('b');
     expect(policy.pick(eps, msg(), now).endpoint.id).not.toBe('b');
@@ -257,6 +257,13 @@ describe('the routing model', () => {
     rows[FEATURE_COUNT + errIdx] = 0.98;
     const p = scorer.predict(rows, 2);
     expect(p.failure[1]!).toBeGreaterThan(p.failure[0]! + 0.3);
+    // The typed-array inference gives what TensorFlow.js gives on the same weights.
+    const { tensorflow } = await import('../../src/ml/backend.js');
+    const { tf } = await tensorflow();
+    const scaledRows = rows.map((v, i) => (v - meta.userDefinedMetadata.scaler.mean[i % FEATURE_COUNT]!) / (meta.userDefinedMetadata as unknown as { scaler: { std: number[] } }).scaler.std[i % FEATURE_COUNT]!);
+    const [tl, tfail] = trained.model.predict(tf.tensor2d(scaledRows, [2, FEATURE_COUNT])) as ReturnType<typeof tf.tensor2d>[];
+    expect(p.failure[1]!).toBeCloseTo(tfail!.dataSync()[1]!, 4);
+    expect(p.latencyMs[0]!).toBeCloseTo(Math.expm1(Math.max(0, tl!.dataSync()[0]!)), 2);
     expect(p.latencyMs[0]!).toBeGreaterThan(0);
     scorer.dispose();
 

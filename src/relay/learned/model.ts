@@ -15,6 +15,7 @@ import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION } from './features.js';
 import type { Prediction, RoutingScorer } from './policy.js';
 
 type LayersModel = Awaited<ReturnType<TF['loadLayersModel']>>;
+
 type Tensor = ReturnType<TF['tensor2d']>;
 
 export const MODEL_NAME = 'routing';
@@ -224,28 +225,87 @@ interface ModelJson {
   userDefinedMetadata: { featureVersion: number; featureNames: string[]; scaler: Scaler; metrics: RoutingMetrics };
 }
 
-class TfScorer implements RoutingScorer {
+/** One dense layer's weights, row-major [inputs x units], and its activation. */
+interface DenseLayer {
+  kernel: Float32Array;
+  bias: Float32Array;
+  inputs: number;
+  units: number;
+  activation: 'relu' | 'linear' | 'sigmoid';
+}
+
+/**
+ * Inference in plain typed arrays over the trained weights: for the few dozen rows of a consumed
+ * batch this is far cheaper than a TensorFlow.js call (no tensor, no backend dispatch).
+ */
+class TypedArrayScorer implements RoutingScorer {
+  private buffers: Float32Array[] = [];
+
   constructor(
     readonly version: string,
-    private readonly tf: TF,
-    private readonly model: LayersModel,
+    private readonly hidden: DenseLayer[],
+    private readonly latencyHead: DenseLayer,
+    private readonly failureHead: DenseLayer,
     private readonly scaler: Scaler,
     readonly metrics: RoutingMetrics,
   ) {}
 
+  private buffer(i: number, size: number): Float32Array {
+    if ((this.buffers[i]?.length ?? 0) < size) this.buffers[i] = new Float32Array(size * 2);
+    return this.buffers[i]!;
+  }
+
   predict(rows: Float32Array, count: number): Prediction {
-    const scaled = applyScaler(this.scaler, rows, count);
-    const [lat, fail] = this.tf.tidy(() => {
-      const out = this.model.predict(this.tf.tensor2d(scaled, [count, FEATURE_COUNT])) as Tensor[];
-      return [out[0]!.dataSync() as Float32Array, out[1]!.dataSync() as Float32Array];
+    let input = applyScaler(this.scaler, rows, count);
+    let width: number = FEATURE_COUNT;
+    this.hidden.forEach((layer, li) => {
+      const out = this.buffer(li, count * layer.units);
+      dense(layer, input, width, count, out);
+      input = out;
+      width = layer.units;
     });
-    for (let i = 0; i < count; i++) lat![i] = Math.expm1(Math.max(0, lat![i]!));
-    return { latencyMs: lat!, failure: fail! };
+    const latencyMs = new Float32Array(count);
+    const failure = new Float32Array(count);
+    dense(this.latencyHead, input, width, count, latencyMs);
+    dense(this.failureHead, input, width, count, failure);
+    for (let i = 0; i < count; i++) latencyMs[i] = Math.expm1(Math.max(0, latencyMs[i]!));
+    return { latencyMs, failure };
   }
 
   dispose(): void {
-    this.model.dispose();
+    this.buffers = [];
   }
+}
+
+function dense(layer: DenseLayer, input: Float32Array, width: number, count: number, out: Float32Array): void {
+  const { kernel, bias, units, activation } = layer;
+  for (let r = 0; r < count; r++) {
+    const inOff = r * width;
+    const outOff = r * units;
+    for (let u = 0; u < units; u++) {
+      let sum = bias[u]!;
+      for (let k = 0; k < width; k++) sum += input[inOff + k]! * kernel[k * units + u]!;
+      out[outOff + u] = activation === 'relu' ? (sum > 0 ? sum : 0) : activation === 'sigmoid' ? 1 / (1 + Math.exp(-sum)) : sum;
+    }
+  }
+}
+
+function denseLayers(model: LayersModel): Map<string, DenseLayer> {
+  const layers = new Map<string, DenseLayer>();
+  for (const layer of model.layers) {
+    const weights = layer.getWeights();
+    if (weights.length !== 2) continue;
+    const [kernel, bias] = weights as [Tensor, Tensor];
+    const config = layer.getConfig() as { activation?: string };
+    layers.set(layer.name, {
+      kernel: Float32Array.from(kernel.dataSync()),
+      bias: Float32Array.from(bias.dataSync()),
+      inputs: kernel.shape[0]!,
+      units: kernel.shape[1]!,
+      activation: (config.activation ?? 'linear') as DenseLayer['activation'],
+    });
+  }
+  return layers;
 }
 
 /** Loads a saved model as a scorer. Throws if it was made for other features. */
@@ -259,7 +319,16 @@ export async function load(dir: string, version = dir.split(/[\\/]/).filter(Bool
   const manifest = json.weightsManifest[0]!;
   const weightData = new Uint8Array(await readFile(join(dir, manifest.paths[0]!))).buffer;
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: manifest.weights as never, weightData }));
-  return new TfScorer(version, tf, model, meta.scaler, meta.metrics);
+  try {
+    const layers = denseLayers(model);
+    const hidden = [...layers.entries()].filter(([name]) => name.startsWith('hidden_')).sort(([a], [b]) => Number(a.slice(7)) - Number(b.slice(7))).map(([, l]) => l);
+    const latency = layers.get('latency');
+    const failure = layers.get('failure');
+    if (!latency || !failure || !hidden.length) throw new Error(`routing model in ${dir} lacks its hidden, latency or failure layers`);
+    return new TypedArrayScorer(version, hidden, latency, failure, meta.scaler, meta.metrics);
+  } finally {
+    model.dispose();
+  }
 }
 
 /** The newest loadable model version under `root` (MODEL_SAVE_PATH/routing), if any. */

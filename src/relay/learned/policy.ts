@@ -30,19 +30,43 @@ export interface LearnedOptions {
   shedThreshold: number;
   probeIntervalMs: number;
   retryBackoffMs: number;
+  /** What a failed attempt costs beyond its own latency, in ms: the operator's price of a failure. */
+  failureCostMs: number;
   onShed: (endpoint: EndpointRuntime, shed: boolean, failure: number) => void;
 }
+
+/**
+ * How the model expects an endpoint's latency to grow with requests in flight: predictions at the
+ * scored load plus LOAD_STEPS more, interpolated at decision time (the batch's own dispatches add load).
+ */
+const LOAD_STEPS = [4, 16, 48];
 
 /** Predictions of one endpoint from the latest batch, for retries and messages scored without a batch. */
 interface EndpointScore {
   latency: number;
   failure: number;
-  /** d(latency)/d(in-flight) near the scored load, from a second row with more in flight. */
-  slope: number;
   inflight: number;
+  /** Predicted latency at inflight + LOAD_STEPS[i]. */
+  curve: number[];
 }
 
-const LOAD_STEP = 8;
+function loadDelta(s: EndpointScore, inflightNow: number): number {
+  const extra = inflightNow - s.inflight;
+  if (extra <= 0) return 0;
+  let x0 = 0;
+  let y0 = s.latency;
+  for (let i = 0; i < LOAD_STEPS.length; i++) {
+    const x1 = LOAD_STEPS[i]!;
+    const y1 = Math.max(y0, s.curve[i]!);
+    if (extra <= x1) return y0 + ((y1 - y0) * (extra - x0)) / (x1 - x0) - s.latency;
+    x0 = x1;
+    y0 = y1;
+  }
+  // Past the last step, go on at the last segment's slope.
+  const n = LOAD_STEPS.length;
+  const slope = (y0 - (n > 1 ? Math.max(s.latency, s.curve[n - 2]!) : s.latency)) / (LOAD_STEPS[n - 1]! - (n > 1 ? LOAD_STEPS[n - 2]! : 0));
+  return y0 - s.latency + Math.max(0, slope) * (extra - x0);
+}
 
 /** Predictions of one batch: row = message.scoreRow * width + endpoint index. */
 interface BatchScores {
@@ -74,18 +98,20 @@ export class LearnedPolicy implements RoutingPolicy {
     if (!scorer || !endpoints.length || !messages.length) return;
     const started = performance.now();
     const width = endpoints.length;
-    const count = messages.length * width + width;
+    const count = messages.length * width + width * LOAD_STEPS.length;
     if (this.rows.length < count * FEATURE_COUNT) this.rows = new Float32Array(count * FEATURE_COUNT * 2);
     let row = 0;
     messages.forEach((m, i) => {
       for (const e of endpoints) writeFeatures(this.rows, row++ * FEATURE_COUNT, e, m, now);
     });
-    // One more row per endpoint with LOAD_STEP more in flight: how latency grows with load.
+    // Rows per endpoint with more in flight: how the model expects latency to grow with load.
     const base = row;
-    for (let j = 0; j < width; j++) {
-      this.rows.copyWithin(row * FEATURE_COUNT, j * FEATURE_COUNT, (j + 1) * FEATURE_COUNT);
-      this.rows[row * FEATURE_COUNT + INFLIGHT_FEATURE] = Math.log1p(endpoints[j]!.stats.inflight + LOAD_STEP);
-      row++;
+    for (const step of LOAD_STEPS) {
+      for (let j = 0; j < width; j++) {
+        this.rows.copyWithin(row * FEATURE_COUNT, j * FEATURE_COUNT, (j + 1) * FEATURE_COUNT);
+        this.rows[row * FEATURE_COUNT + INFLIGHT_FEATURE] = Math.log1p(endpoints[j]!.stats.inflight + step);
+        row++;
+      }
     }
     const { latencyMs, failure } = scorer.predict(this.rows, count);
     const batch: BatchScores = { keys: new Map(endpoints.map((e, j) => [e.key, j])), latency: latencyMs, failure, width };
@@ -97,8 +123,8 @@ export class LearnedPolicy implements RoutingPolicy {
     endpoints.forEach((e, j) => {
       const lat = latencyMs[j]!;
       const fail = failure[j]!;
-      const slope = Math.max(0, (latencyMs[base + j]! - lat) / LOAD_STEP);
-      this.latest.set(e.key, { latency: lat, failure: fail, slope, inflight: e.stats.inflight });
+      const curve = LOAD_STEPS.map((_, k) => latencyMs[base + k * width + j]!);
+      this.latest.set(e.key, { latency: lat, failure: fail, curve, inflight: e.stats.inflight });
       // Hysteresis, so an endpoint near the threshold does not flap in and out.
       const shed = e.shedding ? fail > shedThreshold * 0.8 : fail > shedThreshold;
       if (shed !== e.shedding) {
@@ -112,9 +138,6 @@ export class LearnedPolicy implements RoutingPolicy {
   pick(candidates: EndpointRuntime[], message: RoutedMessage, now: number): EndpointRuntime {
     if (!this.scorer() || candidates.length === 1) return this.fallback.pick(candidates, message, now);
     const opts = this.options();
-    const probe = this.probe(candidates, now, opts.probeIntervalMs);
-    if (probe) return probe;
-    if (opts.exploration > 0 && this.random() < opts.exploration) return candidates[Math.floor(this.random() * candidates.length)]!;
     let bestLatency = Infinity;
     const latencies = new Float64Array(candidates.length);
     const failures = new Float64Array(candidates.length);
@@ -122,12 +145,19 @@ export class LearnedPolicy implements RoutingPolicy {
       const e = candidates[i]!;
       const s = this.score(e, message);
       if (!s) return this.fallback.pick(candidates, message, now);
-      latencies[i] = s.latency + s.slope * Math.max(0, e.stats.inflight - s.inflight);
+      latencies[i] = s.latency + loadDelta(this.latest.get(e.key) ?? s, e.stats.inflight);
       failures[i] = s.failure;
       if (latencies[i]! < bestLatency) bestLatency = latencies[i]!;
     }
-    // A failed attempt costs its own time, a backoff, and a retry on (at best) the fastest endpoint.
-    const retryPrice = opts.retryBackoffMs + bestLatency;
+    const probe = this.probe(candidates, failures, now, opts);
+    if (probe) return probe;
+    if (opts.exploration > 0 && this.random() < opts.exploration) {
+      // Explore among endpoints not predicted to fail: probes alone re-measure the suspect ones.
+      const safe = candidates.filter((_, i) => failures[i]! < opts.shedThreshold / 2);
+      if (safe.length) return safe[Math.floor(this.random() * safe.length)]!;
+    }
+    // A failed attempt costs its own time, a backoff, a retry on (at best) the fastest endpoint, and the price of a failure.
+    const retryPrice = opts.retryBackoffMs + bestLatency + opts.failureCostMs;
     let best = -1;
     let bestCost = Infinity;
     for (const allowShed of [false, true]) {
@@ -145,11 +175,16 @@ export class LearnedPolicy implements RoutingPolicy {
     return candidates[best]!;
   }
 
-  /** One probe to an endpoint nobody has measured for a while (also how a shed endpoint comes back). */
-  private probe(candidates: EndpointRuntime[], now: number, intervalMs: number): EndpointRuntime | undefined {
-    for (const e of candidates) {
+  /**
+   * One probe to an endpoint nobody has measured for a while (also how a shed endpoint comes back);
+   * an endpoint predicted to fail is probed five times less often.
+   */
+  private probe(candidates: EndpointRuntime[], failures: Float64Array, now: number, opts: LearnedOptions): EndpointRuntime | undefined {
+    for (let i = 0; i < candidates.length; i++) {
+      const e = candidates[i]!;
+      const interval = failures[i]! >= opts.shedThreshold / 2 ? opts.probeIntervalMs * 5 : opts.probeIntervalMs;
       const lastSeen = Math.max(e.stats.lastObservedAt, e.stats.lastStartedAt, this.lastProbe.get(e.key) ?? 0);
-      if (now - lastSeen > intervalMs) {
+      if (now - lastSeen > interval) {
         this.lastProbe.set(e.key, now);
         return e;
       }
@@ -163,7 +198,7 @@ export class LearnedPolicy implements RoutingPolicy {
     const j = b?.keys.get(e.key);
     if (!b || j === undefined || m.scoreRow < 0 || m.attempt > 1) return latest;
     const idx = m.scoreRow * b.width + j;
-    if (idx >= b.latency.length - b.width) return latest;
-    return { latency: b.latency[idx]!, failure: b.failure[idx]!, slope: latest?.slope ?? 0, inflight: latest?.inflight ?? 0 };
+    if (idx >= b.latency.length - b.width * LOAD_STEPS.length) return latest;
+    return { latency: b.latency[idx]!, failure: b.failure[idx]!, inflight: latest?.inflight ?? 0, curve: latest?.curve ?? [] };
   }
 }
