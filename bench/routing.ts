@@ -1,7 +1,7 @@
 /**
  * `npm run bench:routing`: every policy through the real RelayCore and broker, on every scenario
  * in bench/scenarios/. The learned policy's model is trained only on outcome records of separate
- * training runs (round-robin with shuffled weights, other seeds) of each scenario family, then every policy is
+ * training runs (round-robin, other seeds) of each scenario family, then every policy is
  * evaluated on a fresh seed. Latency is per message, from its first routing decision to its
  * successful response (retries and backoff included; Kafka transport excluded).
  *
@@ -62,12 +62,11 @@ async function main(): Promise<void> {
   if (!scenarios.length) throw new Error(`no scenario matches ${only.join(', ')}`);
   const modelPath = mkdtempSync(join(tmpdir(), 'bench-routing-models-'));
 
-  // 1. Training data: round-robin runs with weights reshuffled every 2 s (every endpoint measured in
-  //    every state, lightly and heavily loaded), on training seeds.
+  // 1. Training data: round-robin runs (every endpoint measured in every state), on training seeds.
   const training: DeliveryOutcome[] = [];
   for (const s of scenarios) {
     for (const seed of TRAIN_SEEDS) {
-      const run = await runScenario(s, 'round-robin', seed, modelPath, true);
+      const run = await runScenario(s, 'round-robin', seed, modelPath);
       training.push(...run.outcomes);
       console.error(`training run ${s.name} seed ${seed}: ${run.outcomes.length} outcomes`);
     }

@@ -29,12 +29,7 @@ async function startEndpoints(s: Scenario, seed: number): Promise<{ worker: Work
   return { worker, ports };
 }
 
-/**
- * With `shuffleWeights` (training runs), every 2 s the endpoints get random weights through the
- * orchestrator's downweight action: the logging policy then also visits states where one endpoint
- * carries most of the load, which a plain round-robin never shows the model.
- */
-export async function runScenario(s: Scenario, policy: PolicyName, seed: number, modelPath: string, shuffleWeights = false): Promise<RunResult> {
+export async function runScenario(s: Scenario, policy: PolicyName, seed: number, modelPath: string): Promise<RunResult> {
   const b = await bench('routing');
   const { worker, ports } = await startEndpoints(s, seed);
   try {
@@ -59,19 +54,8 @@ export async function runScenario(s: Scenario, policy: PolicyName, seed: number,
     let produced = 0;
     let due = 0;
     let last = t0;
-    let shuffledAt = 0;
     while (Date.now() - t0 < s.durationS * 1000) {
       const now = Date.now();
-      if (shuffleWeights && now - shuffledAt >= 2000) {
-        shuffledAt = now;
-        await producer.send(
-          'orchestrator.actions',
-          s.endpoints.map((e) => ({
-            key: `bench/${e.id}`,
-            value: { id: `shuffle-${now}-${e.id}`, kind: 'downweight_endpoint', target: `bench/${e.id}`, reason: 'training data collection', status: 'EXECUTED' as const, dryRun: false, params: { weight: (0.05 + 0.95 * rnd()).toFixed(3) }, at: now },
-          })),
-        );
-      }
       due += (rateAt(s, (now - t0) / 1000) * (now - last)) / 1000;
       last = now;
       const n = Math.floor(due - produced);

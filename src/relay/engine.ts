@@ -141,6 +141,7 @@ export class RelayEngine {
               probeIntervalMs: route ? setting(route, 'probeIntervalMs') : 2000,
               retryBackoffMs: route ? setting(route, 'retryBackoffMs', this.options.retryBackoffMs) : this.options.retryBackoffMs,
               failureCostMs: route ? setting(route, 'failureCostMs') : 250,
+              loadScale: route ? setting(route, 'loadScale') : 4,
               onShed: (e, shed, failure) =>
                 this.publish({
                   component: 'relay',

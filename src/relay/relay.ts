@@ -117,7 +117,7 @@ export class RelayCore implements Component {
   health(): ComponentHealth {
     if (!this.started) return { status: 'stopped', detail: 'not started' };
     if (!this.engine.isRunning()) return { status: 'stopped', detail: 'consumption stopped (POST /api/v2/relaycore/start)' };
-    if (!this.store.all().length) return { status: 'degraded', detail: 'no routes' };
+    if (!this.store.all().length) return { status: 'ok', detail: 'no routes yet (ROUTES_FILE or POST /api/v2/relaycore/routes)' };
     const now = Date.now();
     const down = [...this.engine.routes.values()].filter((rt) => !rt.endpoints.some((e) => e.available(now))).map((rt) => rt.route.name);
     return down.length ? { status: 'degraded', detail: `no endpoint available on ${down.join(', ')}` } : { status: 'ok' };

@@ -25,6 +25,7 @@ export const SETTINGS = {
   shedThreshold: { min: 0.05, max: 1, default: -1, doc: 'learned: predicted failure probability that sheds an endpoint (default RELAY_SHED_THRESHOLD)' },
   probeIntervalMs: { min: 100, max: 600_000, default: 2_000, doc: 'learned: an endpoint not measured for this long gets one probe (5x longer if predicted to fail)' },
   failureCostMs: { min: 0, max: 600_000, default: 250, doc: 'learned: price of a failed attempt beyond its latency, in ms of delay' },
+  loadScale: { min: 0.1, max: 100_000, default: 4, doc: 'learned: requests in flight at which an endpoint\'s expected cost doubles (spreads bursts)' },
   retryBackoffMs: { min: 0, max: 60_000, default: -1, doc: 'base backoff between attempts (default RELAY_RETRY_BACKOFF_MS)' },
 } as const;
 export type SettingName = keyof typeof SETTINGS;

@@ -221,6 +221,25 @@ describe('RelayCore on the real broker', () => {
     expect(r.body.outcome.policy).toBe('learned');
   });
 
+  it('stops consuming on /stop (messages wait as lag) and resumes on /start', async () => {
+    const ep = await endpoint();
+    await h.api('POST', '/relaycore/routes', route('pausable', 'round-robin', [ep]));
+    await h.api('POST', '/relaycore/message?wait=true', { route: 'pausable', priority: 'low', payload: 'first' });
+    expect((await h.api<{ running: boolean }>('POST', '/relaycore/stop')).body.running).toBe(false);
+    const lagOf = async () => (await h.api<{ running: boolean; lag: Record<string, { total: number }> }>('GET', '/relaycore/status')).body;
+    const before = await lagOf();
+    expect(before.running).toBe(false);
+    const producer = await h.kafka.producer();
+    // The route may also be named by the `relay-route` header.
+    await producer.sendRaw(h.kafka.catalog.name('messages.low'), [1, 2, 3].map((i) => ({ value: JSON.stringify({ id: `paused-${i}`, payload: '{}' }), headers: { 'relay-route': 'pausable' } })));
+    const stopped = await lagOf();
+    expect(stopped.lag.low!.total).toBe(before.lag.low!.total + 3);
+    expect(ep.delivered().filter((id) => id.startsWith('paused-'))).toEqual([]);
+    expect((await h.api<{ running: boolean }>('POST', '/relaycore/start')).body.running).toBe(true);
+    await until(() => ep.delivered().filter((id) => id.startsWith('paused-')).length === 3, 'the paused messages');
+    await until(async () => (await lagOf()).lag.low!.total === 0, 'the low tier lag to clear');
+  });
+
   it('reports routes, breakers, stats, policies and consumer lag', async () => {
     const s = await h.api<{ running: boolean; lag: Record<string, { total: number }>; routes: { name: string; decisions: number; endpoints: { stats: { attempts: number } }[] }[] }>('GET', '/relaycore/status');
     expect(s.status).toBe(200);

@@ -168,7 +168,7 @@ describe('routing policies', () => {
     };
     const shedEvents: string[] = [];
     let model: RoutingScorer | null = null;
-    const policy = new LearnedPolicy(() => model, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 60_000, retryBackoffMs: 50, failureCostMs: 250, onShed: (e, shed) => shedEvents.push(`${e.endpoint.id}:${shed}`) }), () => 0.3);
+    const policy = new LearnedPolicy(() => model, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 60_000, retryBackoffMs: 50, failureCostMs: 250, loadScale: 4, onShed: (e, shed) => shedEvents.push(`${e.endpoint.id}:${shed}`) }), () => 0.3);
     const m = msg();
     expect(['a', 'b', 'c']).toContain(policy.pick(eps, m, now).endpoint.id);
     model = scorer;
@@ -188,7 +188,7 @@ describe('routing policies', () => {
     eps[1]!.stats.lastObservedAt = now - 10_000;
     eps[2]!.stats.lastObservedAt = now;
     const scorer: RoutingScorer = { version: 'x', predict: (_r, n) => ({ latencyMs: new Float32Array(n).fill(10), failure: new Float32Array(n) }), dispose() {} };
-    const policy = new LearnedPolicy(() => scorer, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 2000, retryBackoffMs: 50, failureCostMs: 250, onShed: () => undefined }));
+    const policy = new LearnedPolicy(() => scorer, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 2000, retryBackoffMs: 50, failureCostMs: 250, loadScale: 4, onShed: () => undefined }));
     policy.prepare(eps, [msg()], now);
     expect(policy.pick(eps, msg(), now).endpoint.id).toBe('b');
     expect(policy.pick(eps, msg(), now).endpoint.id).not.toBe('b');

@@ -9,7 +9,7 @@
  */
 import type { EndpointRuntime } from '../endpoint.js';
 import { P2cPeakEwma, type Random, type RoutedMessage, type RoutingPolicy } from '../policies.js';
-import { FEATURE_COUNT, INFLIGHT_FEATURE, writeFeatures } from './features.js';
+import { FEATURE_COUNT, writeFeatures } from './features.js';
 
 export interface Prediction {
   /** Predicted attempt latency, ms. */
@@ -32,40 +32,15 @@ export interface LearnedOptions {
   retryBackoffMs: number;
   /** What a failed attempt costs beyond its own latency, in ms: the operator's price of a failure. */
   failureCostMs: number;
+  /** Requests in flight at which an endpoint's expected cost doubles. */
+  loadScale: number;
   onShed: (endpoint: EndpointRuntime, shed: boolean, failure: number) => void;
 }
-
-/**
- * How the model expects an endpoint's latency to grow with requests in flight: predictions at the
- * scored load plus LOAD_STEPS more, interpolated at decision time (the batch's own dispatches add load).
- */
-const LOAD_STEPS = [4, 16, 48];
 
 /** Predictions of one endpoint from the latest batch, for retries and messages scored without a batch. */
 interface EndpointScore {
   latency: number;
   failure: number;
-  inflight: number;
-  /** Predicted latency at inflight + LOAD_STEPS[i]. */
-  curve: number[];
-}
-
-function loadDelta(s: EndpointScore, inflightNow: number): number {
-  const extra = inflightNow - s.inflight;
-  if (extra <= 0) return 0;
-  let x0 = 0;
-  let y0 = s.latency;
-  for (let i = 0; i < LOAD_STEPS.length; i++) {
-    const x1 = LOAD_STEPS[i]!;
-    const y1 = Math.max(y0, s.curve[i]!);
-    if (extra <= x1) return y0 + ((y1 - y0) * (extra - x0)) / (x1 - x0) - s.latency;
-    x0 = x1;
-    y0 = y1;
-  }
-  // Past the last step, go on at the last segment's slope.
-  const n = LOAD_STEPS.length;
-  const slope = (y0 - (n > 1 ? Math.max(s.latency, s.curve[n - 2]!) : s.latency)) / (LOAD_STEPS[n - 1]! - (n > 1 ? LOAD_STEPS[n - 2]! : 0));
-  return y0 - s.latency + Math.max(0, slope) * (extra - x0);
 }
 
 /** Predictions of one batch: row = message.scoreRow * width + endpoint index. */
@@ -98,21 +73,12 @@ export class LearnedPolicy implements RoutingPolicy {
     if (!scorer || !endpoints.length || !messages.length) return;
     const started = performance.now();
     const width = endpoints.length;
-    const count = messages.length * width + width * LOAD_STEPS.length;
+    const count = messages.length * width;
     if (this.rows.length < count * FEATURE_COUNT) this.rows = new Float32Array(count * FEATURE_COUNT * 2);
     let row = 0;
     messages.forEach((m, i) => {
       for (const e of endpoints) writeFeatures(this.rows, row++ * FEATURE_COUNT, e, m, now);
     });
-    // Rows per endpoint with more in flight: how the model expects latency to grow with load.
-    const base = row;
-    for (const step of LOAD_STEPS) {
-      for (let j = 0; j < width; j++) {
-        this.rows.copyWithin(row * FEATURE_COUNT, j * FEATURE_COUNT, (j + 1) * FEATURE_COUNT);
-        this.rows[row * FEATURE_COUNT + INFLIGHT_FEATURE] = Math.log1p(endpoints[j]!.stats.inflight + step);
-        row++;
-      }
-    }
     const { latencyMs, failure } = scorer.predict(this.rows, count);
     const batch: BatchScores = { keys: new Map(endpoints.map((e, j) => [e.key, j])), latency: latencyMs, failure, width };
     messages.forEach((m, i) => {
@@ -123,8 +89,7 @@ export class LearnedPolicy implements RoutingPolicy {
     endpoints.forEach((e, j) => {
       const lat = latencyMs[j]!;
       const fail = failure[j]!;
-      const curve = LOAD_STEPS.map((_, k) => latencyMs[base + k * width + j]!);
-      this.latest.set(e.key, { latency: lat, failure: fail, curve, inflight: e.stats.inflight });
+      this.latest.set(e.key, { latency: lat, failure: fail });
       // Hysteresis, so an endpoint near the threshold does not flap in and out.
       const shed = e.shedding ? fail > shedThreshold * 0.8 : fail > shedThreshold;
       if (shed !== e.shedding) {
@@ -145,7 +110,7 @@ export class LearnedPolicy implements RoutingPolicy {
       const e = candidates[i]!;
       const s = this.score(e, message);
       if (!s) return this.fallback.pick(candidates, message, now);
-      latencies[i] = s.latency + loadDelta(this.latest.get(e.key) ?? s, e.stats.inflight);
+      latencies[i] = s.latency;
       failures[i] = s.failure;
       if (latencies[i]! < bestLatency) bestLatency = latencies[i]!;
     }
@@ -164,7 +129,10 @@ export class LearnedPolicy implements RoutingPolicy {
       for (let i = 0; i < candidates.length; i++) {
         const e = candidates[i]!;
         if (!allowShed && failures[i]! > opts.shedThreshold) continue;
-        const cost = (latencies[i]! + failures[i]! * retryPrice) / Math.max(e.weight, 1e-6);
+        // Requests already in flight (this batch's own dispatches included) make an endpoint dearer,
+        // so a burst spreads instead of herding onto the cheapest endpoint.
+        const load = 1 + e.stats.inflight / opts.loadScale;
+        const cost = ((latencies[i]! + failures[i]! * retryPrice) * load) / Math.max(e.weight, 1e-6);
         if (cost < bestCost) {
           bestCost = cost;
           best = i;
@@ -198,7 +166,7 @@ export class LearnedPolicy implements RoutingPolicy {
     const j = b?.keys.get(e.key);
     if (!b || j === undefined || m.scoreRow < 0 || m.attempt > 1) return latest;
     const idx = m.scoreRow * b.width + j;
-    if (idx >= b.latency.length - b.width * LOAD_STEPS.length) return latest;
-    return { latency: b.latency[idx]!, failure: b.failure[idx]!, inflight: latest?.inflight ?? 0, curve: latest?.curve ?? [] };
+    if (idx >= b.latency.length) return latest;
+    return { latency: b.latency[idx]!, failure: b.failure[idx]! };
   }
 }
