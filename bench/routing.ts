@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { DeliveryOutcome } from '../schemas/types.js';
 import { routingModel, type PolicyName } from '../src/relay/index.js';
 import { percentile, table, writeResult } from './lib/result.js';
-import { runScenario, type RunResult } from './lib/routing-run.js';
+import { runLanes, type RunResult } from './lib/routing-run.js';
 import { loadScenarios } from './lib/scenario.js';
 
 const POLICIES: PolicyName[] = ['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'];
@@ -65,10 +65,10 @@ async function main(): Promise<void> {
   // 1. Training data: round-robin runs (every endpoint measured in every state), on training seeds.
   const training: DeliveryOutcome[] = [];
   for (const s of scenarios) {
-    for (const seed of TRAIN_SEEDS) {
-      const run = await runScenario(s, 'round-robin', seed, modelPath);
+    const runs = await runLanes(s, TRAIN_SEEDS.map((seed) => ({ policy: 'round-robin', seed })), modelPath);
+    for (const run of runs) {
       training.push(...run.outcomes);
-      console.error(`training run ${s.name} seed ${seed}: ${run.outcomes.length} outcomes`);
+      console.error(`training run ${s.name} seed ${run.seed}: ${run.outcomes.length} outcomes`);
     }
   }
   // 2. One routing model for all scenario families, from outcome records only.
@@ -78,16 +78,16 @@ async function main(): Promise<void> {
   await routingModel.save(trained, join(modelPath, routingModel.name, version));
   console.error(`routing model ${version}: ${JSON.stringify(trained.metrics)}`);
 
-  // 3. Evaluation on a fresh seed; the policy order rotates per scenario to spread machine noise.
+  // 3. Evaluation on a fresh seed, every policy side by side in one run (machine noise hits all alike).
   const results: Record<string, Record<string, Metrics>> = {};
   const rows: Record<string, string | number>[] = [];
   const decision: Record<string, Record<string, number | null>> = {};
-  for (const [i, s] of scenarios.entries()) {
+  for (const s of scenarios) {
     results[s.name] = {};
     decision[s.name] = {};
-    const order = POLICIES.map((_, j) => POLICIES[(i + j) % POLICIES.length]!);
-    for (const policy of order) {
-      const run = await runScenario(s, policy, EVAL_SEED, modelPath);
+    const runs = await runLanes(s, POLICIES.map((policy) => ({ policy, seed: EVAL_SEED })), modelPath);
+    for (const run of runs) {
+      const policy = run.policy;
       if (policy === 'learned' && run.modelVersion !== version) throw new Error(`learned run served model ${run.modelVersion}, expected ${version}`);
       results[s.name]![policy] = metrics(run);
       decision[s.name]![policy] = run.decisionUs === null ? null : Math.round(run.decisionUs * 100) / 100;

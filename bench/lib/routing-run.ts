@@ -29,26 +29,47 @@ async function startEndpoints(s: Scenario, seed: number): Promise<{ worker: Work
   return { worker, ports };
 }
 
-export async function runScenario(s: Scenario, policy: PolicyName, seed: number, modelPath: string): Promise<RunResult> {
-  const b = await bench('routing');
-  const { worker, ports } = await startEndpoints(s, seed);
+export interface Lane {
+  policy: PolicyName;
+  seed: number;
+}
+
+/**
+ * Runs one scenario for several lanes at once, side by side: each lane has its own topics, its
+ * own RelayCore and its own endpoint worker (same behaviour for the same seed), and all get the
+ * same load at the same moments. On a shared, noisy machine a stall then hits every lane alike,
+ * so the lanes compare fairly.
+ */
+export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string): Promise<RunResult[]> {
+  const setups = await Promise.all(
+    lanes.map(async (lane) => {
+      const b = await bench('routing');
+      const { worker, ports } = await startEndpoints(s, lane.seed);
+      return { lane, b, worker, ports };
+    }),
+  );
   try {
-    const relay = await b.relay({ MODEL_SAVE_PATH: modelPath, RELAY_MAX_INFLIGHT: '512' });
-    await relay.putRoute(
-      parseRoute({
-        name: 'bench',
-        policy,
-        maxAttempts: s.route.maxAttempts ?? 3,
-        settings: Object.fromEntries(Object.entries(s.route.settings ?? {}).map(([k, v]) => [k, String(v)])),
-        endpoints: s.endpoints.map((e, i) => ({ id: e.id, kind: 'HTTP', target: `http://127.0.0.1:${ports[i]}/in`, timeoutMs: s.route.timeoutMs ?? 1000 })),
+    const running = await Promise.all(
+      setups.map(async ({ lane, b, ports }) => {
+        const relay = await b.relay({ MODEL_SAVE_PATH: modelPath, RELAY_MAX_INFLIGHT: '512' });
+        await relay.putRoute(
+          parseRoute({
+            name: 'bench',
+            policy: lane.policy,
+            maxAttempts: s.route.maxAttempts ?? 3,
+            settings: Object.fromEntries(Object.entries(s.route.settings ?? {}).map(([k, v]) => [k, String(v)])),
+            endpoints: s.endpoints.map((e, i) => ({ id: e.id, kind: 'HTTP', target: `http://127.0.0.1:${ports[i]}/in`, timeoutMs: s.route.timeoutMs ?? 1000 })),
+          }),
+        );
+        const producer = await b.kafka.producer();
+        // One message first: once it is delivered, the consumer group has joined.
+        await producer.send('messages.normal', [{ value: { id: 'warmup', route: 'bench', payload: '{}' } }]);
+        await until(() => relay.engine.counters.delivered + relay.engine.counters.deadLettered >= 1, 60_000);
+        return { relay, producer };
       }),
     );
-    const producer = await b.kafka.producer();
-    // One message first: once it is delivered, the consumer group has joined and the clock starts.
-    await producer.send('messages.normal', [{ value: { id: 'warmup', route: 'bench', payload: '{}' } }]);
-    await until(() => relay.engine.counters.delivered + relay.engine.counters.deadLettered >= 1, 60_000);
-    worker.postMessage({ type: 'start' });
-    const rnd = prng(seed);
+    for (const { worker } of setups) worker.postMessage({ type: 'start' });
+    const rnd = prng(lanes[0]!.seed);
     const payload = 'x'.repeat(s.payloadBytes ?? 256);
     const t0 = Date.now();
     let produced = 0;
@@ -65,23 +86,32 @@ export async function runScenario(s: Scenario, policy: PolicyName, seed: number,
           value: { id: `m-${produced + i}`, route: 'bench', type: 'bench', payload, createdAt: now },
         }));
         produced += n;
-        await producer.send('messages.normal', batch);
+        await Promise.all(running.map(({ producer }) => producer.send('messages.normal', batch)));
       }
       await sleep(10);
     }
-    const handled = () => relay.engine.counters.delivered + relay.engine.counters.deadLettered;
-    await until(() => handled() >= produced + 1, 120_000);
-    const rt = relay.engine.routes.get('bench');
-    const decisionUs = rt && rt.decisions ? (rt.decisionMs / rt.decisions) * 1000 : null;
-    const modelVersion = relay.engine.scorerVersion();
-    await relay.engine.flush();
-    const counters = { ...relay.engine.counters };
-    await relay.stop();
-    const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter((o) => o.messageId !== 'warmup');
-    return { scenario: s.name, policy, seed, produced, delivered: counters.delivered - 1, deadLettered: counters.deadLettered, outcomes, decisionUs, modelVersion };
+    return await Promise.all(
+      running.map(async ({ relay }, i) => {
+        const { lane, b } = setups[i]!;
+        const handled = () => relay.engine.counters.delivered + relay.engine.counters.deadLettered;
+        await until(() => handled() >= produced + 1, 120_000);
+        const rt = relay.engine.routes.get('bench');
+        const decisionUs = rt && rt.decisions ? (rt.decisionMs / rt.decisions) * 1000 : null;
+        const modelVersion = relay.engine.scorerVersion();
+        await relay.engine.flush();
+        const counters = { ...relay.engine.counters };
+        await relay.stop();
+        const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter((o) => o.messageId !== 'warmup');
+        return { scenario: s.name, policy: lane.policy, seed: lane.seed, produced, delivered: counters.delivered - 1, deadLettered: counters.deadLettered, outcomes, decisionUs, modelVersion };
+      }),
+    );
   } finally {
-    worker.postMessage({ type: 'stop' });
-    await worker.terminate();
-    await b.close();
+    await Promise.allSettled(
+      setups.map(async ({ worker, b }) => {
+        worker.postMessage({ type: 'stop' });
+        await worker.terminate();
+        await b.close();
+      }),
+    );
   }
 }
