@@ -7,21 +7,24 @@
 import type { EndpointRuntime } from '../endpoint.js';
 import type { RoutedMessage } from '../policies.js';
 
-export const FEATURE_VERSION = 1;
+export const FEATURE_VERSION = 2;
 
+/*
+ * Only features whose meaning does not depend on the policy that routed the traffic: the model is
+ * trained on outcomes of one policy (say round-robin) and serves another. Version 1 also had the
+ * in-flight count, the attempt rate, the decaying peak-EWMA and the times since the last success
+ * and observation; under the learned policy an endpoint it avoids shows values of these that the
+ * training traffic never did (idle, unobserved), and the model extrapolated them to "healthy".
+ * Load is handled by the policy's cost instead.
+ */
 export const FEATURE_NAMES = [
-  'lat_fast_log', // log1p of the 1 s latency EWMA (ms)
+  'lat_fast_log', // log1p of the 1 s latency EWMA (ms); keeps its last value while unobserved
   'lat_slow_log', // log1p of the 15 s latency EWMA
   'lat_trend', // lat_fast_log - lat_slow_log: rising latency is positive
-  'peak_log', // log1p of the peak-EWMA estimate
-  'inflight_log', // log1p of requests in flight
   'err_fast', // failure share, 2 s EWMA
   'err_slow', // failure share, 20 s EWMA
   'timeout_fast', // timeout share, 2 s EWMA
   'since_failure_log', // log1p seconds since the last failure (capped at 1 h; never = cap)
-  'since_success_log', // log1p seconds since the last success (same cap)
-  'since_observed_log', // log1p seconds since the last finished attempt (same cap)
-  'rate_log', // log1p attempts per second
   'breaker_half_open', // 1 while the breaker waits for its probe
   'weight', // effective weight (configured x orchestrator factor)
   'is_http', // 1 for HTTP, 0 for Kafka endpoints
@@ -37,7 +40,6 @@ export const FEATURE_NAMES = [
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
-export const INFLIGHT_FEATURE = FEATURE_NAMES.indexOf('inflight_log');
 
 const CAP_S = 3600;
 const since = (now: number, at: number) => Math.log1p(at ? Math.min(CAP_S, Math.max(0, now - at) / 1000) : CAP_S);
@@ -56,24 +58,19 @@ export function writeFeatures(out: Float32Array, offset: number, e: EndpointRunt
   out[offset] = fast;
   out[offset + 1] = slow;
   out[offset + 2] = fast - slow;
-  out[offset + 3] = Math.log1p(s.peak.estimate(now));
-  out[offset + 4] = Math.log1p(s.inflight);
-  out[offset + 5] = s.errFast.value;
-  out[offset + 6] = s.errSlow.value;
-  out[offset + 7] = s.timeoutFast.value;
-  out[offset + 8] = since(now, s.lastFailureAt);
-  out[offset + 9] = since(now, s.lastSuccessAt);
-  out[offset + 10] = since(now, s.lastObservedAt);
-  out[offset + 11] = Math.log1p(s.rate.value);
-  out[offset + 12] = e.breakerState() === 'half-open' ? 1 : 0;
-  out[offset + 13] = e.weight;
-  out[offset + 14] = e.endpoint.kind === 'HTTP' ? 1 : 0;
-  out[offset + 15] = Math.log1p(e.endpoint.timeoutMs);
-  out[offset + 16] = Math.log1p(m.payloadBytes);
-  out[offset + 17] = m.attempt;
-  out[offset + 18] = Math.min(1, s.attempts / 20);
+  out[offset + 3] = s.errFast.value;
+  out[offset + 4] = s.errSlow.value;
+  out[offset + 5] = s.timeoutFast.value;
+  out[offset + 6] = since(now, s.lastFailureAt);
+  out[offset + 7] = e.breakerState() === 'half-open' ? 1 : 0;
+  out[offset + 8] = e.weight;
+  out[offset + 9] = e.endpoint.kind === 'HTTP' ? 1 : 0;
+  out[offset + 10] = Math.log1p(e.endpoint.timeoutMs);
+  out[offset + 11] = Math.log1p(m.payloadBytes);
+  out[offset + 12] = m.attempt;
+  out[offset + 13] = Math.min(1, s.attempts / 20);
   const b = typeBucket(m.type);
-  for (let i = 0; i < 4; i++) out[offset + 19 + i] = i === b ? 1 : 0;
+  for (let i = 0; i < 4; i++) out[offset + 14 + i] = i === b ? 1 : 0;
 }
 
 const scratch = new Float32Array(FEATURE_COUNT);
