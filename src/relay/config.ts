@@ -69,7 +69,7 @@ export const RELAY_ENV = {
   RELAY_EXPLORATION: num('RELAY_EXPLORATION', 0, 0.5, { description: 'RelayCore `learned` policy: share of decisions that try a random endpoint, so every endpoint stays measured.', default: 0.01 }),
   RELAY_SHED_THRESHOLD: num('RELAY_SHED_THRESHOLD', 0.05, 1, {
     description: 'RelayCore `learned` policy: predicted failure probability above which an endpoint is shed before its breaker would open.',
-    default: 0.5,
+    default: 0.25,
   }),
   RELAY_HTTP_CONNECTIONS: int('RELAY_HTTP_CONNECTIONS', 1, 10_000, { description: 'RelayCore: keep-alive connections per HTTP endpoint origin.', default: 64 }),
   RELAY_WAIT_TIMEOUT_MS: int('RELAY_WAIT_TIMEOUT_MS', 100, 600_000, { description: 'RelayCore: longest wait of `POST /relaycore/message?wait=true` for the delivery outcome.', default: 30_000 }),

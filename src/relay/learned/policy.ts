@@ -129,10 +129,11 @@ export class LearnedPolicy implements RoutingPolicy {
       for (let i = 0; i < candidates.length; i++) {
         const e = candidates[i]!;
         if (!allowShed && failures[i]! > opts.shedThreshold) continue;
-        // Requests already in flight (this batch's own dispatches included) make an endpoint dearer,
-        // so a burst spreads instead of herding onto the cheapest endpoint.
+        // Requests already in flight (this batch's own dispatches included) make an endpoint's latency
+        // dearer, so a burst spreads instead of herding onto the cheapest endpoint; the price of a
+        // failure does not shrink with load, so a backlog never pushes traffic onto a failing endpoint.
         const load = 1 + e.stats.inflight / opts.loadScale;
-        const cost = ((latencies[i]! + failures[i]! * retryPrice) * load) / Math.max(e.weight, 1e-6);
+        const cost = (latencies[i]! * load + failures[i]! * retryPrice) / Math.max(e.weight, 1e-6);
         if (cost < bestCost) {
           bestCost = cost;
           best = i;
