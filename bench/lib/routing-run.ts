@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DeliveryOutcome } from '../../schemas/types.js';
 import { parseRoute, type PolicyName } from '../../src/relay/index.js';
-import { bench, broker, sleep, until } from './relay-run.js';
+import { bench, sleep, until } from './relay-run.js';
 import { prng, rateAt, type Scenario } from './scenario.js';
 
 export interface RunResult {
@@ -17,46 +17,16 @@ export interface RunResult {
   modelVersion: string | null;
 }
 
-/** A worker thread running a TypeScript file (worker threads do not inherit tsx's loader: register it first). */
-function tsWorker(relativePath: string, workerData: unknown): Worker {
-  const file = new URL(relativePath, import.meta.url).href;
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(file)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
-
-function nextMessage<T>(worker: Worker, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: { type: string }) => {
-      if (m.type !== type) return;
-      worker.off('message', onMessage);
-      resolve(m as T);
-    };
-    worker.on('message', onMessage);
-    worker.once('error', reject);
-  });
-}
-
 async function startEndpoints(s: Scenario, seed: number): Promise<{ worker: Worker; ports: number[] }> {
-  const worker = tsWorker('./endpoints-worker.ts', { endpoints: s.endpoints, seed });
-  const { ports } = await nextMessage<{ ports: number[] }>(worker, 'ready');
-  return { worker, ports };
-}
-
-interface Counters {
-  delivered: number;
-  deadLettered: number;
-}
-
-/** RelayCore in a worker thread; `counters` follows it. */
-async function startRelay(prefix: string, modelPath: string): Promise<{ worker: Worker; counters: () => Counters }> {
-  const { brokers, registryUrl } = await broker();
-  const worker = tsWorker('./relay-worker.ts', { prefix, brokers, registryUrl, env: { MODEL_SAVE_PATH: modelPath, RELAY_MAX_INFLIGHT: '512' } });
-  let latest: Counters = { delivered: 0, deadLettered: 0 };
-  worker.on('message', (m: { type: string; counters?: Counters }) => {
-    if (m.type === 'counters') latest = m.counters!;
+  // Worker threads do not inherit tsx's loader: register it, then import the TypeScript worker.
+  const file = new URL('./endpoints-worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(file)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: { endpoints: s.endpoints, seed } });
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (m: { type: string; ports: number[] }) => m.type === 'ready' && resolve(m.ports));
   });
-  await nextMessage(worker, 'ready');
-  return { worker, counters: () => latest };
+  return { worker, ports };
 }
 
 export interface Lane {
@@ -81,23 +51,20 @@ export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string): P
   try {
     const running = await Promise.all(
       setups.map(async ({ lane, b, ports }) => {
-        const producer = await b.kafka.producer();
-        await producer.send('relay.routes', [
-          {
-            key: 'bench',
-            value: parseRoute({
+        const relay = await b.relay({ MODEL_SAVE_PATH: modelPath, RELAY_MAX_INFLIGHT: '512' });
+        await relay.putRoute(
+          parseRoute({
             name: 'bench',
             policy: lane.policy,
             maxAttempts: s.route.maxAttempts ?? 3,
             settings: Object.fromEntries(Object.entries(s.route.settings ?? {}).map(([k, v]) => [k, String(v)])),
             endpoints: s.endpoints.map((e, i) => ({ id: e.id, kind: 'HTTP', target: `http://127.0.0.1:${ports[i]}/in`, timeoutMs: s.route.timeoutMs ?? 1000 })),
-            }),
-          },
-        ]);
-        const relay = await startRelay(b.prefix, modelPath);
+          }),
+        );
+        const producer = await b.kafka.producer();
         // One message first: once it is delivered, the consumer group has joined.
         await producer.send('messages.normal', [{ value: { id: 'warmup', route: 'bench', payload: '{}' } }]);
-        await until(() => relay.counters().delivered + relay.counters().deadLettered >= 1, 60_000);
+        await until(() => relay.engine.counters.delivered + relay.engine.counters.deadLettered >= 1, 60_000);
         return { relay, producer };
       }),
     );
@@ -126,12 +93,14 @@ export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string): P
     return await Promise.all(
       running.map(async ({ relay }, i) => {
         const { lane, b } = setups[i]!;
-        const handled = () => relay.counters().delivered + relay.counters().deadLettered;
+        const handled = () => relay.engine.counters.delivered + relay.engine.counters.deadLettered;
         await until(() => handled() >= produced + 1, 120_000);
-        const done = nextMessage<{ counters: Counters; decisionUs: number | null; modelVersion: string | null }>(relay.worker, 'done');
-        relay.worker.postMessage({ type: 'finish' });
-        const { counters, decisionUs, modelVersion } = await done;
-        await relay.worker.terminate();
+        const rt = relay.engine.routes.get('bench');
+        const decisionUs = rt && rt.decisions ? (rt.decisionMs / rt.decisions) * 1000 : null;
+        const modelVersion = relay.engine.scorerVersion();
+        await relay.engine.flush();
+        const counters = { ...relay.engine.counters };
+        await relay.stop();
         const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter((o) => o.messageId !== 'warmup');
         return { scenario: s.name, policy: lane.policy, seed: lane.seed, produced, delivered: counters.delivered - 1, deadLettered: counters.deadLettered, outcomes, decisionUs, modelVersion };
       }),
