@@ -104,8 +104,10 @@ async function main(): Promise<void> {
     results[s.name] = {};
     decision[s.name] = {};
     const byPolicy = new Map<PolicyName, RunResult[]>();
-    for (const seed of EVAL_SEEDS) {
-      for (const run of await runLanes(s, POLICIES.map((policy) => ({ policy, seed })), modelPath)) {
+    for (const [k, seed] of EVAL_SEEDS.entries()) {
+      // The lane order rotates per seed: no policy is always the last one served in the shared event loop.
+      const order = POLICIES.map((_, j) => POLICIES[(k + j) % POLICIES.length]!);
+      for (const run of await runLanes(s, order.map((policy) => ({ policy, seed })), modelPath)) {
         if (run.policy === 'learned' && run.modelVersion !== version) throw new Error(`learned run served model ${run.modelVersion}, expected ${version}`);
         byPolicy.set(run.policy, [...(byPolicy.get(run.policy) ?? []), run]);
       }
