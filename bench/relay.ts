@@ -19,7 +19,7 @@ async function produceInput(b: Bench): Promise<void> {
   const producer = await b.kafka.producer();
   const payload = JSON.stringify({ data: 'x'.repeat(220) });
   for (let i = 0; i < N; i += 2000) {
-    const batch = Array.from({ length: Math.min(2000, N - i) }, (_, j) => ({ key: `k${(i + j) % KEYS}`, value: { id: `m-${i + j}`, type: 'bench', payload } }));
+    const batch = Array.from({ length: Math.min(2000, N - i) }, (_, j) => ({ key: `k${(i + j) % KEYS}`, value: { id: `m-${i + j}`, route: 'sink', type: 'bench', payload } }));
     await producer.send('messages.normal', batch);
   }
 }
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       await sleep(500);
     }
     // The learned policy's decision cost, with a model trained on this run's own outcomes.
-    const outcomes = await b.readAll<DeliveryOutcome>('delivery.outcomes');
+    const outcomes = await b.readAll<DeliveryOutcome>('delivery.outcomes', Date.now() - 2000);
     const trained = await routingModel.train(routingModel.examplesFromOutcomes(outcomes.slice(-20_000)), { epochs: 3 });
     await routingModel.save(trained, join(modelPath, 'routing', routingModel.newVersion()));
     const relayLearned = await (async () => {

@@ -30,7 +30,8 @@ export interface Bench {
   kafka: KafkaConnection;
   prefix: string;
   relay(env?: Record<string, string>): Promise<RelayCore>;
-  readAll<T>(key: TopicKey): Promise<T[]>;
+  /** Decoded values of a topic (from `from`, epoch ms, if given). */
+  readAll<T>(key: TopicKey, from?: number): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -63,10 +64,11 @@ export async function bench(label: string, extraTopics: { name: string; partitio
       await relay.start();
       return relay;
     },
-    async readAll<T>(key: TopicKey) {
+    async readAll<T>(key: TopicKey, from?: number) {
       const out: T[] = [];
       await replayWindow(kafka, {
         topic: kafka.catalog.name(key),
+        from,
         onRecords: async (records) => {
           for (const r of records) out.push((await kafka.serde.decode(key, r.value)).value as T);
         },

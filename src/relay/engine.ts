@@ -63,6 +63,7 @@ export class RelayEngine {
   private readonly outcomes: Coalescer<{ key: string; messageId: string; value: DeliveryOutcomeInput }>;
   private readonly deadLetters: Coalescer<{ messageId: string | null; value: DeadLetterInput }>;
   private scorer: RoutingScorer | null = null;
+  private readonly fallbackPolicy = new P2cPeakEwma();
   readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0 };
 
   constructor(
@@ -185,12 +186,36 @@ export class RelayEngine {
     this.running = true;
     for (const tier of TIERS) {
       const consumer = this.kafka.consumer({ groupId: this.tierGroup(tier), maxWaitTimeMs: 100, maxBytesPerPartition: 512 * 1024 });
-      consumer.onCrash((error, restarting) => this.log.error({ tier, err: error.message, restarting }, 'tier consumer crashed'));
+      consumer.onCrash((error, restarting) => {
+        this.log.error({ tier, err: error.message, restarting }, 'tier consumer crashed');
+        if (!restarting) this.restartSoon();
+      });
       await consumer.subscribe([this.kafka.catalog.name(`messages.${tier}`)], { fromBeginning: true });
       await consumer.run((batch) => this.handleBatch(tier, batch), { partitionsConcurrently: 6 });
       this.consumers.push(consumer);
     }
     this.log.info({ group: this.options.groupId }, 'relay consuming');
+  }
+
+  private restarting = false;
+
+  /** A consumer kafkajs will not restart: restart consumption (uncommitted records are fetched again). */
+  private restartSoon(): void {
+    if (this.restarting || this.stopping) return;
+    this.restarting = true;
+    setTimeout(() => {
+      void (async () => {
+        try {
+          await this.stop();
+          await this.start();
+          this.log.warn('relay consumption restarted after a crash');
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'could not restart consumption');
+        } finally {
+          this.restarting = false;
+        }
+      })();
+    }, 2000).unref();
   }
 
   /** Stops intake: in-flight deliveries finish, their offsets are committed, the rest is left for the next owner. */
@@ -299,7 +324,11 @@ export class RelayEngine {
       const rt = this.routes.get(name);
       if (!rt?.policy.prepare) continue;
       const started = performance.now();
-      rt.policy.prepare(rt.endpoints.filter((e) => e.available(now)), msgs, now);
+      try {
+        rt.policy.prepare(rt.endpoints.filter((e) => e.available(now)), msgs, now);
+      } catch (err) {
+        this.log.error({ route: name, err: (err as Error).message }, 'batch scoring failed; picks fall back');
+      }
       rt.decisionMs += performance.now() - started;
     }
   }
@@ -376,7 +405,7 @@ export class RelayEngine {
       }
       p.attempt = attempts + 1;
       const started = performance.now();
-      const endpoint = rt.policy.pick(candidates, p, now);
+      const endpoint = this.pick(rt, candidates, p, now);
       rt.decisionMs += performance.now() - started;
       rt.decisions++;
       const features = featureRecord(endpoint, p, now);
@@ -403,6 +432,18 @@ export class RelayEngine {
       }
     }
     await this.deadLetter(p.record, reason, lastError, { messageId: p.message.id, route: p.route, attempts });
+  }
+
+  /** The route's policy's pick; a policy that fails or picks nothing falls back to p2c-peak-ewma for this decision. */
+  private pick(rt: RouteRuntime, candidates: EndpointRuntime[], p: Pending, now: number): EndpointRuntime {
+    try {
+      const chosen = rt.policy.pick(candidates, p, now);
+      if (chosen && candidates.includes(chosen)) return chosen;
+      this.log.error({ route: rt.route.name, policy: rt.policy.name }, 'policy picked no candidate; using p2c-peak-ewma');
+    } catch (err) {
+      this.log.error({ route: rt.route.name, policy: rt.policy.name, err: (err as Error).message }, 'policy failed; using p2c-peak-ewma');
+    }
+    return this.fallbackPolicy.pick(candidates, p, now);
   }
 
   private writeOutcome(p: Pending, rt: RouteRuntime, e: EndpointRuntime, o: Awaited<ReturnType<EndpointRuntime['attempt']>>, features: Record<string, number>, decidedAt: number): void {

@@ -96,14 +96,20 @@ export function fitScaler(features: Float32Array, rows: number): Scaler {
   const std = new Array<number>(FEATURE_COUNT).fill(0);
   for (let i = 0; i < rows; i++) for (let j = 0; j < FEATURE_COUNT; j++) mean[j]! += features[i * FEATURE_COUNT + j]! / rows;
   for (let i = 0; i < rows; i++) for (let j = 0; j < FEATURE_COUNT; j++) std[j]! += (features[i * FEATURE_COUNT + j]! - mean[j]!) ** 2 / rows;
-  // A constant feature keeps std 1, so it scales to 0 and never divides by zero.
-  return { mean, std: std.map((v) => (v > 1e-12 ? Math.sqrt(v) : 1)) };
+  // A (nearly) constant feature keeps std 1, so it scales to about 0 instead of exploding.
+  return { mean, std: std.map((v) => (v > 1e-6 ? Math.sqrt(v) : 1)) };
 }
+
+/** Standardised values are clipped: a live value far outside the training range must not blow up the output. */
+const CLIP = 10;
 
 export function applyScaler(scaler: Scaler, rows: Float32Array, count: number): Float32Array {
   const out = new Float32Array(count * FEATURE_COUNT);
   for (let i = 0; i < count; i++) {
-    for (let j = 0; j < FEATURE_COUNT; j++) out[i * FEATURE_COUNT + j] = (rows[i * FEATURE_COUNT + j]! - scaler.mean[j]!) / scaler.std[j]!;
+    for (let j = 0; j < FEATURE_COUNT; j++) {
+      const z = (rows[i * FEATURE_COUNT + j]! - scaler.mean[j]!) / scaler.std[j]!;
+      out[i * FEATURE_COUNT + j] = z > CLIP ? CLIP : z < -CLIP ? -CLIP : z;
+    }
   }
   return out;
 }
@@ -143,7 +149,7 @@ export async function train(examples: RoutingExamples, hyperparameters: Partial<
   const yfv = t(tf.tensor2d(examples.failed.subarray(trainRows), [validationRows, 1]));
   const model = build(tf, hp);
   try {
-    await model.fit(x, [yl, yf], {
+    const history = await model.fit(x, [yl, yf], {
       epochs: hp.epochs,
       batchSize: hp.batchSize,
       shuffle: true,
@@ -151,6 +157,8 @@ export async function train(examples: RoutingExamples, hyperparameters: Partial<
       verbose: 0,
       callbacks: { onEpochEnd: async (epoch, logs) => onEpoch?.({ epoch: epoch + 1, loss: logs?.loss ?? NaN, valLoss: logs?.val_loss ?? NaN }) },
     });
+    const losses = (history.history.loss ?? []) as number[];
+    if (losses.length && !Number.isFinite(losses[losses.length - 1]!)) throw new Error('training diverged (loss is not finite): try a lower learningRate');
     const [pl, pf] = model.predict(xv) as Tensor[];
     const predLat = pl!.dataSync();
     const predFail = pf!.dataSync();
@@ -225,6 +233,9 @@ interface ModelJson {
   userDefinedMetadata: { featureVersion: number; featureNames: string[]; scaler: Scaler; metrics: RoutingMetrics };
 }
 
+/** Predicted latencies are capped at 10 minutes. */
+const MAX_LATENCY_LOG = Math.log1p(600_000);
+
 /** One dense layer's weights, row-major [inputs x units], and its activation. */
 interface DenseLayer {
   kernel: Float32Array;
@@ -268,7 +279,7 @@ class TypedArrayScorer implements RoutingScorer {
     const failure = new Float32Array(count);
     dense(this.latencyHead, input, width, count, latencyMs);
     dense(this.failureHead, input, width, count, failure);
-    for (let i = 0; i < count; i++) latencyMs[i] = Math.expm1(Math.max(0, latencyMs[i]!));
+    for (let i = 0; i < count; i++) latencyMs[i] = Math.expm1(Math.min(MAX_LATENCY_LOG, Math.max(0, latencyMs[i]!)));
     return { latencyMs, failure };
   }
 

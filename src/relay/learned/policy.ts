@@ -80,6 +80,8 @@ export class LearnedPolicy implements RoutingPolicy {
       for (const e of endpoints) writeFeatures(this.rows, row++ * FEATURE_COUNT, e, m, now);
     });
     const { latencyMs, failure } = scorer.predict(this.rows, count);
+    // A model that answers NaN (diverged training) is no model: the picks fall back to p2c.
+    if (!latencyMs.every(Number.isFinite) || !failure.every(Number.isFinite)) return;
     const batch: BatchScores = { keys: new Map(endpoints.map((e, j) => [e.key, j])), latency: latencyMs, failure, width };
     messages.forEach((m, i) => {
       m.scoreRow = i;
@@ -141,7 +143,7 @@ export class LearnedPolicy implements RoutingPolicy {
       }
       if (best >= 0) break;
     }
-    return candidates[best]!;
+    return best >= 0 ? candidates[best]! : this.fallback.pick(candidates, message, now);
   }
 
   /**
