@@ -82,6 +82,15 @@ export class LearnedPolicy implements RoutingPolicy {
     const { latencyMs, failure } = scorer.predict(this.rows, count);
     // A model that answers NaN (diverged training) is no model: the picks fall back to p2c.
     if (!latencyMs.every(Number.isFinite) || !failure.every(Number.isFinite)) return;
+    // The model may predict an endpoint worse than its recent record (a rising trend, a learned
+    // pattern), never better: an optimistic guess for an endpoint that just did badly is the
+    // extrapolation error that costs the tail, when it sees states its training traffic did not.
+    for (let i = 0; i < count; i++) {
+      const s = endpoints[i % width]!.stats;
+      if (s.attempts === 0) continue;
+      if (latencyMs[i]! < s.latFast.value) latencyMs[i] = s.latFast.value;
+      if (failure[i]! < s.errFast.value) failure[i] = s.errFast.value;
+    }
     const batch: BatchScores = { keys: new Map(endpoints.map((e, j) => [e.key, j])), latency: latencyMs, failure, width };
     messages.forEach((m, i) => {
       m.scoreRow = i;
