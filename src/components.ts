@@ -5,8 +5,10 @@ import { createDetector } from './detect/index.js';
 import { createGateway } from './gateway/index.js';
 import { createNeuroWeaver } from './ml/index.js';
 import { createOrchestrator } from './orchestrator/index.js';
+import { createRelay } from './relay/index.js';
 
 export const COMPONENT_FACTORIES: Partial<Record<ComponentName, ComponentFactory>> = {
+  relay: createRelay,
   detect: createDetector,
   orchestrator: createOrchestrator,
   neuroweaver: createNeuroWeaver,

@@ -1,3 +1,4 @@
+import { RELAY_ENV } from '../relay/config.js';
 import { DETECT_ENV } from '../detect/config.js';
 import { ORCHESTRATOR_ENV } from '../orchestrator/config.js';
 import { ML_ENV } from '../ml/config.js';
@@ -68,6 +69,7 @@ export const ENV = {
   STACK_KAFKA_PORT: int('STACK_KAFKA_PORT', 1, 65535, { description: 'Local stack: broker port.', default: 9092 }),
   STACK_CONTROLLER_PORT: int('STACK_CONTROLLER_PORT', 1, 65535, { description: 'Local stack: KRaft controller port.', default: 9093 }),
   STACK_REGISTRY_PORT: int('STACK_REGISTRY_PORT', 1, 65535, { description: 'Local stack: schema registry port.', default: 8081 }),
+  ...RELAY_ENV,
   ...DETECT_ENV,
   ...ORCHESTRATOR_ENV,
   ...GATEWAY_ENV,

@@ -73,6 +73,17 @@ const BAD: Record<keyof typeof ENV, [string, string]> = {
   GATEWAY_MAX_CLIENTS: ['0', 'integer from 1'],
   GATEWAY_MAX_SUBSCRIPTIONS: ['1.5', 'integer from 1'],
   GATEWAY_MAX_REPLAYS: ['-1', 'integer from 1'],
+  ROUTES_FILE: ['', ''],
+  RELAY_GROUP_ID: ['', ''],
+  RELAY_AUTOSTART: ['later', 'true or false'],
+  RELAY_DEFAULT_ROUTES: ['urgent=orders', 'tier=route with a tier among high, normal, low'],
+  RELAY_TIER_WEIGHTS: ['high=0', 'above 0'],
+  RELAY_MAX_INFLIGHT: ['0', 'integer from 1'],
+  RELAY_RETRY_BACKOFF_MS: ['-1', 'integer from 0'],
+  RELAY_EXPLORATION: ['0.9', 'number from 0 to 0.5'],
+  RELAY_SHED_THRESHOLD: ['none', 'number from 0.05 to 1'],
+  RELAY_HTTP_CONNECTIONS: ['0', 'integer from 1'],
+  RELAY_WAIT_TIMEOUT_MS: ['5', 'integer from 100'],
 };
 const validated = Object.entries(BAD).filter(([, [value]]) => value !== '') as [keyof typeof ENV, [string, string]][];
 

@@ -1,0 +1,120 @@
+/**
+ * `npm run bench:relay`: messages per second through RelayCore to Kafka-topic endpoints, next to
+ * a bare consume-and-produce pass-through (the src/kafka wrappers, nothing else) on the same
+ * broker and the same input, alternating in one run; and what a routing decision costs.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DeliveryOutcome } from '../schemas/types.js';
+import { parseRoute, routingModel, type PolicyName } from '../src/relay/index.js';
+import { bench, sleep, until, type Bench } from './lib/relay-run.js';
+import { table, writeResult } from './lib/result.js';
+
+const N = Number(process.env.BENCH_MESSAGES ?? 60_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const KEYS = 1000;
+
+async function produceInput(b: Bench): Promise<void> {
+  const producer = await b.kafka.producer();
+  const payload = JSON.stringify({ data: 'x'.repeat(220) });
+  for (let i = 0; i < N; i += 2000) {
+    const batch = Array.from({ length: Math.min(2000, N - i) }, (_, j) => ({ key: `k${(i + j) % KEYS}`, value: { id: `m-${i + j}`, route: 'sink', type: 'bench', payload } }));
+    await producer.send('messages.normal', batch);
+  }
+}
+
+/** The baseline: consume a batch, produce it to another topic, commit. */
+async function passThrough(b: Bench, round: number): Promise<number> {
+  const out = `${b.prefix}passthrough.out`;
+  const producer = await b.kafka.newProducer();
+  const consumer = b.kafka.consumer({ groupId: `${b.prefix}passthrough-${round}`, maxWaitTimeMs: 100, maxBytesPerPartition: 512 * 1024 });
+  let first = 0;
+  let done = 0;
+  let finished = 0;
+  await consumer.subscribe([b.kafka.catalog.name('messages.normal')], { fromBeginning: true });
+  await consumer.run(
+    async (batch) => {
+      first ||= performance.now();
+      await producer.sendRaw(out, batch.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })));
+      done += batch.records.length;
+      if (done >= N) finished = performance.now();
+    },
+    { partitionsConcurrently: 6 },
+  );
+  await until(() => finished > 0, 300_000);
+  await consumer.disconnect();
+  await producer.disconnect();
+  return N / ((finished - first) / 1000);
+}
+
+async function relayPass(b: Bench, policy: PolicyName, modelPath: string, round: number): Promise<{ rate: number; decisionUs: number; outcomes: number }> {
+  const relay = await b.relay({ RELAY_AUTOSTART: 'false', MODEL_SAVE_PATH: modelPath, RELAY_MAX_INFLIGHT: '4096', RELAY_GROUP_ID: `${b.prefix}relay-${round}` });
+  const endpoints = ['a', 'b'].map((id) => ({ id, kind: 'KAFKA', target: `${b.prefix}sink-${id}` }));
+  await relay.putRoute(parseRoute({ name: 'sink', policy, endpoints }));
+  await relay.engine.start();
+  let first = 0;
+  const counters = relay.engine.counters;
+  await until(() => counters.consumed > 0, 120_000);
+  first = performance.now();
+  await until(() => counters.delivered + counters.deadLettered >= N, 300_000);
+  const finished = performance.now();
+  const rt = relay.engine.routes.get('sink')!;
+  const decisionUs = (rt.decisionMs / rt.decisions) * 1000;
+  if (counters.deadLettered) throw new Error(`${counters.deadLettered} messages dead-lettered in the relay pass`);
+  await relay.stop();
+  return { rate: N / ((finished - first) / 1000), decisionUs, outcomes: counters.attempts };
+}
+
+async function main(): Promise<void> {
+  const b = await bench('relay', [
+    { name: 'sink-a', partitions: 6 },
+    { name: 'sink-b', partitions: 6 },
+    { name: 'passthrough.out', partitions: 6 },
+  ]);
+  try {
+    await produceInput(b);
+    const dir = mkdtempSync(join(tmpdir(), 'bench-relay-'));
+    const modelPath = join(dir, 'models');
+    const rows: Record<string, string | number>[] = [];
+    const rates = { passthrough: [] as number[], relay: [] as number[], decision: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      const pass = await passThrough(b, round);
+      // Each relay round is a new consumer group on the same input.
+      const relay = await relayPass(b, 'p2c-peak-ewma', modelPath, round);
+      rates.passthrough.push(pass);
+      rates.relay.push(relay.rate);
+      rates.decision.push(relay.decisionUs);
+      rows.push({ round: round + 1, passthrough_msgs_per_s: Math.round(pass), relay_msgs_per_s: Math.round(relay.rate), ratio: relay.rate / pass, decision_us: relay.decisionUs });
+      console.error(JSON.stringify(rows.at(-1)));
+      await sleep(500);
+    }
+    // The learned policy's decision cost, with a model trained on this run's own outcomes.
+    const outcomes = await b.readAll<DeliveryOutcome>('delivery.outcomes', Date.now() - 2000);
+    const trained = await routingModel.train(routingModel.examplesFromOutcomes(outcomes.slice(-20_000)), { epochs: 3 });
+    await routingModel.save(trained, join(modelPath, 'routing', routingModel.newVersion()));
+    const relayLearned = await (async () => {
+      const pass = await passThrough(b, ROUNDS);
+      const r = await relayPass(b, 'learned', modelPath, ROUNDS);
+      return { pass, ...r };
+    })();
+    rows.push({ round: 'learned', passthrough_msgs_per_s: Math.round(relayLearned.pass), relay_msgs_per_s: Math.round(relayLearned.rate), ratio: relayLearned.rate / relayLearned.pass, decision_us: relayLearned.decisionUs });
+    const median = (xs: number[]) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)]!;
+    const headline = {
+      relay_msgs_per_s: Math.round(median(rates.relay)),
+      passthrough_msgs_per_s: Math.round(median(rates.passthrough)),
+      ratio: Math.round((median(rates.relay) / median(rates.passthrough)) * 1000) / 1000,
+      decision_us: Math.round(median(rates.decision) * 100) / 100,
+    };
+    console.log(table(rows));
+    writeResult('relay', headline, { messages: N, rounds: ROUNDS, keys: KEYS, policy: 'p2c-peak-ewma', learned: { relay_msgs_per_s: Math.round(relayLearned.rate), passthrough_msgs_per_s: Math.round(relayLearned.pass), decision_us: relayLearned.decisionUs }, rows });
+  } finally {
+    await b.close();
+  }
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,229 @@
+/** RelayCore's HTTP API under /api/v2: consumption control, messages, optimisation, status, routes. */
+import { Type, type Static } from '@fastify/type-provider-typebox';
+import type { Route } from '../../schemas/types.js';
+import { HttpError } from '../api/errors.js';
+import type { ApiInstance } from '../api/server.js';
+import { TIERS } from './config.js';
+import { OptimizeError, type RelayCore } from './relay.js';
+import { parseRoute, POLICIES, RouteError, SETTINGS } from './routes.js';
+
+const tags = ['relaycore'];
+const Err = Type.Ref('Error');
+const Name = Type.String({ pattern: '^[A-Za-z0-9._-]{1,100}$', description: 'Letters, digits, ".", "_" or "-".', examples: ['orders'] });
+const StringMap = Type.Record(Type.String(), Type.String());
+const SettingValue = Type.Union([Type.String(), Type.Number()]);
+
+const EndpointSchema = Type.Object(
+  {
+    id: Name,
+    kind: Type.Union([Type.Literal('HTTP'), Type.Literal('KAFKA')]),
+    target: Type.String({ description: 'URL for HTTP, topic name for KAFKA.', examples: ['http://orders-a.internal:8080/ingest'] }),
+    weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, default: 1 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 })),
+    headers: Type.Optional(StringMap),
+  },
+  { additionalProperties: false },
+);
+
+const RouteFields = {
+  policy: Type.Optional(Type.Union(POLICIES.map((p) => Type.Literal(p)), { description: POLICIES.join(', ') })),
+  endpoints: Type.Array(EndpointSchema, { minItems: 1 }),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, default: 3 })),
+  settings: Type.Optional(
+    Type.Record(Type.String(), SettingValue, {
+      description: `Breaker and policy settings: ${Object.entries(SETTINGS)
+        .map(([k, v]) => `${k} (${v.doc})`)
+        .join('; ')}.`,
+    }),
+  ),
+};
+
+const routeExample = {
+  name: 'orders',
+  policy: 'p2c-peak-ewma',
+  endpoints: [
+    { id: 'a', kind: 'HTTP', target: 'http://orders-a.internal:8080/ingest', timeoutMs: 2000 },
+    { id: 'audit', kind: 'KAFKA', target: 'orders.audit', weight: 0.5 },
+  ],
+  maxAttempts: 3,
+  settings: { errorThresholdPercentage: '50', resetTimeoutMs: '5000' },
+};
+
+const RouteBody = Type.Object({ name: Name, ...RouteFields }, { additionalProperties: false, examples: [routeExample] });
+const RouteUpdate = Type.Object({ name: Type.Optional(Name), ...RouteFields }, { additionalProperties: false, examples: [routeExample] });
+const RoutePatch = Type.Object(
+  {
+    policy: RouteFields.policy,
+    endpoints: Type.Optional(RouteFields.endpoints),
+    maxAttempts: RouteFields.maxAttempts,
+    settings: RouteFields.settings,
+  },
+  { additionalProperties: false, examples: [{ policy: 'learned' }] },
+);
+
+const EndpointOut = Type.Object({ id: Type.String(), kind: Type.String(), target: Type.String(), weight: Type.Number(), timeoutMs: Type.Integer(), headers: StringMap });
+const RouteOut = Type.Object({ name: Type.String(), policy: Type.String(), endpoints: Type.Array(EndpointOut), maxAttempts: Type.Integer(), settings: StringMap, updatedAt: Type.Number() });
+const NameParams = Type.Object({ name: Name });
+
+const MessageBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Unique id, also the idempotency key; generated when absent.' })),
+    route: Type.Optional(Name),
+    priority: Type.Optional(Type.Union(TIERS.map((t) => Type.Literal(t)), { default: 'normal' })),
+    key: Type.Optional(Type.String({ maxLength: 1000, description: 'Ordering key: messages with the same key are delivered in order.' })),
+    type: Type.Optional(Type.String({ minLength: 1, maxLength: 200, default: 'default' })),
+    payload: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())], { description: 'Text, or JSON (sent as its JSON text).' }),
+    contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    headers: Type.Optional(StringMap),
+  },
+  { additionalProperties: false, examples: [{ route: 'orders', priority: 'high', key: 'customer-42', type: 'order.created', payload: { orderId: 1001, total: 25.5 } }] },
+);
+const MessageQuery = Type.Object({
+  wait: Type.Optional(Type.Boolean({ default: false, description: 'Wait for the delivery outcome (from whichever instance delivers).' })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'Longest wait; default RELAY_WAIT_TIMEOUT_MS.' })),
+});
+const MessageOut = Type.Object({
+  id: Type.String(),
+  topic: Type.String(),
+  priority: Type.String(),
+  partition: Type.Integer(),
+  offset: Type.String(),
+  status: Type.Union([Type.Literal('ACCEPTED'), Type.Literal('DELIVERED'), Type.Literal('DEAD_LETTERED'), Type.Literal('PENDING')]),
+  outcome: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  deadLetter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+
+const OptimizeBody = Type.Object(
+  {
+    windowMinutes: Type.Optional(Type.Number({ minimum: 1, maximum: 7 * 24 * 60, default: 60, description: 'Replay this much of delivery.outcomes.' })),
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    learningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    hidden: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 512 }), { minItems: 1, maxItems: 4 })),
+  },
+  { additionalProperties: false, examples: [{ windowMinutes: 30, epochs: 25 }] },
+);
+
+const Loose = Type.Record(Type.String(), Type.Unknown());
+
+function routeError(err: unknown): never {
+  if (err instanceof RouteError) throw new HttpError(400, `body.${err.message}`, `body.${err.field}`);
+  throw err;
+}
+
+const settingsToStrings = (s: Record<string, string | number> | undefined) => (s ? Object.fromEntries(Object.entries(s).map(([k, v]) => [k, String(v)])) : undefined);
+
+function checkRoute(raw: Record<string, unknown>): Route {
+  try {
+    return parseRoute({ ...raw, settings: settingsToStrings(raw.settings as Record<string, string | number> | undefined) }, '');
+  } catch (err) {
+    return routeError(err);
+  }
+}
+
+function existing(relay: RelayCore, name: string): Route {
+  const route = relay.store.get(name);
+  if (!route) throw new HttpError(404, `route "${name}" does not exist`, 'params.name');
+  return route;
+}
+
+export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
+  api.post('/relaycore/start', { schema: { summary: 'Start consuming the inbound tiers', tags, response: { 200: Type.Object({ running: Type.Boolean() }) } } }, async () => {
+    await relay.engine.start();
+    return { running: true };
+  });
+
+  api.post('/relaycore/stop', { schema: { summary: 'Stop consuming: in-flight deliveries finish and are committed', tags, response: { 200: Type.Object({ running: Type.Boolean() }) } } }, async () => {
+    await relay.engine.stop();
+    return { running: false };
+  });
+
+  api.post(
+    '/relaycore/message',
+    {
+      schema: {
+        summary: 'Validate a message and produce it to its priority tier; ?wait=true returns its delivery outcome',
+        tags,
+        body: MessageBody,
+        querystring: MessageQuery,
+        response: { 200: MessageOut, 202: MessageOut, 400: Err },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body;
+      const priority = body.priority ?? 'normal';
+      const routeName = body.route ?? relay.defaultRoute(priority);
+      if (!routeName || !relay.store.get(routeName)) {
+        throw new HttpError(400, body.route ? `body.route "${body.route}" is not a route` : `no body.route given and the ${priority} tier has no existing default route`, 'body.route');
+      }
+      const payload = typeof body.payload === 'string' ? body.payload : JSON.stringify(body.payload);
+      const id = body.id ?? crypto.randomUUID();
+      const waiter = req.query.wait ? relay.waitFor(id, req.query.timeoutMs ?? relay.config().RELAY_WAIT_TIMEOUT_MS) : undefined;
+      let sent;
+      try {
+        sent = await relay.send({ id, route: body.route, type: body.type, payload, contentType: body.contentType, headers: body.headers, key: body.key, priority });
+      } catch (err) {
+        waiter?.cancel();
+        throw err;
+      }
+      if (!waiter) return reply.status(202).send({ ...sent, status: 'ACCEPTED' });
+      const fate = await waiter.fate;
+      if (!fate) return reply.status(202).send({ ...sent, status: 'PENDING' });
+      if (fate.status === 'DELIVERED') return reply.status(200).send({ ...sent, status: 'DELIVERED', outcome: fate.outcome as unknown as Record<string, unknown> });
+      return reply.status(200).send({ ...sent, status: 'DEAD_LETTERED', deadLetter: fate.deadLetter as unknown as Record<string, unknown> });
+    },
+  );
+
+  api.post(
+    '/relaycore/optimize',
+    {
+      schema: {
+        summary: 'Refit the learned routing model on recent delivery outcomes and serve it',
+        description: 'Replays `windowMinutes` of delivery.outcomes, trains the routing model, saves it under MODEL_SAVE_PATH/routing/<version>/ and loads it into every learned route of this instance.',
+        tags,
+        body: OptimizeBody,
+        response: { 200: Loose, 409: Err },
+      },
+    },
+    async (req) => {
+      const b = req.body ?? {};
+      try {
+        const hp = { ...(b.epochs ? { epochs: b.epochs } : {}), ...(b.learningRate ? { learningRate: b.learningRate } : {}), ...(b.hidden ? { hidden: b.hidden } : {}) };
+        return (await relay.optimize((b.windowMinutes ?? 60) * 60_000, hp)) as unknown as Record<string, unknown>;
+      } catch (err) {
+        if (err instanceof OptimizeError) throw new HttpError(409, (err as Error).message);
+        throw err;
+      }
+    },
+  );
+
+  api.get('/relaycore/status', { schema: { summary: 'Routes, endpoints, breakers, live stats, policies, model and consumer lag', tags, response: { 200: Loose } } }, async () => {
+    return (await relay.status()) as unknown as Record<string, unknown>;
+  });
+
+  api.get('/relaycore/routes', { schema: { summary: 'List routes', tags, response: { 200: Type.Array(RouteOut) } } }, async () => relay.store.all());
+
+  api.get('/relaycore/routes/:name', { schema: { summary: 'Read a route', tags, params: NameParams, response: { 200: RouteOut, 404: Err } } }, async (req) => existing(relay, req.params.name));
+
+  api.post('/relaycore/routes', { schema: { summary: 'Create a route (shared with every instance through relay.routes)', tags, body: RouteBody, response: { 201: RouteOut, 400: Err, 409: Err } } }, async (req, reply) => {
+    const route = checkRoute(req.body as Static<typeof RouteBody>);
+    if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
+    return reply.status(201).send(await relay.putRoute(route));
+  });
+
+  api.put('/relaycore/routes/:name', { schema: { summary: 'Create or replace a route', tags, params: NameParams, body: RouteUpdate, response: { 200: RouteOut, 400: Err } } }, async (req) => {
+    if (req.body.name !== undefined && req.body.name !== req.params.name) throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
+    return relay.putRoute(checkRoute({ ...req.body, name: req.params.name }));
+  });
+
+  api.patch('/relaycore/routes/:name', { schema: { summary: 'Change part of a route, e.g. switch its policy', tags, params: NameParams, body: RoutePatch, response: { 200: RouteOut, 400: Err, 404: Err } } }, async (req) => {
+    const current = existing(relay, req.params.name);
+    const settings = req.body.settings ? { ...current.settings, ...settingsToStrings(req.body.settings) } : current.settings;
+    return relay.putRoute(checkRoute({ ...current, ...req.body, settings, name: current.name }));
+  });
+
+  api.delete('/relaycore/routes/:name', { schema: { summary: 'Delete a route', tags, params: NameParams, response: { 204: Type.Null(), 404: Err } } }, async (req, reply) => {
+    existing(relay, req.params.name);
+    await relay.store.delete(req.params.name);
+    return reply.status(204).send(null);
+  });
+}

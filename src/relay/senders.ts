@@ -1,0 +1,154 @@
+/**
+ * How a message reaches an endpoint: an HTTP POST through a keep-alive pool per origin, or a
+ * record on a Kafka topic. Kafka sends issued in the same tick are coalesced into one produce
+ * request, so a consumed batch fans out in one round trip.
+ */
+import { Pool } from 'undici';
+import type { Endpoint } from '../../schemas/types.js';
+import type { OutgoingRecord, TypedProducer } from '../kafka/index.js';
+
+export interface DeliveryRequest {
+  id: string;
+  key: Buffer | null;
+  type: string;
+  payload: string;
+  contentType: string;
+  headers: Record<string, string>;
+}
+
+export type SendFailure = 'failed' | 'timeout' | 'rejected';
+
+/** A failed send. `rejected`: the endpoint refused the message itself (4xx), so no retry elsewhere helps. */
+export class SendError extends Error {
+  constructor(
+    message: string,
+    readonly kind: SendFailure,
+    readonly httpStatus: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export interface SendResult {
+  httpStatus: number | null;
+}
+
+/** Collects items added in the same tick (up to `max`) and hands them to `flush` together. */
+export class Coalescer<T> {
+  private pending: { item: T; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private scheduled = false;
+  private readonly flushing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly flush: (items: T[]) => Promise<void>,
+    private readonly max = 2000,
+  ) {}
+
+  add(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      if (this.pending.length >= this.max) this.run();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.run());
+      }
+    });
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    if (!batch.length) return;
+    this.pending = [];
+    const done = this.flush(batch.map((b) => b.item)).then(
+      () => batch.forEach((b) => b.resolve()),
+      (err: unknown) => batch.forEach((b) => b.reject(err instanceof Error ? err : new Error(String(err)))),
+    );
+    this.flushing.add(done);
+    void done.finally(() => this.flushing.delete(done));
+  }
+
+  /** Flushes what is pending and waits for every flush in progress. */
+  async settled(): Promise<void> {
+    this.run();
+    await Promise.allSettled([...this.flushing]);
+  }
+
+  size(): number {
+    return this.pending.length;
+  }
+}
+
+const PERMANENT = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
+
+export class HttpSender {
+  private readonly pools = new Map<string, Pool>();
+  constructor(private readonly connections: number) {}
+
+  private pool(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, { connections: this.connections, keepAliveTimeout: 30_000, pipelining: 1 });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  async send(endpoint: Endpoint, url: URL, req: DeliveryRequest): Promise<SendResult> {
+    let res;
+    try {
+      res = await this.pool(url.origin).request({
+        method: 'POST',
+        path: `${url.pathname}${url.search}`,
+        headers: { ...endpoint.headers, ...req.headers, 'content-type': req.contentType, 'idempotency-key': req.id, 'x-message-type': req.type },
+        body: req.payload,
+        headersTimeout: endpoint.timeoutMs + 1000,
+        bodyTimeout: endpoint.timeoutMs + 1000,
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      throw new SendError(`${code ?? 'error'}: ${(err as Error).message}`, code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'failed');
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      await res.body.dump();
+      return { httpStatus: res.statusCode };
+    }
+    const text = (await res.body.text().catch(() => '')).slice(0, 300);
+    throw new SendError(`HTTP ${res.statusCode}${text ? `: ${text}` : ''}`, PERMANENT(res.statusCode) ? 'rejected' : 'failed', res.statusCode);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
+    this.pools.clear();
+  }
+}
+
+export class KafkaSender {
+  private readonly coalescer: Coalescer<{ topic: string; record: OutgoingRecord }>;
+
+  constructor(producer: Promise<TypedProducer>) {
+    this.coalescer = new Coalescer(async (items) => {
+      const byTopic = new Map<string, OutgoingRecord[]>();
+      for (const { topic, record } of items) {
+        const list = byTopic.get(topic);
+        if (list) list.push(record);
+        else byTopic.set(topic, [record]);
+      }
+      await (await producer).sendMany([...byTopic].map(([topic, records]) => ({ topic, records })));
+    });
+  }
+
+  async send(endpoint: Endpoint, req: DeliveryRequest): Promise<SendResult> {
+    const record: OutgoingRecord = {
+      key: req.key,
+      value: req.payload,
+      headers: { ...endpoint.headers, ...req.headers, 'content-type': req.contentType, 'idempotency-key': req.id, 'message-type': req.type },
+    };
+    try {
+      await this.coalescer.add({ topic: endpoint.target, record });
+    } catch (err) {
+      throw new SendError((err as Error).message, 'failed');
+    }
+    return { httpStatus: null };
+  }
+}

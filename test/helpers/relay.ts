@@ -1,0 +1,136 @@
+/** RelayCore test harness: a runtime under a fresh topic prefix, and HTTP endpoints that record what they receive. */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { startRuntime, type Runtime } from '../../src/app/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import type { ConsumedRecord, KafkaConnection } from '../../src/kafka/index.js';
+import { createRelay, type RelayCore } from '../../src/relay/index.js';
+import type { TopicKey } from '../../topics/index.js';
+import { uniquePrefix } from './kafka.js';
+import { freePort } from './process.js';
+
+export interface RelayHarness {
+  runtime: Runtime;
+  relay: RelayCore;
+  kafka: KafkaConnection;
+  base: string;
+  prefix: string;
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+/** Environment for a RelayCore process on the test broker under `prefix`. */
+export function relayEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  const { brokers, registryUrl } = inject('kafka');
+  return {
+    KAFKA_BROKERS: brokers.join(','),
+    SCHEMA_REGISTRY_URL: registryUrl,
+    KAFKA_TOPIC_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    COMPONENTS: 'relay',
+    RELAY_GROUP_ID: `${prefix}relay`,
+    MODEL_SAVE_PATH: mkdtempSync(join(tmpdir(), 'am-relay-models-')),
+    RELAY_RETRY_BACKOFF_MS: '5',
+    ...extra,
+  };
+}
+
+export async function startRelay(extra: Record<string, string> = {}, label = 'relay'): Promise<RelayHarness> {
+  const prefix = uniquePrefix(label);
+  const port = await freePort();
+  const config = loadConfig({ ...relayEnv(prefix, extra), PORT: String(port) });
+  const runtime = await startRuntime(config, { relay: createRelay });
+  const base = `http://127.0.0.1:${port}/api/v2`;
+  return {
+    runtime,
+    relay: runtime.components[0] as RelayCore,
+    kafka: runtime.kafka,
+    base,
+    prefix,
+    async api<T>(method: string, path: string, body?: unknown) {
+      const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+    },
+    async close() {
+      const admin = await runtime.kafka.admin();
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+      await runtime.stop();
+      const { KafkaConnection } = await import('../../src/kafka/index.js');
+      const { brokers, registryUrl } = inject('kafka');
+      const cleaner = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix });
+      await (await cleaner.admin()).deleteTopics(topics).catch(() => undefined);
+      await cleaner.close();
+    },
+  };
+}
+
+export interface Hit {
+  id: string;
+  body: string;
+  headers: IncomingMessage['headers'];
+  at: number;
+  status: number;
+}
+
+export interface TestEndpoint {
+  url: string;
+  hits: Hit[];
+  /** Ids answered with 2xx, in arrival order. */
+  delivered(): string[];
+  respond: (hit: Hit) => { status: number; delayMs?: number };
+  close(): Promise<void>;
+}
+
+/** An HTTP endpoint on a free local port; `respond` decides status and delay per request. */
+export async function testEndpoint(respond: TestEndpoint['respond'] = () => ({ status: 200 })): Promise<TestEndpoint> {
+  const port = await freePort();
+  const ep: TestEndpoint = {
+    url: `http://127.0.0.1:${port}/in`,
+    hits: [],
+    delivered: () => ep.hits.filter((h) => h.status < 300).map((h) => h.id),
+    respond,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const hit: Hit = { id: String(req.headers['idempotency-key']), body, headers: req.headers, at: Date.now(), status: 0 };
+      const { status, delayMs } = ep.respond(hit);
+      const answer = () => {
+        hit.status = status;
+        ep.hits.push(hit);
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'nope');
+      };
+      if (delayMs) setTimeout(answer, delayMs);
+      else answer();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return ep;
+}
+
+/** Polls until `check` is true (tests wait for asynchronous delivery; no assertion is timed). */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 45_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Records of a topic key under the harness prefix, read from the beginning into a growing array. */
+export async function follow(kafka: KafkaConnection, key: TopicKey): Promise<{ records: ConsumedRecord[]; stop: () => Promise<void> }> {
+  const records: ConsumedRecord[] = [];
+  const consumer = kafka.consumer({ groupId: `test-follow-${Math.random().toString(36).slice(2)}`, maxWaitTimeMs: 50 });
+  await consumer.subscribe([kafka.catalog.name(key)], { fromBeginning: true });
+  await consumer.run(async (batch) => {
+    records.push(...batch.records);
+  });
+  return { records, stop: () => consumer.disconnect() };
+}
