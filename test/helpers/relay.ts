@@ -73,8 +73,12 @@ export interface Hit {
   body: string;
   headers: IncomingMessage['headers'];
   at: number;
+  /** Arrival order across every test endpoint of the process (milliseconds tie). */
+  order: number;
   status: number;
 }
+
+let arrivals = 0;
 
 export interface TestEndpoint {
   url: string;
@@ -99,7 +103,7 @@ export async function testEndpoint(respond: TestEndpoint['respond'] = () => ({ s
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      const hit: Hit = { id: String(req.headers['idempotency-key']), body, headers: req.headers, at: Date.now(), status: 0 };
+      const hit: Hit = { id: String(req.headers['idempotency-key']), body, headers: req.headers, at: Date.now(), order: arrivals++, status: 0 };
       const { status, delayMs } = ep.respond(hit);
       const answer = () => {
         hit.status = status;
