@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { buildServer, type ApiInstance, type DependencyHealth } from '../api/index.js';
-import { ConfigError, usesLocalStack, type ComponentName, type Config } from '../config/index.js';
+import { usesLocalStack, type ComponentName, type Config } from '../config/index.js';
 import { KafkaConnection, SchemaRegistrationError } from '../kafka/index.js';
 import { logger, type Logger } from '../log/index.js';
 import { stackEndpoints, stackSettings, stackUp } from '../stack/index.js';
@@ -22,8 +22,7 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.j
 /** Broker and registry addresses: the configured ones, or the local stack's (started if needed). */
 export async function resolveEndpoints(config: Config, log: Logger): Promise<{ brokers: string[]; registryUrl: string }> {
   if (!usesLocalStack(config)) {
-    if (!config.SCHEMA_REGISTRY_URL) throw new ConfigError('SCHEMA_REGISTRY_URL', 'must be set when KAFKA_BROKERS is set');
-    return { brokers: config.KAFKA_BROKERS, registryUrl: config.SCHEMA_REGISTRY_URL };
+    return { brokers: config.KAFKA_BROKERS, registryUrl: config.SCHEMA_REGISTRY_URL! };
   }
   const settings = stackSettings(config);
   log.info({ dir: settings.dir }, 'KAFKA_BROKERS is unset: using the local stack');

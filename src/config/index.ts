@@ -1,6 +1,6 @@
 import { RELAY_ENV } from '../relay/config.js';
-import { DETECT_ENV } from '../detect/config.js';
-import { ORCHESTRATOR_ENV } from '../orchestrator/config.js';
+import { DETECT_CHECKS, DETECT_ENV } from '../detect/config.js';
+import { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from '../orchestrator/config.js';
 import { ML_ENV } from '../ml/config.js';
 import { GATEWAY_ENV } from '../gateway/config.js';
 import { bool, ConfigError, hostPort, httpUrl, int, list, oneOf, str, url, type EnvVar, type ValueOf } from './vars.js';
@@ -107,10 +107,21 @@ function declareToken(): EnvVar<string | undefined> {
 
 export type Config = { readonly [K in keyof typeof ENV]: ValueOf<(typeof ENV)[K]> };
 
+/** Checks that span several variables (each component declares its own next to its variables). */
+const CHECKS: ((config: Config) => void)[] = [
+  (config) => {
+    if (config.KAFKA_BROKERS.length && !config.SCHEMA_REGISTRY_URL) throw new ConfigError('SCHEMA_REGISTRY_URL', 'must be set when KAFKA_BROKERS is set');
+  },
+  ...DETECT_CHECKS,
+  ...ORCHESTRATOR_CHECKS,
+];
+
 /** Reads and validates every variable; throws ConfigError (one line, naming the variable) on the first bad value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const entries = Object.entries(ENV).map(([key, spec]) => [key, (spec as EnvVar<unknown>).parse(env[key])]);
-  return Object.freeze(Object.fromEntries(entries)) as Config;
+  const config = Object.freeze(Object.fromEntries(entries)) as Config;
+  for (const check of CHECKS) check(config);
+  return config;
 }
 
 /** True when no external broker is configured, so the embedded local stack provides one. */

@@ -1,5 +1,6 @@
 /** Environment variables of anomaly detection (spread into ENV in src/config/index.ts). */
-import { int, num } from '../config/vars.js';
+import type { Config } from '../config/index.js';
+import { ConfigError, int, num } from '../config/vars.js';
 
 export const DETECT_ENV = {
   DETECT_SCORE_HALF: num('DETECT_SCORE_HALF', 1, 50, {
@@ -23,3 +24,12 @@ export const DETECT_ENV = {
   }),
   DETECT_MAX_METRICS: int('DETECT_MAX_METRICS', 1, 64, { description: 'Anomaly detection: metrics per service (the 5 standard ones plus `extra`), further ones are ignored.', default: 16 }),
 } as const;
+
+/** Checks that span several variables, run by loadConfig. */
+export const DETECT_CHECKS = [
+  (config: Config) => {
+    if (config.DETECT_CLOSE_THRESHOLD >= config.DETECT_OPEN_THRESHOLD) {
+      throw new ConfigError('DETECT_CLOSE_THRESHOLD', `must be below DETECT_OPEN_THRESHOLD (${config.DETECT_OPEN_THRESHOLD})`);
+    }
+  },
+];

@@ -1,6 +1,6 @@
 /** Online anomaly detection: the component, and the detector for offline use (`automatrix detect`). */
 import type { Component, ComponentContext } from '../app/component.js';
-import { ConfigError, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { DEFAULT_ENGINE, type EngineOptions } from './engine.js';
 import { DetectProcessor } from './processor.js';
 
@@ -10,13 +10,10 @@ export { IncidentTracker, DEFAULT_HYSTERESIS, type HysteresisSettings } from './
 export { ServiceState, STANDARD_METRICS, type EngineOptions } from './engine.js';
 export { DetectProcessor } from './processor.js';
 export { scoreCsv, CsvError } from './csv.js';
-export { DETECT_ENV } from './config.js';
+export { DETECT_CHECKS, DETECT_ENV } from './config.js';
 
-/** Detector settings from the configuration (checks what one variable alone cannot). */
+/** Detector settings from the (validated) configuration. */
 export function engineOptions(config: Config): EngineOptions {
-  if (config.DETECT_CLOSE_THRESHOLD >= config.DETECT_OPEN_THRESHOLD) {
-    throw new ConfigError('DETECT_CLOSE_THRESHOLD', `must be below DETECT_OPEN_THRESHOLD (${config.DETECT_OPEN_THRESHOLD})`);
-  }
   return {
     settings: { ...DEFAULT_ENGINE.settings, scoreHalf: config.DETECT_SCORE_HALF, warmup: config.DETECT_WARMUP_SAMPLES },
     hysteresis: { ...DEFAULT_ENGINE.hysteresis, open: config.DETECT_OPEN_THRESHOLD, close: config.DETECT_CLOSE_THRESHOLD, closeAfter: config.DETECT_CLOSE_AFTER },

@@ -1,5 +1,7 @@
 /** Environment variables of the AI Orchestrator (spread into ENV in src/config/index.ts). */
-import { bool, hostPort, int, list, num, url } from '../config/vars.js';
+import type { Config } from '../config/index.js';
+import { bool, ConfigError, hostPort, int, list, num, url } from '../config/vars.js';
+import { webhookRefusal } from './webhook.js';
 
 /** `name=value` items: the name is a service, the value is checked by `value`. */
 const pairs = (value: (v: string) => void) => (item: string) => {
@@ -66,3 +68,14 @@ export const ORCHESTRATOR_ENV = {
     default: 86_400_000,
   }),
 } as const;
+
+/** Checks that span several variables, run by loadConfig. */
+export const ORCHESTRATOR_CHECKS = [
+  (config: Config) => {
+    if (config.ORCH_MIN_REPLICAS > config.ORCH_MAX_REPLICAS) throw new ConfigError('ORCH_MIN_REPLICAS', `must not exceed ORCH_MAX_REPLICAS (${config.ORCH_MAX_REPLICAS})`);
+  },
+  (config: Config) => {
+    const refusal = config.ORCH_WEBHOOK_URL ? webhookRefusal(config.ORCH_WEBHOOK_URL, config.ORCH_WEBHOOK_ALLOWED_HOSTS) : undefined;
+    if (refusal) throw new ConfigError('ORCH_WEBHOOK_URL', `is not allowed: ${refusal}`);
+  },
+];

@@ -1,30 +1,24 @@
 /** The AI Orchestrator: capacity forecasts, failure prediction, scaling advice and audited self-healing actions. */
 import type { Component, ComponentContext } from '../app/component.js';
-import { ConfigError, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { Brain, type BrainSettings } from './brain.js';
 import { PolicyEngine, type EndpointRef } from './policy.js';
 import { orchestratorRoutes } from './routes.js';
 import { OrchestratorRunner } from './runner.js';
-import { webhookRefusal } from './webhook.js';
 
 export { Brain, type BrainSettings, type CapacityView, type FailurePrediction } from './brain.js';
 export { Forecaster, saturation, type ForecastPoint } from './forecast.js';
 export { FailureModel, FeatureTracker, LabelQueue, FEATURES, breaches, ruleProbability } from './failure.js';
 export { ScalingAdvisor, type Recommendation } from './scaling.js';
 export { PolicyEngine, actionId, type Condition, type PolicySettings } from './policy.js';
-export { ORCHESTRATOR_ENV } from './config.js';
+export { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from './config.js';
 
 function pairs(items: readonly string[]): Map<string, string> {
   return new Map(items.map((i) => [i.slice(0, i.indexOf('=')), i.slice(i.indexOf('=') + 1)]));
 }
 
-/** Orchestrator settings from the configuration (checks what one variable alone cannot). */
+/** Orchestrator settings from the (validated) configuration. */
 export function brainSettings(config: Config): BrainSettings {
-  if (config.ORCH_MIN_REPLICAS > config.ORCH_MAX_REPLICAS) throw new ConfigError('ORCH_MIN_REPLICAS', `must not exceed ORCH_MAX_REPLICAS (${config.ORCH_MAX_REPLICAS})`);
-  if (config.ORCH_WEBHOOK_URL) {
-    const refusal = webhookRefusal(config.ORCH_WEBHOOK_URL, config.ORCH_WEBHOOK_ALLOWED_HOSTS);
-    if (refusal) throw new ConfigError('ORCH_WEBHOOK_URL', `is not allowed: ${refusal}`);
-  }
   const endpoints = new Map<string, EndpointRef[]>();
   for (const [service, refs] of pairs(config.ORCH_ENDPOINTS)) {
     endpoints.set(

@@ -99,7 +99,7 @@ describe('configuration', () => {
   });
 
   it('parses good values', () => {
-    const c = loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093', PORT: '9000', DEBUG: 'yes', CORS_ORIGINS: 'https://x.io,http://localhost:3000', API_TOKEN: 'x'.repeat(20) });
+    const c = loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093', SCHEMA_REGISTRY_URL: 'http://r:8081/apis/ccompat/v7', PORT: '9000', DEBUG: 'yes', CORS_ORIGINS: 'https://x.io,http://localhost:3000', API_TOKEN: 'x'.repeat(20) });
     expect(c.KAFKA_BROKERS).toEqual(['a:9092', 'b:9093']);
     expect(c.PORT).toBe(9000);
     expect(c.DEBUG).toBe(true);
@@ -121,6 +121,16 @@ describe('configuration', () => {
     expect((error as ConfigError).variable).toBe(name);
     expect((error as Error).message).toContain(name);
     expect((error as Error).message).toContain(words);
+  });
+
+  it.each([
+    [{ KAFKA_BROKERS: 'kafka:9092' }, 'SCHEMA_REGISTRY_URL must be set when KAFKA_BROKERS is set'],
+    [{ DETECT_OPEN_THRESHOLD: '0.4', DETECT_CLOSE_THRESHOLD: '0.4' }, 'DETECT_CLOSE_THRESHOLD must be below DETECT_OPEN_THRESHOLD'],
+    [{ ORCH_MIN_REPLICAS: '5', ORCH_MAX_REPLICAS: '3' }, 'ORCH_MIN_REPLICAS must not exceed ORCH_MAX_REPLICAS'],
+    [{ ORCH_WEBHOOK_URL: 'https://hooks.evil.example/x', ORCH_WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' }, 'ORCH_WEBHOOK_URL is not allowed: host hooks.evil.example'],
+  ])('checks what spans variables: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
   });
 
   it('never echoes the API token in its error', () => {
