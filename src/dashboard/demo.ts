@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AnomalyInput, DeliveryOutcomeInput, EcosystemEventInput, MetricSampleInput, ModelVersionInput, OrchestratorActionInput, TrainingEventInput } from '../../schemas/types.js';
 import type { KafkaConnection, TypedProducer } from '../kafka/index.js';
+import { Random } from '../timeseries/random.js';
 
 export type Batch = {
   metrics: { key: string; value: MetricSampleInput; timestamp: number }[];
@@ -32,16 +33,10 @@ export const ROUTES = [
   { route: 'notifications', endpoints: [{ id: 'email-primary', latency: 120 }, { id: 'email-fallback', latency: 260 }] },
 ];
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same demo. */
+/** The same seed gives the same demo. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 interface Incident {

@@ -1,15 +1,10 @@
 /** Small numeric helpers of the pipeline: seeded randomness, scalers, regression metrics, a linear baseline. */
+import { Random } from '../timeseries/random.js';
 
-/** A seeded uniform [0, 1) generator (mulberry32), so splits and searches are reproducible. */
+/** A seeded uniform [0, 1) generator, so splits and searches are reproducible. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 /** A standard normal draw (Box-Muller). */
