@@ -32,6 +32,7 @@ export type HealthState = 'ok' | 'degraded' | 'down';
 export interface HealthReport {
   status: HealthState;
   version: string;
+  environment: string;
   uptimeS: number;
   dependencies: Record<string, DependencyHealth>;
   components: Record<string, ComponentHealth>;
@@ -67,6 +68,7 @@ const ErrorSchema = Type.Object({
 const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
   version: Type.String(),
+  environment: Type.String(),
   uptimeS: Type.Number(),
   dependencies: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), detail: Type.Optional(Type.String()) })),
   components: Type.Record(Type.String(), Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) })),
@@ -126,7 +128,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
       entries.map(([, h]) => h),
       Object.values(components),
     );
-    return { status, version: deps.version, uptimeS: (Date.now() - started) / 1000, dependencies: Object.fromEntries(entries), components };
+    return { status, version: deps.version, environment: config.ENVIRONMENT, uptimeS: (Date.now() - started) / 1000, dependencies: Object.fromEntries(entries), components };
   };
   app.decorate('healthReport', healthReport);
   app.get(

@@ -27,7 +27,7 @@ export const ENV = {
   PORT: int('PORT', 1, 65535, { description: 'HTTP and WebSocket port.', default: 8000 }),
   HOST: str('HOST', { description: 'Interface the HTTP server binds to.', default: '0.0.0.0' }),
   ENVIRONMENT: oneOf('ENVIRONMENT', ['development', 'test', 'staging', 'production'], {
-    description: 'Deployment environment; `production` turns off the pretty log output.',
+    description: 'Deployment environment, reported on `/health`. `production` requires `KAFKA_BROKERS` (the local stack is for development) and caches the dashboard files.',
     default: 'development',
   }),
   DEBUG: bool('DEBUG', { description: 'Verbose logging (sets the log level to `debug` unless `LOG_LEVEL` is set).', default: false }),
@@ -111,6 +111,11 @@ export type Config = { readonly [K in keyof typeof ENV]: ValueOf<(typeof ENV)[K]
 const CHECKS: ((config: Config) => void)[] = [
   (config) => {
     if (config.KAFKA_BROKERS.length && !config.SCHEMA_REGISTRY_URL) throw new ConfigError('SCHEMA_REGISTRY_URL', 'must be set when KAFKA_BROKERS is set');
+  },
+  (config) => {
+    if (config.ENVIRONMENT === 'production' && !config.KAFKA_BROKERS.length) {
+      throw new ConfigError('KAFKA_BROKERS', 'must be set when ENVIRONMENT=production (the embedded local stack is for development)');
+    }
   },
   ...DETECT_CHECKS,
   ...ORCHESTRATOR_CHECKS,

@@ -125,6 +125,7 @@ describe('configuration', () => {
 
   it.each([
     [{ KAFKA_BROKERS: 'kafka:9092' }, 'SCHEMA_REGISTRY_URL must be set when KAFKA_BROKERS is set'],
+    [{ ENVIRONMENT: 'production' }, 'KAFKA_BROKERS must be set when ENVIRONMENT=production'],
     [{ DETECT_OPEN_THRESHOLD: '0.4', DETECT_CLOSE_THRESHOLD: '0.4' }, 'DETECT_CLOSE_THRESHOLD must be below DETECT_OPEN_THRESHOLD'],
     [{ ORCH_MIN_REPLICAS: '5', ORCH_MAX_REPLICAS: '3' }, 'ORCH_MIN_REPLICAS must not exceed ORCH_MAX_REPLICAS'],
     [{ ORCH_WEBHOOK_URL: 'https://hooks.evil.example/x', ORCH_WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' }, 'ORCH_WEBHOOK_URL is not allowed: host hooks.evil.example'],
