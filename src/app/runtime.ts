@@ -75,6 +75,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 /** Starts AutoMatrix: Kafka, the selected components and the HTTP server. */
 export async function startRuntime(config: Config, factories: Partial<Record<ComponentName, ComponentFactory>>): Promise<Runtime> {
   const log = logger('app');
+  if (config.ENVIRONMENT === 'production' && !config.API_TOKEN) log.warn('API_TOKEN is unset in production: every mutating endpoint and the WebSocket are open to anyone who can reach the port');
   const endpoints = await resolveEndpoints(config, log);
   const kafka = new KafkaConnection({
     brokers: endpoints.brokers,
