@@ -3,6 +3,7 @@
  * load; `bench/scenarios/README.md` documents the format. New scenarios need no code.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { Random } from '../../src/timeseries/random.js';
 
 export interface Phase {
   /** Seconds from the start (within the cycle, with repeatEveryS) when this phase begins. */
@@ -99,16 +100,10 @@ export function rateAt(s: Scenario, tS: number): number {
   return rate;
 }
 
-/** Deterministic PRNG (mulberry32), so a seed replays the same endpoint behaviour. */
+/** Deterministic uniform draws, so a seed replays the same endpoint behaviour. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 /** Standard normal from two uniforms (Box-Muller). */
