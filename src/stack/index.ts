@@ -95,12 +95,12 @@ export async function stackUp(s: StackSettings, report: Report = console.log): P
   }
   if (!registry?.pid) await assertPortsFree([[s.registryPort, 'STACK_REGISTRY_PORT']]);
   const libs = await ensureKafkaJars(p.artifacts);
-  const apicurio = await ensureApicurio(p.artifacts);
-
   if (!kafka?.pid) {
     report(`starting Kafka ${KAFKA_VERSION} (KRaft) on localhost:${s.kafkaPort} …`);
     startKafka(s, java.bin, libs);
   }
+  // Fetched while the broker boots: the registry needs the broker anyway, and Maven takes seconds even from ~/.m2.
+  const apicurio = await ensureApicurio(p.artifacts);
   await waitFor('Kafka', KAFKA_READY_MS, p.kafkaPid, p.kafkaLog, async () => (await probeBroker([`localhost:${s.kafkaPort}`], 2000)).ok);
   if (!registry?.pid) {
     report(`starting Apicurio Registry ${APICURIO_VERSION} on localhost:${s.registryPort} …`);
