@@ -15,16 +15,18 @@ const ASSETS: Record<string, { path: URL | string; type: string }> = {
   'uPlot.min.css': { path: uplotDist('uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
-const cache = new Map<string, string>();
-function load(path: URL | string): string {
-  const key = String(path);
-  let body = cache.get(key);
-  if (!body) {
-    body = readFileSync(path, 'utf8');
-    // Read on every request in development, so edits show on reload.
-    if (process.env.ENVIRONMENT === 'production') cache.set(key, body);
-  }
-  return body;
+/** Reads each file once in production; on every request otherwise, so edits show on reload. */
+function fileLoader(cacheFiles: boolean): (path: URL | string) => string {
+  const cache = new Map<string, string>();
+  return (path) => {
+    const key = String(path);
+    let body = cache.get(key);
+    if (!body) {
+      body = readFileSync(path, 'utf8');
+      if (cacheFiles) cache.set(key, body);
+    }
+    return body;
+  };
 }
 
 const SECURITY_HEADERS = {
@@ -33,7 +35,8 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-export function dashboardRoutes(app: ApiInstance): void {
+export function dashboardRoutes(app: ApiInstance, opts: { cacheFiles: boolean }): void {
+  const load = fileLoader(opts.cacheFiles);
   app.get('/', { schema: { summary: 'The live dashboard (HTML)', tags: ['dashboard'], response: { 200: Type.String() } } }, async (_req, reply) =>
     reply.headers({ ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).send(load(here('index.html'))),
   );

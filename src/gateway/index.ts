@@ -77,7 +77,7 @@ export function createGateway(ctx: ComponentContext): Component {
     rootRoutes(app) {
       root = app;
       rootRoutes(app, parts);
-      dashboardRoutes(app);
+      dashboardRoutes(app, { cacheFiles: ctx.config.ENVIRONMENT === 'production' });
     },
   };
 }
