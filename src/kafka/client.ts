@@ -3,9 +3,9 @@ import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import { logger as makeLogger, type Logger } from '../log/index.js';
 import { KafkaAdmin } from './admin.js';
 import { TopicCatalog } from './catalog.js';
-import { BatchConsumer, type ConsumerOptions } from './consumer.js';
+import { KafkajsBatchConsumer, type BatchConsumer, type ConsumerOptions } from './consumer.js';
 import { TopicReader, type ReaderOptions } from './reader.js';
-import { TypedProducer } from './producer.js';
+import { kafkajsTransport, TypedProducer } from './producer.js';
 import { Serde } from './serde.js';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
@@ -81,7 +81,7 @@ export class KafkaConnection {
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     await producer.connect();
-    const wrapped = new TypedProducer(producer, this.catalog, this.serde);
+    const wrapped = new TypedProducer(kafkajsTransport(producer), this.catalog, this.serde);
     this.closers.push(() => wrapped.disconnect());
     return wrapped;
   }
@@ -98,7 +98,7 @@ export class KafkaConnection {
       readUncommitted: !(opts.readCommittedOnly ?? true),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000 },
     });
-    const wrapped = new BatchConsumer(consumer, opts.groupId);
+    const wrapped = new KafkajsBatchConsumer(consumer, opts.groupId);
     this.closers.push(() => wrapped.disconnect());
     return wrapped;
   }

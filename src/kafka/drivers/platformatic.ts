@@ -42,7 +42,7 @@ function batchLoop(consumer: Consumer<Buffer, Buffer, string, string>, stream: M
         failure ??= err as Error;
       }
     },
-    { concurrency: 6, maxWaiting: 20_000, pause: () => stream.pause(), resume: () => stream.resume() },
+    { concurrency: 6, maxWaiting: 20_000, maxBatchBytes: 512 * 1024, pause: () => stream.pause(), resume: () => stream.resume() },
   );
   stream.on('data', (m: Received) => batcher.add(m));
   stream.on('error', (err) => (failure ??= err));

@@ -8,6 +8,8 @@
 export interface Batchable {
   topic: string;
   partition: number;
+  key?: Buffer | null;
+  value?: Buffer | null;
 }
 
 export interface BatcherOptions {
@@ -15,6 +17,8 @@ export interface BatcherOptions {
   concurrency: number;
   /** Messages waiting (not yet handed over) above which the source is paused; it resumes below half. */
   maxWaiting: number;
+  /** Bytes of keys and values in one batch at most (at least one message), as kafkajs' maxBytesPerPartition bounds its batches: a pass-through writes a batch as one produce request, which the broker refuses above max.message.bytes. */
+  maxBatchBytes: number;
   pause(): void;
   resume(): void;
 }
@@ -88,8 +92,7 @@ export class PartitionBatcher<M extends Batchable> {
   }
 
   private async run(lane: Lane<M>): Promise<void> {
-    const batch = lane.waiting;
-    lane.waiting = [];
+    const batch = this.take(lane);
     lane.busy = true;
     this.running++;
     this.waiting -= batch.length;
@@ -102,6 +105,22 @@ export class PartitionBatcher<M extends Batchable> {
       if (this.running === 0) this.idleWaiters.splice(0).forEach((w) => w());
       this.dispatch();
     }
+  }
+
+  private take(lane: Lane<M>): M[] {
+    let bytes = 0;
+    let n = 0;
+    for (const m of lane.waiting) {
+      bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+      if (n > 0 && bytes > this.opts.maxBatchBytes) break;
+      n++;
+    }
+    if (n === lane.waiting.length) {
+      const all = lane.waiting;
+      lane.waiting = [];
+      return all;
+    }
+    return lane.waiting.splice(0, n);
   }
 
   private maybeResume(): void {
