@@ -68,13 +68,21 @@ export class PartitionBatcher<M extends Batchable> {
     }
   }
 
-  /** Drops what waits for a partition (it was paused, sought, revoked, or its batch failed). */
-  discard(topic: string, partition: number): void {
+  /** Drops what waits for a partition (it was paused, sought, revoked, or its batch failed); returns the first message dropped. */
+  discard(topic: string, partition: number): M | undefined {
     const lane = this.lanes.get(`${topic}:${partition}`);
-    if (!lane) return;
+    if (!lane) return undefined;
+    const first = lane.waiting[0];
     this.waiting -= lane.waiting.length;
     lane.waiting = [];
     this.maybeResume();
+    return first;
+  }
+
+  /** Drops everything that waits (stopping: batches being handled finish, no new one starts). */
+  clear(): void {
+    for (const lane of this.lanes.values()) lane.waiting = [];
+    this.waiting = 0;
   }
 
   /** Resolves when no batch is being handled. */
