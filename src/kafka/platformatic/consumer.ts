@@ -42,6 +42,8 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
   private closed?: Promise<void>;
   /** Last offset the stream handed over, per `topic:partition`. */
   private readonly lastSeen = new Map<string, bigint>();
+  /** Last offset passed on to a batch, per `topic:partition`: the stream fetching it again (a rejoin restarts from the commits) is a duplicate. */
+  private readonly accepted = new Map<string, bigint>();
   private readonly seeks = new Map<string, PendingSeek>();
   /** Bumped by every seek of the partition: a batch from before it is stale. */
   private readonly seekEpochs = new Map<string, number>();
@@ -116,12 +118,17 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
       const reached = seek.offset > seek.boundary ? m.offset >= seek.offset : m.offset >= seek.offset && m.offset <= seek.boundary;
       if (!reached) return;
       this.seeks.delete(key);
+      this.accepted.delete(key);
       if (seek.shadow !== undefined) this.stream?.offsetsToFetch.set(key, seek.shadow);
+    } else {
+      const last = this.accepted.get(key);
+      if (last !== undefined && m.offset <= last) return;
     }
     if (this.paused.has(key)) {
       if (this.paused.get(key) === null) this.paused.set(key, m.offset);
       return;
     }
+    this.accepted.set(key, m.offset);
     this.batcher?.add(m);
   }
 
@@ -146,6 +153,7 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
         // Revoked: what waits is the next owner's; a batch in progress is stale and commits nothing.
         this.batcher?.discard(topic, p);
         this.bumpEpoch(`${topic}:${p}`);
+        this.accepted.delete(`${topic}:${p}`);
       }
     }
     this.assignment = next;
