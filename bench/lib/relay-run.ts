@@ -54,12 +54,20 @@ export async function bench(label: string, extraTopics: { name: string; partitio
   }
   await kafka.serde.registerAll(RELAY_TOPICS);
   const relays: RelayCore[] = [];
+  const connections: KafkaConnection[] = [];
   return {
     kafka,
     prefix,
     async relay(env = {}) {
       const config = loadConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, RELAY_GROUP_ID: `${prefix}relay-${relays.length}`, ...env });
-      const relay = new RelayCore({ config, kafka, log: logger('relay'), events: new EcosystemEvents(kafka, logger('events')) });
+      // RelayCore runs on KAFKA_CLIENT; `kafka` (the bench's own pass-through and reads) stays on kafkajs.
+      let relayKafka = kafka;
+      if (config.KAFKA_CLIENT !== 'kafkajs') {
+        relayKafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-bench', log: logger('bench'), client: config.KAFKA_CLIENT });
+        await relayKafka.serde.registerAll(RELAY_TOPICS);
+        connections.push(relayKafka);
+      }
+      const relay = new RelayCore({ config, kafka: relayKafka, log: logger('relay'), events: new EcosystemEvents(relayKafka, logger('events')) });
       relays.push(relay);
       await relay.start();
       return relay;
@@ -77,6 +85,7 @@ export async function bench(label: string, extraTopics: { name: string; partitio
     },
     async close() {
       await Promise.allSettled(relays.map((r) => r.stop()));
+      await Promise.allSettled(connections.map((c) => c.close()));
       const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
       await admin.deleteTopics(topics).catch(() => undefined);
       await kafka.close();

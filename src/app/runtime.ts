@@ -82,6 +82,7 @@ export async function startRuntime(config: Config, factories: Partial<Record<Com
     registryUrl: endpoints.registryUrl,
     clientId: config.KAFKA_CLIENT_ID,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    client: config.KAFKA_CLIENT,
     log: logger('kafka'),
   });
   await untilReady(() => prepareKafka(kafka, log), log);

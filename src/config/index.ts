@@ -3,6 +3,7 @@ import { DETECT_CHECKS, DETECT_ENV } from '../detect/config.js';
 import { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from '../orchestrator/config.js';
 import { ML_ENV } from '../ml/config.js';
 import { GATEWAY_ENV } from '../gateway/config.js';
+import { KAFKA_ENV } from '../kafka/config.js';
 import { bool, ConfigError, hostPort, httpUrl, int, list, oneOf, str, url, type EnvVar, type ValueOf } from './vars.js';
 
 export { ConfigError, type EnvVar } from './vars.js';
@@ -24,6 +25,7 @@ export const ENV = {
   }),
   KAFKA_CLIENT_ID: str('KAFKA_CLIENT_ID', { description: 'Client id sent to the broker.', default: 'automatrix' }),
   KAFKA_TOPIC_PREFIX: declarePrefix(),
+  ...KAFKA_ENV,
   PORT: int('PORT', 1, 65535, { description: 'HTTP and WebSocket port.', default: 8000 }),
   HOST: str('HOST', { description: 'Interface the HTTP server binds to.', default: '0.0.0.0' }),
   ENVIRONMENT: oneOf('ENVIRONMENT', ['development', 'test', 'staging', 'production'], {

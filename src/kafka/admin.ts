@@ -52,8 +52,7 @@ export class KafkaAdmin {
     const existing = new Set(await this.admin.listTopics());
     const missing = keys.filter((k) => !existing.has(this.catalog.name(k)));
     if (missing.length) {
-      await this.admin.createTopics({
-        waitForLeaders: true,
+      await this.create({
         topics: missing.map((k) => {
           const decl = this.catalog.declaration(k);
           return {
@@ -104,10 +103,24 @@ export class KafkaAdmin {
 
   /** Creates a topic outside the catalog (Kafka endpoints, tests). Resolves false if it existed. */
   async createTopic(topic: string, partitions = 1, configs: Record<string, string> = {}): Promise<boolean> {
-    return this.admin.createTopics({
-      waitForLeaders: true,
+    return this.create({
       topics: [{ topic, numPartitions: partitions, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
     });
+  }
+
+  /**
+   * Creates topics and waits for their leaders. kafkajs' wait retries only LEADER_NOT_AVAILABLE, but a
+   * KRaft broker may first answer the new topic's metadata with UNKNOWN_TOPIC_OR_PARTITION: the topic
+   * exists, its metadata has not settled yet, so wait for that instead of failing.
+   */
+  private async create(opts: { topics: Parameters<Admin['createTopics']>[0]['topics'] }): Promise<boolean> {
+    try {
+      return await this.admin.createTopics({ waitForLeaders: true, ...opts });
+    } catch (err) {
+      if (!SETTLING.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`)) throw err;
+      await untilMetadataSettles(() => this.admin.fetchTopicMetadata({ topics: opts.topics.map((t) => t.topic) }));
+      return true;
+    }
   }
 
   async deleteTopics(topics: string[]): Promise<void> {

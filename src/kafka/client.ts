@@ -3,10 +3,13 @@ import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import { logger as makeLogger, type Logger } from '../log/index.js';
 import { KafkaAdmin } from './admin.js';
 import { TopicCatalog } from './catalog.js';
-import { BatchConsumer, type ConsumerOptions } from './consumer.js';
+import { KafkajsBatchConsumer, type BatchConsumer, type ConsumerOptions } from './consumer.js';
 import { TopicReader, type ReaderOptions } from './reader.js';
-import { TypedProducer } from './producer.js';
+import { kafkajsTransport, TypedProducer } from './producer.js';
 import { Serde } from './serde.js';
+import type { KafkaClientName } from './config.js';
+import { PlatformaticBatchConsumer } from './platformatic/consumer.js';
+import { platformaticTransport, type PlatformaticBase } from './platformatic/producer.js';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
@@ -18,6 +21,8 @@ export interface ConnectionOptions {
   log?: Logger;
   /** Milliseconds to wait for a TCP connection to a broker. */
   connectionTimeoutMs?: number;
+  /** Client under producers and batch consumers (KAFKA_CLIENT); admin, readers and probes are kafkajs whatever this says. */
+  client?: KafkaClientName;
 }
 
 /**
@@ -75,18 +80,28 @@ export class KafkaConnection {
 
   /** A producer of its own, e.g. for a component that must not share batching with others. */
   async newProducer(): Promise<TypedProducer> {
+    if (this.options.client === 'platformatic') {
+      const wrapped = new TypedProducer(platformaticTransport(this.platformaticBase()), this.catalog, this.serde);
+      this.closers.push(() => wrapped.disconnect());
+      return wrapped;
+    }
     const producer: Producer = this.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     await producer.connect();
-    const wrapped = new TypedProducer(producer, this.catalog, this.serde);
+    const wrapped = new TypedProducer(kafkajsTransport(producer), this.catalog, this.serde);
     this.closers.push(() => wrapped.disconnect());
     return wrapped;
   }
 
   consumer(opts: ConsumerOptions): BatchConsumer {
+    if (this.options.client === 'platformatic') {
+      const wrapped = new PlatformaticBatchConsumer(this.platformaticBase(), opts, this.log);
+      this.closers.push(() => wrapped.disconnect());
+      return wrapped;
+    }
     const consumer = this.kafka.consumer({
       groupId: opts.groupId,
       sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
@@ -98,9 +113,20 @@ export class KafkaConnection {
       readUncommitted: !(opts.readCommittedOnly ?? true),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000 },
     });
-    const wrapped = new BatchConsumer(consumer, opts.groupId);
+    const wrapped = new KafkajsBatchConsumer(consumer, opts.groupId);
     this.closers.push(() => wrapped.disconnect());
     return wrapped;
+  }
+
+  private platformaticBase(): PlatformaticBase {
+    return {
+      clientId: this.options.clientId ?? 'automatrix',
+      bootstrapBrokers: this.options.brokers,
+      connectTimeout: this.options.connectionTimeoutMs ?? 3000,
+      requestTimeout: 30_000,
+      retries: 10,
+      retryDelay: 200,
+    };
   }
 
   /** A reader of one topic from explicit offsets that commits nothing (mirrors, replays). Call `start()`. */

@@ -39,9 +39,26 @@ export interface Assignment {
  * A consumer whose offsets are committed only after the handler is done with them: when the
  * batch handler returns, its records count as handled (delivered or dead-lettered) and are
  * committed; if it throws, nothing past the last resolved record is committed and the records
- * are fetched again (at-least-once).
+ * are fetched again (at-least-once). On kafkajs below; on @platformatic/kafka in platformatic/.
  */
-export class BatchConsumer {
+export interface BatchConsumer {
+  readonly groupId: string;
+  subscribe(topics: string[], opts?: { fromBeginning?: boolean }): Promise<void>;
+  run(handler: BatchHandler, opts?: { partitionsConcurrently?: number }): Promise<void>;
+  /** Partitions currently assigned to this member, by topic. */
+  assigned(): Assignment;
+  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  pause(topic: string, partitions?: number[]): void;
+  resume(topic: string, partitions?: number[]): void;
+  isPaused(topic: string, partition: number): boolean;
+  seek(topic: string, partition: number, offset: string): void;
+  onCrash(listener: (error: Error, restarting: boolean) => void): void;
+  onGroupJoin(listener: (assignment: Assignment) => void): void;
+  stop(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export class KafkajsBatchConsumer implements BatchConsumer {
   private assignment: Assignment = {};
 
   constructor(
@@ -100,7 +117,6 @@ export class BatchConsumer {
     await commitResolved();
   }
 
-  /** Partitions currently assigned to this member, by topic. */
   assigned(): Assignment {
     return this.assignment;
   }

@@ -2,8 +2,8 @@
 export { KafkaConnection, probeBroker, type ConnectionOptions } from './client.js';
 export { TopicCatalog } from './catalog.js';
 export { Serde, type Decoded, type TopicInput } from './serde.js';
-export { TypedProducer, type TypedRecord } from './producer.js';
-export { BatchConsumer, type Assignment, type BatchHandler, type ConsumedBatch, type ConsumerOptions } from './consumer.js';
+export { TypedProducer, type ProducerTransport, type TypedRecord } from './producer.js';
+export { KafkajsBatchConsumer, type BatchConsumer, type Assignment, type BatchHandler, type ConsumedBatch, type ConsumerOptions } from './consumer.js';
 export { KafkaAdmin, type ClusterInfo, type PartitionLag, type TopicDrift, type TopicReport } from './admin.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export { TopicReader, type ReaderOptions } from './reader.js';

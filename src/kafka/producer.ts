@@ -12,10 +12,16 @@ export interface TypedRecord<K extends TopicKey> {
   timestamp?: number;
 }
 
+/** The client under a TypedProducer: sends records to several topics in one request, acks=all. */
+export interface ProducerTransport {
+  send(batches: { topic: string; records: OutgoingRecord[] }[]): Promise<ProduceResult[]>;
+  disconnect(): Promise<void>;
+}
+
 /** A producer that Avro-encodes values of declared topics, and sends raw bytes to any topic. */
 export class TypedProducer {
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: ProducerTransport,
     private readonly catalog: TopicCatalog,
     private readonly serde: Serde,
   ) {}
@@ -32,23 +38,28 @@ export class TypedProducer {
   }
 
   async sendRaw(topic: string, records: OutgoingRecord[]): Promise<ProduceResult[]> {
-    const meta = await this.producer.send({ topic, acks: -1, messages: records.map(toMessage) });
-    return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? m.offset ?? '-1' }));
+    return this.producer.send([{ topic, records }]);
   }
 
   /** Several topics in one request: the cheapest way to write a batch that fans out. */
   async sendMany(batches: { topic: string; records: OutgoingRecord[] }[]): Promise<ProduceResult[]> {
     if (!batches.length) return [];
-    const meta = await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records.map(toMessage) })),
-    });
-    return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? m.offset ?? '-1' }));
+    return this.producer.send(batches);
   }
 
   async disconnect(): Promise<void> {
     await this.producer.disconnect();
   }
+}
+
+export function kafkajsTransport(producer: Producer): ProducerTransport {
+  return {
+    async send(batches) {
+      const meta = await producer.sendBatch({ acks: -1, topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records.map(toMessage) })) });
+      return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? m.offset ?? '-1' }));
+    },
+    disconnect: () => producer.disconnect(),
+  };
 }
 
 function toMessage(r: OutgoingRecord) {

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/index.js';
 import type { ConsumedRecord, KafkaConnection } from '../../src/kafka/index.js';
 import { createRelay, type RelayCore } from '../../src/relay/index.js';
 import type { TopicKey } from '../../topics/index.js';
-import { uniquePrefix } from './kafka.js';
+import { testClient, uniquePrefix } from './kafka.js';
 import { freePort } from './process.js';
 
 export interface RelayHarness {
@@ -34,6 +34,7 @@ export function relayEnv(prefix: string, extra: Record<string, string> = {}): Re
     RELAY_GROUP_ID: `${prefix}relay`,
     MODEL_SAVE_PATH: mkdtempSync(join(tmpdir(), 'am-relay-models-')),
     RELAY_RETRY_BACKOFF_MS: '5',
+    KAFKA_CLIENT: testClient(),
     ...extra,
   };
 }

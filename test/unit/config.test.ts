@@ -8,6 +8,7 @@ const BAD: Record<keyof typeof ENV, [string, string]> = {
   SCHEMA_REGISTRY_URL: ['ftp://registry', 'http(s) URL'],
   KAFKA_CLIENT_ID: ['', ''],
   KAFKA_TOPIC_PREFIX: ['bad prefix!', 'may only contain'],
+  KAFKA_CLIENT: ['rdkafka', 'one of kafkajs, platformatic'],
   PORT: ['80x', 'integer from 1 to 65535'],
   HOST: ['', ''],
   ENVIRONMENT: ['prod', 'one of development, test, staging, production'],

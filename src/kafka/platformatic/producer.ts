@@ -1,0 +1,45 @@
+/** A ProducerTransport on @platformatic/kafka (KAFKA_CLIENT=platformatic; a prototype, see docs/kafka-clients.md). */
+import { ProduceAcks, Producer } from '@platformatic/kafka';
+import type { ProducerTransport } from '../producer.js';
+import type { OutgoingRecord } from '../types.js';
+import { javaCompatiblePartitioner, serializers, type Bytes } from './codec.js';
+
+export interface PlatformaticBase {
+  clientId: string;
+  bootstrapBrokers: string[];
+  connectTimeout: number;
+  requestTimeout: number;
+  retries: number;
+  retryDelay: number;
+}
+
+export function platformaticTransport(base: PlatformaticBase): ProducerTransport {
+  const producer = new Producer<Bytes, Bytes, string, string>({
+    ...base,
+    acks: ProduceAcks.ALL,
+    serializers,
+    partitioner: javaCompatiblePartitioner(),
+    autocreateTopics: false,
+  });
+  return {
+    async send(batches) {
+      const messages = [];
+      for (const b of batches) for (const r of b.records) messages.push(toMessage(b.topic, r));
+      if (!messages.length) return [];
+      const result = await producer.send({ messages });
+      return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, baseOffset: o.offset.toString() }));
+    },
+    disconnect: () => producer.close(),
+  };
+}
+
+function toMessage(topic: string, r: OutgoingRecord) {
+  return {
+    topic,
+    key: r.key ?? null,
+    value: r.value,
+    headers: r.headers,
+    partition: r.partition,
+    timestamp: r.timestamp === undefined ? undefined : BigInt(r.timestamp),
+  };
+}
