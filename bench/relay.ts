@@ -6,10 +6,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeliveryOutcome } from '../schemas/types.js';
-import { parseRoute, routingModel, type PolicyName } from '../src/relay/index.js';
+import { parseRoute, type PolicyName } from '../src/relay/index.js';
 import { bench, sleep, until, type Bench } from './lib/relay-run.js';
 import { table, writeResult } from './lib/result.js';
+import { trainRoutingModel } from './lib/routing-model.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 60_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -89,10 +89,8 @@ async function main(): Promise<void> {
       console.error(JSON.stringify(rows.at(-1)));
       await sleep(500);
     }
-    // The learned policy's decision cost, with a model trained on this run's own outcomes.
-    const outcomes = await b.readAll<DeliveryOutcome>('delivery.outcomes', Date.now() - 2000);
-    const trained = await routingModel.train(routingModel.examplesFromOutcomes(outcomes.slice(-20_000)), { epochs: 3 });
-    await routingModel.save(trained, join(modelPath, 'routing', routingModel.newVersion()));
+    // The learned policy's decision cost, with a model NeuroWeaver trains on this run's latest outcomes (the network RelayCore used to fit).
+    await trainRoutingModel(b, modelPath, { windowMs: 10_000, hyperparameters: { layers: 2, units: 32, learningRate: 0.003, batchSize: 256, l2: 0, dropout: 0, activation: 'relu' }, budget: { trials: 1, maxEpochs: 3 } });
     const relayLearned = await (async () => {
       const pass = await passThrough(b, ROUNDS);
       const r = await relayPass(b, 'learned', modelPath, ROUNDS);
