@@ -16,20 +16,20 @@ export interface TrainedRouting {
   result: OptimizeResult;
 }
 
-/** Writes outcome records to the bench's delivery.outcomes with their decision time as record time (the holdout is the newest). */
+/** Writes outcome records to the bench's delivery.outcomes with their decision time as record time (the holdout is the newest), 500 a request (under the broker's message size limit). */
 export async function publishOutcomes(b: Bench, outcomes: DeliveryOutcome[]): Promise<void> {
   const producer = await b.kafka.producer();
   const sorted = [...outcomes].sort((x, y) => x.decidedAt - y.decidedAt);
-  for (let i = 0; i < sorted.length; i += 5000) {
+  for (let i = 0; i < sorted.length; i += 500) {
     await producer.send(
       'delivery.outcomes',
-      sorted.slice(i, i + 5000).map((o) => ({ key: o.endpoint, timestamp: o.decidedAt, value: o })),
+      sorted.slice(i, i + 500).map((o) => ({ key: o.endpoint, timestamp: o.decidedAt, value: o })),
     );
   }
 }
 
 /** Retrains `routing` on the last `windowMs` of the bench's outcomes through RelayCore's optimize and an in-process NeuroWeaver. */
-export async function trainRoutingModel(b: Bench, modelPath: string, request: { windowMs: number; hyperparameters: Hyperparameters; budget: Partial<TuneBudget> }): Promise<TrainedRouting> {
+export async function trainRoutingModel(b: Bench, modelPath: string, request: { windowMs: number; hyperparameters: Hyperparameters; budget: Partial<TuneBudget>; holdout?: 'newest' | 'random' }): Promise<TrainedRouting> {
   const admin = await b.kafka.admin();
   await admin.ensureTopics(['metrics.samples', 'anomalies']);
   await b.kafka.serde.registerAll(['metrics.samples', 'anomalies']);
@@ -38,7 +38,7 @@ export async function trainRoutingModel(b: Bench, modelPath: string, request: { 
   await neuroweaver.start();
   try {
     const relay = await b.relay({ ...env, RELAY_AUTOSTART: 'false', RELAY_GROUP_ID: `${b.prefix}relay-trainer` });
-    const result = await relay.optimize({ windowMs: request.windowMs, timeoutMs: 30 * 60_000, hyperparameters: request.hyperparameters, budget: request.budget });
+    const result = await relay.optimize({ windowMs: request.windowMs, timeoutMs: 30 * 60_000, hyperparameters: request.hyperparameters, budget: request.budget, holdout: request.holdout });
     await relay.stop();
     if (!result.promoted) throw new Error(`the routing model was not promoted: ${result.reason}`);
     const records = await b.readAll<ModelVersion>('model.registry');

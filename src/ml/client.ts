@@ -119,6 +119,7 @@ export interface RetrainOptions {
   reason: string;
   budget?: RetrainRequest['budget'];
   hyperparameters?: RetrainRequest['hyperparameters'];
+  holdout?: RetrainRequest['holdout'];
 }
 
 /**
@@ -161,7 +162,7 @@ export async function requestRetraining(kafka: KafkaConnection, model: string, w
         timer = setTimeout(() => fail(new RetrainTimedOut(`NeuroWeaver accepted the request (job ${e.jobId}) but it had not finished within ${opts.timeoutMs / 1000} s; it goes on: GET /api/v2/neuroweaver/jobs/${e.jobId}`, e.jobId)), opts.timeoutMs);
       };
     });
-    const request: RetrainRequest = { id, model, ...window, requestedBy: opts.requestedBy, reason: opts.reason, deadline: Date.now() + opts.answerTimeoutMs, budget: opts.budget, hyperparameters: opts.hyperparameters };
+    const request: RetrainRequest = { id, model, ...window, requestedBy: opts.requestedBy, reason: opts.reason, deadline: Date.now() + opts.answerTimeoutMs, budget: opts.budget, hyperparameters: opts.hyperparameters, holdout: opts.holdout };
     answer.catch(() => undefined); // awaited below; the answer may come (or time out) while the request is being written
     const producer = await kafka.producer();
     await producer.send('orchestrator.actions', [{ key: model, value: retrainAction(request) }]);

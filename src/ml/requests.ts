@@ -26,6 +26,8 @@ export interface RetrainRequest {
   budget?: Partial<TuneBudget>;
   /** Train exactly these (one trial, no search). */
   hyperparameters?: Hyperparameters;
+  /** Which rows the holdout takes (default: the newest); `random` when the window is not one time series (e.g. separate runs). */
+  holdout?: 'newest' | 'random';
 }
 
 export class RequestError extends Error {}
@@ -34,6 +36,7 @@ export function retrainAction(r: RetrainRequest, now = Date.now()): Orchestrator
   const params: Record<string, string> = { model: r.model, requestedBy: r.requestedBy, from: String(r.from), to: String(r.to), deadline: String(r.deadline) };
   for (const [name, value] of Object.entries(r.budget ?? {})) if (value !== undefined) params[name] = String(value);
   if (r.hyperparameters) params.hyperparameters = JSON.stringify(r.hyperparameters);
+  if (r.holdout) params.holdout = r.holdout;
   return { id: r.id, kind: 'retrain', target: r.model, reason: r.reason, trigger: null, dryRun: false, status: 'EXECUTED', params, error: null, at: now };
 }
 
@@ -42,6 +45,7 @@ export interface RetrainParams {
   to: number;
   budget: Partial<TuneBudget>;
   hyperparameters?: Hyperparameters;
+  holdout?: 'newest' | 'random';
 }
 
 /** The window, budget and hyperparameters of a request; a bad one throws RequestError naming the parameter. */
@@ -63,7 +67,9 @@ export function parseRetrainParams(params: Record<string, string>, window: { fro
   if (trials !== undefined) budget.trials = trials;
   if (maxEpochs !== undefined) budget.maxEpochs = maxEpochs;
   if (timeS !== undefined) budget.timeS = timeS;
-  return { from, to, budget, hyperparameters: params.hyperparameters === undefined ? undefined : parseHyperparameters(params.hyperparameters) };
+  const holdout = params.holdout;
+  if (holdout !== undefined && holdout !== 'newest' && holdout !== 'random') throw new RequestError(`params.holdout must be newest or random, got "${holdout}"`);
+  return { from, to, budget, holdout, hyperparameters: params.hyperparameters === undefined ? undefined : parseHyperparameters(params.hyperparameters) };
 }
 
 function parseHyperparameters(raw: string): Hyperparameters {

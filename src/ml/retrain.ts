@@ -245,6 +245,7 @@ export class Retrainer {
         replay: { from: p.from, to: p.to },
         budget: { ...settings.defaults.budget, ...p.budget },
         hyperparameters: p.hyperparameters,
+        ...(p.holdout ? { holdout: p.holdout } : {}),
         seed: now % 2 ** 31,
         trigger: 'request',
         reason: `requested by ${action.params.requestedBy}: ${action.reason}`,

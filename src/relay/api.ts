@@ -110,6 +110,11 @@ const OptimizeBody = Type.Object(
       ),
     ),
     hyperparameters: Type.Optional(HyperparametersSchema),
+    holdout: Type.Optional(
+      Type.Union([Type.Literal('newest'), Type.Literal('random')], {
+        description: 'The outcomes NeuroWeaver holds out to evaluate and gate the new version on: the newest (default) or a random sample (when the window is not one continuous stretch of traffic).',
+      }),
+    ),
   },
   { additionalProperties: false, examples: [{ windowMinutes: 30 }, { windowMinutes: 60, budget: { trials: 4, maxEpochs: 30 } }] },
 );
@@ -235,7 +240,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req) => {
       const b = req.body ?? {};
       try {
-        return await relay.optimize({ windowMs: (b.windowMinutes ?? 60) * 60_000, timeoutMs: (b.timeoutS ?? 600) * 1000, budget: b.budget, hyperparameters: b.hyperparameters });
+        return await relay.optimize({ windowMs: (b.windowMinutes ?? 60) * 60_000, timeoutMs: (b.timeoutS ?? 600) * 1000, budget: b.budget, hyperparameters: b.hyperparameters, holdout: b.holdout });
       } catch (err) {
         if (err instanceof OptimizeError) throw new HttpError(err.status, err.message);
         if (err instanceof RetrainUnanswered) throw new HttpError(503, err.message);

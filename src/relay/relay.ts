@@ -41,6 +41,8 @@ export interface OptimizeRequest {
   timeoutMs: number;
   budget?: Partial<TuneBudget>;
   hyperparameters?: Hyperparameters;
+  /** The holdout NeuroWeaver evaluates and gates on: the newest outcomes (default) or a random sample. */
+  holdout?: 'newest' | 'random';
 }
 
 /** Metrics of a version, by what they measure (see docs/neuroweaver.md): the network, the linear and the classic baselines. */
@@ -227,6 +229,7 @@ export class RelayCore implements Component {
         reason: `POST /api/v2/relaycore/optimize: the last ${Math.round(req.windowMs / 60_000)} min of delivery outcomes`,
         budget: req.budget,
         hyperparameters: req.hyperparameters,
+        holdout: req.holdout,
       });
       const record = await follower.waitFor(answer.version, REGISTRY_WAIT_MS);
       if (!record) throw new Error(`NeuroWeaver registered ${answer.version} (job ${answer.jobId}) but its record did not reach this instance's registry reader within ${REGISTRY_WAIT_MS / 1000} s`);

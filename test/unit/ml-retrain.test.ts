@@ -97,8 +97,8 @@ describe('explicit retraining requests', () => {
     const r = retrainer(jobs, settings({ cooldownMs: 3_600_000 }));
     r.trigger('routing', 'drift', 'an automatic run first');
     const hp = { layers: 1, units: 8, learningRate: 0.01, batchSize: 64, l2: 0, dropout: 0, activation: 'relu' as const };
-    expect(r.answer(request({ budget: { trials: 1, maxEpochs: 5 }, hyperparameters: hp }))).toMatchObject({ id: 'req-1' });
-    expect(submitted[1]).toMatchObject({ id: 'req-1', model: 'routing', trigger: 'request', replay: { from: 1000, to: 5000 }, budget: { trials: 1, maxEpochs: 5, timeS: 60 }, hyperparameters: hp, reason: 'requested by relaycore test: optimize' });
+    expect(r.answer(request({ budget: { trials: 1, maxEpochs: 5 }, hyperparameters: hp, holdout: 'random' }))).toMatchObject({ id: 'req-1' });
+    expect(submitted[1]).toMatchObject({ id: 'req-1', model: 'routing', trigger: 'request', replay: { from: 1000, to: 5000 }, budget: { trials: 1, maxEpochs: 5, timeS: 60 }, hyperparameters: hp, holdout: 'random', reason: 'requested by relaycore test: optimize' });
   });
 
   it('is answered once: a request read again after a rebalance is not a second job', () => {
@@ -133,7 +133,8 @@ describe('explicit retraining requests', () => {
   it('round-trips through the action record', () => {
     const action = request({ budget: { timeS: 30 } });
     expect(action).toMatchObject({ kind: 'retrain', status: 'EXECUTED', dryRun: false, target: 'routing', params: { model: 'routing', requestedBy: 'relaycore test', timeS: '30' } });
-    expect(parseRetrainParams(action.params, { from: 0, to: 0 })).toEqual({ from: 1000, to: 5000, budget: { timeS: 30 }, hyperparameters: undefined });
+    expect(parseRetrainParams(action.params, { from: 0, to: 0 })).toEqual({ from: 1000, to: 5000, budget: { timeS: 30 }, holdout: undefined, hyperparameters: undefined });
+    expect(() => parseRetrainParams({ holdout: 'oldest' }, { from: 0, to: 0 })).toThrow('params.holdout must be newest or random, got "oldest"');
     expect(() => parseRetrainParams({ from: '5', to: '1' }, { from: 0, to: 0 })).toThrow('params.to (1) is before params.from (5)');
   });
 });
