@@ -28,8 +28,13 @@ export async function publishOutcomes(b: Bench, outcomes: DeliveryOutcome[]): Pr
   }
 }
 
-/** Retrains `routing` on the last `windowMs` of the bench's outcomes through RelayCore's optimize and an in-process NeuroWeaver. */
-export async function trainRoutingModel(b: Bench, modelPath: string, request: { windowMs: number; hyperparameters: Hyperparameters; budget: Partial<TuneBudget>; holdout?: 'newest' | 'random' }): Promise<TrainedRouting> {
+/**
+ * Retrains `routing` on the last `windowMs` of the bench's outcomes through RelayCore's optimize and an
+ * in-process NeuroWeaver. A version the promotion gate rejects is an error, unless `serveRejected`
+ * (for measuring what inference costs, whatever the model's quality): then it is made champion on this
+ * bench's registry anyway, and `result.promoted` says it was not.
+ */
+export async function trainRoutingModel(b: Bench, modelPath: string, request: { windowMs: number; hyperparameters: Hyperparameters; budget: Partial<TuneBudget>; holdout?: 'newest' | 'random'; serveRejected?: boolean }): Promise<TrainedRouting> {
   const admin = await b.kafka.admin();
   await admin.ensureTopics(['metrics.samples', 'anomalies']);
   await b.kafka.serde.registerAll(['metrics.samples', 'anomalies']);
@@ -40,10 +45,11 @@ export async function trainRoutingModel(b: Bench, modelPath: string, request: { 
     const relay = await b.relay({ ...env, RELAY_AUTOSTART: 'false', RELAY_GROUP_ID: `${b.prefix}relay-trainer` });
     const result = await relay.optimize({ windowMs: request.windowMs, timeoutMs: 30 * 60_000, hyperparameters: request.hyperparameters, budget: request.budget, holdout: request.holdout });
     await relay.stop();
-    if (!result.promoted) throw new Error(`the routing model was not promoted: ${result.reason}`);
+    if (!result.promoted && !request.serveRejected) throw new Error(`the routing model was not promoted: ${result.reason}`);
     const records = await b.readAll<ModelVersion>('model.registry');
     const record = records.filter((v) => v.version === result.candidate.version).at(-1);
     if (!record) throw new Error(`${result.candidate.version} is not in the model registry`);
+    if (!result.promoted) await seedChampion(b, record);
     return { record, result };
   } finally {
     await neuroweaver.stop();
