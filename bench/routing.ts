@@ -1,9 +1,11 @@
 /**
  * `npm run bench:routing`: every policy through the real RelayCore and broker, on every scenario
  * in bench/scenarios/. The learned policy's model is trained only on outcome records of separate
- * training runs (round-robin, other seeds) of each scenario family, then every policy is
- * evaluated side by side on fresh seeds (three by default, pooled). Latency is per message, from its first routing decision to its
- * successful response (retries and backoff included; Kafka transport excluded).
+ * training runs (round-robin, other seeds) of each scenario family, by NeuroWeaver on RelayCore's
+ * optimize request (as in production); then every policy is evaluated side by side on fresh seeds
+ * (three by default, pooled), each learned lane serving that version from its model registry.
+ * Latency is per message, from its first routing decision to its successful response (retries and
+ * backoff included; Kafka transport excluded).
  *
  *   npm run bench:routing [-- gray steady]   (only scenarios whose name contains a word)
  */
@@ -11,8 +13,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeliveryOutcome } from '../schemas/types.js';
-import { routingModel, type PolicyName } from '../src/relay/index.js';
+import type { Hyperparameters } from '../src/ml/index.js';
+import type { PolicyName } from '../src/relay/index.js';
+import { bench } from './lib/relay-run.js';
 import { percentile, table, writeResult } from './lib/result.js';
+import { publishOutcomes, trainRoutingModel } from './lib/routing-model.js';
 import { runLanes, type RunResult } from './lib/routing-run.js';
 import { loadScenarios } from './lib/scenario.js';
 
@@ -20,6 +25,9 @@ const POLICIES: PolicyName[] = ['round-robin', 'least-inflight', 'p2c-peak-ewma'
 const TRAIN_SEEDS = [101, 202];
 /** Evaluation seeds: each is one side-by-side run; a policy's figures pool the messages of all of them. */
 const EVAL_SEEDS = (process.env.BENCH_SEEDS ?? '7,8,9').split(',').map(Number);
+/** Fixed (no search): the network RelayCore's in-process training used to fit, for comparable results. */
+const HYPERPARAMETERS: Hyperparameters = { layers: 2, units: 32, learningRate: 0.003, batchSize: 256, l2: 0, dropout: 0, activation: 'relu' };
+const EPOCHS = 40;
 
 interface Metrics {
   p50: number;
@@ -89,12 +97,19 @@ async function main(): Promise<void> {
       console.error(`training run ${s.name} seed ${run.seed}: ${run.outcomes.length} outcomes`);
     }
   }
-  // 2. One routing model for all scenario families, from outcome records only.
-  const examples = routingModel.examplesFromOutcomes(training);
-  const trained = await routingModel.train(examples, { epochs: 40 }, (e) => e.epoch % 10 === 0 && console.error(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val ${e.valLoss.toFixed(4)}`));
-  const version = routingModel.newVersion();
-  await routingModel.save(trained, join(modelPath, routingModel.name, version));
-  console.error(`routing model ${version}: ${JSON.stringify(trained.metrics)}`);
+  // 2. One routing model for all scenario families, from outcome records only, trained by NeuroWeaver.
+  const trainer = await bench('routing-train');
+  let model;
+  try {
+    await publishOutcomes(trainer, training);
+    // A random holdout: the window is ten separate runs one after the other, so its newest 20% would be
+    // the last scenario's runs alone (steady, no failures) rather than a sample of what the model serves.
+    model = await trainRoutingModel(trainer, modelPath, { windowMs: 24 * 3_600_000, hyperparameters: HYPERPARAMETERS, budget: { trials: 1, maxEpochs: EPOCHS }, holdout: 'random' });
+  } finally {
+    await trainer.close();
+  }
+  const version = model.record.version;
+  console.error(`routing model ${version}: ${model.result.reason}; ${JSON.stringify(model.record.metrics)}`);
 
   // 3. Evaluation on a fresh seed, every policy side by side in one run (machine noise hits all alike).
   const results: Record<string, Record<string, Metrics>> = {};
@@ -107,7 +122,7 @@ async function main(): Promise<void> {
     for (const [k, seed] of EVAL_SEEDS.entries()) {
       // The lane order rotates per seed: no policy is always the last one served in the shared event loop.
       const order = POLICIES.map((_, j) => POLICIES[(k + j) % POLICIES.length]!);
-      for (const run of await runLanes(s, order.map((policy) => ({ policy, seed })), modelPath)) {
+      for (const run of await runLanes(s, order.map((policy) => ({ policy, seed })), modelPath, model.record)) {
         if (run.policy === 'learned' && run.modelVersion !== version) throw new Error(`learned run served model ${run.modelVersion}, expected ${version}`);
         byPolicy.set(run.policy, [...(byPolicy.get(run.policy) ?? []), run]);
       }
@@ -127,7 +142,7 @@ async function main(): Promise<void> {
     return { scenario: s.name, p99_ratio: Math.round((l.p99 / p.p99) * 1000) / 1000, failed_ratio: p.failed_attempts ? Math.round((l.failed_attempts / p.failed_attempts) * 1000) / 1000 : l.failed_attempts ? Infinity : 1 };
   });
   console.log(`\nlearned vs p2c-peak-ewma (goal: p99 <= 0.8 and failed <= 0.5 in degrading and gray, p99 <= 1.05 in steady)\n${table(goals)}`);
-  writeResult('routing', { scenarios: results }, { model: { version, metrics: trained.metrics, trainingRows: examples.count }, decisionUs: decision, goals, evalSeeds: EVAL_SEEDS, trainSeeds: TRAIN_SEEDS });
+  writeResult('routing', { scenarios: results }, { model: { version, metrics: model.record.metrics, rows: Number(model.record.rows), hyperparameters: model.record.hyperparameters, decision: model.result.reason }, decisionUs: decision, goals, evalSeeds: EVAL_SEEDS, trainSeeds: TRAIN_SEEDS });
   process.exit(0);
 }
 

@@ -241,13 +241,14 @@ export interface Route {
 
 export type RouteInput = Omit<Route, 'policy' | 'maxAttempts' | 'settings'> & Partial<Pick<Route, 'policy' | 'maxAttempts' | 'settings'>>;
 
-export type TrainingEventKind = 'JOB_STARTED' | 'TRIAL_STARTED' | 'EPOCH' | 'TRIAL_STOPPED' | 'TRIAL_FINISHED' | 'JOB_FINISHED' | 'JOB_FAILED';
+export type TrainingEventKind = 'JOB_STARTED' | 'TRIAL_STARTED' | 'EPOCH' | 'TRIAL_STOPPED' | 'TRIAL_FINISHED' | 'JOB_FINISHED' | 'JOB_FAILED' | 'JOB_QUEUED';
 
 /** Progress of a NeuroWeaver training job: one record per job, trial and epoch milestone. */
 export interface TrainingEvent {
   jobId: string;
   /** Model name, e.g. performance or routing. */
   model: string;
+  /** JOB_QUEUED when a job is accepted (the answer to a retraining request); JOB_FAILED also when a request is refused. */
   kind: TrainingEventKind;
   trial: null | number;
   epoch: null | number;
@@ -255,10 +256,12 @@ export interface TrainingEvent {
   metrics: Record<string, number>;
   hyperparameters: Record<string, string>;
   message: null | string;
+  /** JOB_FINISHED: the model version the job registered (champion or rejected). */
+  version: null | string;
   at: number;
 }
 
-export type TrainingEventInput = Omit<TrainingEvent, 'trial' | 'epoch' | 'metrics' | 'hyperparameters' | 'message'> & Partial<Pick<TrainingEvent, 'trial' | 'epoch' | 'metrics' | 'hyperparameters' | 'message'>>;
+export type TrainingEventInput = Omit<TrainingEvent, 'trial' | 'epoch' | 'metrics' | 'hyperparameters' | 'message' | 'version'> & Partial<Pick<TrainingEvent, 'trial' | 'epoch' | 'metrics' | 'hyperparameters' | 'message' | 'version'>>;
 
 /** Value type of each schema file, by file name without `.avsc`. */
 export interface SchemaTypes {

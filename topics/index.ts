@@ -85,7 +85,7 @@ export const TOPICS = {
     retentionMs: 7 * DAY,
     cleanupPolicy: 'delete',
     key: 'job id',
-    description: 'Live progress of NeuroWeaver training jobs (per trial and epoch).',
+    description: 'Live progress of NeuroWeaver training jobs (per trial and epoch), and its answers to retraining requests (keyed by the request id).',
   },
   'model.registry': {
     schema: 'model-version',
@@ -104,7 +104,7 @@ export const TOPICS = {
     retentionMs: 90 * DAY,
     cleanupPolicy: 'delete',
     key: 'target',
-    description: 'Audit log of every AI Orchestrator decision and action (dry-run or executed).',
+    description: 'Audit log of every AI Orchestrator decision and action (dry-run or executed); also the retraining requests components send NeuroWeaver (kind retrain, params.requestedBy).',
   },
   'ecosystem.events': {
     schema: 'ecosystem-event',

@@ -2,14 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { EcosystemEvents } from '../../src/app/events.js';
 import { resolveEndpoints } from '../../src/app/runtime.js';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import { KafkaConnection, probeBroker, replayWindow } from '../../src/kafka/index.js';
 import { stackEndpoints, stackSettings } from '../../src/stack/index.js';
 import { logger } from '../../src/log/index.js';
 import { RelayCore } from '../../src/relay/index.js';
 import type { TopicKey } from '../../topics/index.js';
 
-export const RELAY_TOPICS: TopicKey[] = ['messages.high', 'messages.normal', 'messages.low', 'delivery.outcomes', 'deadletter', 'ecosystem.events', 'relay.routes', 'orchestrator.actions'];
+export const RELAY_TOPICS: TopicKey[] = ['messages.high', 'messages.normal', 'messages.low', 'delivery.outcomes', 'deadletter', 'ecosystem.events', 'relay.routes', 'orchestrator.actions', 'model.registry', 'training.events'];
 
 let endpoints: Promise<{ brokers: string[]; registryUrl: string }> | undefined;
 
@@ -29,6 +29,8 @@ export function broker(): Promise<{ brokers: string[]; registryUrl: string }> {
 export interface Bench {
   kafka: KafkaConnection;
   prefix: string;
+  /** The configuration of a component on this bench's prefix. */
+  config(env?: Record<string, string>): Config;
   relay(env?: Record<string, string>): Promise<RelayCore>;
   /** Decoded values of a topic (from `from`, epoch ms, if given). */
   readAll<T>(key: TopicKey, from?: number): Promise<T[]>;
@@ -55,19 +57,22 @@ export async function bench(label: string, extraTopics: { name: string; partitio
   await kafka.serde.registerAll(RELAY_TOPICS);
   const relays: RelayCore[] = [];
   const connections: KafkaConnection[] = [];
+  const config = (env: Record<string, string> = {}) =>
+    loadConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, RELAY_GROUP_ID: `${prefix}relay-${relays.length}`, ...env });
   return {
     kafka,
     prefix,
+    config,
     async relay(env = {}) {
-      const config = loadConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, RELAY_GROUP_ID: `${prefix}relay-${relays.length}`, ...env });
+      const relayConfig = config(env);
       // RelayCore runs on KAFKA_CLIENT; `kafka` (the bench's own pass-through and reads) stays on kafkajs.
       let relayKafka = kafka;
-      if (config.KAFKA_CLIENT !== 'kafkajs') {
-        relayKafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-bench', log: logger('bench'), client: config.KAFKA_CLIENT });
+      if (relayConfig.KAFKA_CLIENT !== 'kafkajs') {
+        relayKafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-bench', log: logger('bench'), client: relayConfig.KAFKA_CLIENT });
         await relayKafka.serde.registerAll(RELAY_TOPICS);
         connections.push(relayKafka);
       }
-      const relay = new RelayCore({ config, kafka: relayKafka, log: logger('relay'), events: new EcosystemEvents(relayKafka, logger('events')) });
+      const relay = new RelayCore({ config: relayConfig, kafka: relayKafka, log: logger('relay'), events: new EcosystemEvents(relayKafka, logger('events')) });
       relays.push(relay);
       await relay.start();
       return relay;

@@ -1,8 +1,9 @@
 /** One routing scenario with one policy: endpoints in a worker, load from this process, RelayCore in between. */
 import { Worker } from 'node:worker_threads';
-import type { DeliveryOutcome } from '../../schemas/types.js';
+import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.js';
 import { parseRoute, type PolicyName } from '../../src/relay/index.js';
 import { bench, sleep, until } from './relay-run.js';
+import { seedChampion } from './routing-model.js';
 import { prng, rateAt, type Scenario } from './scenario.js';
 
 export interface RunResult {
@@ -40,10 +41,12 @@ export interface Lane {
  * same load at the same moments. On a shared, noisy machine a stall then hits every lane alike,
  * so the lanes compare fairly.
  */
-export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string): Promise<RunResult[]> {
+export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string, model?: ModelVersion): Promise<RunResult[]> {
   const setups = await Promise.all(
     lanes.map(async (lane) => {
       const b = await bench('routing');
+      // Every lane has a registry of its own: the learned lanes' RelayCore serves this champion from its start.
+      if (model) await seedChampion(b, model);
       const { worker, ports } = await startEndpoints(s, lane.seed);
       return { lane, b, worker, ports };
     }),

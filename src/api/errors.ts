@@ -8,7 +8,7 @@ export interface ErrorBody {
   field?: string;
 }
 
-/** A 4xx the caller can fix; thrown from handlers, rendered by the error handler. */
+/** A 4xx the caller can fix, or a 503/504 naming what the service waits for; thrown from handlers, rendered by the error handler. */
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
@@ -29,6 +29,7 @@ const REASONS: Record<number, string> = {
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 interface AjvIssue {
@@ -58,7 +59,8 @@ export function errorHandler(error: FastifyError & { validation?: AjvIssue[]; va
     return reply.status(400).send({ statusCode: 400, error: 'Bad Request', message, field } satisfies ErrorBody);
   }
   const status = error instanceof HttpError ? error.statusCode : (error.statusCode ?? 500);
-  if (status >= 500) {
+  // An HttpError's message is meant for the caller, a 5xx one too (a dependency that does not answer); other 5xx stay in the log.
+  if (status >= 500 && !(error instanceof HttpError)) {
     request.log.error({ err: error }, 'request failed');
     return reply.status(status).send({ statusCode: status, error: 'Internal Server Error', message: 'internal error; see the server log' } satisfies ErrorBody);
   }

@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelVersion } from '../../schemas/types.js';
+import type { ModelVersion, TrainingEventInput } from '../../schemas/types.js';
 import type { EcosystemEvents } from '../app/events.js';
 import type { KafkaConnection } from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
@@ -23,11 +23,14 @@ import type { TrainingRequest, TrainingResult } from './training.js';
 import type { TuneBudget, TuneEvent, TuneProgress } from './tuner.js';
 import { TrainingCancelled, trainInWorker, type WorkerMessage } from './worker-client.js';
 
-export type JobTrigger = 'api' | 'schedule' | 'drift' | 'regime_change' | 'orchestrator';
+/** `request`: an explicit retraining request on orchestrator.actions (e.g. RelayCore's optimize), answered on training.events. */
+export type JobTrigger = 'api' | 'request' | 'schedule' | 'drift' | 'regime_change' | 'orchestrator';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 export type JobPhase = 'queued' | 'loading_data' | 'training' | 'registering' | 'done';
 
 export interface JobSpec {
+  /** The job id; a request's own id, so its answer on training.events is keyed by it. Generated when absent. */
+  id?: string;
   model: string;
   /** Parsed request rows; when absent the window below is replayed. */
   rows?: unknown[];
@@ -101,7 +104,8 @@ export class JobManager {
   submit(spec: JobSpec): JobStatus {
     if (this.stopped) throw new QueueFullError('NeuroWeaver is stopping');
     if (this.queue.length >= (this.deps.maxQueued ?? 8)) throw new QueueFullError(`${this.queue.length} training jobs are already queued; try again later`);
-    const id = randomUUID();
+    const id = spec.id ?? randomUUID();
+    if (this.jobs.has(id)) throw new Error(`training job ${id} exists already`);
     const status: JobStatus = {
       id,
       model: spec.model,
@@ -124,6 +128,7 @@ export class JobManager {
     const job: Job = { spec, status, abort: new AbortController() };
     this.jobs.set(id, job);
     this.queue.push(job);
+    this.event(job, { kind: 'JOB_QUEUED', message: `${spec.trigger}: ${spec.reason}` });
     this.forgetOld();
     this.pump();
     return this.view(job);
@@ -213,7 +218,7 @@ export class JobManager {
       status.data.rows = dataset.rows.length;
       if (dataset.rows.length < this.deps.minRows) {
         const message = `only ${dataset.rows.length} labelled rows in ${describeData(dataset)} (${dataset.unlabelled} without a label, ${dataset.undecodable} undecodable); at least ${this.deps.minRows} are needed`;
-        this.finish(job, spec.trigger === 'api' ? 'failed' : 'skipped', message);
+        this.finish(job, spec.trigger === 'api' || spec.trigger === 'request' ? 'failed' : 'skipped', message);
         log.info(message);
         return;
       }
@@ -296,7 +301,7 @@ export class JobManager {
       version: request.version,
       parent: decision.parent,
       status: 'CANDIDATE',
-      metrics: result.metrics,
+      metrics: { ...result.metrics, ...championMetrics(result.champion) },
       hyperparameters: stringMap(result.hyperparameters),
       dataSource: dataset.source,
       dataFrom: dataset.from,
@@ -356,15 +361,20 @@ export class JobManager {
     status.error = error;
     trainingJobsTotal.inc({ model: job.spec.model, trigger: job.spec.trigger, state });
     if (state === 'succeeded') {
-      this.event(job, { kind: 'JOB_FINISHED', metrics: status.result?.metrics ?? {}, message: `${status.result?.version} ${status.result?.status}: ${status.result?.decision}` });
+      this.event(job, { kind: 'JOB_FINISHED', metrics: status.result?.metrics ?? {}, message: `${status.result?.version} ${status.result?.status}: ${status.result?.decision}`, version: status.result?.version ?? null });
     } else {
       this.event(job, { kind: 'JOB_FAILED', message: `${state}: ${error}` });
       if (state === 'failed') this.digest(job, 'WARNING', `${status.model} training failed: ${error}`);
     }
   }
 
-  private event(job: Job, e: { kind: TuneEvent['kind'] | 'JOB_STARTED' | 'JOB_FINISHED' | 'JOB_FAILED'; trial?: number | null; epoch?: number | null; metrics?: Record<string, number>; hyperparameters?: Record<string, string>; message?: string | null }): void {
+  private event(job: Job, e: Omit<TrainingEventInput, 'jobId' | 'model' | 'at'>): void {
     this.deps.sink.push({ jobId: job.status.id, model: job.spec.model, at: Date.now(), ...e });
+  }
+
+  /** Answers a retraining request that will not become a job (training disabled, queue full, bad parameters). */
+  refuse(requestId: string, model: string, reason: string): void {
+    this.deps.sink.push({ jobId: requestId, model, at: Date.now(), kind: 'JOB_FAILED', message: `refused: ${reason}` });
   }
 
   private digest(job: Job, severity: 'INFO' | 'WARNING', message: string): void {
@@ -375,6 +385,12 @@ export class JobManager {
     const finished = [...this.jobs.values()].filter((j) => j.status.finishedAt).sort((a, b) => a.status.finishedAt! - b.status.finishedAt!);
     for (const j of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.jobs.delete(j.status.id);
   }
+}
+
+/** The champion's metrics on the challenger's holdout, as `champion_<metric>`, so the version record shows the comparison. */
+function championMetrics(champion: TrainingResult['champion']): Record<string, number> {
+  if (!champion || 'error' in champion) return {};
+  return Object.fromEntries(Object.entries(champion.metrics).map(([k, v]) => [k.replace(/^holdout_/, 'champion_'), v]));
 }
 
 /** Sortable and unique across instances: `v20261127-101500-3fa2`. */

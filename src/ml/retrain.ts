@@ -3,13 +3,18 @@
  * other job. Triggers: a schedule; drift (the champion's error on recent labelled samples rising
  * past a multiple of its holdout error); a regime change on the anomaly stream (a `level_shift`
  * opening); an executed orchestrator `retrain` action naming the model. Each model has a cooldown.
+ *
+ * A `retrain` action with `params.requestedBy` is an explicit request (RelayCore's optimize, see
+ * `requestRetraining`): no cooldown, its own window and budget, and an answer on training.events
+ * keyed by the action id (JOB_QUEUED, then JOB_FINISHED or JOB_FAILED).
  */
 import type { Anomaly, OrchestratorAction } from '../../schemas/types.js';
 import type { TopicKey } from '../../topics/index.js';
-import type { BatchConsumer, ConsumedBatch, KafkaConnection } from '../kafka/index.js';
+import type { BatchConsumer, ConsumedBatch, ConsumedRecord, KafkaConnection } from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
 import { QueueFullError, type JobManager, type JobSpec, type JobStatus, type JobTrigger } from './jobs.js';
 import type { AnyModelKind } from './kinds/types.js';
+import { parseRetrainParams, RequestError } from './requests.js';
 import type { Predictor } from './predictor.js';
 
 export interface RetrainSettings {
@@ -88,8 +93,15 @@ export interface RetrainDeps {
   log: Logger;
 }
 
+/**
+ * Rows per second and model that drift is measured on: a full ML_DRIFT_WINDOW within seconds, while a
+ * high-rate source (every delivery attempt is an outcome) is sampled rather than decoded whole.
+ */
+const DRIFT_ROWS_PER_S = 200;
+
 export class Retrainer {
   private consumer?: BatchConsumer;
+  private readonly driftBudget = new Map<string, { tokens: number; at: number }>();
   private timer?: NodeJS.Timeout;
   /** Why the trigger consumer stopped, if it did. */
   failure?: string;
@@ -191,6 +203,10 @@ export class Retrainer {
     for (const { value } of await this.decodeAll('orchestrator.actions', batch)) {
       const action = value as OrchestratorAction;
       if (action.kind !== 'retrain' || action.status !== 'EXECUTED') continue;
+      if (action.params.requestedBy) {
+        this.answer(action);
+        continue;
+      }
       const model = action.params.model ?? action.target;
       if (!this.deps.kinds.some((k) => k.name === model)) {
         this.deps.log.warn({ action: action.id, model }, `orchestrator asked to retrain unknown model ${model}`);
@@ -200,11 +216,54 @@ export class Retrainer {
     }
   }
 
+  /** An explicit request: queued as a job whose id is the request's, or refused with the reason; either way answered. */
+  answer(action: OrchestratorAction): JobStatus | undefined {
+    const { jobs, settings, log, kinds } = this.deps;
+    const model = action.params.model ?? action.target;
+    const now = Date.now();
+    const deadline = Number(action.params.deadline);
+    if (deadline && now > deadline) {
+      log.info({ request: action.id, model }, `retraining request ${action.id} expired before it was read (the requester stopped waiting); ignored`);
+      return undefined;
+    }
+    // The trigger topic may be read again after a rebalance: a request already answered stays answered.
+    const existing = jobs.get(action.id);
+    if (existing) return existing;
+    const refuse = (reason: string) => {
+      log.warn({ request: action.id, model, requestedBy: action.params.requestedBy }, `retraining request refused: ${reason}`);
+      jobs.refuse(action.id, model, reason);
+      return undefined;
+    };
+    if (!kinds.some((k) => k.name === model)) return refuse(`${model} is not a model kind (${kinds.map((k) => k.name).join(', ')})`);
+    if (!settings.enabled) return refuse('training is disabled on the NeuroWeaver instance that read the request (ENABLE_ML_TRAINING=false)');
+    try {
+      const p = parseRetrainParams(action.params, { from: now - settings.windowMs, to: now });
+      const job = jobs.submit({
+        ...settings.defaults,
+        id: action.id,
+        model,
+        replay: { from: p.from, to: p.to },
+        budget: { ...settings.defaults.budget, ...p.budget },
+        hyperparameters: p.hyperparameters,
+        ...(p.holdout ? { holdout: p.holdout } : {}),
+        seed: now % 2 ** 31,
+        trigger: 'request',
+        reason: `requested by ${action.params.requestedBy}: ${action.reason}`,
+      });
+      log.info({ request: action.id, model, requestedBy: action.params.requestedBy }, `retraining ${model} on request`);
+      return job;
+    } catch (err) {
+      if (err instanceof RequestError || err instanceof QueueFullError) return refuse(err.message);
+      throw err;
+    }
+  }
+
   private async onSamples(kind: AnyModelKind, batch: ConsumedBatch): Promise<void> {
     const serving = this.deps.predictor.serving(kind.name);
     const monitor = this.drift.get(kind.name);
     if (!serving || !monitor) return;
-    const rows = (await this.decodeAll(kind.source, batch)).map(({ value, timestamp }) => kind.fromRecord(value as never, timestamp)).filter((r) => r !== null);
+    const sampled = { ...batch, records: this.driftSample(kind.name, batch.records) };
+    const rows = (await this.decodeAll(kind.source, sampled)).map(({ value, timestamp }) => kind.fromRecord(value as never, timestamp)).filter((r) => r !== null);
     if (!rows.length) return;
     const prediction = await this.deps.predictor.predict(kind, rows);
     if (!prediction) return;
@@ -213,5 +272,20 @@ export class Retrainer {
     const status = monitor.status();
     monitor.reset();
     this.trigger(kind.name, 'drift', `${kind.primaryMetric.name} on the last ${status.window} samples is ${status.recent?.toPrecision(3)}, ${ratio.toFixed(2)}x its holdout ${status.holdout?.toPrecision(3)} (threshold ${status.threshold}x)`);
+  }
+
+  /** A stride sample of the batch within the model's budget of DRIFT_ROWS_PER_S (a token bucket holding at most one window). */
+  private driftSample(model: string, records: ConsumedRecord[]): ConsumedRecord[] {
+    const now = Date.now();
+    const window = this.deps.settings.driftWindow;
+    const budget = this.driftBudget.get(model) ?? { tokens: window, at: now };
+    budget.tokens = Math.min(window, budget.tokens + ((now - budget.at) / 1000) * DRIFT_ROWS_PER_S);
+    budget.at = now;
+    this.driftBudget.set(model, budget);
+    const take = Math.min(records.length, Math.floor(budget.tokens));
+    budget.tokens -= take;
+    if (take === records.length) return records;
+    const stride = records.length / Math.max(1, take);
+    return Array.from({ length: take }, (_, i) => records[Math.floor(i * stride)]!);
   }
 }

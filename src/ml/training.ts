@@ -63,6 +63,7 @@ export async function runTraining(tf: TF, backend: BackendName, req: TrainingReq
     const metrics: Record<string, number> = {
       ...prefixed('holdout_', kind.evaluate(predicted, actual)),
       ...prefixed('baseline_', kind.evaluate(baselinePredicted, actual)),
+      ...(kind.classicBaseline ? prefixed('classic_', kind.evaluate(matrixRows(req.holdout.x).map(kind.classicBaseline.predict), actual)) : {}),
       val_loss: tuned.best.bestValLoss,
       epochs: tuned.best.epochs,
       trials: tuned.trials.length,

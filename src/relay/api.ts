@@ -3,9 +3,11 @@ import { Type, type Static } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.js';
 import { HttpError } from '../api/errors.js';
 import type { ApiInstance } from '../api/server.js';
+import { HyperparametersSchema, RetrainFailed, RetrainTimedOut, RetrainUnanswered } from '../ml/index.js';
 import { TIERS } from './config.js';
 import { OptimizeError, type RelayCore } from './relay.js';
 import { parseRoute, POLICIES, RouteError, SETTINGS } from './routes.js';
+import { RelayStatus } from './status.js';
 
 const tags = ['relaycore'];
 const Err = Type.Ref('Error');
@@ -95,15 +97,65 @@ const MessageOut = Type.Object({
 
 const OptimizeBody = Type.Object(
   {
-    windowMinutes: Type.Optional(Type.Number({ minimum: 1, maximum: 7 * 24 * 60, default: 60, description: 'Replay this much of delivery.outcomes.' })),
-    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-    learningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
-    hidden: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 512 }), { minItems: 1, maxItems: 4 })),
+    windowMinutes: Type.Optional(Type.Number({ minimum: 1, maximum: 7 * 24 * 60, default: 60, description: 'NeuroWeaver replays this much of delivery.outcomes.' })),
+    timeoutS: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: 600, description: 'Longest wait for the training job once NeuroWeaver has accepted it (it goes on after that).' })),
+    budget: Type.Optional(
+      Type.Object(
+        {
+          trials: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Hyperparameter trials (default ML_TUNE_TRIALS of the NeuroWeaver instance).' })),
+          maxEpochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          timeS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    hyperparameters: Type.Optional(HyperparametersSchema),
+    holdout: Type.Optional(
+      Type.Union([Type.Literal('newest'), Type.Literal('random')], {
+        description: 'The outcomes NeuroWeaver holds out to evaluate and gate the new version on: the newest (default) or a random sample (when the window is not one continuous stretch of traffic).',
+      }),
+    ),
   },
-  { additionalProperties: false, examples: [{ windowMinutes: 30, epochs: 25 }] },
+  { additionalProperties: false, examples: [{ windowMinutes: 30 }, { windowMinutes: 60, budget: { trials: 4, maxEpochs: 30 } }] },
 );
 
-const Loose = Type.Record(Type.String(), Type.Unknown());
+const Metrics = Type.Record(Type.String(), Type.Number());
+const OptimizeReply = Type.Object(
+  {
+    jobId: Type.String({ description: "NeuroWeaver's training job (GET /api/v2/neuroweaver/jobs/:id)." }),
+    model: Type.String(),
+    window: Type.Object({ from: Type.Number(), to: Type.Number() }),
+    promoted: Type.Boolean({ description: 'Whether the new version passed the promotion gate and is now the champion.' }),
+    reason: Type.String({ description: "The gate's reason: the primary metric against the classic baseline and the champion, on the same holdout." }),
+    previous: Type.Union([Type.Object({ version: Type.String(), holdout: Metrics }), Type.Null()], { description: "The champion it was compared with, and that champion's metrics on the new version's holdout." }),
+    candidate: Type.Object({
+      version: Type.String(),
+      status: Type.String({ description: 'CHAMPION or REJECTED.' }),
+      rows: Type.Integer(),
+      hyperparameters: Type.Record(Type.String(), Type.String()),
+      holdout: Metrics,
+      baseline: Type.Record(Type.String(), Type.Number(), { description: 'A linear regression on the same features and split.' }),
+      classic: Type.Record(Type.String(), Type.Number(), { description: "The endpoints' recent record (latency and failure EWMAs) as the prediction." }),
+    }),
+    serving: Type.Union([Type.String(), Type.Null()], { description: 'The version learned routes on this instance use now.' }),
+    routesUsingLearned: Type.Array(Type.String()),
+  },
+  {
+    examples: [
+      {
+        jobId: '0b7c5e1e-5a1d-4b8e-9f0a-1f2e3d4c5b6a',
+        model: 'routing',
+        window: { from: 1795770900000, to: 1795774500000 },
+        promoted: true,
+        reason: 'beats the champion: holdout_combined_loss 0.2950 vs champion v20261127-091500-1a2b 0.3310 on the same holdout',
+        previous: { version: 'v20261127-091500-1a2b', holdout: { combined_loss: 0.331, latency_mae_log: 0.26, failure_logloss: 0.011 } },
+        candidate: { version: 'v20261127-101500-3fa2', status: 'CHAMPION', rows: 48210, hyperparameters: { layers: '2', units: '32' }, holdout: { combined_loss: 0.295 }, baseline: { combined_loss: 0.41 }, classic: { combined_loss: 1.3 } },
+        serving: 'v20261127-101500-3fa2',
+        routesUsingLearned: ['orders'],
+      },
+    ],
+  },
+);
 
 function routeError(err: unknown): never {
   if (err instanceof RouteError) throw new HttpError(400, `body.${err.message}`, `body.${err.field}`);
@@ -177,28 +229,33 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     '/relaycore/optimize',
     {
       schema: {
-        summary: 'Refit the learned routing model on recent delivery outcomes and serve it',
-        description: 'Replays `windowMinutes` of delivery.outcomes, trains the routing model, saves it under MODEL_SAVE_PATH/routing/<version>/ and loads it into every learned route of this instance.',
+        summary: 'Have NeuroWeaver retrain the routing model on recent delivery outcomes; returns what changed',
+        description:
+          'Sends a retraining request for `routing` through Kafka (an `orchestrator.actions` record of kind `retrain`), waits for NeuroWeaver to accept it (RELAY_OPTIMIZE_ANSWER_MS) and for the job to end (`timeoutS`), then for this instance to serve the new version if the promotion gate took it. Every RelayCore instance follows the champion. 503: no NeuroWeaver answered; 504: still training; 409: NeuroWeaver refused or the job failed (e.g. too few outcomes), or an optimization is already running here.',
         tags,
         body: OptimizeBody,
-        response: { 200: Loose, 409: Err },
+        response: { 200: OptimizeReply, 409: Err, 503: Err, 504: Err },
       },
     },
     async (req) => {
       const b = req.body ?? {};
       try {
-        const hp = { ...(b.epochs ? { epochs: b.epochs } : {}), ...(b.learningRate ? { learningRate: b.learningRate } : {}), ...(b.hidden ? { hidden: b.hidden } : {}) };
-        return (await relay.optimize((b.windowMinutes ?? 60) * 60_000, hp)) as unknown as Record<string, unknown>;
+        return await relay.optimize({ windowMs: (b.windowMinutes ?? 60) * 60_000, timeoutMs: (b.timeoutS ?? 600) * 1000, budget: b.budget, hyperparameters: b.hyperparameters, holdout: b.holdout });
       } catch (err) {
-        if (err instanceof OptimizeError) throw new HttpError(409, (err as Error).message);
+        if (err instanceof OptimizeError) throw new HttpError(err.status, err.message);
+        if (err instanceof RetrainUnanswered) throw new HttpError(503, err.message);
+        if (err instanceof RetrainTimedOut) throw new HttpError(504, err.message);
+        if (err instanceof RetrainFailed) throw new HttpError(409, `NeuroWeaver job ${err.jobId}: ${err.message}`);
         throw err;
       }
     },
   );
 
-  api.get('/relaycore/status', { schema: { summary: 'Routes, endpoints, breakers, live stats, policies, model and consumer lag', tags, response: { 200: Loose } } }, async () => {
-    return (await relay.status()) as unknown as Record<string, unknown>;
-  });
+  api.get(
+    '/relaycore/status',
+    { schema: { summary: "Routes, endpoints (breaker, controls, live stats, the policy's current score), decision cost, routing model, slots and consumer lag", tags, response: { 200: RelayStatus } } },
+    async () => relay.status(),
+  );
 
   api.get('/relaycore/routes', { schema: { summary: 'List routes', tags, response: { 200: Type.Array(RouteOut) } } }, async () => relay.store.all());
 

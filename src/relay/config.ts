@@ -72,5 +72,9 @@ export const RELAY_ENV = {
     default: 0.25,
   }),
   RELAY_HTTP_CONNECTIONS: int('RELAY_HTTP_CONNECTIONS', 1, 10_000, { description: 'RelayCore: keep-alive connections per HTTP endpoint origin.', default: 64 }),
+  RELAY_OPTIMIZE_ANSWER_MS: int('RELAY_OPTIMIZE_ANSWER_MS', 100, 600_000, {
+    description: 'RelayCore: how long `POST /relaycore/optimize` waits for a NeuroWeaver instance to accept its retraining request before answering 503.',
+    default: 15_000,
+  }),
   RELAY_WAIT_TIMEOUT_MS: int('RELAY_WAIT_TIMEOUT_MS', 100, 600_000, { description: 'RelayCore: longest wait of `POST /relaycore/message?wait=true` for the delivery outcome.', default: 30_000 }),
 } as const;

@@ -16,11 +16,35 @@ export interface RoutedMessage {
   scoreBatch: unknown;
 }
 
+/** What a policy currently thinks of an endpoint, for the status endpoint (never on the hot path). */
+export interface EndpointScore {
+  /** The rule that ranks it now: the route's policy, or p2c-peak-ewma for `learned` while it has no prediction. */
+  basis: PolicyName;
+  /** The cost the policy ranks by, lower is chosen first; null for round-robin, which takes turns by weight. */
+  score: number | null;
+  /** learned: predicted latency of an attempt (ms), never below the endpoint's recent record. */
+  predictedLatencyMs: number | null;
+  /** learned: predicted probability that an attempt fails or times out, never below its recent failure share. */
+  failureProbability: number | null;
+  /** learned: when these predictions were made (the last batch scored on the route). */
+  predictedAt: number | null;
+  /** The decayed peak-EWMA latency (ms) p2c-peak-ewma multiplies by in-flight + 1. */
+  peakEwmaMs: number;
+  inflight: number;
+}
+
 export interface RoutingPolicy {
   readonly name: PolicyName;
   /** Called once per consumed batch with the messages bound to the route, before any pick. */
   prepare?(endpoints: EndpointRuntime[], messages: RoutedMessage[], now: number): void;
   pick(candidates: EndpointRuntime[], message: RoutedMessage, now: number): EndpointRuntime;
+  /** The endpoint's standing among the route's `endpoints` now. */
+  score(endpoint: EndpointRuntime, endpoints: EndpointRuntime[], now: number): EndpointScore;
+}
+
+/** A score with the fields every policy reports. */
+export function baseScore(basis: PolicyName, e: EndpointRuntime, now: number, score: number | null): EndpointScore {
+  return { basis, score, predictedLatencyMs: null, failureProbability: null, predictedAt: null, peakEwmaMs: e.stats.peak.estimate(now), inflight: e.stats.inflight };
 }
 
 export type Random = () => number;
@@ -47,6 +71,10 @@ export class RoundRobin implements RoutingPolicy {
     this.current.set(best.key, bestValue - total);
     return best;
   }
+
+  score(e: EndpointRuntime, _all: EndpointRuntime[], now: number): EndpointScore {
+    return baseScore(this.name, e, now, null);
+  }
 }
 
 /** Fewest requests in flight relative to weight; ties broken by a rotating start. */
@@ -68,6 +96,10 @@ export class LeastInflight implements RoutingPolicy {
       }
     }
     return best;
+  }
+
+  score(e: EndpointRuntime, _all: EndpointRuntime[], now: number): EndpointScore {
+    return baseScore(this.name, e, now, (e.stats.inflight + 1) / e.weight);
   }
 }
 
@@ -94,6 +126,10 @@ export class P2cPeakEwma implements RoutingPolicy {
     const ea = candidates[a]!;
     const eb = candidates[b]!;
     return peakEwmaCost(ea, now) <= peakEwmaCost(eb, now) ? ea : eb;
+  }
+
+  score(e: EndpointRuntime, _all: EndpointRuntime[], now: number): EndpointScore {
+    return baseScore('p2c-peak-ewma', e, now, peakEwmaCost(e, now));
   }
 
   private draw(candidates: EndpointRuntime[], exclude: number): number {

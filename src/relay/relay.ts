@@ -1,17 +1,17 @@
-/** RelayCore as a component: routes store, delivery engine, orchestrator actions, outcome watcher, model. */
+/** RelayCore as a component: routes store, delivery engine, orchestrator actions, outcome watcher, the routing model. */
 import { randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import type { DeliveryOutcome, Route } from '../../schemas/types.js';
+import type { ModelVersion, Route } from '../../schemas/types.js';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
 import type { EcosystemEventSpec } from '../app/events.js';
 import type { ApiInstance } from '../api/server.js';
-import { replayWindow } from '../kafka/index.js';
+import { followChampion, requestRetraining, type ChampionFollower, type Hyperparameters, type TuneBudget } from '../ml/index.js';
 import { ActionApplier } from './actions.js';
 import { registerRelayApi } from './api.js';
 import { TIERS, type Tier } from './config.js';
 import { RelayEngine } from './engine.js';
-import { routingModel, type EpochLog, type RoutingHyperparameters, type RoutingMetrics } from './learned/index.js';
+import { routingModel } from './learned/index.js';
 import { readRoutesFile, RouteStore } from './routes.js';
+import { routeStatus, type RelayStatusBody } from './status.js';
 import type { Fate } from './watcher.js';
 import { OutcomeWatcher } from './watcher.js';
 
@@ -34,21 +34,57 @@ export interface Sent {
   offset: string;
 }
 
+export interface OptimizeRequest {
+  /** Outcomes of this long ago to now are replayed. */
+  windowMs: number;
+  /** Longest wait for the training job once NeuroWeaver accepted it. */
+  timeoutMs: number;
+  budget?: Partial<TuneBudget>;
+  hyperparameters?: Hyperparameters;
+  /** The holdout NeuroWeaver evaluates and gates on: the newest outcomes (default) or a random sample. */
+  holdout?: 'newest' | 'random';
+}
+
+/** Metrics of a version, by what they measure (see docs/neuroweaver.md): the network, the linear and the classic baselines. */
+export interface VersionMetrics {
+  holdout: Record<string, number>;
+  baseline: Record<string, number>;
+  classic: Record<string, number>;
+}
+
 export interface OptimizeResult {
-  version: string;
-  previousVersion: string | null;
-  rows: number;
-  skipped: number;
+  jobId: string;
+  model: string;
   window: { from: number; to: number };
-  metrics: RoutingMetrics;
-  previousMetrics: RoutingMetrics | null;
-  epochs: EpochLog[];
-  trainingMs: number;
-  savedTo: string;
+  promoted: boolean;
+  /** The promotion gate's reason. */
+  reason: string;
+  /** The champion the new version was compared with, and its metrics on the new version's holdout. */
+  previous: { version: string; holdout: Record<string, number> } | null;
+  candidate: { version: string; status: ModelVersion['status']; rows: number; hyperparameters: Record<string, string> } & VersionMetrics;
+  /** The version this instance's learned routes use now. */
+  serving: string | null;
   routesUsingLearned: string[];
 }
 
-export class OptimizeError extends Error {}
+/** A condition of this instance that keeps optimize from asking NeuroWeaver; `status` is the HTTP status it maps to. */
+export class OptimizeError extends Error {
+  constructor(
+    readonly status: 409 | 503,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The routing model this instance serves, as the registry describes it. */
+interface ServedModel {
+  version: ModelVersion | null;
+  /** Why the champion is not the one serving, if it is not. */
+  error: string | null;
+}
+
+const REGISTRY_WAIT_MS = 30_000;
 
 export class RelayCore implements Component {
   readonly name = 'relay';
@@ -58,8 +94,8 @@ export class RelayCore implements Component {
   readonly watcher: OutcomeWatcher;
   private started = false;
   private optimizing = false;
-  private modelMetrics: RoutingMetrics | null = null;
-  private readonly modelRoot: string;
+  private follower?: ChampionFollower;
+  private model: ServedModel = { version: null, error: null };
 
   constructor(private readonly ctx: ComponentContext) {
     const c = ctx.config;
@@ -83,40 +119,56 @@ export class RelayCore implements Component {
     this.actions = new ActionApplier(ctx.kafka, this.engine, ctx.log, publish);
     this.watcher = new OutcomeWatcher(ctx.kafka, ctx.log);
     this.store.onChange((name, route) => this.engine.setRoute(name, route));
-    this.modelRoot = resolve(c.MODEL_SAVE_PATH, routingModel.name);
   }
 
   async start(): Promise<void> {
     if (this.started) return;
     const seed = this.ctx.config.ROUTES_FILE ? readRoutesFile(this.ctx.config.ROUTES_FILE) : [];
     await this.store.start(seed);
-    await Promise.all([this.actions.start(), this.watcher.start(), this.loadLatestModel()]);
+    await Promise.all([this.actions.start(), this.watcher.start(), this.followModel()]);
     this.started = true;
     if (this.ctx.config.RELAY_AUTOSTART) await this.engine.start();
     this.ctx.log.info({ routes: this.store.all().map((r) => r.name), model: this.engine.scorerVersion() }, 'RelayCore ready');
   }
 
-  private async loadLatestModel(): Promise<void> {
-    const version = await routingModel.latestVersion(this.modelRoot);
-    if (!version) return;
+  /** Serves the routing model's champion from NeuroWeaver's registry now, and every later champion as it changes. */
+  private async followModel(): Promise<void> {
     try {
-      const scorer = await routingModel.load(join(this.modelRoot, version), version);
-      this.modelMetrics = scorer.metrics;
-      this.engine.setScorer(scorer);
+      this.follower = await followChampion(this.ctx.kafka, routingModel.name, (v, dir) => this.serve(v, dir), { saveRoot: this.ctx.config.MODEL_SAVE_PATH, log: this.ctx.log });
     } catch (err) {
-      this.ctx.log.warn({ version, err: (err as Error).message }, 'could not load the latest routing model; learned routes use p2c-peak-ewma');
+      this.model.error = `the model registry could not be read: ${(err as Error).message}`;
+      this.ctx.log.error({ err }, `${this.model.error}; learned routes use p2c-peak-ewma`);
     }
+  }
+
+  /** Loads a champion's artifacts and swaps it in; if they do not load, the model serving so far stays. */
+  private async serve(champion: ModelVersion, dir: string): Promise<void> {
+    const previous = this.engine.scorerVersion();
+    try {
+      this.engine.setScorer(await routingModel.load(dir, champion.version));
+    } catch (err) {
+      this.model.error = `champion ${champion.version} does not load from ${dir}: ${(err as Error).message}`;
+      this.ctx.log.error(`${this.model.error}; ${previous ? `still serving ${previous}` : 'learned routes use p2c-peak-ewma'}`);
+      return;
+    }
+    this.model = { version: champion, error: null };
+    const message = `learned routes now use routing model ${champion.version}${previous ? ` instead of ${previous}` : ''}`;
+    this.ctx.log.info({ version: champion.version, previous }, message);
+    this.ctx.events.publish({ component: 'relay', kind: 'model_changed', severity: 'INFO', subject: `routing/${champion.version}`, message, data: { version: champion.version, previous: previous ?? '', note: champion.note ?? '' } });
   }
 
   async stop(): Promise<void> {
     await this.engine.close();
-    await Promise.allSettled([this.actions.stop(), this.watcher.stop(), this.store.stop()]);
+    await Promise.allSettled([this.actions.stop(), this.watcher.stop(), this.store.stop(), this.follower?.stop()]);
+    this.follower = undefined;
     this.started = false;
   }
 
   health(): ComponentHealth {
     if (!this.started) return { status: 'stopped', detail: 'not started' };
     if (!this.engine.isRunning()) return { status: 'stopped', detail: 'consumption stopped (POST /api/v2/relaycore/start)' };
+    const modelTrouble = this.model.error ?? this.follower?.failure();
+    if (modelTrouble) return { status: 'degraded', detail: modelTrouble };
     if (!this.store.all().length) return { status: 'ok', detail: 'no routes yet (ROUTES_FILE or POST /api/v2/relaycore/routes)' };
     const now = Date.now();
     const down = [...this.engine.routes.values()].filter((rt) => !rt.endpoints.some((e) => e.available(now))).map((rt) => rt.route.name);
@@ -157,107 +209,80 @@ export class RelayCore implements Component {
     return this.store.put(route);
   }
 
-  /** Refits the routing model on the outcomes of the last `windowMs`, saves it as a new version and serves it. */
-  async optimize(windowMs: number, hyperparameters: Partial<RoutingHyperparameters> = {}): Promise<OptimizeResult> {
-    if (!this.ctx.config.ENABLE_ML_TRAINING) throw new OptimizeError('training is disabled (ENABLE_ML_TRAINING=false)');
-    if (this.optimizing) throw new OptimizeError('an optimization is already running');
+  /**
+   * Asks NeuroWeaver (through Kafka) to retrain the routing model on the outcomes of the last
+   * `windowMs`, waits for the version it registers, and for this instance to serve it if it was
+   * promoted. Throws OptimizeError, or NeuroWeaver's RetrainUnanswered / RetrainTimedOut / RetrainFailed.
+   */
+  async optimize(req: OptimizeRequest): Promise<OptimizeResult> {
+    const follower = this.follower;
+    if (!follower) throw new OptimizeError(503, this.model.error ?? 'RelayCore is not started: it does not follow the model registry yet');
+    if (this.optimizing) throw new OptimizeError(409, 'an optimization is already running on this instance');
     this.optimizing = true;
     try {
       const to = Date.now();
-      const from = to - windowMs;
-      const outcomes: DeliveryOutcome[] = [];
-      await replayWindow(this.ctx.kafka, {
-        topic: this.ctx.kafka.catalog.name('delivery.outcomes'),
-        from,
-        to,
-        onRecords: async (records) => {
-          for (const r of records) {
-            try {
-              outcomes.push((await this.ctx.kafka.serde.decode('delivery.outcomes', r.value)).value as DeliveryOutcome);
-            } catch {
-              /* an undecodable outcome is no training row */
-            }
-          }
-        },
+      const from = to - req.windowMs;
+      const answer = await requestRetraining(this.ctx.kafka, routingModel.name, { from, to }, {
+        answerTimeoutMs: this.ctx.config.RELAY_OPTIMIZE_ANSWER_MS,
+        timeoutMs: req.timeoutMs,
+        requestedBy: `relaycore ${this.ctx.config.RELAY_GROUP_ID}`,
+        reason: `POST /api/v2/relaycore/optimize: the last ${Math.round(req.windowMs / 60_000)} min of delivery outcomes`,
+        budget: req.budget,
+        hyperparameters: req.hyperparameters,
+        holdout: req.holdout,
       });
-      const examples = routingModel.examplesFromOutcomes(outcomes);
-      const started = performance.now();
-      const epochs: EpochLog[] = [];
-      let trained;
-      try {
-        trained = await routingModel.train(examples, hyperparameters, (e) => epochs.push(e));
-      } catch (err) {
-        throw new OptimizeError((err as Error).message);
-      }
-      const trainingMs = performance.now() - started;
-      const version = routingModel.newVersion();
-      const dir = join(this.modelRoot, version);
-      await routingModel.save(trained, dir);
-      trained.model.dispose();
-      const scorer = await routingModel.load(dir, version);
-      const previousVersion = this.engine.scorerVersion();
-      const previousMetrics = this.modelMetrics;
-      this.engine.setScorer(scorer);
-      this.modelMetrics = scorer.metrics;
-      const routesUsingLearned = this.store.all().filter((r) => r.policy === 'learned').map((r) => r.name);
-      this.ctx.events.publish({
-        component: 'relay',
-        kind: 'training',
-        severity: 'INFO',
-        subject: `routing/${version}`,
-        message: `routing model ${version} trained on ${examples.count} outcomes and now serving ${routesUsingLearned.length} learned route(s)`,
-        data: { version, rows: String(examples.count), valFailureLogLoss: scorer.metrics.valFailureLogLoss.toFixed(4), valLatencyMaeLog: scorer.metrics.valLatencyMaeLog.toFixed(4) },
-      });
-      return { version, previousVersion, rows: examples.count, skipped: examples.skipped, window: { from, to }, metrics: scorer.metrics, previousMetrics, epochs, trainingMs, savedTo: dir, routesUsingLearned };
+      const record = await follower.waitFor(answer.version, REGISTRY_WAIT_MS);
+      if (!record) throw new Error(`NeuroWeaver registered ${answer.version} (job ${answer.jobId}) but its record did not reach this instance's registry reader within ${REGISTRY_WAIT_MS / 1000} s`);
+      await follower.settled();
+      return {
+        jobId: answer.jobId,
+        model: routingModel.name,
+        window: { from, to },
+        promoted: record.status === 'CHAMPION',
+        reason: record.note ?? answer.message,
+        previous: record.parent ? { version: record.parent, holdout: metricsWithPrefix(record.metrics, 'champion_') } : null,
+        candidate: { version: record.version, status: record.status, rows: Number(record.rows), hyperparameters: record.hyperparameters, ...versionMetrics(record) },
+        serving: this.engine.scorerVersion(),
+        routesUsingLearned: this.store.all().filter((r) => r.policy === 'learned').map((r) => r.name),
+      };
     } finally {
       this.optimizing = false;
     }
   }
 
-  async status() {
+  async status(): Promise<RelayStatusBody> {
     const now = Date.now();
     const admin = await this.ctx.kafka.admin();
-    const lag = Object.fromEntries(
-      await Promise.all(
-        TIERS.map(async (tier) => {
-          const rows = await admin.lag(this.engine.tierGroup(tier), [this.ctx.kafka.catalog.name(`messages.${tier}`)]).catch(() => []);
-          return [tier, { total: rows.reduce((n, r) => n + r.lag, 0), partitions: rows.map((r) => ({ partition: r.partition, committed: r.committed, high: r.high, lag: r.lag })) }] as const;
-        }),
-      ),
-    );
+    const lagOf = async (tier: Tier) => {
+      const rows = await admin.lag(this.engine.tierGroup(tier), [this.ctx.kafka.catalog.name(`messages.${tier}`)]).catch(() => []);
+      return { total: rows.reduce((n, r) => n + r.lag, 0), partitions: rows.map((r) => ({ partition: r.partition, committed: r.committed, high: r.high, lag: r.lag })) };
+    };
+    const [high, normal, low] = await Promise.all(TIERS.map(lagOf));
     const gate = this.engine.gate;
+    const served = this.model.version;
     return {
       running: this.engine.isRunning(),
       groupId: this.ctx.config.RELAY_GROUP_ID,
       slots: { capacity: gate.capacity, inUse: gate.inUse(), waiting: { high: gate.waiting('high'), normal: gate.waiting('normal'), low: gate.waiting('low') }, granted: { ...gate.granted } },
       counters: { ...this.engine.counters },
-      model: { version: this.engine.scorerVersion(), metrics: this.modelMetrics },
-      lag,
-      routes: this.store.all().map((route) => {
-        const rt = this.engine.routes.get(route.name);
-        return {
-          name: route.name,
-          policy: route.policy,
-          maxAttempts: route.maxAttempts,
-          settings: route.settings,
-          updatedAt: route.updatedAt,
-          decisions: rt?.decisions ?? 0,
-          decisionUs: rt && rt.decisions ? Math.round((rt.decisionMs / rt.decisions) * 1000 * 100) / 100 : null,
-          endpoints: (rt?.endpoints ?? []).map((e) => ({
-            id: e.endpoint.id,
-            kind: e.endpoint.kind,
-            target: e.endpoint.target,
-            weight: e.endpoint.weight,
-            effectiveWeight: e.weight,
-            state: e.state(now),
-            breaker: e.breakerState(),
-            shedding: e.shedding,
-            controls: { drained: e.controls.drained, weightFactor: e.controls.weightFactor, forcedOpenUntil: e.controls.forcedOpenUntil || null, actions: [...e.controls.actions] },
-            stats: e.stats.snapshot(now),
-          })),
-        };
-      }),
+      model: {
+        version: this.engine.scorerVersion(),
+        champion: this.follower?.champion()?.version ?? null,
+        createdAt: served?.createdAt ?? null,
+        note: served?.note ?? null,
+        rows: served ? Number(served.rows) : null,
+        metrics: served ? versionMetrics(served) : null,
+        error: this.model.error ?? this.follower?.failure() ?? null,
+      },
+      lag: { high: high!, normal: normal!, low: low! },
+      routes: this.store.all().map((route) => routeStatus(route, this.engine.routes.get(route.name), now)),
       recentActions: [...this.actions.recent],
     };
   }
 }
+
+function metricsWithPrefix(metrics: Record<string, number>, prefix: string): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).flatMap(([k, v]) => (k.startsWith(prefix) ? [[k.slice(prefix.length), v]] : [])));
+}
+
+const versionMetrics = (v: ModelVersion): VersionMetrics => ({ holdout: metricsWithPrefix(v.metrics, 'holdout_'), baseline: metricsWithPrefix(v.metrics, 'baseline_'), classic: metricsWithPrefix(v.metrics, 'classic_') });

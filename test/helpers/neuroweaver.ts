@@ -7,7 +7,8 @@ import { logger } from '../../src/log/index.js';
 import { NeuroWeaver } from '../../src/ml/index.js';
 import type { JobStatus } from '../../src/ml/jobs.js';
 
-export const NEUROWEAVER_TOPICS = ['metrics.samples', 'training.events', 'model.registry', 'anomalies', 'orchestrator.actions', 'ecosystem.events'] as const;
+/** What NeuroWeaver reads and writes: each model kind's source (metric samples, delivery outcomes), its triggers, registry and events. */
+export const NEUROWEAVER_TOPICS = ['metrics.samples', 'delivery.outcomes', 'training.events', 'model.registry', 'anomalies', 'orchestrator.actions', 'ecosystem.events'] as const;
 
 export interface Instance {
   nw: NeuroWeaver;

@@ -6,20 +6,16 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { startRuntime, type Runtime } from '../../src/app/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { ConsumedRecord, KafkaConnection } from '../../src/kafka/index.js';
+import { KafkaConnection, type ConsumedRecord } from '../../src/kafka/index.js';
+import { createGateway } from '../../src/gateway/index.js';
+import { createNeuroWeaver } from '../../src/ml/index.js';
 import { createRelay, type RelayCore } from '../../src/relay/index.js';
 import type { TopicKey } from '../../topics/index.js';
 import { testClient, uniquePrefix } from './kafka.js';
 import { freePort } from './process.js';
 
-export interface RelayHarness {
-  runtime: Runtime;
+export interface RelayHarness extends AppHarness {
   relay: RelayCore;
-  kafka: KafkaConnection;
-  base: string;
-  prefix: string;
-  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
-  close(): Promise<void>;
 }
 
 /** Environment for a RelayCore process on the test broker under `prefix`. */
@@ -40,29 +36,46 @@ export function relayEnv(prefix: string, extra: Record<string, string> = {}): Re
 }
 
 export async function startRelay(extra: Record<string, string> = {}, label = 'relay'): Promise<RelayHarness> {
-  const prefix = uniquePrefix(label);
+  const app = await startApp({ prefix: uniquePrefix(label), components: ['relay'], env: extra });
+  return { ...app, relay: app.runtime.components[0] as RelayCore };
+}
+
+export interface AppHarness {
+  runtime: Runtime;
+  kafka: KafkaConnection;
+  base: string;
+  prefix: string;
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** Stops the process's components (another one on the prefix may go on). */
+  stop(): Promise<void>;
+  /** Stops, then deletes every topic of the prefix. */
+  close(): Promise<void>;
+}
+
+/** An AutoMatrix runtime with the given components on a topic prefix (several may share one), serving its API on a free port. */
+export async function startApp(opts: { prefix: string; components: ('relay' | 'neuroweaver' | 'gateway')[]; env?: Record<string, string> }): Promise<AppHarness> {
   const port = await freePort();
-  const config = loadConfig({ ...relayEnv(prefix, extra), PORT: String(port) });
-  const runtime = await startRuntime(config, { relay: createRelay });
+  const config = loadConfig({ ...relayEnv(opts.prefix, opts.env), COMPONENTS: opts.components.join(','), PORT: String(port) });
+  const runtime = await startRuntime(config, { relay: createRelay, neuroweaver: createNeuroWeaver, gateway: createGateway });
   const base = `http://127.0.0.1:${port}/api/v2`;
+  const stop = () => runtime.stop();
   return {
     runtime,
-    relay: runtime.components[0] as RelayCore,
     kafka: runtime.kafka,
     base,
-    prefix,
+    prefix: opts.prefix,
     async api<T>(method: string, path: string, body?: unknown) {
       const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
     },
+    stop,
     async close() {
       const admin = await runtime.kafka.admin();
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-      await runtime.stop();
-      const { KafkaConnection } = await import('../../src/kafka/index.js');
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(opts.prefix));
+      await stop();
       const { brokers, registryUrl } = inject('kafka');
-      const cleaner = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix });
+      const cleaner = new KafkaConnection({ brokers, registryUrl, topicPrefix: opts.prefix });
       await (await cleaner.admin()).deleteTopics(topics).catch(() => undefined);
       await cleaner.close();
     },

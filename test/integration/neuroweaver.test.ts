@@ -90,9 +90,9 @@ describe('NeuroWeaver on the real broker', () => {
     expect(metrics).toContain(`automatrix_neuroweaver_serving_metric{model="performance",metric="holdout_rmse"} ${job.result!.metrics.holdout_rmse}`);
     expect(metrics).toMatch(/automatrix_neuroweaver_training_jobs_total\{model="performance",trigger="api",state="succeeded"\} [1-9]/);
 
-    // Every epoch of every trial, and the job's start and end, are on the training-events topic.
+    // Every epoch of every trial, and the job's acceptance, start and end, are on the training-events topic.
     const all = await allEventsOf(jobId);
-    expect(all[0]!.kind).toBe('JOB_STARTED');
+    expect(all.slice(0, 2).map((e) => e.kind)).toEqual(['JOB_QUEUED', 'JOB_STARTED']);
     expect(all.at(-1)!.kind).toBe('JOB_FINISHED');
     const epochs = all.filter((e) => e.kind === 'EPOCH');
     expect(epochs.length).toBe(job.progress!.epochsDone);

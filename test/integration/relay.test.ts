@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter, DeliveryOutcome, EcosystemEvent } from '../../schemas/types.js';
+import type { DeadLetter, DeliveryOutcome, EcosystemEvent, OrchestratorAction } from '../../schemas/types.js';
 import { RouteStore } from '../../src/relay/routes.js';
 import { logger } from '../../src/log/index.js';
 import { follow, startRelay, testEndpoint, until, type RelayHarness, type TestEndpoint } from '../helpers/relay.js';
@@ -27,7 +27,7 @@ describe('RelayCore on the real broker', () => {
     Promise.all(Array.from({ length: n }, (_, i) => h.api('POST', '/relaycore/message', { route: routeName, payload: { i }, ...extra })));
 
   beforeAll(async () => {
-    h = await startRelay();
+    h = await startRelay({ RELAY_OPTIMIZE_ANSWER_MS: '2000' });
     [outcomes, deadletters, events] = await Promise.all([follow(h.kafka, 'delivery.outcomes'), follow(h.kafka, 'deadletter'), follow(h.kafka, 'ecosystem.events')]);
   });
   afterAll(async () => {
@@ -199,16 +199,27 @@ describe('RelayCore on the real broker', () => {
     await until(async () => (await decoded<EcosystemEvent>('ecosystem.events', events.records)).filter((e) => e.kind === 'action_applied' && e.subject?.startsWith('orch/')).length >= 3, 'action events');
   });
 
-  it('refits the learned policy from recorded outcomes and serves the new model', async () => {
-    const res = await h.api<{ version: string; rows: number; metrics: { trainRows: number }; routesUsingLearned: string[] }>('POST', '/relaycore/optimize', { windowMinutes: 30, epochs: 5 });
-    expect(res.status).toBe(200);
-    expect(res.body.rows).toBeGreaterThan(100);
-    expect(res.body.metrics.trainRows).toBeGreaterThan(80);
-    expect(res.body.routesUsingLearned).toContain('pol-learned');
-    const status = await h.api<{ model: { version: string } }>('GET', '/relaycore/status');
-    expect(status.body.model.version).toBe(res.body.version);
-    const ep = await endpoint();
-    await h.api('PUT', '/relaycore/routes/pol-learned', route('pol-learned', 'learned', [ep, await endpoint()]));
+  it('asks NeuroWeaver to retrain through Kafka on optimize, and answers 503 when no NeuroWeaver answers', async () => {
+    // This process runs RelayCore alone: the request reaches orchestrator.actions, nobody takes it.
+    const res = await h.api<{ statusCode: number; message: string }>('POST', '/relaycore/optimize', { windowMinutes: 30 });
+    expect(res.status).toBe(503);
+    expect(res.body.message).toMatch(/no NeuroWeaver instance answered the retraining request for routing/);
+    const actions = await follow(h.kafka, 'orchestrator.actions');
+    try {
+      const retrains = async () => (await Promise.all(actions.records.map(async (r) => (await h.kafka.serde.decode('orchestrator.actions', r.value)).value as OrchestratorAction))).filter((a) => a.kind === 'retrain');
+      await until(async () => (await retrains()).length > 0, 'the retraining request');
+      const request = (await retrains())[0]!;
+      expect(request).toMatchObject({ kind: 'retrain', target: 'routing', status: 'EXECUTED', params: { model: 'routing', requestedBy: expect.stringContaining('relaycore') } });
+      expect(Number(request.params.to) - Number(request.params.from)).toBe(30 * 60_000);
+    } finally {
+      await actions.stop();
+    }
+    // Learned routes behave as p2c-peak-ewma until a model exists.
+    const status = await h.api<{ model: { version: string | null }; routes: { name: string; endpoints: { score: { basis: string; score: number | null } }[] }[] }>('GET', '/relaycore/status');
+    expect(status.body.model.version).toBeNull();
+    const learned = status.body.routes.find((r) => r.name === 'pol-learned')!;
+    expect(learned.endpoints.map((e) => e.score.basis)).toEqual(['p2c-peak-ewma', 'p2c-peak-ewma', 'p2c-peak-ewma']);
+    expect(learned.endpoints.every((e) => typeof e.score.score === 'number')).toBe(true);
     const r = await h.api<{ status: string; outcome: DeliveryOutcome }>('POST', '/relaycore/message?wait=true', { route: 'pol-learned', payload: 'learned' });
     expect(r.body.status).toBe('DELIVERED');
     expect(r.body.outcome.policy).toBe('learned');

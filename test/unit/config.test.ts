@@ -84,6 +84,7 @@ const BAD: Record<keyof typeof ENV, [string, string]> = {
   RELAY_EXPLORATION: ['0.9', 'number from 0 to 0.5'],
   RELAY_SHED_THRESHOLD: ['none', 'number from 0.05 to 1'],
   RELAY_HTTP_CONNECTIONS: ['0', 'integer from 1'],
+  RELAY_OPTIMIZE_ANSWER_MS: ['soon', 'integer from 100'],
   RELAY_WAIT_TIMEOUT_MS: ['5', 'integer from 100'],
 };
 const validated = Object.entries(BAD).filter(([, [value]]) => value !== '') as [keyof typeof ENV, [string, string]][];

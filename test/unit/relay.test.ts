@@ -1,15 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DeliveryOutcome, Route } from '../../schemas/types.js';
+import type { Route } from '../../schemas/types.js';
 import { actionTarget } from '../../src/relay/actions.js';
 import { parseDefaultRoutes, parseTierWeights } from '../../src/relay/config.js';
 import { EndpointRuntime, freshControls, type Senders } from '../../src/relay/endpoint.js';
 import { WeightedGate } from '../../src/relay/gate.js';
-import { FEATURE_COUNT, FEATURE_NAMES, featureRecord } from '../../src/relay/learned/features.js';
-import { LearnedPolicy, type RoutingScorer } from '../../src/relay/learned/policy.js';
-import { routingModel } from '../../src/relay/learned/index.js';
+import { FEATURE_COUNT } from '../../src/relay/learned/features.js';
+import { expectedCost, LearnedPolicy, type RoutingScorer } from '../../src/relay/learned/policy.js';
 import { LeastInflight, P2cPeakEwma, peakEwmaCost, RoundRobin, type RoutedMessage } from '../../src/relay/policies.js';
 import { parseRoute, readRoutesFile, RouteError } from '../../src/relay/routes.js';
 import { PeakEwma } from '../../src/relay/stats.js';
@@ -193,85 +192,32 @@ describe('routing policies', () => {
     expect(policy.pick(eps, msg(), now).endpoint.id).toBe('b');
     expect(policy.pick(eps, msg(), now).endpoint.id).not.toBe('b');
   });
-});
 
-describe('the routing model', () => {
-  /** Synthetic outcomes: endpoints with a high recent error rate fail, latency follows the fast EWMA. */
-  function outcomes(n: number, seed = 7): DeliveryOutcome[] {
-    let s = seed;
-    const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  it('scores what each policy ranks by, for the status endpoint', () => {
     const eps = runtimes();
-    return Array.from({ length: n }, (_, i) => {
-      const features = featureRecord(eps[i % 3]!, msg(), Date.now());
-      features.err_fast = rnd();
-      features.lat_fast_log = Math.log1p(5 + rnd() * 100);
-      const failed = rnd() < features.err_fast * features.err_fast;
-      return {
-        messageId: `m${i}`,
-        route: 'r',
-        endpoint: 'a',
-        policy: 'round-robin',
-        attempt: 1,
-        status: i % 50 === 0 ? 'REJECTED' : failed ? 'FAILED' : 'DELIVERED',
-        httpStatus: null,
-        latencyMs: Math.expm1(features.lat_fast_log) * (0.9 + rnd() * 0.2),
-        error: null,
-        messageType: 'default',
-        payloadBytes: 100,
-        features,
-        decidedAt: 1000 + i,
-      } satisfies DeliveryOutcome;
+    const now = Date.now();
+    eps.forEach((e, i) => {
+      e.stats.peak.observe(10 * (i + 1), now);
+      e.stats.lastObservedAt = now;
     });
-  }
+    eps[1]!.stats.inflight = 3;
+    expect(new P2cPeakEwma().score(eps[1]!, eps, now)).toMatchObject({ basis: 'p2c-peak-ewma', score: peakEwmaCost(eps[1]!, now), peakEwmaMs: 20, inflight: 3, predictedLatencyMs: null });
+    expect(new LeastInflight().score(eps[1]!, eps, now).score).toBe(4);
+    expect(new RoundRobin().score(eps[1]!, eps, now)).toMatchObject({ basis: 'round-robin', score: null });
 
-  it('turns outcomes into rows, skipping rejections', () => {
-    const ex = routingModel.examplesFromOutcomes(outcomes(200));
-    expect(ex.count).toBe(196);
-    expect(ex.skipped).toBe(4);
-    expect(ex.features.length).toBe(196 * FEATURE_NAMES.length);
-  });
-
-  it('learns failure and latency, beats the constant baseline, and round-trips through save and load', async () => {
-    const ex = routingModel.examplesFromOutcomes(outcomes(3000));
-    const epochs: number[] = [];
-    const trained = await routingModel.train(ex, { epochs: 30, hidden: [16, 8] }, (e) => epochs.push(e.epoch));
-    expect(epochs).toHaveLength(30);
-    expect(trained.metrics.valFailureLogLoss).toBeLessThan(trained.metrics.baselineFailureLogLoss);
-    expect(trained.metrics.valLatencyMaeLog).toBeLessThan(trained.metrics.baselineLatencyMaeLog);
-    const dir = join(mkdtempSync(join(tmpdir(), 'routing-')), 'v1');
-    await routingModel.save(trained, dir);
-    const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: { featureNames: string[]; scaler: { mean: number[] } } };
-    expect(meta.userDefinedMetadata.featureNames).toEqual([...FEATURE_NAMES]);
-    // The scaler was fitted on the training split only (the first 80% in time).
-    const trainRows = trained.metrics.trainRows;
-    const errIdx = FEATURE_NAMES.indexOf('err_fast');
-    let mean = 0;
-    for (let i = 0; i < trainRows; i++) mean += ex.features[i * FEATURE_COUNT + errIdx]! / trainRows;
-    expect(meta.userDefinedMetadata.scaler.mean[errIdx]).toBeCloseTo(mean, 5);
-
-    const scorer = await routingModel.load(dir);
-    const rows = new Float32Array(2 * FEATURE_COUNT);
-    rows.set(ex.features.subarray(0, FEATURE_COUNT), 0);
-    rows.set(ex.features.subarray(0, FEATURE_COUNT), FEATURE_COUNT);
-    rows[errIdx] = 0.02;
-    rows[FEATURE_COUNT + errIdx] = 0.98;
-    const p = scorer.predict(rows, 2);
-    expect(p.failure[1]!).toBeGreaterThan(p.failure[0]! + 0.3);
-    // The typed-array inference gives what TensorFlow.js gives on the same weights.
-    const { tensorflow } = await import('../../src/ml/backend.js');
-    const { tf } = await tensorflow();
-    const scaledRows = rows.map((v, i) => (v - meta.userDefinedMetadata.scaler.mean[i % FEATURE_COUNT]!) / (meta.userDefinedMetadata as unknown as { scaler: { std: number[] } }).scaler.std[i % FEATURE_COUNT]!);
-    const [tl, tfail] = trained.model.predict(tf.tensor2d(scaledRows, [2, FEATURE_COUNT])) as ReturnType<typeof tf.tensor2d>[];
-    expect(p.failure[1]!).toBeCloseTo(tfail!.dataSync()[1]!, 4);
-    expect(p.latencyMs[0]!).toBeCloseTo(Math.expm1(Math.max(0, tl!.dataSync()[0]!)), 2);
-    expect(p.latencyMs[0]!).toBeGreaterThan(0);
-    scorer.dispose();
-
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...meta, userDefinedMetadata: { ...meta.userDefinedMetadata, featureVersion: 0 } }));
-    await expect(routingModel.load(dir)).rejects.toThrow(/trained on other features/);
-  }, 120_000);
-
-  it('refuses to train on too few outcomes', async () => {
-    await expect(routingModel.train(routingModel.examplesFromOutcomes(outcomes(20)))).rejects.toThrow(/too few to train on/);
+    let model: RoutingScorer | null = null;
+    const options = { exploration: 0, shedThreshold: 0.5, probeIntervalMs: 60_000, retryBackoffMs: 50, failureCostMs: 250, loadScale: 4, onShed: () => undefined };
+    const policy = new LearnedPolicy(() => model, () => options);
+    expect(policy.score(eps[0]!, eps, now)).toMatchObject({ basis: 'p2c-peak-ewma', score: peakEwmaCost(eps[0]!, now) });
+    model = { version: 'm', predict: (_r, n) => ({ latencyMs: Float32Array.from({ length: n }, (_, i) => [5, 30, 60][i % 3]!), failure: Float32Array.from({ length: n }, (_, i) => [0.2, 0.01, 0][i % 3]!) }), dispose() {} };
+    policy.prepare(eps, [msg()], now);
+    const scores = eps.map((e) => policy.score(e, eps, now));
+    // The best predicted latency (5 ms) prices a failure; b's three requests in flight make its latency dearer.
+    const retryPrice = 50 + 5 + 250;
+    expect(scores.map((s) => s.score)).toEqual([expectedCost(5, 0.2, 0, 1, retryPrice, 4), expectedCost(30, 0.01, 3, 1, retryPrice, 4), expectedCost(60, 0, 0, 1, retryPrice, 4)].map((x) => expect.closeTo(x, 3)));
+    expect(scores[1]).toMatchObject({ basis: 'learned', predictedLatencyMs: 30, failureProbability: expect.closeTo(0.01, 5), predictedAt: now, inflight: 3 });
+    // The lowest score is the endpoint a pick takes.
+    const best = scores.reduce((b, s, i) => (s.score! < scores[b]!.score! ? i : b), 0);
+    expect(policy.pick(eps, msg(), now).endpoint.id).toBe(eps[best]!.endpoint.id);
   });
 });

@@ -380,6 +380,33 @@
     return out;
   }
 
+  // The route policy's current score of an endpoint (GET /relaycore/status): for `learned`, the expected
+  // cost with the predicted latency and failure probability; before a model exists, p2c's peak-EWMA cost.
+  function scoreCell(relayEp, e) {
+    const s = relayEp && relayEp.score;
+    if (!s || typeof s !== 'object') return el('span', '', `${num(e.throughputPerS, 1)}/s`);
+    const learned = s.predictedLatencyMs !== null && s.predictedLatencyMs !== undefined;
+    const text = learned ? `${num(s.score, 1)} · ${num(s.predictedLatencyMs, 0)} ms · ${pct(s.failureProbability)}` : s.score === null ? s.basis : `${s.basis} ${num(s.score, 1)}`;
+    const cell = el('span', `score${relayEp.shedding ? ' shed' : ''}`, text);
+    cell.dataset.testid = 'score';
+    if (learned) cell.dataset.failure = String(s.failureProbability);
+    cell.title = learned
+      ? `learned: expected cost ${num(s.score, 2)} (lowest is chosen), predicted latency ${num(s.predictedLatencyMs, 1)} ms, failure probability ${pct(s.failureProbability)}${relayEp.shedding ? ', shed' : ''}`
+      : `${s.basis}: cost ${num(s.score, 2)} (peak-EWMA ${num(s.peakEwmaMs, 1)} ms, ${s.inflight} in flight)`;
+    return cell;
+  }
+
+  function relayModel() {
+    const m = state.relay && state.relay.model;
+    if (!m) return '';
+    return m.version ? `model ${m.version}` : 'no model yet (p2c-peak-ewma)';
+  }
+
+  function relayPolicies() {
+    const r = state.relay;
+    return new Map((r && Array.isArray(r.routes) ? r.routes : []).map((route) => [route.name, route.policy]));
+  }
+
   function renderRoutes() {
     const perf = state.perf;
     const window5 = perf?.windows?.find((w) => w.window === '5m');
@@ -394,7 +421,10 @@
         const div = el('div', 'route');
         div.dataset.route = r.route;
         const head = el('div', 'route-head');
-        head.append(el('span', 'route-name', r.route), el('span', 'route-sum', r.attempts ? `${pct(r.successRate)} ok · ${num(r.throughputPerS, 1)}/s · p99 ${num(r.latencyMs?.p99, 0)} ms` : 'no deliveries in 5 min'));
+        head.append(el('span', 'route-name', r.route));
+        const policy = relayPolicies().get(r.route);
+        if (policy) head.append(el('span', 'route-policy', policy === 'learned' ? `learned · ${relayModel()}` : policy));
+        head.append(el('span', 'route-sum', r.attempts ? `${pct(r.successRate)} ok · ${num(r.throughputPerS, 1)}/s · p99 ${num(r.latencyMs?.p99, 0)} ms` : 'no deliveries in 5 min'));
         div.append(head);
         const eps = new Map((r.endpoints || []).map((e) => [e.endpoint, e]));
         for (const id of relay.get(r.route)?.keys() || []) if (!eps.has(id)) eps.set(id, { endpoint: id, attempts: 0 });
@@ -410,8 +440,7 @@
           fill.style.width = `${Math.round((e.successRate ?? 0) * 100)}%`;
           bar.append(fill);
           bar.title = `success ${pct(e.successRate)}`;
-          const score = relayEp && (relayEp.score ?? relayEp.weight);
-          row.append(el('span', 'name', e.endpoint), badge, bar, el('span', '', `${pct(e.successRate)} ok`), el('span', '', `p50 ${num(e.latencyMs?.p50, 0)} · p99 ${num(e.latencyMs?.p99, 0)}`), el('span', '', score === undefined ? `${num(e.throughputPerS, 1)}/s` : `score ${num(score, 2)}`));
+          row.append(el('span', 'name', e.endpoint), badge, bar, el('span', '', `${pct(e.successRate)} ok`), el('span', '', `p50 ${num(e.latencyMs?.p50, 0)} · p99 ${num(e.latencyMs?.p99, 0)}`), scoreCell(relayEp, e));
           div.append(row);
         }
         box.append(div);

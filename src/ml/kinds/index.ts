@@ -3,10 +3,12 @@
  * worker thread and the API find it by name); see docs/neuroweaver.md for the interface.
  */
 import { performanceKind } from './performance.js';
+import { routingKind } from './routing.js';
 import type { AnyModelKind } from './types.js';
 
 export const MODEL_KINDS: Record<string, AnyModelKind> = {
   [performanceKind.name]: performanceKind,
+  [routingKind.name]: routingKind,
 };
 
 export function modelKind(name: string): AnyModelKind | undefined {

@@ -92,6 +92,12 @@ export interface ModelKind<Row = unknown, Source extends TopicKey = TopicKey> {
 
   /** Metrics of predictions against actual targets, both in target units (after inverse scaling). */
   evaluate(predicted: number[][], actual: number[][]): Record<string, number>;
+  /**
+   * A classic, non-learned predictor on the raw features (recent averages, a rule...): evaluated on the
+   * same holdout as `classic_<metric>`, so every version shows what the network adds over it; a
+   * challenger that does not beat it on the primary metric is not promoted.
+   */
+  readonly classicBaseline?: { description: string; predict(features: number[]): number[] };
   /** The metric of `evaluate` that decides promotion and drift. */
   readonly primaryMetric: { name: string; lowerIsBetter: boolean };
   /** Names a model output vector (target units) for the API, e.g. clamps a score to [0, 1]. */

@@ -1,44 +1,17 @@
 /**
- * The routing model's input: one row per (message, candidate endpoint), in this order. The same
- * numbers go into each DeliveryOutcome's `features` map by name, so the outcome stream is the
- * training set. Changing the list (names or order) makes saved models unloadable: bump
- * FEATURE_VERSION.
+ * The routing model's input, computed here from RelayCore's live endpoint statistics: one row per
+ * (message, candidate endpoint), in the order of FEATURE_NAMES. The same numbers go into each
+ * DeliveryOutcome's `features` map by name, so the outcome stream is the training set. The list
+ * and its version are the contract with NeuroWeaver's `routing` kind (`routingContract` of
+ * src/ml/index.ts, where each feature is described): changing it means bumping FEATURE_VERSION there.
  */
 import type { EndpointRuntime } from '../endpoint.js';
 import type { RoutedMessage } from '../policies.js';
+import { routingContract, type RoutingFeatureName } from '../../ml/index.js';
 
-export const FEATURE_VERSION = 2;
-
-/*
- * Only features whose meaning does not depend on the policy that routed the traffic: the model is
- * trained on outcomes of one policy (say round-robin) and serves another. Version 1 also had the
- * in-flight count, the attempt rate, the decaying peak-EWMA and the times since the last success
- * and observation; under the learned policy an endpoint it avoids shows values of these that the
- * training traffic never did (idle, unobserved), and the model extrapolated them to "healthy".
- * Load is handled by the policy's cost instead.
- */
-export const FEATURE_NAMES = [
-  'lat_fast_log', // log1p of the 1 s latency EWMA (ms); keeps its last value while unobserved
-  'lat_slow_log', // log1p of the 15 s latency EWMA
-  'lat_trend', // lat_fast_log - lat_slow_log: rising latency is positive
-  'err_fast', // failure share, 2 s EWMA
-  'err_slow', // failure share, 20 s EWMA
-  'timeout_fast', // timeout share, 2 s EWMA
-  'since_failure_log', // log1p seconds since the last failure (capped at 1 h; never = cap)
-  'breaker_half_open', // 1 while the breaker waits for its probe
-  'weight', // effective weight (configured x orchestrator factor)
-  'is_http', // 1 for HTTP, 0 for Kafka endpoints
-  'timeout_log', // log1p of the endpoint timeout (ms)
-  'payload_log', // log1p of the payload size (bytes)
-  'attempt', // 1 for a first attempt, 2 for the first retry, ...
-  'measured', // min(1, attempts / 20): how much the statistics can be trusted
-  'type_0', // message type, hashed into 4 buckets (one-hot)
-  'type_1',
-  'type_2',
-  'type_3',
-] as const;
-
-export type FeatureName = (typeof FEATURE_NAMES)[number];
+export const FEATURE_VERSION = routingContract.featureVersion;
+export const FEATURE_NAMES = routingContract.featureNames;
+export type FeatureName = RoutingFeatureName;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
 const CAP_S = 3600;

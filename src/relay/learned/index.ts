@@ -1,28 +1,25 @@
 /**
- * The routing model, for the NeuroWeaver pipeline and for RelayCore:
+ * The routing model on RelayCore's side: live features, loading a champion's artifacts, batched
+ * inference. NeuroWeaver's `routing` kind trains it; the contract between the two (feature names,
+ * artifact layout) is `routingContract` of src/ml/index.ts.
  *
- *   const examples = routingModel.examplesFromOutcomes(outcomes);   // DeliveryOutcome[] → rows
- *   const trained = await routingModel.train(examples, { epochs: 30 }, (e) => ...);
- *   await routingModel.save(trained, `${MODEL_SAVE_PATH}/routing/${version}`);
- *   const scorer = await routingModel.load(dir);                    // → RoutingScorer
- *   scorer.predict(rows, count)                                     // batched: latency ms, failure probability
+ *   routingModel.featureNames                     // what every DeliveryOutcome's `features` holds
+ *   routingModel.artifacts                        // layer names, latency transform, model.json metadata
+ *   const scorer = await routingModel.load(dir);  // → RoutingScorer
+ *   scorer.predict(rows, count)                   // batched: latency ms, failure probability
  */
 import { FEATURE_NAMES, FEATURE_VERSION } from './features.js';
-import { DEFAULT_HYPERPARAMETERS, examplesFromOutcomes, latestVersion, load, MODEL_NAME, newVersion, save, train } from './model.js';
+import { routingContract } from '../../ml/index.js';
+import { load } from './model.js';
 
 export const routingModel = {
-  name: MODEL_NAME,
+  name: routingContract.name,
   featureNames: FEATURE_NAMES,
   featureVersion: FEATURE_VERSION,
-  defaultHyperparameters: DEFAULT_HYPERPARAMETERS,
-  examplesFromOutcomes,
-  train,
-  save,
+  artifacts: routingContract.artifacts,
   load,
-  latestVersion,
-  newVersion,
 };
 
-export type { EpochLog, RoutingExamples, RoutingHyperparameters, RoutingMetrics, TrainedRoutingModel } from './model.js';
+export type { RoutingModelMetadata, Scaler } from '../../ml/index.js';
 export type { Prediction, RoutingScorer } from './policy.js';
-export { FEATURE_NAMES, FEATURE_VERSION } from './features.js';
+export { FEATURE_NAMES, FEATURE_VERSION, type FeatureName } from './features.js';

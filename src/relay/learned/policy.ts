@@ -8,7 +8,7 @@
  * p2c-peak-ewma.
  */
 import type { EndpointRuntime } from '../endpoint.js';
-import { P2cPeakEwma, type Random, type RoutedMessage, type RoutingPolicy } from '../policies.js';
+import { baseScore, P2cPeakEwma, type EndpointScore, type Random, type RoutedMessage, type RoutingPolicy } from '../policies.js';
 import { FEATURE_COUNT, writeFeatures } from './features.js';
 
 export interface Prediction {
@@ -37,10 +37,25 @@ export interface LearnedOptions {
   onShed: (endpoint: EndpointRuntime, shed: boolean, failure: number) => void;
 }
 
-/** Predictions of one endpoint from the latest batch, for retries and messages scored without a batch. */
-interface EndpointScore {
+interface Predicted {
   latency: number;
   failure: number;
+}
+
+/** Predictions of one endpoint from the latest batch, for retries and messages scored without a batch. */
+interface LatestPrediction extends Predicted {
+  at: number;
+}
+
+/**
+ * The cost the policy ranks by: a failed attempt costs its own time, a backoff, a retry on (at best) the
+ * fastest endpoint, and the price of a failure (`retryPrice`). Requests already in flight (this batch's own
+ * dispatches included) make an endpoint's latency dearer, so a burst spreads instead of herding onto the
+ * cheapest endpoint; the price of a failure does not shrink with load, so a backlog never pushes traffic
+ * onto a failing endpoint.
+ */
+export function expectedCost(latency: number, failure: number, inflight: number, weight: number, retryPrice: number, loadScale: number): number {
+  return (latency * (1 + inflight / loadScale) + failure * retryPrice) / Math.max(weight, 1e-6);
 }
 
 /** Predictions of one batch: row = message.scoreRow * width + endpoint index. */
@@ -54,7 +69,7 @@ interface BatchScores {
 export class LearnedPolicy implements RoutingPolicy {
   readonly name = 'learned';
   private readonly fallback: P2cPeakEwma;
-  private readonly latest = new Map<string, EndpointScore>();
+  private readonly latest = new Map<string, LatestPrediction>();
   private rows = new Float32Array(0);
   private readonly lastProbe = new Map<string, number>();
   /** Total decision work (feature rows + inference + picks), for the status endpoint and the benchmark. */
@@ -100,7 +115,7 @@ export class LearnedPolicy implements RoutingPolicy {
     endpoints.forEach((e, j) => {
       const lat = latencyMs[j]!;
       const fail = failure[j]!;
-      this.latest.set(e.key, { latency: lat, failure: fail });
+      this.latest.set(e.key, { latency: lat, failure: fail, at: now });
       // Hysteresis, so an endpoint near the threshold does not flap in and out.
       const shed = e.shedding ? fail > shedThreshold * 0.8 : fail > shedThreshold;
       if (shed !== e.shedding) {
@@ -119,7 +134,7 @@ export class LearnedPolicy implements RoutingPolicy {
     const failures = new Float64Array(candidates.length);
     for (let i = 0; i < candidates.length; i++) {
       const e = candidates[i]!;
-      const s = this.score(e, message);
+      const s = this.prediction(e, message);
       if (!s) return this.fallback.pick(candidates, message, now);
       latencies[i] = s.latency;
       failures[i] = s.failure;
@@ -132,7 +147,6 @@ export class LearnedPolicy implements RoutingPolicy {
       const safe = candidates.filter((_, i) => failures[i]! < opts.shedThreshold / 2);
       if (safe.length) return safe[Math.floor(this.random() * safe.length)]!;
     }
-    // A failed attempt costs its own time, a backoff, a retry on (at best) the fastest endpoint, and the price of a failure.
     const retryPrice = opts.retryBackoffMs + bestLatency + opts.failureCostMs;
     let best = -1;
     let bestCost = Infinity;
@@ -140,11 +154,7 @@ export class LearnedPolicy implements RoutingPolicy {
       for (let i = 0; i < candidates.length; i++) {
         const e = candidates[i]!;
         if (!allowShed && failures[i]! > opts.shedThreshold) continue;
-        // Requests already in flight (this batch's own dispatches included) make an endpoint's latency
-        // dearer, so a burst spreads instead of herding onto the cheapest endpoint; the price of a
-        // failure does not shrink with load, so a backlog never pushes traffic onto a failing endpoint.
-        const load = 1 + e.stats.inflight / opts.loadScale;
-        const cost = (latencies[i]! * load + failures[i]! * retryPrice) / Math.max(e.weight, 1e-6);
+        const cost = expectedCost(latencies[i]!, failures[i]!, e.stats.inflight, e.weight, retryPrice, opts.loadScale);
         if (cost < bestCost) {
           bestCost = cost;
           best = i;
@@ -172,7 +182,21 @@ export class LearnedPolicy implements RoutingPolicy {
     return undefined;
   }
 
-  private score(e: EndpointRuntime, m: RoutedMessage): EndpointScore | undefined {
+  /** The expected cost of the latest predictions, against the best predicted latency among the available endpoints. */
+  score(e: EndpointRuntime, endpoints: EndpointRuntime[], now: number): EndpointScore {
+    const own = this.scorer() ? this.latest.get(e.key) : undefined;
+    if (!own) return this.fallback.score(e, endpoints, now);
+    const opts = this.options();
+    let bestLatency = own.latency;
+    for (const other of endpoints) {
+      const p = this.latest.get(other.key);
+      if (p && other.available(now) && p.latency < bestLatency) bestLatency = p.latency;
+    }
+    const cost = expectedCost(own.latency, own.failure, e.stats.inflight, e.weight, opts.retryBackoffMs + bestLatency + opts.failureCostMs, opts.loadScale);
+    return { ...baseScore(this.name, e, now, cost), predictedLatencyMs: own.latency, failureProbability: own.failure, predictedAt: own.at };
+  }
+
+  private prediction(e: EndpointRuntime, m: RoutedMessage): Predicted | undefined {
     const latest = this.latest.get(e.key);
     const b = m.scoreBatch as BatchScores | null;
     const j = b?.keys.get(e.key);
