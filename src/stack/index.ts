@@ -180,7 +180,7 @@ function startKafka(s: StackSettings, java: string, libs: string): void {
     .map((f) => join(libs, f))
     .join(':');
   if (!existsSync(join(p.kafkaData, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     const res = spawnSync(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { encoding: 'utf8' });
     if (res.status !== 0) throw new StackError(`could not format Kafka's storage in ${p.kafkaData}: ${(res.stderr || res.stdout).trim().split('\n').pop()}`);
   }
@@ -267,3 +267,11 @@ rootLogger.appenderRef.stdout.ref = STDOUT
 logger.server.name = kafka.server
 logger.server.level = info
 `;
+
+/** A random cluster id as Kafka makes them (base64url of 16 bytes), never starting with '-', which the storage tool would read as an option. */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
