@@ -37,6 +37,8 @@ interface OptimizeReply {
   routesUsingLearned: string[];
 }
 
+const LARGE = 1000;
+
 describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', () => {
   const prefix = uniquePrefix('learned');
   const models = mkdtempSync(join(tmpdir(), 'am-learned-models-'));
@@ -61,7 +63,7 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
   const send = async (routeName: string, n: number): Promise<string[]> => {
     const ids: string[] = [];
     for (let i = 0; i < n; i += 10) {
-      const sent = await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => relay.api<{ id: string }>('POST', '/relaycore/message', { route: routeName, payload: { i: i + j } })));
+      const sent = await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => relay.api<{ id: string }>('POST', '/relaycore/message', { route: routeName, payload: { i: i + j, pad: (i + j) % 2 ? 'x'.repeat(2 * LARGE) : '' } })));
       expect(sent.every((s) => s.status === 202)).toBe(true);
       ids.push(...sent.map((s) => s.body.id));
       await new Promise((r) => setTimeout(r, 40));
@@ -75,8 +77,11 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
   const status = async () => (await relay.api<Status>('GET', '/relaycore/status')).body;
 
   beforeAll(async () => {
-    good = await testEndpoint(() => ({ status: 200 }));
-    // A gray endpoint: slower, and every other call fails (the routes' breakers are kept closed: the shift must be the model's).
+    // The good endpoint is slower for large payloads: that depends on the message, which endpoint averages
+    // (the classic baseline the gate compares with) cannot see but the model's payload-size feature can.
+    // The bad one is gray: slower, and every other call fails (the routes' breakers are kept closed: the
+    // shift must be the model's).
+    good = await testEndpoint((hit) => ({ status: 200, delayMs: hit.body.length > LARGE ? 30 : 0 }));
     bad = await testEndpoint(() => ({ status: badCalls++ % 2 === 0 ? 503 : 200, delayMs: 40 }));
     const shared = { MODEL_SAVE_PATH: models };
     neuroweaver = await startApp({
