@@ -11,6 +11,7 @@ import { registerRelayApi } from './api.js';
 import { TIERS, type Tier } from './config.js';
 import { RelayEngine } from './engine.js';
 import { routingModel, type EpochLog, type RoutingHyperparameters, type RoutingMetrics } from './learned/index.js';
+import { redactTarget } from './redact.js';
 import { readRoutesFile, RouteStore } from './routes.js';
 import type { Fate } from './watcher.js';
 import { OutcomeWatcher } from './watcher.js';
@@ -248,7 +249,7 @@ export class RelayCore implements Component {
           endpoints: (rt?.endpoints ?? []).map((e) => ({
             id: e.endpoint.id,
             kind: e.endpoint.kind,
-            target: e.endpoint.target,
+            target: redactTarget(e.endpoint.target),
             weight: e.endpoint.weight,
             effectiveWeight: e.weight,
             state: e.state(now),
