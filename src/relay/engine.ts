@@ -246,6 +246,11 @@ export class RelayEngine {
     for (const rt of this.routes.values()) rt.endpoints.forEach((e) => e.dispose());
   }
 
+  /** The HTTP connection pools, per origin. */
+  httpConnections(): ReturnType<HttpSender['poolStats']> {
+    return this.senders.http.poolStats();
+  }
+
   /** Waits for outcome records written so far. */
   async flush(): Promise<void> {
     await Promise.all([this.outcomes.settled(), this.deadLetters.settled()]);

@@ -152,6 +152,11 @@ export class HttpSender {
     throw new SendError(`HTTP ${res.statusCode}${text ? `: ${text}` : ''}`, PERMANENT(res.statusCode) ? 'rejected' : 'failed', res.statusCode);
   }
 
+  /** Connections of each origin's pool: open, idle, and requests running or queued. */
+  poolStats(): Record<string, { connected: number; free: number; running: number; pending: number }> {
+    return Object.fromEntries([...this.pools].map(([origin, p]) => [origin, { connected: p.stats.connected, free: p.stats.free, running: p.stats.running, pending: p.stats.pending }]));
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
     this.pools.clear();
