@@ -187,6 +187,7 @@ async function main(): Promise<void> {
     {
       minutes: MINUTES,
       messages: load.produced,
+      delivered: unique.size,
       lost,
       duplicates: dup,
       metric_samples: load.samples,
