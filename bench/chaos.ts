@@ -178,10 +178,16 @@ function account(ids: string[], sinks: Sink[], letters: DeadLetter[], garbage: s
   };
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, every = 100): Promise<boolean> {
+/** Polls `check`; with `status`, prints it every 5 s meanwhile. */
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, every = 100, status?: () => string): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
+  let lastPrint = Date.now();
   while (!(await check())) {
     if (Date.now() > deadline) return false;
+    if (status && Date.now() - lastPrint >= 5000) {
+      lastPrint = Date.now();
+      log(status());
+    }
     await sleep(every);
   }
   return true;
@@ -237,7 +243,7 @@ async function crash(ep: Endpoints): Promise<Run> {
     const handled = () => seen.size;
     const downtimes: number[] = [];
     for (const share of [0.3, 0.65]) {
-      if (!(await waitFor(() => handled() >= deliverable * share, 300_000, 20))) throw new Error(`crash: stuck at ${handled()} delivered`);
+      if (!(await waitFor(() => handled() >= deliverable * share, 300_000, 20, () => `crash: ${handled()}/${deliverable} delivered`))) throw new Error(`crash: stuck at ${handled()} delivered`);
       const at = handled();
       await apps.at(-1)!.kill();
       const killedAt = Date.now();
@@ -306,7 +312,7 @@ async function rebalance(ep: Endpoints): Promise<Run> {
     await waitFor(async () => {
       consumed = await Promise.all(apps.map(status));
       return consumed.every((c) => c > 0) && handled() >= total * 0.25;
-    }, 120_000, 250);
+    }, 120_000, 250, () => `rebalance: ${handled()}/${total} delivered`);
     const admin = await s.kafka.admin();
     const group = `${s.prefix}relay.normal`;
     const topic = s.kafka.catalog.name('messages.normal');
