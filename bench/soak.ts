@@ -32,6 +32,12 @@ const MSG_RATE = arg('rate', 100);
 const SAMPLE_RATE = arg('samples', 20);
 const CLIENTS = arg('clients', 10);
 const SERVICES = 20;
+/**
+ * ORCH_HORIZON_MINUTES of the app. The failure model's label queue keeps each service's samples for
+ * the horizon (60 min by default, a row of a few hundred bytes per sample: ~20 MB for 20 services): a heap that grows for the first hour
+ * and then stays, which a 30-minute run cannot tell from a leak. A short horizon fills it during the warm-up.
+ */
+const HORIZON_MIN = arg('horizon', 3);
 const WARMUP_MS = Math.min(5 * 60_000, MINUTES * 60_000 * 0.25);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
   const routesFile = join(dir, 'routes.json');
   writeFileSync(routesFile, JSON.stringify({ routes: [{ name: 'default', policy: 'p2c-peak-ewma', endpoints: sinks.map((s, i) => ({ id: `e${i}`, kind: 'HTTP', target: s.url, timeoutMs: 2000 })) }] }));
   const app = await startApp(
-    { KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, ROUTES_FILE: routesFile, RELAY_GROUP_ID: `${prefix}relay`, MODEL_SAVE_PATH: join(dir, 'models'), DETECT_SNAPSHOT_INTERVAL_MS: '60000' },
+    { KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, ROUTES_FILE: routesFile, RELAY_GROUP_ID: `${prefix}relay`, MODEL_SAVE_PATH: join(dir, 'models'), DETECT_SNAPSHOT_INTERVAL_MS: '60000', ORCH_HORIZON_MINUTES: String(HORIZON_MIN) },
     { exposeGc: true },
   );
   const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-soak', log: logger('soak') });
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
   const clients = openClients(app, load, stopped);
   const start = Date.now();
   const end = start + MINUTES * 60_000;
-  console.log(`soak: ${MINUTES} min, ${MSG_RATE} msgs/s through RelayCore, ${SAMPLE_RATE} metric samples/s, ${CLIENTS} WebSocket clients; prefix ${prefix}`);
+  console.log(`soak: ${MINUTES} min, ${MSG_RATE} msgs/s through RelayCore, ${SAMPLE_RATE} metric samples/s, ${CLIENTS} WebSocket clients, ORCH_HORIZON_MINUTES=${HORIZON_MIN}; prefix ${prefix}`);
   let lastReport = start;
   let lastPoll = start;
   for (let tick = 0; Date.now() < end; tick++) {
@@ -200,7 +206,7 @@ async function main(): Promise<void> {
       lag_p99_slope_ms_per_h: round(t.lagP99.slopePerHour),
       flat: Object.values(flat).every(Boolean),
     },
-    { warmupMs: WARMUP_MS, rates: { messages: MSG_RATE, samples: SAMPLE_RATE, clients: CLIENTS }, trends: t, flat, load, samples },
+    { warmupMs: WARMUP_MS, orchHorizonMinutes: HORIZON_MIN, rates: { messages: MSG_RATE, samples: SAMPLE_RATE, clients: CLIENTS }, trends: t, flat, load, samples },
   );
   if (lost) process.exitCode = 1;
 }
