@@ -88,11 +88,14 @@ export class KafkajsBatchConsumer implements BatchConsumer {
     const { batch } = payload;
     if (!batch.messages.length) return;
     let resolved: string | undefined;
+    let committed: string | undefined;
     const commitResolved = async () => {
-      if (resolved === undefined || payload.isStale()) return;
+      if (resolved === undefined || resolved === committed || payload.isStale()) return;
+      const offset = resolved;
       await payload.commitOffsetsIfNecessary({
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next(resolved) }] }],
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next(offset) }] }],
       });
+      if (committed === undefined || BigInt(offset) > BigInt(committed)) committed = offset;
     };
     await handler({
       topic: batch.topic,

@@ -26,6 +26,7 @@ export interface Decoded<K extends TopicKey> {
 }
 
 const MAGIC = 0;
+const UNREACHABLE_HOLD_MS = 1000;
 const HEADER = 5;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -36,6 +37,9 @@ export class Serde {
   private readonly headers = new Map<TopicKey, Buffer>();
   /** Resolvers from a writer schema id to a topic's reader schema. */
   private readonly resolvers = new Map<string, Resolver>();
+  private readonly fetching = new Map<number, Promise<AvroType>>();
+  private unreachableUntil = 0;
+  private unreachableReason = '';
 
   constructor(
     readonly registryUrl: string,
@@ -146,14 +150,7 @@ export class Serde {
     const cacheKey = `${key}:${id}`;
     const cached = this.resolvers.get(cacheKey);
     if (cached) return cached;
-    let writer: AvroType;
-    try {
-      writer = (await this.registry.getSchema(id)) as unknown as AvroType;
-    } catch (err) {
-      if (registryUnreachable(err)) throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${(err as Error).message}`);
-      const status = (err as { status?: number }).status;
-      throw new DecodeError('unknown_schema', status === 404 ? `schema id ${id} is not in the registry` : `schema id ${id}: registry answered ${status}`);
-    }
+    const writer = await this.writerSchema(id);
     let resolver: Resolver;
     try {
       resolver = reader.createResolver(writer);
@@ -162,6 +159,31 @@ export class Serde {
     }
     this.resolvers.set(cacheKey, resolver);
     return resolver;
+  }
+
+  /**
+   * A writer schema from the registry. Lookups of one id share one request, and for a second after
+   * the registry proved unreachable, lookups fail at once: a backlog of values with new schema ids
+   * must not queue a request (and its retries) each while the registry is down.
+   */
+  private async writerSchema(id: number): Promise<AvroType> {
+    if (Date.now() < this.unreachableUntil) throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${this.unreachableReason}`);
+    let fetching = this.fetching.get(id);
+    if (!fetching) {
+      fetching = (this.registry.getSchema(id) as Promise<unknown> as Promise<AvroType>).finally(() => this.fetching.delete(id));
+      this.fetching.set(id, fetching);
+    }
+    try {
+      return await fetching;
+    } catch (err) {
+      if (registryUnreachable(err)) {
+        this.unreachableUntil = Date.now() + UNREACHABLE_HOLD_MS;
+        this.unreachableReason = `the registry is unreachable (${(err as Error).message})`;
+        throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${this.unreachableReason}`);
+      }
+      const status = (err as { status?: number }).status;
+      throw new DecodeError('unknown_schema', status === 404 ? `schema id ${id} is not in the registry` : `schema id ${id}: registry answered ${status}`);
+    }
   }
 
   /** Validates a plain JSON value against the topic schema, filling defaults. */

@@ -52,7 +52,10 @@ export const ORCHESTRATOR_ENV = {
     default: [],
   }),
   ORCH_BREAKER_OPEN_MS: int('ORCH_BREAKER_OPEN_MS', 1000, 3_600_000, { description: 'AI Orchestrator: how long an `open_breaker` action opens a breaker.', default: 30_000 }),
-  ORCH_WEBHOOK_URL: url('ORCH_WEBHOOK_URL', { description: 'AI Orchestrator: URL that `webhook` actions POST to (its host must be in `ORCH_WEBHOOK_ALLOWED_HOSTS`).' }),
+  ORCH_WEBHOOK_URL: url('ORCH_WEBHOOK_URL', {
+    description: 'AI Orchestrator: URL that `webhook` actions POST to (its host must be in `ORCH_WEBHOOK_ALLOWED_HOSTS`); credentials in it are sent as Basic auth, and it is never logged.',
+    secret: true,
+  }),
   ORCH_WEBHOOK_ALLOWED_HOSTS: list('ORCH_WEBHOOK_ALLOWED_HOSTS', hostName, { description: 'AI Orchestrator: the only hosts webhook actions may call.', default: [] }),
   ORCH_ACTIONS_PER_TARGET_PER_HOUR: int('ORCH_ACTIONS_PER_TARGET_PER_HOUR', 1, 10_000, {
     description: 'AI Orchestrator: actions per target per hour; more are recorded as RATE_LIMITED.',

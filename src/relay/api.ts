@@ -6,6 +6,7 @@ import type { ApiInstance } from '../api/server.js';
 import { HyperparametersSchema, RetrainFailed, RetrainTimedOut, RetrainUnanswered } from '../ml/index.js';
 import { TIERS } from './config.js';
 import { OptimizeError, type RelayCore } from './relay.js';
+import { redactRoute, restoreRedacted } from './redact.js';
 import { parseRoute, POLICIES, RouteError, SETTINGS } from './routes.js';
 import { RelayStatus } from './status.js';
 
@@ -257,25 +258,29 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async () => relay.status(),
   );
 
-  api.get('/relaycore/routes', { schema: { summary: 'List routes', tags, response: { 200: Type.Array(RouteOut) } } }, async () => relay.store.all());
+  const routesDoc = 'Secret-looking endpoint headers (authorization, tokens, keys, cookies...), URL passwords and secret query values are shown as `[redacted]`; writing `[redacted]` back keeps the stored value.';
 
-  api.get('/relaycore/routes/:name', { schema: { summary: 'Read a route', tags, params: NameParams, response: { 200: RouteOut, 404: Err } } }, async (req) => existing(relay, req.params.name));
+  api.get('/relaycore/routes', { schema: { summary: 'List routes', description: routesDoc, tags, response: { 200: Type.Array(RouteOut) } } }, async () => relay.store.all().map(redactRoute));
+
+  api.get('/relaycore/routes/:name', { schema: { summary: 'Read a route', description: routesDoc, tags, params: NameParams, response: { 200: RouteOut, 404: Err } } }, async (req) =>
+    redactRoute(existing(relay, req.params.name)),
+  );
 
   api.post('/relaycore/routes', { schema: { summary: 'Create a route (shared with every instance through relay.routes)', tags, body: RouteBody, response: { 201: RouteOut, 400: Err, 409: Err } } }, async (req, reply) => {
     const route = checkRoute(req.body as Static<typeof RouteBody>);
     if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
-    return reply.status(201).send(await relay.putRoute(route));
+    return reply.status(201).send(redactRoute(await relay.putRoute(route)));
   });
 
   api.put('/relaycore/routes/:name', { schema: { summary: 'Create or replace a route', tags, params: NameParams, body: RouteUpdate, response: { 200: RouteOut, 400: Err } } }, async (req) => {
     if (req.body.name !== undefined && req.body.name !== req.params.name) throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
-    return relay.putRoute(checkRoute({ ...req.body, name: req.params.name }));
+    return redactRoute(await relay.putRoute(restoreRedacted(checkRoute({ ...req.body, name: req.params.name }), relay.store.get(req.params.name))));
   });
 
   api.patch('/relaycore/routes/:name', { schema: { summary: 'Change part of a route, e.g. switch its policy', tags, params: NameParams, body: RoutePatch, response: { 200: RouteOut, 400: Err, 404: Err } } }, async (req) => {
     const current = existing(relay, req.params.name);
     const settings = req.body.settings ? { ...current.settings, ...settingsToStrings(req.body.settings) } : current.settings;
-    return relay.putRoute(checkRoute({ ...current, ...req.body, settings, name: current.name }));
+    return redactRoute(await relay.putRoute(restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current)));
   });
 
   api.delete('/relaycore/routes/:name', { schema: { summary: 'Delete a route', tags, params: NameParams, response: { 204: Type.Null(), 404: Err } } }, async (req, reply) => {

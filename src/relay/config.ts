@@ -65,6 +65,10 @@ export const RELAY_ENV = {
   ),
   RELAY_TIER_WEIGHTS: custom('RELAY_TIER_WEIGHTS', 'RelayCore: share of delivery slots per tier while several tiers wait (weighted fair, so low still progresses).', 'high=8,normal=3,low=1', parseTierWeights),
   RELAY_MAX_INFLIGHT: int('RELAY_MAX_INFLIGHT', 1, 100_000, { description: 'RelayCore: deliveries in flight at once in this process, across tiers.', default: 512 }),
+  RELAY_MAX_UNCOMMITTED: int('RELAY_MAX_UNCOMMITTED', 1, 1_000_000, {
+    description: 'RelayCore: messages taken from the inbound tiers whose offsets are not committed yet, at most, across tiers. A crashed process\'s messages are delivered again from the committed offsets, so at most this many are delivered twice.',
+    default: 2048,
+  }),
   RELAY_RETRY_BACKOFF_MS: int('RELAY_RETRY_BACKOFF_MS', 0, 60_000, { description: 'RelayCore: base of the exponential backoff (with jitter) between attempts.', default: 50 }),
   RELAY_EXPLORATION: num('RELAY_EXPLORATION', 0, 0.5, { description: 'RelayCore `learned` policy: share of decisions that try a random endpoint, so every endpoint stays measured.', default: 0.01 }),
   RELAY_SHED_THRESHOLD: num('RELAY_SHED_THRESHOLD', 0.05, 1, {

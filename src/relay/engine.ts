@@ -17,10 +17,12 @@ import { LearnedPolicy, type RoutingScorer } from './learned/policy.js';
 import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.js';
 import { setting, type PolicyName } from './routes.js';
 import { Coalescer, HttpSender, KafkaSender, type DeliveryRequest } from './senders.js';
+import { BatchProgress } from './window.js';
 
 export interface EngineOptions {
   groupId: string;
   maxInflight: number;
+  maxUncommitted: number;
   tierWeights: Record<Tier, number>;
   defaultRoutes: Partial<Record<Tier, string>>;
   retryBackoffMs: number;
@@ -51,10 +53,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Thrown out of a batch when the engine stops mid-batch: what was done is committed, the rest is fetched again. */
 class Stopping extends Error {}
 
+/** A record of a batch on its key's chain; `pending` is null while its decode waits for the registry. */
+interface ChainItem {
+  record: ConsumedRecord;
+  pending: Pending | null;
+}
+
 export class RelayEngine {
   readonly routes = new Map<string, RouteRuntime>();
   private readonly controls = new Map<string, EndpointControls>();
   readonly gate: WeightedGate;
+  /** Units of RELAY_MAX_UNCOMMITTED (window.ts). */
+  readonly window: WeightedGate;
   private readonly senders: Senders;
   private consumers: BatchConsumer[] = [];
   private running = false;
@@ -73,6 +83,7 @@ export class RelayEngine {
     private readonly publish: (e: EcosystemEventSpec) => void,
   ) {
     this.gate = new WeightedGate(options.maxInflight, options.tierWeights);
+    this.window = new WeightedGate(options.maxUncommitted, options.tierWeights);
     this.deliveryProducer = kafka.newProducer();
     this.deliveryProducer.catch(() => undefined);
     this.senders = { http: new HttpSender(options.httpConnections), kafka: new KafkaSender(this.deliveryProducer) };
@@ -235,81 +246,93 @@ export class RelayEngine {
     for (const rt of this.routes.values()) rt.endpoints.forEach((e) => e.dispose());
   }
 
+  /** The HTTP connection pools, per origin. */
+  httpConnections(): ReturnType<HttpSender['poolStats']> {
+    return this.senders.http.poolStats();
+  }
+
   /** Waits for outcome records written so far. */
   async flush(): Promise<void> {
     await Promise.all([this.outcomes.settled(), this.deadLetters.settled()]);
   }
 
   private async handleBatch(tier: Tier, batch: ConsumedBatch): Promise<void> {
-    const pending: Pending[] = [];
+    const progress = new BatchProgress(batch, tier, this.window, this.log);
+    try {
+      await this.deliverBatch(tier, batch, progress);
+    } finally {
+      await progress.close();
+    }
+  }
+
+  private async deliverBatch(tier: Tier, batch: ConsumedBatch, progress: BatchProgress): Promise<void> {
+    const items: ChainItem[] = [];
     for (const record of batch.records) {
-      const p = await this.decode(tier, record, batch);
-      if (p) pending.push(p);
+      const decoded = await this.decode(tier, record);
+      if (decoded === 'dead-lettered') progress.handle(record.offset);
+      else items.push({ record, pending: decoded === 'deferred' ? null : decoded });
     }
     this.counters.consumed += batch.records.length;
-    this.prepare(pending);
-    const chains = new Map<string, Pending[]>();
-    const independent: Pending[][] = [];
-    for (const p of pending) {
-      if (!p.record.key?.length) {
-        independent.push([p]);
+    this.prepare(items.flatMap((i) => (i.pending ? [i.pending] : [])));
+    const admissions = new Map<ChainItem, () => void>();
+    const admitted = new Map(items.map((i) => [i, new Promise<void>((resolve) => admissions.set(i, resolve))]));
+    const chains = new Map<string, ChainItem[]>();
+    const independent: ChainItem[][] = [];
+    for (const item of items) {
+      if (!item.record.key?.length) {
+        independent.push([item]);
         continue;
       }
-      const k = p.record.key.toString('latin1');
+      const k = item.record.key.toString('latin1');
       const chain = chains.get(k);
-      if (chain) chain.push(p);
-      else chains.set(k, [p]);
+      if (chain) chain.push(item);
+      else chains.set(k, [item]);
     }
-    const done = new Set<string>();
-    const results = await Promise.allSettled([...chains.values(), ...independent].map((chain) => this.runChain(tier, chain, batch, done)));
+    const abort = { stopped: false };
+    // Once a chain fails (stopping, rebalance, a dead letter that could not be written), the batch is
+    // handed back: every chain still waiting for the window is let go, to find that out and end.
+    const abandon = (err: unknown) => {
+      abort.stopped = true;
+      for (const resolve of admissions.values()) resolve();
+      throw err;
+    };
+    const running = Promise.allSettled([...chains.values(), ...independent].map((chain) => this.runChain(tier, chain, batch, progress, admitted, abort).catch(abandon)));
+    // Units of the window are taken in offset order, so the oldest unhandled record always holds one.
+    void (async () => {
+      for (const item of items) {
+        if (abort.stopped) return;
+        await progress.admit(item.record.offset);
+        admissions.get(item)!();
+      }
+    })();
+    const results = await running;
     const failed = results.find((r) => r.status === 'rejected');
-    if (failed) {
-      await this.commitPrefix(batch, done);
-      throw (failed as PromiseRejectedResult).reason;
-    }
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   /** Delivers one key's messages in order. */
-  private async runChain(tier: Tier, chain: Pending[], batch: ConsumedBatch, done: Set<string>): Promise<void> {
-    for (const p of chain) {
-      if (this.stopping || !batch.isRunning()) throw new Stopping('relay stopping');
-      await this.gate.acquire(tier);
-      try {
-        await this.deliver(p);
-      } finally {
-        this.gate.release();
+  private async runChain(tier: Tier, chain: ChainItem[], batch: ConsumedBatch, progress: BatchProgress, admitted: Map<ChainItem, Promise<void>>, abort: { stopped: boolean }): Promise<void> {
+    for (const item of chain) {
+      await admitted.get(item);
+      if (abort.stopped) throw new Stopping('batch handed back');
+      this.checkRunning(batch);
+      const p = item.pending ?? (await this.decodeRetrying(tier, item.record, batch));
+      if (p) {
+        await this.gate.acquire(tier);
+        try {
+          await this.deliver(p);
+        } finally {
+          this.gate.release();
+        }
       }
-      done.add(p.record.offset);
+      progress.handle(item.record.offset);
       await batch.heartbeat().catch(() => undefined);
-      await this.commitProgress(batch, done);
     }
   }
 
-  private readonly lastCommit = new WeakMap<ConsumedBatch, number>();
-
-  /** In a long batch, commits the handled prefix every second, so a crash redelivers little. */
-  private async commitProgress(batch: ConsumedBatch, done: Set<string>): Promise<void> {
-    const now = Date.now();
-    const last = this.lastCommit.get(batch);
-    if (last === undefined) {
-      this.lastCommit.set(batch, now);
-      return;
-    }
-    if (now - last < 1000) return;
-    this.lastCommit.set(batch, now);
-    await this.commitPrefix(batch, done);
-  }
-
-  /** Commits the offsets before the first record not yet handled, so a stop hands back only unfinished work. */
-  private async commitPrefix(batch: ConsumedBatch, done: Set<string>): Promise<void> {
-    let last: string | undefined;
-    for (const r of batch.records) {
-      if (!done.has(r.offset)) break;
-      last = r.offset;
-    }
-    if (last === undefined) return;
-    batch.resolve(last);
-    await batch.commit().catch(() => undefined);
+  /** Stopping, or the partition went to another member in a rebalance: hand the rest back uncommitted. */
+  private checkRunning(batch: ConsumedBatch): void {
+    if (this.stopping || !batch.isRunning() || batch.isStale()) throw new Stopping('relay stopping');
   }
 
   private prepare(pending: Pending[]): void {
@@ -333,26 +356,38 @@ export class RelayEngine {
     }
   }
 
-  /** Decodes a record; undecodable ones are dead-lettered at once (undefined), registry outages retried. */
-  private async decode(tier: Tier, record: ConsumedRecord, batch: ConsumedBatch): Promise<Pending | undefined> {
-    for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
-      try {
-        const { value } = await this.kafka.serde.decode(`messages.${tier}`, record.value);
-        return this.pendingOf(tier, record, value as RelayMessage);
-      } catch (err) {
-        if (err instanceof DecodeError && err.retriable) {
-          if (this.stopping || !batch.isRunning()) throw new Stopping('relay stopping');
-          this.log.warn({ tier, offset: record.offset, err: err.message }, 'schema registry unavailable; retrying the decode');
-          await sleep(wait);
-          await batch.heartbeat().catch(() => undefined);
-          continue;
-        }
-        const reason = err instanceof DecodeError ? 'decode_error' : 'invalid_message';
-        const detail = err instanceof DecodeError ? `${err.reason}: ${err.message}` : (err as Error).message;
-        await this.deadLetter(record, reason, detail, { messageId: null, route: null, attempts: 0 });
-        return undefined;
-      }
+  /**
+   * Decodes a record. Undecodable ones are dead-lettered at once. One whose schema the registry
+   * must supply while it is unreachable is deferred: its key's chain retries it, and other keys go on.
+   */
+  private async decode(tier: Tier, record: ConsumedRecord): Promise<Pending | 'deferred' | 'dead-lettered'> {
+    try {
+      const { value } = await this.kafka.serde.decode(`messages.${tier}`, record.value);
+      return this.pendingOf(tier, record, value as RelayMessage);
+    } catch (err) {
+      if (err instanceof DecodeError && err.retriable) return 'deferred';
+      await this.deadLetterUndecodable(record, err);
+      return 'dead-lettered';
     }
+  }
+
+  /** Retries the decode of a deferred record with backoff until the registry answers (undefined: dead-lettered). */
+  private async decodeRetrying(tier: Tier, record: ConsumedRecord, batch: ConsumedBatch): Promise<Pending | undefined> {
+    for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+      const decoded = await this.decode(tier, record);
+      if (decoded === 'dead-lettered') return undefined;
+      if (decoded !== 'deferred') return decoded;
+      this.log.warn({ tier, offset: record.offset }, 'schema registry unavailable; retrying the decode');
+      await sleep(wait);
+      this.checkRunning(batch);
+      await batch.heartbeat().catch(() => undefined);
+    }
+  }
+
+  private async deadLetterUndecodable(record: ConsumedRecord, err: unknown): Promise<void> {
+    const reason = err instanceof DecodeError ? 'decode_error' : 'invalid_message';
+    const detail = err instanceof DecodeError ? `${err.reason}: ${err.message}` : (err as Error).message;
+    await this.deadLetter(record, reason, detail, { messageId: null, route: null, attempts: 0 });
   }
 
   private pendingOf(tier: Tier, record: ConsumedRecord, message: RelayMessage): Pending {

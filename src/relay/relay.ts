@@ -106,6 +106,7 @@ export class RelayCore implements Component {
       {
         groupId: c.RELAY_GROUP_ID,
         maxInflight: c.RELAY_MAX_INFLIGHT,
+        maxUncommitted: c.RELAY_MAX_UNCOMMITTED,
         tierWeights: c.RELAY_TIER_WEIGHTS,
         defaultRoutes: c.RELAY_DEFAULT_ROUTES,
         retryBackoffMs: c.RELAY_RETRY_BACKOFF_MS,
@@ -264,6 +265,7 @@ export class RelayCore implements Component {
       running: this.engine.isRunning(),
       groupId: this.ctx.config.RELAY_GROUP_ID,
       slots: { capacity: gate.capacity, inUse: gate.inUse(), waiting: { high: gate.waiting('high'), normal: gate.waiting('normal'), low: gate.waiting('low') }, granted: { ...gate.granted } },
+      uncommitted: { capacity: this.engine.window.capacity, inUse: this.engine.window.inUse(), waiting: this.engine.window.waiting() },
       counters: { ...this.engine.counters },
       model: {
         version: this.engine.scorerVersion(),

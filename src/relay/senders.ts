@@ -79,6 +79,33 @@ export class Coalescer<T> {
   }
 }
 
+/** Of an error answer's body, only this much is read (for the dead letter's reason); the rest is discarded. */
+const ERROR_BODY_BYTES = 4096;
+
+/** Reads a response body to its end, keeping at most `keep` bytes of it as text (memory stays bounded). */
+async function readCapped(body: AsyncIterable<Buffer>, keep: number): Promise<string> {
+  const kept: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size >= keep) continue;
+    kept.push(chunk.subarray(0, keep - size));
+    size += Math.min(chunk.length, keep - size);
+  }
+  return Buffer.concat(kept).toString('utf8');
+}
+
+function sendFailure(err: unknown, signal: AbortSignal, timeoutMs: number): SendError {
+  const code = (err as { code?: string }).code;
+  if (signal.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new SendError(`timeout: no complete answer within ${timeoutMs} ms`, 'timeout');
+  return new SendError(`${code ?? 'error'}: ${(err as Error).message}`, 'failed');
+}
+
+/** Credentials in an endpoint URL (`https://user:pass@host/`) become Basic auth: undici drops them from the origin. */
+function basicAuth(url: URL): Record<string, string> {
+  if (!url.username && !url.password) return {};
+  return { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` };
+}
+
 const PERMANENT = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
 
 export class HttpSender {
@@ -95,26 +122,39 @@ export class HttpSender {
   }
 
   async send(endpoint: Endpoint, url: URL, req: DeliveryRequest): Promise<SendResult> {
+    // One deadline for the whole exchange, body included: undici's own timeouts restart with every
+    // chunk, so an endpoint that trickles its answer would otherwise hold a pooled connection for
+    // as long as it likes after the breaker has given up on the call.
+    const signal = AbortSignal.timeout(endpoint.timeoutMs);
     let res;
     try {
       res = await this.pool(url.origin).request({
         method: 'POST',
         path: `${url.pathname}${url.search}`,
-        headers: { ...endpoint.headers, ...req.headers, 'content-type': req.contentType, 'idempotency-key': req.id, 'x-message-type': req.type },
+        headers: { ...basicAuth(url), ...endpoint.headers, ...req.headers, 'content-type': req.contentType, 'idempotency-key': req.id, 'x-message-type': req.type },
         body: req.payload,
         headersTimeout: endpoint.timeoutMs + 1000,
         bodyTimeout: endpoint.timeoutMs + 1000,
+        signal,
       });
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      throw new SendError(`${code ?? 'error'}: ${(err as Error).message}`, code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'failed');
+      throw sendFailure(err, signal, endpoint.timeoutMs);
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      await res.body.dump();
-      return { httpStatus: res.statusCode };
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    let text: string;
+    try {
+      text = await readCapped(res.body, ok ? 0 : ERROR_BODY_BYTES);
+    } catch (err) {
+      throw sendFailure(err, signal, endpoint.timeoutMs);
     }
-    const text = (await res.body.text().catch(() => '')).slice(0, 300);
+    if (ok) return { httpStatus: res.statusCode };
+    text = text.slice(0, 300);
     throw new SendError(`HTTP ${res.statusCode}${text ? `: ${text}` : ''}`, PERMANENT(res.statusCode) ? 'rejected' : 'failed', res.statusCode);
+  }
+
+  /** Connections of each origin's pool: open, idle, and requests running or queued. */
+  poolStats(): Record<string, { connected: number; free: number; running: number; pending: number }> {
+    return Object.fromEntries([...this.pools].map(([origin, p]) => [origin, { connected: p.stats.connected, free: p.stats.free, running: p.stats.running, pending: p.stats.pending }]));
   }
 
   async close(): Promise<void> {

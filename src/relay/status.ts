@@ -1,4 +1,5 @@
 /** The shape of `GET /relaycore/status` (its TypeBox schema is its documentation under /docs) and the per-route part of it. */
+import { redactTarget } from './redact.js';
 import { Type, type Static } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.js';
 import type { RouteRuntime } from './engine.js';
@@ -75,6 +76,7 @@ export const RelayStatus = Type.Object(
     running: Type.Boolean(),
     groupId: Type.String(),
     slots: Type.Object({ capacity: Type.Integer(), inUse: Type.Integer(), waiting: PerTier(Type.Integer()), granted: PerTier(Type.Integer()) }),
+    uncommitted: Type.Object({ capacity: Type.Integer(), inUse: Type.Integer(), waiting: Type.Integer() }, { description: 'Records taken from Kafka and not yet committed (RELAY_MAX_UNCOMMITTED), and handlers waiting for room' }),
     counters: Type.Object({ consumed: Type.Integer(), delivered: Type.Integer(), deadLettered: Type.Integer(), attempts: Type.Integer(), retries: Type.Integer() }),
     model: Type.Object(
       {
@@ -131,7 +133,7 @@ export function routeStatus(route: Route, rt: RouteRuntime | undefined, now: num
       return {
         id: e.endpoint.id,
         kind: e.endpoint.kind,
-        target: e.endpoint.target,
+        target: redactTarget(e.endpoint.target),
         weight: e.endpoint.weight,
         effectiveWeight: e.weight,
         state: e.state(now),

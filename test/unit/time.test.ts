@@ -15,4 +15,11 @@ describe('parseTime', () => {
     expect(() => parseTime('yesterday-ish', now)).toThrow(/not a time: use an ISO date-time/);
     expect(() => parseTime('+2h', now)).toThrow(/not a time/);
   });
+
+  it('refuses times before 1970 or out of range (Kafka looks records up by non-negative epoch ms)', () => {
+    expect(() => parseTime('-99999999999d', now)).toThrow(/before 1970-01-01 or out of range/);
+    expect(() => parseTime('1969-12-31T23:59:59Z', now)).toThrow(/before 1970/);
+    expect(() => parseTime('-1e400d', now)).toThrow(/not a time/);
+    expect(parseTime('-0.0001s', now)).toBe(now);
+  });
 });

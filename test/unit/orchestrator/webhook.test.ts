@@ -8,14 +8,15 @@ const action: OrchestratorAction = { id: 'act-1', kind: 'webhook', target: 'chec
 describe('webhook actions', () => {
   let server: Server;
   let port = 0;
-  const received: { body: string; key: string | undefined }[] = [];
+  const received: { body: string; key: string | undefined; authorization?: string; url?: string }[] = [];
   let status = 200;
   beforeAll(async () => {
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        received.push({ body, key: req.headers['idempotency-key'] as string | undefined });
+        received.push({ body, key: req.headers['idempotency-key'] as string | undefined, authorization: req.headers.authorization, url: req.url });
+        if (req.url === '/redirect') res.setHeader('location', 'http://evil.example.net/steal');
         res.statusCode = status;
         res.end();
       });
@@ -48,5 +49,33 @@ describe('webhook actions', () => {
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatch(/HTTP 500/);
     expect(received.length).toBe(before + 2); // one retry on a 5xx
+  });
+
+  it('sends credentials in the URL as Basic auth, and never names the URL in an error', async () => {
+    status = 200;
+    const ok = await executeWebhook(action, { url: `http://ops:p%40ss-w0rd@127.0.0.1:${port}/hook/T0KEN-IN-PATH`, allowedHosts: ['127.0.0.1'] });
+    expect(ok).toEqual({ status: 'EXECUTED', error: null });
+    expect(received.at(-1)!.authorization).toBe(`Basic ${Buffer.from('ops:p@ss-w0rd').toString('base64')}`);
+    expect(received.at(-1)!.url).toBe('/hook/T0KEN-IN-PATH');
+
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const deadPort = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const failed = await executeWebhook(action, { url: `http://ops:p%40ss-w0rd@127.0.0.1:${deadPort}/hook/T0KEN-IN-PATH`, allowedHosts: ['127.0.0.1'] });
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/ECONNREFUSED/);
+    expect(failed.error).not.toMatch(/T0KEN|w0rd|ops:/);
+    expect(webhookRefusal('http://ops:s3cret@[bad/T0KEN', ['x'])).not.toMatch(/T0KEN|s3cret/);
+  });
+
+  it('does not follow a redirect to another host', async () => {
+    status = 302;
+    const before = received.length;
+    const result = await executeWebhook(action, { url: `http://127.0.0.1:${port}/redirect`, allowedHosts: ['127.0.0.1'] });
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toMatch(/HTTP 302/);
+    expect(received.length).toBe(before + 1);
+    status = 200;
   });
 });

@@ -1,0 +1,46 @@
+/** RelayCore (or any set of components) as a child process: `node --import tsx src/main.ts`, as in production. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from './process.js';
+import { until } from './relay.js';
+
+export interface AppChild {
+  child: ChildProcess;
+  base: string;
+  log(): string;
+  exited: Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts the app with `env` and waits until each of `components` reports ok on /health. */
+export async function startAppProcess(env: Record<string, string>, components: string[] = ['relay'], timeoutMs = 120_000): Promise<AppChild> {
+  const port = await freePort();
+  let log = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const base = `http://127.0.0.1:${port}`;
+  await until(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the process exited (${child.exitCode}): ${log.slice(-2000)}`);
+      try {
+        const body = (await (await fetch(`${base}/health`)).json()) as { components?: Record<string, { status: string }> };
+        return components.every((c) => body.components?.[c]?.status === 'ok');
+      } catch {
+        return false;
+      }
+    },
+    `the app process to be healthy (${log.slice(-500)})`,
+    timeoutMs,
+  );
+  return {
+    child,
+    base,
+    log: () => log,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
