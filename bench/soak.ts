@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     handles: isFlat(t.handles, 0.05, 5),
   };
   const row = (name: string, unit: string, tr: Trend, ok: boolean) => ({ series: name, unit, samples: tr.n, first: tr.first, last: tr.last, mean: tr.mean, slope_per_h: tr.slopePerHour, stderr_per_h: tr.slopeStdErr, flat: ok ? 'yes' : 'NO' });
-  console.log(`\nsteady state after a ${Math.round(WARMUP_MS / 60_000)} min warm-up (least squares; flat: an hour adds at most 5% of the mean, 10% for lag, or the slope is within 2 standard errors of 0)`);
+  console.log(`\nsteady state after a ${Math.round(WARMUP_MS / 60_000)} min warm-up (least squares; flat: an hour adds at most 5% of the mean, 10% for lag, or the slope is within 2 standard errors of 0; falling counts as flat)`);
   console.log(
     table([
       row('RSS', 'MB', t.rss, flat.rss),

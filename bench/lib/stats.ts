@@ -32,10 +32,11 @@ export function trend(points: { t: number; y: number }[]): Trend {
 }
 
 /**
- * Flat: what the slope adds in an hour is at most `tolerance` of the series' mean (or `floor`
+ * Flat (not rising): what the slope adds in an hour is at most `tolerance` of the series' mean (or `floor`
  * units, for series near zero), or the slope is within two standard errors of zero.
  */
 export function isFlat(t: Trend, tolerance: number, floor: number): boolean {
   if (!Number.isFinite(t.slopePerHour)) return false;
-  return Math.abs(t.slopePerHour) <= Math.max(tolerance * Math.abs(t.mean), floor) || Math.abs(t.slopePerHour) <= 2 * t.slopeStdErr;
+  // One-sided: a leak or a slowing loop rises; a series that falls (load on a shared machine easing) is not a failure.
+  return t.slopePerHour <= Math.max(tolerance * Math.abs(t.mean), floor) || t.slopePerHour <= 2 * t.slopeStdErr;
 }
