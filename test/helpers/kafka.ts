@@ -29,11 +29,16 @@ export async function testKafka(keys: readonly TopicKey[], label?: string): Prom
     kafka,
     prefix,
     async cleanup() {
-      const names = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-      await admin.deleteTopics(names).catch(() => undefined);
+      await deleteTopicsWithPrefix(kafka, prefix);
       await kafka.close();
     },
   };
+}
+
+/** Deletes every topic under a test's prefix (best effort: cleanup must not fail a test). */
+export async function deleteTopicsWithPrefix(kafka: KafkaConnection, prefix: string): Promise<void> {
+  const admin = await kafka.admin();
+  await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(prefix))).catch(() => undefined);
 }
 
 /** Consumes `count` records of a topic from the beginning with a throwaway group. */

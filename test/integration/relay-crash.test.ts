@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { DeadLetter } from '../../schemas/types.js';
 import { KafkaConnection } from '../../src/kafka/index.js';
-import { uniquePrefix } from '../helpers/kafka.js';
+import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.js';
 import { startAppProcess, type AppChild } from '../helpers/relay-process.js';
 import { follow, relayEnv, testEndpoint, until, type TestEndpoint } from '../helpers/relay.js';
 
@@ -25,8 +25,7 @@ describe('RelayCore killed mid-stream', () => {
     for (const c of children) await c.kill();
     await ep?.close();
     if (kafka) {
-      const admin = await kafka.admin();
-      await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(prefix))).catch(() => undefined);
+      await deleteTopicsWithPrefix(kafka, prefix);
       await kafka.close();
     }
   });
