@@ -37,7 +37,7 @@ export class KafkaConnection {
   private readonly kafka: Kafka;
   private adminClient?: Promise<KafkaAdmin>;
   private sharedProducer?: Promise<TypedProducer>;
-  private readonly closers: (() => Promise<void>)[] = [];
+  private readonly closers = new Set<() => Promise<void>>();
 
   constructor(readonly options: ConnectionOptions) {
     this.log = options.log ?? makeLogger('kafka');
@@ -66,7 +66,7 @@ export class KafkaConnection {
       const admin: Admin = this.kafka.admin();
       await admin.connect();
       const wrapped = new KafkaAdmin(admin, this.catalog);
-      this.closers.push(() => wrapped.disconnect());
+      this.closers.add(() => wrapped.disconnect());
       return wrapped;
     })();
     return this.adminClient;
@@ -82,7 +82,7 @@ export class KafkaConnection {
   async newProducer(): Promise<TypedProducer> {
     if (this.options.client === 'platformatic') {
       const wrapped = new TypedProducer(platformaticTransport(this.platformaticBase()), this.catalog, this.serde);
-      this.closers.push(() => wrapped.disconnect());
+      this.closers.add(() => wrapped.disconnect());
       return wrapped;
     }
     const producer: Producer = this.kafka.producer({
@@ -92,15 +92,13 @@ export class KafkaConnection {
     });
     await producer.connect();
     const wrapped = new TypedProducer(kafkajsTransport(producer), this.catalog, this.serde);
-    this.closers.push(() => wrapped.disconnect());
+    this.closers.add(() => wrapped.disconnect());
     return wrapped;
   }
 
   consumer(opts: ConsumerOptions): BatchConsumer {
     if (this.options.client === 'platformatic') {
-      const wrapped = new PlatformaticBatchConsumer(this.platformaticBase(), opts, this.log);
-      this.closers.push(() => wrapped.disconnect());
-      return wrapped;
+      return this.forgetOnDisconnect(new PlatformaticBatchConsumer(this.platformaticBase(), opts, this.log));
     }
     const consumer = this.kafka.consumer({
       groupId: opts.groupId,
@@ -113,9 +111,19 @@ export class KafkaConnection {
       readUncommitted: !(opts.readCommittedOnly ?? true),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000 },
     });
-    const wrapped = new KafkajsBatchConsumer(consumer, opts.groupId);
-    this.closers.push(() => wrapped.disconnect());
-    return wrapped;
+    return this.forgetOnDisconnect(new KafkajsBatchConsumer(consumer, opts.groupId));
+  }
+
+  /** Consumers come and go (every replay makes one): close() disconnects those still open, and forgets the others. */
+  private forgetOnDisconnect(consumer: BatchConsumer): BatchConsumer {
+    const disconnect = consumer.disconnect.bind(consumer);
+    const close = async () => {
+      this.closers.delete(close);
+      await disconnect();
+    };
+    consumer.disconnect = close;
+    this.closers.add(close);
+    return consumer;
   }
 
   private platformaticBase(): PlatformaticBase {
@@ -143,17 +151,17 @@ export class KafkaConnection {
     });
     const close = () => reader.stop();
     const reader: TopicReader = new TopicReader(consumer, groupId, opts, async (id) => {
-      const i = this.closers.indexOf(close);
-      if (i >= 0) this.closers.splice(i, 1);
+      this.closers.delete(close);
       await (await this.admin()).deleteGroup(id);
     });
-    this.closers.push(close);
+    this.closers.add(close);
     return reader;
   }
 
   /** Disconnects everything this connection opened. */
   async close(): Promise<void> {
-    const closers = this.closers.splice(0).reverse();
+    const closers = [...this.closers].reverse();
+    this.closers.clear();
     await Promise.allSettled(closers.map((c) => c()));
   }
 }
