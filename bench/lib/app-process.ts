@@ -1,7 +1,9 @@
 /** Starts bench/lib/app-runner.ts as a child process and keeps its samples and log tail. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../test/helpers/process.js';
 import type { ProcessSample } from './app-runner.js';
+
+export { freePort };
 
 export interface AppProcess {
   child: ChildProcess;
@@ -15,15 +17,6 @@ export interface AppProcess {
   kill(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 export async function startApp(env: Record<string, string>, opts: { exposeGc?: boolean; readyTimeoutMs?: number } = {}): Promise<AppProcess> {
   const port = await freePort();

@@ -1,5 +1,8 @@
 /** RelayCore (or any set of components) as a child process: `node --import tsx src/main.ts`, as in production. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from './process.js';
 import { until } from './relay.js';
 
@@ -9,6 +12,13 @@ export interface AppChild {
   log(): string;
   exited: Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** A ROUTES_FILE with one route `default` of a single HTTP endpoint `sink`, for a child process to read. */
+export function singleEndpointRoutesFile(policy: string, target: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'am-routes-')), 'routes.json');
+  writeFileSync(file, JSON.stringify({ routes: [{ name: 'default', policy, endpoints: [{ id: 'sink', kind: 'HTTP', target }] }] }));
+  return file;
 }
 
 /** Starts the app with `env` and waits until each of `components` reports ok on /health. */

@@ -4,14 +4,11 @@
  * the successor starts at the committed offsets, and no more than that many messages are ever
  * started and not yet committed.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { DeadLetter } from '../../schemas/types.js';
 import { KafkaConnection } from '../../src/kafka/index.js';
 import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.js';
-import { startAppProcess, type AppChild } from '../helpers/relay-process.js';
+import { singleEndpointRoutesFile, startAppProcess, type AppChild } from '../helpers/relay-process.js';
 import { follow, relayEnv, testEndpoint, until, type TestEndpoint } from '../helpers/relay.js';
 
 const WINDOW = 64;
@@ -32,8 +29,7 @@ describe('RelayCore killed mid-stream', () => {
 
   it('delivers or dead-letters every message after a SIGKILL and a restart, and repeats at most the uncommitted window', async () => {
     ep = await testEndpoint(() => ({ status: 200, delayMs: 20 }));
-    const routesFile = join(mkdtempSync(join(tmpdir(), 'am-routes-')), 'routes.json');
-    writeFileSync(routesFile, JSON.stringify({ routes: [{ name: 'default', policy: 'p2c-peak-ewma', endpoints: [{ id: 'sink', kind: 'HTTP', target: ep.url }] }] }));
+    const routesFile = singleEndpointRoutesFile('p2c-peak-ewma', ep.url);
     const env = relayEnv(prefix, { ROUTES_FILE: routesFile, RELAY_MAX_INFLIGHT: '16', RELAY_MAX_UNCOMMITTED: String(WINDOW), RELAY_DEFAULT_ROUTES: 'default' });
     children.push(await startAppProcess(env));
 

@@ -4,13 +4,11 @@
  * out) and delivers the rest. Nothing is lost, and at most RELAY_MAX_UNCOMMITTED messages (the
  * killed member's uncommitted window) are delivered twice.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { KafkaConnection } from '../../src/kafka/index.js';
 import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.js';
-import { startAppProcess, type AppChild } from '../helpers/relay-process.js';
+import { singleEndpointRoutesFile, startAppProcess, type AppChild } from '../helpers/relay-process.js';
 import { relayEnv, testEndpoint, until, type TestEndpoint } from '../helpers/relay.js';
 
 const WINDOW = 64;
@@ -35,8 +33,7 @@ describe('RelayCore rebalance', () => {
 
   it('a killed member\'s partitions go to the survivor, which delivers every message', async () => {
     ep = await testEndpoint(() => ({ status: 200, delayMs: 20 }));
-    const routesFile = join(mkdtempSync(join(tmpdir(), 'am-routes-')), 'routes.json');
-    writeFileSync(routesFile, JSON.stringify({ routes: [{ name: 'default', policy: 'round-robin', endpoints: [{ id: 'sink', kind: 'HTTP', target: ep.url }] }] }));
+    const routesFile = singleEndpointRoutesFile('round-robin', ep.url);
     // One group for both processes (RELAY_GROUP_ID is the same).
     const env = relayEnv(prefix, { ROUTES_FILE: routesFile, RELAY_MAX_INFLIGHT: '4', RELAY_MAX_UNCOMMITTED: String(WINDOW) });
     children.push(await startAppProcess(env), await startAppProcess(env));
