@@ -18,7 +18,7 @@ import { ServiceDetector } from '../src/detect/service.js';
 import { DEFAULT_SETTINGS, UnivariateDetector } from '../src/detect/univariate.js';
 import { Random } from '../src/timeseries/random.js';
 import { INJECTED_KINDS, streamsOf } from '../src/timeseries/synthetic.js';
-import { emptyStats, evaluate, median, rollingZScores, type EventStats, type Window } from './lib/detect-eval.js';
+import { type EventStats, emptyStats, evaluate, median, rollingZScores, type Window } from './lib/detect-eval.js';
 import { table, writeResult } from './lib/result.js';
 
 const args = process.argv.slice(2);
@@ -31,7 +31,14 @@ const DATA = arg('--data');
 const SETTINGS = { ...DEFAULT_SETTINGS, scoreHalf: Number(arg('--half') ?? DEFAULT_SETTINGS.scoreHalf) };
 const INTERVAL_MIN = Number(arg('--interval-min') ?? 5);
 const DAYS = Number(arg('--days') ?? 21);
-const KIND_SEED: Record<string, number> = { spike: 1000, level_shift: 2000, drift: 3000, variance_change: 4000, seasonality_break: 5000, none: 6000 };
+const KIND_SEED: Record<string, number> = {
+  spike: 1000,
+  level_shift: 2000,
+  drift: 3000,
+  variance_change: 4000,
+  seasonality_break: 5000,
+  none: 6000,
+};
 
 interface Series {
   t: Float64Array;
@@ -116,7 +123,10 @@ function row(kind: string, detector: string, s: EventStats, minutesPerSample: nu
     incidents: s.incidents,
     precision: Number.isNaN(precision) ? '-' : Number(precision.toFixed(3)),
     recall: Number.isNaN(recall) ? '-' : Number(recall.toFixed(3)),
-    f1: Number.isNaN(precision) || Number.isNaN(recall) || precision + recall === 0 ? '-' : Number(((2 * precision * recall) / (precision + recall)).toFixed(3)),
+    f1:
+      Number.isNaN(precision) || Number.isNaN(recall) || precision + recall === 0
+        ? '-'
+        : Number(((2 * precision * recall) / (precision + recall)).toFixed(3)),
     ttd_median_samples: s.delaysSamples.length ? median(s.delaysSamples) : '-',
     ttd_median_min: s.delaysMs.length ? Number((median(s.delaysMs) / 60_000).toFixed(1)) : '-',
     false_alarms_per_10k: Number((((s.incidents - s.truePositives) / s.samples) * 10_000).toFixed(2)),
@@ -152,7 +162,12 @@ for (const kind of [...INJECTED_KINDS, 'none'] as const) {
     evaluate(scores, s.t, s.labels, ours);
     evaluate(uniScores, s.t, s.labels, uni);
     const z = s.m.map((m) => rollingZScores(m));
-    evaluate(Float64Array.from(z[0]!, (_, i) => Math.max(z[0]![i]!, z[1]![i]!, z[2]![i]!)), s.t, s.labels, base);
+    evaluate(
+      Float64Array.from(z[0]!, (_, i) => Math.max(z[0]![i]!, z[1]![i]!, z[2]![i]!)),
+      s.t,
+      s.labels,
+      base,
+    );
   }
   rows.push(
     row('correlation_break', 'automatrix (service)', ours, 5),
@@ -168,15 +183,28 @@ if (DATA) {
     evaluate(scoreOurs(s), s.t, s.labels, ours);
     evaluate(rollingZScores(s.x), s.t, s.labels, base);
   }
-  rows.push(row(`external (${DATA})`, 'automatrix', ours, 0), row(`external (${DATA})`, 'rolling-z (W=100, 3 sigma)', base, 0));
+  rows.push(
+    row(`external (${DATA})`, 'automatrix', ours, 0),
+    row(`external (${DATA})`, 'rolling-z (W=100, 3 sigma)', base, 0),
+  );
 }
 
 const printable = rows.map(({ _mps: _m, ...r }) => r);
-console.log(`Labeled synthetic streams: ${STREAMS} per kind, ${DAYS} days at ${INTERVAL_MIN} min (${Math.round((DAYS * 1440) / INTERVAL_MIN)} samples), warm-up week clean; seeds fixed.\n`);
+console.log(
+  `Labeled synthetic streams: ${STREAMS} per kind, ${DAYS} days at ${INTERVAL_MIN} min (${Math.round((DAYS * 1440) / INTERVAL_MIN)} samples), warm-up week clean; seeds fixed.\n`,
+);
 console.log(table(printable));
 const headline: Record<string, Record<string, unknown>> = {};
 for (const r of printable) {
   headline[r.kind] ??= {};
-  headline[r.kind]![String(r.detector)] = { precision: r.precision, recall: r.recall, ttd_median_min: r.ttd_median_min };
+  headline[r.kind]![String(r.detector)] = {
+    precision: r.precision,
+    recall: r.recall,
+    ttd_median_min: r.ttd_median_min,
+  };
 }
-writeResult(args.length ? 'detect-eval-custom' : 'detect-eval', { kinds: headline }, { rows: printable, streamsPerKind: STREAMS, settings: SETTINGS, intervalMin: INTERVAL_MIN, days: DAYS, args });
+writeResult(
+  args.length ? 'detect-eval-custom' : 'detect-eval',
+  { kinds: headline },
+  { rows: printable, streamsPerKind: STREAMS, settings: SETTINGS, intervalMin: INTERVAL_MIN, days: DAYS, args },
+);

@@ -71,7 +71,12 @@ try {
   await bare.disconnect();
 
   const groupB = `${prefix}detect`;
-  const processor = new DetectProcessor(kafka, log, { ...DEFAULT_ENGINE, groupId: groupB, snapshotIntervalMs: 60_000, maxServices: 10_000 });
+  const processor = new DetectProcessor(kafka, log, {
+    ...DEFAULT_ENGINE,
+    groupId: groupB,
+    snapshotIntervalMs: 60_000,
+    maxServices: 10_000,
+  });
   await processor.start();
   // The clock starts at the first committed batch (group join and state restore are not throughput).
   let start = 0;
@@ -93,9 +98,21 @@ try {
   const detect = Math.round(remaining / seconds);
   const passthrough = Math.round(N / bareSeconds);
   console.log(`${N} samples of ${SERVICES} services through the broker:`);
-  console.log(`  detect processor (decode, score 5 metrics + multivariate, produce anomalies, snapshot, commit): ${detect.toLocaleString()} samples/s`);
-  console.log(`  bare consume + Avro decode:                                                               ${passthrough.toLocaleString()} samples/s`);
-  writeResult('detect-kafka', { detect_samples_per_s: detect, consume_decode_samples_per_s: passthrough, ratio: Number((detect / passthrough).toFixed(3)) }, { samples: N, services: SERVICES });
+  console.log(
+    `  detect processor (decode, score 5 metrics + multivariate, produce anomalies, snapshot, commit): ${detect.toLocaleString()} samples/s`,
+  );
+  console.log(
+    `  bare consume + Avro decode:                                                               ${passthrough.toLocaleString()} samples/s`,
+  );
+  writeResult(
+    'detect-kafka',
+    {
+      detect_samples_per_s: detect,
+      consume_decode_samples_per_s: passthrough,
+      ratio: Number((detect / passthrough).toFixed(3)),
+    },
+    { samples: N, services: SERVICES },
+  );
 } finally {
   const names = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
   await admin.deleteTopics(names).catch(() => undefined);

@@ -51,10 +51,20 @@ const zSeconds = timed(() => {
 const univariate = Math.round(total / uniSeconds);
 const multivariate = Math.round((n * 5) / multiSeconds);
 console.log(`univariate:   ${univariate.toLocaleString()} samples/s (${total} samples in ${uniSeconds.toFixed(3)} s)`);
-console.log(`multivariate: ${multivariate.toLocaleString()} metric samples/s (${n} service samples x 5 metrics in ${multiSeconds.toFixed(3)} s) = ${Math.round(n / multiSeconds).toLocaleString()} service samples/s`);
-console.log(`rolling z-score baseline: ${Math.round(total / zSeconds).toLocaleString()} samples/s; goal: 200,000 univariate samples/s on one core`);
+console.log(
+  `multivariate: ${multivariate.toLocaleString()} metric samples/s (${n} service samples x 5 metrics in ${multiSeconds.toFixed(3)} s) = ${Math.round(n / multiSeconds).toLocaleString()} service samples/s`,
+);
+console.log(
+  `rolling z-score baseline: ${Math.round(total / zSeconds).toLocaleString()} samples/s; goal: 200,000 univariate samples/s on one core`,
+);
 writeResult(
   'detect',
   { univariate_samples_per_s: univariate, multivariate_samples_per_s: multivariate },
-  { service_samples_per_s: Math.round(n / multiSeconds), rolling_z_samples_per_s: Math.round(total / zSeconds), samples: total, goal_univariate: 200_000, sink },
+  {
+    service_samples_per_s: Math.round(n / multiSeconds),
+    rolling_z_samples_per_s: Math.round(total / zSeconds),
+    samples: total,
+    goal_univariate: 200_000,
+    sink,
+  },
 );

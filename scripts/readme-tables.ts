@@ -19,7 +19,19 @@ function retention(ms: number): string {
 
 export function topicTable(): string {
   const rows = Object.entries(TOPICS).map(([key, t]: [string, TopicDeclaration]) =>
-    [`\`${key}\``, t.partitions, t.cleanupPolicy, retention(t.retentionMs), `\`${t.schema}.avsc\``, escape(t.key), escape(t.description)].join(' | '),
+    [
+      `\`${key}\``,
+      t.partitions,
+      t.cleanupPolicy,
+      retention(t.retentionMs),
+      `\`${t.schema}.avsc\``,
+      escape(t.key),
+      escape(t.description),
+    ].join(' | '),
   );
-  return ['| Topic (after the prefix) | Partitions | Cleanup | Retention | Value schema | Key | Carries |', '|---|---|---|---|---|---|---|', ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [
+    '| Topic (after the prefix) | Partitions | Cleanup | Retention | Value schema | Key | Carries |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r} |`),
+  ].join('\n');
 }

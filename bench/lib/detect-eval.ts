@@ -26,7 +26,15 @@ export interface EventStats {
   samples: number;
 }
 
-export const emptyStats = (): EventStats => ({ labels: 0, detected: 0, incidents: 0, truePositives: 0, delaysSamples: [], delaysMs: [], samples: 0 });
+export const emptyStats = (): EventStats => ({
+  labels: 0,
+  detected: 0,
+  incidents: 0,
+  truePositives: 0,
+  delaysSamples: [],
+  delaysMs: [],
+  samples: 0,
+});
 
 const tolerance = (w: Window) => Math.max(6, Math.round((w.end - w.start) / 4));
 

@@ -1,7 +1,7 @@
 /** One routing scenario with one policy: endpoints in a worker, load from this process, RelayCore in between. */
 import { Worker } from 'node:worker_threads';
 import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.js';
-import { parseRoute, type PolicyName } from '../../src/relay/index.js';
+import { type PolicyName, parseRoute } from '../../src/relay/index.js';
 import { bench, sleep, until } from './relay-run.js';
 import { seedChampion } from './routing-model.js';
 import { prng, rateAt, type Scenario } from './scenario.js';
@@ -41,7 +41,12 @@ export interface Lane {
  * same load at the same moments. On a shared, noisy machine a stall then hits every lane alike,
  * so the lanes compare fairly.
  */
-export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string, model?: ModelVersion): Promise<RunResult[]> {
+export async function runLanes(
+  s: Scenario,
+  lanes: Lane[],
+  modelPath: string,
+  model?: ModelVersion,
+): Promise<RunResult[]> {
   const setups = await Promise.all(
     lanes.map(async (lane) => {
       const b = await bench('routing');
@@ -61,7 +66,12 @@ export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string, mo
             policy: lane.policy,
             maxAttempts: s.route.maxAttempts ?? 3,
             settings: Object.fromEntries(Object.entries(s.route.settings ?? {}).map(([k, v]) => [k, String(v)])),
-            endpoints: s.endpoints.map((e, i) => ({ id: e.id, kind: 'HTTP', target: `http://127.0.0.1:${ports[i]}/in`, timeoutMs: s.route.timeoutMs ?? 1000 })),
+            endpoints: s.endpoints.map((e, i) => ({
+              id: e.id,
+              kind: 'HTTP',
+              target: `http://127.0.0.1:${ports[i]}/in`,
+              timeoutMs: s.route.timeoutMs ?? 1000,
+            })),
           }),
         );
         const producer = await b.kafka.producer();
@@ -104,8 +114,20 @@ export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string, mo
         await relay.engine.flush();
         const counters = { ...relay.engine.counters };
         await relay.stop();
-        const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter((o) => o.messageId !== 'warmup');
-        return { scenario: s.name, policy: lane.policy, seed: lane.seed, produced, delivered: counters.delivered - 1, deadLettered: counters.deadLettered, outcomes, decisionUs, modelVersion };
+        const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter(
+          (o) => o.messageId !== 'warmup',
+        );
+        return {
+          scenario: s.name,
+          policy: lane.policy,
+          seed: lane.seed,
+          produced,
+          delivered: counters.delivered - 1,
+          deadLettered: counters.deadLettered,
+          outcomes,
+          decisionUs,
+          modelVersion,
+        };
       }),
     );
   } finally {

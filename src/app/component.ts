@@ -1,7 +1,7 @@
+import type { ApiInstance } from '../api/server.js';
 import type { Config } from '../config/index.js';
 import type { KafkaConnection } from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
-import type { ApiInstance } from '../api/server.js';
 import type { EcosystemEvents } from './events.js';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down' | 'stopped';

@@ -15,7 +15,9 @@ export class EcosystemEvents {
   async publish(event: EcosystemEventSpec): Promise<void> {
     try {
       const producer = await this.kafka.producer();
-      await producer.send('ecosystem.events', [{ key: event.component, value: { id: randomUUID(), at: Date.now(), ...event } }]);
+      await producer.send('ecosystem.events', [
+        { key: event.component, value: { id: randomUUID(), at: Date.now(), ...event } },
+      ]);
     } catch (err) {
       this.log.warn({ err, event: event.kind }, 'could not publish ecosystem event');
     }

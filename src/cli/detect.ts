@@ -9,13 +9,22 @@ export async function runDetect(config: Config, opts: { input?: string }): Promi
   if (opts.input) {
     await new Promise<void>((resolve, reject) => {
       input.once('open', () => resolve());
-      input.once('error', (err: NodeJS.ErrnoException) => reject(new CommanderError(1, 'automatrix.detect', `cannot read ${opts.input}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`)));
+      input.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new CommanderError(
+            1,
+            'automatrix.detect',
+            `cannot read ${opts.input}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
+          ),
+        ),
+      );
     });
   }
   try {
     await scoreCsv(input, process.stdout, engineOptions(config).settings);
   } catch (err) {
-    if (err instanceof CsvError) throw new CommanderError(1, 'automatrix.detect', `${opts.input ?? 'stdin'}: ${err.message}`);
+    if (err instanceof CsvError)
+      throw new CommanderError(1, 'automatrix.detect', `${opts.input ?? 'stdin'}: ${err.message}`);
     throw err;
   }
 }

@@ -21,12 +21,19 @@ async function main(): Promise<void> {
   rootLogger(effectiveLogLevel(config));
   const log = logger('demo');
   const endpoints = await resolveEndpoints(config, log);
-  const kafka = new KafkaConnection({ ...endpoints, clientId: `${config.KAFKA_CLIENT_ID}-demo`, topicPrefix: config.KAFKA_TOPIC_PREFIX, log });
+  const kafka = new KafkaConnection({
+    ...endpoints,
+    clientId: `${config.KAFKA_CLIENT_ID}-demo`,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    log,
+  });
   await prepareKafka(kafka, log);
   const gen = new DemoGenerator(Number(opts.seed));
   const now = Date.now();
-  const history = opts.backfill === '0' ? 0 : Math.round((now - parseTime(`-${opts.backfill.replace(/^-/, '')}`, now)) / 1000);
-  if (history > 0) log.info({ records: await backfill(kafka, gen, history, now) }, `back-filled ${history} s of history`);
+  const history =
+    opts.backfill === '0' ? 0 : Math.round((now - parseTime(`-${opts.backfill.replace(/^-/, '')}`, now)) / 1000);
+  if (history > 0)
+    log.info({ records: await backfill(kafka, gen, history, now) }, `back-filled ${history} s of history`);
   const producer = await kafka.producer();
   const until = opts.duration ? now + (now - parseTime(`-${opts.duration.replace(/^-/, '')}`, now)) : Infinity;
   let stop = false;

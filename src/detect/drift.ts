@@ -57,7 +57,8 @@ export class DriftTracker {
       const d = (level - this.ring[(this.head - 1 - back + 2 * RING) % RING]!) / ref;
       const z = d / Math.max(1, MEAN_ABS_TO_SIGMA * this.spread[w]!);
       // The first day after a reset teaches the spread unconditionally; later, only unremarkable moves do.
-      if (Math.abs(z) < 2 || this.seen < 24 * this.span) this.spread[w] = this.spread[w]! + Math.max(rate, 1 / this.seen) * (Math.abs(d) - this.spread[w]!);
+      if (Math.abs(z) < 2 || this.seen < 24 * this.span)
+        this.spread[w] = this.spread[w]! + Math.max(rate, 1 / this.seen) * (Math.abs(d) - this.spread[w]!);
       const surprise = gaussianSurprise(z);
       if (surprise > best) {
         best = surprise;
@@ -65,7 +66,8 @@ export class DriftTracker {
       }
     }
     this.z = bestZ;
-    if (Math.abs(bestZ) < 2 || this.seen < 24 * this.span) this.sigmaRef = ref + Math.max(SLOW, 1 / this.seen) * (sigma - ref);
+    if (Math.abs(bestZ) < 2 || this.seen < 24 * this.span)
+      this.sigmaRef = ref + Math.max(SLOW, 1 / this.seen) * (sigma - ref);
     return Math.max(0, best - LOG10_WINDOWS);
   }
 
@@ -77,7 +79,16 @@ export class DriftTracker {
   }
 
   toJSON(): DriftSnapshot {
-    return { ring: Array.from(this.ring), spread: Array.from(this.spread), count: this.count, head: this.head, nextAt: this.nextAt, span: this.span, sigmaRef: this.sigmaRef, seen: this.seen };
+    return {
+      ring: Array.from(this.ring),
+      spread: Array.from(this.spread),
+      count: this.count,
+      head: this.head,
+      nextAt: this.nextAt,
+      span: this.span,
+      sigmaRef: this.sigmaRef,
+      seen: this.seen,
+    };
   }
 
   static fromJSON(s: DriftSnapshot | undefined): DriftTracker {
@@ -85,7 +96,14 @@ export class DriftTracker {
     if (!s) return d;
     d.ring.set(s.ring.slice(0, RING));
     d.spread.set(s.spread.slice(0, WINDOWS.length));
-    Object.assign(d, { count: s.count, head: s.head, nextAt: s.nextAt, span: s.span, sigmaRef: s.sigmaRef, seen: s.seen });
+    Object.assign(d, {
+      count: s.count,
+      head: s.head,
+      nextAt: s.nextAt,
+      span: s.span,
+      sigmaRef: s.sigmaRef,
+      seen: s.seen,
+    });
     return d;
   }
 }

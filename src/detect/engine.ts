@@ -3,12 +3,18 @@
  * Anomaly records they cause. The stream processor and tests drive it; snapshots round-trip it.
  */
 import type { AnomalyInput, MetricSample } from '../../schemas/types.js';
-import { DEFAULT_HYSTERESIS, IncidentTracker, type HysteresisSettings, type IncidentSnapshot } from './incidents.js';
 import { anomalyRecord } from './explain.js';
+import { DEFAULT_HYSTERESIS, type HysteresisSettings, type IncidentSnapshot, IncidentTracker } from './incidents.js';
 import { ServiceDetector, type ServiceSnapshot } from './service.js';
 import { DEFAULT_SETTINGS, type DetectorSettings } from './univariate.js';
 
-export const STANDARD_METRICS = ['cpu_usage', 'memory_usage', 'network_latency', 'error_rate', 'request_count'] as const;
+export const STANDARD_METRICS = [
+  'cpu_usage',
+  'memory_usage',
+  'network_latency',
+  'error_rate',
+  'request_count',
+] as const;
 export const SNAPSHOT_FORMAT = 1;
 
 export interface EngineOptions {
@@ -17,7 +23,11 @@ export interface EngineOptions {
   maxMetrics: number;
 }
 
-export const DEFAULT_ENGINE: EngineOptions = { settings: DEFAULT_SETTINGS, hysteresis: DEFAULT_HYSTERESIS, maxMetrics: 16 };
+export const DEFAULT_ENGINE: EngineOptions = {
+  settings: DEFAULT_SETTINGS,
+  hysteresis: DEFAULT_HYSTERESIS,
+  maxMetrics: 16,
+};
 
 export class ServiceState {
   /** Partition and offset of the last sample scored (for snapshot bookkeeping). */
@@ -59,13 +69,21 @@ export class ServiceState {
   }
 
   static create(service: string, opts: EngineOptions = DEFAULT_ENGINE): ServiceState {
-    return new ServiceState(service, new ServiceDetector(opts.maxMetrics, opts.settings), new IncidentTracker(service, opts.hysteresis));
+    return new ServiceState(
+      service,
+      new ServiceDetector(opts.maxMetrics, opts.settings),
+      new IncidentTracker(service, opts.hysteresis),
+    );
   }
 
   static fromJSON(service: string, snap: EngineSnapshot, opts: EngineOptions = DEFAULT_ENGINE): ServiceState {
     const incidents = new IncidentTracker(service, opts.hysteresis);
     incidents.restore(snap.incidents);
-    return new ServiceState(service, ServiceDetector.fromJSON(snap.detector, opts.maxMetrics, opts.settings), incidents);
+    return new ServiceState(
+      service,
+      ServiceDetector.fromJSON(snap.detector, opts.maxMetrics, opts.settings),
+      incidents,
+    );
   }
 }
 

@@ -14,7 +14,13 @@ export interface HysteresisSettings {
   updateRise: number;
 }
 
-export const DEFAULT_HYSTERESIS: HysteresisSettings = { open: 0.5, close: 0.3, closeAfter: 12, updateEvery: 10, updateRise: 0.1 };
+export const DEFAULT_HYSTERESIS: HysteresisSettings = {
+  open: 0.5,
+  close: 0.3,
+  closeAfter: 12,
+  updateEvery: 10,
+  updateRise: 0.1,
+};
 
 export type Transition = 'OPEN' | 'UPDATE' | 'CLOSED';
 

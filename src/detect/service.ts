@@ -5,10 +5,24 @@
  * relationship (CPU up while requests are flat) that no single metric shows.
  */
 import { chiSquareSurprise, clamp, surpriseToScore } from '../timeseries/stats.js';
-import { DEFAULT_SETTINGS, KIND_NONE, UnivariateDetector, type DetectorSettings, type UnivariateSnapshot } from './univariate.js';
+import {
+  DEFAULT_SETTINGS,
+  type DetectorSettings,
+  KIND_NONE,
+  UnivariateDetector,
+  type UnivariateSnapshot,
+} from './univariate.js';
 
 export const KIND_MULTIVARIATE = 6;
-export const KIND_NAMES = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break', 'multivariate'] as const;
+export const KIND_NAMES = [
+  'none',
+  'spike',
+  'level_shift',
+  'drift',
+  'variance_change',
+  'seasonality_break',
+  'multivariate',
+] as const;
 
 const COV_RATE = 0.01;
 const SHRINK = 0.02;
@@ -216,7 +230,11 @@ export class ServiceDetector {
     return { metrics: [...this.metrics], detectors: this.detectors.map((d) => d.toJSON()), cov, covN: this.covN };
   }
 
-  static fromJSON(snap: ServiceSnapshot, maxMetrics = 16, settings: DetectorSettings = DEFAULT_SETTINGS): ServiceDetector {
+  static fromJSON(
+    snap: ServiceSnapshot,
+    maxMetrics = 16,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+  ): ServiceDetector {
     const s = new ServiceDetector(maxMetrics, settings);
     const k = Math.min(snap.metrics.length, maxMetrics);
     for (let i = 0; i < k; i++) {

@@ -60,7 +60,10 @@ export class TailModel {
     if (this.count < MIN_PEAKS) return surpriseToZ(s) / this.calibration();
     const ratio = Math.pow(10, -s) / LEVEL;
     if (ratio >= 1) return surpriseToZ(s) / this.calibration();
-    const y = Math.abs(this.xi) < 1e-6 ? -this.sigma * Math.log(ratio) : (this.sigma / this.xi) * (Math.pow(ratio, -this.xi) - 1);
+    const y =
+      Math.abs(this.xi) < 1e-6
+        ? -this.sigma * Math.log(ratio)
+        : (this.sigma / this.xi) * (Math.pow(ratio, -this.xi) - 1);
     return this.u + y;
   }
 

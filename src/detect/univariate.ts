@@ -17,9 +17,16 @@
  * A sustained same-sign excursion is accepted as a level shift: the models re-anchor, so the
  * incident closes and the new level becomes normal.
  */
-import { binsFor, DAY_MS, HoltWinters, MEAN_ABS_TO_SIGMA, WEEK_MS, type HoltWintersSnapshot } from '../timeseries/holt-winters.js';
+import {
+  binsFor,
+  DAY_MS,
+  HoltWinters,
+  type HoltWintersSnapshot,
+  MEAN_ABS_TO_SIGMA,
+  WEEK_MS,
+} from '../timeseries/holt-winters.js';
 import { clamp, gaussianSurprise, surpriseToScore } from '../timeseries/stats.js';
-import { DriftTracker, type DriftSnapshot } from './drift.js';
+import { type DriftSnapshot, DriftTracker } from './drift.js';
 import { TailModel, type TailSnapshot } from './tail.js';
 
 export const KINDS = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break'] as const;
@@ -111,7 +118,10 @@ export class UnivariateDetector {
   private readonly forecasts = new Float64Array(MAX_MODELS);
 
   constructor(readonly settings: DetectorSettings = DEFAULT_SETTINGS) {
-    this.models = [new HoltWinters({ alpha: 0.3, beta: 0, phi: 1, gamma: 0, periodMs: 0, bins: 0 }), new HoltWinters({ alpha: 0.03, beta: 0.005, phi: 0.98, gamma: 0, periodMs: 0, bins: 0 })];
+    this.models = [
+      new HoltWinters({ alpha: 0.3, beta: 0, phi: 1, gamma: 0, periodMs: 0, bins: 0 }),
+      new HoltWinters({ alpha: 0.03, beta: 0.005, phi: 0.98, gamma: 0, periodMs: 0, bins: 0 }),
+    ];
     this.state[S_BEST] = SLOW;
     this.state[S_BASE] = SLOW;
   }
@@ -216,7 +226,8 @@ export class UnivariateDetector {
         this.ar[o + M_CROSS] = this.ar[o + M_CROSS]! + k * (e * this.ar[o + M_PREV]! - this.ar[o + M_CROSS]!);
         this.ar[o + M_SQ] = this.ar[o + M_SQ]! + k * (e * e - this.ar[o + M_SQ]!);
         this.ar[o + M_ERR] = this.ar[o + M_ERR]! + k * (Math.min(corrected, cap) - this.ar[o + M_ERR]!);
-        this.ar[o + M_FAST_ERR] = this.ar[o + M_FAST_ERR]! + Math.max(1 / m.n, 0.1) * (Math.min(corrected, cap) - this.ar[o + M_FAST_ERR]!);
+        this.ar[o + M_FAST_ERR] =
+          this.ar[o + M_FAST_ERR]! + Math.max(1 / m.n, 0.1) * (Math.min(corrected, cap) - this.ar[o + M_FAST_ERR]!);
       }
       this.ar[o + M_PREV] = e;
     }
@@ -233,7 +244,8 @@ export class UnivariateDetector {
     // A step that was itself anomalous says nothing about the quantum.
     if (n > 1 && normal) {
       const step = Math.abs(x - s[S_LAST_X]!);
-      if (step > 1e-9 * Math.max(1, Math.abs(x)) && (s[S_RESOLUTION] === 0 || step < s[S_RESOLUTION]!)) s[S_RESOLUTION] = step;
+      if (step > 1e-9 * Math.max(1, Math.abs(x)) && (s[S_RESOLUTION] === 0 || step < s[S_RESOLUTION]!))
+        s[S_RESOLUTION] = step;
     }
     s[S_LAST_X] = x;
   }
@@ -256,7 +268,8 @@ export class UnivariateDetector {
     const prev = s[S_INTERVAL]!;
     // Geometric EW mean of the gap, capped so one long outage does not look like the cadence.
     const capped = prev > 0 ? Math.min(dt, 10 * prev) : dt;
-    s[S_INTERVAL] = prev > 0 ? Math.exp(Math.log(prev) + Math.max(1 / n, 0.02) * (Math.log(capped) - Math.log(prev))) : dt;
+    s[S_INTERVAL] =
+      prev > 0 ? Math.exp(Math.log(prev) + Math.max(1 / n, 0.02) * (Math.log(capped) - Math.log(prev))) : dt;
   }
 
   /** Daily and weekly seasonal models, sized to the sampling cadence; only where a season spans enough samples. */
@@ -321,7 +334,13 @@ export class UnivariateDetector {
   /** Drift evidence from the baseline level's history (see drift.ts). */
   private driftSurprise(rate: number, n: number): number {
     const base = this.models[this.state[S_BASE]!]!;
-    return this.drift.observe(n, base.level, Math.max(base.sigma, this.sigmaFloor(base.level)), this.state[S_INTERVAL]!, rate);
+    return this.drift.observe(
+      n,
+      base.level,
+      Math.max(base.sigma, this.sigmaFloor(base.level)),
+      this.state[S_INTERVAL]!,
+      rate,
+    );
   }
 
   private resetDrift(base: number): void {
@@ -437,7 +456,13 @@ export class UnivariateDetector {
   }
 
   toJSON(): UnivariateSnapshot {
-    return { state: Array.from(this.state), ar: Array.from(this.ar), tail: this.tail.toJSON(), drift: this.drift.toJSON(), models: this.models.map((m) => m.toJSON()) };
+    return {
+      state: Array.from(this.state),
+      ar: Array.from(this.ar),
+      tail: this.tail.toJSON(),
+      drift: this.drift.toJSON(),
+      models: this.models.map((m) => m.toJSON()),
+    };
   }
 
   static fromJSON(snap: UnivariateSnapshot, settings: DetectorSettings = DEFAULT_SETTINGS): UnivariateDetector {

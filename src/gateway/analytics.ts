@@ -156,7 +156,11 @@ export class PerformanceAnalytics implements SubscriptionTarget {
   }
 
   notify(message: Record<string, unknown>): void {
-    if (message.type === 'caught_up' || (message.type === 'subscribed' && (message.partitions as { live: boolean }[]).every((p) => p.live))) this.caughtUp = true;
+    if (
+      message.type === 'caught_up' ||
+      (message.type === 'subscribed' && (message.partitions as { live: boolean }[]).every((p) => p.live))
+    )
+      this.caughtUp = true;
   }
 
   add(o: DeliveryOutcome): void {
@@ -211,7 +215,9 @@ export class PerformanceAnalytics implements SubscriptionTarget {
         .map(([name, e]) => ({
           route: name,
           ...e.counts.summary(seconds),
-          endpoints: [...e.endpoints].sort(([a], [b]) => a.localeCompare(b)).map(([id, c]) => ({ endpoint: id, ...c.summary(seconds) })),
+          endpoints: [...e.endpoints]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([id, c]) => ({ endpoint: id, ...c.summary(seconds) })),
         })),
     };
   }
@@ -223,8 +229,15 @@ export class PerformanceAnalytics implements SubscriptionTarget {
     const points: TimelinePoint[] = [];
     for (let start = first; start <= now; start += BUCKET_MS) {
       const c = new Counts();
-      for (const [pair, counts] of this.buckets.get(start) ?? []) if (route === undefined || pair.startsWith(`${route}\u0000`)) c.merge(counts);
-      points.push({ at: start, attempts: c.attempts, delivered: c.delivered, successRate: c.attempts ? round(c.delivered / c.attempts, 4) : null, p99LatencyMs: c.percentile(99) });
+      for (const [pair, counts] of this.buckets.get(start) ?? [])
+        if (route === undefined || pair.startsWith(`${route}\u0000`)) c.merge(counts);
+      points.push({
+        at: start,
+        attempts: c.attempts,
+        delivered: c.delivered,
+        successRate: c.attempts ? round(c.delivered / c.attempts, 4) : null,
+        p99LatencyMs: c.percentile(99),
+      });
     }
     return points;
   }

@@ -5,8 +5,8 @@
  * costs the others nothing and its memory stays bounded.
  */
 import type { Logger } from '../log/index.js';
-import type { FrameGroup, PreparedRecord } from './records.js';
 import type { Subscription, SubscriptionTarget } from './hub.js';
+import type { FrameGroup, PreparedRecord } from './records.js';
 
 /** Bytes we let pile up in a socket's own buffer before holding records in our queue. */
 const SOCKET_HIGH_WATER = 512 * 1024;
@@ -97,7 +97,12 @@ export class Client implements SubscriptionTarget {
     readonly limits: ClientLimits,
     readonly log: Logger,
     readonly remote: string,
-    private readonly counters: ClientCounters = { recordsSent: 0, recordsDropped: 0, slowDisconnects: 0, protocolErrors: 0 },
+    private readonly counters: ClientCounters = {
+      recordsSent: 0,
+      recordsDropped: 0,
+      slowDisconnects: 0,
+      protocolErrors: 0,
+    },
   ) {}
 
   newSubscriptionId(): string {
@@ -196,7 +201,8 @@ export class Client implements SubscriptionTarget {
     let records = item.records;
     while (this.queue.length) {
       const next = this.queue[0]!;
-      if ('control' in next || next.sub !== item.sub || records.length + next.records.length > MAX_MERGED_RECORDS) break;
+      if ('control' in next || next.sub !== item.sub || records.length + next.records.length > MAX_MERGED_RECORDS)
+        break;
       this.queue.shift();
       records = records.concat(next.records);
     }
@@ -206,8 +212,14 @@ export class Client implements SubscriptionTarget {
 
   private sendLagNotice(): void {
     const subscriptions: Record<string, { from: Record<string, string> }> = {};
-    for (const [sub, parts] of this.droppedFrom) subscriptions[sub] = { from: Object.fromEntries([...parts].map(([p, o]) => [String(p), o.toString()])) };
-    this.sink.sendControl({ type: 'lagged', dropped: this.dropped, subscriptions, message: `lagged: ${this.dropped} records dropped; replay from the offsets given to fill the gap` });
+    for (const [sub, parts] of this.droppedFrom)
+      subscriptions[sub] = { from: Object.fromEntries([...parts].map(([p, o]) => [String(p), o.toString()])) };
+    this.sink.sendControl({
+      type: 'lagged',
+      dropped: this.dropped,
+      subscriptions,
+      message: `lagged: ${this.dropped} records dropped; replay from the offsets given to fill the gap`,
+    });
     this.dropped = 0;
     this.droppedFrom.clear();
   }

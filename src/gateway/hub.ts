@@ -5,11 +5,12 @@
  * partition, then joins it there. The hand-off happens in one synchronous step, and each
  * subscription only takes records at or past its own next offset, so nothing is missed or repeated.
  */
+
+import type { TopicKey } from '../../topics/index.js';
 import type { KafkaConnection, TopicReader } from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
-import type { TopicKey } from '../../topics/index.js';
 import { hasFilter, matches, type RecordFilter, type StartFrom } from './protocol.js';
-import { RecordCodec, type FrameGroup, type PreparedBatch, type PreparedRecord } from './records.js';
+import { type FrameGroup, type PreparedBatch, type PreparedRecord, RecordCodec } from './records.js';
 
 /** Where a subscription's records go: a client connection, or an in-process consumer. */
 export interface SubscriptionTarget {
@@ -209,7 +210,8 @@ export class Subscription {
     if (!starts.length) return;
     let records = round.frames.get(key)?.records;
     if (!records) {
-      records = starts.length === 1 ? this.pick(starts[0]![0], starts[0]![1]) : starts.flatMap(([b, s]) => this.pick(b, s));
+      records =
+        starts.length === 1 ? this.pick(starts[0]![0], starts[0]![1]) : starts.flatMap(([b, s]) => this.pick(b, s));
       round.frames.set(key, { records });
     }
     if (!records.length) return;
@@ -323,7 +325,9 @@ export class TopicHub {
     try {
       tail = await this.tail(opts.topic);
     } catch (err) {
-      throw err instanceof TopicUnavailableError ? err : new TopicUnavailableError(`topic ${opts.topic.name} cannot be read now: ${(err as Error).message}`);
+      throw err instanceof TopicUnavailableError
+        ? err
+        : new TopicUnavailableError(`topic ${opts.topic.name} cannot be read now: ${(err as Error).message}`);
     }
     const starts = await this.startOffsets(tail, opts.from);
     const sub = new Subscription(opts.id, tail, opts.filter, opts.target, this);
@@ -342,7 +346,12 @@ export class TopicHub {
     if (replay.size) {
       sub.startReplay(replay).catch((err: unknown) => {
         this.log.warn({ topic: opts.topic.name, err: (err as Error).message }, 'replay failed');
-        opts.target.notify({ type: 'error', code: 'replay_failed', id: opts.id, message: `replay of ${opts.topic.name} failed: ${(err as Error).message}` });
+        opts.target.notify({
+          type: 'error',
+          code: 'replay_failed',
+          id: opts.id,
+          message: `replay of ${opts.topic.name} failed: ${(err as Error).message}`,
+        });
         void sub.close();
       });
     }
@@ -360,14 +369,20 @@ export class TopicHub {
     if (from.kind === 'earliest') return partitions.map((p) => ({ partition: p, start: low(p).toString() }));
     if (from.kind === 'timestamp') {
       const found = await admin.offsetsForTime(tail.topic.real, from.timestamp);
-      return partitions.map((p) => ({ partition: p, start: (found.find((f) => f.partition === p)?.offset ?? high(p).toString()).toString() }));
+      return partitions.map((p) => ({
+        partition: p,
+        start: (found.find((f) => f.partition === p)?.offset ?? high(p).toString()).toString(),
+      }));
     }
     return partitions.map((p) => {
       const wanted = from.offsets.get(p);
-      if (wanted === undefined) return { partition: p, start: (from.otherwise === 'earliest' ? low(p) : tail.position(p)).toString() };
+      if (wanted === undefined)
+        return { partition: p, start: (from.otherwise === 'earliest' ? low(p) : tail.position(p)).toString() };
       const w = BigInt(wanted);
       const clampedTo = w < low(p) ? low(p) : w > high(p) ? high(p) : w;
-      return clampedTo === w ? { partition: p, start: w.toString() } : { partition: p, start: clampedTo.toString(), clamped: true };
+      return clampedTo === w
+        ? { partition: p, start: w.toString() }
+        : { partition: p, start: clampedTo.toString(), clamped: true };
     });
   }
 
@@ -376,11 +391,19 @@ export class TopicHub {
     await this.tail(topic);
   }
 
-  async stats(): Promise<{ topic: string; partitions: number; subscribers: number; records: number; ok: boolean; detail?: string }[]> {
+  async stats(): Promise<
+    { topic: string; partitions: number; subscribers: number; records: number; ok: boolean; detail?: string }[]
+  > {
     const tails = await Promise.allSettled([...this.tails.values()]);
     return tails
       .filter((t): t is PromiseFulfilledResult<LiveTail> => t.status === 'fulfilled')
-      .map(({ value: t }) => ({ topic: t.topic.name, partitions: t.partitions().length, subscribers: t.subscribers(), records: t.records, ...t.health() }));
+      .map(({ value: t }) => ({
+        topic: t.topic.name,
+        partitions: t.partitions().length,
+        subscribers: t.subscribers(),
+        records: t.records,
+        ...t.health(),
+      }));
   }
 
   /** Health of the mirrors already running (synchronous, for health checks). */

@@ -10,7 +10,9 @@ function dataFrame(item: DataItem): Buffer {
   if (!frame) item.batch.frames.set(item.shareKey, (frame = { records: item.records }));
   if (!frame.buf) {
     const body = item.records.map((r) => r.json).join(',');
-    frame.buf = Buffer.from(`{"type":"data","sub":${JSON.stringify(item.sub.id)},"topic":${JSON.stringify(item.batch.topic)},"records":[${body}]}`);
+    frame.buf = Buffer.from(
+      `{"type":"data","sub":${JSON.stringify(item.sub.id)},"topic":${JSON.stringify(item.batch.topic)},"records":[${body}]}`,
+    );
   }
   return frame.buf;
 }

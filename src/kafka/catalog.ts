@@ -1,4 +1,4 @@
-import { TOPICS, TOPIC_KEYS, type TopicDeclaration, type TopicKey } from '../../topics/index.js';
+import { TOPIC_KEYS, TOPICS, type TopicDeclaration, type TopicKey } from '../../topics/index.js';
 
 /** Maps the declared topic keys to real names under a prefix, and back. */
 export class TopicCatalog {

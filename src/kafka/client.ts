@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
-import { logger as makeLogger, type Logger } from '../log/index.js';
+import { type Logger, logger as makeLogger } from '../log/index.js';
 import { KafkaAdmin } from './admin.js';
 import { TopicCatalog } from './catalog.js';
-import { KafkajsBatchConsumer, type BatchConsumer, type ConsumerOptions } from './consumer.js';
-import { TopicReader, type ReaderOptions } from './reader.js';
-import { kafkajsTransport, TypedProducer } from './producer.js';
-import { Serde } from './serde.js';
 import type { KafkaClientName } from './config.js';
+import { type BatchConsumer, type ConsumerOptions, KafkajsBatchConsumer } from './consumer.js';
 import { PlatformaticBatchConsumer } from './platformatic/consumer.js';
-import { platformaticTransport, type PlatformaticBase } from './platformatic/producer.js';
+import { type PlatformaticBase, platformaticTransport } from './platformatic/producer.js';
+import { kafkajsTransport, TypedProducer } from './producer.js';
+import { type ReaderOptions, TopicReader } from './reader.js';
+import { Serde } from './serde.js';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
@@ -167,7 +167,10 @@ export class KafkaConnection {
 }
 
 /** True if a broker answers a metadata request within the timeout. */
-export async function probeBroker(brokers: string[], timeoutMs = 3000): Promise<{ ok: true; brokers: number } | { ok: false; error: string }> {
+export async function probeBroker(
+  brokers: string[],
+  timeoutMs = 3000,
+): Promise<{ ok: true; brokers: number } | { ok: false; error: string }> {
   const kafka = new KafkaClient({
     clientId: 'automatrix-probe',
     brokers,

@@ -55,8 +55,15 @@ export class TypedProducer {
 export function kafkajsTransport(producer: Producer): ProducerTransport {
   return {
     async send(batches) {
-      const meta = await producer.sendBatch({ acks: -1, topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records.map(toMessage) })) });
-      return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? m.offset ?? '-1' }));
+      const meta = await producer.sendBatch({
+        acks: -1,
+        topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records.map(toMessage) })),
+      });
+      return meta.map((m) => ({
+        topic: m.topicName,
+        partition: m.partition,
+        baseOffset: m.baseOffset ?? m.offset ?? '-1',
+      }));
     },
     disconnect: () => producer.disconnect(),
   };

@@ -1,7 +1,7 @@
 /** Serves predictions from each model's champion, loaded from its artifacts on the main thread (a batch takes microseconds). */
 import type { ModelVersion } from '../../schemas/types.js';
 import type { Logger } from '../log/index.js';
-import { artifactDir, loadArtifacts, type LoadedModel } from './artifacts.js';
+import { artifactDir, type LoadedModel, loadArtifacts } from './artifacts.js';
 import type { TensorflowRuntime } from './backend.js';
 import { featureMatrix } from './dataset.js';
 import type { AnyModelKind } from './kinds/types.js';
@@ -62,7 +62,10 @@ export class Predictor {
 
   /** Predicts parsed rows with the loaded champion, or with `version` (loaded on demand); undefined when there is none. */
   async predict(kind: AnyModelKind, rows: unknown[], version?: ModelVersion): Promise<Prediction | undefined> {
-    const slot = version && this.slots.get(kind.name)?.version !== version.version ? await this.other(version) : this.slots.get(kind.name);
+    const slot =
+      version && this.slots.get(kind.name)?.version !== version.version
+        ? await this.other(version)
+        : this.slots.get(kind.name);
     if (!slot) return undefined;
     const { tf } = await this.runtime();
     const x = featureMatrix(kind, rows, slot.state.kindState);

@@ -1,11 +1,12 @@
 /** NeuroWeaver, the component: registry, predictor, jobs and retraining wired together. */
-import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
+
 import type { ApiInstance } from '../api/server.js';
-import { predictionsTotal, reportGauges, type ModelGaugeSource } from './metrics.js';
-import { tensorflow, type TensorflowRuntime } from './backend.js';
+import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
+import { type TensorflowRuntime, tensorflow } from './backend.js';
 import { JobManager } from './jobs.js';
 import { MODEL_KINDS } from './kinds/index.js';
 import type { AnyModelKind } from './kinds/types.js';
+import { type ModelGaugeSource, predictionsTotal, reportGauges } from './metrics.js';
 import { Predictor } from './predictor.js';
 import { ModelRegistry } from './registry.js';
 import { Retrainer } from './retrain.js';
@@ -68,20 +69,29 @@ export class NeuroWeaver implements Component {
   async start(): Promise<void> {
     const { config, log } = this.ctx;
     this.runtime = await tensorflow(config.TFJS_BACKEND);
-    log.info({ backend: this.runtime.backend, fallbacks: this.runtime.fallbacks }, `TensorFlow.js backend: ${this.runtime.backend}`);
+    log.info(
+      { backend: this.runtime.backend, fallbacks: this.runtime.fallbacks },
+      `TensorFlow.js backend: ${this.runtime.backend}`,
+    );
     this.registry.onChange((v) => {
       if (this.kinds.some((k) => k.name === v.model)) void this.ready(v.model);
     });
     await this.registry.start();
     await Promise.all(this.kinds.map((k) => this.ready(k.name)));
     await this.retrainer.start();
-    if (!config.ENABLE_ML_TRAINING) log.info('training is disabled (ENABLE_ML_TRAINING=false): serving predictions only');
+    if (!config.ENABLE_ML_TRAINING)
+      log.info('training is disabled (ENABLE_ML_TRAINING=false): serving predictions only');
     reportGauges(this.gauges);
     this.started = true;
   }
 
   private readonly gauges: ModelGaugeSource = {
-    models: () => this.kinds.map((k) => ({ model: k.name, driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null, holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null })),
+    models: () =>
+      this.kinds.map((k) => ({
+        model: k.name,
+        driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null,
+        holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null,
+      })),
     jobs: () => ({ running: this.jobs.current() ? 1 : 0, queued: this.jobs.queued().length }),
   };
 
@@ -112,7 +122,11 @@ export class NeuroWeaver implements Component {
 
   health(): ComponentHealth {
     if (!this.started) return { status: 'stopped' };
-    const broken = [this.registry.failure, this.retrainer.failure, ...this.kinds.map((k) => this.predictor.loadError(k.name))].filter(Boolean);
+    const broken = [
+      this.registry.failure,
+      this.retrainer.failure,
+      ...this.kinds.map((k) => this.predictor.loadError(k.name)),
+    ].filter(Boolean);
     if (broken.length) return { status: 'degraded', detail: broken.join('; ') };
     const job = this.jobs.current();
     return { status: 'ok', detail: job ? `training ${job.model} (${job.phase})` : `backend ${this.runtime?.backend}` };

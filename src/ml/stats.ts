@@ -59,18 +59,24 @@ export function fitScaler(m: Matrix): Scaler {
 
 export function scale(m: Matrix, s: Scaler): Matrix {
   const data = new Float32Array(m.data.length);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) data[i * m.cols + j] = (m.data[i * m.cols + j]! - s.mean[j]!) / s.std[j]!;
+  for (let i = 0; i < m.rows; i++)
+    for (let j = 0; j < m.cols; j++) data[i * m.cols + j] = (m.data[i * m.cols + j]! - s.mean[j]!) / s.std[j]!;
   return { data, rows: m.rows, cols: m.cols };
 }
 
 export function unscale(m: Matrix, s: Scaler): Matrix {
   const data = new Float32Array(m.data.length);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) data[i * m.cols + j] = m.data[i * m.cols + j]! * s.std[j]! + s.mean[j]!;
+  for (let i = 0; i < m.rows; i++)
+    for (let j = 0; j < m.cols; j++) data[i * m.cols + j] = m.data[i * m.cols + j]! * s.std[j]! + s.mean[j]!;
   return { data, rows: m.rows, cols: m.cols };
 }
 
 /** RMSE, MAE and R² of the first target column (the regression metrics of single-target kinds). */
-export function regressionMetrics(predicted: number[][], actual: number[][], column = 0): { rmse: number; mae: number; r2: number } {
+export function regressionMetrics(
+  predicted: number[][],
+  actual: number[][],
+  column = 0,
+): { rmse: number; mae: number; r2: number } {
   const n = actual.length;
   if (!n) return { rmse: Number.NaN, mae: Number.NaN, r2: Number.NaN };
   let se = 0;

@@ -1,6 +1,6 @@
 /** The training worker thread: loads its own TensorFlow.js, runs one training request, reports back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { tensorflow, type BackendChoice } from './backend.js';
+import { type BackendChoice, tensorflow } from './backend.js';
 import { runTraining, type TrainingRequest } from './training.js';
 import type { WorkerMessage } from './worker-client.js';
 

@@ -43,6 +43,7 @@ export class TrainingEventSink {
 }
 
 /** Avro doubles could carry them, but JSON mirrors cannot: non-finite values are left out. */
-const finite = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
+const finite = (m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
 
 export const stringMap = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));

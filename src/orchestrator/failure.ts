@@ -40,7 +40,8 @@ export interface SampleView {
   utilization: number;
 }
 
-export const breaches = (s: Pick<SampleView, 'error_rate' | 'network_latency'>, slo: Slo): boolean => s.error_rate > slo.errorRate || s.network_latency > slo.latencyMs;
+export const breaches = (s: Pick<SampleView, 'error_rate' | 'network_latency'>, slo: Slo): boolean =>
+  s.error_rate > slo.errorRate || s.network_latency > slo.latencyMs;
 
 /** Rule baseline: the share of the SLO in use, 0..1. */
 export const ruleProbability = (s: Pick<SampleView, 'error_rate' | 'network_latency'>, slo: Slo): number =>
@@ -58,7 +59,12 @@ export class FeatureTracker {
 
   /** Feature row of a sample (writes into `out`, length FEATURES.length). */
   features(s: SampleView, horizonMs: number, out: Float64Array): Float64Array {
-    const cur = [s.error_rate / this.slo.errorRate, s.network_latency / this.slo.latencyMs, Number.isFinite(s.utilization) ? s.utilization : 0, s.memory_usage / 100];
+    const cur = [
+      s.error_rate / this.slo.errorRate,
+      s.network_latency / this.slo.latencyMs,
+      Number.isFinite(s.utilization) ? s.utilization : 0,
+      s.memory_usage / 100,
+    ];
     const dt = this.n > 0 ? s.timestamp - this.lastT : 0;
     for (let i = 0; i < 4; i++) {
       // Trend: EW slope per ms, expressed as the change over the horizon.
@@ -156,7 +162,14 @@ export class FailureModel {
   }
 
   toJSON(): { weights: number[]; g2: number[]; mean: number[]; m2: number[]; n: number; trained: number } {
-    return { weights: [...this.weights], g2: [...this.g2], mean: [...this.mean], m2: [...this.m2], n: this.n, trained: this.trained };
+    return {
+      weights: [...this.weights],
+      g2: [...this.g2],
+      mean: [...this.mean],
+      m2: [...this.m2],
+      n: this.n,
+      trained: this.trained,
+    };
   }
 }
 

@@ -2,16 +2,16 @@
 import type { Component, ComponentContext } from '../app/component.js';
 import type { Config } from '../config/index.js';
 import { Brain, type BrainSettings } from './brain.js';
-import { PolicyEngine, type EndpointRef } from './policy.js';
+import { type EndpointRef, PolicyEngine } from './policy.js';
 import { orchestratorRoutes } from './routes.js';
 import { OrchestratorRunner } from './runner.js';
 
 export { Brain, type BrainSettings, type CapacityView, type FailurePrediction } from './brain.js';
-export { Forecaster, saturation, type ForecastPoint } from './forecast.js';
-export { FailureModel, FeatureTracker, LabelQueue, FEATURES, breaches, ruleProbability } from './failure.js';
-export { ScalingAdvisor, type Recommendation } from './scaling.js';
-export { PolicyEngine, actionId, type Condition, type PolicySettings } from './policy.js';
 export { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from './config.js';
+export { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, ruleProbability } from './failure.js';
+export { Forecaster, type ForecastPoint, saturation } from './forecast.js';
+export { actionId, type Condition, PolicyEngine, type PolicySettings } from './policy.js';
+export { type Recommendation, ScalingAdvisor } from './scaling.js';
 
 function pairs(items: readonly string[]): Map<string, string> {
   return new Map(items.map((i) => [i.slice(0, i.indexOf('=')), i.slice(i.indexOf('=') + 1)]));
@@ -77,7 +77,8 @@ export function createOrchestrator(ctx: ComponentContext): Component {
         dryRunOnly: config.ORCH_DRY_RUN,
         optimize: async (services, dryRun) => {
           const conditions = brain.evaluateAll(services);
-          for (const s of services ?? brain.serviceNames()) for (const inc of brain.anomalies.openFor(s)) conditions.push({ type: 'anomaly', anomaly: inc.latest });
+          for (const s of services ?? brain.serviceNames())
+            for (const inc of brain.anomalies.openFor(s)) conditions.push({ type: 'anomaly', anomaly: inc.latest });
           if (dryRun && !config.ORCH_DRY_RUN) {
             const now = Date.now();
             return runner.publish(conditions.flatMap((c) => proposals.decide(c, now)));

@@ -12,7 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import type { OrchestratorAction } from '../../schemas/types.js';
 import type { EcosystemEvents } from '../app/events.js';
-import { DecodeError, partitionForKey, type BatchConsumer, type ConsumedBatch, type KafkaConnection } from '../kafka/index.js';
+import {
+  type BatchConsumer,
+  type ConsumedBatch,
+  DecodeError,
+  type KafkaConnection,
+  partitionForKey,
+} from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
 import type { Brain } from './brain.js';
 import type { Condition } from './policy.js';
@@ -47,7 +53,9 @@ export class OrchestratorRunner {
 
   health(): { status: 'ok' | 'degraded' | 'stopped'; detail?: string } {
     if (this.crashed) return { status: 'degraded', detail: this.crashed };
-    return this.running ? { status: 'ok', detail: `${this.brain.serviceNames().length} services, ${this.brain.anomalies.size} incidents` } : { status: 'stopped' };
+    return this.running
+      ? { status: 'ok', detail: `${this.brain.serviceNames().length} services, ${this.brain.anomalies.size} incidents` }
+      : { status: 'stopped' };
   }
 
   async start(): Promise<void> {
@@ -152,7 +160,8 @@ export class OrchestratorRunner {
   /** Executes webhooks (outside dry-run) and writes the actions to orchestrator.actions. */
   async publish(actions: OrchestratorAction[]): Promise<OrchestratorAction[]> {
     for (const a of actions) {
-      if (a.kind === 'webhook' && !a.dryRun && a.status !== 'SKIPPED' && a.status !== 'RATE_LIMITED') Object.assign(a, await executeWebhook(a, this.opts.webhook));
+      if (a.kind === 'webhook' && !a.dryRun && a.status !== 'SKIPPED' && a.status !== 'RATE_LIMITED')
+        Object.assign(a, await executeWebhook(a, this.opts.webhook));
     }
     if (!actions.length) return [];
     const producer = await this.kafka.producer();
@@ -178,7 +187,10 @@ export class OrchestratorRunner {
         data: { id: a.id, kind: a.kind, status: a.status, trigger: a.trigger ?? '' },
       });
     }
-    this.log.info({ actions: actions.map((a) => ({ id: a.id, kind: a.kind, target: a.target, status: a.status })) }, 'orchestrator decisions');
+    this.log.info(
+      { actions: actions.map((a) => ({ id: a.id, kind: a.kind, target: a.target, status: a.status })) },
+      'orchestrator decisions',
+    );
     return actions;
   }
 }

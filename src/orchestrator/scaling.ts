@@ -61,7 +61,10 @@ export class ScalingAdvisor {
       desired = stable;
       reason = `forecast peak has needed at most ${stable} replicas for the whole cool-down`;
     } else {
-      reason = stable < previous ? `fewer replicas would do, but the cool-down keeps ${previous}` : `${previous} replicas cover the forecast peak`;
+      reason =
+        stable < previous
+          ? `fewer replicas would do, but the cool-down keeps ${previous}`
+          : `${previous} replicas cover the forecast peak`;
     }
     if (desired !== this.desired) {
       this.desired = desired;

@@ -23,7 +23,9 @@ export interface AppliedAction {
 }
 
 /** Route and endpoint named by an action: params.route/params.endpoint, else target `<route>/<endpoint>`. */
-export function actionTarget(a: Pick<OrchestratorAction, 'target' | 'params'>): { route: string; endpoint: string } | undefined {
+export function actionTarget(
+  a: Pick<OrchestratorAction, 'target' | 'params'>,
+): { route: string; endpoint: string } | undefined {
   const route = a.params.route;
   const endpoint = a.params.endpoint;
   if (route && endpoint) return { route, endpoint };
@@ -60,7 +62,10 @@ export class ActionApplier {
           const { value } = await this.kafka.serde.decode('orchestrator.actions', record.value);
           this.apply(value as OrchestratorAction);
         } catch (err) {
-          this.log.warn({ offset: record.offset, err: (err as Error).message }, 'skipping an undecodable orchestrator action');
+          this.log.warn(
+            { offset: record.offset, err: (err as Error).message },
+            'skipping an undecodable orchestrator action',
+          );
         }
       }
       const end = pending.get(batch.partition);
@@ -78,7 +83,10 @@ export class ActionApplier {
     if (this.applied.has(action.id)) return false;
     const target = actionTarget(action);
     if (!target) {
-      this.log.warn({ action: action.id, target: action.target }, 'orchestrator action names no route/endpoint; skipped');
+      this.log.warn(
+        { action: action.id, target: action.target },
+        'orchestrator action names no route/endpoint; skipped',
+      );
       return false;
     }
     const detail = this.carryOut(action, target.route, target.endpoint);
@@ -94,7 +102,13 @@ export class ActionApplier {
         severity: action.kind === 'restore_endpoint' ? 'INFO' : 'WARNING',
         subject: `${target.route}/${target.endpoint}`,
         message: `applied ${action.kind} on ${target.route}/${target.endpoint}: ${detail}`,
-        data: { actionId: action.id, kind: action.kind, route: target.route, endpoint: target.endpoint, reason: action.reason },
+        data: {
+          actionId: action.id,
+          kind: action.kind,
+          route: target.route,
+          endpoint: target.endpoint,
+          reason: action.reason,
+        },
       });
     }
     return true;
@@ -112,7 +126,10 @@ export class ActionApplier {
       case 'downweight_endpoint': {
         const weight = Number(action.params.weight);
         if (!Number.isFinite(weight) || weight < 0 || weight > 1) {
-          this.log.warn({ action: action.id, weight: action.params.weight }, 'downweight_endpoint needs params.weight from 0 to 1; skipped');
+          this.log.warn(
+            { action: action.id, weight: action.params.weight },
+            'downweight_endpoint needs params.weight from 0 to 1; skipped',
+          );
           return undefined;
         }
         controls.weightFactor = weight;
@@ -125,7 +142,9 @@ export class ActionApplier {
           if (controls.forcedOpenUntil <= Date.now()) return 'breaker open window already over';
         }
         runtime?.forceOpen(`orchestrator action ${action.id}`);
-        return controls.forcedOpenUntil > Date.now() ? `breaker held open until ${new Date(controls.forcedOpenUntil).toISOString()}` : 'breaker opened (half-opens after the reset timeout)';
+        return controls.forcedOpenUntil > Date.now()
+          ? `breaker held open until ${new Date(controls.forcedOpenUntil).toISOString()}`
+          : 'breaker opened (half-opens after the reset timeout)';
       }
       default:
         controls.drained = false;

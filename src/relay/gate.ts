@@ -35,7 +35,8 @@ export class WeightedGate {
 
   release(): void {
     let next: Tier | undefined;
-    for (const t of TIERS) if (this.queues[t].length && (next === undefined || this.pass[t] < this.pass[next])) next = t;
+    for (const t of TIERS)
+      if (this.queues[t].length && (next === undefined || this.pass[t] < this.pass[next])) next = t;
     if (next === undefined) {
       this.free++;
       return;
@@ -51,7 +52,9 @@ export class WeightedGate {
   }
 
   waiting(tier?: Tier): number {
-    return tier ? this.queues[tier].length : this.queues.high.length + this.queues.normal.length + this.queues.low.length;
+    return tier
+      ? this.queues[tier].length
+      : this.queues.high.length + this.queues.normal.length + this.queues.low.length;
   }
 
   inUse(): number {

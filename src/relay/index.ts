@@ -6,9 +6,9 @@ export function createRelay(ctx: ComponentContext): Component {
   return new RelayCore(ctx);
 }
 
-export { RelayCore, OptimizeError, type OptimizeResult, type SendOptions, type Sent } from './relay.js';
-export { routingModel, FEATURE_NAMES, FEATURE_VERSION } from './learned/index.js';
-export type { FeatureName, Prediction, RoutingModelMetadata, RoutingScorer, Scaler } from './learned/index.js';
-export { parseRoute, readRoutesFile, POLICIES, SETTINGS, RouteError, type PolicyName } from './routes.js';
 export { ACTION_KINDS, actionTarget } from './actions.js';
 export { RELAY_ENV, TIERS, type Tier } from './config.js';
+export type { FeatureName, Prediction, RoutingModelMetadata, RoutingScorer, Scaler } from './learned/index.js';
+export { FEATURE_NAMES, FEATURE_VERSION, routingModel } from './learned/index.js';
+export { OptimizeError, type OptimizeResult, RelayCore, type SendOptions, type Sent } from './relay.js';
+export { POLICIES, type PolicyName, parseRoute, RouteError, readRoutesFile, SETTINGS } from './routes.js';

@@ -44,7 +44,15 @@ export interface RoutingPolicy {
 
 /** A score with the fields every policy reports. */
 export function baseScore(basis: PolicyName, e: EndpointRuntime, now: number, score: number | null): EndpointScore {
-  return { basis, score, predictedLatencyMs: null, failureProbability: null, predictedAt: null, peakEwmaMs: e.stats.peak.estimate(now), inflight: e.stats.inflight };
+  return {
+    basis,
+    score,
+    predictedLatencyMs: null,
+    failureProbability: null,
+    predictedAt: null,
+    peakEwmaMs: e.stats.peak.estimate(now),
+    inflight: e.stats.inflight,
+  };
 }
 
 export type Random = () => number;

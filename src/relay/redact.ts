@@ -54,7 +54,12 @@ export function restoreRedacted(route: Route, stored: Route | undefined): Route 
     endpoints: route.endpoints.map((e) => {
       const old = stored.endpoints.find((o) => o.id === e.id);
       if (!old) return e;
-      const headers = Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k, v === REDACTED && old.headers[k] !== undefined ? old.headers[k] : v]));
+      const headers = Object.fromEntries(
+        Object.entries(e.headers).map(([k, v]) => [
+          k,
+          v === REDACTED && old.headers[k] !== undefined ? old.headers[k] : v,
+        ]),
+      );
       const target = e.target === redactTarget(old.target) ? old.target : e.target;
       return { ...e, target, headers };
     }),

@@ -96,17 +96,21 @@ async function readCapped(body: AsyncIterable<Buffer>, keep: number): Promise<st
 
 function sendFailure(err: unknown, signal: AbortSignal, timeoutMs: number): SendError {
   const code = (err as { code?: string }).code;
-  if (signal.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new SendError(`timeout: no complete answer within ${timeoutMs} ms`, 'timeout');
+  if (signal.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return new SendError(`timeout: no complete answer within ${timeoutMs} ms`, 'timeout');
   return new SendError(`${code ?? 'error'}: ${(err as Error).message}`, 'failed');
 }
 
 /** Credentials in an endpoint URL (`https://user:pass@host/`) become Basic auth: undici drops them from the origin. */
 function basicAuth(url: URL): Record<string, string> {
   if (!url.username && !url.password) return {};
-  return { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` };
+  return {
+    authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`,
+  };
 }
 
-const PERMANENT = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
+const PERMANENT = (status: number) =>
+  status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
 
 export class HttpSender {
   private readonly pools = new Map<string, Pool>();
@@ -131,7 +135,14 @@ export class HttpSender {
       res = await this.pool(url.origin).request({
         method: 'POST',
         path: `${url.pathname}${url.search}`,
-        headers: { ...basicAuth(url), ...endpoint.headers, ...req.headers, 'content-type': req.contentType, 'idempotency-key': req.id, 'x-message-type': req.type },
+        headers: {
+          ...basicAuth(url),
+          ...endpoint.headers,
+          ...req.headers,
+          'content-type': req.contentType,
+          'idempotency-key': req.id,
+          'x-message-type': req.type,
+        },
         body: req.payload,
         headersTimeout: endpoint.timeoutMs + 1000,
         bodyTimeout: endpoint.timeoutMs + 1000,
@@ -149,12 +160,21 @@ export class HttpSender {
     }
     if (ok) return { httpStatus: res.statusCode };
     text = text.slice(0, 300);
-    throw new SendError(`HTTP ${res.statusCode}${text ? `: ${text}` : ''}`, PERMANENT(res.statusCode) ? 'rejected' : 'failed', res.statusCode);
+    throw new SendError(
+      `HTTP ${res.statusCode}${text ? `: ${text}` : ''}`,
+      PERMANENT(res.statusCode) ? 'rejected' : 'failed',
+      res.statusCode,
+    );
   }
 
   /** Connections of each origin's pool: open, idle, and requests running or queued. */
   poolStats(): Record<string, { connected: number; free: number; running: number; pending: number }> {
-    return Object.fromEntries([...this.pools].map(([origin, p]) => [origin, { connected: p.stats.connected, free: p.stats.free, running: p.stats.running, pending: p.stats.pending }]));
+    return Object.fromEntries(
+      [...this.pools].map(([origin, p]) => [
+        origin,
+        { connected: p.stats.connected, free: p.stats.free, running: p.stats.running, pending: p.stats.pending },
+      ]),
+    );
   }
 
   async close(): Promise<void> {
@@ -182,7 +202,13 @@ export class KafkaSender {
     const record: OutgoingRecord = {
       key: req.key,
       value: req.payload,
-      headers: { ...endpoint.headers, ...req.headers, 'content-type': req.contentType, 'idempotency-key': req.id, 'message-type': req.type },
+      headers: {
+        ...endpoint.headers,
+        ...req.headers,
+        'content-type': req.contentType,
+        'idempotency-key': req.id,
+        'message-type': req.type,
+      },
     };
     try {
       await this.coalescer.add({ topic: endpoint.target, record });

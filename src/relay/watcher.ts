@@ -8,7 +8,9 @@ import type { DeadLetter, DeliveryOutcome } from '../../schemas/types.js';
 import type { BatchConsumer, KafkaConnection } from '../kafka/index.js';
 import type { Logger } from '../log/index.js';
 
-export type Fate = { status: 'DELIVERED'; outcome: DeliveryOutcome } | { status: 'DEAD_LETTERED'; deadLetter: Omit<DeadLetter, 'key' | 'value'> };
+export type Fate =
+  | { status: 'DELIVERED'; outcome: DeliveryOutcome }
+  | { status: 'DEAD_LETTERED'; deadLetter: Omit<DeadLetter, 'key' | 'value'> };
 
 export class OutcomeWatcher {
   private readonly waiters = new Map<string, ((fate: Fate) => void)[]>();
@@ -24,7 +26,9 @@ export class OutcomeWatcher {
     const outcomes = this.kafka.catalog.name('delivery.outcomes');
     const deadletter = this.kafka.catalog.name('deadletter');
     const admin = await this.kafka.admin();
-    const starts = await Promise.all([outcomes, deadletter].map(async (t) => ({ topic: t, offsets: await admin.offsets(t) })));
+    const starts = await Promise.all(
+      [outcomes, deadletter].map(async (t) => ({ topic: t, offsets: await admin.offsets(t) })),
+    );
     this.groupId = `automatrix-relay-watch-${randomUUID()}`;
     this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 50 });
     await this.consumer.subscribe([outcomes, deadletter]);
@@ -37,7 +41,8 @@ export class OutcomeWatcher {
           try {
             if (batch.topic === outcomes) {
               const { value } = await this.kafka.serde.decode('delivery.outcomes', r.value);
-              if ((value as DeliveryOutcome).status === 'DELIVERED') this.settle(id, { status: 'DELIVERED', outcome: value as DeliveryOutcome });
+              if ((value as DeliveryOutcome).status === 'DELIVERED')
+                this.settle(id, { status: 'DELIVERED', outcome: value as DeliveryOutcome });
             } else {
               const { value } = await this.kafka.serde.decode('deadletter', r.value);
               const { key: _k, value: _v, ...deadLetter } = value as DeadLetter;

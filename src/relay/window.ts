@@ -103,7 +103,9 @@ export class BatchProgress {
     await this.committing;
     if (this.prefix > this.committed && !this.batch.isStale()) {
       this.batch.resolve(this.batch.records[this.prefix - 1]!.offset);
-      await this.batch.commit().catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'final commit failed'));
+      await this.batch
+        .commit()
+        .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'final commit failed'));
     }
     this.committed = Math.max(this.committed, this.prefix);
     for (let i = 0; i < this.holding.length; i++) {

@@ -166,7 +166,8 @@ export class HoltWinters {
     const rate = Math.max(1 / n, this.spec.alpha);
     const prevLevel = s[LEVEL]!;
     const level = prevLevel + this.spec.phi * s[TREND]! + rate * e;
-    if (this.spec.beta > 0 && n > 2) s[TREND] = this.spec.phi * s[TREND]! + this.spec.beta * (level - prevLevel - this.spec.phi * s[TREND]!);
+    if (this.spec.beta > 0 && n > 2)
+      s[TREND] = this.spec.phi * s[TREND]! + this.spec.beta * (level - prevLevel - this.spec.phi * s[TREND]!);
     s[LEVEL] = level;
     this.learnSeason(t, level, f + e, x);
     return err;
@@ -206,7 +207,8 @@ export class HoltWinters {
       this.profile[b] = rawTarget;
       return;
     }
-    this.profile[b] = this.profile[b]! + Math.min(1, Math.max(weight / c, this.spec.gamma * weight)) * (target - current);
+    this.profile[b] =
+      this.profile[b]! + Math.min(1, Math.max(weight / c, this.spec.gamma * weight)) * (target - current);
   }
 
   /** Re-anchors the model so it forecasts `value` at time t (a level shift accepted as the new normal); the trend the jump fed is dropped. */
@@ -228,7 +230,13 @@ export class HoltWinters {
   }
 
   toJSON(): HoltWintersSnapshot {
-    return { spec: this.spec, clip: this.clip, state: encodeFloats(this.state), profile: encodeFloats(this.profile), counts: encodeFloats(this.counts) };
+    return {
+      spec: this.spec,
+      clip: this.clip,
+      state: encodeFloats(this.state),
+      profile: encodeFloats(this.profile),
+      counts: encodeFloats(this.counts),
+    };
   }
 
   static fromJSON(snap: HoltWintersSnapshot): HoltWinters {

@@ -110,7 +110,15 @@ export function generateStream(spec: StreamSpec): LabeledStream {
   return { name: `${spec.kind}-${spec.seed}`, t, x, labels, noiseSigma: marginal };
 }
 
-function inject(kind: InjectedKind, rng: Random, base: Base, t: Float64Array, clean: Float64Array, noise: Float64Array, intervalMs: number): Label[] {
+function inject(
+  kind: InjectedKind,
+  rng: Random,
+  base: Base,
+  t: Float64Array,
+  clean: Float64Array,
+  noise: Float64Array,
+  intervalMs: number,
+): Label[] {
   const perHour = HOUR / intervalMs;
   const labels: Label[] = [];
   const warm = Math.round((7 * DAY) / intervalMs);
@@ -125,7 +133,16 @@ function inject(kind: InjectedKind, rng: Random, base: Base, t: Float64Array, cl
   return labels;
 }
 
-function injectOne(kind: InjectedKind, rng: Random, base: Base, t: Float64Array, clean: Float64Array, noise: Float64Array, at: number, perHour: number): Label | undefined {
+function injectOne(
+  kind: InjectedKind,
+  rng: Random,
+  base: Base,
+  t: Float64Array,
+  clean: Float64Array,
+  noise: Float64Array,
+  at: number,
+  perHour: number,
+): Label | undefined {
   const sigma = base.sigma;
   const sign = rng.next() < 0.5 ? -1 : 1;
   const n = t.length;
@@ -168,7 +185,12 @@ function injectOne(kind: InjectedKind, rng: Random, base: Base, t: Float64Array,
 }
 
 /** A stream with a seasonal cycle strong enough for the seasonality-break kind (redraws the seed until it is). */
-export function streamsOf(kind: InjectedKind | 'none', count: number, firstSeed: number, opts: Omit<StreamSpec, 'seed' | 'kind'> = {}): LabeledStream[] {
+export function streamsOf(
+  kind: InjectedKind | 'none',
+  count: number,
+  firstSeed: number,
+  opts: Omit<StreamSpec, 'seed' | 'kind'> = {},
+): LabeledStream[] {
   const out: LabeledStream[] = [];
   for (let seed = firstSeed; out.length < count; seed++) {
     const s = generateStream({ seed, kind, ...opts });

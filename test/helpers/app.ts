@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
-import { startRuntime, type ComponentFactory, type Runtime } from '../../src/app/index.js';
+import { type ComponentFactory, type Runtime, startRuntime } from '../../src/app/index.js';
 import { COMPONENT_FACTORIES } from '../../src/components.js';
-import { loadConfig, type ComponentName } from '../../src/config/index.js';
+import { type ComponentName, loadConfig } from '../../src/config/index.js';
 import { uniquePrefix } from './kafka.js';
 import { freePort } from './process.js';
 
@@ -13,7 +13,10 @@ export interface TestApp {
 }
 
 /** The whole app (every component of this build unless `factories` says otherwise) on a free port and a fresh topic prefix. */
-export async function startTestApp(env: Record<string, string> = {}, factories: Partial<Record<ComponentName, ComponentFactory>> = COMPONENT_FACTORIES): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  factories: Partial<Record<ComponentName, ComponentFactory>> = COMPONENT_FACTORIES,
+): Promise<TestApp> {
   const { brokers, registryUrl } = inject('kafka');
   const port = await freePort();
   const config = loadConfig({

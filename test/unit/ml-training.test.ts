@@ -42,7 +42,9 @@ describe('a training run', () => {
     expect(result.trials).toHaveLength(4);
     expect(events.filter((e) => e.kind === 'TRIAL_STARTED')).toHaveLength(4);
     // Successive halving: 4 trials -> 2 -> 1; the halved ones say so.
-    expect(events.filter((e) => e.kind === 'TRIAL_STOPPED' && e.message?.startsWith('successive halving')).length).toBeGreaterThanOrEqual(2);
+    expect(
+      events.filter((e) => e.kind === 'TRIAL_STOPPED' && e.message?.startsWith('successive halving')).length,
+    ).toBeGreaterThanOrEqual(2);
     const epochs = events.filter((e) => e.kind === 'EPOCH');
     expect(epochs.length).toBe(events.at(-1)!.progress.epochsDone);
     expect(epochs.every((e) => Number.isFinite(e.metrics.loss) && Number.isFinite(e.metrics.val_loss))).toBe(true);
@@ -65,7 +67,11 @@ describe('a training run', () => {
   it('runs in a worker thread, and measures the champion on the same holdout', async () => {
     const messages: WorkerMessage[] = [];
     const req = request('v2', 400, { trials: 1, maxEpochs: 3, timeS: 60 });
-    req.champion = { version: 'v1', dir: artifactDir(root, 'performance/v1'), holdoutX: { ...req.holdout.x, data: req.holdout.x.data.slice() } };
+    req.champion = {
+      version: 'v1',
+      dir: artifactDir(root, 'performance/v1'),
+      holdoutX: { ...req.holdout.x, data: req.holdout.x.data.slice() },
+    };
     const result = await trainInWorker(req, { backend: 'auto', onMessage: (m) => messages.push(m) });
     expect(messages[0]).toMatchObject({ type: 'backend' });
     expect(messages.filter((m) => m.type === 'event' && m.event.kind === 'EPOCH')).toHaveLength(3);

@@ -15,4 +15,12 @@ export function modelKind(name: string): AnyModelKind | undefined {
   return Object.hasOwn(MODEL_KINDS, name) ? MODEL_KINDS[name] : undefined;
 }
 
-export { parseFlatRow, RowError, type AnyModelKind, type Hyperparameters, type Loss, type ModelKind, type SearchSpace } from './types.js';
+export {
+  type AnyModelKind,
+  type Hyperparameters,
+  type Loss,
+  type ModelKind,
+  parseFlatRow,
+  RowError,
+  type SearchSpace,
+} from './types.js';

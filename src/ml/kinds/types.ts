@@ -113,7 +113,12 @@ export interface ModelKind<Row = unknown, Source extends TopicKey = TopicKey> {
 export type AnyModelKind = ModelKind<any, TopicKey>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Validates a flat row of numeric fields: exactly `features` (+ `targets` when training), each a finite number. */
-export function parseFlatRow(value: unknown, features: readonly string[], targets: readonly string[], withTarget: boolean): Record<string, number> {
+export function parseFlatRow(
+  value: unknown,
+  features: readonly string[],
+  targets: readonly string[],
+  withTarget: boolean,
+): Record<string, number> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RowError('', 'must be an object');
   const allowed = withTarget ? [...features, ...targets] : features;
   const row = value as Record<string, unknown>;

@@ -8,8 +8,9 @@
  *   const scorer = await routingModel.load(dir);  // → RoutingScorer
  *   scorer.predict(rows, count)                   // batched: latency ms, failure probability
  */
-import { FEATURE_NAMES, FEATURE_VERSION } from './features.js';
+
 import { routingContract } from '../../ml/index.js';
+import { FEATURE_NAMES, FEATURE_VERSION } from './features.js';
 import { load } from './model.js';
 
 export const routingModel = {
@@ -21,5 +22,5 @@ export const routingModel = {
 };
 
 export type { RoutingModelMetadata, Scaler } from '../../ml/index.js';
-export type { Prediction, RoutingScorer } from './policy.js';
 export { FEATURE_NAMES, FEATURE_VERSION, type FeatureName } from './features.js';
+export type { Prediction, RoutingScorer } from './policy.js';

@@ -9,13 +9,25 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { routingContract, tensorflow, type RoutingActivation as Activation, type RoutingModelMetadata, type Scaler, type TF } from '../../ml/index.js';
+import {
+  type RoutingActivation as Activation,
+  type RoutingModelMetadata,
+  routingContract,
+  type Scaler,
+  type TF,
+  tensorflow,
+} from '../../ml/index.js';
 import type { Prediction, RoutingScorer } from './policy.js';
 
 type LayersModel = Awaited<ReturnType<TF['loadLayersModel']>>;
 type Tensor = ReturnType<TF['tensor2d']>;
 
-const { featureCount: FEATURE_COUNT, featureNames: FEATURE_NAMES, featureVersion: FEATURE_VERSION, artifacts: ROUTING_ARTIFACTS } = routingContract;
+const {
+  featureCount: FEATURE_COUNT,
+  featureNames: FEATURE_NAMES,
+  featureVersion: FEATURE_VERSION,
+  artifacts: ROUTING_ARTIFACTS,
+} = routingContract;
 const ACTIVATIONS = ROUTING_ARTIFACTS.activations;
 
 /** Standardised values are clipped: a live value far outside the training range must not blow up the output. */
@@ -118,7 +130,10 @@ function denseLayers(model: LayersModel, dir: string): Map<string, DenseLayer> {
     if (weights.length !== 2) continue;
     const [kernel, bias] = weights as [Tensor, Tensor];
     const activation = (layer.getConfig() as { activation?: string }).activation ?? 'linear';
-    if (!(ACTIVATIONS as readonly string[]).includes(activation)) throw new Error(`routing model in ${dir}: layer ${layer.name} uses activation ${activation}, which the scorer does not compute (${ACTIVATIONS.join(', ')})`);
+    if (!(ACTIVATIONS as readonly string[]).includes(activation))
+      throw new Error(
+        `routing model in ${dir}: layer ${layer.name} uses activation ${activation}, which the scorer does not compute (${ACTIVATIONS.join(', ')})`,
+      );
     layers.set(layer.name, {
       kernel: Float32Array.from(kernel.dataSync()),
       bias: Float32Array.from(bias.dataSync()),
@@ -137,17 +152,24 @@ interface ModelJson {
 }
 
 /** Loads saved artifacts (model.json and its weights) as a scorer. Throws if they were made for other features. */
-export async function load(dir: string, version = dir.split(/[\\/]/).filter(Boolean).at(-1) ?? 'unknown'): Promise<RoutingScorer> {
+export async function load(
+  dir: string,
+  version = dir.split(/[\\/]/).filter(Boolean).at(-1) ?? 'unknown',
+): Promise<RoutingScorer> {
   const { tf } = await tensorflow();
   const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as ModelJson;
   const meta = json.userDefinedMetadata;
   if (meta?.featureVersion !== FEATURE_VERSION || JSON.stringify(meta.featureNames) !== JSON.stringify(FEATURE_NAMES)) {
-    throw new Error(`routing model in ${dir} was trained on other features (version ${meta?.featureVersion}, this build reads ${FEATURE_VERSION})`);
+    throw new Error(
+      `routing model in ${dir} was trained on other features (version ${meta?.featureVersion}, this build reads ${FEATURE_VERSION})`,
+    );
   }
   if (!meta.scaler) throw new Error(`routing model in ${dir} has no scaler in its metadata`);
   const manifest = json.weightsManifest[0]!;
   const weightData = new Uint8Array(await readFile(join(dir, manifest.paths[0]!))).buffer;
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: manifest.weights as never, weightData }));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: manifest.weights as never, weightData }),
+  );
   try {
     const layers = denseLayers(model, dir);
     const hidden = [...layers.entries()]
@@ -156,7 +178,8 @@ export async function load(dir: string, version = dir.split(/[\\/]/).filter(Bool
       .map(([, l]) => l);
     const latency = layers.get(ROUTING_ARTIFACTS.latencyLayer);
     const failure = layers.get(ROUTING_ARTIFACTS.failureLayer);
-    if (!latency || !failure || !hidden.length) throw new Error(`routing model in ${dir} lacks its hidden, latency or failure layers`);
+    if (!latency || !failure || !hidden.length)
+      throw new Error(`routing model in ${dir} lacks its hidden, latency or failure layers`);
     return new TypedArrayScorer(version, hidden, latency, failure, meta.scaler);
   } finally {
     model.dispose();

@@ -8,7 +8,14 @@
  * p2c-peak-ewma.
  */
 import type { EndpointRuntime } from '../endpoint.js';
-import { baseScore, P2cPeakEwma, type EndpointScore, type Random, type RoutedMessage, type RoutingPolicy } from '../policies.js';
+import {
+  baseScore,
+  type EndpointScore,
+  P2cPeakEwma,
+  type Random,
+  type RoutedMessage,
+  type RoutingPolicy,
+} from '../policies.js';
 import { FEATURE_COUNT, writeFeatures } from './features.js';
 
 export interface Prediction {
@@ -54,7 +61,14 @@ interface LatestPrediction extends Predicted {
  * cheapest endpoint; the price of a failure does not shrink with load, so a backlog never pushes traffic
  * onto a failing endpoint.
  */
-export function expectedCost(latency: number, failure: number, inflight: number, weight: number, retryPrice: number, loadScale: number): number {
+export function expectedCost(
+  latency: number,
+  failure: number,
+  inflight: number,
+  weight: number,
+  retryPrice: number,
+  loadScale: number,
+): number {
   return (latency * (1 + inflight / loadScale) + failure * retryPrice) / Math.max(weight, 1e-6);
 }
 
@@ -106,7 +120,12 @@ export class LearnedPolicy implements RoutingPolicy {
       if (latencyMs[i]! < s.latFast.value) latencyMs[i] = s.latFast.value;
       if (failure[i]! < s.errFast.value) failure[i] = s.errFast.value;
     }
-    const batch: BatchScores = { keys: new Map(endpoints.map((e, j) => [e.key, j])), latency: latencyMs, failure, width };
+    const batch: BatchScores = {
+      keys: new Map(endpoints.map((e, j) => [e.key, j])),
+      latency: latencyMs,
+      failure,
+      width,
+    };
     messages.forEach((m, i) => {
       m.scoreRow = i;
       m.scoreBatch = batch;
@@ -169,7 +188,12 @@ export class LearnedPolicy implements RoutingPolicy {
    * One probe to an endpoint nobody has measured for a while (also how a shed endpoint comes back);
    * an endpoint predicted to fail is probed five times less often.
    */
-  private probe(candidates: EndpointRuntime[], failures: Float64Array, now: number, opts: LearnedOptions): EndpointRuntime | undefined {
+  private probe(
+    candidates: EndpointRuntime[],
+    failures: Float64Array,
+    now: number,
+    opts: LearnedOptions,
+  ): EndpointRuntime | undefined {
     for (let i = 0; i < candidates.length; i++) {
       const e = candidates[i]!;
       const interval = failures[i]! >= opts.shedThreshold / 2 ? opts.probeIntervalMs * 5 : opts.probeIntervalMs;
@@ -192,8 +216,20 @@ export class LearnedPolicy implements RoutingPolicy {
       const p = this.latest.get(other.key);
       if (p && other.available(now) && p.latency < bestLatency) bestLatency = p.latency;
     }
-    const cost = expectedCost(own.latency, own.failure, e.stats.inflight, e.weight, opts.retryBackoffMs + bestLatency + opts.failureCostMs, opts.loadScale);
-    return { ...baseScore(this.name, e, now, cost), predictedLatencyMs: own.latency, failureProbability: own.failure, predictedAt: own.at };
+    const cost = expectedCost(
+      own.latency,
+      own.failure,
+      e.stats.inflight,
+      e.weight,
+      opts.retryBackoffMs + bestLatency + opts.failureCostMs,
+      opts.loadScale,
+    );
+    return {
+      ...baseScore(this.name, e, now, cost),
+      predictedLatencyMs: own.latency,
+      failureProbability: own.failure,
+      predictedAt: own.at,
+    };
   }
 
   private prediction(e: EndpointRuntime, m: RoutedMessage): Predicted | undefined {

@@ -30,16 +30,50 @@ function fakeKafka(failures: number) {
 function batch(from: number, to: number, latency: (i: number) => number): ConsumedBatch {
   const records: ConsumedRecord[] = [];
   for (let i = from; i < to; i++) {
-    const sample: MetricSample = { service: 'svc', timestamp: T0 + i * 60_000, cpu_usage: 40 + Math.sin(i / 5), memory_usage: 50, network_latency: latency(i), error_rate: 0.5, request_count: 1000 + 10 * Math.sin(i / 7), performance_score: null, replicas: null, extra: {} };
-    records.push({ topic: 'metrics.samples', partition: 0, offset: String(i), key: Buffer.from('svc'), value: Buffer.from(JSON.stringify(sample)), headers: {}, timestamp: sample.timestamp });
+    const sample: MetricSample = {
+      service: 'svc',
+      timestamp: T0 + i * 60_000,
+      cpu_usage: 40 + Math.sin(i / 5),
+      memory_usage: 50,
+      network_latency: latency(i),
+      error_rate: 0.5,
+      request_count: 1000 + 10 * Math.sin(i / 7),
+      performance_score: null,
+      replicas: null,
+      extra: {},
+    };
+    records.push({
+      topic: 'metrics.samples',
+      partition: 0,
+      offset: String(i),
+      key: Buffer.from('svc'),
+      value: Buffer.from(JSON.stringify(sample)),
+      headers: {},
+      timestamp: sample.timestamp,
+    });
   }
-  return { topic: 'metrics.samples', partition: 0, records, highWatermark: String(to), resolve: () => undefined, commit: async () => undefined, heartbeat: async () => undefined, isRunning: () => true, isStale: () => false };
+  return {
+    topic: 'metrics.samples',
+    partition: 0,
+    records,
+    highWatermark: String(to),
+    resolve: () => undefined,
+    commit: async () => undefined,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+  };
 }
 
 describe('the detect processor', () => {
   it('produces an anomaly whose first produce failed when the batch is fetched again, exactly once', async () => {
     const { kafka, sent } = fakeKafka(1);
-    const p = new DetectProcessor(kafka, logger('test'), { ...DEFAULT_ENGINE, groupId: 'g', snapshotIntervalMs: 3_600_000, maxServices: 10 });
+    const p = new DetectProcessor(kafka, logger('test'), {
+      ...DEFAULT_ENGINE,
+      groupId: 'g',
+      snapshotIntervalMs: 3_600_000,
+      maxServices: 10,
+    });
     const handle = (b: ConsumedBatch) => (p as unknown as { handle(b: ConsumedBatch): Promise<void> }).handle(b);
     await handle(batch(0, 300, (i) => 80 + ((i * 7919) % 11) / 11));
     const incident = batch(300, 301, () => 900);

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { TailModel } from '../../../src/detect/tail.js';
 import { partitionForKey } from '../../../src/kafka/partitioner.js';
 import { Random } from '../../../src/timeseries/random.js';
-import { chiSquareSurprise, gaussianSurprise, scoreToSurprise, surpriseToScore, surpriseToZ } from '../../../src/timeseries/stats.js';
+import {
+  chiSquareSurprise,
+  gaussianSurprise,
+  scoreToSurprise,
+  surpriseToScore,
+  surpriseToZ,
+} from '../../../src/timeseries/stats.js';
 
 describe('tail probabilities', () => {
   it('match the Gaussian and chi-square tables', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { KIND_LEVEL_SHIFT, KIND_SPIKE, KIND_VARIANCE, KINDS, UnivariateDetector } from '../../../src/detect/univariate.js';
+import {
+  KIND_LEVEL_SHIFT,
+  KIND_SPIKE,
+  KIND_VARIANCE,
+  KINDS,
+  UnivariateDetector,
+} from '../../../src/detect/univariate.js';
 import { Random } from '../../../src/timeseries/random.js';
 import { generateStream } from '../../../src/timeseries/synthetic.js';
 
@@ -18,7 +24,13 @@ function seasonal(n: number, seed = 1): { t: Float64Array; x: Float64Array } {
   return { t, x };
 }
 
-function run(d: UnivariateDetector, t: Float64Array, x: Float64Array, from = 0, to = x.length): { scores: number[]; kinds: number[] } {
+function run(
+  d: UnivariateDetector,
+  t: Float64Array,
+  x: Float64Array,
+  from = 0,
+  to = x.length,
+): { scores: number[]; kinds: number[] } {
   const scores: number[] = [];
   const kinds: number[] = [];
   for (let i = from; i < to; i++) {

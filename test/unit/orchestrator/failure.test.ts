@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, ruleProbability } from '../../../src/orchestrator/failure.js';
+import {
+  breaches,
+  FailureModel,
+  FEATURES,
+  FeatureTracker,
+  LabelQueue,
+  ruleProbability,
+} from '../../../src/orchestrator/failure.js';
 import { Random } from '../../../src/timeseries/random.js';
 
 const SLO = { errorRate: 5, latencyMs: 500 };
