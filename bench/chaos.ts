@@ -31,10 +31,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import avsc from 'avsc';
-import type { DeadLetter } from '../schemas/types.js';
-import { loadConfig } from '../src/config/index.js';
-import { KafkaConnection, RegistryUnavailableError, replayWindow, type TypedProducer } from '../src/kafka/index.js';
-import { logger } from '../src/log/index.js';
+import type { DeadLetter } from '../schemas/types.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { KafkaConnection, RegistryUnavailableError, replayWindow, type TypedProducer } from '../src/kafka/index.ts';
+import { logger } from '../src/log/index.ts';
 import {
   type StackSettings,
   stackDown,
@@ -42,11 +42,11 @@ import {
   stackSettings,
   stackStatus,
   stackUp,
-} from '../src/stack/index.js';
-import { type AppProcess, freePort, startApp } from './lib/app-process.js';
-import { broker } from './lib/relay-run.js';
-import { table, writeResult } from './lib/result.js';
-import { duplicates, type Sink, startSink } from './lib/sink.js';
+} from '../src/stack/index.ts';
+import { type AppProcess, freePort, startApp } from './lib/app-process.ts';
+import { broker } from './lib/relay-run.ts';
+import { table, writeResult } from './lib/result.ts';
+import { duplicates, type Sink, startSink } from './lib/sink.ts';
 
 const T0 = Date.now();
 const log = (line: string) => console.log(`[${String(Math.round((Date.now() - T0) / 1000)).padStart(4)} s] ${line}`);

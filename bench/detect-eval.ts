@@ -13,13 +13,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTimestamp } from '../src/detect/csv.js';
-import { ServiceDetector } from '../src/detect/service.js';
-import { DEFAULT_SETTINGS, UnivariateDetector } from '../src/detect/univariate.js';
-import { Random } from '../src/timeseries/random.js';
-import { INJECTED_KINDS, streamsOf } from '../src/timeseries/synthetic.js';
-import { type EventStats, emptyStats, evaluate, median, rollingZScores, type Window } from './lib/detect-eval.js';
-import { table, writeResult } from './lib/result.js';
+import { parseTimestamp } from '../src/detect/csv.ts';
+import { ServiceDetector } from '../src/detect/service.ts';
+import { DEFAULT_SETTINGS, UnivariateDetector } from '../src/detect/univariate.ts';
+import { Random } from '../src/timeseries/random.ts';
+import { INJECTED_KINDS, streamsOf } from '../src/timeseries/synthetic.ts';
+import { type EventStats, emptyStats, evaluate, median, rollingZScores, type Window } from './lib/detect-eval.ts';
+import { table, writeResult } from './lib/result.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -155,7 +155,9 @@ for (const kind of [...INJECTED_KINDS, 'none'] as const) {
     const scores = new Float64Array(s.t.length);
     const uniScores = new Float64Array(s.t.length);
     for (let i = 0; i < s.t.length; i++) {
-      slots.forEach((slot, k) => sd.set(slot, s.m[k]![i]!));
+      slots.forEach((slot, k) => {
+        sd.set(slot, s.m[k]![i]!);
+      });
       scores[i] = sd.update(s.t[i]!);
       uniScores[i] = sd.univariateScore;
     }

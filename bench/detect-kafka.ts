@@ -7,14 +7,14 @@
  * SCHEMA_REGISTRY_URL, default the local stack) and a throwaway topic prefix.
  */
 import { randomBytes } from 'node:crypto';
-import type { MetricSampleInput } from '../schemas/types.js';
-import { DEFAULT_ENGINE } from '../src/detect/engine.js';
-import { detectMetrics } from '../src/detect/metrics.js';
-import { DetectProcessor } from '../src/detect/processor.js';
-import { KafkaConnection } from '../src/kafka/index.js';
-import { logger } from '../src/log/index.js';
-import { Random } from '../src/timeseries/random.js';
-import { writeResult } from './lib/result.js';
+import type { MetricSampleInput } from '../schemas/types.ts';
+import { DEFAULT_ENGINE } from '../src/detect/engine.ts';
+import { detectMetrics } from '../src/detect/metrics.ts';
+import { DetectProcessor } from '../src/detect/processor.ts';
+import { KafkaConnection } from '../src/kafka/index.ts';
+import { logger } from '../src/log/index.ts';
+import { Random } from '../src/timeseries/random.ts';
+import { writeResult } from './lib/result.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const SERVICES = 500;

@@ -5,11 +5,11 @@
  * figures compare. Pure scoring, no Kafka: the detector's own cost. The rolling z-score runs
  * in the same process for scale.
  */
-import { ServiceDetector } from '../src/detect/service.js';
-import { UnivariateDetector } from '../src/detect/univariate.js';
-import { streamsOf } from '../src/timeseries/synthetic.js';
-import { rollingZScores } from './lib/detect-eval.js';
-import { writeResult } from './lib/result.js';
+import { ServiceDetector } from '../src/detect/service.ts';
+import { UnivariateDetector } from '../src/detect/univariate.ts';
+import { streamsOf } from '../src/timeseries/synthetic.ts';
+import { rollingZScores } from './lib/detect-eval.ts';
+import { writeResult } from './lib/result.ts';
 
 const streams = streamsOf('spike', 5, 42, { days: 70 });
 const total = streams.reduce((n, s) => n + s.x.length, 0);

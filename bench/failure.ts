@@ -18,9 +18,9 @@ import {
   LabelQueue,
   ruleProbability,
   type Slo,
-} from '../src/orchestrator/failure.js';
-import { table, writeResult } from './lib/result.js';
-import { simulateService } from './lib/service-sim.js';
+} from '../src/orchestrator/failure.ts';
+import { table, writeResult } from './lib/result.ts';
+import { simulateService } from './lib/service-sim.ts';
 
 const SERVICES = 12;
 const DAYS = 28;

@@ -16,11 +16,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTimestamp } from '../src/detect/csv.js';
-import { Forecaster } from '../src/orchestrator/forecast.js';
-import { DAY_MS, WEEK_MS } from '../src/timeseries/holt-winters.js';
-import { streamsOf } from '../src/timeseries/synthetic.js';
-import { table, writeResult } from './lib/result.js';
+import { parseTimestamp } from '../src/detect/csv.ts';
+import { Forecaster } from '../src/orchestrator/forecast.ts';
+import { DAY_MS, WEEK_MS } from '../src/timeseries/holt-winters.ts';
+import { streamsOf } from '../src/timeseries/synthetic.ts';
+import { table, writeResult } from './lib/result.ts';
 
 const args = process.argv.slice(2);
 const dataDir = args.includes('--data') ? args[args.indexOf('--data') + 1] : undefined;

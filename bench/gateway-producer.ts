@@ -3,7 +3,7 @@
  * value carrying its send time (`timestamp`) and step marker (`service`). Avro to the gateway's
  * topic; the same values as JSON text to the bare broadcast's topic.
  */
-import { KafkaConnection } from '../src/kafka/index.js';
+import { KafkaConnection } from '../src/kafka/index.ts';
 
 const [brokers, registryUrl, prefix, bareTopic] = process.argv.slice(2) as [string, string, string, string];
 const kafka = new KafkaConnection({

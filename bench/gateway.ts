@@ -19,11 +19,11 @@ import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { WebSocketServer } from 'ws';
-import { startRuntime } from '../src/app/index.js';
-import { loadConfig } from '../src/config/index.js';
-import { createGateway } from '../src/gateway/index.js';
-import { KafkaConnection } from '../src/kafka/index.js';
-import { percentile, table, writeResult } from './lib/result.js';
+import { startRuntime } from '../src/app/index.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createGateway } from '../src/gateway/index.ts';
+import { KafkaConnection } from '../src/kafka/index.ts';
+import { percentile, table, writeResult } from './lib/result.ts';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? '250,500,1000,2000,4000').split(',').map(Number);
@@ -40,10 +40,7 @@ const REGISTRY = process.env.SCHEMA_REGISTRY_URL || 'http://localhost:8081/apis/
 type Target = 'gateway' | 'bare';
 
 function child(file: string, args: string[] = []): ChildProcess {
-  return fork(new URL(file, import.meta.url).pathname, args, {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  return fork(new URL(file, import.meta.url).pathname, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 /** Asks a child to exit and waits for it (killing it after 5 s). */

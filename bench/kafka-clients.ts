@@ -10,9 +10,9 @@
  * new member of the group resumes exactly there.
  */
 import { randomBytes } from 'node:crypto';
-import { type BenchRecord, type ClientDriver, loadDrivers, type ReceivedRecord } from '../src/kafka/drivers/index.js';
-import { type KafkaAdmin, KafkaConnection } from '../src/kafka/index.js';
-import { logger } from '../src/log/index.js';
+import { type BenchRecord, type ClientDriver, loadDrivers, type ReceivedRecord } from '../src/kafka/drivers/index.ts';
+import { type KafkaAdmin, KafkaConnection } from '../src/kafka/index.ts';
+import { logger } from '../src/log/index.ts';
 import {
   BATCH,
   type Check,
@@ -32,9 +32,9 @@ import {
   sameOffsets,
   sameRecords,
   waitFor,
-} from './lib/kafka-clients-run.js';
-import { broker } from './lib/relay-run.js';
-import { table, writeResult } from './lib/result.js';
+} from './lib/kafka-clients-run.ts';
+import { broker } from './lib/relay-run.ts';
+import { table, writeResult } from './lib/result.ts';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 60_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -6,10 +6,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type PolicyName, parseRoute } from '../src/relay/index.js';
-import { type Bench, bench, sleep, until } from './lib/relay-run.js';
-import { table, writeResult } from './lib/result.js';
-import { trainRoutingModel } from './lib/routing-model.js';
+import { type PolicyName, parseRoute } from '../src/relay/index.ts';
+import { type Bench, bench, sleep, until } from './lib/relay-run.ts';
+import { table, writeResult } from './lib/result.ts';
+import { trainRoutingModel } from './lib/routing-model.ts';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 60_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -12,14 +12,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeliveryOutcome } from '../schemas/types.js';
-import type { Hyperparameters } from '../src/ml/index.js';
-import type { PolicyName } from '../src/relay/index.js';
-import { bench } from './lib/relay-run.js';
-import { percentile, table, writeResult } from './lib/result.js';
-import { publishOutcomes, trainRoutingModel } from './lib/routing-model.js';
-import { type RunResult, runLanes } from './lib/routing-run.js';
-import { loadScenarios } from './lib/scenario.js';
+import type { DeliveryOutcome } from '../schemas/types.ts';
+import type { Hyperparameters } from '../src/ml/index.ts';
+import type { PolicyName } from '../src/relay/index.ts';
+import { bench } from './lib/relay-run.ts';
+import { percentile, table, writeResult } from './lib/result.ts';
+import { publishOutcomes, trainRoutingModel } from './lib/routing-model.ts';
+import { type RunResult, runLanes } from './lib/routing-run.ts';
+import { loadScenarios } from './lib/scenario.ts';
 
 const POLICIES: PolicyName[] = ['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'];
 const TRAIN_SEEDS = [101, 202];

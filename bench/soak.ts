@@ -11,14 +11,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { KafkaConnection } from '../src/kafka/index.js';
-import { logger } from '../src/log/index.js';
-import { type AppProcess, startApp } from './lib/app-process.js';
-import type { ProcessSample } from './lib/app-runner.js';
-import { broker } from './lib/relay-run.js';
-import { table, writeResult } from './lib/result.js';
-import { duplicates, type Sink, startSink } from './lib/sink.js';
-import { isFlat, type Trend, trend } from './lib/stats.js';
+import { KafkaConnection } from '../src/kafka/index.ts';
+import { logger } from '../src/log/index.ts';
+import { type AppProcess, startApp } from './lib/app-process.ts';
+import type { ProcessSample } from './lib/app-runner.ts';
+import { broker } from './lib/relay-run.ts';
+import { table, writeResult } from './lib/result.ts';
+import { duplicates, type Sink, startSink } from './lib/sink.ts';
+import { isFlat, type Trend, trend } from './lib/stats.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

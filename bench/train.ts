@@ -7,15 +7,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactDir, loadArtifacts } from '../src/ml/artifacts.js';
-import { type BackendName, tensorflow } from '../src/ml/backend.js';
-import { splitData, splitRows } from '../src/ml/dataset.js';
-import { performanceKind } from '../src/ml/kinds/performance.js';
-import { regressionMetrics } from '../src/ml/stats.js';
-import { performanceScore, syntheticRows } from '../src/ml/synthetic.js';
-import { predictRows, type TrainingRequest, type TrainingResult } from '../src/ml/training.js';
-import { trainInWorker } from '../src/ml/worker-client.js';
-import { percentile, table, writeResult } from './lib/result.js';
+import { artifactDir, loadArtifacts } from '../src/ml/artifacts.ts';
+import { type BackendName, tensorflow } from '../src/ml/backend.ts';
+import { splitData, splitRows } from '../src/ml/dataset.ts';
+import { performanceKind } from '../src/ml/kinds/performance.ts';
+import { regressionMetrics } from '../src/ml/stats.ts';
+import { performanceScore, syntheticRows } from '../src/ml/synthetic.ts';
+import { predictRows, type TrainingRequest, type TrainingResult } from '../src/ml/training.ts';
+import { trainInWorker } from '../src/ml/worker-client.ts';
+import { percentile, table, writeResult } from './lib/result.ts';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 8);
 const MAX_EPOCHS = Number(process.env.BENCH_MAX_EPOCHS ?? 40);

@@ -35,8 +35,7 @@ export interface Anomaly {
   endedAt: null | number;
 }
 
-export type AnomalyInput = Omit<Anomaly, 'kind' | 'contributions' | 'endedAt'> &
-  Partial<Pick<Anomaly, 'kind' | 'contributions' | 'endedAt'>>;
+export type AnomalyInput = Omit<Anomaly, 'kind' | 'contributions' | 'endedAt'> & Partial<Pick<Anomaly, 'kind' | 'contributions' | 'endedAt'>>;
 
 /** A record that could not be handled, with why. The original bytes are kept so it can be replayed. */
 export interface DeadLetter {
@@ -57,11 +56,7 @@ export interface DeadLetter {
   failedAt: number;
 }
 
-export type DeadLetterInput = Omit<
-  DeadLetter,
-  'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts'
-> &
-  Partial<Pick<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts'>>;
+export type DeadLetterInput = Omit<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts'> & Partial<Pick<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts'>>;
 
 export type DeliveryStatus = 'DELIVERED' | 'FAILED' | 'TIMEOUT' | 'REJECTED' | 'SHED';
 
@@ -88,11 +83,7 @@ export interface DeliveryOutcome {
   decidedAt: number;
 }
 
-export type DeliveryOutcomeInput = Omit<
-  DeliveryOutcome,
-  'httpStatus' | 'error' | 'messageType' | 'payloadBytes' | 'features'
-> &
-  Partial<Pick<DeliveryOutcome, 'httpStatus' | 'error' | 'messageType' | 'payloadBytes' | 'features'>>;
+export type DeliveryOutcomeInput = Omit<DeliveryOutcome, 'httpStatus' | 'error' | 'messageType' | 'payloadBytes' | 'features'> & Partial<Pick<DeliveryOutcome, 'httpStatus' | 'error' | 'messageType' | 'payloadBytes' | 'features'>>;
 
 /** Snapshot of the anomaly detector's state for one service. Compacted, keyed by service. */
 export interface DetectorState {
@@ -126,8 +117,7 @@ export interface EcosystemEvent {
   at: number;
 }
 
-export type EcosystemEventInput = Omit<EcosystemEvent, 'subject' | 'data'> &
-  Partial<Pick<EcosystemEvent, 'subject' | 'data'>>;
+export type EcosystemEventInput = Omit<EcosystemEvent, 'subject' | 'data'> & Partial<Pick<EcosystemEvent, 'subject' | 'data'>>;
 
 /** One observation of a service's health. Keyed by service, so one service's samples stay in order. */
 export interface MetricSample {
@@ -152,8 +142,7 @@ export interface MetricSample {
   extra: Record<string, number>;
 }
 
-export type MetricSampleInput = Omit<MetricSample, 'performance_score' | 'replicas' | 'extra'> &
-  Partial<Pick<MetricSample, 'performance_score' | 'replicas' | 'extra'>>;
+export type MetricSampleInput = Omit<MetricSample, 'performance_score' | 'replicas' | 'extra'> & Partial<Pick<MetricSample, 'performance_score' | 'replicas' | 'extra'>>;
 
 export type ModelStatus = 'CANDIDATE' | 'CHAMPION' | 'REJECTED' | 'RETIRED';
 
@@ -182,13 +171,7 @@ export interface ModelVersion {
   replaced: null | string;
 }
 
-export type ModelVersionInput = Omit<
-  ModelVersion,
-  'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'
-> &
-  Partial<
-    Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'>
-  >;
+export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'>>;
 
 export type ActionStatus = 'PROPOSED' | 'EXECUTED' | 'SKIPPED' | 'RATE_LIMITED' | 'FAILED';
 
@@ -211,8 +194,7 @@ export interface OrchestratorAction {
   at: number;
 }
 
-export type OrchestratorActionInput = Omit<OrchestratorAction, 'trigger' | 'dryRun' | 'params' | 'error'> &
-  Partial<Pick<OrchestratorAction, 'trigger' | 'dryRun' | 'params' | 'error'>>;
+export type OrchestratorActionInput = Omit<OrchestratorAction, 'trigger' | 'dryRun' | 'params' | 'error'> & Partial<Pick<OrchestratorAction, 'trigger' | 'dryRun' | 'params' | 'error'>>;
 
 /** A message for RelayCore to deliver. Produced to one of the inbound priority topics; the Kafka key (if any) orders messages that share it. */
 export interface RelayMessage {
@@ -231,8 +213,7 @@ export interface RelayMessage {
   createdAt: null | number;
 }
 
-export type RelayMessageInput = Omit<RelayMessage, 'route' | 'type' | 'contentType' | 'headers' | 'createdAt'> &
-  Partial<Pick<RelayMessage, 'route' | 'type' | 'contentType' | 'headers' | 'createdAt'>>;
+export type RelayMessageInput = Omit<RelayMessage, 'route' | 'type' | 'contentType' | 'headers' | 'createdAt'> & Partial<Pick<RelayMessage, 'route' | 'type' | 'contentType' | 'headers' | 'createdAt'>>;
 
 export type EndpointKind = 'HTTP' | 'KAFKA';
 
@@ -258,18 +239,9 @@ export interface Route {
   updatedAt: number;
 }
 
-export type RouteInput = Omit<Route, 'policy' | 'maxAttempts' | 'settings'> &
-  Partial<Pick<Route, 'policy' | 'maxAttempts' | 'settings'>>;
+export type RouteInput = Omit<Route, 'policy' | 'maxAttempts' | 'settings'> & Partial<Pick<Route, 'policy' | 'maxAttempts' | 'settings'>>;
 
-export type TrainingEventKind =
-  | 'JOB_STARTED'
-  | 'TRIAL_STARTED'
-  | 'EPOCH'
-  | 'TRIAL_STOPPED'
-  | 'TRIAL_FINISHED'
-  | 'JOB_FINISHED'
-  | 'JOB_FAILED'
-  | 'JOB_QUEUED';
+export type TrainingEventKind = 'JOB_STARTED' | 'TRIAL_STARTED' | 'EPOCH' | 'TRIAL_STOPPED' | 'TRIAL_FINISHED' | 'JOB_FINISHED' | 'JOB_FAILED' | 'JOB_QUEUED';
 
 /** Progress of a NeuroWeaver training job: one record per job, trial and epoch milestone. */
 export interface TrainingEvent {
@@ -289,15 +261,11 @@ export interface TrainingEvent {
   at: number;
 }
 
-export type TrainingEventInput = Omit<
-  TrainingEvent,
-  'trial' | 'epoch' | 'metrics' | 'hyperparameters' | 'message' | 'version'
-> &
-  Partial<Pick<TrainingEvent, 'trial' | 'epoch' | 'metrics' | 'hyperparameters' | 'message' | 'version'>>;
+export type TrainingEventInput = Omit<TrainingEvent, 'trial' | 'epoch' | 'metrics' | 'hyperparameters' | 'message' | 'version'> & Partial<Pick<TrainingEvent, 'trial' | 'epoch' | 'metrics' | 'hyperparameters' | 'message' | 'version'>>;
 
 /** Value type of each schema file, by file name without `.avsc`. */
 export interface SchemaTypes {
-  anomaly: Anomaly;
+  'anomaly': Anomaly;
   'dead-letter': DeadLetter;
   'delivery-outcome': DeliveryOutcome;
   'detector-state': DetectorState;
@@ -306,13 +274,13 @@ export interface SchemaTypes {
   'model-version': ModelVersion;
   'orchestrator-action': OrchestratorAction;
   'relay-message': RelayMessage;
-  route: Route;
+  'route': Route;
   'training-event': TrainingEvent;
 }
 
 /** What a producer must give for each schema: fields with an Avro default may be left out. */
 export interface SchemaInputs {
-  anomaly: AnomalyInput;
+  'anomaly': AnomalyInput;
   'dead-letter': DeadLetterInput;
   'delivery-outcome': DeliveryOutcomeInput;
   'detector-state': DetectorStateInput;
@@ -321,6 +289,6 @@ export interface SchemaInputs {
   'model-version': ModelVersionInput;
   'orchestrator-action': OrchestratorActionInput;
   'relay-message': RelayMessageInput;
-  route: RouteInput;
+  'route': RouteInput;
   'training-event': TrainingEventInput;
 }

@@ -3,7 +3,7 @@
  * drift; the README's topic table and the typed producers/consumers derive from this list.
  * Real topic names are `KAFKA_TOPIC_PREFIX` + the key below (default prefix `automatrix.`).
  */
-import type { SchemaTypes } from '../schemas/types.js';
+import type { SchemaTypes } from '../schemas/types.ts';
 
 export type SchemaName = keyof SchemaTypes;
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';

@@ -1,7 +1,7 @@
 /** Starts bench/lib/app-runner.ts as a child process and keeps its samples and log tail. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { freePort } from '../../test/helpers/process.js';
-import type { ProcessSample } from './app-runner.js';
+import { freePort } from '../../test/helpers/process.ts';
+import type { ProcessSample } from './app-runner.ts';
 
 export { freePort };
 
@@ -22,7 +22,7 @@ export async function startApp(
   opts: { exposeGc?: boolean; readyTimeoutMs?: number } = {},
 ): Promise<AppProcess> {
   const port = await freePort();
-  const args = ['--import', 'tsx', ...(opts.exposeGc ? ['--expose-gc'] : []), 'bench/lib/app-runner.ts'];
+  const args = [...(opts.exposeGc ? ['--expose-gc'] : []), 'bench/lib/app-runner.ts'];
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,

@@ -8,7 +8,7 @@
  * - An incident is a true positive if it opens inside some label's window, else a false positive.
  * - Time to detect: first opening minus label start, in samples and minutes.
  */
-import { DEFAULT_HYSTERESIS, IncidentTracker } from '../../src/detect/incidents.js';
+import { DEFAULT_HYSTERESIS, IncidentTracker } from '../../src/detect/incidents.ts';
 
 export interface Window {
   start: number;

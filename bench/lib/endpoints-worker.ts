@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
-import { behaviourAt, normal, prng, type ScenarioEndpoint } from './scenario.js';
+import { behaviourAt, normal, prng, type ScenarioEndpoint } from './scenario.ts';
 
 interface Init {
   endpoints: ScenarioEndpoint[];

@@ -1,8 +1,8 @@
 /** The pieces of `bench:kafka-clients`: records, timed phases, and the correctness checks. */
 
-import type { BenchRecord, ClientDriver, ReceivedRecord } from '../../src/kafka/drivers/index.js';
-import { type KafkaAdmin, partitionForKey } from '../../src/kafka/index.js';
-import { until } from './relay-run.js';
+import type { BenchRecord, ClientDriver, ReceivedRecord } from '../../src/kafka/drivers/index.ts';
+import { type KafkaAdmin, partitionForKey } from '../../src/kafka/index.ts';
+import { until } from './relay-run.ts';
 
 export const PARTITIONS = 6;
 export const KEYS = 1000;
@@ -41,10 +41,13 @@ export class Meter {
   private cpu0: NodeJS.CpuUsage | undefined;
   private seconds = 0;
   private cpuUs = 0;
-  constructor(
-    private readonly warm: number,
-    private readonly total: number,
-  ) {}
+  private readonly warm: number;
+  private readonly total: number;
+
+  constructor(warm: number, total: number) {
+    this.warm = warm;
+    this.total = total;
+  }
   /** Call with the count of records done so far. */
   progress(done: number): void {
     if (this.startCount < 0 && done >= this.warm) {

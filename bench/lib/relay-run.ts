@@ -1,13 +1,13 @@
 /** Runs RelayCore in this process against the real broker, under a fresh topic prefix. */
 import { randomBytes } from 'node:crypto';
-import { EcosystemEvents } from '../../src/app/events.js';
-import { resolveEndpoints } from '../../src/app/runtime.js';
-import { type Config, loadConfig } from '../../src/config/index.js';
-import { KafkaConnection, probeBroker, replayWindow } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { RelayCore } from '../../src/relay/index.js';
-import { stackEndpoints, stackSettings } from '../../src/stack/index.js';
-import type { TopicKey } from '../../topics/index.js';
+import { EcosystemEvents } from '../../src/app/events.ts';
+import { resolveEndpoints } from '../../src/app/runtime.ts';
+import { type Config, loadConfig } from '../../src/config/index.ts';
+import { KafkaConnection, probeBroker, replayWindow } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { RelayCore } from '../../src/relay/index.ts';
+import { stackEndpoints, stackSettings } from '../../src/stack/index.ts';
+import type { TopicKey } from '../../topics/index.ts';
 
 export const RELAY_TOPICS: TopicKey[] = [
   'messages.high',

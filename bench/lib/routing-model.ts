@@ -4,12 +4,12 @@
  * (through Kafka) to retrain `routing`. Returns the version record, to be written to the
  * model.registry of each lane that should serve it.
  */
-import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.js';
-import { EcosystemEvents } from '../../src/app/events.js';
-import { logger } from '../../src/log/index.js';
-import { type Hyperparameters, NeuroWeaver, type TuneBudget } from '../../src/ml/index.js';
-import type { OptimizeResult } from '../../src/relay/index.js';
-import type { Bench } from './relay-run.js';
+import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.ts';
+import { EcosystemEvents } from '../../src/app/events.ts';
+import { logger } from '../../src/log/index.ts';
+import { type Hyperparameters, NeuroWeaver, type TuneBudget } from '../../src/ml/index.ts';
+import type { OptimizeResult } from '../../src/relay/index.ts';
+import type { Bench } from './relay-run.ts';
 
 export interface TrainedRouting {
   record: ModelVersion;

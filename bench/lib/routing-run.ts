@@ -1,10 +1,10 @@
 /** One routing scenario with one policy: endpoints in a worker, load from this process, RelayCore in between. */
 import { Worker } from 'node:worker_threads';
-import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.js';
-import { type PolicyName, parseRoute } from '../../src/relay/index.js';
-import { bench, sleep, until } from './relay-run.js';
-import { seedChampion } from './routing-model.js';
-import { prng, rateAt, type Scenario } from './scenario.js';
+import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.ts';
+import { type PolicyName, parseRoute } from '../../src/relay/index.ts';
+import { bench, sleep, until } from './relay-run.ts';
+import { seedChampion } from './routing-model.ts';
+import { prng, rateAt, type Scenario } from './scenario.ts';
 
 export interface RunResult {
   scenario: string;
@@ -19,10 +19,9 @@ export interface RunResult {
 }
 
 async function startEndpoints(s: Scenario, seed: number): Promise<{ worker: Worker; ports: number[] }> {
-  // Worker threads do not inherit tsx's loader: register it, then import the TypeScript worker.
-  const file = new URL('./endpoints-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(file)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: { endpoints: s.endpoints, seed } });
+  const worker = new Worker(new URL('./endpoints-worker.ts', import.meta.url), {
+    workerData: { endpoints: s.endpoints, seed },
+  });
   const ports = await new Promise<number[]>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', (m: { type: string; ports: number[] }) => m.type === 'ready' && resolve(m.ports));
@@ -109,7 +108,7 @@ export async function runLanes(
         const handled = () => relay.engine.counters.delivered + relay.engine.counters.deadLettered;
         await until(() => handled() >= produced + 1, 120_000);
         const rt = relay.engine.routes.get('bench');
-        const decisionUs = rt && rt.decisions ? (rt.decisionMs / rt.decisions) * 1000 : null;
+        const decisionUs = rt?.decisions ? (rt.decisionMs / rt.decisions) * 1000 : null;
         const modelVersion = relay.engine.scorerVersion();
         await relay.engine.flush();
         const counters = { ...relay.engine.counters };

@@ -3,7 +3,7 @@
  * load; `bench/scenarios/README.md` documents the format. New scenarios need no code.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { Random } from '../../src/timeseries/random.js';
+import { Random } from '../../src/timeseries/random.ts';
 
 export interface Phase {
   /** Seconds from the start (within the cycle, with repeatEveryS) when this phase begins. */

@@ -8,8 +8,8 @@
  * - slow dependency: latency creeps up over 1-3 h, then errors;
  * - sudden failure: an error burst out of nowhere (no model can see it coming).
  */
-import type { MetricSample } from '../../schemas/types.js';
-import { Random } from '../../src/timeseries/random.js';
+import type { MetricSample } from '../../schemas/types.ts';
+import { Random } from '../../src/timeseries/random.ts';
 
 const MIN = 60_000;
 const DAY = 1440 * MIN;

@@ -1,7 +1,7 @@
 export { type Static, type TSchema, Type } from '@fastify/type-provider-typebox';
-export { presentedToken, tokenMatches } from './auth.js';
-export { type ErrorBody, HttpError } from './errors.js';
-export { metricsRegistry } from './metrics.js';
+export { presentedToken, tokenMatches } from './auth.ts';
+export { type ErrorBody, HttpError } from './errors.ts';
+export { metricsRegistry } from './metrics.ts';
 export {
   type ApiInstance,
   buildServer,
@@ -10,4 +10,4 @@ export {
   type HealthState,
   overallStatus,
   type ServerDeps,
-} from './server.js';
+} from './server.ts';

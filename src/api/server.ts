@@ -10,12 +10,12 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
-import type { ComponentHealth } from '../app/component.js';
-import type { Config } from '../config/index.js';
-import type { Logger } from '../log/index.js';
-import { MUTATING, presentedToken, tokenMatches } from './auth.js';
-import { errorHandler } from './errors.js';
-import { httpMetrics, metricsRegistry } from './metrics.js';
+import type { ComponentHealth } from '../app/component.ts';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../log/index.ts';
+import { MUTATING, presentedToken, tokenMatches } from './auth.ts';
+import { errorHandler } from './errors.ts';
+import { httpMetrics, metricsRegistry } from './metrics.ts';
 
 export type ApiInstance = FastifyInstance<
   RawServerDefault,
@@ -118,14 +118,11 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
     app.addHook('onRequest', async (request, reply) => {
       if (!MUTATING.has(request.method)) return;
       if (!tokenMatches(token, presentedToken(request.headers))) {
-        return reply
-          .status(401)
-          .header('www-authenticate', 'Bearer')
-          .send({
-            statusCode: 401,
-            error: 'Unauthorized',
-            message: 'this endpoint needs the API token: Authorization: Bearer <API_TOKEN>',
-          });
+        return reply.status(401).header('www-authenticate', 'Bearer').send({
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: 'this endpoint needs the API token: Authorization: Bearer <API_TOKEN>',
+        });
       }
     });
   }

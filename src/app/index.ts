@@ -1,5 +1,5 @@
-export type { Component, ComponentContext, ComponentHealth, HealthStatus } from './component.js';
-export { type EcosystemEventSpec, EcosystemEvents } from './events.js';
+export type { Component, ComponentContext, ComponentHealth, HealthStatus } from './component.ts';
+export { type EcosystemEventSpec, EcosystemEvents } from './events.ts';
 export {
   type ComponentFactory,
   prepareKafka,
@@ -7,4 +7,4 @@ export {
   resolveEndpoints,
   startRuntime,
   VERSION,
-} from './runtime.js';
+} from './runtime.ts';

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { type ApiInstance, buildServer, type DependencyHealth } from '../api/index.js';
-import { type ComponentName, type Config, usesLocalStack } from '../config/index.js';
-import { KafkaConnection, SchemaRegistrationError } from '../kafka/index.js';
-import { type Logger, logger } from '../log/index.js';
-import { stackEndpoints, stackSettings, stackUp } from '../stack/index.js';
-import type { Component, ComponentContext } from './component.js';
-import { EcosystemEvents } from './events.js';
+import { type ApiInstance, buildServer, type DependencyHealth } from '../api/index.ts';
+import { type ComponentName, type Config, usesLocalStack } from '../config/index.ts';
+import { KafkaConnection, SchemaRegistrationError } from '../kafka/index.ts';
+import { type Logger, logger } from '../log/index.ts';
+import { stackEndpoints, stackSettings, stackUp } from '../stack/index.ts';
+import type { Component, ComponentContext } from './component.ts';
+import { EcosystemEvents } from './events.ts';
 
 export type ComponentFactory = (ctx: ComponentContext) => Component;
 

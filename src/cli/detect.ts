@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { CommanderError } from 'commander';
-import type { Config } from '../config/index.js';
-import { CsvError, engineOptions, scoreCsv } from '../detect/index.js';
+import type { Config } from '../config/index.ts';
+import { CsvError, engineOptions, scoreCsv } from '../detect/index.ts';
 
 /** `automatrix detect`: CSV in, scored CSV out; a bad row is one line on stderr naming it. */
 export async function runDetect(config: Config, opts: { input?: string }): Promise<void> {

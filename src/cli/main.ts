@@ -1,13 +1,13 @@
 /** The `automatrix` command line. Every failure is one line on stderr and a non-zero exit. */
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { prepareKafka, resolveEndpoints, VERSION } from '../app/index.js';
-import { type Config, ConfigError, loadConfig } from '../config/index.js';
-import { KafkaConnection } from '../kafka/index.js';
-import { logger, rootLogger } from '../log/index.js';
-import { StackError, stackDown, stackSettings, stackStatus, stackUp } from '../stack/index.js';
-import { runDetect } from './detect.js';
-import { runReplay } from './replay.js';
-import { parseTime } from './time.js';
+import { prepareKafka, resolveEndpoints, VERSION } from '../app/index.ts';
+import { type Config, ConfigError, loadConfig } from '../config/index.ts';
+import { KafkaConnection } from '../kafka/index.ts';
+import { logger, rootLogger } from '../log/index.ts';
+import { StackError, stackDown, stackSettings, stackStatus, stackUp } from '../stack/index.ts';
+import { runDetect } from './detect.ts';
+import { runReplay } from './replay.ts';
+import { parseTime } from './time.ts';
 
 async function connect(config: Config): Promise<KafkaConnection> {
   const log = logger('cli');
@@ -42,7 +42,7 @@ export function buildCli(): Command {
     .command('start')
     .description('run AutoMatrix (the same as npm start)')
     .action(async () => {
-      await import('../main.js');
+      await import('../main.ts');
       await new Promise(() => undefined);
     });
 

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import type { ConsumedRecord, KafkaConnection } from '../kafka/index.js';
-import { replayWindow } from '../kafka/index.js';
-import { progress } from '../progress/index.js';
+import type { ConsumedRecord, KafkaConnection } from '../kafka/index.ts';
+import { replayWindow } from '../kafka/index.ts';
+import { progress } from '../progress/index.ts';
 
 export interface ReplayCommand {
   topic: string;

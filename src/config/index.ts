@@ -1,13 +1,13 @@
-import { DETECT_CHECKS, DETECT_ENV } from '../detect/config.js';
-import { GATEWAY_ENV } from '../gateway/config.js';
-import { KAFKA_ENV } from '../kafka/config.js';
-import { ML_ENV } from '../ml/config.js';
-import { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from '../orchestrator/config.js';
-import { RELAY_ENV } from '../relay/config.js';
-import { bool, ConfigError, type EnvVar, hostPort, httpUrl, int, list, oneOf, str, url, type ValueOf } from './vars.js';
+import { DETECT_CHECKS, DETECT_ENV } from '../detect/config.ts';
+import { GATEWAY_ENV } from '../gateway/config.ts';
+import { KAFKA_ENV } from '../kafka/config.ts';
+import { ML_ENV } from '../ml/config.ts';
+import { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from '../orchestrator/config.ts';
+import { RELAY_ENV } from '../relay/config.ts';
+import { bool, ConfigError, type EnvVar, hostPort, httpUrl, int, list, oneOf, str, url, type ValueOf } from './vars.ts';
 
-export * as vars from './vars.js';
-export { ConfigError, type EnvVar } from './vars.js';
+export * as vars from './vars.ts';
+export { ConfigError, type EnvVar } from './vars.ts';
 
 export const COMPONENT_NAMES = ['relay', 'detect', 'orchestrator', 'neuroweaver', 'gateway'] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];

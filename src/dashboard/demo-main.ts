@@ -1,11 +1,11 @@
 /** `npm run demo [-- --backfill 15m --rate 12 --seed 7]`: fills the dashboard with a realistic, moving demo. */
 import { Command } from 'commander';
-import { prepareKafka, resolveEndpoints } from '../app/index.js';
-import { parseTime } from '../cli/time.js';
-import { effectiveLogLevel, loadConfig } from '../config/index.js';
-import { KafkaConnection } from '../kafka/index.js';
-import { logger, rootLogger } from '../log/index.js';
-import { backfill, DemoGenerator, sendBatch } from './demo.js';
+import { prepareKafka, resolveEndpoints } from '../app/index.ts';
+import { parseTime } from '../cli/time.ts';
+import { effectiveLogLevel, loadConfig } from '../config/index.ts';
+import { KafkaConnection } from '../kafka/index.ts';
+import { logger, rootLogger } from '../log/index.ts';
+import { backfill, DemoGenerator, sendBatch } from './demo.ts';
 
 const program = new Command('demo')
   .description('Writes demo records to the topics the dashboard shows (same KAFKA_* variables as the app).')

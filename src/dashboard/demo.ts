@@ -13,9 +13,9 @@ import type {
   ModelVersionInput,
   OrchestratorActionInput,
   TrainingEventInput,
-} from '../../schemas/types.js';
-import type { KafkaConnection, TypedProducer } from '../kafka/index.js';
-import { Random } from '../timeseries/random.js';
+} from '../../schemas/types.ts';
+import type { KafkaConnection, TypedProducer } from '../kafka/index.ts';
+import { Random } from '../timeseries/random.ts';
 
 export type Batch = {
   metrics: { key: string; value: MetricSampleInput; timestamp: number }[];

@@ -1,6 +1,6 @@
 /** Environment variables of anomaly detection (spread into ENV in src/config/index.ts). */
-import type { Config } from '../config/index.js';
-import { ConfigError, int, num } from '../config/vars.js';
+import type { Config } from '../config/index.ts';
+import { ConfigError, int, num } from '../config/vars.ts';
 
 export const DETECT_ENV = {
   DETECT_SCORE_HALF: num('DETECT_SCORE_HALF', 1, 50, {

@@ -7,15 +7,15 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { DEFAULT_SETTINGS, type DetectorSettings, UnivariateDetector } from './univariate.js';
+import { DEFAULT_SETTINGS, type DetectorSettings, UnivariateDetector } from './univariate.ts';
 
 export class CsvError extends Error {
   override name = 'CsvError';
-  constructor(
-    readonly line: number,
-    message: string,
-  ) {
+  readonly line: number;
+
+  constructor(line: number, message: string) {
     super(`line ${line}: ${message}`);
+    this.line = line;
   }
 }
 

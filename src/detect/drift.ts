@@ -7,8 +7,8 @@
  * baseline's error scale (which itself grows while it lags a drift). Once a drift has levelled
  * off, the windows move past it: the new level becomes normal without any re-anchoring.
  */
-import { MEAN_ABS_TO_SIGMA } from '../timeseries/holt-winters.js';
-import { gaussianSurprise } from '../timeseries/stats.js';
+import { MEAN_ABS_TO_SIGMA } from '../timeseries/holt-winters.ts';
+import { gaussianSurprise } from '../timeseries/stats.ts';
 
 const RING = 25;
 const WINDOWS = [6, 24] as const;

@@ -2,11 +2,11 @@
  * Per-service detection state, independent of Kafka: scores metric samples and returns the
  * Anomaly records they cause. The stream processor and tests drive it; snapshots round-trip it.
  */
-import type { AnomalyInput, MetricSample } from '../../schemas/types.js';
-import { anomalyRecord } from './explain.js';
-import { DEFAULT_HYSTERESIS, type HysteresisSettings, type IncidentSnapshot, IncidentTracker } from './incidents.js';
-import { ServiceDetector, type ServiceSnapshot } from './service.js';
-import { DEFAULT_SETTINGS, type DetectorSettings } from './univariate.js';
+import type { AnomalyInput, MetricSample } from '../../schemas/types.ts';
+import { anomalyRecord } from './explain.ts';
+import { DEFAULT_HYSTERESIS, type HysteresisSettings, type IncidentSnapshot, IncidentTracker } from './incidents.ts';
+import { ServiceDetector, type ServiceSnapshot } from './service.ts';
+import { DEFAULT_SETTINGS, type DetectorSettings } from './univariate.ts';
 
 export const STANDARD_METRICS = [
   'cpu_usage',
@@ -37,11 +37,14 @@ export class ServiceState {
   lastSnapshotAt = 0;
   private readonly slots: number[];
 
-  constructor(
-    readonly service: string,
-    readonly detector: ServiceDetector,
-    readonly incidents: IncidentTracker,
-  ) {
+  readonly service: string;
+  readonly detector: ServiceDetector;
+  readonly incidents: IncidentTracker;
+
+  constructor(service: string, detector: ServiceDetector, incidents: IncidentTracker) {
+    this.service = service;
+    this.detector = detector;
+    this.incidents = incidents;
     this.slots = STANDARD_METRICS.map((m) => detector.slot(m));
   }
 

@@ -44,10 +44,13 @@ export class IncidentTracker {
   private below = 0;
   private sinceUpdate = 0;
 
-  constructor(
-    readonly service: string,
-    private readonly settings: HysteresisSettings = DEFAULT_HYSTERESIS,
-  ) {}
+  readonly service: string;
+  private readonly settings: HysteresisSettings;
+
+  constructor(service: string, settings: HysteresisSettings = DEFAULT_HYSTERESIS) {
+    this.service = service;
+    this.settings = settings;
+  }
 
   get open(): IncidentView | undefined {
     return this.current;

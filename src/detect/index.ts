@@ -1,16 +1,16 @@
 /** Online anomaly detection: the component, and the detector for offline use (`automatrix detect`). */
-import type { Component, ComponentContext } from '../app/component.js';
-import type { Config } from '../config/index.js';
-import { DEFAULT_ENGINE, type EngineOptions } from './engine.js';
-import { DetectProcessor } from './processor.js';
+import type { Component, ComponentContext } from '../app/component.ts';
+import type { Config } from '../config/index.ts';
+import { DEFAULT_ENGINE, type EngineOptions } from './engine.ts';
+import { DetectProcessor } from './processor.ts';
 
-export { DETECT_CHECKS, DETECT_ENV } from './config.js';
-export { CsvError, scoreCsv } from './csv.js';
-export { type EngineOptions, ServiceState, STANDARD_METRICS } from './engine.js';
-export { DEFAULT_HYSTERESIS, type HysteresisSettings, IncidentTracker } from './incidents.js';
-export { DetectProcessor } from './processor.js';
-export { KIND_NAMES, ServiceDetector } from './service.js';
-export { DEFAULT_SETTINGS, type DetectorSettings, KINDS, UnivariateDetector } from './univariate.js';
+export { DETECT_CHECKS, DETECT_ENV } from './config.ts';
+export { CsvError, scoreCsv } from './csv.ts';
+export { type EngineOptions, ServiceState, STANDARD_METRICS } from './engine.ts';
+export { DEFAULT_HYSTERESIS, type HysteresisSettings, IncidentTracker } from './incidents.ts';
+export { DetectProcessor } from './processor.ts';
+export { KIND_NAMES, ServiceDetector } from './service.ts';
+export { DEFAULT_SETTINGS, type DetectorSettings, KINDS, UnivariateDetector } from './univariate.ts';
 
 /** Detector settings from the (validated) configuration. */
 export function engineOptions(config: Config): EngineOptions {

@@ -1,6 +1,6 @@
 /** Prometheus metrics of anomaly detection (on the process-wide registry, created once). */
 import client from 'prom-client';
-import { metricsRegistry } from '../api/metrics.js';
+import { metricsRegistry } from '../api/metrics.ts';
 
 function once<T>(name: string, make: () => T): T {
   return (metricsRegistry.getSingleMetric(name) as T | undefined) ?? make();

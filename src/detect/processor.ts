@@ -17,7 +17,7 @@ import type {
   DetectorStateInput,
   EcosystemEventInput,
   MetricSample,
-} from '../../schemas/types.js';
+} from '../../schemas/types.ts';
 import {
   type BatchConsumer,
   type ConsumedBatch,
@@ -26,10 +26,10 @@ import {
   type KafkaConnection,
   replayWindow,
   type TypedRecord,
-} from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { type EngineOptions, type EngineSnapshot, ServiceState, SNAPSHOT_FORMAT } from './engine.js';
-import { detectMetrics } from './metrics.js';
+} from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { type EngineOptions, type EngineSnapshot, ServiceState, SNAPSHOT_FORMAT } from './engine.ts';
+import { detectMetrics } from './metrics.ts';
 
 export interface ProcessorOptions extends EngineOptions {
   groupId: string;
@@ -52,11 +52,15 @@ export class DetectProcessor {
   private crashed?: string;
   private running = false;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-    private readonly opts: ProcessorOptions,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+  private readonly opts: ProcessorOptions;
+
+  constructor(kafka: KafkaConnection, log: Logger, opts: ProcessorOptions) {
+    this.kafka = kafka;
+    this.log = log;
+    this.opts = opts;
+  }
 
   get serviceCount(): number {
     return this.services.size;

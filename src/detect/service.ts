@@ -4,14 +4,14 @@
  * robust, shrunk, exponentially weighted covariance of those residuals: it sees a broken
  * relationship (CPU up while requests are flat) that no single metric shows.
  */
-import { chiSquareSurprise, clamp, surpriseToScore } from '../timeseries/stats.js';
+import { chiSquareSurprise, clamp, surpriseToScore } from '../timeseries/stats.ts';
 import {
   DEFAULT_SETTINGS,
   type DetectorSettings,
   KIND_NONE,
   UnivariateDetector,
   type UnivariateSnapshot,
-} from './univariate.js';
+} from './univariate.ts';
 
 export const KIND_MULTIVARIATE = 6;
 export const KIND_NAMES = [
@@ -57,10 +57,12 @@ export class ServiceDetector {
   /** Index of the metric with the highest score in the last update. */
   lead = -1;
 
-  constructor(
-    readonly maxMetrics = 16,
-    readonly settings: DetectorSettings = DEFAULT_SETTINGS,
-  ) {
+  readonly maxMetrics: number;
+  readonly settings: DetectorSettings;
+
+  constructor(maxMetrics = 16, settings: DetectorSettings = DEFAULT_SETTINGS) {
+    this.maxMetrics = maxMetrics;
+    this.settings = settings;
     this.cov = new Float64Array(maxMetrics * maxMetrics);
     this.z = new Float64Array(maxMetrics);
     this.seen = new Uint8Array(maxMetrics);

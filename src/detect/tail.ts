@@ -10,7 +10,7 @@
  * GPD survival of the excess. Heavy-tailed series get a heavy tail and are not flagged for being
  * heavy-tailed. Until 10 excesses are seen, a Gaussian tail rescaled by u is used.
  */
-import { clamp, gaussianSurprise, surpriseToZ } from '../timeseries/stats.js';
+import { clamp, gaussianSurprise, surpriseToZ } from '../timeseries/stats.ts';
 
 const LEVEL = 0.05;
 const Z_LEVEL = 1.96; // two-sided Gaussian 95%
@@ -58,12 +58,10 @@ export class TailModel {
   /** The |z| whose surprise is `s` (for expected ranges; not on the hot path). */
   zAt(s: number): number {
     if (this.count < MIN_PEAKS) return surpriseToZ(s) / this.calibration();
-    const ratio = Math.pow(10, -s) / LEVEL;
+    const ratio = 10 ** -s / LEVEL;
     if (ratio >= 1) return surpriseToZ(s) / this.calibration();
     const y =
-      Math.abs(this.xi) < 1e-6
-        ? -this.sigma * Math.log(ratio)
-        : (this.sigma / this.xi) * (Math.pow(ratio, -this.xi) - 1);
+      Math.abs(this.xi) < 1e-6 ? -this.sigma * Math.log(ratio) : (this.sigma / this.xi) * (ratio ** -this.xi - 1);
     return this.u + y;
   }
 

@@ -24,10 +24,10 @@ import {
   type HoltWintersSnapshot,
   MEAN_ABS_TO_SIGMA,
   WEEK_MS,
-} from '../timeseries/holt-winters.js';
-import { clamp, gaussianSurprise, surpriseToScore } from '../timeseries/stats.js';
-import { type DriftSnapshot, DriftTracker } from './drift.js';
-import { TailModel, type TailSnapshot } from './tail.js';
+} from '../timeseries/holt-winters.ts';
+import { clamp, gaussianSurprise, surpriseToScore } from '../timeseries/stats.ts';
+import { type DriftSnapshot, DriftTracker } from './drift.ts';
+import { TailModel, type TailSnapshot } from './tail.ts';
 
 export const KINDS = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break'] as const;
 export type AnomalyKind = (typeof KINDS)[number];
@@ -117,7 +117,10 @@ export class UnivariateDetector {
   zBase = 0;
   private readonly forecasts = new Float64Array(MAX_MODELS);
 
-  constructor(readonly settings: DetectorSettings = DEFAULT_SETTINGS) {
+  readonly settings: DetectorSettings;
+
+  constructor(settings: DetectorSettings = DEFAULT_SETTINGS) {
+    this.settings = settings;
     this.models = [
       new HoltWinters({ alpha: 0.3, beta: 0, phi: 1, gamma: 0, periodMs: 0, bins: 0 }),
       new HoltWinters({ alpha: 0.03, beta: 0.005, phi: 0.98, gamma: 0, periodMs: 0, bins: 0 }),

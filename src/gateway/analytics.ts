@@ -4,9 +4,9 @@
  * histograms (a fixed-size digest, not a copy of the records); at start the last hour is replayed
  * from Kafka, then the topic is followed live.
  */
-import type { DeliveryOutcome, DeliveryStatus } from '../../schemas/types.js';
-import type { Subscription, SubscriptionTarget } from './hub.js';
-import type { FrameGroup, PreparedRecord } from './records.js';
+import type { DeliveryOutcome, DeliveryStatus } from '../../schemas/types.ts';
+import type { Subscription, SubscriptionTarget } from './hub.ts';
+import type { FrameGroup, PreparedRecord } from './records.ts';
 
 export const WINDOWS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600 } as const;
 export type WindowName = keyof typeof WINDOWS;
@@ -145,7 +145,11 @@ export class PerformanceAnalytics implements SubscriptionTarget {
   records = 0;
   caughtUp = false;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   deliver(_sub: Subscription, _batch: FrameGroup, records: PreparedRecord[]): void {
     for (const r of records) if (r.value) this.add(r.value as DeliveryOutcome);

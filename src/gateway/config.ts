@@ -1,4 +1,4 @@
-import { int, list, oneOf } from '../config/vars.js';
+import { int, list, oneOf } from '../config/vars.ts';
 
 /**
  * Topics a client may read when none are configured. Left out on purpose: `messages.*` and

@@ -3,9 +3,9 @@
  * component reported (including components running in other processes), the last state of each
  * circuit breaker, and the most recent events. Rebuilt from the last hour of the topic at start.
  */
-import type { EcosystemEvent } from '../../schemas/types.js';
-import type { Subscription, SubscriptionTarget } from './hub.js';
-import type { FrameGroup, PreparedRecord } from './records.js';
+import type { EcosystemEvent } from '../../schemas/types.ts';
+import type { Subscription, SubscriptionTarget } from './hub.ts';
+import type { FrameGroup, PreparedRecord } from './records.ts';
 
 const RECENT = 50;
 

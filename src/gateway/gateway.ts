@@ -2,14 +2,14 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import type { TopicKey } from '../../topics/index.js';
-import { presentedToken, tokenMatches } from '../api/auth.js';
-import type { Config } from '../config/index.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { Client, type ClientLimits, type Sink } from './client.js';
-import { type ResolvedTopic, TopicHub, TopicUnavailableError } from './hub.js';
-import { type GatewayCounters, registerGatewayMetrics } from './metrics.js';
+import type { TopicKey } from '../../topics/index.ts';
+import { presentedToken, tokenMatches } from '../api/auth.ts';
+import type { Config } from '../config/index.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { Client, type ClientLimits, type Sink } from './client.ts';
+import { type ResolvedTopic, TopicHub, TopicUnavailableError } from './hub.ts';
+import { type GatewayCounters, registerGatewayMetrics } from './metrics.ts';
 import {
   MAX_CLIENT_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -17,8 +17,8 @@ import {
   parseClientMessage,
   type StartFrom,
   type SubscribeRequest,
-} from './protocol.js';
-import { decodeCursor, SseSink, WsSink } from './sinks.js';
+} from './protocol.ts';
+import { decodeCursor, SseSink, WsSink } from './sinks.ts';
 
 /** What `WS /api/v2/ws/ecosystem` and `GET /api/v2/ecosystem/live` carry. */
 export const ECOSYSTEM_TOPICS: TopicKey[] = [
@@ -67,11 +67,14 @@ export class Gateway {
   };
   private unregisterMetrics?: () => void;
 
-  constructor(
-    private readonly config: Config,
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {
+  private readonly config: Config;
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(config: Config, kafka: KafkaConnection, log: Logger) {
+    this.config = config;
+    this.kafka = kafka;
+    this.log = log;
     this.hub = new TopicHub(kafka, log, config.GATEWAY_MAX_REPLAYS);
     this.allowed = new Set(config.GATEWAY_TOPICS);
     this.limits = {
@@ -131,29 +134,29 @@ export class Gateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const ecosystem = url.pathname === WS_ECOSYSTEM_PATH;
     if (!ecosystem && url.pathname !== WS_PATH)
-      return reject(
+      return void reject(
         socket,
         404,
         `no WebSocket endpoint at ${url.pathname.slice(0, 100)}; use ${WS_PATH} or ${WS_ECOSYSTEM_PATH}`,
       );
     if (!this.accepting)
-      return reject(socket, 503, 'the gateway is not accepting connections (starting or shutting down)');
+      return void reject(socket, 503, 'the gateway is not accepting connections (starting or shutting down)');
     if (!this.authorized(req))
-      return reject(
+      return void reject(
         socket,
         401,
         'this WebSocket needs the API token: Authorization: Bearer <API_TOKEN>, or ?token=<API_TOKEN>',
       );
     if (!this.originAllowed(req))
-      return reject(socket, 403, 'this origin may not open WebSockets here (see CORS_ORIGINS)');
+      return void reject(socket, 403, 'this origin may not open WebSockets here (see CORS_ORIGINS)');
     if (this.peers.size >= this.config.GATEWAY_MAX_CLIENTS)
-      return reject(socket, 503, `the gateway serves ${this.config.GATEWAY_MAX_CLIENTS} clients at most`);
+      return void reject(socket, 503, `the gateway serves ${this.config.GATEWAY_MAX_CLIENTS} clients at most`);
     let from: StartFrom = { kind: 'latest' };
     if (ecosystem && url.searchParams.has('from')) {
       try {
         from = parseClientMessageFrom(url.searchParams.get('from')!);
       } catch (err) {
-        return reject(socket, 400, `query from: ${(err as Error).message}`);
+        return void reject(socket, 400, `query from: ${(err as Error).message}`);
       }
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, ecosystem ? from : undefined));
@@ -244,21 +247,21 @@ export class Gateway {
         );
       return;
     }
-    if (isBinary) return client.error('binary_frame', 'send JSON in text frames; binary frames are not accepted');
+    if (isBinary) return void client.error('binary_frame', 'send JSON in text frames; binary frames are not accepted');
     let msg;
     try {
       msg = parseClientMessage(data.toString());
     } catch (err) {
       if (err instanceof ProtocolError)
-        return client.error(err.code, err.message, err.field ? { field: err.field } : {});
+        return void client.error(err.code, err.message, err.field ? { field: err.field } : {});
       this.log.warn({ err: (err as Error).message }, 'unexpected error parsing a client message');
-      return client.error('invalid_message', 'message could not be read');
+      return void client.error('invalid_message', 'message could not be read');
     }
-    if (msg.type === 'ping') return client.notify({ type: 'pong', id: msg.id, at: Date.now() });
+    if (msg.type === 'ping') return void client.notify({ type: 'pong', id: msg.id, at: Date.now() });
     if (msg.type === 'unsubscribe') return void this.unsubscribe(client, msg.id);
     const topic = this.resolve(msg.topic);
     if (!topic)
-      return client.error(
+      return void client.error(
         'topic_not_allowed',
         `topic "${msg.topic.slice(0, 100)}" is not one of the topics this gateway serves: ${this.allowedTopics.join(', ')}`,
         { field: 'topic', id: msg.id },
@@ -273,12 +276,12 @@ export class Gateway {
     if (!pending) this.pending.set(client, (pending = new Map()));
     const id = req.id ?? client.newSubscriptionId();
     if (client.subscriptions.has(id) || pending.has(id))
-      return client.error('duplicate_id', `subscription ${id} exists; unsubscribe it first or use another id`, {
+      return void client.error('duplicate_id', `subscription ${id} exists; unsubscribe it first or use another id`, {
         field: 'id',
         id,
       });
     if (client.subscriptions.size + pending.size >= this.limits.maxSubscriptions) {
-      return client.error(
+      return void client.error(
         'too_many_subscriptions',
         `at most ${this.limits.maxSubscriptions} subscriptions per client`,
         { id },
@@ -305,7 +308,8 @@ export class Gateway {
     const pending = this.pending.get(client)?.get(id);
     if (pending) pending.cancelled = true;
     const sub = client.subscriptions.get(id);
-    if (!sub && !pending) return client.error('unknown_subscription', `no subscription ${id}`, { field: 'id', id });
+    if (!sub && !pending)
+      return void client.error('unknown_subscription', `no subscription ${id}`, { field: 'id', id });
     client.subscriptions.delete(id);
     await sub?.close();
     client.notify({ type: 'unsubscribed', id });

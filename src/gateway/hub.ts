@@ -6,11 +6,11 @@
  * subscription only takes records at or past its own next offset, so nothing is missed or repeated.
  */
 
-import type { TopicKey } from '../../topics/index.js';
-import type { KafkaConnection, TopicReader } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { hasFilter, matches, type RecordFilter, type StartFrom } from './protocol.js';
-import { type FrameGroup, type PreparedBatch, type PreparedRecord, RecordCodec } from './records.js';
+import type { TopicKey } from '../../topics/index.ts';
+import type { KafkaConnection, TopicReader } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { hasFilter, matches, type RecordFilter, type StartFrom } from './protocol.ts';
+import { type FrameGroup, type PreparedBatch, type PreparedRecord, RecordCodec } from './records.ts';
 
 /** Where a subscription's records go: a client connection, or an in-process consumer. */
 export interface SubscriptionTarget {
@@ -74,11 +74,15 @@ class LiveTail {
   private reader?: TopicReader;
   records = 0;
 
-  constructor(
-    readonly topic: ResolvedTopic,
-    readonly codec: RecordCodec,
-    private readonly kafka: KafkaConnection,
-  ) {}
+  readonly topic: ResolvedTopic;
+  readonly codec: RecordCodec;
+  private readonly kafka: KafkaConnection;
+
+  constructor(topic: ResolvedTopic, codec: RecordCodec, kafka: KafkaConnection) {
+    this.topic = topic;
+    this.codec = codec;
+    this.kafka = kafka;
+  }
 
   async start(): Promise<void> {
     const ranges = await (await this.kafka.admin()).offsets(this.topic.real);
@@ -161,13 +165,18 @@ export class Subscription {
   /** Frames are shared between subscriptions with the same id and filter (e.g. many dashboards). */
   private readonly sharePrefix: string;
 
-  constructor(
-    readonly id: string,
-    readonly tail: LiveTail,
-    readonly filter: RecordFilter,
-    readonly target: SubscriptionTarget,
-    private readonly hub: TopicHub,
-  ) {
+  readonly id: string;
+  readonly tail: LiveTail;
+  readonly filter: RecordFilter;
+  readonly target: SubscriptionTarget;
+  private readonly hub: TopicHub;
+
+  constructor(id: string, tail: LiveTail, filter: RecordFilter, target: SubscriptionTarget, hub: TopicHub) {
+    this.id = id;
+    this.tail = tail;
+    this.filter = filter;
+    this.target = target;
+    this.hub = hub;
     this.filterKey = hasFilter(filter) ? JSON.stringify(filter) : '';
     this.sharePrefix = `${id}\u0000${this.filterKey}\u0000`;
   }
@@ -289,11 +298,12 @@ export class TopicHub {
   private readonly started = new Map<string, LiveTail>();
   readonly replaySlots: Semaphore;
 
-  constructor(
-    readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-    maxReplays: number,
-  ) {
+  readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger, maxReplays: number) {
+    this.kafka = kafka;
+    this.log = log;
     this.replaySlots = new Semaphore(maxReplays);
   }
 

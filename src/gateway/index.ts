@@ -3,18 +3,18 @@
  * and status, delivery analytics, and the dashboard. Protocol: docs/gateway.md.
  */
 
-import type { ApiInstance } from '../api/index.js';
-import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
-import { dashboardRoutes } from '../dashboard/routes.js';
-import { PerformanceAnalytics } from './analytics.js';
-import { EcosystemTracker } from './ecosystem.js';
-import { Gateway } from './gateway.js';
-import type { SubscriptionTarget } from './hub.js';
-import { apiRoutes, type GatewayParts, rootRoutes } from './routes.js';
+import type { ApiInstance } from '../api/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
+import { dashboardRoutes } from '../dashboard/routes.ts';
+import { PerformanceAnalytics } from './analytics.ts';
+import { EcosystemTracker } from './ecosystem.ts';
+import { Gateway } from './gateway.ts';
+import type { SubscriptionTarget } from './hub.ts';
+import { apiRoutes, type GatewayParts, rootRoutes } from './routes.ts';
 
-export { PerformanceAnalytics } from './analytics.js';
-export { DEFAULT_GATEWAY_TOPICS, GATEWAY_ENV } from './config.js';
-export { CLOSE, ECOSYSTEM_TOPICS, Gateway, WS_ECOSYSTEM_PATH, WS_PATH } from './gateway.js';
+export { PerformanceAnalytics } from './analytics.ts';
+export { DEFAULT_GATEWAY_TOPICS, GATEWAY_ENV } from './config.ts';
+export { CLOSE, ECOSYSTEM_TOPICS, Gateway, WS_ECOSYSTEM_PATH, WS_PATH } from './gateway.ts';
 
 const FEED_HISTORY = '-1h';
 const RETRY_MS = 10_000;

@@ -1,6 +1,6 @@
 /** Prometheus metrics of the gateway, on the process registry served at GET /metrics. */
 import client from 'prom-client';
-import { metricsRegistry } from '../api/index.js';
+import { metricsRegistry } from '../api/index.ts';
 
 export interface GatewayCounters {
   recordsSent: number;

@@ -3,7 +3,7 @@
  * are checked by hand so each error names the exact field, and nothing a client sends can throw
  * past `parseClientMessage`.
  */
-import { parseTime } from '../cli/time.js';
+import { parseTime } from '../cli/time.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest client frame; ws closes the connection (1009) on a bigger one. */
@@ -35,12 +35,17 @@ export interface SubscribeRequest {
 export type ClientMessage = SubscribeRequest | { type: 'unsubscribe'; id: string } | { type: 'ping'; id?: string };
 
 export class ProtocolError extends Error {
+  readonly code: 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type';
+  readonly field: string | undefined;
+
   constructor(
-    readonly code: 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type',
+    code: 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type',
     message: string,
-    readonly field?: string,
+    field?: string,
   ) {
     super(message);
+    this.code = code;
+    this.field = field;
   }
 }
 

@@ -1,5 +1,5 @@
-import type { TopicKey } from '../../topics/index.js';
-import { type ConsumedRecord, DecodeError, type Serde } from '../kafka/index.js';
+import type { TopicKey } from '../../topics/index.ts';
+import { type ConsumedRecord, DecodeError, type Serde } from '../kafka/index.ts';
 
 /** A Kafka record decoded once and serialised once, then shared by every client that receives it. */
 export interface PreparedRecord {
@@ -78,11 +78,14 @@ function decodeGeneric(buf: Buffer | null): unknown {
 export class RecordCodec {
   private readonly hasBytes: boolean;
 
-  constructor(
-    readonly topic: string,
-    private readonly serde: Serde,
-    private readonly declared: TopicKey | undefined,
-  ) {
+  readonly topic: string;
+  private readonly serde: Serde;
+  private readonly declared: TopicKey | undefined;
+
+  constructor(topic: string, serde: Serde, declared: TopicKey | undefined) {
+    this.topic = topic;
+    this.serde = serde;
+    this.declared = declared;
     this.hasBytes = declared !== undefined && JSON.stringify(serde.readerType(declared).schema()).includes('"bytes"');
   }
 

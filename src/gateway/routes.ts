@@ -1,12 +1,12 @@
 /** HTTP routes of the gateway: ecosystem status and live feed (SSE), delivery analytics, and the WebSocket endpoints' documentation. */
-import { type ApiInstance, type HealthReport, HttpError, Type } from '../api/index.js';
-import type { ComponentHealth } from '../app/component.js';
-import { parseTime } from '../cli/time.js';
-import type { PerformanceAnalytics, WindowName } from './analytics.js';
-import { WINDOWS } from './analytics.js';
-import type { EcosystemTracker } from './ecosystem.js';
-import { ECOSYSTEM_TOPICS, type Gateway, WS_ECOSYSTEM_PATH, WS_PATH } from './gateway.js';
-import type { StartFrom } from './protocol.js';
+import { type ApiInstance, type HealthReport, HttpError, Type } from '../api/index.ts';
+import type { ComponentHealth } from '../app/component.ts';
+import { parseTime } from '../cli/time.ts';
+import type { PerformanceAnalytics, WindowName } from './analytics.ts';
+import { WINDOWS } from './analytics.ts';
+import type { EcosystemTracker } from './ecosystem.ts';
+import { ECOSYSTEM_TOPICS, type Gateway, WS_ECOSYSTEM_PATH, WS_PATH } from './gateway.ts';
+import type { StartFrom } from './protocol.ts';
 
 const Latency = Type.Object({
   p50: Type.Union([Type.Number(), Type.Null()]),

@@ -1,7 +1,7 @@
 import kafkajs, { type Admin } from 'kafkajs';
-import { type TopicKey, topicConfigs } from '../../topics/index.js';
-import type { TopicCatalog } from './catalog.js';
-import type { PartitionRange } from './types.js';
+import { type TopicKey, topicConfigs } from '../../topics/index.ts';
+import type { TopicCatalog } from './catalog.ts';
+import type { PartitionRange } from './types.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -35,10 +35,13 @@ export interface ClusterInfo {
 
 /** Admin operations; the only place topics are created. */
 export class KafkaAdmin {
-  constructor(
-    private readonly admin: Admin,
-    private readonly catalog: TopicCatalog,
-  ) {}
+  private readonly admin: Admin;
+  private readonly catalog: TopicCatalog;
+
+  constructor(admin: Admin, catalog: TopicCatalog) {
+    this.admin = admin;
+    this.catalog = catalog;
+  }
 
   async describeCluster(): Promise<ClusterInfo> {
     return this.admin.describeCluster();

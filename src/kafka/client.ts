@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
-import { type Logger, logger as makeLogger } from '../log/index.js';
-import { KafkaAdmin } from './admin.js';
-import { TopicCatalog } from './catalog.js';
-import type { KafkaClientName } from './config.js';
-import { type BatchConsumer, type ConsumerOptions, KafkajsBatchConsumer } from './consumer.js';
-import { PlatformaticBatchConsumer } from './platformatic/consumer.js';
-import { type PlatformaticBase, platformaticTransport } from './platformatic/producer.js';
-import { kafkajsTransport, TypedProducer } from './producer.js';
-import { type ReaderOptions, TopicReader } from './reader.js';
-import { Serde } from './serde.js';
+import { type Logger, logger as makeLogger } from '../log/index.ts';
+import { KafkaAdmin } from './admin.ts';
+import './kafkajs-timers.ts';
+import { TopicCatalog } from './catalog.ts';
+import type { KafkaClientName } from './config.ts';
+import { type BatchConsumer, type ConsumerOptions, KafkajsBatchConsumer } from './consumer.ts';
+import { PlatformaticBatchConsumer } from './platformatic/consumer.ts';
+import { type PlatformaticBase, platformaticTransport } from './platformatic/producer.ts';
+import { kafkajsTransport, TypedProducer } from './producer.ts';
+import { type ReaderOptions, TopicReader } from './reader.ts';
+import { Serde } from './serde.ts';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
@@ -39,7 +40,10 @@ export class KafkaConnection {
   private sharedProducer?: Promise<TypedProducer>;
   private readonly closers = new Set<() => Promise<void>>();
 
-  constructor(readonly options: ConnectionOptions) {
+  readonly options: ConnectionOptions;
+
+  constructor(options: ConnectionOptions) {
+    this.options = options;
     this.log = options.log ?? makeLogger('kafka');
     this.catalog = new TopicCatalog(options.topicPrefix ?? 'automatrix.');
     this.serde = new Serde(options.registryUrl, this.catalog, this.log);

@@ -1,8 +1,8 @@
 /** Everything that talks to Kafka and the schema registry. No kafkajs import outside this folder. */
 
-export { type ClusterInfo, KafkaAdmin, type PartitionLag, type TopicDrift, type TopicReport } from './admin.js';
-export { TopicCatalog } from './catalog.js';
-export { type ConnectionOptions, KafkaConnection, probeBroker } from './client.js';
+export { type ClusterInfo, KafkaAdmin, type PartitionLag, type TopicDrift, type TopicReport } from './admin.ts';
+export { TopicCatalog } from './catalog.ts';
+export { type ConnectionOptions, KafkaConnection, probeBroker } from './client.ts';
 export {
   type Assignment,
   type BatchConsumer,
@@ -10,19 +10,19 @@ export {
   type ConsumedBatch,
   type ConsumerOptions,
   KafkajsBatchConsumer,
-} from './consumer.js';
+} from './consumer.ts';
 export {
   DecodeError,
   type DecodeReason,
   EncodeError,
   RegistryUnavailableError,
   SchemaRegistrationError,
-} from './errors.js';
-export { murmur2, partitionForKey } from './partitioner.js';
-export { type ProducerTransport, TypedProducer, type TypedRecord } from './producer.js';
-export { type ReaderOptions, TopicReader } from './reader.js';
-export { type ReplayOptions, type ReplayResult, replayWindow } from './replay.js';
-export { type Decoded, Serde, type TopicInput } from './serde.js';
+} from './errors.ts';
+export { murmur2, partitionForKey } from './partitioner.ts';
+export { type ProducerTransport, TypedProducer, type TypedRecord } from './producer.ts';
+export { type ReaderOptions, TopicReader } from './reader.ts';
+export { type ReplayOptions, type ReplayResult, replayWindow } from './replay.ts';
+export { type Decoded, Serde, type TopicInput } from './serde.ts';
 export type {
   ConsumedRecord,
   OutgoingRecord,
@@ -30,4 +30,4 @@ export type {
   ProduceResult,
   RecordKey,
   TopicPartitionOffset,
-} from './types.js';
+} from './types.ts';

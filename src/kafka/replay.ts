@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { KafkaConnection } from './client.js';
-import type { ConsumedRecord } from './types.js';
+import type { KafkaConnection } from './client.ts';
+import type { ConsumedRecord } from './types.ts';
 
 export interface ReplayOptions {
   topic: string;

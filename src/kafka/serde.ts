@@ -5,12 +5,12 @@
  */
 import registryPkg from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
-import { loadSchema } from '../../schemas/index.js';
-import type { SchemaInputs } from '../../schemas/types.js';
-import type { TopicKey, TopicSchema, TopicValue } from '../../topics/index.js';
-import type { Logger } from '../log/index.js';
-import type { TopicCatalog } from './catalog.js';
-import { DecodeError, EncodeError, RegistryUnavailableError, SchemaRegistrationError } from './errors.js';
+import { loadSchema } from '../../schemas/index.ts';
+import type { SchemaInputs } from '../../schemas/types.ts';
+import type { TopicKey, TopicSchema, TopicValue } from '../../topics/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { TopicCatalog } from './catalog.ts';
+import { DecodeError, EncodeError, RegistryUnavailableError, SchemaRegistrationError } from './errors.ts';
 
 const { SchemaRegistry, SchemaType } = registryPkg;
 type AvroType = avsc.Type;
@@ -41,11 +41,14 @@ export class Serde {
   private unreachableUntil = 0;
   private unreachableReason = '';
 
-  constructor(
-    readonly registryUrl: string,
-    private readonly catalog: TopicCatalog,
-    private readonly log?: Logger,
-  ) {
+  readonly registryUrl: string;
+  private readonly catalog: TopicCatalog;
+  private readonly log: Logger | undefined;
+
+  constructor(registryUrl: string, catalog: TopicCatalog, log?: Logger) {
+    this.registryUrl = registryUrl;
+    this.catalog = catalog;
+    this.log = log;
     this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 2, initialRetryTimeInSecs: 0.2 } });
   }
 

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
-import type { TF } from './backend.js';
-import type { Hyperparameters } from './kinds/types.js';
-import type { Scaler } from './stats.js';
+import type { TF } from './backend.ts';
+import type { Hyperparameters } from './kinds/types.ts';
+import type { Scaler } from './stats.ts';
 
 export const STATE_FORMAT = 1;
 

@@ -3,12 +3,12 @@
  * follow a model's champion in the model registry, and ask for a retraining and its answer.
  */
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion, TrainingEvent } from '../../schemas/types.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { artifactDir } from './artifacts.js';
-import { ModelRegistry } from './registry.js';
-import { type RetrainRequest, retrainAction } from './requests.js';
+import type { ModelVersion, TrainingEvent } from '../../schemas/types.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { artifactDir } from './artifacts.ts';
+import { ModelRegistry } from './registry.ts';
+import { type RetrainRequest, retrainAction } from './requests.ts';
 
 export interface ChampionFollower {
   /** The model's champion as the registry says now. */
@@ -55,7 +55,9 @@ export async function followChampion(
     if (v.model !== model) return;
     void announce();
     if (!decided(v)) return;
-    waiters.get(v.version)?.forEach((resolve) => resolve(v));
+    waiters.get(v.version)?.forEach((resolve) => {
+      resolve(v);
+    });
     waiters.delete(v.version);
   });
   await registry.start();
@@ -92,20 +94,20 @@ const decided = (v: ModelVersion) => v.status !== 'CANDIDATE';
 export class RetrainUnanswered extends Error {}
 /** NeuroWeaver took the request but the job had not finished when the requester stopped waiting; it goes on. */
 export class RetrainTimedOut extends Error {
-  constructor(
-    message: string,
-    readonly jobId: string,
-  ) {
+  readonly jobId: string;
+
+  constructor(message: string, jobId: string) {
     super(message);
+    this.jobId = jobId;
   }
 }
 /** NeuroWeaver refused the request or the job failed (too few rows, training disabled, ...). */
 export class RetrainFailed extends Error {
-  constructor(
-    message: string,
-    readonly jobId: string,
-  ) {
+  readonly jobId: string;
+
+  constructor(message: string, jobId: string) {
     super(message);
+    this.jobId = jobId;
   }
 }
 

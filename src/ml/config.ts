@@ -1,5 +1,5 @@
 /** NeuroWeaver's environment variables (spread into ENV in src/config/index.ts). */
-import { int, num } from '../config/vars.js';
+import { int, num } from '../config/vars.ts';
 
 const HOUR = 3_600_000;
 

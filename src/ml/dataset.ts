@@ -1,9 +1,9 @@
 /** Datasets: rows from a request body or from a topic replayed over a time window, and their splits. */
-import { type KafkaConnection, replayWindow } from '../kafka/index.js';
-import type { AnyModelKind } from './kinds/types.js';
-import { RowError } from './kinds/types.js';
-import { type Matrix, seededRandom, shuffledIndices, toMatrix } from './stats.js';
-import type { SplitData } from './training.js';
+import { type KafkaConnection, replayWindow } from '../kafka/index.ts';
+import type { AnyModelKind } from './kinds/types.ts';
+import { RowError } from './kinds/types.ts';
+import { type Matrix, seededRandom, shuffledIndices, toMatrix } from './stats.ts';
+import type { SplitData } from './training.ts';
 
 export interface Dataset {
   rows: unknown[];
@@ -21,11 +21,11 @@ export interface Dataset {
 
 /** A row of a request that does not fit: the field is named like the API's validation errors. */
 export class DatasetError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
     super(message);
+    this.field = field;
   }
 }
 

@@ -1,7 +1,7 @@
 /** NeuroWeaver: training on replayed streams, tuning, live training metrics, versioned models. See docs/neuroweaver.md. */
 
-export { HyperparametersSchema } from './api-schemas.js';
-export { type BackendName, type TensorflowRuntime, type TF, tensorflow } from './backend.js';
+export { HyperparametersSchema } from './api-schemas.ts';
+export { type BackendName, type TensorflowRuntime, type TF, tensorflow } from './backend.ts';
 export {
   type ChampionFollower,
   type ChampionListener,
@@ -12,7 +12,7 @@ export {
   RetrainTimedOut,
   RetrainUnanswered,
   requestRetraining,
-} from './client.js';
+} from './client.ts';
 export {
   type AnyModelKind,
   type Hyperparameters,
@@ -22,15 +22,15 @@ export {
   parseFlatRow,
   RowError,
   type SearchSpace,
-} from './kinds/index.js';
+} from './kinds/index.ts';
 export {
   type RoutingActivation,
   type RoutingFeatureName,
   type RoutingModelMetadata,
   routingContract,
   type Scaler,
-} from './kinds/routing-contract.js';
-export { mlp } from './network.js';
-export { createNeuroWeaver, NeuroWeaver } from './service.js';
-export { syntheticRows, syntheticSamples } from './synthetic.js';
-export type { TuneBudget } from './tuner.js';
+} from './kinds/routing-contract.ts';
+export { mlp } from './network.ts';
+export { createNeuroWeaver, NeuroWeaver } from './service.ts';
+export { syntheticRows, syntheticSamples } from './synthetic.ts';
+export type { TuneBudget } from './tuner.ts';

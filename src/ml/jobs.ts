@@ -6,22 +6,22 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelVersion, TrainingEventInput } from '../../schemas/types.js';
-import type { EcosystemEvents } from '../app/events.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { artifactDir, artifactPath, type ModelState } from './artifacts.js';
-import type { BackendChoice } from './backend.js';
-import { type Dataset, datasetFromReplay, featureMatrix, splitData, splitRows } from './dataset.js';
-import { modelKind } from './kinds/index.js';
-import type { AnyModelKind, Hyperparameters } from './kinds/types.js';
-import { trainingJobsTotal } from './metrics.js';
-import { type Decision, decidePromotion } from './promotion.js';
-import type { ModelRegistry } from './registry.js';
-import type { TrainingRequest, TrainingResult } from './training.js';
-import { stringMap, type TrainingEventSink } from './training-events.js';
-import type { TuneBudget, TuneEvent, TuneProgress } from './tuner.js';
-import { TrainingCancelled, trainInWorker, type WorkerMessage } from './worker-client.js';
+import type { ModelVersion, TrainingEventInput } from '../../schemas/types.ts';
+import type { EcosystemEvents } from '../app/events.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { artifactDir, artifactPath, type ModelState } from './artifacts.ts';
+import type { BackendChoice } from './backend.ts';
+import { type Dataset, datasetFromReplay, featureMatrix, splitData, splitRows } from './dataset.ts';
+import { modelKind } from './kinds/index.ts';
+import type { AnyModelKind, Hyperparameters } from './kinds/types.ts';
+import { trainingJobsTotal } from './metrics.ts';
+import { type Decision, decidePromotion } from './promotion.ts';
+import type { ModelRegistry } from './registry.ts';
+import type { TrainingRequest, TrainingResult } from './training.ts';
+import { stringMap, type TrainingEventSink } from './training-events.ts';
+import type { TuneBudget, TuneEvent, TuneProgress } from './tuner.ts';
+import { TrainingCancelled, trainInWorker, type WorkerMessage } from './worker-client.ts';
 
 /** `request`: an explicit retraining request on orchestrator.actions (e.g. RelayCore's optimize), answered on training.events. */
 export type JobTrigger = 'api' | 'request' | 'schedule' | 'drift' | 'regime_change' | 'orchestrator';
@@ -113,7 +113,11 @@ export class JobManager {
   private idle: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly deps: JobDeps) {}
+  private readonly deps: JobDeps;
+
+  constructor(deps: JobDeps) {
+    this.deps = deps;
+  }
 
   submit(spec: JobSpec): JobStatus {
     if (this.stopped) throw new QueueFullError('NeuroWeaver is stopping');

@@ -1,6 +1,6 @@
 /** NeuroWeaver's Prometheus metrics (one set per process, on the shared registry). */
 import client from 'prom-client';
-import { metricsRegistry } from '../api/metrics.js';
+import { metricsRegistry } from '../api/metrics.ts';
 
 const existing = <T>(name: string) => metricsRegistry.getSingleMetric(name) as T | undefined;
 

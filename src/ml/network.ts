@@ -1,6 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs';
-import type { TF } from './backend.js';
-import type { Hyperparameters } from './kinds/types.js';
+import type { TF } from './backend.ts';
+import type { Hyperparameters } from './kinds/types.ts';
 
 /**
  * A multilayer perceptron: `hp.layers` dense hidden layers (the first with `hp.units`, each next

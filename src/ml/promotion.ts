@@ -2,7 +2,7 @@
  * The champion/challenger gate: a challenger replaces the champion only if it beats it on the same
  * holdout, and, for kinds with a classic baseline, only if it also beats that baseline there.
  */
-import type { AnyModelKind } from './kinds/types.js';
+import type { AnyModelKind } from './kinds/types.ts';
 
 export interface Decision {
   promote: boolean;

@@ -4,9 +4,9 @@
  * and every other instance see the same versions and champions.
  */
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion } from '../../schemas/types.js';
-import type { BatchConsumer, ConsumedBatch, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
+import type { ModelVersion } from '../../schemas/types.ts';
+import type { BatchConsumer, ConsumedBatch, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
 
 const READ_TIMEOUT_MS = 120_000;
 
@@ -20,10 +20,13 @@ export class ModelRegistry {
   /** Why the registry stopped following the topic, if it did. */
   failure?: string;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger) {
+    this.kafka = kafka;
+    this.log = log;
+  }
 
   /** Reads the registry topic to the end it had when called; later records keep arriving in the background. */
   async start(): Promise<void> {

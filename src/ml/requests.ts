@@ -6,10 +6,10 @@
  * the version it registered) or JOB_FAILED (also at once, when it refuses).
  */
 import { Value } from 'typebox/value';
-import type { OrchestratorAction } from '../../schemas/types.js';
-import { HyperparametersSchema } from './api-schemas.js';
-import type { Hyperparameters } from './kinds/types.js';
-import type { TuneBudget } from './tuner.js';
+import type { OrchestratorAction } from '../../schemas/types.ts';
+import { HyperparametersSchema } from './api-schemas.ts';
+import type { Hyperparameters } from './kinds/types.ts';
+import type { TuneBudget } from './tuner.ts';
 
 export interface RetrainRequest {
   /** Unique: the action id, the job id, and the key of the answer on training.events. */

@@ -8,14 +8,14 @@
  * `requestRetraining`): no cooldown, its own window and budget, and an answer on training.events
  * keyed by the action id (JOB_QUEUED, then JOB_FINISHED or JOB_FAILED).
  */
-import type { Anomaly, OrchestratorAction } from '../../schemas/types.js';
-import type { TopicKey } from '../../topics/index.js';
-import type { BatchConsumer, ConsumedBatch, ConsumedRecord, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { type JobManager, type JobSpec, type JobStatus, type JobTrigger, QueueFullError } from './jobs.js';
-import type { AnyModelKind } from './kinds/types.js';
-import type { Predictor } from './predictor.js';
-import { parseRetrainParams, RequestError } from './requests.js';
+import type { Anomaly, OrchestratorAction } from '../../schemas/types.ts';
+import type { TopicKey } from '../../topics/index.ts';
+import type { BatchConsumer, ConsumedBatch, ConsumedRecord, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { type JobManager, type JobSpec, type JobStatus, type JobTrigger, QueueFullError } from './jobs.ts';
+import type { AnyModelKind } from './kinds/types.ts';
+import type { Predictor } from './predictor.ts';
+import { parseRetrainParams, RequestError } from './requests.ts';
 
 export interface RetrainSettings {
   /** ENABLE_ML_TRAINING: when false, triggers are logged and drift is still measured, but nothing trains. */
@@ -47,11 +47,15 @@ export class DriftMonitor {
   private version: string | null = null;
   private last: { recent: number; holdout: number; ratio: number } | null = null;
 
-  constructor(
-    private readonly kind: AnyModelKind,
-    private readonly window: number,
-    private readonly threshold: number,
-  ) {}
+  private readonly kind: AnyModelKind;
+  private readonly window: number;
+  private readonly threshold: number;
+
+  constructor(kind: AnyModelKind, window: number, threshold: number) {
+    this.kind = kind;
+    this.window = window;
+    this.threshold = threshold;
+  }
 
   /** Adds predictions of one champion version; returns the ratio when the window is full and past the threshold. */
   observe(
@@ -121,7 +125,10 @@ export class Retrainer {
   private readonly lastRun = new Map<string, number>();
   readonly drift = new Map<string, DriftMonitor>();
 
-  constructor(private readonly deps: RetrainDeps) {
+  private readonly deps: RetrainDeps;
+
+  constructor(deps: RetrainDeps) {
+    this.deps = deps;
     for (const kind of deps.kinds)
       this.drift.set(kind.name, new DriftMonitor(kind, deps.settings.driftWindow, deps.settings.driftThreshold));
   }

@@ -1,8 +1,8 @@
 /** NeuroWeaver's routes under /api/v2/neuroweaver. */
 import type { Static } from '@fastify/type-provider-typebox';
-import { HttpError } from '../api/errors.js';
-import type { ApiInstance } from '../api/server.js';
-import { parseTime } from '../cli/time.js';
+import { HttpError } from '../api/errors.ts';
+import type { ApiInstance } from '../api/server.ts';
+import { parseTime } from '../cli/time.ts';
 import {
   JobList,
   JobParams,
@@ -19,12 +19,12 @@ import {
   TrainBody,
   VersionParams,
   VersionSchema,
-} from './api-schemas.js';
-import { DatasetError, parseRequestRows } from './dataset.js';
-import { type JobSpec, QueueFullError } from './jobs.js';
-import { modelKind } from './kinds/index.js';
-import type { AnyModelKind } from './kinds/types.js';
-import type { NeuroWeaver } from './service.js';
+} from './api-schemas.ts';
+import { DatasetError, parseRequestRows } from './dataset.ts';
+import { type JobSpec, QueueFullError } from './jobs.ts';
+import { modelKind } from './kinds/index.ts';
+import type { AnyModelKind } from './kinds/types.ts';
+import type { NeuroWeaver } from './service.ts';
 
 const tags = ['neuroweaver'];
 const errors = {
@@ -87,15 +87,13 @@ export function neuroweaverRoutes(api: ApiInstance, nw: NeuroWeaver): void {
         if (err instanceof QueueFullError) throw new HttpError(429, err.message);
         throw err;
       }
-      return reply
-        .status(202)
-        .send({
-          jobId: job.id,
-          model: job.model,
-          state: job.state,
-          statusUrl: `/api/v2/neuroweaver/jobs/${job.id}`,
-          job,
-        });
+      return reply.status(202).send({
+        jobId: job.id,
+        model: job.model,
+        state: job.state,
+        statusUrl: `/api/v2/neuroweaver/jobs/${job.id}`,
+        job,
+      });
     },
   );
 

@@ -1,17 +1,17 @@
 /** NeuroWeaver, the component: registry, predictor, jobs and retraining wired together. */
 
-import type { ApiInstance } from '../api/server.js';
-import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
-import { type TensorflowRuntime, tensorflow } from './backend.js';
-import { JobManager } from './jobs.js';
-import { MODEL_KINDS } from './kinds/index.js';
-import type { AnyModelKind } from './kinds/types.js';
-import { type ModelGaugeSource, predictionsTotal, reportGauges } from './metrics.js';
-import { Predictor } from './predictor.js';
-import { ModelRegistry } from './registry.js';
-import { Retrainer } from './retrain.js';
-import { neuroweaverRoutes } from './routes.js';
-import { TrainingEventSink } from './training-events.js';
+import type { ApiInstance } from '../api/server.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
+import { type TensorflowRuntime, tensorflow } from './backend.ts';
+import { JobManager } from './jobs.ts';
+import { MODEL_KINDS } from './kinds/index.ts';
+import type { AnyModelKind } from './kinds/types.ts';
+import { type ModelGaugeSource, predictionsTotal, reportGauges } from './metrics.ts';
+import { Predictor } from './predictor.ts';
+import { ModelRegistry } from './registry.ts';
+import { Retrainer } from './retrain.ts';
+import { neuroweaverRoutes } from './routes.ts';
+import { TrainingEventSink } from './training-events.ts';
 
 export class NeuroWeaver implements Component {
   readonly name = 'neuroweaver';
@@ -25,7 +25,10 @@ export class NeuroWeaver implements Component {
   private started = false;
   private loads = new Map<string, Promise<void>>();
 
-  constructor(readonly ctx: ComponentContext) {
+  readonly ctx: ComponentContext;
+
+  constructor(ctx: ComponentContext) {
+    this.ctx = ctx;
     const { config, kafka, log, events } = ctx;
     this.registry = new ModelRegistry(kafka, log);
     this.predictor = new Predictor(() => tensorflow(config.TFJS_BACKEND), config.MODEL_SAVE_PATH, log);

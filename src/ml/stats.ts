@@ -1,5 +1,5 @@
 /** Small numeric helpers of the pipeline: seeded randomness, scalers, regression metrics, a linear baseline. */
-import { Random } from '../timeseries/random.js';
+import { Random } from '../timeseries/random.ts';
 
 /** A seeded uniform [0, 1) generator, so splits and searches are reproducible. */
 export function seededRandom(seed: number): () => number {
@@ -32,7 +32,9 @@ export interface Matrix {
 
 export function toMatrix(vectors: number[][], cols: number): Matrix {
   const data = new Float32Array(vectors.length * cols);
-  vectors.forEach((v, i) => data.set(v, i * cols));
+  vectors.forEach((v, i) => {
+    data.set(v, i * cols);
+  });
   return { data, rows: vectors.length, cols };
 }
 

@@ -12,8 +12,8 @@
  * make it nonlinear, so a linear model cannot fit it; the noise floor is the best any model can do.
  * `shift` subtracts a constant from every score (a regime change, for drift tests).
  */
-import type { MetricSampleInput } from '../../schemas/types.js';
-import { gaussian, seededRandom } from './stats.js';
+import type { MetricSampleInput } from '../../schemas/types.ts';
+import { gaussian, seededRandom } from './stats.ts';
 
 export interface SyntheticOptions {
   seed?: number;

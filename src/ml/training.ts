@@ -3,12 +3,12 @@
  * tune, evaluate the best network, the linear baseline and the current champion on the same
  * holdout, and save the artifacts. Pure of Kafka and HTTP, so it also runs in-process in tests.
  */
-import { artifactDir, loadArtifacts, type ModelState, STATE_FORMAT, saveArtifacts } from './artifacts.js';
-import type { BackendName, TF } from './backend.js';
-import { modelKind } from './kinds/index.js';
-import type { AnyModelKind, Hyperparameters } from './kinds/types.js';
-import { fitLinear, fitScaler, type Matrix, matrixRows, type Scaler, scale, unscale } from './stats.js';
-import { type TrialSummary, type TuneBudget, type TuneEvent, tune } from './tuner.js';
+import { artifactDir, loadArtifacts, type ModelState, STATE_FORMAT, saveArtifacts } from './artifacts.ts';
+import type { BackendName, TF } from './backend.ts';
+import { modelKind } from './kinds/index.ts';
+import type { AnyModelKind, Hyperparameters } from './kinds/types.ts';
+import { fitLinear, fitScaler, type Matrix, matrixRows, type Scaler, scale, unscale } from './stats.ts';
+import { type TrialSummary, type TuneBudget, type TuneEvent, tune } from './tuner.ts';
 
 export interface SplitData {
   x: Matrix;

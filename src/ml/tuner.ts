@@ -5,10 +5,10 @@
  * budget ends the search with the best trial so far. Runs wherever tfjs is loaded (the worker).
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import type { TF } from './backend.js';
-import type { AnyModelKind, Hyperparameters, SearchSpace } from './kinds/types.js';
-import type { Matrix } from './stats.js';
-import { seededRandom } from './stats.js';
+import type { TF } from './backend.ts';
+import type { AnyModelKind, Hyperparameters, SearchSpace } from './kinds/types.ts';
+import type { Matrix } from './stats.ts';
+import { seededRandom } from './stats.ts';
 
 export const DEFAULT_SPACE: SearchSpace = {
   layers: [1, 2, 3],
@@ -241,10 +241,14 @@ export async function tune(
     return { model: best.model, best: summary(best), trials: trials.map(summary), budgetExhausted: outOfTime };
   } finally {
     for (const t of trials) {
-      t.bestWeights?.forEach((w) => w.dispose());
+      t.bestWeights?.forEach((w) => {
+        w.dispose();
+      });
       if (t !== kept) t.model.dispose();
     }
-    Object.values(tensors).forEach((x) => x.dispose());
+    Object.values(tensors).forEach((x) => {
+      x.dispose();
+    });
   }
 
   async function fitTrial(t: Trial, untilEpoch: number): Promise<void> {
@@ -293,7 +297,9 @@ export async function tune(
     }
     t.bestValLoss = valLoss;
     t.sinceBest = 0;
-    t.bestWeights?.forEach((w) => w.dispose());
+    t.bestWeights?.forEach((w) => {
+      w.dispose();
+    });
     t.bestWeights = t.model.getWeights().map((w) => w.clone());
     if (!progress.best || valLoss < progress.best.valLoss)
       progress.best = { trial: t.id, valLoss, hyperparameters: t.hp };

@@ -3,12 +3,12 @@
  * failure model, scaling advisors, the anomaly window and the policy engine. The component feeds
  * it records; the API reads it.
  */
-import type { Anomaly, EcosystemEvent, MetricSample, OrchestratorAction } from '../../schemas/types.js';
-import { AnomalyStore } from './anomaly-store.js';
-import { breaches, type Driver, FailureModel, FEATURES, FeatureTracker, LabelQueue, type Slo } from './failure.js';
-import { Forecaster, type ForecastPoint, type Saturation, saturation } from './forecast.js';
-import { type Condition, PolicyEngine, type PolicySettings } from './policy.js';
-import { type Recommendation, ScalingAdvisor, type ScalingSettings } from './scaling.js';
+import type { Anomaly, EcosystemEvent, MetricSample, OrchestratorAction } from '../../schemas/types.ts';
+import { AnomalyStore } from './anomaly-store.ts';
+import { breaches, type Driver, FailureModel, FEATURES, FeatureTracker, LabelQueue, type Slo } from './failure.ts';
+import { Forecaster, type ForecastPoint, type Saturation, saturation } from './forecast.ts';
+import { type Condition, PolicyEngine, type PolicySettings } from './policy.ts';
+import { type Recommendation, ScalingAdvisor, type ScalingSettings } from './scaling.ts';
 
 export interface BrainSettings {
   horizonMs: number;
@@ -63,10 +63,10 @@ class ServiceModel {
   prediction?: FailurePrediction;
   recommendation?: Recommendation;
 
-  constructor(
-    readonly service: string,
-    settings: BrainSettings,
-  ) {
+  readonly service: string;
+
+  constructor(service: string, settings: BrainSettings) {
+    this.service = service;
     this.features = new FeatureTracker(settings.slo);
     this.labels = new LabelQueue(settings.horizonMs);
     this.advisor = new ScalingAdvisor(service, settings.scaling);
@@ -80,7 +80,10 @@ export class Brain {
   private readonly services = new Map<string, ServiceModel>();
   private readonly actions: OrchestratorAction[] = [];
 
-  constructor(readonly settings: BrainSettings) {
+  readonly settings: BrainSettings;
+
+  constructor(settings: BrainSettings) {
+    this.settings = settings;
     this.anomalies = new AnomalyStore(settings.anomalyWindow);
     this.policy = new PolicyEngine(settings.policy);
   }

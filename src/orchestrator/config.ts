@@ -1,7 +1,7 @@
 /** Environment variables of the AI Orchestrator (spread into ENV in src/config/index.ts). */
-import type { Config } from '../config/index.js';
-import { bool, ConfigError, hostPort, int, list, num, url } from '../config/vars.js';
-import { webhookRefusal } from './webhook.js';
+import type { Config } from '../config/index.ts';
+import { bool, ConfigError, hostPort, int, list, num, url } from '../config/vars.ts';
+import { webhookRefusal } from './webhook.ts';
 
 /** `name=value` items: the name is a service, the value is checked by `value`. */
 const pairs = (value: (v: string) => void) => (item: string) => {

@@ -55,7 +55,11 @@ export class FeatureTracker {
   private n = 0;
   anomalyScore = 0;
 
-  constructor(private readonly slo: Slo) {}
+  private readonly slo: Slo;
+
+  constructor(slo: Slo) {
+    this.slo = slo;
+  }
 
   /** Feature row of a sample (writes into `out`, length FEATURES.length). */
   features(s: SampleView, horizonMs: number, out: Float64Array): Float64Array {
@@ -106,10 +110,13 @@ export class FailureModel {
   trained = 0;
   private readonly std = new Float64Array(K + 1);
 
-  constructor(
-    private readonly lr = 0.1,
-    private readonly l2 = 1e-4,
-  ) {}
+  private readonly lr: number;
+  private readonly l2: number;
+
+  constructor(lr = 0.1, l2 = 1e-4) {
+    this.lr = lr;
+    this.l2 = l2;
+  }
 
   /** Updates the running feature statistics (every row, labeled or not). */
   observe(x: Float64Array): void {
@@ -186,10 +193,13 @@ interface Pending {
 export class LabelQueue {
   private readonly rows: Pending[] = [];
 
-  constructor(
-    private readonly horizonMs: number,
-    private readonly max = 4096,
-  ) {}
+  private readonly horizonMs: number;
+  private readonly max: number;
+
+  constructor(horizonMs: number, max = 4096) {
+    this.horizonMs = horizonMs;
+    this.max = max;
+  }
 
   /** Adds the row of time t and settles what t's breach status tells about earlier rows. */
   push(t: number, x: Float64Array, breached: boolean, model: FailureModel): void {

@@ -5,7 +5,7 @@
  * variance from the model's one-step RMSE. Works on irregular timestamps: steps are counted in
  * the series' typical sampling interval.
  */
-import { binsFor, DAY_MS, HoltWinters, type HoltWintersSnapshot, WEEK_MS } from '../timeseries/holt-winters.js';
+import { binsFor, DAY_MS, HoltWinters, type HoltWintersSnapshot, WEEK_MS } from '../timeseries/holt-winters.ts';
 
 export interface ForecastPoint {
   at: number;
@@ -66,7 +66,7 @@ export class Forecaster {
     }
   }
 
-  private select(t: number): void {
+  private select(_t: number): void {
     let best = this.active;
     let bestErr = this.models[best]!.errAbs;
     for (let i = 0; i < this.models.length; i++) {

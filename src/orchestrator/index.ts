@@ -1,17 +1,17 @@
 /** The AI Orchestrator: capacity forecasts, failure prediction, scaling advice and audited self-healing actions. */
-import type { Component, ComponentContext } from '../app/component.js';
-import type { Config } from '../config/index.js';
-import { Brain, type BrainSettings } from './brain.js';
-import { type EndpointRef, PolicyEngine } from './policy.js';
-import { orchestratorRoutes } from './routes.js';
-import { OrchestratorRunner } from './runner.js';
+import type { Component, ComponentContext } from '../app/component.ts';
+import type { Config } from '../config/index.ts';
+import { Brain, type BrainSettings } from './brain.ts';
+import { type EndpointRef, PolicyEngine } from './policy.ts';
+import { orchestratorRoutes } from './routes.ts';
+import { OrchestratorRunner } from './runner.ts';
 
-export { Brain, type BrainSettings, type CapacityView, type FailurePrediction } from './brain.js';
-export { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from './config.js';
-export { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, ruleProbability } from './failure.js';
-export { Forecaster, type ForecastPoint, saturation } from './forecast.js';
-export { actionId, type Condition, PolicyEngine, type PolicySettings } from './policy.js';
-export { type Recommendation, ScalingAdvisor } from './scaling.js';
+export { Brain, type BrainSettings, type CapacityView, type FailurePrediction } from './brain.ts';
+export { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from './config.ts';
+export { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, ruleProbability } from './failure.ts';
+export { Forecaster, type ForecastPoint, saturation } from './forecast.ts';
+export { actionId, type Condition, PolicyEngine, type PolicySettings } from './policy.ts';
+export { type Recommendation, ScalingAdvisor } from './scaling.ts';
 
 function pairs(items: readonly string[]): Map<string, string> {
   return new Map(items.map((i) => [i.slice(0, i.indexOf('=')), i.slice(i.indexOf('=') + 1)]));

@@ -7,9 +7,9 @@
  * that, one RATE_LIMITED record per target and hour says what was held back.
  */
 import { createHash } from 'node:crypto';
-import type { Anomaly, OrchestratorAction } from '../../schemas/types.js';
-import type { Driver } from './failure.js';
-import type { Recommendation } from './scaling.js';
+import type { Anomaly, OrchestratorAction } from '../../schemas/types.ts';
+import type { Driver } from './failure.ts';
+import type { Recommendation } from './scaling.ts';
 
 export interface EndpointRef {
   route: string;
@@ -84,7 +84,11 @@ export class PolicyEngine {
   private readonly touched = new Map<string, EndpointRef[]>();
   private readonly breakerOpens = new Map<string, number[]>();
 
-  constructor(private readonly settings: PolicySettings) {}
+  private readonly settings: PolicySettings;
+
+  constructor(settings: PolicySettings) {
+    this.settings = settings;
+  }
 
   /** Actions for a condition at time `now` (already deduplicated and rate-limited). */
   decide(condition: Condition, now: number): OrchestratorAction[] {

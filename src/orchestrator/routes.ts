@@ -1,8 +1,8 @@
 /** The AI Orchestrator's HTTP API under /api/v2/ai. */
-import { type ApiInstance, HttpError, type Static, Type } from '../api/index.js';
-import { parseTime } from '../cli/time.js';
-import type { Incident } from './anomaly-store.js';
-import type { Brain } from './brain.js';
+import { type ApiInstance, HttpError, type Static, Type } from '../api/index.ts';
+import { parseTime } from '../cli/time.ts';
+import type { Incident } from './anomaly-store.ts';
+import type { Brain } from './brain.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 

@@ -10,19 +10,19 @@
  * orchestrator.actions (key: target); webhook actions are executed here when not in dry-run.
  */
 import { randomUUID } from 'node:crypto';
-import type { OrchestratorAction } from '../../schemas/types.js';
-import type { EcosystemEvents } from '../app/events.js';
+import type { OrchestratorAction } from '../../schemas/types.ts';
+import type { EcosystemEvents } from '../app/events.ts';
 import {
   type BatchConsumer,
   type ConsumedBatch,
   DecodeError,
   type KafkaConnection,
   partitionForKey,
-} from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import type { Brain } from './brain.js';
-import type { Condition } from './policy.js';
-import { executeWebhook, type WebhookSettings } from './webhook.js';
+} from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Brain } from './brain.ts';
+import type { Condition } from './policy.ts';
+import { executeWebhook, type WebhookSettings } from './webhook.ts';
 
 export interface RunnerOptions {
   groupPrefix: string;
@@ -41,13 +41,18 @@ export class OrchestratorRunner {
   private running = false;
   private crashed?: string;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly brain: Brain,
-    private readonly log: Logger,
-    private readonly events: EcosystemEvents,
-    private readonly opts: RunnerOptions,
-  ) {
+  private readonly kafka: KafkaConnection;
+  private readonly brain: Brain;
+  private readonly log: Logger;
+  private readonly events: EcosystemEvents;
+  private readonly opts: RunnerOptions;
+
+  constructor(kafka: KafkaConnection, brain: Brain, log: Logger, events: EcosystemEvents, opts: RunnerOptions) {
+    this.kafka = kafka;
+    this.brain = brain;
+    this.log = log;
+    this.events = events;
+    this.opts = opts;
     this.feedGroup = `${opts.groupPrefix}orchestrator-feed-${randomUUID()}`;
   }
 

@@ -3,7 +3,7 @@
  * is on the allow-list (checked at start and again here), with a timeout and one retry. The URL
  * is a secret (credentials, or a token in its path as chat webhooks have): no message names it.
  */
-import type { OrchestratorAction } from '../../schemas/types.js';
+import type { OrchestratorAction } from '../../schemas/types.ts';
 
 export interface WebhookSettings {
   url: string | undefined;

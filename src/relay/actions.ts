@@ -5,11 +5,11 @@
  * announced on the ecosystem feed. The action id is the idempotency key.
  */
 import { randomUUID } from 'node:crypto';
-import type { OrchestratorAction } from '../../schemas/types.js';
-import type { EcosystemEventSpec } from '../app/events.js';
-import type { BatchConsumer, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import type { RelayEngine } from './engine.js';
+import type { OrchestratorAction } from '../../schemas/types.ts';
+import type { EcosystemEventSpec } from '../app/events.ts';
+import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { RelayEngine } from './engine.ts';
 
 export const ACTION_KINDS = ['drain_endpoint', 'downweight_endpoint', 'open_breaker', 'restore_endpoint'] as const;
 
@@ -41,12 +41,17 @@ export class ActionApplier {
   private groupId = '';
   private live = false;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly engine: RelayEngine,
-    private readonly log: Logger,
-    private readonly publish: (e: EcosystemEventSpec) => void,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly engine: RelayEngine;
+  private readonly log: Logger;
+  private readonly publish: (e: EcosystemEventSpec) => void;
+
+  constructor(kafka: KafkaConnection, engine: RelayEngine, log: Logger, publish: (e: EcosystemEventSpec) => void) {
+    this.kafka = kafka;
+    this.engine = engine;
+    this.log = log;
+    this.publish = publish;
+  }
 
   async start(): Promise<void> {
     const topic = this.kafka.catalog.name('orchestrator.actions');

@@ -1,14 +1,14 @@
 /** RelayCore's HTTP API under /api/v2: consumption control, messages, optimisation, status, routes. */
 import { type Static, Type } from '@fastify/type-provider-typebox';
-import type { Route } from '../../schemas/types.js';
-import { HttpError } from '../api/errors.js';
-import type { ApiInstance } from '../api/server.js';
-import { HyperparametersSchema, RetrainFailed, RetrainTimedOut, RetrainUnanswered } from '../ml/index.js';
-import { TIERS } from './config.js';
-import { redactRoute, restoreRedacted } from './redact.js';
-import { OptimizeError, type RelayCore } from './relay.js';
-import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.js';
-import { RelayStatus } from './status.js';
+import type { Route } from '../../schemas/types.ts';
+import { HttpError } from '../api/errors.ts';
+import type { ApiInstance } from '../api/server.ts';
+import { HyperparametersSchema, RetrainFailed, RetrainTimedOut, RetrainUnanswered } from '../ml/index.ts';
+import { TIERS } from './config.ts';
+import { redactRoute, restoreRedacted } from './redact.ts';
+import { OptimizeError, type RelayCore } from './relay.ts';
+import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
+import { RelayStatus } from './status.ts';
 
 const tags = ['relaycore'];
 const Err = Type.Ref('Error');

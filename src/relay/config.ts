@@ -1,5 +1,5 @@
 /** RelayCore's environment variables, spread into ENV (src/config/index.ts). */
-import { bool, ConfigError, type EnvVar, int, num, str } from '../config/vars.js';
+import { bool, ConfigError, type EnvVar, int, num, str } from '../config/vars.ts';
 
 export const TIERS = ['high', 'normal', 'low'] as const;
 export type Tier = (typeof TIERS)[number];

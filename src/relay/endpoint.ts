@@ -4,12 +4,12 @@
  * slow-call rate check opossum lacks), and the orchestrator's controls (drain, weight, forced open).
  */
 import CircuitBreaker from 'opossum';
-import type { Endpoint, Route } from '../../schemas/types.js';
-import type { EcosystemEventSpec } from '../app/events.js';
-import { setting } from './routes.js';
-import type { DeliveryRequest, HttpSender, KafkaSender, SendResult } from './senders.js';
-import { SendError } from './senders.js';
-import { type AttemptResult, EndpointStats } from './stats.js';
+import type { Endpoint, Route } from '../../schemas/types.ts';
+import type { EcosystemEventSpec } from '../app/events.ts';
+import { setting } from './routes.ts';
+import type { DeliveryRequest, HttpSender, KafkaSender, SendResult } from './senders.ts';
+import { SendError } from './senders.ts';
+import { type AttemptResult, EndpointStats } from './stats.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 export type EndpointState = BreakerState | 'forced-open' | 'drained';
@@ -51,7 +51,11 @@ class SlowCallWindow {
   private readonly slow = new Uint32Array(10);
   private bucket = 0;
   private bucketStart = 0;
-  constructor(private readonly windowMs: number) {}
+  private readonly windowMs: number;
+
+  constructor(windowMs: number) {
+    this.windowMs = windowMs;
+  }
 
   record(isSlow: boolean, now: number): { calls: number; slow: number } {
     const width = this.windowMs / 10;
@@ -95,13 +99,22 @@ export class EndpointRuntime {
   /** Set by the learned policy while it sheds this endpoint. */
   shedding = false;
 
+  readonly endpoint: Endpoint;
+  private readonly senders: Senders;
+  readonly controls: EndpointControls;
+  private readonly publish: (e: EcosystemEventSpec) => void;
+
   constructor(
     route_: Route,
-    readonly endpoint: Endpoint,
-    private readonly senders: Senders,
-    readonly controls: EndpointControls,
-    private readonly publish: (e: EcosystemEventSpec) => void,
+    endpoint: Endpoint,
+    senders: Senders,
+    controls: EndpointControls,
+    publish: (e: EcosystemEventSpec) => void,
   ) {
+    this.endpoint = endpoint;
+    this.senders = senders;
+    this.controls = controls;
+    this.publish = publish;
     this.route = route_.name;
     this.key = `${route_.name}/${endpoint.id}`;
     this.url = endpoint.kind === 'HTTP' ? new URL(endpoint.target) : null;

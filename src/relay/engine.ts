@@ -5,8 +5,8 @@
  * A batch handler returns only once every record in it is delivered or dead-lettered, so the
  * offsets the BatchConsumer then commits never skip a message (at-least-once).
  */
-import type { DeadLetterInput, DeliveryOutcomeInput, RelayMessage, Route } from '../../schemas/types.js';
-import type { EcosystemEventSpec } from '../app/events.js';
+import type { DeadLetterInput, DeliveryOutcomeInput, RelayMessage, Route } from '../../schemas/types.ts';
+import type { EcosystemEventSpec } from '../app/events.ts';
 import {
   type BatchConsumer,
   type ConsumedBatch,
@@ -14,17 +14,17 @@ import {
   DecodeError,
   type KafkaConnection,
   type TypedProducer,
-} from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { TIERS, type Tier } from './config.js';
-import { type EndpointControls, EndpointRuntime, freshControls, type Senders } from './endpoint.js';
-import { WeightedGate } from './gate.js';
-import { featureRecord } from './learned/features.js';
-import { LearnedPolicy, type RoutingScorer } from './learned/policy.js';
-import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.js';
-import { type PolicyName, setting } from './routes.js';
-import { Coalescer, type DeliveryRequest, HttpSender, KafkaSender } from './senders.js';
-import { BatchProgress } from './window.js';
+} from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { TIERS, type Tier } from './config.ts';
+import { type EndpointControls, EndpointRuntime, freshControls, type Senders } from './endpoint.ts';
+import { WeightedGate } from './gate.ts';
+import { featureRecord } from './learned/features.ts';
+import { LearnedPolicy, type RoutingScorer } from './learned/policy.ts';
+import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.ts';
+import { type PolicyName, setting } from './routes.ts';
+import { Coalescer, type DeliveryRequest, HttpSender, KafkaSender } from './senders.ts';
+import { BatchProgress } from './window.ts';
 
 export interface EngineOptions {
   groupId: string;
@@ -83,12 +83,16 @@ export class RelayEngine {
   private readonly fallbackPolicy = new P2cPeakEwma();
   readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0 };
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly options: EngineOptions,
-    private readonly log: Logger,
-    private readonly publish: (e: EcosystemEventSpec) => void,
-  ) {
+  private readonly kafka: KafkaConnection;
+  private readonly options: EngineOptions;
+  private readonly log: Logger;
+  private readonly publish: (e: EcosystemEventSpec) => void;
+
+  constructor(kafka: KafkaConnection, options: EngineOptions, log: Logger, publish: (e: EcosystemEventSpec) => void) {
+    this.kafka = kafka;
+    this.options = options;
+    this.log = log;
+    this.publish = publish;
     this.gate = new WeightedGate(options.maxInflight, options.tierWeights);
     this.window = new WeightedGate(options.maxUncommitted, options.tierWeights);
     this.deliveryProducer = kafka.newProducer();
@@ -132,7 +136,9 @@ export class RelayEngine {
   setRoute(name: string, route: Route | null): void {
     const old = this.routes.get(name);
     if (!route) {
-      old?.endpoints.forEach((e) => e.dispose());
+      old?.endpoints.forEach((e) => {
+        e.dispose();
+      });
       this.routes.delete(name);
       return;
     }
@@ -142,7 +148,11 @@ export class RelayEngine {
       if (prev && sameBreaker && JSON.stringify(prev.endpoint) === JSON.stringify(ep)) return prev;
       return new EndpointRuntime(route, ep, this.senders, this.controlsOf(name, ep.id), this.publish);
     });
-    old?.endpoints.filter((e) => !endpoints.includes(e)).forEach((e) => e.dispose());
+    old?.endpoints
+      .filter((e) => !endpoints.includes(e))
+      .forEach((e) => {
+        e.dispose();
+      });
     const policy =
       old && old.route.policy === route.policy ? old.policy : this.makePolicy(route.policy as PolicyName, name);
     this.routes.set(name, {
@@ -271,7 +281,10 @@ export class RelayEngine {
     await this.stop();
     await this.flush();
     await this.senders.http.close();
-    for (const rt of this.routes.values()) rt.endpoints.forEach((e) => e.dispose());
+    for (const rt of this.routes.values())
+      rt.endpoints.forEach((e) => {
+        e.dispose();
+      });
   }
 
   /** The HTTP connection pools, per origin. */

@@ -3,7 +3,7 @@
  * a token in its query. The API and the status page show routes with those values replaced, and a
  * route written back with a replaced value keeps the stored one, so read-modify-write works.
  */
-import type { Endpoint, Route } from '../../schemas/types.js';
+import type { Endpoint, Route } from '../../schemas/types.ts';
 
 export const REDACTED = '[redacted]';
 

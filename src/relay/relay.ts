@@ -1,25 +1,25 @@
 /** RelayCore as a component: routes store, delivery engine, orchestrator actions, outcome watcher, the routing model. */
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion, Route } from '../../schemas/types.js';
-import type { ApiInstance } from '../api/server.js';
-import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
-import type { EcosystemEventSpec } from '../app/events.js';
+import type { ModelVersion, Route } from '../../schemas/types.ts';
+import type { ApiInstance } from '../api/server.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
+import type { EcosystemEventSpec } from '../app/events.ts';
 import {
   type ChampionFollower,
   followChampion,
   type Hyperparameters,
   requestRetraining,
   type TuneBudget,
-} from '../ml/index.js';
-import { ActionApplier } from './actions.js';
-import { registerRelayApi } from './api.js';
-import { TIERS, type Tier } from './config.js';
-import { RelayEngine } from './engine.js';
-import { routingModel } from './learned/index.js';
-import { RouteStore, readRoutesFile } from './routes.js';
-import { type RelayStatusBody, routeStatus } from './status.js';
-import type { Fate } from './watcher.js';
-import { OutcomeWatcher } from './watcher.js';
+} from '../ml/index.ts';
+import { ActionApplier } from './actions.ts';
+import { registerRelayApi } from './api.ts';
+import { TIERS, type Tier } from './config.ts';
+import { RelayEngine } from './engine.ts';
+import { routingModel } from './learned/index.ts';
+import { RouteStore, readRoutesFile } from './routes.ts';
+import { type RelayStatusBody, routeStatus } from './status.ts';
+import type { Fate } from './watcher.ts';
+import { OutcomeWatcher } from './watcher.ts';
 
 export interface SendOptions {
   id?: string;
@@ -80,11 +80,11 @@ export interface OptimizeResult {
 
 /** A condition of this instance that keeps optimize from asking NeuroWeaver; `status` is the HTTP status it maps to. */
 export class OptimizeError extends Error {
-  constructor(
-    readonly status: 409 | 503,
-    message: string,
-  ) {
+  readonly status: 409 | 503;
+
+  constructor(status: 409 | 503, message: string) {
     super(message);
+    this.status = status;
   }
 }
 
@@ -108,7 +108,10 @@ export class RelayCore implements Component {
   private follower?: ChampionFollower;
   private model: ServedModel = { version: null, error: null };
 
-  constructor(private readonly ctx: ComponentContext) {
+  private readonly ctx: ComponentContext;
+
+  constructor(ctx: ComponentContext) {
+    this.ctx = ctx;
     const c = ctx.config;
     const publish = (e: EcosystemEventSpec) => void ctx.events.publish(e);
     this.store = new RouteStore(ctx.kafka, ctx.log);

@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Endpoint, Route } from '../../schemas/types.js';
-import type { BatchConsumer, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
+import type { Endpoint, Route } from '../../schemas/types.ts';
+import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
 
 export const POLICIES = ['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'] as const;
 export type PolicyName = (typeof POLICIES)[number];
@@ -67,11 +67,11 @@ export type SettingName = keyof typeof SETTINGS;
 
 /** A route or endpoint that breaks a rule; `field` names where (`endpoints.1.target`). */
 export class RouteError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
     super(`${field} ${message}`);
+    this.field = field;
   }
 }
 
@@ -205,10 +205,13 @@ export class RouteStore {
   private groupId = '';
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger) {
+    this.kafka = kafka;
+    this.log = log;
+  }
 
   onChange(listener: RouteListener): void {
     this.listeners.push(listener);

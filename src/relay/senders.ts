@@ -4,8 +4,8 @@
  * request, so a consumed batch fans out in one round trip.
  */
 import { Pool } from 'undici';
-import type { Endpoint } from '../../schemas/types.js';
-import type { OutgoingRecord, TypedProducer } from '../kafka/index.js';
+import type { Endpoint } from '../../schemas/types.ts';
+import type { OutgoingRecord, TypedProducer } from '../kafka/index.ts';
 
 export interface DeliveryRequest {
   id: string;
@@ -20,12 +20,13 @@ export type SendFailure = 'failed' | 'timeout' | 'rejected';
 
 /** A failed send. `rejected`: the endpoint refused the message itself (4xx), so no retry elsewhere helps. */
 export class SendError extends Error {
-  constructor(
-    message: string,
-    readonly kind: SendFailure,
-    readonly httpStatus: number | null = null,
-  ) {
+  readonly kind: SendFailure;
+  readonly httpStatus: number | null;
+
+  constructor(message: string, kind: SendFailure, httpStatus: number | null = null) {
     super(message);
+    this.kind = kind;
+    this.httpStatus = httpStatus;
   }
 }
 
@@ -39,10 +40,13 @@ export class Coalescer<T> {
   private scheduled = false;
   private readonly flushing = new Set<Promise<void>>();
 
-  constructor(
-    private readonly flush: (items: T[]) => Promise<void>,
-    private readonly max = 2000,
-  ) {}
+  private readonly flush: (items: T[]) => Promise<void>;
+  private readonly max: number;
+
+  constructor(flush: (items: T[]) => Promise<void>, max = 2000) {
+    this.flush = flush;
+    this.max = max;
+  }
 
   add(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -61,8 +65,14 @@ export class Coalescer<T> {
     if (!batch.length) return;
     this.pending = [];
     const done = this.flush(batch.map((b) => b.item)).then(
-      () => batch.forEach((b) => b.resolve()),
-      (err: unknown) => batch.forEach((b) => b.reject(err instanceof Error ? err : new Error(String(err)))),
+      () =>
+        batch.forEach((b) => {
+          b.resolve();
+        }),
+      (err: unknown) =>
+        batch.forEach((b) => {
+          b.reject(err instanceof Error ? err : new Error(String(err)));
+        }),
     );
     this.flushing.add(done);
     void done.finally(() => this.flushing.delete(done));
@@ -114,7 +124,11 @@ const PERMANENT = (status: number) =>
 
 export class HttpSender {
   private readonly pools = new Map<string, Pool>();
-  constructor(private readonly connections: number) {}
+  private readonly connections: number;
+
+  constructor(connections: number) {
+    this.connections = connections;
+  }
 
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin);

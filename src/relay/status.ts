@@ -1,9 +1,9 @@
 /** The shape of `GET /relaycore/status` (its TypeBox schema is its documentation under /docs) and the per-route part of it. */
 
 import { type Static, Type } from '@fastify/type-provider-typebox';
-import type { Route } from '../../schemas/types.js';
-import type { RouteRuntime } from './engine.js';
-import { redactTarget } from './redact.js';
+import type { Route } from '../../schemas/types.ts';
+import type { RouteRuntime } from './engine.ts';
+import { redactTarget } from './redact.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Number());
@@ -233,7 +233,7 @@ export function routeStatus(route: Route, rt: RouteRuntime | undefined, now: num
     settings: route.settings,
     updatedAt: route.updatedAt,
     decisions: rt?.decisions ?? 0,
-    decisionUs: rt && rt.decisions ? Math.round((rt.decisionMs / rt.decisions) * 1000 * 100) / 100 : null,
+    decisionUs: rt?.decisions ? Math.round((rt.decisionMs / rt.decisions) * 1000 * 100) / 100 : null,
     endpoints: endpoints.map((e) => {
       const score = rt!.policy.score(e, endpoints, now);
       return {

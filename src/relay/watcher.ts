@@ -4,9 +4,9 @@
  * `message-id` header someone waits for.
  */
 import { randomUUID } from 'node:crypto';
-import type { DeadLetter, DeliveryOutcome } from '../../schemas/types.js';
-import type { BatchConsumer, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
+import type { DeadLetter, DeliveryOutcome } from '../../schemas/types.ts';
+import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
 
 export type Fate =
   | { status: 'DELIVERED'; outcome: DeliveryOutcome }
@@ -17,10 +17,13 @@ export class OutcomeWatcher {
   private consumer?: BatchConsumer;
   private groupId = '';
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger) {
+    this.kafka = kafka;
+    this.log = log;
+  }
 
   async start(): Promise<void> {
     const outcomes = this.kafka.catalog.name('delivery.outcomes');
@@ -62,7 +65,9 @@ export class OutcomeWatcher {
   private settle(id: string, fate: Fate): void {
     const list = this.waiters.get(id);
     this.waiters.delete(id);
-    list?.forEach((resolve) => resolve(fate));
+    list?.forEach((resolve) => {
+      resolve(fate);
+    });
   }
 
   /** Resolves with the message's fate, or undefined after `timeoutMs`. Register before producing the message. */

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StackError } from './errors.js';
-import { findMaven, runMaven } from './tools.js';
-import { APICURIO_VERSION, KAFKA_VERSION, LOG4J_VERSION, SCALA_VERSION } from './versions.js';
+import { StackError } from './errors.ts';
+import { findMaven, runMaven } from './tools.ts';
+import { APICURIO_VERSION, KAFKA_VERSION, LOG4J_VERSION, SCALA_VERSION } from './versions.ts';
 
 const DONE = '.complete';
 

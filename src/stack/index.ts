@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { probeBroker } from '../kafka/index.js';
-import { apicurioJar, ensureApicurio, ensureKafkaJars } from './artifacts.js';
-import { StackError } from './errors.js';
+import { probeBroker } from '../kafka/index.ts';
+import { apicurioJar, ensureApicurio, ensureKafkaJars } from './artifacts.ts';
+import { StackError } from './errors.ts';
 import {
   isAlive,
   pidsWithMarker,
@@ -20,12 +20,12 @@ import {
   startDaemon,
   stopProcess,
   tail,
-} from './processes.js';
-import { findJava } from './tools.js';
-import { APICURIO_VERSION, KAFKA_VERSION } from './versions.js';
+} from './processes.ts';
+import { findJava } from './tools.ts';
+import { APICURIO_VERSION, KAFKA_VERSION } from './versions.ts';
 
-export { StackError } from './errors.js';
-export * as versions from './versions.js';
+export { StackError } from './errors.ts';
+export * as versions from './versions.ts';
 
 export interface StackSettings {
   dir: string;

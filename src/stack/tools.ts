@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { progress } from '../progress/index.js';
-import { StackError } from './errors.js';
-import { MIN_JAVA } from './versions.js';
+import { progress } from '../progress/index.ts';
+import { StackError } from './errors.ts';
+import { MIN_JAVA } from './versions.ts';
 
 export interface JavaRuntime {
   bin: string;

@@ -8,7 +8,7 @@
  * 1.5 days and 400 samples apart; each has a labeled window [start, end) in sample indices. Everything is drawn
  * from a seeded PRNG, so a seed gives the same stream on every machine.
  */
-import { Random } from './random.js';
+import { Random } from './random.ts';
 
 export const INJECTED_KINDS = ['spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break'] as const;
 export type InjectedKind = (typeof INJECTED_KINDS)[number];

@@ -1,9 +1,9 @@
 import { inject } from 'vitest';
-import { type ComponentFactory, type Runtime, startRuntime } from '../../src/app/index.js';
-import { COMPONENT_FACTORIES } from '../../src/components.js';
-import { type ComponentName, loadConfig } from '../../src/config/index.js';
-import { uniquePrefix } from './kafka.js';
-import { freePort } from './process.js';
+import { type ComponentFactory, type Runtime, startRuntime } from '../../src/app/index.ts';
+import { COMPONENT_FACTORIES } from '../../src/components.ts';
+import { type ComponentName, loadConfig } from '../../src/config/index.ts';
+import { uniquePrefix } from './kafka.ts';
+import { freePort } from './process.ts';
 
 export interface TestApp {
   runtime: Runtime;
@@ -36,7 +36,7 @@ export async function startTestApp(
       const prefix = runtime.kafka.catalog.prefix;
       const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
       await runtime.stop();
-      const { KafkaConnection } = await import('../../src/kafka/index.js');
+      const { KafkaConnection } = await import('../../src/kafka/index.ts');
       const cleaner = new KafkaConnection({ brokers, registryUrl });
       await (await cleaner.admin()).deleteTopics(topics).catch(() => undefined);
       await cleaner.close();

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { type ConsumedRecord, KafkaConnection } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import type { TopicKey } from '../../topics/index.js';
+import { type ConsumedRecord, KafkaConnection } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import type { TopicKey } from '../../topics/index.ts';
 
 /** The client under producers and consumers in tests: KAFKA_CLIENT of the test run (kafkajs when unset). */
 export const testClient = () =>

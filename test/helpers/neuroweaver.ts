@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { type ApiInstance, buildServer } from '../../src/api/index.js';
-import { EcosystemEvents } from '../../src/app/events.js';
-import { loadConfig } from '../../src/config/index.js';
-import type { ConsumedRecord, KafkaConnection } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { NeuroWeaver } from '../../src/ml/index.js';
-import type { JobStatus } from '../../src/ml/jobs.js';
+import { type ApiInstance, buildServer } from '../../src/api/index.ts';
+import { EcosystemEvents } from '../../src/app/events.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import type { ConsumedRecord, KafkaConnection } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { NeuroWeaver } from '../../src/ml/index.ts';
+import type { JobStatus } from '../../src/ml/jobs.ts';
 
 /** What NeuroWeaver reads and writes: each model kind's source (metric samples, delivery outcomes), its triggers, registry and events. */
 export const NEUROWEAVER_TOPICS = [

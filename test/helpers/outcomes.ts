@@ -1,7 +1,7 @@
 /** Synthetic delivery outcomes with a learnable pattern: an attempt fails with the square of its endpoint's recent error share, and takes about its recent latency. */
-import type { DeliveryOutcome } from '../../schemas/types.js';
-import { routingContract } from '../../src/ml/index.js';
-import { seededRandom } from '../../src/ml/stats.js';
+import type { DeliveryOutcome } from '../../schemas/types.ts';
+import { routingContract } from '../../src/ml/index.ts';
+import { seededRandom } from '../../src/ml/stats.ts';
 
 export function syntheticOutcomes(
   n: number,

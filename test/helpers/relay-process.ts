@@ -1,10 +1,10 @@
-/** RelayCore (or any set of components) as a child process: `node --import tsx src/main.ts`, as in production. */
+/** RelayCore (or any set of components) as a child process: `node src/main.ts`, as in production. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './process.js';
-import { until } from './relay.js';
+import { freePort } from './process.ts';
+import { until } from './relay.ts';
 
 export interface AppChild {
   child: ChildProcess;
@@ -32,7 +32,7 @@ export async function startAppProcess(
 ): Promise<AppChild> {
   const port = await freePort();
   let log = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['src/main.ts'], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,15 +5,15 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { type Runtime, startRuntime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { type ConsumedRecord, KafkaConnection } from '../../src/kafka/index.js';
-import { createNeuroWeaver } from '../../src/ml/index.js';
-import { createRelay, type RelayCore } from '../../src/relay/index.js';
-import type { TopicKey } from '../../topics/index.js';
-import { testClient, uniquePrefix } from './kafka.js';
-import { freePort } from './process.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { type ConsumedRecord, KafkaConnection } from '../../src/kafka/index.ts';
+import { createNeuroWeaver } from '../../src/ml/index.ts';
+import { createRelay, type RelayCore } from '../../src/relay/index.ts';
+import type { TopicKey } from '../../topics/index.ts';
+import { testClient, uniquePrefix } from './kafka.ts';
+import { freePort } from './process.ts';
 
 export interface RelayHarness extends AppHarness {
   relay: RelayCore;

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type StackSettings, stackDown } from '../../src/stack/index.js';
-import { freePort } from './process.js';
+import { type StackSettings, stackDown } from '../../src/stack/index.ts';
+import { freePort } from './process.ts';
 
 const sharedArtifacts = resolve(process.env.STACK_DIR ?? '.stack', 'artifacts');
 

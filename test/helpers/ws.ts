@@ -16,7 +16,10 @@ export class TestClient {
   closed?: { code: number; reason: string };
   private waiters: (() => void)[] = [];
 
-  private constructor(readonly ws: WebSocket) {
+  readonly ws: WebSocket;
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
     ws.on('message', (data) => {
       this.messages.push(JSON.parse(data.toString()) as Msg);
       this.wake();

@@ -4,7 +4,7 @@
  * 5xx, and the process must stay up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 interface Operation {
   method: string;

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Runtime, startRuntime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { collect, freePort } from '../helpers/process.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { collect, freePort } from '../helpers/process.ts';
 
 describe('the app', () => {
   let runtime: Runtime;

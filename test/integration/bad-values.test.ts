@@ -6,11 +6,11 @@
  * still handled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter } from '../../schemas/types.js';
-import { createDetector } from '../../src/detect/index.js';
-import type { KafkaConnection } from '../../src/kafka/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.js';
+import type { DeadLetter } from '../../schemas/types.ts';
+import { createDetector } from '../../src/detect/index.ts';
+import type { KafkaConnection } from '../../src/kafka/index.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 /** A schema id no registry has handed out. */
 const UNKNOWN_ID = 0x7ffffff0;

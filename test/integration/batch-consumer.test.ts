@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchConsumer, ConsumedRecord, KafkaAdmin, TypedProducer } from '../../src/kafka/index.js';
-import { type TestKafka, testKafka } from '../helpers/kafka.js';
-import { poll } from '../helpers/poll.js';
+import type { BatchConsumer, ConsumedRecord, KafkaAdmin, TypedProducer } from '../../src/kafka/index.ts';
+import { type TestKafka, testKafka } from '../helpers/kafka.ts';
+import { poll } from '../helpers/poll.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,11 +4,15 @@ import { closeSync, createReadStream, createWriteStream, openSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Random } from '../../src/timeseries/random.js';
+import { Random } from '../../src/timeseries/random.ts';
 
 const dir = tmpdir();
 const files: string[] = [];
-afterAll(() => files.forEach((f) => rmSync(f, { force: true })));
+afterAll(() =>
+  files.forEach((f) => {
+    rmSync(f, { force: true });
+  }),
+);
 
 /** A CSV of `rows` samples, one a minute, a daily cycle with noise and a few spikes. */
 async function writeSeries(rows: number): Promise<string> {

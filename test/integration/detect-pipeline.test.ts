@@ -5,15 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Anomaly, EcosystemEvent, MetricSampleInput, OrchestratorAction } from '../../schemas/types.js';
-import { type Runtime, startRuntime } from '../../src/app/index.js';
-import { COMPONENT_FACTORIES } from '../../src/components.js';
-import { loadConfig } from '../../src/config/index.js';
-import type { KafkaConnection } from '../../src/kafka/index.js';
-import type { TopicKey } from '../../topics/index.js';
-import { testKafka, uniquePrefix } from '../helpers/kafka.js';
-import { poll } from '../helpers/poll.js';
-import { freePort } from '../helpers/process.js';
+import type { Anomaly, EcosystemEvent, MetricSampleInput, OrchestratorAction } from '../../schemas/types.ts';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { COMPONENT_FACTORIES } from '../../src/components.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import type { KafkaConnection } from '../../src/kafka/index.ts';
+import type { TopicKey } from '../../topics/index.ts';
+import { testKafka, uniquePrefix } from '../helpers/kafka.ts';
+import { poll } from '../helpers/poll.ts';
+import { freePort } from '../helpers/process.ts';
 
 const MIN = 60_000;
 const SERVICE = 'checkout';

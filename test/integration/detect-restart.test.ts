@@ -1,13 +1,13 @@
 /** The detector's state survives a restart through the compacted detector.state topic. */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Anomaly, DetectorState, MetricSampleInput } from '../../schemas/types.js';
-import { DEFAULT_ENGINE } from '../../src/detect/engine.js';
-import { DetectProcessor } from '../../src/detect/processor.js';
-import { partitionForKey } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { type TestKafka, testKafka } from '../helpers/kafka.js';
-import { poll } from '../helpers/poll.js';
+import type { Anomaly, DetectorState, MetricSampleInput } from '../../schemas/types.ts';
+import { DEFAULT_ENGINE } from '../../src/detect/engine.ts';
+import { DetectProcessor } from '../../src/detect/processor.ts';
+import { partitionForKey } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { type TestKafka, testKafka } from '../helpers/kafka.ts';
+import { poll } from '../helpers/poll.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5);
@@ -54,7 +54,7 @@ describe('detector state across restarts', () => {
 
     // The snapshot on the compacted topic covers all 200 samples, on the samples' partition.
     const snaps: DetectorState[] = [];
-    const { replayWindow } = await import('../../src/kafka/index.js');
+    const { replayWindow } = await import('../../src/kafka/index.ts');
     await replayWindow(t.kafka, {
       topic: t.kafka.catalog.name('detector.state'),
       onRecords: async (rs) => {
@@ -72,7 +72,7 @@ describe('detector state across restarts', () => {
     const anomalies: Anomaly[] = [];
     await poll(async () => (second.samplesOf('payments') === 201 ? true : undefined));
     await second.stop();
-    const { consumeN } = await import('../helpers/kafka.js');
+    const { consumeN } = await import('../helpers/kafka.ts');
     for (const r of await consumeN(t.kafka, t.kafka.catalog.name('anomalies'), 1))
       anomalies.push((await t.kafka.serde.decode('anomalies', r.value)).value);
     expect(anomalies).toHaveLength(1);
@@ -86,6 +86,8 @@ describe('detector state across restarts', () => {
     const results = await Promise.all(
       keys.map((k) => producer.send('metrics.samples', [{ key: k, value: sample(k, 0) }])),
     );
-    results.forEach((r, i) => expect(r[0]!.partition).toBe(partitionForKey(keys[i]!, 6)));
+    results.forEach((r, i) => {
+      expect(r[0]!.partition).toBe(partitionForKey(keys[i]!, 6));
+    });
   });
 });

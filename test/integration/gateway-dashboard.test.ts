@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Runtime, startRuntime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { backfill, DemoGenerator, sendBatch } from '../../src/dashboard/demo.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { launchBrowser } from '../helpers/browser.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { freePort } from '../helpers/process.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { backfill, DemoGenerator, sendBatch } from '../../src/dashboard/demo.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { freePort } from '../helpers/process.ts';
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Runtime, startRuntime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { type StackSettings, stackDown, stackEndpoints, stackUp } from '../../src/stack/index.js';
-import { pidsWithMarker, stopProcess } from '../../src/stack/processes.js';
-import { freePort } from '../helpers/process.js';
-import { TestClient } from '../helpers/ws.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { type StackSettings, stackDown, stackEndpoints, stackUp } from '../../src/stack/index.ts';
+import { pidsWithMarker, stopProcess } from '../../src/stack/processes.ts';
+import { freePort } from '../helpers/process.ts';
+import { TestClient } from '../helpers/ws.ts';
 
 const quiet = () => undefined;
 

@@ -9,13 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type Runtime, startRuntime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { freePort } from '../helpers/process.js';
-import { type Msg, TestClient } from '../helpers/ws.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { freePort } from '../helpers/process.ts';
+import { type Msg, TestClient } from '../helpers/ws.ts';
 
 const ERROR_CODES = new Set([
   'invalid_json',

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { MetricSampleInput } from '../../schemas/types.js';
-import { type Runtime, startRuntime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { freePort } from '../helpers/process.js';
-import { type DataRecord, type Msg, TestClient } from '../helpers/ws.js';
+import type { MetricSampleInput } from '../../schemas/types.ts';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { freePort } from '../helpers/process.ts';
+import { type DataRecord, TestClient } from '../helpers/ws.ts';
 
 const sample = (service: string, i: number, at = Date.now()): MetricSampleInput => ({
   service,
@@ -277,11 +277,11 @@ describe('the WebSocket gateway', () => {
       [{ type: 'subscribe', id: 'x'.repeat(100), topic: 'anomalies' }, 'invalid_message', 'id'],
       [{ type: 'unsubscribe', id: 'never' }, 'unknown_subscription', 'id'],
       [
-        '{"type":"subscribe","topic":"anomalies","filter":{"where":{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}}}',
+        `{"type":"subscribe","topic":"anomalies","filter":{"where":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}}`,
         'invalid_message',
         'filter.where.a',
       ],
-      ['{"type":"ping","id":' + '['.repeat(20000) + ']'.repeat(20000) + '}', 'invalid_message', 'id'],
+      [`{"type":"ping","id":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'invalid_message', 'id'],
     ];
     for (const [msg] of bad) client.send(msg);
     client.ws.send(Buffer.from([1, 2, 3]), { binary: true });
@@ -314,7 +314,9 @@ describe('the WebSocket gateway', () => {
       'ANOMALIES',
       'anomalies\u0000',
     ];
-    attempts.forEach((topic, i) => client.send({ type: 'subscribe', id: `x${i}`, topic }));
+    attempts.forEach((topic, i) => {
+      client.send({ type: 'subscribe', id: `x${i}`, topic });
+    });
     const errors = await client.until(
       (c) => (c.of('error').length >= attempts.length ? c.of('error') : undefined),
       'refusals',
@@ -725,5 +727,3 @@ async function openSse(url: string, headers: Record<string, string> = {}) {
     },
   };
 }
-
-export type { Msg };

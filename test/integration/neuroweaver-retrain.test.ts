@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobStatus } from '../../src/ml/jobs.js';
-import { syntheticSamples } from '../../src/ml/synthetic.js';
-import { type TestKafka, testKafka } from '../helpers/kafka.js';
-import { finished, type Instance, NEUROWEAVER_TOPICS, startNeuroWeaver } from '../helpers/neuroweaver.js';
+import type { JobStatus } from '../../src/ml/jobs.ts';
+import { syntheticSamples } from '../../src/ml/synthetic.ts';
+import { type TestKafka, testKafka } from '../helpers/kafka.ts';
+import { finished, type Instance, NEUROWEAVER_TOPICS, startNeuroWeaver } from '../helpers/neuroweaver.ts';
 
 describe('NeuroWeaver retraining triggers', () => {
   let t: TestKafka;

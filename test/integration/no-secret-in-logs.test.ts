@@ -1,9 +1,9 @@
 /** Issue 7, security: the API token never appears in the process's output, whatever the requests do. */
 import { spawn } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { collect, freePort } from '../helpers/process.js';
-import { TestClient } from '../helpers/ws.js';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { collect, freePort } from '../helpers/process.ts';
+import { TestClient } from '../helpers/ws.ts';
 
 const TOKEN = 'very-secret-token-7f3a9c2e1b';
 
@@ -22,10 +22,7 @@ describe('secrets and logs', () => {
       LOG_LEVEL: 'debug',
       COMPONENTS: 'neuroweaver,gateway,detect,orchestrator',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, ['src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const output = collect(child, 180_000);
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 120; i++) {

@@ -5,11 +5,11 @@
  * started and not yet committed.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { DeadLetter } from '../../schemas/types.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.js';
-import { follow, relayEnv, type TestEndpoint, testEndpoint, until } from '../helpers/relay.js';
-import { type AppChild, singleEndpointRoutesFile, startAppProcess } from '../helpers/relay-process.js';
+import type { DeadLetter } from '../../schemas/types.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.ts';
+import { follow, relayEnv, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
+import { type AppChild, singleEndpointRoutesFile, startAppProcess } from '../helpers/relay-process.ts';
 
 const WINDOW = 64;
 

@@ -10,8 +10,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter } from '../../schemas/types.js';
-import { follow, type RelayHarness, startRelay, until } from '../helpers/relay.js';
+import type { DeadLetter } from '../../schemas/types.ts';
+import { follow, type RelayHarness, startRelay, until } from '../helpers/relay.ts';
 
 type Fault = 'timeout' | 'reset' | '5xx' | 'trickle' | 'ok';
 

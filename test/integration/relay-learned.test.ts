@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeliveryOutcome, ModelVersion, TrainingEvent } from '../../schemas/types.js';
-import type { RelayCore } from '../../src/relay/index.js';
-import { launchBrowser } from '../helpers/browser.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { readUntil } from '../helpers/neuroweaver.js';
-import { type AppHarness, follow, startApp, type TestEndpoint, testEndpoint, until } from '../helpers/relay.js';
+import type { DeliveryOutcome, ModelVersion, TrainingEvent } from '../../schemas/types.ts';
+import type { RelayCore } from '../../src/relay/index.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { readUntil } from '../helpers/neuroweaver.ts';
+import { type AppHarness, follow, startApp, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 interface Score {
   basis: string;

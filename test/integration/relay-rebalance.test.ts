@@ -1,15 +1,8 @@
-/**
- * Issue 7, rebalance: two RelayCore processes in one consumer group share the inbound partitions;
- * one is SIGKILLed mid-stream; the survivor takes its partitions (once the group's session times
- * out) and delivers the rest. Nothing is lost, and at most RELAY_MAX_UNCOMMITTED messages (the
- * killed member's uncommitted window) are delivered twice.
- */
-import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.js';
-import { relayEnv, type TestEndpoint, testEndpoint, until } from '../helpers/relay.js';
-import { type AppChild, singleEndpointRoutesFile, startAppProcess } from '../helpers/relay-process.js';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.ts';
+import { relayEnv, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
+import { type AppChild, singleEndpointRoutesFile, startAppProcess } from '../helpers/relay-process.ts';
 
 const WINDOW = 64;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.js';
+import { type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 describe('RelayCore priority tiers', () => {
   let h: RelayHarness;

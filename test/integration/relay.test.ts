@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter, DeliveryOutcome, EcosystemEvent, OrchestratorAction } from '../../schemas/types.js';
-import { logger } from '../../src/log/index.js';
-import { RouteStore } from '../../src/relay/routes.js';
-import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.js';
+import type { DeadLetter, DeliveryOutcome, EcosystemEvent, OrchestratorAction } from '../../schemas/types.ts';
+import { logger } from '../../src/log/index.ts';
+import { RouteStore } from '../../src/relay/routes.ts';
+import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 describe('RelayCore on the real broker', () => {
   let h: RelayHarness;

@@ -2,9 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runReplay } from '../../src/cli/replay.js';
-import { type ConsumedRecord, replayWindow } from '../../src/kafka/index.js';
-import { type TestKafka, testKafka } from '../helpers/kafka.js';
+import { runReplay } from '../../src/cli/replay.ts';
+import { type ConsumedRecord, replayWindow } from '../../src/kafka/index.ts';
+import { type TestKafka, testKafka } from '../helpers/kafka.ts';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const MIN = 60_000;

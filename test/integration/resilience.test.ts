@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Runtime, startRuntime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { DecodeError, KafkaConnection, RegistryUnavailableError } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { stackDown, stackEndpoints, stackUp } from '../../src/stack/index.js';
-import { freePort } from '../helpers/process.js';
-import { privateStack } from '../helpers/stack.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { DecodeError, KafkaConnection, RegistryUnavailableError } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { stackDown, stackEndpoints, stackUp } from '../../src/stack/index.ts';
+import { freePort } from '../helpers/process.ts';
+import { privateStack } from '../helpers/stack.ts';
 
 const quiet = () => undefined;
 const sample = {

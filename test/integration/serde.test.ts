@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricSample } from '../../schemas/index.js';
-import { DecodeError, SchemaRegistrationError, Serde, TopicCatalog } from '../../src/kafka/index.js';
-import { consumeN, type TestKafka, testKafka } from '../helpers/kafka.js';
+import type { MetricSample } from '../../schemas/index.ts';
+import { DecodeError, SchemaRegistrationError, Serde, TopicCatalog } from '../../src/kafka/index.ts';
+import { consumeN, type TestKafka, testKafka } from '../helpers/kafka.ts';
 
 const sample = (service: string, i: number): MetricSample => ({
   service,

@@ -3,15 +3,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareKafka } from '../../src/app/index.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { type StackSettings, stackDown, stackEndpoints, stackStatus, stackUp } from '../../src/stack/index.js';
-import { pidsWithMarker, portAnswers } from '../../src/stack/processes.js';
-import { TOPIC_KEYS } from '../../topics/index.js';
-import { consumeN } from '../helpers/kafka.js';
-import { freePort, runCli } from '../helpers/process.js';
-import { privateStack } from '../helpers/stack.js';
+import { prepareKafka } from '../../src/app/index.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { type StackSettings, stackDown, stackEndpoints, stackStatus, stackUp } from '../../src/stack/index.ts';
+import { pidsWithMarker, portAnswers } from '../../src/stack/processes.ts';
+import { TOPIC_KEYS } from '../../topics/index.ts';
+import { consumeN } from '../helpers/kafka.ts';
+import { freePort, runCli } from '../helpers/process.ts';
+import { privateStack } from '../helpers/stack.ts';
 
 const quiet = () => undefined;
 
@@ -164,7 +164,7 @@ describe('the local stack', () => {
     const fresh = join(dir, 'mvn-fresh');
     writeFileSync(fresh, `#!/bin/sh\nexec mvn -Dmaven.repo.local=${join(dir, 'fresh-repo')} "$@"\n`);
     chmodSync(fresh, 0o755);
-    const { ensureKafkaJars } = await import('../../src/stack/artifacts.js');
+    const { ensureKafkaJars } = await import('../../src/stack/artifacts.ts');
     const writes: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
     process.env.MAVEN_CMD = fresh;

@@ -1,10 +1,10 @@
 /** Issue 4 end to end: a training job's per-epoch progress reaches a WebSocket client while the job runs. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway } from '../../src/gateway/index.js';
-import { createNeuroWeaver } from '../../src/ml/index.js';
-import { syntheticRows } from '../../src/ml/synthetic.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { TestClient } from '../helpers/ws.js';
+import { createGateway } from '../../src/gateway/index.ts';
+import { createNeuroWeaver } from '../../src/ml/index.ts';
+import { syntheticRows } from '../../src/ml/synthetic.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { TestClient } from '../helpers/ws.ts';
 
 describe('training progress over the WebSocket', () => {
   let app: TestApp;

@@ -5,8 +5,8 @@
  * 3. the project's local stack (started if it is not running; left running afterwards).
  */
 import { createServer } from 'node:net';
-import { loadConfig } from '../../src/config/index.js';
-import { stackSettings, stackUp, versions } from '../../src/stack/index.js';
+import { loadConfig } from '../../src/config/index.ts';
+import { stackSettings, stackUp, versions } from '../../src/stack/index.ts';
 
 export interface TestBroker {
   brokers: string[];

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ENV, loadConfig } from '../../src/config/index.js';
+import { ConfigError, ENV, loadConfig } from '../../src/config/index.ts';
 
 /** One bad value per variable, and the words its error must contain. */
 const BAD: Record<keyof typeof ENV, [string, string]> = {
@@ -157,7 +157,7 @@ describe('configuration', () => {
 
 function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['src/main.ts'], {
       env: { ...process.env, KAFKA_BROKERS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

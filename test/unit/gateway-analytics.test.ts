@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DeliveryOutcome } from '../../schemas/types.js';
-import { overallStatus } from '../../src/api/index.js';
-import { PerformanceAnalytics } from '../../src/gateway/analytics.js';
+import type { DeliveryOutcome } from '../../schemas/types.ts';
+import { overallStatus } from '../../src/api/index.ts';
+import { PerformanceAnalytics } from '../../src/gateway/analytics.ts';
 
 const NOW = 1_800_000_000_000;
 function outcome(over: Partial<DeliveryOutcome>): DeliveryOutcome {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSE_TOO_SLOW, Client, type DataItem, type Sink } from '../../src/gateway/client.js';
-import type { Subscription } from '../../src/gateway/hub.js';
-import type { PreparedBatch, PreparedRecord } from '../../src/gateway/records.js';
-import { logger } from '../../src/log/index.js';
+import { CLOSE_TOO_SLOW, Client, type DataItem, type Sink } from '../../src/gateway/client.ts';
+import type { Subscription } from '../../src/gateway/hub.ts';
+import type { PreparedBatch, PreparedRecord } from '../../src/gateway/records.ts';
+import { logger } from '../../src/log/index.ts';
 
 /** A socket that takes everything until it is "full", then holds it until drained. */
 class FakeSink implements Sink {

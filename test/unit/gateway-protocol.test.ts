@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matches, ProtocolError, parseClientMessage } from '../../src/gateway/protocol.js';
-import { decodeCursor, encodeCursor } from '../../src/gateway/sinks.js';
+import { matches, ProtocolError, parseClientMessage } from '../../src/gateway/protocol.ts';
+import { decodeCursor, encodeCursor } from '../../src/gateway/sinks.ts';
 
 function error(text: string): ProtocolError {
   try {

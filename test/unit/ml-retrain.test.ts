@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { KafkaConnection } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { type JobManager, type JobSpec, type JobStatus, QueueFullError } from '../../src/ml/jobs.js';
-import { performanceKind } from '../../src/ml/kinds/performance.js';
-import { routingKind } from '../../src/ml/kinds/routing.js';
-import type { Predictor } from '../../src/ml/predictor.js';
-import { parseRetrainParams, retrainAction } from '../../src/ml/requests.js';
-import { Retrainer, type RetrainSettings } from '../../src/ml/retrain.js';
+import type { KafkaConnection } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { type JobManager, type JobSpec, type JobStatus, QueueFullError } from '../../src/ml/jobs.ts';
+import { performanceKind } from '../../src/ml/kinds/performance.ts';
+import { routingKind } from '../../src/ml/kinds/routing.ts';
+import type { Predictor } from '../../src/ml/predictor.ts';
+import { parseRetrainParams, retrainAction } from '../../src/ml/requests.ts';
+import { Retrainer, type RetrainSettings } from '../../src/ml/retrain.ts';
 
 /** A stand-in for the job queue: records what would have been submitted. */
 function fakeJobs(opts: { full?: boolean } = {}) {

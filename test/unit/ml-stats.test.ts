@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { splitRows } from '../../src/ml/dataset.js';
-import { performanceKind } from '../../src/ml/kinds/performance.js';
-import { parseFlatRow, RowError } from '../../src/ml/kinds/types.js';
-import { decidePromotion } from '../../src/ml/promotion.js';
-import { DriftMonitor } from '../../src/ml/retrain.js';
-import { fitLinear, fitScaler, regressionMetrics, scale, seededRandom, toMatrix, unscale } from '../../src/ml/stats.js';
-import { syntheticRows } from '../../src/ml/synthetic.js';
+import { splitRows } from '../../src/ml/dataset.ts';
+import { performanceKind } from '../../src/ml/kinds/performance.ts';
+import { parseFlatRow, type RowError } from '../../src/ml/kinds/types.ts';
+import { decidePromotion } from '../../src/ml/promotion.ts';
+import { DriftMonitor } from '../../src/ml/retrain.ts';
+import { fitLinear, fitScaler, regressionMetrics, scale, seededRandom, toMatrix, unscale } from '../../src/ml/stats.ts';
+import { syntheticRows } from '../../src/ml/synthetic.ts';
 import {
   batchScale,
   DEFAULT_SPACE,
   halvingSchedule,
   plannedEpochs,
   sampleHyperparameters,
-} from '../../src/ml/tuner.js';
+} from '../../src/ml/tuner.ts';
 
 describe('scaling and the linear baseline', () => {
   it('standardises columns on the data it is fitted on, and inverts exactly', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Route } from '../../schemas/types.js';
-import { REDACTED, redactRoute, redactTarget, restoreRedacted } from '../../src/relay/redact.js';
+import type { Route } from '../../schemas/types.ts';
+import { REDACTED, redactRoute, redactTarget, restoreRedacted } from '../../src/relay/redact.ts';
 
 const route: Route = {
   name: 'orders',

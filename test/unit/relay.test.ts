@@ -2,16 +2,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Route } from '../../schemas/types.js';
-import { actionTarget } from '../../src/relay/actions.js';
-import { parseDefaultRoutes, parseTierWeights } from '../../src/relay/config.js';
-import { EndpointRuntime, freshControls, type Senders } from '../../src/relay/endpoint.js';
-import { WeightedGate } from '../../src/relay/gate.js';
-import { FEATURE_COUNT } from '../../src/relay/learned/features.js';
-import { expectedCost, LearnedPolicy, type RoutingScorer } from '../../src/relay/learned/policy.js';
-import { LeastInflight, P2cPeakEwma, peakEwmaCost, RoundRobin, type RoutedMessage } from '../../src/relay/policies.js';
-import { parseRoute, RouteError, readRoutesFile } from '../../src/relay/routes.js';
-import { PeakEwma } from '../../src/relay/stats.js';
+import type { Route } from '../../schemas/types.ts';
+import { actionTarget } from '../../src/relay/actions.ts';
+import { parseDefaultRoutes, parseTierWeights } from '../../src/relay/config.ts';
+import { EndpointRuntime, freshControls, type Senders } from '../../src/relay/endpoint.ts';
+import { WeightedGate } from '../../src/relay/gate.ts';
+import { FEATURE_COUNT } from '../../src/relay/learned/features.ts';
+import { expectedCost, LearnedPolicy, type RoutingScorer } from '../../src/relay/learned/policy.ts';
+import { LeastInflight, P2cPeakEwma, peakEwmaCost, RoundRobin, type RoutedMessage } from '../../src/relay/policies.ts';
+import { parseRoute, RouteError, readRoutesFile } from '../../src/relay/routes.ts';
+import { PeakEwma } from '../../src/relay/stats.ts';
 
 const route = (over: Partial<Route> = {}): Route =>
   parseRoute({
@@ -172,7 +172,9 @@ describe('routing policies', () => {
   it('p2c-peak-ewma picks the cheaper of two and never the dearest of three', () => {
     const eps = runtimes();
     const now = 10_000;
-    eps.forEach((e, i) => e.stats.peak.observe([5, 50, 500][i]!, now));
+    eps.forEach((e, i) => {
+      e.stats.peak.observe([5, 50, 500][i]!, now);
+    });
     expect(peakEwmaCost(eps[0]!, now)).toBeLessThan(peakEwmaCost(eps[1]!, now));
     let seed = 1;
     const rng = () => (seed = (seed * 16807) % 2147483647) / 2147483647;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeError, Serde, TopicCatalog } from '../../src/kafka/index.js';
+import { DecodeError, Serde, TopicCatalog } from '../../src/kafka/index.ts';
 
 // JSON values are validated locally; no registry is contacted on this path.
 const serde = new Serde('http://127.0.0.1:1/unused', new TopicCatalog('unit.'));

@@ -1,5 +1,5 @@
 /* AutoMatrix dashboard: live over the gateway WebSocket (protocol in docs/gateway.md), plus a few polled endpoints. */
-'use strict';
+
 (() => {
   const params = new URLSearchParams(location.search);
   if (params.get('token')) {
@@ -179,7 +179,7 @@
         const after = names
           .slice(names.indexOf(name) + 1)
           .map((n) => state.services.get(n).card)
-          .find((c) => c && c.isConnected);
+          .find((c) => c?.isConnected);
         box.insertBefore(s.card, after || null);
       }
       const open = openAnomaly(name);
@@ -216,7 +216,7 @@
               // Every service on the same 15-minute window, so their charts line up.
               x: { time: true, range: () => [Date.now() / 1000 - WINDOW_S, Date.now() / 1000] },
               y: {
-                range: (u, min, max) =>
+                range: (_u, _min, max) =>
                   state.metric.endsWith('_usage') ? [0, 100] : [Math.min(0, min ?? 0), max > 0 ? max * 1.15 : 1],
               },
             },
@@ -502,7 +502,7 @@
   // The route policy's current score of an endpoint (GET /relaycore/status): for `learned`, the expected
   // cost with the predicted latency and failure probability; before a model exists, p2c's peak-EWMA cost.
   function scoreCell(relayEp, e) {
-    const s = relayEp && relayEp.score;
+    const s = relayEp?.score;
     if (!s || typeof s !== 'object') return el('span', '', `${num(e.throughputPerS, 1)}/s`);
     const learned = s.predictedLatencyMs !== null && s.predictedLatencyMs !== undefined;
     const text = learned
@@ -520,7 +520,7 @@
   }
 
   function relayModel() {
-    const m = state.relay && state.relay.model;
+    const m = state.relay?.model;
     if (!m) return '';
     return m.version ? `model ${m.version}` : 'no model yet (p2c-peak-ewma)';
   }
@@ -609,7 +609,7 @@
           // Latency on a log scale: a few timeouts should not flatten the usual p99.
           scales: {
             x: { time: true },
-            y: { range: (u, min, max) => [0, Math.max(110, max * 1.15)] },
+            y: { range: (_u, _min, max) => [0, Math.max(110, max * 1.15)] },
             y2: { distr: 3, log: 10 },
           },
           axes: axes('per s · success %', 'p99 ms'),
@@ -771,7 +771,7 @@
   let relayMissing = false;
   const relayAvailable = fetch('/docs/json')
     .then((r) => r.json())
-    .then((spec) => Boolean(spec.paths && spec.paths['/api/v2/relaycore/status']))
+    .then((spec) => Boolean(spec.paths?.['/api/v2/relaycore/status']))
     .catch(() => false);
   async function pollRelay() {
     if (relayMissing || !(await relayAvailable)) return;

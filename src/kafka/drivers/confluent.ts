@@ -4,9 +4,9 @@
  * source with `CKJS_LINKING=dynamic npm_config_nodedir=/usr` (the prebuilt binary and the static
  * build's dependencies are downloaded from GitHub). Loaded only if present.
  */
-import { headersToStrings } from '../consumer.js';
-import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer } from './types.js';
-import { packageVersion } from './version.js';
+import { headersToStrings } from '../consumer.ts';
+import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer } from './types.ts';
+import { packageVersion } from './version.ts';
 
 const PACKAGE = '@confluentinc/kafka-javascript';
 

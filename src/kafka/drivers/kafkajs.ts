@@ -1,7 +1,7 @@
 import kafkajs, { type Consumer } from 'kafkajs';
-import { headersToStrings } from '../consumer.js';
-import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer } from './types.js';
-import { packageVersion } from './version.js';
+import { headersToStrings } from '../consumer.ts';
+import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer } from './types.ts';
+import { packageVersion } from './version.ts';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 

@@ -7,16 +7,16 @@ import {
   ProduceAcks,
   Producer,
 } from '@platformatic/kafka';
-import { PartitionBatcher } from '../platformatic/batcher.js';
+import { PartitionBatcher } from '../platformatic/batcher.ts';
 import {
   type Bytes,
   deserializers,
   headersToRecord,
   javaCompatiblePartitioner,
   serializers,
-} from '../platformatic/codec.js';
-import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer, ReceivedRecord } from './types.js';
-import { packageVersion } from './version.js';
+} from '../platformatic/codec.ts';
+import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer, ReceivedRecord } from './types.ts';
+import { packageVersion } from './version.ts';
 
 type Received = Message<Buffer, Buffer, string, string>;
 

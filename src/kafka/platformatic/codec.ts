@@ -1,6 +1,6 @@
 /** How our record types map onto @platformatic/kafka's generic key, value and header types. */
 import { type Partitioner, stringDeserializer, stringSerializer } from '@platformatic/kafka';
-import { murmur2 } from '../partitioner.js';
+import { murmur2 } from '../partitioner.ts';
 
 export type Bytes = Buffer | string | null;
 

@@ -18,12 +18,12 @@ import {
   MessagesStreamFallbackModes,
   MessagesStreamModes,
 } from '@platformatic/kafka';
-import type { Logger } from '../../log/index.js';
-import type { Assignment, BatchConsumer, BatchHandler, ConsumerOptions } from '../consumer.js';
-import type { ConsumedRecord, TopicPartitionOffset } from '../types.js';
-import { PartitionBatcher } from './batcher.js';
-import { deserializers, headersToRecord } from './codec.js';
-import type { PlatformaticBase } from './producer.js';
+import type { Logger } from '../../log/index.ts';
+import type { Assignment, BatchConsumer, BatchHandler, ConsumerOptions } from '../consumer.ts';
+import type { ConsumedRecord, TopicPartitionOffset } from '../types.ts';
+import { PartitionBatcher } from './batcher.ts';
+import { deserializers, headersToRecord } from './codec.ts';
+import type { PlatformaticBase } from './producer.ts';
 
 type Received = Message<Buffer, Buffer, string, string>;
 
@@ -59,11 +59,15 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
   private readonly crashListeners: ((error: Error, restarting: boolean) => void)[] = [];
   private readonly joinListeners: ((assignment: Assignment) => void)[] = [];
 
-  constructor(
-    private readonly base: PlatformaticBase,
-    private readonly opts: ConsumerOptions,
-    private readonly log: Logger,
-  ) {}
+  private readonly base: PlatformaticBase;
+  private readonly opts: ConsumerOptions;
+  private readonly log: Logger;
+
+  constructor(base: PlatformaticBase, opts: ConsumerOptions, log: Logger) {
+    this.base = base;
+    this.opts = opts;
+    this.log = log;
+  }
 
   get groupId(): string {
     return this.opts.groupId;

@@ -1,8 +1,8 @@
 /** A ProducerTransport on @platformatic/kafka (KAFKA_CLIENT=platformatic; a prototype, see docs/kafka-clients.md). */
 import { ProduceAcks, Producer } from '@platformatic/kafka';
-import type { ProducerTransport } from '../producer.js';
-import type { OutgoingRecord } from '../types.js';
-import { type Bytes, javaCompatiblePartitioner, serializers } from './codec.js';
+import type { ProducerTransport } from '../producer.ts';
+import type { OutgoingRecord } from '../types.ts';
+import { type Bytes, javaCompatiblePartitioner, serializers } from './codec.ts';
 
 export interface PlatformaticBase {
   clientId: string;

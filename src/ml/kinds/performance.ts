@@ -1,7 +1,7 @@
-import type { MetricSample } from '../../../schemas/types.js';
-import { mlp } from '../network.js';
-import { regressionMetrics } from '../stats.js';
-import { type ModelKind, parseFlatRow } from './types.js';
+import type { MetricSample } from '../../../schemas/types.ts';
+import { mlp } from '../network.ts';
+import { regressionMetrics } from '../stats.ts';
+import { type ModelKind, parseFlatRow } from './types.ts';
 
 export const PERFORMANCE_FEATURES = [
   'cpu_usage',

@@ -5,14 +5,14 @@
  * model.json metadata), so RelayCore serves the champion with its own loader.
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
-import type { DeliveryOutcome } from '../../../schemas/types.js';
-import type { TF } from '../backend.js';
+import type { DeliveryOutcome } from '../../../schemas/types.ts';
+import type { TF } from '../backend.ts';
 import {
   FEATURE_NAMES,
   type RoutingFeatureName as FeatureName,
   routingContract as routingModel,
-} from './routing-contract.js';
-import { type Hyperparameters, type ModelKind, parseFlatRow } from './types.js';
+} from './routing-contract.ts';
+import { type Hyperparameters, type ModelKind, parseFlatRow } from './types.ts';
 
 const TARGETS = ['latency_ms', 'failed'] as const;
 export type RoutingRow = Record<FeatureName | (typeof TARGETS)[number], number>;

@@ -6,9 +6,9 @@
  * src/ml/index.ts, where each feature is described): changing it means bumping FEATURE_VERSION there.
  */
 
-import { type RoutingFeatureName, routingContract } from '../../ml/index.js';
-import type { EndpointRuntime } from '../endpoint.js';
-import type { RoutedMessage } from '../policies.js';
+import { type RoutingFeatureName, routingContract } from '../../ml/index.ts';
+import type { EndpointRuntime } from '../endpoint.ts';
+import type { RoutedMessage } from '../policies.ts';
 
 export const FEATURE_VERSION = routingContract.featureVersion;
 export const FEATURE_NAMES = routingContract.featureNames;

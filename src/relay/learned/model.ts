@@ -16,8 +16,8 @@ import {
   type Scaler,
   type TF,
   tensorflow,
-} from '../../ml/index.js';
-import type { Prediction, RoutingScorer } from './policy.js';
+} from '../../ml/index.ts';
+import type { Prediction, RoutingScorer } from './policy.ts';
 
 type LayersModel = Awaited<ReturnType<TF['loadLayersModel']>>;
 type Tensor = ReturnType<TF['tensor2d']>;
@@ -38,7 +38,7 @@ export function applyScaler(scaler: Scaler, rows: Float32Array, count: number): 
   for (let i = 0; i < count; i++) {
     for (let j = 0; j < FEATURE_COUNT; j++) {
       const z = (rows[i * FEATURE_COUNT + j]! - scaler.mean[j]!) / scaler.std[j]!;
-      out[i * FEATURE_COUNT + j] = z > CLIP ? CLIP : z < -CLIP ? -CLIP : z;
+      out[i * FEATURE_COUNT + j] = z > CLIP ? CLIP : Math.max(z, -CLIP);
     }
   }
   return out;
@@ -60,13 +60,19 @@ interface DenseLayer {
 class TypedArrayScorer implements RoutingScorer {
   private buffers: Float32Array[] = [];
 
-  constructor(
-    readonly version: string,
-    private readonly hidden: DenseLayer[],
-    private readonly latencyHead: DenseLayer,
-    private readonly failureHead: DenseLayer,
-    private readonly scaler: Scaler,
-  ) {}
+  readonly version: string;
+  private readonly hidden: DenseLayer[];
+  private readonly latencyHead: DenseLayer;
+  private readonly failureHead: DenseLayer;
+  private readonly scaler: Scaler;
+
+  constructor(version: string, hidden: DenseLayer[], latencyHead: DenseLayer, failureHead: DenseLayer, scaler: Scaler) {
+    this.version = version;
+    this.hidden = hidden;
+    this.latencyHead = latencyHead;
+    this.failureHead = failureHead;
+    this.scaler = scaler;
+  }
 
   private buffer(i: number, size: number): Float32Array {
     if ((this.buffers[i]?.length ?? 0) < size) this.buffers[i] = new Float32Array(size * 2);
@@ -98,7 +104,7 @@ class TypedArrayScorer implements RoutingScorer {
 function activate(activation: Activation, x: number): number {
   switch (activation) {
     case 'relu':
-      return x > 0 ? x : 0;
+      return Math.max(x, 0);
     case 'elu':
       return x > 0 ? x : Math.expm1(x);
     case 'tanh':
@@ -118,7 +124,7 @@ function dense(layer: DenseLayer, input: Float32Array, width: number, count: num
     for (let u = 0; u < units; u++) {
       let sum = bias[u]!;
       for (let k = 0; k < width; k++) sum += input[inOff + k]! * kernel[k * units + u]!;
-      out[outOff + u] = activation === 'relu' ? (sum > 0 ? sum : 0) : activate(activation, sum);
+      out[outOff + u] = activation === 'relu' ? Math.max(sum, 0) : activate(activation, sum);
     }
   }
 }

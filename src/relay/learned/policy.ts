@@ -7,7 +7,7 @@
  * any endpoint unmeasured for a while) keeps every endpoint measured. Without a model it is
  * p2c-peak-ewma.
  */
-import type { EndpointRuntime } from '../endpoint.js';
+import type { EndpointRuntime } from '../endpoint.ts';
 import {
   baseScore,
   type EndpointScore,
@@ -15,8 +15,8 @@ import {
   type Random,
   type RoutedMessage,
   type RoutingPolicy,
-} from '../policies.js';
-import { FEATURE_COUNT, writeFeatures } from './features.js';
+} from '../policies.ts';
+import { FEATURE_COUNT, writeFeatures } from './features.ts';
 
 export interface Prediction {
   /** Predicted attempt latency, ms. */
@@ -89,11 +89,14 @@ export class LearnedPolicy implements RoutingPolicy {
   /** Total decision work (feature rows + inference + picks), for the status endpoint and the benchmark. */
   inferenceMs = 0;
 
-  constructor(
-    private readonly scorer: () => RoutingScorer | null,
-    private readonly options: () => LearnedOptions,
-    private readonly random: Random = Math.random,
-  ) {
+  private readonly scorer: () => RoutingScorer | null;
+  private readonly options: () => LearnedOptions;
+  private readonly random: Random;
+
+  constructor(scorer: () => RoutingScorer | null, options: () => LearnedOptions, random: Random = Math.random) {
+    this.scorer = scorer;
+    this.options = options;
+    this.random = random;
     this.fallback = new P2cPeakEwma(random);
   }
 
@@ -105,9 +108,9 @@ export class LearnedPolicy implements RoutingPolicy {
     const count = messages.length * width;
     if (this.rows.length < count * FEATURE_COUNT) this.rows = new Float32Array(count * FEATURE_COUNT * 2);
     let row = 0;
-    messages.forEach((m, i) => {
+    for (const m of messages) {
       for (const e of endpoints) writeFeatures(this.rows, row++ * FEATURE_COUNT, e, m, now);
-    });
+    }
     const { latencyMs, failure } = scorer.predict(this.rows, count);
     // A model that answers NaN (diverged training) is no model: the picks fall back to p2c.
     if (!latencyMs.every(Number.isFinite) || !failure.every(Number.isFinite)) return;

@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CsvError, parseTimestamp, scoreCsv } from '../../../src/detect/csv.js';
-import { UnivariateDetector } from '../../../src/detect/univariate.js';
+import { type CsvError, parseTimestamp, scoreCsv } from '../../../src/detect/csv.ts';
+import { UnivariateDetector } from '../../../src/detect/univariate.ts';
 
 async function score(text: string | string[]): Promise<string[]> {
   const out = new PassThrough();

@@ -1,10 +1,10 @@
 /** The processor's delivery rule, on a fake connection (the Kafka path itself is covered by integration tests). */
 import { describe, expect, it } from 'vitest';
-import type { AnomalyInput, MetricSample } from '../../../schemas/types.js';
-import { DEFAULT_ENGINE } from '../../../src/detect/engine.js';
-import { DetectProcessor } from '../../../src/detect/processor.js';
-import type { ConsumedBatch, ConsumedRecord, KafkaConnection } from '../../../src/kafka/index.js';
-import { logger } from '../../../src/log/index.js';
+import type { AnomalyInput, MetricSample } from '../../../schemas/types.ts';
+import { DEFAULT_ENGINE } from '../../../src/detect/engine.ts';
+import { DetectProcessor } from '../../../src/detect/processor.ts';
+import type { ConsumedBatch, ConsumedRecord, KafkaConnection } from '../../../src/kafka/index.ts';
+import { logger } from '../../../src/log/index.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 

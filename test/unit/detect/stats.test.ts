@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { TailModel } from '../../../src/detect/tail.js';
-import { partitionForKey } from '../../../src/kafka/partitioner.js';
-import { Random } from '../../../src/timeseries/random.js';
+import { TailModel } from '../../../src/detect/tail.ts';
+import { partitionForKey } from '../../../src/kafka/partitioner.ts';
+import { Random } from '../../../src/timeseries/random.ts';
 import {
   chiSquareSurprise,
   gaussianSurprise,
   scoreToSurprise,
   surpriseToScore,
   surpriseToZ,
-} from '../../../src/timeseries/stats.js';
+} from '../../../src/timeseries/stats.ts';
 
 describe('tail probabilities', () => {
   it('match the Gaussian and chi-square tables', () => {

@@ -5,9 +5,9 @@ import {
   KIND_VARIANCE,
   KINDS,
   UnivariateDetector,
-} from '../../../src/detect/univariate.js';
-import { Random } from '../../../src/timeseries/random.js';
-import { generateStream } from '../../../src/timeseries/synthetic.js';
+} from '../../../src/detect/univariate.ts';
+import { Random } from '../../../src/timeseries/random.ts';
+import { generateStream } from '../../../src/timeseries/synthetic.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5);

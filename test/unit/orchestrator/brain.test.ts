@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Anomaly, EcosystemEvent, MetricSample } from '../../../schemas/types.js';
-import { loadConfig } from '../../../src/config/index.js';
-import { Brain, brainSettings } from '../../../src/orchestrator/index.js';
+import type { Anomaly, EcosystemEvent, MetricSample } from '../../../schemas/types.ts';
+import { loadConfig } from '../../../src/config/index.ts';
+import { Brain, brainSettings } from '../../../src/orchestrator/index.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 const STEP = 60_000;

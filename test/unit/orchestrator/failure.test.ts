@@ -6,8 +6,8 @@ import {
   FeatureTracker,
   LabelQueue,
   ruleProbability,
-} from '../../../src/orchestrator/failure.js';
-import { Random } from '../../../src/timeseries/random.js';
+} from '../../../src/orchestrator/failure.ts';
+import { Random } from '../../../src/timeseries/random.ts';
 
 const SLO = { errorRate: 5, latencyMs: 500 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Anomaly } from '../../../schemas/types.js';
-import { actionId, PolicyEngine, type PolicySettings } from '../../../src/orchestrator/policy.js';
+import type { Anomaly } from '../../../schemas/types.ts';
+import { actionId, PolicyEngine, type PolicySettings } from '../../../src/orchestrator/policy.ts';
 
 const base: PolicySettings = {
   dryRun: true,

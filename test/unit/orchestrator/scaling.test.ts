@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScalingAdvisor } from '../../../src/orchestrator/scaling.js';
+import { ScalingAdvisor } from '../../../src/orchestrator/scaling.ts';
 
 const settings = { headroom: 0.2, minReplicas: 1, maxReplicas: 20, cooldownMs: 600_000, pricePerReplicaHour: 0.5 };
 const MIN = 60_000;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrchestratorAction } from '../../../schemas/types.js';
-import { executeWebhook, webhookRefusal } from '../../../src/orchestrator/webhook.js';
+import type { OrchestratorAction } from '../../../schemas/types.ts';
+import { executeWebhook, webhookRefusal } from '../../../src/orchestrator/webhook.ts';
 
 const action: OrchestratorAction = {
   id: 'act-1',
