@@ -145,8 +145,7 @@ export async function requestRetraining(
   const topic = kafka.catalog.name('training.events');
   const admin = await kafka.admin();
   const ends = await admin.offsets(topic);
-  const groupId = `${kafka.catalog.prefix}retrain-request-${id}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeMs: 100 });
+  const consumer = kafka.privateConsumer('retrain-request', { maxWaitTimeMs: 100 });
   const joined = new Promise<void>((resolve) => consumer.onGroupJoin(() => resolve()));
   let onEvent: (e: TrainingEvent) => void = () => undefined;
   try {
@@ -219,7 +218,6 @@ export async function requestRetraining(
     return await answer;
   } finally {
     await consumer.disconnect().catch(() => undefined);
-    await admin.deleteGroup(groupId).catch(() => undefined);
   }
 }
 

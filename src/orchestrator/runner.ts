@@ -9,7 +9,6 @@
  * Conditions older than the horizon teach but trigger nothing. Every decision goes to
  * orchestrator.actions (key: target); webhook actions are executed here when not in dry-run.
  */
-import { randomUUID } from 'node:crypto';
 import type { OrchestratorAction } from '../../schemas/types.ts';
 import type { EcosystemEvents } from '../app/events.ts';
 import {
@@ -25,7 +24,6 @@ import type { Condition } from './policy.ts';
 import { executeWebhook, type WebhookSettings } from './webhook.ts';
 
 export interface RunnerOptions {
-  groupPrefix: string;
   lookbackMs: number;
   /** Metric history replayed on every group join to rebuild the models (0: resume from committed offsets). */
   trainWindowMs: number;
@@ -35,7 +33,6 @@ export interface RunnerOptions {
 export class OrchestratorRunner {
   private metrics?: BatchConsumer;
   private feed?: BatchConsumer;
-  private readonly feedGroup: string;
   private owned = new Set<number>();
   private metricPartitions = 0;
   private running = false;
@@ -53,7 +50,6 @@ export class OrchestratorRunner {
     this.log = log;
     this.events = events;
     this.opts = opts;
-    this.feedGroup = `${opts.groupPrefix}orchestrator-feed-${randomUUID()}`;
   }
 
   health(): { status: 'ok' | 'degraded' | 'stopped'; detail?: string } {
@@ -66,12 +62,12 @@ export class OrchestratorRunner {
   async start(): Promise<void> {
     const topic = (k: 'metrics.samples' | 'anomalies' | 'ecosystem.events') => this.kafka.catalog.name(k);
     this.metricPartitions = await (await this.kafka.admin()).partitionCount(topic('metrics.samples'));
-    this.metrics = this.kafka.consumer({ groupId: `${this.opts.groupPrefix}orchestrator`, maxWaitTimeMs: 200 });
+    this.metrics = this.kafka.consumer({ groupId: this.kafka.groupId('orchestrator'), maxWaitTimeMs: 200 });
     this.metrics.onGroupJoin((a) => {
       this.owned = new Set(a[topic('metrics.samples')] ?? []);
       void this.rewind(topic('metrics.samples'), [...this.owned]);
     });
-    this.feed = this.kafka.consumer({ groupId: this.feedGroup, maxWaitTimeMs: 200 });
+    this.feed = this.kafka.privateConsumer('orchestrator-feed', { maxWaitTimeMs: 200 });
     for (const c of [this.metrics, this.feed]) {
       c.onCrash((error, restarting) => {
         this.crashed = restarting ? undefined : error.message;
@@ -89,7 +85,6 @@ export class OrchestratorRunner {
     this.running = false;
     await Promise.allSettled([this.metrics?.stop(), this.feed?.stop()]);
     await this.feed?.disconnect().catch(() => undefined);
-    await (await this.kafka.admin()).deleteGroup(this.feedGroup);
   }
 
   /**

@@ -4,7 +4,6 @@
  * drains and weights; actions read while catching up are applied silently, later ones are
  * announced on the ecosystem feed. The action id is the idempotency key.
  */
-import { randomUUID } from 'node:crypto';
 import type { OrchestratorAction } from '../../schemas/types.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
 import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
@@ -38,7 +37,6 @@ export class ActionApplier {
   private readonly applied = new Set<string>();
   readonly recent: AppliedAction[] = [];
   private consumer?: BatchConsumer;
-  private groupId = '';
   private live = false;
 
   private readonly kafka: KafkaConnection;
@@ -58,8 +56,7 @@ export class ActionApplier {
     const ends = await (await this.kafka.admin()).offsets(topic);
     const pending = new Map(ends.filter((e) => e.high !== e.low).map((e) => [e.partition, BigInt(e.high)]));
     this.live = pending.size === 0;
-    this.groupId = `automatrix-relay-actions-${randomUUID()}`;
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 100 });
+    this.consumer = this.kafka.privateConsumer('relay-actions', { maxWaitTimeMs: 100 });
     await this.consumer.subscribe([topic], { fromBeginning: true });
     await this.consumer.run(async (batch) => {
       for (const record of batch.records) {
@@ -162,6 +159,5 @@ export class ActionApplier {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
-    if (this.groupId) await (await this.kafka.admin()).deleteGroup(this.groupId);
   }
 }

@@ -4,7 +4,6 @@
  * deletes); each instance reads it whole with a group of its own, and the routes file only
  * seeds routes the topic does not have yet.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Endpoint, Route } from '../../schemas/types.ts';
 import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
@@ -202,7 +201,6 @@ export class RouteStore {
   private readonly routes = new Map<string, Route>();
   private readonly listeners: RouteListener[] = [];
   private consumer?: BatchConsumer;
-  private groupId = '';
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
 
   private readonly kafka: KafkaConnection;
@@ -230,8 +228,7 @@ export class RouteStore {
     const topic = this.kafka.catalog.name('relay.routes');
     const admin = await this.kafka.admin();
     const ends = await admin.offsets(topic);
-    this.groupId = `automatrix-relay-routes-${randomUUID()}`;
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 100 });
+    this.consumer = this.kafka.privateConsumer('relay-routes', { maxWaitTimeMs: 100 });
     const caughtUp = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
     const done = new Set(ends.filter((e) => e.high === e.low || e.high === '0').map((e) => e.partition));
     let markReady!: () => void;
@@ -321,6 +318,5 @@ export class RouteStore {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
-    if (this.groupId) await (await this.kafka.admin()).deleteGroup(this.groupId);
   }
 }

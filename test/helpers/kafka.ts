@@ -49,9 +49,9 @@ export async function deleteTopicsWithPrefix(kafka: KafkaConnection, prefix: str
   await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(prefix))).catch(() => undefined);
 }
 
-/** Consumes `count` records of a topic from the beginning with a throwaway group. */
+/** Consumes `count` records of a topic from the beginning in a private group (deleted after). */
 export async function consumeN(kafka: KafkaConnection, topic: string, count: number): Promise<ConsumedRecord[]> {
-  const consumer = kafka.consumer({ groupId: `test-${randomBytes(6).toString('hex')}`, maxWaitTimeMs: 100 });
+  const consumer = kafka.privateConsumer('test-consume', { maxWaitTimeMs: 100 });
   const got: ConsumedRecord[] = [];
   await consumer.subscribe([topic], { fromBeginning: true });
   await new Promise<void>((resolve) => {

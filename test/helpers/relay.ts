@@ -28,7 +28,6 @@ export function relayEnv(prefix: string, extra: Record<string, string> = {}): Re
     KAFKA_TOPIC_PREFIX: prefix,
     HOST: '127.0.0.1',
     COMPONENTS: 'relay',
-    RELAY_GROUP_ID: `${prefix}relay`,
     MODEL_SAVE_PATH: mkdtempSync(join(tmpdir(), 'am-relay-models-')),
     RELAY_RETRY_BACKOFF_MS: '5',
     KAFKA_CLIENT: testClient(),
@@ -172,7 +171,7 @@ export async function follow(
   key: TopicKey,
 ): Promise<{ records: ConsumedRecord[]; stop: () => Promise<void> }> {
   const records: ConsumedRecord[] = [];
-  const consumer = kafka.consumer({ groupId: `test-follow-${Math.random().toString(36).slice(2)}`, maxWaitTimeMs: 50 });
+  const consumer = kafka.privateConsumer('test-follow', { maxWaitTimeMs: 50 });
   await consumer.subscribe([kafka.catalog.name(key)], { fromBeginning: true });
   await consumer.run(async (batch) => {
     records.push(...batch.records);
