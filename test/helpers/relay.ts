@@ -12,7 +12,7 @@ import { type ConsumedRecord, KafkaConnection } from '../../src/kafka/index.ts';
 import { createNeuroWeaver } from '../../src/ml/index.ts';
 import { createRelay, type RelayCore } from '../../src/relay/index.ts';
 import type { TopicKey } from '../../topics/index.ts';
-import { testClient, uniquePrefix } from './kafka.ts';
+import { deleteTopicsWithPrefix, testClient, uniquePrefix } from './kafka.ts';
 import { freePort } from './process.ts';
 
 export interface RelayHarness extends AppHarness {
@@ -87,12 +87,10 @@ export async function startApp(opts: {
     },
     stop,
     async close() {
-      const admin = await runtime.kafka.admin();
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(opts.prefix));
       await stop();
       const { brokers, registryUrl } = inject('kafka');
       const cleaner = new KafkaConnection({ brokers, registryUrl, topicPrefix: opts.prefix });
-      await (await cleaner.admin()).deleteTopics(topics).catch(() => undefined);
+      await deleteTopicsWithPrefix(cleaner, opts.prefix);
       await cleaner.close();
     },
   };
