@@ -93,6 +93,30 @@ export class Serde {
     return id;
   }
 
+  /** Every subject in the registry. */
+  async subjects(): Promise<string[]> {
+    return (await this.registryCall('GET', '/subjects')) as string[];
+  }
+
+  /** Deletes a subject and its schema versions for good (soft, then permanent, as the Confluent API wants). */
+  async deleteSubject(subject: string): Promise<void> {
+    const path = `/subjects/${encodeURIComponent(subject)}`;
+    await this.registryCall('DELETE', path);
+    await this.registryCall('DELETE', `${path}?permanent=true`);
+  }
+
+  private async registryCall(method: string, path: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.registryUrl}${path}`, { method, signal: AbortSignal.timeout(10_000) });
+    } catch (err) {
+      throw new RegistryUnavailableError(this.registryUrl, (err as Error).message);
+    }
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: the registry answered ${res.status} ${text.slice(0, 200)}`);
+    return text ? JSON.parse(text) : null;
+  }
+
   /** Schema id our encoder writes for a topic (after registration). */
   schemaId(key: TopicKey): number | undefined {
     return this.ids.get(key);
