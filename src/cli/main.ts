@@ -231,7 +231,7 @@ export function buildCli(): Command {
 }
 
 export async function runCli(argv: string[]): Promise<void> {
-  rootLogger(process.env.LOG_LEVEL ?? 'warn');
+  rootLogger(process.env.LOG_LEVEL ?? 'warn', 'stderr');
   const program = buildCli();
   try {
     await program.parseAsync(argv);

@@ -143,7 +143,8 @@ export class KafkaAdmin {
     try {
       return await this.admin.createTopics({ waitForLeaders: true, ...opts });
     } catch (err) {
-      if (!SETTLING.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`)) throw err;
+      if (!SETTLING.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`))
+        throw creationError(err);
       await untilMetadataSettles(() => this.admin.fetchTopicMetadata({ topics: opts.topics.map((t) => t.topic) }));
       return true;
     }
@@ -242,6 +243,14 @@ export class KafkaAdmin {
   async disconnect(): Promise<void> {
     await this.admin.disconnect();
   }
+}
+
+/** kafkajs reports "Topic creation errors" and keeps the broker's reasons in `errors`: say them. */
+function creationError(err: unknown): Error {
+  const reasons = [...new Set(((err as { errors?: { message?: string }[] }).errors ?? []).map((e) => e.message))].join(
+    '; ',
+  );
+  return reasons ? new Error(reasons) : (err as Error);
 }
 
 const SETTLING =

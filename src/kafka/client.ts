@@ -14,6 +14,8 @@ import { Serde } from './serde.ts';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
+const SETTLING_METADATA = /does not host this topic-partition|There is no leader for this topic-partition/;
+
 export interface ConnectionOptions {
   brokers: string[];
   registryUrl: string;
@@ -62,7 +64,13 @@ export class KafkaConnection {
 
   private forwardLog({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) {
     const { message, timestamp: _t, logger: _l, ...rest } = log;
-    if (level <= logLevel.ERROR) this.log.error({ kafkajs: rest }, message);
+    // A topic just created answers metadata requests this way until its leader settles, and kafkajs retries;
+    // a failed topic creation is thrown to the caller (KafkaAdmin.create), which says why.
+    const handled =
+      (message.startsWith('Response Metadata') && SETTLING_METADATA.test(String(rest.error ?? ''))) ||
+      message.startsWith('Response CreateTopics');
+    if (handled) this.log.debug({ kafkajs: rest }, message);
+    else if (level <= logLevel.ERROR) this.log.error({ kafkajs: rest }, message);
     else if (level === logLevel.WARN) this.log.warn({ kafkajs: rest }, message);
     else this.log.debug({ kafkajs: rest }, message);
   }
