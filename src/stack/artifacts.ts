@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StackError } from './errors.ts';
 import { findMaven, runMaven } from './tools.ts';
@@ -34,16 +34,30 @@ export async function ensureKafkaTools(artifactsDir: string): Promise<string> {
   const dir = join(artifactsDir, `kafka-tools-${KAFKA_VERSION}`);
   if (existsSync(join(dir, DONE))) return join(dir, 'libs');
   const mvn = findMaven();
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'pom.xml'), kafkaToolsPom());
-  await runMaven(
-    mvn,
-    ['dependency:copy-dependencies', '-DoutputDirectory=libs', '-DincludeScope=runtime'],
-    `Apache Kafka ${KAFKA_VERSION} tools`,
-    dir,
-  );
-  writeFileSync(join(dir, DONE), new Date().toISOString());
+  // Fetched into a folder of our own and renamed into place: two commands may fetch at once.
+  const partial = `${dir}.partial-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { recursive: true });
+  writeFileSync(join(partial, 'pom.xml'), kafkaToolsPom());
+  try {
+    await runMaven(
+      mvn,
+      ['dependency:copy-dependencies', '-DoutputDirectory=libs', '-DincludeScope=runtime'],
+      `Apache Kafka ${KAFKA_VERSION} tools`,
+      partial,
+    );
+    writeFileSync(join(partial, DONE), new Date().toISOString());
+    if (!existsSync(join(dir, DONE))) {
+      rmSync(dir, { recursive: true, force: true });
+      try {
+        renameSync(partial, dir);
+      } catch (err) {
+        if (!existsSync(join(dir, DONE))) throw err; // else another command put its copy in place first
+      }
+    }
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
   return join(dir, 'libs');
 }
 
