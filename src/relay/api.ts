@@ -293,6 +293,20 @@ function checkRoute(raw: Record<string, unknown>): Route {
   }
 }
 
+/** A route whose Kafka endpoints all have their topic, else a 400 naming the first that does not. */
+async function withTopics(relay: RelayCore, route: Route): Promise<Route> {
+  const [missing] = await relay.store.missingTopics(route);
+  if (missing) {
+    const field = `body.endpoints.${missing.index}.target`;
+    throw new HttpError(
+      400,
+      `${field} names topic "${missing.topic}", which does not exist (the broker does not create topics on demand): create it first, e.g. npx automatrix topics create ${missing.topic}`,
+      field,
+    );
+  }
+  return route;
+}
+
 function existing(relay: RelayCore, name: string): Route {
   const route = relay.store.get(name);
   if (!route) throw new HttpError(404, `route "${name}" does not exist`, 'params.name');
@@ -469,7 +483,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req, reply) => {
       const route = checkRoute(req.body as Static<typeof RouteBody>);
       if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
-      return reply.status(201).send(redactRoute(await relay.putRoute(route)));
+      return reply.status(201).send(redactRoute(await relay.putRoute(await withTopics(relay, route))));
     },
   );
 
@@ -487,10 +501,9 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req) => {
       if (req.body.name !== undefined && req.body.name !== req.params.name)
         throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
+      const route = checkRoute({ ...req.body, name: req.params.name });
       return redactRoute(
-        await relay.putRoute(
-          restoreRedacted(checkRoute({ ...req.body, name: req.params.name }), relay.store.get(req.params.name)),
-        ),
+        await relay.putRoute(await withTopics(relay, restoreRedacted(route, relay.store.get(req.params.name)))),
       );
     },
   );
@@ -511,11 +524,9 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
       const settings = req.body.settings
         ? { ...current.settings, ...settingsToStrings(req.body.settings) }
         : current.settings;
-      return redactRoute(
-        await relay.putRoute(
-          restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current),
-        ),
-      );
+      const route = restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current);
+      // Endpoints left as they were are not checked again: a policy switch must not wait for a topic.
+      return redactRoute(await relay.putRoute(req.body.endpoints ? await withTopics(relay, route) : route));
     },
   );
 

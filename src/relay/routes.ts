@@ -301,6 +301,16 @@ export class RouteStore {
     });
   }
 
+  /** KAFKA endpoints of a route whose topic the broker does not have (it does not create topics on demand). */
+  async missingTopics(route: Route): Promise<{ index: number; topic: string }[]> {
+    const kafkaEndpoints = route.endpoints.flatMap((e, index) =>
+      e.kind === 'KAFKA' ? [{ index, topic: e.target }] : [],
+    );
+    if (!kafkaEndpoints.length) return [];
+    const topics = new Set(await (await this.kafka.admin()).listTopics());
+    return kafkaEndpoints.filter((e) => !topics.has(e.topic));
+  }
+
   /** Writes a route and resolves once this instance has read it back. */
   async put(route: Route): Promise<Route> {
     const stamped = { ...route, updatedAt: Math.max(Date.now(), (this.routes.get(route.name)?.updatedAt ?? 0) + 1) };
