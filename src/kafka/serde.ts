@@ -251,7 +251,17 @@ export class Serde {
     } catch (err) {
       throw new DecodeError('invalid_json', `value is neither Avro nor JSON: ${(err as Error).message}`);
     }
-    return this.validate(key, parsed);
+    return this.validate(key, this.withJsonText(key, parsed));
+  }
+
+  /** The topic's JSON-text fields given as JSON objects or arrays, turned into their JSON text. */
+  private withJsonText(key: TopicKey, value: unknown): unknown {
+    const fields = this.catalog.declaration(key).jsonTextFields;
+    if (!fields || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    const record = value as Record<string, unknown>;
+    const structured = fields.filter((f) => typeof record[f] === 'object' && record[f] !== null);
+    if (!structured.length) return value;
+    return { ...record, ...Object.fromEntries(structured.map((f) => [f, JSON.stringify(record[f])])) };
   }
 
   /** Checks a JS value against the topic schema and returns it with defaults filled in. */

@@ -32,6 +32,19 @@ describe('Serde, plain JSON values', () => {
     expect(value).toMatchObject({ ...sample, performance_score: null, replicas: null, extra: {} });
   });
 
+  it('reads a relay message payload given as a JSON object or array as its JSON text, as the API does (issue 16)', () => {
+    const object = serde.decodeJson('messages.normal', JSON.stringify({ id: 'm1', payload: { orderId: 1 } }));
+    expect(object.payload).toBe('{"orderId":1}');
+    const array = serde.decodeJson('messages.high', JSON.stringify({ id: 'm2', payload: [1, 2] }));
+    expect(array.payload).toBe('[1,2]');
+    expect(serde.decodeJson('messages.low', JSON.stringify({ id: 'm3', payload: 'text' })).payload).toBe('text');
+    // Only fields declared as JSON text: another topic's string field still has to be a string.
+    const err = decodeError(() =>
+      serde.decodeJson('metrics.samples', JSON.stringify({ ...sample, service: { a: 1 } })),
+    );
+    expect(err.message).toContain('service must be string');
+  });
+
   it('ignores fields the schema does not know (a newer producer)', () => {
     const value = serde.decodeJson('metrics.samples', JSON.stringify({ ...sample, future_field: 1 }));
     expect(value).not.toHaveProperty('future_field');
