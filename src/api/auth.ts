@@ -23,3 +23,10 @@ export function tokenMatches(expected: string, presented: string | undefined): b
 }
 
 export const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Open without the API token even when API_TOKEN is set: the route changes nothing (the built-in sink). */
+    public?: boolean;
+  }
+}

@@ -116,7 +116,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
   if (config.API_TOKEN) {
     const token = config.API_TOKEN;
     app.addHook('onRequest', async (request, reply) => {
-      if (!MUTATING.has(request.method)) return;
+      if (!MUTATING.has(request.method) || request.routeOptions.config?.public) return;
       if (!tokenMatches(token, presentedToken(request.headers))) {
         return reply.status(401).header('www-authenticate', 'Bearer').send({
           statusCode: 401,

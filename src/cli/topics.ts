@@ -36,10 +36,21 @@ export async function prefixContents(kafka: KafkaConnection, prefix: string): Pr
     });
   }
   const groups = await admin.groups(prefix);
-  const subjects = (await kafka.serde.subjects().catch(() => [] as string[]))
-    .filter((s) => s.startsWith(prefix) && !RESERVED.test(s))
-    .sort();
-  return { prefix, topics, groups, subjects };
+  return { prefix, topics, groups, subjects: await subjectsUnder(kafka, prefix, names) };
+}
+
+/**
+ * Value-schema subjects under the prefix: those the registry lists, plus `<topic>-value` of the
+ * topics found and of every declared topic (a registry may list only its first 1000 subjects).
+ */
+async function subjectsUnder(kafka: KafkaConnection, prefix: string, topics: string[]): Promise<string[]> {
+  const listed = (await kafka.serde.subjects().catch(() => [] as string[])).filter((s) => s.startsWith(prefix));
+  const known = [...topics, ...kafka.catalog.keys().map((k) => `${prefix}${k}`)].map((t) => `${t}-value`);
+  const candidates = [...new Set([...listed, ...known])].filter((s) => !RESERVED.test(s));
+  const present = await Promise.all(
+    candidates.map(async (s) => (listed.includes(s) || (await kafka.serde.hasSubject(s)) ? s : '')),
+  );
+  return present.filter(Boolean).sort();
 }
 
 function printContents(c: PrefixContents, out: (line: string) => void): void {

@@ -93,9 +93,19 @@ export class Serde {
     return id;
   }
 
-  /** Every subject in the registry. */
+  /** Subjects in the registry (Apicurio lists at most 1000: ask for a known name with hasSubject). */
   async subjects(): Promise<string[]> {
     return (await this.registryCall('GET', '/subjects')) as string[];
+  }
+
+  async hasSubject(subject: string): Promise<boolean> {
+    try {
+      await this.registryCall('GET', `/subjects/${encodeURIComponent(subject)}/versions`);
+      return true;
+    } catch (err) {
+      if (err instanceof RegistryUnavailableError) throw err;
+      return false;
+    }
   }
 
   /** Deletes a subject and its schema versions for good (soft, then permanent, as the Confluent API wants). */

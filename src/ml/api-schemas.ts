@@ -297,10 +297,11 @@ export const PredictBody = Type.Union(
 export const PredictQuery = Type.Object(
   {
     model: Type.Optional(Type.String({ default: 'performance', examples: ['performance'] })),
+    // No example: Swagger would pre-fill it, and a made-up version is not found.
     version: Type.Optional(
       Type.String({
-        description: 'Predict with this version instead of the champion (e.g. to compare a rejected challenger).',
-        examples: ['v20261127-101500-3fa2'],
+        description:
+          'Predict with this version instead of the champion (e.g. to compare a rejected challenger); versions are listed by GET /neuroweaver/models.',
       }),
     ),
   },
@@ -317,9 +318,13 @@ export const PredictReply = Type.Object(
 export const ModelParams = Type.Object({ model: Type.String({ examples: ['performance'] }) });
 export const VersionParams = Type.Object({
   model: Type.String({ examples: ['performance'] }),
-  version: Type.String({ examples: ['v20261127-101500-3fa2'] }),
+  version: Type.String({ description: 'A version listed by GET /neuroweaver/models.' }),
 });
-export const JobParams = Type.Object({ id: Type.String({ examples: ['0b7c2d0e-5a1f-4c7e-9f1e-2d7a1c3b4e5f'] }) });
+export const JobParams = Type.Object({
+  id: Type.String({
+    description: 'A job id, as POST /neuroweaver/train answers it (GET /neuroweaver/jobs lists them).',
+  }),
+});
 export const ModelsQuery = Type.Object(
   { model: Type.Optional(Type.String({ examples: ['performance'] })) },
   { additionalProperties: false },

@@ -8,6 +8,7 @@ import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
 import { OptimizeError, type RelayCore } from './relay.ts';
 import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
+import { registerSink } from './sink.ts';
 import { RelayStatus } from './status.ts';
 
 const tags = ['relaycore'];
@@ -26,7 +27,7 @@ const EndpointSchema = Type.Object(
     kind: Type.Union([Type.Literal('HTTP'), Type.Literal('KAFKA')]),
     target: Type.String({
       description: 'URL for HTTP, topic name for KAFKA.',
-      examples: ['http://orders-a.internal:8080/ingest'],
+      examples: ['http://localhost:8000/api/v2/relaycore/sink', 'orders.audit'],
     }),
     weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, default: 1 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 })),
@@ -53,12 +54,13 @@ const RouteFields = {
   ),
 };
 
+/** Runs as written against `npm start`: both endpoints are the built-in sink (b answers late). */
 const routeExample = {
   name: 'orders',
   policy: 'p2c-peak-ewma',
   endpoints: [
-    { id: 'a', kind: 'HTTP', target: 'http://orders-a.internal:8080/ingest', timeoutMs: 2000 },
-    { id: 'audit', kind: 'KAFKA', target: 'orders.audit', weight: 0.5 },
+    { id: 'a', kind: 'HTTP', target: 'http://localhost:8000/api/v2/relaycore/sink', timeoutMs: 2000 },
+    { id: 'b', kind: 'HTTP', target: 'http://localhost:8000/api/v2/relaycore/sink?delayMs=50', weight: 0.5 },
   ],
   maxAttempts: 3,
   settings: { errorThresholdPercentage: '50', resetTimeoutMs: '5000' },
@@ -109,7 +111,10 @@ const MessageBody = Type.Object(
         description: 'Unique id, also the idempotency key; generated when absent.',
       }),
     ),
-    route: Type.Optional(Name),
+    route: Type.Optional({
+      ...Name,
+      description: 'Route name (create `orders` with the POST /relaycore/routes example first).',
+    }),
     priority: Type.Optional(
       Type.Union(
         TIERS.map((t) => Type.Literal(t)),
@@ -314,6 +319,7 @@ function existing(relay: RelayCore, name: string): Route {
 }
 
 export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
+  registerSink(api);
   api.post(
     '/relaycore/start',
     {
@@ -363,8 +369,8 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
         throw new HttpError(
           400,
           body.route
-            ? `body.route "${body.route}" is not a route`
-            : `no body.route given and the ${priority} tier has no existing default route`,
+            ? `body.route "${body.route}" is not a route: create it first (POST /api/v2/relaycore/routes)`
+            : `no body.route given and the ${priority} tier's default route (RELAY_DEFAULT_ROUTES) does not exist: name one, or create it`,
           'body.route',
         );
       }

@@ -64,6 +64,7 @@ describe('automatrix topics list|delete --prefix', () => {
     expect(r.code).toBe(0);
     for (const key of kafka.catalog.keys()) expect(r.stdout).toContain(kafka.catalog.name(key));
     expect(r.stdout).toContain(`${prefix}relay.normal`);
+    for (const key of kafka.catalog.keys()) expect(r.stdout).toContain(kafka.catalog.subject(key));
     expect(r.stdout).toContain(`under "${prefix}": ${kafka.catalog.keys().length} topics, 1 consumer groups`);
     expect(r.stdout).not.toContain(neighbour);
   });
@@ -98,11 +99,13 @@ describe('automatrix topics list|delete --prefix', () => {
   it('deletes everything under the prefix once confirmed, and nothing else', async () => {
     const r = await onTerminal(['topics', 'delete', '--prefix', prefix], 'y');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`deleted ${kafka.catalog.keys().length} topics, 1 consumer groups and`);
+    const n = kafka.catalog.keys().length;
+    expect(r.stdout).toContain(`deleted ${n} topics, 1 consumer groups and ${n} schema subjects under "${prefix}"`);
     await until(async () => (await topicsOf(prefix)).length === 0, 'the topics to go');
     const admin = await kafka.admin();
     expect(await admin.groups(prefix)).toEqual([]);
-    expect((await kafka.serde.subjects()).filter((s) => s.startsWith(prefix))).toEqual([]);
+    for (const key of kafka.catalog.keys())
+      expect(await kafka.serde.hasSubject(kafka.catalog.subject(key))).toBe(false);
     expect(await topicsOf(neighbour)).toEqual([keep.catalog.name('relay.routes')]);
 
     const again = await runCli(['topics', 'delete', '--prefix', prefix, '--yes'], env);
