@@ -1,5 +1,6 @@
 /** TypeBox schemas of NeuroWeaver's HTTP API (they are also its OpenAPI documentation under /docs). */
 import { Type } from '@fastify/type-provider-typebox';
+import { exampleTrainingRows } from './synthetic.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Number());
@@ -13,6 +14,8 @@ export const EXAMPLE_ROW = {
   request_count: 1500,
 };
 const EXAMPLE_TRAINING_ROW = { ...EXAMPLE_ROW, performance_score: 0.8 };
+/** The first rows of examples/performance-train.json: the fewest the API takes (ML_MIN_TRAINING_ROWS). */
+const EXAMPLE_TRAINING_ROWS = exampleTrainingRows(50);
 
 export const Time = Type.Union([Type.String(), Type.Integer()], {
   description: 'ISO date-time, epoch milliseconds, `now`, or relative to now (`-2h`, `-15m`, `-7d`).',
@@ -103,7 +106,12 @@ export const TrainBody = Type.Object(
   },
   {
     additionalProperties: false,
-    examples: [{ data: [EXAMPLE_TRAINING_ROW] }, { from: '-24h', to: 'now', budget: { trials: 8, timeS: 300 } }],
+    description:
+      'A first model becomes champion only if it beats a linear regression on the holdout: the 50 rows of the first example are the fewest accepted and rarely enough (the job then reports the version REJECTED, with why); examples/performance-train.json has 1000. The second example replays what services sent to metrics.samples.',
+    examples: [
+      { seed: 7, data: EXAMPLE_TRAINING_ROWS },
+      { from: '-24h', to: 'now', budget: { trials: 8, timeS: 300 } },
+    ],
   },
 );
 
