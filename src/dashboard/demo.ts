@@ -12,6 +12,7 @@ import type {
   MetricSampleInput,
   ModelVersionInput,
   OrchestratorActionInput,
+  Route,
   TrainingEventInput,
 } from '../../schemas/types.ts';
 import type { KafkaConnection, TypedProducer } from '../kafka/index.ts';
@@ -61,6 +62,32 @@ export const ROUTES = [
     ],
   },
 ];
+
+/**
+ * The demo's routes as RelayCore records them (relay.routes), so that a RelayCore of the same
+ * deployment knows the routes the demo's outcomes name; their endpoints are the built-in sink,
+ * answering as slowly as the demo's endpoints.
+ */
+export function demoRoutes(apiBase: string, now = Date.now()): { key: string; value: Route }[] {
+  return ROUTES.map((r) => ({
+    key: r.route,
+    value: {
+      name: r.route,
+      policy: 'learned',
+      endpoints: r.endpoints.map((e) => ({
+        id: e.id,
+        kind: 'HTTP' as const,
+        target: `${apiBase}/api/v2/relaycore/sink?delayMs=${e.latency}`,
+        weight: 1,
+        timeoutMs: 2000,
+        headers: {},
+      })),
+      maxAttempts: 3,
+      settings: {},
+      updatedAt: now,
+    },
+  }));
+}
 
 /** The same seed gives the same demo. */
 function prng(seed: number): () => number {

@@ -407,6 +407,13 @@
     return cell;
   }
 
+  /** The version, with its model in front on narrow screens (where the Model column is hidden). */
+  function versionCell(m) {
+    const cell = el('td', 'version');
+    cell.append(el('span', 'model-prefix', `${m.model} `), document.createTextNode(m.version));
+    return cell;
+  }
+
   function renderModels() {
     const body = $('models');
     const rows = [...state.models.values()]
@@ -420,8 +427,8 @@
       const status = el('td');
       status.append(el('span', `badge ${m.status}`, m.status));
       tr.append(
-        el('td', '', m.model),
-        el('td', '', m.version),
+        el('td', 'model', m.model),
+        versionCell(m),
         status,
         holdoutCell(m.metrics || {}),
         el('td', '', ago(m.createdAt)),
