@@ -8,7 +8,7 @@ import { StackError, stackDown, stackSettings, stackStatus, stackUp } from '../s
 import { runDetect } from './detect.ts';
 import { CONNECTION_VARS, DETECT_VARS, envHelp, STACK_VARS } from './env-help.ts';
 import { registerKafkaConsole } from './kafka-console.ts';
-import { runReplay } from './replay.ts';
+import { type ReplayCommand, runReplay } from './replay.ts';
 import { runTail } from './tail.ts';
 import { parseTime } from './time.ts';
 import { runTopicsCreate, runTopicsDelete, runTopicsList } from './topics.ts';
@@ -171,24 +171,15 @@ export function buildCli(): Command {
       countOption('--partitions <n>', 'partitions of --to-topic if it is created (default: as many as --topic)', 1),
     )
     .addHelpText('after', connectionHelp)
-    .action(
-      async (opts: {
-        topic: string;
-        from?: number;
-        to?: number;
-        out?: string;
-        toTopic?: string;
-        partitions?: number;
-      }) => {
-        if (!opts.out && !opts.toTopic)
-          throw new CommanderError(2, 'automatrix.replay', 'replay needs --out FILE.jsonl or --to-topic TOPIC');
-        if (opts.partitions !== undefined && !opts.toTopic)
-          throw new CommanderError(2, 'automatrix.replay', '--partitions goes with --to-topic');
-        if (opts.from !== undefined && opts.to !== undefined && opts.to < opts.from)
-          throw new CommanderError(2, 'automatrix.replay', '--to is before --from');
-        await withKafka((kafka) => runReplay(kafka, opts));
-      },
-    );
+    .action(async (opts: ReplayCommand) => {
+      if (!opts.out && !opts.toTopic)
+        throw new CommanderError(2, 'automatrix.replay', 'replay needs --out FILE.jsonl or --to-topic TOPIC');
+      if (opts.partitions !== undefined && !opts.toTopic)
+        throw new CommanderError(2, 'automatrix.replay', '--partitions goes with --to-topic');
+      if (opts.from !== undefined && opts.to !== undefined && opts.to < opts.from)
+        throw new CommanderError(2, 'automatrix.replay', '--to is before --from');
+      await withKafka((kafka) => runReplay(kafka, opts));
+    });
 
   program
     .command('tail')

@@ -10,27 +10,28 @@ import { runCli } from '../helpers/process.ts';
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const MIN = 60_000;
 
+/** Minute `i` of a service's samples, with the record timestamp the sample's own. */
+const sample = (service: string, i: number) => ({
+  key: service,
+  timestamp: T0 + i * MIN,
+  value: {
+    service,
+    timestamp: T0 + i * MIN,
+    cpu_usage: i,
+    memory_usage: 1,
+    network_latency: 1,
+    error_rate: 0,
+    request_count: 1,
+  },
+});
+
 describe('replaying a time window', () => {
   let t: TestKafka;
   beforeAll(async () => {
     t = await testKafka(['metrics.samples'], 'replay');
     const producer = await t.kafka.producer();
     // 3 services x 60 minutes, one sample per minute, produced in time order with the record timestamp = sample time.
-    const records = Array.from({ length: 60 }, (_, i) =>
-      ['a', 'b', 'c'].map((service) => ({
-        key: service,
-        timestamp: T0 + i * MIN,
-        value: {
-          service,
-          timestamp: T0 + i * MIN,
-          cpu_usage: i,
-          memory_usage: 1,
-          network_latency: 1,
-          error_rate: 0,
-          request_count: 1,
-        },
-      })),
-    ).flat();
+    const records = Array.from({ length: 60 }, (_, i) => ['a', 'b', 'c'].map((service) => sample(service, i))).flat();
     await producer.send('metrics.samples', records);
   });
   afterAll(async () => t?.cleanup());
@@ -80,19 +81,7 @@ describe('automatrix replay --to-topic into a topic that does not exist (issue 1
     const producer = await t.kafka.producer();
     await producer.send(
       'metrics.samples',
-      Array.from({ length: 40 }, (_, i) => ({
-        key: `svc-${i % 8}`,
-        timestamp: T0 + i * MIN,
-        value: {
-          service: `svc-${i % 8}`,
-          timestamp: T0 + i * MIN,
-          cpu_usage: i,
-          memory_usage: 1,
-          network_latency: 1,
-          error_rate: 0,
-          request_count: 1,
-        },
-      })),
+      Array.from({ length: 40 }, (_, i) => sample(`svc-${i % 8}`, i)),
     );
   });
   afterAll(async () => t?.cleanup());
