@@ -4,8 +4,8 @@ import { ConfigError, int, num } from '../config/vars.js';
 
 export const DETECT_ENV = {
   DETECT_SCORE_HALF: num('DETECT_SCORE_HALF', 1, 50, {
-    description: 'Anomaly detection: evidence (-log10 of the tail probability, Bonferroni-corrected) at which a score is 0.5.',
-    default: 4.5,
+    description: 'Anomaly detection: evidence (-log10 of the tail probability, Bonferroni-corrected) at which a score is 0.5 (chosen on the first halves of the real KPIs: bench:detect-eval).',
+    default: 4,
   }),
   DETECT_OPEN_THRESHOLD: num('DETECT_OPEN_THRESHOLD', 0.01, 1, { description: 'Anomaly detection: score at which an incident opens.', default: 0.5 }),
   DETECT_CLOSE_THRESHOLD: num('DETECT_CLOSE_THRESHOLD', 0, 1, {

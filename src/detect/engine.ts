@@ -9,7 +9,7 @@ import { ServiceDetector, type ServiceSnapshot } from './service.js';
 import { DEFAULT_SETTINGS, type DetectorSettings } from './univariate.js';
 
 export const STANDARD_METRICS = ['cpu_usage', 'memory_usage', 'network_latency', 'error_rate', 'request_count'] as const;
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 
 export interface EngineOptions {
   settings: DetectorSettings;
