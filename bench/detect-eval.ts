@@ -41,6 +41,7 @@ import {
   pointCounts,
   prf,
   type RangeSummary,
+  openings,
   rollingZScores,
   segmentsOf,
   summarise,
@@ -154,6 +155,23 @@ console.log(
 );
 const realTable = [ours, ...others].flatMap((o) => realRows(o, names));
 console.log(table(realTable));
+
+/** What an operator sees: incidents opened by the stream processor's hysteresis (default settings, opening score 0.5) on the held-out halves. */
+function incidentRows(): Record<string, string | number>[] {
+  return series.map((s, k) => {
+    const from = heldOutStart(s.label);
+    const opens = openings(shipped[k]!.subarray(from)).map((o) => o + from);
+    const segs = segmentsOf(s.label, from);
+    const inSegment = (o: number) => segs.some((g) => o >= g.start && o < g.end);
+    const atOnset = segs.filter((g) => opens.some((o) => o >= g.start && o <= g.start + 7)).length;
+    const repeated = segs.filter((g) => opens.filter((o) => o >= g.start && o < g.end).length > 1).length;
+    const days = (s.t[s.t.length - 1]! - s.t[from]!) / 86_400_000;
+    return { series: s.name, segments: segs.length, opened_at_onset: atOnset, incidents: opens.length, false_incidents: opens.filter((o) => !inSegment(o)).length, false_per_day: r3(opens.filter((o) => !inSegment(o)).length / days), segments_opened_twice: repeated };
+  });
+}
+const incidents = incidentRows();
+console.log('\nIncidents (OPEN records) of the shipped defaults on the held-out halves:\n');
+console.log(table(incidents));
 const bestBaseline = others.reduce((a, b) => (prf(eventCounts(b.heldOut, b.threshold)).f1 > prf(eventCounts(a.heldOut, a.threshold)).f1 ? b : a));
 
 // ---------------------------------------------------------------------------------------------
@@ -272,6 +290,7 @@ writeResult(args.length ? 'detect-eval-custom' : 'detect-eval', headline, {
   selection,
   chosen: { automatrix: ours.params, scoreHalfAtThreshold: chosenHalf, defaultsMatch },
   real: realTable,
+  incidents,
   synthetic,
   streamsPerKind: STREAMS,
   args,
