@@ -31,15 +31,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import avsc from 'avsc';
-import type { DeadLetter } from '../schemas/types.js';
-import { loadConfig } from '../src/config/index.js';
-import { KafkaConnection, RegistryUnavailableError, replayWindow, type TypedProducer } from '../src/kafka/index.js';
-import { logger } from '../src/log/index.js';
-import { stackDown, stackEndpoints, stackSettings, stackStatus, stackUp, type StackSettings } from '../src/stack/index.js';
-import { freePort, startApp, type AppProcess } from './lib/app-process.js';
-import { broker } from './lib/relay-run.js';
-import { table, writeResult } from './lib/result.js';
-import { duplicates, startSink, type Sink } from './lib/sink.js';
+import type { DeadLetter } from '../schemas/types.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { KafkaConnection, RegistryUnavailableError, replayWindow, type TypedProducer } from '../src/kafka/index.ts';
+import { logger } from '../src/log/index.ts';
+import {
+  type StackSettings,
+  stackDown,
+  stackEndpoints,
+  stackSettings,
+  stackStatus,
+  stackUp,
+} from '../src/stack/index.ts';
+import { type AppProcess, freePort, startApp } from './lib/app-process.ts';
+import { broker } from './lib/relay-run.ts';
+import { table, writeResult } from './lib/result.ts';
+import { duplicates, type Sink, startSink } from './lib/sink.ts';
 
 const T0 = Date.now();
 const log = (line: string) => console.log(`[${String(Math.round((Date.now() - T0) / 1000)).padStart(4)} s] ${line}`);
@@ -52,7 +59,8 @@ function arg(name: string): string | undefined {
 const SCENARIOS = ['crash', 'broker', 'registry', 'rebalance'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = (arg('only')?.split(',') ?? [...SCENARIOS]) as Scenario[];
-for (const s of ONLY) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (${SCENARIOS.join(', ')})`);
+for (const s of ONLY)
+  if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (${SCENARIOS.join(', ')})`);
 const MESSAGES = Number(arg('messages') ?? 100_000);
 if (!Number.isSafeInteger(MESSAGES) || MESSAGES < 1000) throw new Error('--messages must be an integer >= 1000');
 const STACK = arg('stack') ?? 'private';
@@ -101,7 +109,18 @@ async function space(label: string, ep: Endpoints) {
     /** Environment of an app process on this prefix. */
     env(sinks: Sink[], extra: Record<string, string> = {}): Record<string, string> {
       const routesFile = join(dir, 'routes.json');
-      writeFileSync(routesFile, JSON.stringify({ routes: [{ name: 'default', policy: 'p2c-peak-ewma', endpoints: sinks.map((s, i) => ({ id: `sink${i}`, kind: 'HTTP', target: s.url, timeoutMs: 5000 })) }] }));
+      writeFileSync(
+        routesFile,
+        JSON.stringify({
+          routes: [
+            {
+              name: 'default',
+              policy: 'p2c-peak-ewma',
+              endpoints: sinks.map((s, i) => ({ id: `sink${i}`, kind: 'HTTP', target: s.url, timeoutMs: 5000 })),
+            },
+          ],
+        }),
+      );
       return {
         KAFKA_BROKERS: ep.brokers.join(','),
         SCHEMA_REGISTRY_URL: ep.registryUrl,
@@ -159,7 +178,11 @@ const message = (id: string, route: string | null = null) => ({ id, route, paylo
 function account(ids: string[], sinks: Sink[], letters: DeadLetter[], garbage: string[] = []) {
   const { unique, duplicates: dupDelivered } = duplicates(sinks);
   const bySource = new Map<string, number>();
-  for (const l of letters) bySource.set(`${l.sourceTopic}/${l.sourcePartition}/${l.sourceOffset}`, (bySource.get(`${l.sourceTopic}/${l.sourcePartition}/${l.sourceOffset}`) ?? 0) + 1);
+  for (const l of letters)
+    bySource.set(
+      `${l.sourceTopic}/${l.sourcePartition}/${l.sourceOffset}`,
+      (bySource.get(`${l.sourceTopic}/${l.sourcePartition}/${l.sourceOffset}`) ?? 0) + 1,
+    );
   const dupLetters = [...bySource.values()].reduce((n, c) => n + c - 1, 0);
   const deadIds = new Set(letters.flatMap((l) => (l.messageId ? [l.messageId] : [])));
   const deadGarbage = new Set(letters.filter((l) => l.reason === 'decode_error').map((l) => l.value?.toString() ?? ''));
@@ -174,12 +197,22 @@ function account(ids: string[], sinks: Sink[], letters: DeadLetter[], garbage: s
     /** Distinct dead-lettered records per reason. */
     /** One error text per reason. */
     examples: Object.fromEntries(letters.map((l) => [l.reason, l.error.slice(0, 200)])),
-    reasons: Object.fromEntries([...new Set(letters.map((l) => l.reason))].map((r) => [r, new Set(letters.filter((l) => l.reason === r).map((l) => `${l.sourcePartition}/${l.sourceOffset}`)).size])),
+    reasons: Object.fromEntries(
+      [...new Set(letters.map((l) => l.reason))].map((r) => [
+        r,
+        new Set(letters.filter((l) => l.reason === r).map((l) => `${l.sourcePartition}/${l.sourceOffset}`)).size,
+      ]),
+    ),
   };
 }
 
 /** Polls `check`; with `status`, prints it every 5 s meanwhile. */
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, every = 100, status?: () => string): Promise<boolean> {
+async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  every = 100,
+  status?: () => string,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let lastPrint = Date.now();
   while (!(await check())) {
@@ -194,7 +227,13 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
 }
 
 /** Waits for `done`, printing `status()` every 5 s; gives up after `idleMs` without progress. */
-async function progress(label: string, done: () => boolean, status: () => string, measure: () => number, idleMs = 120_000): Promise<boolean> {
+async function progress(
+  label: string,
+  done: () => boolean,
+  status: () => string,
+  measure: () => number,
+  idleMs = 120_000,
+): Promise<boolean> {
   let last = measure();
   let lastChange = Date.now();
   let lastPrint = Date.now();
@@ -233,7 +272,10 @@ async function crash(ep: Endpoints): Promise<Run> {
     const producing = (async () => {
       for (let i = 0; i < MESSAGES; i += 2000) {
         const batch = ids.slice(i, i + 2000);
-        await producer.send('messages.normal', batch.map((id, j) => ({ key: `k${(i + j) % 500}`, value: message(id, unrouted.has(id) ? 'nowhere' : null) })));
+        await producer.send(
+          'messages.normal',
+          batch.map((id, j) => ({ key: `k${(i + j) % 500}`, value: message(id, unrouted.has(id) ? 'nowhere' : null) })),
+        );
         const g = `garbage-${i}`;
         garbage.push(g);
         await producer.sendRaw(topic, [{ key: `k${i % 500}`, value: Buffer.from(g) }]);
@@ -243,7 +285,15 @@ async function crash(ep: Endpoints): Promise<Run> {
     const handled = () => seen.size;
     const downtimes: number[] = [];
     for (const share of [0.3, 0.65]) {
-      if (!(await waitFor(() => handled() >= deliverable * share, 300_000, 20, () => `crash: ${handled()}/${deliverable} delivered`))) throw new Error(`crash: stuck at ${handled()} delivered`);
+      if (
+        !(await waitFor(
+          () => handled() >= deliverable * share,
+          300_000,
+          20,
+          () => `crash: ${handled()}/${deliverable} delivered`,
+        ))
+      )
+        throw new Error(`crash: stuck at ${handled()} delivered`);
       const at = handled();
       await apps.at(-1)!.kill();
       const killedAt = Date.now();
@@ -252,13 +302,24 @@ async function crash(ep: Endpoints): Promise<Run> {
       downtimes.push(Date.now() - killedAt);
     }
     await producing;
-    await progress('crash', () => handled() >= deliverable, () => `${handled()}/${deliverable} delivered`, handled);
+    await progress(
+      'crash',
+      () => handled() >= deliverable,
+      () => `${handled()}/${deliverable} delivered`,
+      handled,
+    );
     // The dead letters (unrouted ids and garbage) are written by the same process: wait for them too.
     let letters: DeadLetter[] = [];
-    await waitFor(async () => {
-      letters = await s.deadLetters();
-      return new Set(letters.map((l) => `${l.sourcePartition}/${l.sourceOffset}`)).size >= unrouted.size + garbage.length;
-    }, 60_000, 1000);
+    await waitFor(
+      async () => {
+        letters = await s.deadLetters();
+        return (
+          new Set(letters.map((l) => `${l.sourcePartition}/${l.sourceOffset}`)).size >= unrouted.size + garbage.length
+        );
+      },
+      60_000,
+      1000,
+    );
     const a = account(ids, sinks, letters, garbage);
     return {
       scenario: 'crash',
@@ -299,38 +360,57 @@ async function rebalance(ep: Endpoints): Promise<Run> {
       for (let i = 0; i < total; i += rate / 10) {
         const due = started + (i / rate) * 1000;
         if (due > Date.now()) await sleep(due - Date.now());
-        await producer.send('messages.normal', ids.slice(i, i + rate / 10).map((id, j) => ({ key: `k${(i + j) % 600}`, value: message(id) })));
+        await producer.send(
+          'messages.normal',
+          ids.slice(i, i + rate / 10).map((id, j) => ({ key: `k${(i + j) % 600}`, value: message(id) })),
+        );
       }
     })();
     const status = async (app: AppProcess) => {
-      const res = await fetch(`${app.base}/api/v2/relaycore/status`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+      const res = await fetch(`${app.base}/api/v2/relaycore/status`, { signal: AbortSignal.timeout(5000) }).catch(
+        () => undefined,
+      );
       return res?.ok ? ((await res.json()) as { counters: { consumed: number } }).counters.consumed : -1;
     };
     const handled = () => seen.size;
     // Both members consume before one dies.
     let consumed = [0, 0];
-    await waitFor(async () => {
-      consumed = await Promise.all(apps.map(status));
-      return consumed.every((c) => c > 0) && handled() >= total * 0.25;
-    }, 120_000, 250, () => `rebalance: ${handled()}/${total} delivered`);
+    await waitFor(
+      async () => {
+        consumed = await Promise.all(apps.map(status));
+        return consumed.every((c) => c > 0) && handled() >= total * 0.25;
+      },
+      120_000,
+      250,
+      () => `rebalance: ${handled()}/${total} delivered`,
+    );
     const admin = await s.kafka.admin();
     const group = `${s.prefix}relay.normal`;
     const topic = s.kafka.catalog.name('messages.normal');
     const atKill = new Map((await admin.lag(group, [topic])).map((p) => [p.partition, p.committed]));
     await apps[1]!.kill();
     const killedAt = Date.now();
-    log(`rebalance: SIGKILL of the second member (it had consumed ${consumed[1]}, the first ${consumed[0]}); ${handled()}/${total} delivered`);
+    log(
+      `rebalance: SIGKILL of the second member (it had consumed ${consumed[1]}, the first ${consumed[0]}); ${handled()}/${total} delivered`,
+    );
     // For each partition, when its committed offset first moves after the kill: the dead member's
     // partitions move again only once the survivor has taken them (session timeout + rebalance).
     const resumed = new Map<number, number>();
     const watching = (async () => {
       while (resumed.size < atKill.size && Date.now() - killedAt < 180_000) {
-        for (const p of await admin.lag(group, [topic]).catch(() => [])) if (!resumed.has(p.partition) && p.committed !== atKill.get(p.partition)) resumed.set(p.partition, Date.now() - killedAt);
+        for (const p of await admin.lag(group, [topic]).catch(() => []))
+          if (!resumed.has(p.partition) && p.committed !== atKill.get(p.partition))
+            resumed.set(p.partition, Date.now() - killedAt);
         await sleep(250);
       }
     })();
     await producing;
-    await progress('rebalance', () => handled() >= total, () => `${handled()}/${total} delivered`, handled);
+    await progress(
+      'rebalance',
+      () => handled() >= total,
+      () => `${handled()}/${total} delivered`,
+      handled,
+    );
     await watching;
     const afterKill = await status(apps[0]!);
     const a = account(ids, sinks, await s.deadLetters());
@@ -369,12 +449,27 @@ async function theStack(): Promise<Stack> {
   const shared = stackSettings(config);
   if (STACK === 'shared') {
     const status = await stackStatus(shared);
-    if (!status.every((x) => x.pid && x.healthy)) throw new Error(`--stack shared: no healthy stack started from ${shared.dir} (set STACK_DIR to the folder the running stack was started from)`);
-    return { settings: shared, endpoints: stackEndpoints(shared), dispose: async () => void (await stackUp(shared, (l) => log(`stack: ${l}`))) };
+    if (!status.every((x) => x.pid && x.healthy))
+      throw new Error(
+        `--stack shared: no healthy stack started from ${shared.dir} (set STACK_DIR to the folder the running stack was started from)`,
+      );
+    return {
+      settings: shared,
+      endpoints: stackEndpoints(shared),
+      dispose: async () => void (await stackUp(shared, (l) => log(`stack: ${l}`))),
+    };
   }
   const dir = mkdtempSync(join(tmpdir(), 'am-chaos-stack-'));
-  const settings: StackSettings = { dir, artifactsDir: resolve(config.STACK_DIR, 'artifacts'), kafkaPort: await freePort(), controllerPort: await freePort(), registryPort: await freePort() };
-  log(`starting a private stack in ${dir} (broker localhost:${settings.kafkaPort}, registry localhost:${settings.registryPort})`);
+  const settings: StackSettings = {
+    dir,
+    artifactsDir: resolve(config.STACK_DIR, 'artifacts'),
+    kafkaPort: await freePort(),
+    controllerPort: await freePort(),
+    registryPort: await freePort(),
+  };
+  log(
+    `starting a private stack in ${dir} (broker localhost:${settings.kafkaPort}, registry localhost:${settings.registryPort})`,
+  );
   const endpoints = await stackUp(settings, (l) => log(`stack: ${l}`));
   return {
     settings,
@@ -402,13 +497,21 @@ function watchHealth(app: AppProcess) {
   const loop = (async () => {
     while (!stopped) {
       const res = await fetch(`${app.base}/health`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
-      const body = res ? ((await res.json().catch(() => ({}))) as { status?: string; dependencies?: Record<string, { ok: boolean }>; components?: Record<string, { status: string }> }) : {};
+      const body = res
+        ? ((await res.json().catch(() => ({}))) as {
+            status?: string;
+            dependencies?: Record<string, { ok: boolean }>;
+            components?: Record<string, { status: string }>;
+          })
+        : {};
       const p: HealthPoint = {
         at: Date.now(),
         status: body.status ?? 'unreachable',
         broker: body.dependencies?.broker?.ok,
         registry: body.dependencies?.registry?.ok,
-        components: body.components ? Object.fromEntries(Object.entries(body.components).map(([k, v]) => [k, v.status])) : undefined,
+        components: body.components
+          ? Object.fromEntries(Object.entries(body.components).map(([k, v]) => [k, v.status]))
+          : undefined,
       };
       if (!last || p.status !== last.status || p.broker !== last.broker || p.registry !== last.registry) points.push(p);
       last = p;
@@ -418,7 +521,11 @@ function watchHealth(app: AppProcess) {
   return {
     points,
     last: () => last,
-    sequence: () => points.map((p) => p.status).filter((st, i, all) => i === 0 || all[i - 1] !== st).join('→'),
+    sequence: () =>
+      points
+        .map((p) => p.status)
+        .filter((st, i, all) => i === 0 || all[i - 1] !== st)
+        .join('→'),
     firstAfter: (t: number, pred: (p: HealthPoint) => boolean) => points.find((p) => p.at >= t && pred(p)),
     async stop() {
       stopped = true;
@@ -443,11 +550,22 @@ function steadyLoad(producer: TypedProducer, idPrefix: string, rate: number) {
       const now = Date.now();
       const metric = Array.from({ length: Math.max(1, rate / 100) }, (_, i) => ({
         key: `svc-${i % 5}`,
-        value: { service: `svc-${i % 5}`, timestamp: now, cpu_usage: 40 + Math.random() * 5, memory_usage: 50, network_latency: 20, error_rate: 0.1, request_count: 200 },
+        value: {
+          service: `svc-${i % 5}`,
+          timestamp: now,
+          cpu_usage: 40 + Math.random() * 5,
+          memory_usage: 50,
+          network_latency: 20,
+          error_rate: 0.1,
+          request_count: 200,
+        },
       }));
       for (;;) {
         try {
-          await producer.send('messages.normal', batch.map((id) => ({ key: id.slice(-2), value: message(id) })));
+          await producer.send(
+            'messages.normal',
+            batch.map((id) => ({ key: id.slice(-2), value: message(id) })),
+          );
           await producer.send('metrics.samples', metric);
           acked.push(...batch);
           samples += metric.length;
@@ -478,7 +596,10 @@ async function brokerRestart(stack: Stack): Promise<Run> {
   const s = await space('broker', stack.endpoints);
   const { sinks, seen } = await endpoints(2, 2);
   // Every component (NeuroWeaver's training is left off; its registry and replay still run).
-  const app = await startApp(s.env(sinks, { COMPONENTS: 'relay,detect,orchestrator,neuroweaver,gateway', ENABLE_ML_TRAINING: 'false' }), { readyTimeoutMs: 180_000 });
+  const app = await startApp(
+    s.env(sinks, { COMPONENTS: 'relay,detect,orchestrator,neuroweaver,gateway', ENABLE_ML_TRAINING: 'false' }),
+    { readyTimeoutMs: 180_000 },
+  );
   const health = watchHealth(app);
   const producer = await s.kafka.newProducer();
   const load = steadyLoad(producer, 'b', 200);
@@ -489,7 +610,9 @@ async function brokerRestart(stack: Stack): Promise<Run> {
     await stackDown(stack.settings, (l) => log(`stack: ${l}`), 'kafka');
     const degraded = await waitFor(() => Boolean(health.firstAfter(downAt, (p) => p.status === 'degraded')), 60_000);
     const degradedAfter = health.firstAfter(downAt, (p) => p.status === 'degraded');
-    log(`broker: down; /health ${degraded ? `degraded after ${((degradedAfter!.at - downAt) / 1000).toFixed(1)} s` : 'never degraded'}`);
+    log(
+      `broker: down; /health ${degraded ? `degraded after ${((degradedAfter!.at - downAt) / 1000).toFixed(1)} s` : 'never degraded'}`,
+    );
     await sleep(10_000);
     const upAt = Date.now();
     await stackUp(stack.settings, (l) => log(`stack: ${l}`));
@@ -501,13 +624,25 @@ async function brokerRestart(stack: Stack): Promise<Run> {
     await load.stop();
     const acked = load.acked;
     const missing = () => acked.filter((id) => !seen.has(id)).length;
-    await progress('broker', () => missing() === 0, () => `${acked.length - missing()}/${acked.length} delivered`, () => seen.size);
+    await progress(
+      'broker',
+      () => missing() === 0,
+      () => `${acked.length - missing()}/${acked.length} delivered`,
+      () => seen.size,
+    );
     const admin = await s.kafka.admin();
     let detectLag = -1;
-    await waitFor(async () => {
-      detectLag = (await admin.lag(`${s.prefix}detect`, [s.kafka.catalog.name('metrics.samples')])).reduce((n, p) => n + p.lag, 0);
-      return detectLag === 0;
-    }, 60_000, 1000);
+    await waitFor(
+      async () => {
+        detectLag = (await admin.lag(`${s.prefix}detect`, [s.kafka.catalog.name('metrics.samples')])).reduce(
+          (n, p) => n + p.lag,
+          0,
+        );
+        return detectLag === 0;
+      },
+      60_000,
+      1000,
+    );
     const end = health.last();
     const a = account(acked, sinks, await s.deadLetters());
     return {
@@ -542,8 +677,22 @@ async function brokerRestart(stack: Stack): Promise<Run> {
 
 /** Registers a relay-message schema the app has never seen (an extra field with a default) under a subject of its own. */
 async function registerNewSchema(registryUrl: string, subject: string): Promise<{ id: number; type: avsc.Type }> {
-  const schema = { type: 'record', name: 'RelayMessage', namespace: 'dev.automatrix', fields: [{ name: 'id', type: 'string' }, { name: 'route', type: ['null', 'string'], default: null }, { name: 'payload', type: 'string' }, { name: 'chaosTag', type: 'string', default: '' }] };
-  const res = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, { method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema: JSON.stringify(schema) }) });
+  const schema = {
+    type: 'record',
+    name: 'RelayMessage',
+    namespace: 'dev.automatrix',
+    fields: [
+      { name: 'id', type: 'string' },
+      { name: 'route', type: ['null', 'string'], default: null },
+      { name: 'payload', type: 'string' },
+      { name: 'chaosTag', type: 'string', default: '' },
+    ],
+  };
+  const res = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema: JSON.stringify(schema) }),
+  });
   if (!res.ok) throw new Error(`registering ${subject}: HTTP ${res.status} ${await res.text()}`);
   return { id: ((await res.json()) as { id: number }).id, type: avsc.Type.forSchema(schema as avsc.Schema) };
 }
@@ -551,14 +700,20 @@ async function registerNewSchema(registryUrl: string, subject: string): Promise<
 async function registryDown(stack: Stack): Promise<Run> {
   const s = await space('registry', stack.endpoints);
   const { sinks, seen } = await endpoints(2, 2);
-  const app = await startApp(s.env(sinks, { COMPONENTS: 'relay,detect', ...(process.env.CHAOS_DEBUG ? { LOG_LEVEL: 'warn' } : {}) }));
+  const app = await startApp(
+    s.env(sinks, { COMPONENTS: 'relay,detect', ...(process.env.CHAOS_DEBUG ? { LOG_LEVEL: 'warn' } : {}) }),
+  );
   const health = watchHealth(app);
   const producer = await s.kafka.newProducer();
   const load = steadyLoad(producer, 'g', 200);
   const fresh = await registerNewSchema(stack.endpoints.registryUrl, `${s.prefix}chaos-new-value`);
   const newIds = Array.from({ length: 20 }, (_, i) => `new-${i}`);
   const delivered = (id: string) => seen.has(id);
-  const detectLag = async () => (await (await s.kafka.admin()).lag(`${s.prefix}detect`, [s.kafka.catalog.name('metrics.samples')])).reduce((n, p) => n + p.lag, 0);
+  const detectLag = async () =>
+    (await (await s.kafka.admin()).lag(`${s.prefix}detect`, [s.kafka.catalog.name('metrics.samples')])).reduce(
+      (n, p) => n + p.lag,
+      0,
+    );
   try {
     // The app sees the known schemas before the outage.
     await waitFor(() => seen.size >= 1000, 60_000);
@@ -577,27 +732,52 @@ async function registryDown(stack: Stack): Promise<Run> {
     const probe = new KafkaConnection({ ...stack.endpoints, topicPrefix: s.prefix, log: logger('chaos') });
     const registration = await probe.serde.register('training.events').then(
       () => 'registered (the registry answered?)',
-      (err: unknown) => `${err instanceof RegistryUnavailableError ? 'RegistryUnavailableError' : (err as Error).name}: ${(err as Error).message}`,
+      (err: unknown) =>
+        `${err instanceof RegistryUnavailableError ? 'RegistryUnavailableError' : (err as Error).name}: ${(err as Error).message}`,
     );
     await probe.close();
     log(`registry: registering a new schema: ${registration}`);
     // Phase B: values naming a schema id the app has not fetched: they wait for the registry.
     const phaseB = load.acked.length;
     const header = (id: number) => Buffer.from([0, (id >>> 24) & 255, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]);
-    await producer.sendRaw(s.kafka.catalog.name('messages.normal'), newIds.map((id) => ({ key: `new-key-${id}`, value: Buffer.concat([header(fresh.id), fresh.type.toBuffer({ id, route: null, payload: JSON.stringify({ id }), chaosTag: 'new' })]) })));
+    await producer.sendRaw(
+      s.kafka.catalog.name('messages.normal'),
+      newIds.map((id) => ({
+        key: `new-key-${id}`,
+        value: Buffer.concat([
+          header(fresh.id),
+          fresh.type.toBuffer({ id, route: null, payload: JSON.stringify({ id }), chaosTag: 'new' }),
+        ]),
+      })),
+    );
     await sleep(15_000);
     const knownB = load.acked.slice(phaseB, load.acked.length);
     const deliveredB = knownB.filter(delivered).length;
     const newDuring = newIds.filter(delivered).length;
-    log(`registry: with unseen-schema values queued, ${deliveredB}/${knownB.length} known-schema messages delivered, ${newDuring}/${newIds.length} unseen; starting it again`);
+    log(
+      `registry: with unseen-schema values queued, ${deliveredB}/${knownB.length} known-schema messages delivered, ${newDuring}/${newIds.length} unseen; starting it again`,
+    );
     await stackUp(stack.settings, (l) => log(`stack: ${l}`));
     const upAt = Date.now();
     await waitFor(() => newIds.every(delivered), 120_000);
     const newAfter = (Date.now() - upAt) / 1000;
     await load.stop();
     const ids = [...load.acked, ...newIds];
-    await progress('registry', () => ids.every(delivered), () => `${ids.filter(delivered).length}/${ids.length} delivered`, () => seen.size);
-    if (process.env.CHAOS_DEBUG) console.log(app.log().split('\n').filter((l) => !l.includes('dead-lettered')).slice(-40).join('\n'));
+    await progress(
+      'registry',
+      () => ids.every(delivered),
+      () => `${ids.filter(delivered).length}/${ids.length} delivered`,
+      () => seen.size,
+    );
+    if (process.env.CHAOS_DEBUG)
+      console.log(
+        app
+          .log()
+          .split('\n')
+          .filter((l) => !l.includes('dead-lettered'))
+          .slice(-40)
+          .join('\n'),
+      );
     const a = account(ids, sinks, await s.deadLetters());
     return {
       scenario: 'registry',
@@ -614,7 +794,9 @@ async function registryDown(stack: Stack): Promise<Run> {
       health_registry_down_seen: unhealthy,
       health: health.sequence(),
       new_registration: registration.slice(0, 160),
-      ...(a.deadLettered ? { dead_letter_reasons: JSON.stringify(a.reasons), dead_letter_examples: JSON.stringify(a.examples) } : {}),
+      ...(a.deadLettered
+        ? { dead_letter_reasons: JSON.stringify(a.reasons), dead_letter_examples: JSON.stringify(a.examples) }
+        : {}),
     };
   } finally {
     await load.stop();
@@ -632,9 +814,13 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   const show = (run: Run) => {
     const { scenario, ...figures } = run;
-    console.log(`\n${scenario}\n${table(Object.entries(figures).map(([figure, value]) => ({ figure, value: typeof value === 'boolean' ? String(value) : (value ?? '') })))}\n`);
+    console.log(
+      `\n${scenario}\n${table(Object.entries(figures).map(([figure, value]) => ({ figure, value: typeof value === 'boolean' ? String(value) : (value ?? '') })))}\n`,
+    );
   };
-  log(`chaos: ${ONLY.join(', ')}; ${MESSAGES} messages in the crash run; RELAY_MAX_UNCOMMITTED=${WINDOW}; ${STACK} stack for the broker and registry runs`);
+  log(
+    `chaos: ${ONLY.join(', ')}; ${MESSAGES} messages in the crash run; RELAY_MAX_UNCOMMITTED=${WINDOW}; ${STACK} stack for the broker and registry runs`,
+  );
   if (ONLY.includes('crash') || ONLY.includes('rebalance')) {
     const ep = await broker();
     if (ONLY.includes('crash')) {
@@ -665,11 +851,38 @@ async function main(): Promise<void> {
       await stack.dispose();
     }
   }
-  const sum = (k: 'lost' | 'duplicates' | 'dead_lettered' | 'messages' | 'delivered') => runs.reduce((n, r) => n + r[k], 0);
-  console.log(table(runs.map((r) => ({ scenario: r.scenario, messages: r.messages, delivered: r.delivered, dead_lettered: r.dead_lettered, lost: r.lost, duplicates: r.duplicates, bound: r.duplicate_bound ?? '-' }))));
+  const sum = (k: 'lost' | 'duplicates' | 'dead_lettered' | 'messages' | 'delivered') =>
+    runs.reduce((n, r) => n + r[k], 0);
+  console.log(
+    table(
+      runs.map((r) => ({
+        scenario: r.scenario,
+        messages: r.messages,
+        delivered: r.delivered,
+        dead_lettered: r.dead_lettered,
+        lost: r.lost,
+        duplicates: r.duplicates,
+        bound: r.duplicate_bound ?? '-',
+      })),
+    ),
+  );
   const per = Object.fromEntries(runs.map(({ scenario, ...figures }) => [scenario, figures]));
-  writeResult('chaos', { lost: sum('lost'), duplicates: sum('duplicates'), dead_lettered: sum('dead_lettered'), messages: sum('messages'), delivered: sum('delivered'), window: WINDOW, stack: STACK, ...per }, { runs });
-  if (sum('lost') || runs.some((r) => r.duplicate_bound !== undefined && r.duplicates > r.duplicate_bound)) process.exitCode = 1;
+  writeResult(
+    'chaos',
+    {
+      lost: sum('lost'),
+      duplicates: sum('duplicates'),
+      dead_lettered: sum('dead_lettered'),
+      messages: sum('messages'),
+      delivered: sum('delivered'),
+      window: WINDOW,
+      stack: STACK,
+      ...per,
+    },
+    { runs },
+  );
+  if (sum('lost') || runs.some((r) => r.duplicate_bound !== undefined && r.duplicates > r.duplicate_bound))
+    process.exitCode = 1;
 }
 
 main().then(

@@ -20,13 +20,13 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseTimestamp } from '../src/detect/csv.js';
-import { ServiceDetector } from '../src/detect/service.js';
-import { DEFAULT_SETTINGS, type DetectorSettings, UnivariateDetector } from '../src/detect/univariate.js';
-import { Random } from '../src/timeseries/random.js';
-import { scoreToSurprise } from '../src/timeseries/stats.js';
-import { INJECTED_KINDS, streamsOf } from '../src/timeseries/synthetic.js';
-import { biDspot, holtWintersResidual, rollingZ, spectralResidual } from './lib/detect-baselines.js';
+import { parseTimestamp } from '../src/detect/csv.ts';
+import { ServiceDetector } from '../src/detect/service.ts';
+import { DEFAULT_SETTINGS, type DetectorSettings, UnivariateDetector } from '../src/detect/univariate.ts';
+import { Random } from '../src/timeseries/random.ts';
+import { scoreToSurprise } from '../src/timeseries/stats.ts';
+import { INJECTED_KINDS, streamsOf } from '../src/timeseries/synthetic.ts';
+import { biDspot, holtWintersResidual, rollingZ, spectralResidual } from './lib/detect-baselines.ts';
 import {
   bestEventThreshold,
   type EventStats,
@@ -38,16 +38,16 @@ import {
   type LabelledSeries,
   loadLabelledCsv,
   median,
+  openings,
   pointCounts,
   prf,
   type RangeSummary,
-  openings,
   rollingZScores,
   segmentsOf,
   summarise,
   type Window,
-} from './lib/detect-eval.js';
-import { table, writeResult } from './lib/result.js';
+} from './lib/detect-eval.ts';
+import { table, writeResult } from './lib/result.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -56,7 +56,14 @@ const arg = (name: string) => {
 };
 const STREAMS = Number(arg('--streams') ?? 12);
 const DATA = resolve(arg('--data') ?? join(import.meta.dirname, '..', '..', 'shared', 'data', 'kpi'));
-const KIND_SEED: Record<string, number> = { spike: 1000, level_shift: 2000, drift: 3000, variance_change: 4000, seasonality_break: 5000, none: 6000 };
+const KIND_SEED: Record<string, number> = {
+  spike: 1000,
+  level_shift: 2000,
+  drift: 3000,
+  variance_change: 4000,
+  seasonality_break: 5000,
+  none: 6000,
+};
 const r3 = (v: number) => Number(v.toFixed(3));
 
 // ---------------------------------------------------------------------------------------------
@@ -76,20 +83,38 @@ function scoreAutomatrix(s: { t: Float64Array; x: Float64Array }, settings: Dete
   return out;
 }
 
-const product = <A, B, C>(as: A[], bs: B[], cs: C[]) => as.flatMap((a) => bs.flatMap((b) => cs.map((c) => [a, b, c] as const)));
+const product = <A, B, C>(as: A[], bs: B[], cs: C[]) =>
+  as.flatMap((a) => bs.flatMap((b) => cs.map((c) => [a, b, c] as const)));
 
 const automatrix: Method<DetectorSettings> = {
   name: 'automatrix',
-  grid: product([0.3, 0.45, 0.6, 0.75, 1], [0.03, 0.05, 0.08], [0.5, 0.8, 1]).map(([fastAlpha, localRate, localFloor]) => ({ ...DEFAULT_SETTINGS, fastAlpha, localRate, localFloor })),
+  grid: product([0.3, 0.45, 0.6, 0.75, 1], [0.03, 0.05, 0.08], [0.5, 0.8, 1]).map(
+    ([fastAlpha, localRate, localFloor]) => ({ ...DEFAULT_SETTINGS, fastAlpha, localRate, localFloor }),
+  ),
   describe: (p) => `fastAlpha ${p.fastAlpha}, localRate ${p.localRate}, localFloor ${p.localFloor}`,
   score: (s, p) => scoreAutomatrix(s, p),
 };
 
 const baselines: Method<number[]>[] = [
   { name: 'rolling z-score', grid: [[100]], describe: ([w]) => `window ${w}`, score: (s, [w]) => rollingZ(s.x, w) },
-  { name: 'biDSPOT (KDD17)', grid: product([1e-2, 1e-3, 1e-4, 1e-5], [10, 50], [0]).map(([q, d]) => [q, d]), describe: ([q, d]) => `q ${q}, depth ${d}, init 1000`, score: (s, [q, d]) => biDspot(s.x, q, d) },
-  { name: 'Spectral Residual (KDD19)', grid: [[64], [128]], describe: ([n]) => `window ${n! - 5} + 5 extrapolated`, score: (s, [n]) => spectralResidual(s.x, n) },
-  { name: 'robust Holt-Winters residual', grid: [[0.1], [0.3], [0.6]], describe: ([a]) => `alpha ${a}, daily season (gamma 0.1)`, score: (s, [a]) => holtWintersResidual(s.t, s.x, a) },
+  {
+    name: 'biDSPOT (KDD17)',
+    grid: product([1e-2, 1e-3, 1e-4, 1e-5], [10, 50], [0]).map(([q, d]) => [q, d]),
+    describe: ([q, d]) => `q ${q}, depth ${d}, init 1000`,
+    score: (s, [q, d]) => biDspot(s.x, q, d),
+  },
+  {
+    name: 'Spectral Residual (KDD19)',
+    grid: [[64], [128]],
+    describe: ([n]) => `window ${n! - 5} + 5 extrapolated`,
+    score: (s, [n]) => spectralResidual(s.x, n),
+  },
+  {
+    name: 'robust Holt-Winters residual',
+    grid: [[0.1], [0.3], [0.6]],
+    describe: ([a]) => `alpha ${a}, daily season (gamma 0.1)`,
+    score: (s, [a]) => holtWintersResidual(s.t, s.x, a),
+  },
 ];
 
 interface Outcome {
@@ -123,17 +148,36 @@ function realRows(o: Outcome, names: string[]): Record<string, string | number>[
     const segs = sums.reduce((n, s) => n + s.segMax.length, 0);
     const found = sums.reduce((n, s) => n + s.segMax.filter((m) => m >= o.threshold).length, 0);
     const alerts = sums.reduce((n, s) => n + eventCounts([s], o.threshold).fp, 0);
-    return { series, method: o.method, segments: `${found}/${segs}`, false_alerts: alerts, event_p: r3(e.precision), event_r: r3(e.recall), event_f1: r3(e.f1), point_p: r3(p.precision), point_r: r3(p.recall), point_f1: r3(p.f1) };
+    return {
+      series,
+      method: o.method,
+      segments: `${found}/${segs}`,
+      false_alerts: alerts,
+      event_p: r3(e.precision),
+      event_r: r3(e.recall),
+      event_f1: r3(e.f1),
+      point_p: r3(p.precision),
+      point_r: r3(p.recall),
+      point_f1: r3(p.f1),
+    };
   };
   return [...o.heldOut.map((s, k) => row(names[k]!, [s])), row('pooled', o.heldOut)];
 }
 
-const files = existsSync(DATA) ? readdirSync(DATA).filter((f) => f.endsWith('.csv')).sort() : [];
+const files = existsSync(DATA)
+  ? readdirSync(DATA)
+      .filter((f) => f.endsWith('.csv'))
+      .sort()
+  : [];
 if (!files.length) throw new Error(`no labelled CSV files in ${DATA} (--data DIR)`);
 const series = files.map((f) => loadLabelledCsv(join(DATA, f), parseTimestamp));
 const names = series.map((s) => s.name);
-console.log(`Real labelled series (${DATA}): ${series.map((s) => `${s.name} ${s.x.length} points, ${segmentsOf(s.label).length} segments`).join('; ')}.`);
-console.log('Constants and the one threshold of each method chosen on the first halves; figures of the held-out second halves.\n');
+console.log(
+  `Real labelled series (${DATA}): ${series.map((s) => `${s.name} ${s.x.length} points, ${segmentsOf(s.label).length} segments`).join('; ')}.`,
+);
+console.log(
+  'Constants and the one threshold of each method chosen on the first halves; figures of the held-out second halves.\n',
+);
 
 const ours = select(automatrix, series);
 const others = baselines.map((b) => select(b, series));
@@ -141,12 +185,20 @@ const others = baselines.map((b) => select(b, series));
 // DETECT_SCORE_HALF, that threshold is the default opening score 0.5.
 const chosenHalf = scoreToSurprise(ours.threshold, ours.params.scoreHalf);
 const defaultsMatch =
-  ours.params.fastAlpha === DEFAULT_SETTINGS.fastAlpha && ours.params.localRate === DEFAULT_SETTINGS.localRate && ours.params.localFloor === DEFAULT_SETTINGS.localFloor;
+  ours.params.fastAlpha === DEFAULT_SETTINGS.fastAlpha &&
+  ours.params.localRate === DEFAULT_SETTINGS.localRate &&
+  ours.params.localFloor === DEFAULT_SETTINGS.localFloor;
 const shipped = series.map((s) => scoreAutomatrix(s, DEFAULT_SETTINGS));
 const shippedHeldOut = series.map((s, k) => summarise(shipped[k]!, s.label, heldOutStart(s.label), s.label.length));
 const shippedF1 = prf(eventCounts(shippedHeldOut, 0.5)).f1;
 
-const selection = [ours, ...others].map((o) => ({ method: o.method, constants: o.constants, threshold: r3(o.threshold), first_half_event_f1: r3(o.firstHalfF1), held_out_event_f1: r3(prf(eventCounts(o.heldOut, o.threshold)).f1) }));
+const selection = [ours, ...others].map((o) => ({
+  method: o.method,
+  constants: o.constants,
+  threshold: r3(o.threshold),
+  first_half_event_f1: r3(o.firstHalfF1),
+  held_out_event_f1: r3(prf(eventCounts(o.heldOut, o.threshold)).f1),
+}));
 console.log(table(selection));
 console.log(
   `\nautomatrix: chosen ${ours.constants}, threshold ${ours.threshold.toFixed(3)} at DETECT_SCORE_HALF ${ours.params.scoreHalf} = evidence ${chosenHalf.toFixed(2)}` +
@@ -166,13 +218,23 @@ function incidentRows(): Record<string, string | number>[] {
     const atOnset = segs.filter((g) => opens.some((o) => o >= g.start && o <= g.start + 7)).length;
     const repeated = segs.filter((g) => opens.filter((o) => o >= g.start && o < g.end).length > 1).length;
     const days = (s.t[s.t.length - 1]! - s.t[from]!) / 86_400_000;
-    return { series: s.name, segments: segs.length, opened_at_onset: atOnset, incidents: opens.length, false_incidents: opens.filter((o) => !inSegment(o)).length, false_per_day: r3(opens.filter((o) => !inSegment(o)).length / days), segments_opened_twice: repeated };
+    return {
+      series: s.name,
+      segments: segs.length,
+      opened_at_onset: atOnset,
+      incidents: opens.length,
+      false_incidents: opens.filter((o) => !inSegment(o)).length,
+      false_per_day: r3(opens.filter((o) => !inSegment(o)).length / days),
+      segments_opened_twice: repeated,
+    };
   });
 }
 const incidents = incidentRows();
 console.log('\nIncidents (OPEN records) of the shipped defaults on the held-out halves:\n');
 console.log(table(incidents));
-const bestBaseline = others.reduce((a, b) => (prf(eventCounts(b.heldOut, b.threshold)).f1 > prf(eventCounts(a.heldOut, a.threshold)).f1 ? b : a));
+const bestBaseline = others.reduce((a, b) =>
+  prf(eventCounts(b.heldOut, b.threshold)).f1 > prf(eventCounts(a.heldOut, a.threshold)).f1 ? b : a,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Synthetic streams
@@ -258,18 +320,31 @@ for (const kind of [...INJECTED_KINDS, 'none'] as const) {
     const scores = new Float64Array(s.t.length);
     const uniScores = new Float64Array(s.t.length);
     for (let i = 0; i < s.t.length; i++) {
-      slots.forEach((slot, k) => sd.set(slot, s.m[k]![i]!));
+      slots.forEach((slot, k) => {
+        sd.set(slot, s.m[k]![i]!);
+      });
       scores[i] = sd.update(s.t[i]!);
       uniScores[i] = sd.univariateScore;
     }
     evaluate(scores, s.t, s.labels, svc);
     evaluate(uniScores, s.t, s.labels, uni);
     const zs = s.m.map((m) => rollingZScores(m));
-    evaluate(Float64Array.from(zs[0]!, (_, i) => Math.max(zs[0]![i]!, zs[1]![i]!, zs[2]![i]!)), s.t, s.labels, z);
+    evaluate(
+      Float64Array.from(zs[0]!, (_, i) => Math.max(zs[0]![i]!, zs[1]![i]!, zs[2]![i]!)),
+      s.t,
+      s.labels,
+      z,
+    );
   }
-  synthetic.push(row('correlation_break', 'automatrix (service)', svc), row('correlation_break', 'automatrix (univariate only)', uni), row('correlation_break', 'rolling z (max over metrics)', z));
+  synthetic.push(
+    row('correlation_break', 'automatrix (service)', svc),
+    row('correlation_break', 'automatrix (univariate only)', uni),
+    row('correlation_break', 'rolling z (max over metrics)', z),
+  );
 }
-console.log(`\nLabelled synthetic streams (${STREAMS} per kind, 21 days at 5 min, seeds fixed; incidents at the default opening score 0.5):\n`);
+console.log(
+  `\nLabelled synthetic streams (${STREAMS} per kind, 21 days at 5 min, seeds fixed; incidents at the default opening score 0.5):\n`,
+);
 console.log(table(synthetic));
 
 const heldF1 = (o: Outcome) => r3(prf(eventCounts(o.heldOut, o.threshold)).f1);
@@ -284,7 +359,9 @@ const headline = {
   synthetic_event_f1: r3(incidentF1(pooled)),
   synthetic_event_f1_zscore: r3(incidentF1(pooledZ)),
 };
-console.log(`\nbest baseline on the held-out halves: ${bestBaseline.method} (${heldF1(bestBaseline)}); automatrix ${headline.kpi_event_f1}`);
+console.log(
+  `\nbest baseline on the held-out halves: ${bestBaseline.method} (${heldF1(bestBaseline)}); automatrix ${headline.kpi_event_f1}`,
+);
 writeResult(args.length ? 'detect-eval-custom' : 'detect-eval', headline, {
   data: DATA,
   selection,

@@ -7,14 +7,14 @@
  * SCHEMA_REGISTRY_URL, default the local stack) and a throwaway topic prefix.
  */
 import { randomBytes } from 'node:crypto';
-import type { MetricSampleInput } from '../schemas/types.js';
-import { DEFAULT_ENGINE } from '../src/detect/engine.js';
-import { detectMetrics } from '../src/detect/metrics.js';
-import { DetectProcessor } from '../src/detect/processor.js';
-import { KafkaConnection } from '../src/kafka/index.js';
-import { logger } from '../src/log/index.js';
-import { Random } from '../src/timeseries/random.js';
-import { writeResult } from './lib/result.js';
+import type { MetricSampleInput } from '../schemas/types.ts';
+import { DEFAULT_ENGINE } from '../src/detect/engine.ts';
+import { detectMetrics } from '../src/detect/metrics.ts';
+import { DetectProcessor } from '../src/detect/processor.ts';
+import { KafkaConnection } from '../src/kafka/index.ts';
+import { logger } from '../src/log/index.ts';
+import { Random } from '../src/timeseries/random.ts';
+import { writeResult } from './lib/result.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const SERVICES = 500;
@@ -71,7 +71,12 @@ try {
   await bare.disconnect();
 
   const groupB = `${prefix}detect`;
-  const processor = new DetectProcessor(kafka, log, { ...DEFAULT_ENGINE, groupId: groupB, snapshotIntervalMs: 60_000, maxServices: 10_000 });
+  const processor = new DetectProcessor(kafka, log, {
+    ...DEFAULT_ENGINE,
+    groupId: groupB,
+    snapshotIntervalMs: 60_000,
+    maxServices: 10_000,
+  });
   await processor.start();
   // The clock starts at the first committed batch (group join and state restore are not throughput).
   let start = 0;
@@ -93,9 +98,21 @@ try {
   const detect = Math.round(remaining / seconds);
   const passthrough = Math.round(N / bareSeconds);
   console.log(`${N} samples of ${SERVICES} services through the broker:`);
-  console.log(`  detect processor (decode, score 5 metrics + multivariate, produce anomalies, snapshot, commit): ${detect.toLocaleString()} samples/s`);
-  console.log(`  bare consume + Avro decode:                                                               ${passthrough.toLocaleString()} samples/s`);
-  writeResult('detect-kafka', { detect_samples_per_s: detect, consume_decode_samples_per_s: passthrough, ratio: Number((detect / passthrough).toFixed(3)) }, { samples: N, services: SERVICES });
+  console.log(
+    `  detect processor (decode, score 5 metrics + multivariate, produce anomalies, snapshot, commit): ${detect.toLocaleString()} samples/s`,
+  );
+  console.log(
+    `  bare consume + Avro decode:                                                               ${passthrough.toLocaleString()} samples/s`,
+  );
+  writeResult(
+    'detect-kafka',
+    {
+      detect_samples_per_s: detect,
+      consume_decode_samples_per_s: passthrough,
+      ratio: Number((detect / passthrough).toFixed(3)),
+    },
+    { samples: N, services: SERVICES },
+  );
 } finally {
   const names = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
   await admin.deleteTopics(names).catch(() => undefined);

@@ -5,11 +5,11 @@
  * figures compare. Pure scoring, no Kafka: the detector's own cost. The rolling z-score runs
  * in the same process for scale.
  */
-import { ServiceDetector } from '../src/detect/service.js';
-import { UnivariateDetector } from '../src/detect/univariate.js';
-import { streamsOf } from '../src/timeseries/synthetic.js';
-import { rollingZScores } from './lib/detect-eval.js';
-import { writeResult } from './lib/result.js';
+import { ServiceDetector } from '../src/detect/service.ts';
+import { UnivariateDetector } from '../src/detect/univariate.ts';
+import { streamsOf } from '../src/timeseries/synthetic.ts';
+import { rollingZScores } from './lib/detect-eval.ts';
+import { writeResult } from './lib/result.ts';
 
 const streams = streamsOf('spike', 5, 42, { days: 70 });
 const total = streams.reduce((n, s) => n + s.x.length, 0);
@@ -51,10 +51,20 @@ const zSeconds = timed(() => {
 const univariate = Math.round(total / uniSeconds);
 const multivariate = Math.round((n * 5) / multiSeconds);
 console.log(`univariate:   ${univariate.toLocaleString()} samples/s (${total} samples in ${uniSeconds.toFixed(3)} s)`);
-console.log(`multivariate: ${multivariate.toLocaleString()} metric samples/s (${n} service samples x 5 metrics in ${multiSeconds.toFixed(3)} s) = ${Math.round(n / multiSeconds).toLocaleString()} service samples/s`);
-console.log(`rolling z-score baseline: ${Math.round(total / zSeconds).toLocaleString()} samples/s; goal: 200,000 univariate samples/s on one core`);
+console.log(
+  `multivariate: ${multivariate.toLocaleString()} metric samples/s (${n} service samples x 5 metrics in ${multiSeconds.toFixed(3)} s) = ${Math.round(n / multiSeconds).toLocaleString()} service samples/s`,
+);
+console.log(
+  `rolling z-score baseline: ${Math.round(total / zSeconds).toLocaleString()} samples/s; goal: 200,000 univariate samples/s on one core`,
+);
 writeResult(
   'detect',
   { univariate_samples_per_s: univariate, multivariate_samples_per_s: multivariate },
-  { service_samples_per_s: Math.round(n / multiSeconds), rolling_z_samples_per_s: Math.round(total / zSeconds), samples: total, goal_univariate: 200_000, sink },
+  {
+    service_samples_per_s: Math.round(n / multiSeconds),
+    rolling_z_samples_per_s: Math.round(total / zSeconds),
+    samples: total,
+    goal_univariate: 200_000,
+    sink,
+  },
 );

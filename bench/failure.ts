@@ -10,9 +10,17 @@
  *   the SLO used) had been standing continuously; recall of onsets with any lead; false alerts
  *   per 1000 healthy samples.
  */
-import { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, ruleProbability, type Slo } from '../src/orchestrator/failure.js';
-import { simulateService } from './lib/service-sim.js';
-import { table, writeResult } from './lib/result.js';
+import {
+  breaches,
+  FailureModel,
+  FEATURES,
+  FeatureTracker,
+  LabelQueue,
+  ruleProbability,
+  type Slo,
+} from '../src/orchestrator/failure.ts';
+import { table, writeResult } from './lib/result.ts';
+import { simulateService } from './lib/service-sim.ts';
 
 const SERVICES = 12;
 const DAYS = 28;
@@ -43,7 +51,13 @@ for (let i = 0; i < all[0]!.length; i++) {
     const capacity = (s.replicas ?? 1) * 100;
     const x = trackers[k]!.features({ ...s, utilization: rps / capacity }, HORIZON_MS, rowsX);
     model.observe(x);
-    perService[k]!.push({ t: s.timestamp, model: model.predict(x), rule: ruleProbability(s, SLO), label: 0, healthy: !breaches(s, SLO) });
+    perService[k]!.push({
+      t: s.timestamp,
+      model: model.predict(x),
+      rule: ruleProbability(s, SLO),
+      label: 0,
+      healthy: !breaches(s, SLO),
+    });
     queues[k]!.push(s.timestamp, x, breaches(s, SLO), model);
   }
 }
@@ -69,10 +83,11 @@ function auc(rows: Row[], key: 'model' | 'rule'): number {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1]![key] === sorted[i]![key]) j++;
     const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (sorted[k]!.label === 1) {
-      rankSum += rank;
-      pos++;
-    }
+    for (let k = i; k <= j; k++)
+      if (sorted[k]!.label === 1) {
+        rankSum += rank;
+        pos++;
+      }
     i = j + 1;
   }
   const neg = rows.length - pos;
@@ -118,17 +133,27 @@ const result = {
   model: { brier: brier('model'), auc: auc(scored, 'model'), ...leadTimes('model', 0.5, from) },
   rule: { brier: brier('rule'), auc: auc(scored, 'rule'), ...leadTimes('rule', 0.8, from) },
 };
-console.log(`${SERVICES} services x ${DAYS} days at 5 min; horizon ${HORIZON_MS / 60_000} min; SLO error rate ${SLO.errorRate}%, latency ${SLO.latencyMs} ms.`);
-console.log(`Scored: ${scored.length} healthy samples of the second half; base rate of a breach within the horizon: ${baseRate.toFixed(3)}; model trained on ${model.trained} labeled samples.\n`);
+console.log(
+  `${SERVICES} services x ${DAYS} days at 5 min; horizon ${HORIZON_MS / 60_000} min; SLO error rate ${SLO.errorRate}%, latency ${SLO.latencyMs} ms.`,
+);
+console.log(
+  `Scored: ${scored.length} healthy samples of the second half; base rate of a breach within the horizon: ${baseRate.toFixed(3)}; model trained on ${model.trained} labeled samples.\n`,
+);
 console.log(
   table([
     { predictor: 'learned (online logistic regression)', ...round(result.model) },
     { predictor: 'rule (share of SLO used; alert at 0.8)', ...round(result.rule) },
   ]),
 );
-const weights = FEATURES.map((f, i) => ({ feature: f, weight: Number(model.weights[i]!.toFixed(3)) })).sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+const weights = FEATURES.map((f, i) => ({ feature: f, weight: Number(model.weights[i]!.toFixed(3)) })).sort(
+  (a, b) => Math.abs(b.weight) - Math.abs(a.weight),
+);
 console.log(`\nLearned weights (standardised features): ${weights.map((w) => `${w.feature} ${w.weight}`).join(', ')}`);
-writeResult('failure', { model: round(result.model), rule: round(result.rule) }, { baseRate, scored: scored.length, weights, horizonMinutes: HORIZON_MS / 60_000 });
+writeResult(
+  'failure',
+  { model: round(result.model), rule: round(result.rule) },
+  { baseRate, scored: scored.length, weights, horizonMinutes: HORIZON_MS / 60_000 },
+);
 
 function round<T extends Record<string, number>>(o: T): Record<string, number> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number(v.toFixed(3))]));

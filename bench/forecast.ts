@@ -16,11 +16,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTimestamp } from '../src/detect/csv.js';
-import { Forecaster } from '../src/orchestrator/forecast.js';
-import { DAY_MS, WEEK_MS } from '../src/timeseries/holt-winters.js';
-import { streamsOf } from '../src/timeseries/synthetic.js';
-import { table, writeResult } from './lib/result.js';
+import { parseTimestamp } from '../src/detect/csv.ts';
+import { Forecaster } from '../src/orchestrator/forecast.ts';
+import { DAY_MS, WEEK_MS } from '../src/timeseries/holt-winters.ts';
+import { streamsOf } from '../src/timeseries/synthetic.ts';
+import { table, writeResult } from './lib/result.ts';
 
 const args = process.argv.slice(2);
 const dataDir = args.includes('--data') ? args[args.indexOf('--data') + 1] : undefined;
@@ -106,19 +106,45 @@ function loadCsv(path: string): Series {
   const ti = head.indexOf('timestamp');
   const vi = head.indexOf('value');
   const rows = lines.slice(1).map((l) => l.split(','));
-  return { name: path.split('/').pop()!.replace(/\.csv$/, ''), t: Float64Array.from(rows.map((r) => parseTimestamp(r[ti]!))), x: Float64Array.from(rows.map((r) => Number(r[vi]))) };
+  return {
+    name: path
+      .split('/')
+      .pop()!
+      .replace(/\.csv$/, ''),
+    t: Float64Array.from(rows.map((r) => parseTimestamp(r[ti]!))),
+    x: Float64Array.from(rows.map((r) => Number(r[vi]))),
+  };
 }
 
-const series: Series[] = streamsOf('none', 10, 8000, { days: 28 }).map((s) => ({ name: `synthetic-${s.name}`, t: s.t, x: s.x }));
-if (dataDir) for (const f of readdirSync(dataDir).filter((n) => n.endsWith('.csv'))) series.push(loadCsv(join(dataDir, f)));
+const series: Series[] = streamsOf('none', 10, 8000, { days: 28 }).map((s) => ({
+  name: `synthetic-${s.name}`,
+  t: s.t,
+  x: s.x,
+}));
+if (dataDir)
+  for (const f of readdirSync(dataDir).filter((n) => n.endsWith('.csv'))) series.push(loadCsv(join(dataDir, f)));
 
 const rows = series.flatMap(backtest);
 console.log(table(rows));
-const byHorizon: Record<string, { median_MASE: number; median_rel_MAE_vs_daily_snaive: number; median_rel_MAE_vs_weekly_snaive: number; series: number }> = {};
+const byHorizon: Record<
+  string,
+  {
+    median_MASE: number;
+    median_rel_MAE_vs_daily_snaive: number;
+    median_rel_MAE_vs_weekly_snaive: number;
+    series: number;
+  }
+> = {};
 for (const h of new Set(rows.map((r) => r.horizon))) {
   const rs = rows.filter((r) => r.horizon === h);
-  const med = (k: 'MASE' | 'rel_MAE_vs_daily_snaive' | 'rel_MAE_vs_weekly_snaive') => rs.map((r) => r[k]).sort((a, b) => a - b)[Math.floor((rs.length - 1) / 2)]!;
-  byHorizon[h] = { median_MASE: med('MASE'), median_rel_MAE_vs_daily_snaive: med('rel_MAE_vs_daily_snaive'), median_rel_MAE_vs_weekly_snaive: med('rel_MAE_vs_weekly_snaive'), series: rs.length };
+  const med = (k: 'MASE' | 'rel_MAE_vs_daily_snaive' | 'rel_MAE_vs_weekly_snaive') =>
+    rs.map((r) => r[k]).sort((a, b) => a - b)[Math.floor((rs.length - 1) / 2)]!;
+  byHorizon[h] = {
+    median_MASE: med('MASE'),
+    median_rel_MAE_vs_daily_snaive: med('rel_MAE_vs_daily_snaive'),
+    median_rel_MAE_vs_weekly_snaive: med('rel_MAE_vs_weekly_snaive'),
+    series: rs.length,
+  };
 }
 console.log('\nMedians per horizon:');
 console.log(table(Object.entries(byHorizon).map(([horizon, v]) => ({ horizon, ...v }))));

@@ -74,7 +74,12 @@ process.on('message', (msg: { cmd: string; url?: string; count?: number; subscri
       process.send!({ ok: true, clients: clients.length });
     } else if (msg.cmd === 'collect') {
       const n = msg.step!;
-      process.send!({ ok: true, count: step.counts.get(n) ?? 0, latencies: step.latencies.get(n) ?? [], probes: Math.ceil(clients.length / PROBE_EVERY) });
+      process.send!({
+        ok: true,
+        count: step.counts.get(n) ?? 0,
+        latencies: step.latencies.get(n) ?? [],
+        probes: Math.ceil(clients.length / PROBE_EVERY),
+      });
     } else if (msg.cmd === 'disconnect') {
       for (const ws of clients) ws.terminate();
       clients = [];

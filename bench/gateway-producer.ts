@@ -3,10 +3,15 @@
  * value carrying its send time (`timestamp`) and step marker (`service`). Avro to the gateway's
  * topic; the same values as JSON text to the bare broadcast's topic.
  */
-import { KafkaConnection } from '../src/kafka/index.js';
+import { KafkaConnection } from '../src/kafka/index.ts';
 
 const [brokers, registryUrl, prefix, bareTopic] = process.argv.slice(2) as [string, string, string, string];
-const kafka = new KafkaConnection({ brokers: brokers.split(','), registryUrl, topicPrefix: prefix, clientId: 'bench-producer' });
+const kafka = new KafkaConnection({
+  brokers: brokers.split(','),
+  registryUrl,
+  topicPrefix: prefix,
+  clientId: 'bench-producer',
+});
 
 const TICK_MS = 10;
 
@@ -34,7 +39,10 @@ async function produce(rate: number, seconds: number, stepNo: number, target: 'g
       inflight.push(
         target === 'gateway'
           ? producer.send('metrics.samples', keyed)
-          : producer.sendRaw(bareTopic, keyed.map((r) => ({ key: r.key, value: JSON.stringify(r.value) }))),
+          : producer.sendRaw(
+              bareTopic,
+              keyed.map((r) => ({ key: r.key, value: JSON.stringify(r.value) })),
+            ),
       );
       sent = due;
       if (inflight.length > 50) {
@@ -48,18 +56,21 @@ async function produce(rate: number, seconds: number, stepNo: number, target: 'g
   return sent;
 }
 
-process.on('message', (msg: { cmd: string; rate?: number; seconds?: number; step?: number; target?: 'gateway' | 'bare' }) => {
-  void (async () => {
-    if (msg.cmd === 'ready') {
-      await kafka.serde.register('metrics.samples');
-      await kafka.producer();
-      process.send!({ ok: true });
-    } else if (msg.cmd === 'produce') {
-      const sent = await produce(msg.rate!, msg.seconds!, msg.step!, msg.target!);
-      process.send!({ ok: true, sent });
-    } else if (msg.cmd === 'exit') {
-      await kafka.close();
-      process.exit(0);
-    }
-  })();
-});
+process.on(
+  'message',
+  (msg: { cmd: string; rate?: number; seconds?: number; step?: number; target?: 'gateway' | 'bare' }) => {
+    void (async () => {
+      if (msg.cmd === 'ready') {
+        await kafka.serde.register('metrics.samples');
+        await kafka.producer();
+        process.send!({ ok: true });
+      } else if (msg.cmd === 'produce') {
+        const sent = await produce(msg.rate!, msg.seconds!, msg.step!, msg.target!);
+        process.send!({ ok: true, sent });
+      } else if (msg.cmd === 'exit') {
+        await kafka.close();
+        process.exit(0);
+      }
+    })();
+  },
+);

@@ -12,18 +12,18 @@
  * Clients (bench/gateway-clients.ts, BENCH_CLIENT_PROCS processes) and the producer
  * (bench/gateway-producer.ts) run in child processes. Steps alternate gateway and bare at each rate, so both see the same machine load.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
 import { WebSocketServer } from 'ws';
-import { startRuntime } from '../src/app/index.js';
-import { loadConfig } from '../src/config/index.js';
-import { createGateway } from '../src/gateway/index.js';
-import { KafkaConnection } from '../src/kafka/index.js';
-import { percentile, table, writeResult } from './lib/result.js';
+import { startRuntime } from '../src/app/index.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createGateway } from '../src/gateway/index.ts';
+import { KafkaConnection } from '../src/kafka/index.ts';
+import { percentile, table, writeResult } from './lib/result.ts';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? '250,500,1000,2000,4000').split(',').map(Number);
@@ -40,7 +40,7 @@ const REGISTRY = process.env.SCHEMA_REGISTRY_URL || 'http://localhost:8081/apis/
 type Target = 'gateway' | 'bare';
 
 function child(file: string, args: string[] = []): ChildProcess {
-  return fork(new URL(file, import.meta.url).pathname, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return fork(new URL(file, import.meta.url).pathname, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 /** Asks a child to exit and waits for it (killing it after 5 s). */
@@ -97,7 +97,10 @@ async function bareBroadcast(kafka: KafkaConnection, topic: string, port: number
     // by string concatenation from the raw JSON value: no decoding, no per-client state. Like the
     // gateway, the batches of one fetch go out as one frame.
     onBatch: (partition, records) => {
-      for (const r of records) pending.push(`{"partition":${partition},"offset":"${r.offset}","timestamp":${r.timestamp},"key":${JSON.stringify(r.key?.toString() ?? null)},"value":${r.value!.toString()}}`);
+      for (const r of records)
+        pending.push(
+          `{"partition":${partition},"offset":"${r.offset}","timestamp":${r.timestamp},"key":${JSON.stringify(r.key?.toString() ?? null)},"value":${r.value!.toString()}}`,
+        );
       if (pending.length === records.length) setImmediate(flush);
     },
   });
@@ -133,9 +136,12 @@ async function main(): Promise<void> {
   const clientProcs = Array.from({ length: CLIENT_PROCS }, () => child('./gateway-clients.ts'));
   const share = (count: number, i: number) => Math.floor(count / CLIENT_PROCS) + (i < count % CLIENT_PROCS ? 1 : 0);
   const clients = {
-    connect: (url: string, subscribe: boolean, count: number) => Promise.all(clientProcs.map((p, i) => ask(p, { cmd: 'connect', url, count: share(count, i), subscribe }))),
+    connect: (url: string, subscribe: boolean, count: number) =>
+      Promise.all(clientProcs.map((p, i) => ask(p, { cmd: 'connect', url, count: share(count, i), subscribe }))),
     collect: async (n: number) => {
-      const parts = await Promise.all(clientProcs.map((p) => ask<{ count: number; latencies: number[] }>(p, { cmd: 'collect', step: n })));
+      const parts = await Promise.all(
+        clientProcs.map((p) => ask<{ count: number; latencies: number[] }>(p, { cmd: 'collect', step: n })),
+      );
       return { count: parts.reduce((a, b) => a + b.count, 0), latencies: parts.flatMap((p) => p.latencies) };
     },
     disconnect: () => Promise.all(clientProcs.map((p) => ask(p, { cmd: 'disconnect' }))),
@@ -143,10 +149,22 @@ async function main(): Promise<void> {
   const producer = child('./gateway-producer.ts', [BROKERS, REGISTRY, prefix, bareTopic]);
   await ask(producer, { cmd: 'ready' });
 
-  const urls: Record<Target, string> = { gateway: `ws://127.0.0.1:${port}/api/v2/ws`, bare: `ws://127.0.0.1:${barePort}/` };
+  const urls: Record<Target, string> = {
+    gateway: `ws://127.0.0.1:${port}/api/v2/ws`,
+    bare: `ws://127.0.0.1:${barePort}/`,
+  };
   let stepNo = 0;
   const rows: Record<string, string | number>[] = [];
-  const results: { rate: number; target: Target; clients: number; delivered: number; expected: number; p50: number; p99: number; rssMb: number }[] = [];
+  const results: {
+    rate: number;
+    target: Target;
+    clients: number;
+    delivered: number;
+    expected: number;
+    p50: number;
+    p99: number;
+    rssMb: number;
+  }[] = [];
 
   interface Sample {
     count: number;
@@ -174,7 +192,16 @@ async function main(): Promise<void> {
     const expected = samples.reduce((n, x) => n + x.expected, 0);
     const latencies = samples.flatMap((x) => x.latencies);
     const seconds = STEP_S * samples.length;
-    const res = { rate, target, clients: clientCount, delivered: count / seconds, expected: expected / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rssMb: Math.round(Math.max(...samples.map((x) => x.rss)) / 2 ** 20) };
+    const res = {
+      rate,
+      target,
+      clients: clientCount,
+      delivered: count / seconds,
+      expected: expected / seconds,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      rssMb: Math.round(Math.max(...samples.map((x) => x.rss)) / 2 ** 20),
+    };
     results.push(res);
     const row = {
       clients: clientCount,
@@ -203,7 +230,8 @@ async function main(): Promise<void> {
   for (const rate of RATES) {
     const samples: Record<Target, Sample[]> = { gateway: [], bare: [] };
     for (let i = 0; i < REPEATS; i++) {
-      for (const target of (i % 2 ? ['bare', 'gateway'] : ['gateway', 'bare']) as Target[]) samples[target].push(await runStep(rate, target));
+      for (const target of (i % 2 ? ['bare', 'gateway'] : ['gateway', 'bare']) as Target[])
+        samples[target].push(await runStep(rate, target));
     }
     record(rate, 'gateway', samples.gateway);
     record(rate, 'bare', samples.bare);
@@ -217,9 +245,14 @@ async function main(): Promise<void> {
     writeFileSync(process.env.BENCH_CPU_PROFILE!, JSON.stringify(profile));
   }
 
-  console.log(`\n${CLIENT_PROCS} client processes, ${REPEATS} × ${STEP_S} s per rate and server (alternating); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(
+    `\n${CLIENT_PROCS} client processes, ${REPEATS} × ${STEP_S} s per rate and server (alternating); load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
   console.log(table(rows));
-  const at = (rate: number, target: Target) => results.find((r) => r.rate === rate && r.target === target && r.clients === CLIENTS);
+  const at = (rate: number, target: Target) =>
+    results.find((r) => r.rate === rate && r.target === target && r.clients === CLIENTS);
   const sustained = (r: (typeof results)[number]) => r.delivered >= 0.99 * r.expected;
   const top = Math.max(...RATES);
   const ratio = (at(top, 'gateway')?.delivered ?? 0) / Math.max(1, at(top, 'bare')?.delivered ?? 0);
@@ -230,7 +263,16 @@ async function main(): Promise<void> {
     max_rate_msgs_per_s: Math.max(0, ...gw.filter(sustained).map((r) => r.rate)),
     rss_mb: Math.max(...gw.map((r) => r.rssMb)),
   };
-  writeResult('gateway', headline, { clients: CLIENTS, clientProcesses: CLIENT_PROCS, repeats: REPEATS, loadAverage: loadavg(), stepSeconds: STEP_S, ratioAt: top, ratioMeaning: 'gateway delivered msgs/s / bare broadcast delivered msgs/s at the top rate', steps: results });
+  writeResult('gateway', headline, {
+    clients: CLIENTS,
+    clientProcesses: CLIENT_PROCS,
+    repeats: REPEATS,
+    loadAverage: loadavg(),
+    stepSeconds: STEP_S,
+    ratioAt: top,
+    ratioMeaning: 'gateway delivered msgs/s / bare broadcast delivered msgs/s at the top rate',
+    steps: results,
+  });
 
   await Promise.all([producer, ...clientProcs].map((p) => stopChild(p)));
   await bare.close();

@@ -10,31 +10,31 @@
  * new member of the group resumes exactly there.
  */
 import { randomBytes } from 'node:crypto';
-import { KafkaConnection, type KafkaAdmin } from '../src/kafka/index.js';
-import { loadDrivers, type BenchRecord, type ClientDriver, type ReceivedRecord } from '../src/kafka/drivers/index.js';
-import { logger } from '../src/log/index.js';
+import { type BenchRecord, type ClientDriver, loadDrivers, type ReceivedRecord } from '../src/kafka/drivers/index.ts';
+import { type KafkaAdmin, KafkaConnection } from '../src/kafka/index.ts';
+import { logger } from '../src/log/index.ts';
 import {
   BATCH,
-  IN_FLIGHT,
-  KEYS,
-  Meter,
-  PARTITIONS,
+  type Check,
   committedOffsets,
   describeOffsets,
   expectedPartitionCounts,
+  IN_FLIGHT,
+  KEYS,
+  Meter,
   makeRecords,
   nextOffsets,
   noDuplicateOffsets,
+  PARTITIONS,
+  type PhaseResult,
   partitionCounts,
   produceAll,
   sameOffsets,
   sameRecords,
   waitFor,
-  type Check,
-  type PhaseResult,
-} from './lib/kafka-clients-run.js';
-import { broker } from './lib/relay-run.js';
-import { table, writeResult } from './lib/result.js';
+} from './lib/kafka-clients-run.ts';
+import { broker } from './lib/relay-run.ts';
+import { table, writeResult } from './lib/result.ts';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 60_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -74,7 +74,13 @@ async function producePhase(run: Run, driver: ClientDriver, round: number): Prom
   const result = await produceAll(driver, topic, records);
   const counts = await partitionCounts(run.admin, topic);
   const expected = expectedPartitionCounts(records);
-  check(run, driver.name, 'produce: every record written once, on the partition Java and kafkajs give its key', counts.join() === expected.join(), `records per partition ${counts.join(',')}, expected ${expected.join(',')}`);
+  check(
+    run,
+    driver.name,
+    'produce: every record written once, on the partition Java and kafkajs give its key',
+    counts.join() === expected.join(),
+    `records per partition ${counts.join(',')}, expected ${expected.join(',')}`,
+  );
   return result;
 }
 
@@ -95,11 +101,23 @@ async function consumePhase(run: Run, driver: ClientDriver, round: number): Prom
   await consumer.stop();
   if (round === 0) {
     const same = sameRecords(run.input, got);
-    check(run, driver.name, 'consume: every record once, key, value and headers intact', same.ok && noDuplicateOffsets(got), same.detail);
+    check(
+      run,
+      driver.name,
+      'consume: every record once, key, value and headers intact',
+      same.ok && noDuplicateOffsets(got),
+      same.detail,
+    );
   }
   const committed = await committedOffsets(run.admin, groupId, run.inputTopic);
   const highs = new Map((await run.admin.offsets(run.inputTopic)).map((r) => [r.partition, BigInt(r.high)]));
-  check(run, driver.name, `consume round ${round + 1}: the group's commits are the high watermarks once all is handled`, sameOffsets(committed, highs), `committed ${describeOffsets(committed)}; high ${describeOffsets(highs)}`);
+  check(
+    run,
+    driver.name,
+    `consume round ${round + 1}: the group's commits are the high watermarks once all is handled`,
+    sameOffsets(committed, highs),
+    `committed ${describeOffsets(committed)}; high ${describeOffsets(highs)}`,
+  );
   return meter.result();
 }
 
@@ -113,7 +131,10 @@ async function passThroughPhase(run: Run, driver: ClientDriver, round: number): 
     topic: run.inputTopic,
     groupId,
     onBatch: async (_partition, records) => {
-      await producer.send(out, records.map((r) => ({ key: r.key, value: r.value!, headers: r.headers })));
+      await producer.send(
+        out,
+        records.map((r) => ({ key: r.key, value: r.value!, headers: r.headers })),
+      );
       produced += records.length;
       meter.progress(produced);
     },
@@ -123,10 +144,22 @@ async function passThroughPhase(run: Run, driver: ClientDriver, round: number): 
   await producer.close();
   const counts = await partitionCounts(run.admin, out);
   const expected = expectedPartitionCounts(run.input);
-  check(run, driver.name, `passthrough round ${round + 1}: output holds each record once, on its key's partition`, counts.join() === expected.join(), `records per partition ${counts.join(',')}, expected ${expected.join(',')}`);
+  check(
+    run,
+    driver.name,
+    `passthrough round ${round + 1}: output holds each record once, on its key's partition`,
+    counts.join() === expected.join(),
+    `records per partition ${counts.join(',')}, expected ${expected.join(',')}`,
+  );
   if (round === 0) {
     const same = sameRecords(run.input, await readAll(run, out));
-    check(run, driver.name, 'passthrough: output read back (by kafkajs) has every record once, intact', same.ok, same.detail);
+    check(
+      run,
+      driver.name,
+      'passthrough: output read back (by kafkajs) has every record once, intact',
+      same.ok,
+      same.detail,
+    );
   }
   return meter.result();
 }
@@ -155,23 +188,45 @@ async function readAll(run: Run, topic: string): Promise<ReceivedRecord[]> {
 async function resumeCheck(run: Run, driver: ClientDriver): Promise<void> {
   const groupId = newGroup(run, `resume-${driver.name}`);
   const first: ReceivedRecord[] = [];
-  let consumer = await driver.consume({ topic: run.inputTopic, groupId, onBatch: async (_p, records) => void first.push(...records) });
+  let consumer = await driver.consume({
+    topic: run.inputTopic,
+    groupId,
+    onBatch: async (_p, records) => void first.push(...records),
+  });
   await waitFor(() => first.length >= N / 10, `${driver.name}: first member`);
   await consumer.stop();
   const committed = await committedOffsets(run.admin, groupId, run.inputTopic);
   const handled = nextOffsets(first);
-  check(run, driver.name, 'resume: commits are exactly the ends of the handled records', sameOffsets(committed, handled), `committed ${describeOffsets(committed)}; handled up to ${describeOffsets(handled)}`);
+  check(
+    run,
+    driver.name,
+    'resume: commits are exactly the ends of the handled records',
+    sameOffsets(committed, handled),
+    `committed ${describeOffsets(committed)}; handled up to ${describeOffsets(handled)}`,
+  );
 
   const remaining = N - [...committed.values()].reduce((a, b) => a + Number(b), 0);
   const second: ReceivedRecord[] = [];
-  consumer = await driver.consume({ topic: run.inputTopic, groupId, onBatch: async (_p, records) => void second.push(...records) });
+  consumer = await driver.consume({
+    topic: run.inputTopic,
+    groupId,
+    onBatch: async (_p, records) => void second.push(...records),
+  });
   await waitFor(() => second.length >= remaining, `${driver.name}: second member`);
   await consumer.stop();
   const starts = new Map<number, bigint>();
-  for (const r of second) if (!starts.has(r.partition) || BigInt(r.offset) < starts.get(r.partition)!) starts.set(r.partition, BigInt(r.offset));
+  for (const r of second)
+    if (!starts.has(r.partition) || BigInt(r.offset) < starts.get(r.partition)!)
+      starts.set(r.partition, BigInt(r.offset));
   const resumedAt = [...starts].every(([p, o]) => o === (committed.get(p) ?? 0n));
   const union = sameRecords(run.input, [...first, ...second]);
-  check(run, driver.name, 'resume: a new member starts at the commits, and the two members handled every record once', resumedAt && union.ok, `second member started at ${describeOffsets(starts)}; ${union.detail}`);
+  check(
+    run,
+    driver.name,
+    'resume: a new member starts at the commits, and the two members handled every record once',
+    resumedAt && union.ok,
+    `second member started at ${describeOffsets(starts)}; ${union.detail}`,
+  );
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -182,22 +237,46 @@ async function main(): Promise<void> {
   const { drivers, unavailable } = await loadDrivers(brokers);
   for (const [name, why] of Object.entries(unavailable)) console.error(`skipping ${name}: ${why}`);
   const prefix = `bench-kc-${randomBytes(3).toString('hex')}.`;
-  const kafka = new KafkaConnection({ brokers, registryUrl: 'http://unused.invalid', topicPrefix: prefix, clientId: 'automatrix-bench', log: logger('bench') });
+  const kafka = new KafkaConnection({
+    brokers,
+    registryUrl: 'http://unused.invalid',
+    topicPrefix: prefix,
+    clientId: 'automatrix-bench',
+    log: logger('bench'),
+  });
   const admin = await kafka.admin();
-  const run: Run = { admin, prefix, input: makeRecords(N, 'in'), inputTopic: '', reference: drivers[0]!, checks: [], groups: [] };
+  const run: Run = {
+    admin,
+    prefix,
+    input: makeRecords(N, 'in'),
+    inputTopic: '',
+    reference: drivers[0]!,
+    checks: [],
+    groups: [],
+  };
   try {
     run.inputTopic = await newTopic(run, 'input');
     await produceAll(run.reference, run.inputTopic, run.input);
     const results: Record<Phase, Record<string, PhaseResult[]>> = { produce: {}, consume: {}, passthrough: {} };
     const rows: Record<string, string | number>[] = [];
-    const phaseRunners: Record<Phase, (run: Run, d: ClientDriver, round: number) => Promise<PhaseResult>> = { produce: producePhase, consume: consumePhase, passthrough: passThroughPhase };
+    const phaseRunners: Record<Phase, (run: Run, d: ClientDriver, round: number) => Promise<PhaseResult>> = {
+      produce: producePhase,
+      consume: consumePhase,
+      passthrough: passThroughPhase,
+    };
     for (let round = 0; round < ROUNDS; round++) {
       const order = drivers.map((_, i) => drivers[(i + round) % drivers.length]!);
       for (const phase of PHASES) {
         for (const driver of order) {
           const r = await phaseRunners[phase](run, driver, round);
           (results[phase][driver.name] ??= []).push(r);
-          rows.push({ round: round + 1, phase, client: driver.name, msgs_per_s: Math.round(r.rate), cpu_us_per_msg: r.cpuUsPerMsg });
+          rows.push({
+            round: round + 1,
+            phase,
+            client: driver.name,
+            msgs_per_s: Math.round(r.rate),
+            cpu_us_per_msg: r.cpuUsPerMsg,
+          });
           console.error(JSON.stringify(rows.at(-1)));
         }
       }
@@ -212,8 +291,16 @@ async function main(): Promise<void> {
         const mine = results[phase][driver.name]!;
         const ratio = median(mine.map((r, i) => r.rate / base[i]!.rate));
         const cpuRatio = median(mine.map((r, i) => r.cpuUsPerMsg / base[i]!.cpuUsPerMsg));
-        summary.push({ phase, client: driver.name, msgs_per_s: Math.round(median(mine.map((r) => r.rate))), ratio_vs_kafkajs: ratio, cpu_us_per_msg: median(mine.map((r) => r.cpuUsPerMsg)), cpu_ratio_vs_kafkajs: cpuRatio });
-        if (driver.name === 'kafkajs') headline[`kafkajs_${phase}_msgs_per_s`] = Math.round(median(mine.map((r) => r.rate)));
+        summary.push({
+          phase,
+          client: driver.name,
+          msgs_per_s: Math.round(median(mine.map((r) => r.rate))),
+          ratio_vs_kafkajs: ratio,
+          cpu_us_per_msg: median(mine.map((r) => r.cpuUsPerMsg)),
+          cpu_ratio_vs_kafkajs: cpuRatio,
+        });
+        if (driver.name === 'kafkajs')
+          headline[`kafkajs_${phase}_msgs_per_s`] = Math.round(median(mine.map((r) => r.rate)));
         else {
           headline[`${driver.name}_${phase}_ratio`] = round3(ratio);
           headline[`${driver.name}_${phase}_cpu_ratio`] = round3(cpuRatio);

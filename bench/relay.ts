@@ -6,10 +6,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRoute, type PolicyName } from '../src/relay/index.js';
-import { bench, sleep, until, type Bench } from './lib/relay-run.js';
-import { table, writeResult } from './lib/result.js';
-import { trainRoutingModel } from './lib/routing-model.js';
+import { type PolicyName, parseRoute } from '../src/relay/index.ts';
+import { type Bench, bench, sleep, until } from './lib/relay-run.ts';
+import { table, writeResult } from './lib/result.ts';
+import { trainRoutingModel } from './lib/routing-model.ts';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 60_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -19,7 +19,10 @@ async function produceInput(b: Bench): Promise<void> {
   const producer = await b.kafka.producer();
   const payload = JSON.stringify({ data: 'x'.repeat(220) });
   for (let i = 0; i < N; i += 2000) {
-    const batch = Array.from({ length: Math.min(2000, N - i) }, (_, j) => ({ key: `k${(i + j) % KEYS}`, value: { id: `m-${i + j}`, route: 'sink', type: 'bench', payload } }));
+    const batch = Array.from({ length: Math.min(2000, N - i) }, (_, j) => ({
+      key: `k${(i + j) % KEYS}`,
+      value: { id: `m-${i + j}`, route: 'sink', type: 'bench', payload },
+    }));
     await producer.send('messages.normal', batch);
   }
 }
@@ -28,7 +31,11 @@ async function produceInput(b: Bench): Promise<void> {
 async function passThrough(b: Bench, round: number): Promise<number> {
   const out = `${b.prefix}passthrough.out`;
   const producer = await b.kafka.newProducer();
-  const consumer = b.kafka.consumer({ groupId: `${b.prefix}passthrough-${round}`, maxWaitTimeMs: 100, maxBytesPerPartition: 512 * 1024 });
+  const consumer = b.kafka.consumer({
+    groupId: `${b.prefix}passthrough-${round}`,
+    maxWaitTimeMs: 100,
+    maxBytesPerPartition: 512 * 1024,
+  });
   let first = 0;
   let done = 0;
   let finished = 0;
@@ -36,7 +43,10 @@ async function passThrough(b: Bench, round: number): Promise<number> {
   await consumer.run(
     async (batch) => {
       first ||= performance.now();
-      await producer.sendRaw(out, batch.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })));
+      await producer.sendRaw(
+        out,
+        batch.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+      );
       done += batch.records.length;
       if (done >= N) finished = performance.now();
     },
@@ -48,10 +58,21 @@ async function passThrough(b: Bench, round: number): Promise<number> {
   return N / ((finished - first) / 1000);
 }
 
-async function relayPass(b: Bench, policy: PolicyName, modelPath: string, round: number): Promise<{ rate: number; decisionUs: number; outcomes: number }> {
-  const relay = await b.relay({ RELAY_AUTOSTART: 'false', MODEL_SAVE_PATH: modelPath, RELAY_MAX_INFLIGHT: '4096', RELAY_GROUP_ID: `${b.prefix}relay-${round}` });
+async function relayPass(
+  b: Bench,
+  policy: PolicyName,
+  modelPath: string,
+  round: number,
+): Promise<{ rate: number; decisionUs: number; outcomes: number }> {
+  const relay = await b.relay({
+    RELAY_AUTOSTART: 'false',
+    MODEL_SAVE_PATH: modelPath,
+    RELAY_MAX_INFLIGHT: '4096',
+    RELAY_GROUP_ID: `${b.prefix}relay-${round}`,
+  });
   const endpoints = ['a', 'b'].map((id) => ({ id, kind: 'KAFKA', target: `${b.prefix}sink-${id}` }));
-  if (policy === 'learned' && !relay.engine.scorerVersion()) throw new Error('the learned pass has no routing model to serve');
+  if (policy === 'learned' && !relay.engine.scorerVersion())
+    throw new Error('the learned pass has no routing model to serve');
   await relay.putRoute(parseRoute({ name: 'sink', policy, endpoints }));
   await relay.engine.start();
   let first = 0;
@@ -86,7 +107,13 @@ async function main(): Promise<void> {
       rates.passthrough.push(pass);
       rates.relay.push(relay.rate);
       rates.decision.push(relay.decisionUs);
-      rows.push({ round: round + 1, passthrough_msgs_per_s: Math.round(pass), relay_msgs_per_s: Math.round(relay.rate), ratio: relay.rate / pass, decision_us: relay.decisionUs });
+      rows.push({
+        round: round + 1,
+        passthrough_msgs_per_s: Math.round(pass),
+        relay_msgs_per_s: Math.round(relay.rate),
+        ratio: relay.rate / pass,
+        decision_us: relay.decisionUs,
+      });
       console.error(JSON.stringify(rows.at(-1)));
       await sleep(500);
     }
@@ -95,18 +122,36 @@ async function main(): Promise<void> {
     // gate rejects (to Kafka endpoints the recent latency is hard to beat) is served anyway, and reported so.
     const trained = await trainRoutingModel(b, modelPath, {
       windowMs: 10_000,
-      hyperparameters: { layers: 2, units: 32, learningRate: 0.003, batchSize: 256, l2: 0, dropout: 0, activation: 'relu' },
+      hyperparameters: {
+        layers: 2,
+        units: 32,
+        learningRate: 0.003,
+        batchSize: 256,
+        l2: 0,
+        dropout: 0,
+        activation: 'relu',
+      },
       budget: { trials: 1, maxEpochs: 10 },
       serveRejected: true,
     });
-    const learnedModel = { version: trained.record.version, promoted: trained.result.promoted, reason: trained.result.reason };
+    const learnedModel = {
+      version: trained.record.version,
+      promoted: trained.result.promoted,
+      reason: trained.result.reason,
+    };
     console.error(`learned pass serves ${JSON.stringify(learnedModel)}`);
     const relayLearned = await (async () => {
       const pass = await passThrough(b, ROUNDS);
       const r = await relayPass(b, 'learned', modelPath, ROUNDS);
       return { pass, ...r };
     })();
-    rows.push({ round: 'learned', passthrough_msgs_per_s: Math.round(relayLearned.pass), relay_msgs_per_s: Math.round(relayLearned.rate), ratio: relayLearned.rate / relayLearned.pass, decision_us: relayLearned.decisionUs });
+    rows.push({
+      round: 'learned',
+      passthrough_msgs_per_s: Math.round(relayLearned.pass),
+      relay_msgs_per_s: Math.round(relayLearned.rate),
+      ratio: relayLearned.rate / relayLearned.pass,
+      decision_us: relayLearned.decisionUs,
+    });
     const median = (xs: number[]) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)]!;
     const headline = {
       relay_msgs_per_s: Math.round(median(rates.relay)),
@@ -115,7 +160,19 @@ async function main(): Promise<void> {
       decision_us: Math.round(median(rates.decision) * 100) / 100,
     };
     console.log(table(rows));
-    writeResult('relay', headline, { messages: N, rounds: ROUNDS, keys: KEYS, policy: 'p2c-peak-ewma', learned: { model: learnedModel, relay_msgs_per_s: Math.round(relayLearned.rate), passthrough_msgs_per_s: Math.round(relayLearned.pass), decision_us: relayLearned.decisionUs }, rows });
+    writeResult('relay', headline, {
+      messages: N,
+      rounds: ROUNDS,
+      keys: KEYS,
+      policy: 'p2c-peak-ewma',
+      learned: {
+        model: learnedModel,
+        relay_msgs_per_s: Math.round(relayLearned.rate),
+        passthrough_msgs_per_s: Math.round(relayLearned.pass),
+        decision_us: relayLearned.decisionUs,
+      },
+      rows,
+    });
   } finally {
     await b.close();
   }

@@ -12,21 +12,29 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeliveryOutcome } from '../schemas/types.js';
-import type { Hyperparameters } from '../src/ml/index.js';
-import type { PolicyName } from '../src/relay/index.js';
-import { bench } from './lib/relay-run.js';
-import { percentile, table, writeResult } from './lib/result.js';
-import { publishOutcomes, trainRoutingModel } from './lib/routing-model.js';
-import { runLanes, type RunResult } from './lib/routing-run.js';
-import { loadScenarios } from './lib/scenario.js';
+import type { DeliveryOutcome } from '../schemas/types.ts';
+import type { Hyperparameters } from '../src/ml/index.ts';
+import type { PolicyName } from '../src/relay/index.ts';
+import { bench } from './lib/relay-run.ts';
+import { percentile, table, writeResult } from './lib/result.ts';
+import { publishOutcomes, trainRoutingModel } from './lib/routing-model.ts';
+import { type RunResult, runLanes } from './lib/routing-run.ts';
+import { loadScenarios } from './lib/scenario.ts';
 
 const POLICIES: PolicyName[] = ['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'];
 const TRAIN_SEEDS = [101, 202];
 /** Evaluation seeds: each is one side-by-side run; a policy's figures pool the messages of all of them. */
 const EVAL_SEEDS = (process.env.BENCH_SEEDS ?? '7,8,9').split(',').map(Number);
 /** Fixed (no search): the network RelayCore's in-process training used to fit, for comparable results. */
-const HYPERPARAMETERS: Hyperparameters = { layers: 2, units: 32, learningRate: 0.003, batchSize: 256, l2: 0, dropout: 0, activation: 'relu' };
+const HYPERPARAMETERS: Hyperparameters = {
+  layers: 2,
+  units: 32,
+  learningRate: 0.003,
+  batchSize: 256,
+  l2: 0,
+  dropout: 0,
+  activation: 'relu',
+};
 const EPOCHS = 40;
 
 interface Metrics {
@@ -91,7 +99,11 @@ async function main(): Promise<void> {
   // 1. Training data: round-robin runs (every endpoint measured in every state), on training seeds.
   const training: DeliveryOutcome[] = [];
   for (const s of scenarios) {
-    const runs = await runLanes(s, TRAIN_SEEDS.map((seed) => ({ policy: 'round-robin', seed })), modelPath);
+    const runs = await runLanes(
+      s,
+      TRAIN_SEEDS.map((seed) => ({ policy: 'round-robin', seed })),
+      modelPath,
+    );
     for (const run of runs) {
       training.push(...run.outcomes);
       console.error(`training run ${s.name} seed ${run.seed}: ${run.outcomes.length} outcomes`);
@@ -104,7 +116,12 @@ async function main(): Promise<void> {
     await publishOutcomes(trainer, training);
     // A random holdout: the window is ten separate runs one after the other, so its newest 20% would be
     // the last scenario's runs alone (steady, no failures) rather than a sample of what the model serves.
-    model = await trainRoutingModel(trainer, modelPath, { windowMs: 24 * 3_600_000, hyperparameters: HYPERPARAMETERS, budget: { trials: 1, maxEpochs: EPOCHS }, holdout: 'random' });
+    model = await trainRoutingModel(trainer, modelPath, {
+      windowMs: 24 * 3_600_000,
+      hyperparameters: HYPERPARAMETERS,
+      budget: { trials: 1, maxEpochs: EPOCHS },
+      holdout: 'random',
+    });
   } finally {
     await trainer.close();
   }
@@ -122,27 +139,67 @@ async function main(): Promise<void> {
     for (const [k, seed] of EVAL_SEEDS.entries()) {
       // The lane order rotates per seed: no policy is always the last one served in the shared event loop.
       const order = POLICIES.map((_, j) => POLICIES[(k + j) % POLICIES.length]!);
-      for (const run of await runLanes(s, order.map((policy) => ({ policy, seed })), modelPath, model.record)) {
-        if (run.policy === 'learned' && run.modelVersion !== version) throw new Error(`learned run served model ${run.modelVersion}, expected ${version}`);
+      for (const run of await runLanes(
+        s,
+        order.map((policy) => ({ policy, seed })),
+        modelPath,
+        model.record,
+      )) {
+        if (run.policy === 'learned' && run.modelVersion !== version)
+          throw new Error(`learned run served model ${run.modelVersion}, expected ${version}`);
         byPolicy.set(run.policy, [...(byPolicy.get(run.policy) ?? []), run]);
       }
     }
     for (const [policy, runs] of byPolicy) {
       results[s.name]![policy] = metrics(runs);
       const us = runs.map((r) => r.decisionUs).filter((x): x is number => x !== null);
-      decision[s.name]![policy] = us.length ? Math.round((us.reduce((a, b) => a + b, 0) / us.length) * 100) / 100 : null;
+      decision[s.name]![policy] = us.length
+        ? Math.round((us.reduce((a, b) => a + b, 0) / us.length) * 100) / 100
+        : null;
       console.error(`${s.name} ${policy}: ${JSON.stringify(results[s.name]![policy])}`);
     }
-    for (const policy of POLICIES) rows.push({ scenario: s.name, policy, ...(results[s.name]![policy] as unknown as Record<string, number>), decision_us: decision[s.name]![policy] ?? -1 });
+    for (const policy of POLICIES)
+      rows.push({
+        scenario: s.name,
+        policy,
+        ...(results[s.name]![policy] as unknown as Record<string, number>),
+        decision_us: decision[s.name]![policy] ?? -1,
+      });
   }
   console.log(table(rows));
   const goals = scenarios.map((s) => {
     const l = results[s.name]!.learned!;
     const p = results[s.name]!['p2c-peak-ewma']!;
-    return { scenario: s.name, p99_ratio: Math.round((l.p99 / p.p99) * 1000) / 1000, failed_ratio: p.failed_attempts ? Math.round((l.failed_attempts / p.failed_attempts) * 1000) / 1000 : l.failed_attempts ? Infinity : 1 };
+    return {
+      scenario: s.name,
+      p99_ratio: Math.round((l.p99 / p.p99) * 1000) / 1000,
+      failed_ratio: p.failed_attempts
+        ? Math.round((l.failed_attempts / p.failed_attempts) * 1000) / 1000
+        : l.failed_attempts
+          ? Infinity
+          : 1,
+    };
   });
-  console.log(`\nlearned vs p2c-peak-ewma (goal: p99 <= 0.8 and failed <= 0.5 in degrading and gray, p99 <= 1.05 in steady)\n${table(goals)}`);
-  writeResult('routing', { scenarios: results }, { model: { version, metrics: model.record.metrics, rows: Number(model.record.rows), hyperparameters: model.record.hyperparameters, decision: model.result.reason }, decisionUs: decision, goals, evalSeeds: EVAL_SEEDS, trainSeeds: TRAIN_SEEDS });
+  console.log(
+    `\nlearned vs p2c-peak-ewma (goal: p99 <= 0.8 and failed <= 0.5 in degrading and gray, p99 <= 1.05 in steady)\n${table(goals)}`,
+  );
+  writeResult(
+    'routing',
+    { scenarios: results },
+    {
+      model: {
+        version,
+        metrics: model.record.metrics,
+        rows: Number(model.record.rows),
+        hyperparameters: model.record.hyperparameters,
+        decision: model.result.reason,
+      },
+      decisionUs: decision,
+      goals,
+      evalSeeds: EVAL_SEEDS,
+      trainSeeds: TRAIN_SEEDS,
+    },
+  );
   process.exit(0);
 }
 

@@ -11,14 +11,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { KafkaConnection } from '../src/kafka/index.js';
-import { logger } from '../src/log/index.js';
-import { startApp, type AppProcess } from './lib/app-process.js';
-import type { ProcessSample } from './lib/app-runner.js';
-import { broker } from './lib/relay-run.js';
-import { table, writeResult } from './lib/result.js';
-import { duplicates, startSink, type Sink } from './lib/sink.js';
-import { isFlat, trend, type Trend } from './lib/stats.js';
+import { KafkaConnection } from '../src/kafka/index.ts';
+import { logger } from '../src/log/index.ts';
+import { type AppProcess, startApp } from './lib/app-process.ts';
+import type { ProcessSample } from './lib/app-runner.ts';
+import { broker } from './lib/relay-run.ts';
+import { table, writeResult } from './lib/result.ts';
+import { duplicates, type Sink, startSink } from './lib/sink.ts';
+import { isFlat, type Trend, trend } from './lib/stats.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -88,7 +88,12 @@ function openClients(app: AppProcess, load: Load, stopped: { v: boolean }): WebS
 }
 
 async function pollApi(app: AppProcess, load: Load): Promise<void> {
-  for (const path of ['/health', '/api/v2/relaycore/status', '/api/v2/analytics/performance', '/api/v2/ecosystem/status']) {
+  for (const path of [
+    '/health',
+    '/api/v2/relaycore/status',
+    '/api/v2/analytics/performance',
+    '/api/v2/ecosystem/status',
+  ]) {
     const res = await fetch(`${app.base}${path}`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
     if (!res || res.status >= 500) load.apiErrors++;
     await res?.arrayBuffer().catch(() => undefined);
@@ -97,7 +102,8 @@ async function pollApi(app: AppProcess, load: Load): Promise<void> {
 
 function analyse(samples: ProcessSample[], start: number) {
   const steady = samples.filter((s) => s.at >= start + WARMUP_MS);
-  const series = (pick: (s: ProcessSample) => number | undefined) => trend(steady.flatMap((s) => (pick(s) === undefined ? [] : [{ t: s.at, y: pick(s)! }])));
+  const series = (pick: (s: ProcessSample) => number | undefined) =>
+    trend(steady.flatMap((s) => (pick(s) === undefined ? [] : [{ t: s.at, y: pick(s)! }])));
   return {
     rss: series((s) => s.rssMb),
     heap: series((s) => s.heapUsedMb),
@@ -111,15 +117,44 @@ function analyse(samples: ProcessSample[], start: number) {
 async function main(): Promise<void> {
   const { brokers, registryUrl } = await broker();
   const prefix = `soak-${randomBytes(3).toString('hex')}.`;
-  const sinks: Sink[] = [await startSink(() => ({ status: 200, delayMs: 2 + Math.random() * 8 })), await startSink(() => (Math.random() < 0.03 ? { status: 503 } : { status: 200, delayMs: 5 }))];
+  const sinks: Sink[] = [
+    await startSink(() => ({ status: 200, delayMs: 2 + Math.random() * 8 })),
+    await startSink(() => (Math.random() < 0.03 ? { status: 503 } : { status: 200, delayMs: 5 })),
+  ];
   const dir = mkdtempSync(join(tmpdir(), 'am-soak-'));
   const routesFile = join(dir, 'routes.json');
-  writeFileSync(routesFile, JSON.stringify({ routes: [{ name: 'default', policy: 'p2c-peak-ewma', endpoints: sinks.map((s, i) => ({ id: `e${i}`, kind: 'HTTP', target: s.url, timeoutMs: 2000 })) }] }));
+  writeFileSync(
+    routesFile,
+    JSON.stringify({
+      routes: [
+        {
+          name: 'default',
+          policy: 'p2c-peak-ewma',
+          endpoints: sinks.map((s, i) => ({ id: `e${i}`, kind: 'HTTP', target: s.url, timeoutMs: 2000 })),
+        },
+      ],
+    }),
+  );
   const app = await startApp(
-    { KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, ROUTES_FILE: routesFile, RELAY_GROUP_ID: `${prefix}relay`, MODEL_SAVE_PATH: join(dir, 'models'), DETECT_SNAPSHOT_INTERVAL_MS: '60000', ORCH_HORIZON_MINUTES: String(HORIZON_MIN) },
+    {
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      KAFKA_TOPIC_PREFIX: prefix,
+      ROUTES_FILE: routesFile,
+      RELAY_GROUP_ID: `${prefix}relay`,
+      MODEL_SAVE_PATH: join(dir, 'models'),
+      DETECT_SNAPSHOT_INTERVAL_MS: '60000',
+      ORCH_HORIZON_MINUTES: String(HORIZON_MIN),
+    },
     { exposeGc: true },
   );
-  const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-soak', log: logger('soak') });
+  const kafka = new KafkaConnection({
+    brokers,
+    registryUrl,
+    topicPrefix: prefix,
+    clientId: 'automatrix-soak',
+    log: logger('soak'),
+  });
   await kafka.serde.registerAll(['messages.normal', 'metrics.samples']);
   const producer = await kafka.producer();
   const load: Load = { produced: 0, samples: 0, wsRecords: 0, wsErrors: 0, apiErrors: 0 };
@@ -127,7 +162,9 @@ async function main(): Promise<void> {
   const clients = openClients(app, load, stopped);
   const start = Date.now();
   const end = start + MINUTES * 60_000;
-  console.log(`soak: ${MINUTES} min, ${MSG_RATE} msgs/s through RelayCore, ${SAMPLE_RATE} metric samples/s, ${CLIENTS} WebSocket clients, ORCH_HORIZON_MINUTES=${HORIZON_MIN}; prefix ${prefix}`);
+  console.log(
+    `soak: ${MINUTES} min, ${MSG_RATE} msgs/s through RelayCore, ${SAMPLE_RATE} metric samples/s, ${CLIENTS} WebSocket clients, ORCH_HORIZON_MINUTES=${HORIZON_MIN}; prefix ${prefix}`,
+  );
   let lastReport = start;
   let lastPoll = start;
   for (let tick = 0; Date.now() < end; tick++) {
@@ -138,8 +175,24 @@ async function main(): Promise<void> {
     const samples = Math.round((SAMPLE_RATE * (tick + 1)) / 10) - Math.round((SAMPLE_RATE * tick) / 10);
     const ids = Array.from({ length: messages }, (_, i) => `m-${load.produced + i}`);
     await Promise.all([
-      messages ? producer.send('messages.normal', ids.map((id, i) => ({ key: `k${(load.produced + i) % 100}`, value: { id, payload: JSON.stringify({ id, at: now }) } }))) : undefined,
-      samples ? producer.send('metrics.samples', Array.from({ length: samples }, (_, i) => { const s = metricSample((load.samples + i) % SERVICES, now); return { key: s.service, value: s }; })) : undefined,
+      messages
+        ? producer.send(
+            'messages.normal',
+            ids.map((id, i) => ({
+              key: `k${(load.produced + i) % 100}`,
+              value: { id, payload: JSON.stringify({ id, at: now }) },
+            })),
+          )
+        : undefined,
+      samples
+        ? producer.send(
+            'metrics.samples',
+            Array.from({ length: samples }, (_, i) => {
+              const s = metricSample((load.samples + i) % SERVICES, now);
+              return { key: s.service, value: s };
+            }),
+          )
+        : undefined,
     ]);
     load.produced += messages;
     load.samples += samples;
@@ -150,7 +203,9 @@ async function main(): Promise<void> {
     if (now - lastReport >= 60_000) {
       lastReport = now;
       const s = app.samples.at(-1);
-      console.log(`${Math.round((now - start) / 60_000)} min: produced ${load.produced}, delivered ${duplicates(sinks).unique.size}, ws records ${load.wsRecords}, rss ${s?.rssMb.toFixed(0)} MB, heap ${s?.heapUsedMb.toFixed(0)} MB, lag p99 ${s?.lagP99Ms.toFixed(1)} ms`);
+      console.log(
+        `${Math.round((now - start) / 60_000)} min: produced ${load.produced}, delivered ${duplicates(sinks).unique.size}, ws records ${load.wsRecords}, rss ${s?.rssMb.toFixed(0)} MB, heap ${s?.heapUsedMb.toFixed(0)} MB, lag p99 ${s?.lagP99Ms.toFixed(1)} ms`,
+      );
     }
   }
   const drainStart = Date.now();
@@ -174,8 +229,20 @@ async function main(): Promise<void> {
     lagP50: isFlat(t.lagP50, 0.1, 1),
     handles: isFlat(t.handles, 0.05, 5),
   };
-  const row = (name: string, unit: string, tr: Trend, ok: boolean) => ({ series: name, unit, samples: tr.n, first: tr.first, last: tr.last, mean: tr.mean, slope_per_h: tr.slopePerHour, stderr_per_h: tr.slopeStdErr, flat: ok ? 'yes' : 'NO' });
-  console.log(`\nsteady state after a ${Math.round(WARMUP_MS / 60_000)} min warm-up (least squares; flat: an hour adds at most 5% of the mean, 10% for lag, or the slope is within 2 standard errors of 0; falling counts as flat)`);
+  const row = (name: string, unit: string, tr: Trend, ok: boolean) => ({
+    series: name,
+    unit,
+    samples: tr.n,
+    first: tr.first,
+    last: tr.last,
+    mean: tr.mean,
+    slope_per_h: tr.slopePerHour,
+    stderr_per_h: tr.slopeStdErr,
+    flat: ok ? 'yes' : 'NO',
+  });
+  console.log(
+    `\nsteady state after a ${Math.round(WARMUP_MS / 60_000)} min warm-up (least squares; flat: an hour adds at most 5% of the mean, 10% for lag, or the slope is within 2 standard errors of 0; falling counts as flat)`,
+  );
   console.log(
     table([
       row('RSS', 'MB', t.rss, flat.rss),
@@ -186,7 +253,9 @@ async function main(): Promise<void> {
       row('active handles', 'n', t.handles, flat.handles),
     ]),
   );
-  console.log(`\nmessages: produced ${load.produced}, delivered ${unique.size}, lost ${lost}, duplicates ${dup}; metric samples ${load.samples}; WebSocket records ${load.wsRecords}, reconnects/errors ${load.wsErrors}; API 5xx or failures ${load.apiErrors}`);
+  console.log(
+    `\nmessages: produced ${load.produced}, delivered ${unique.size}, lost ${lost}, duplicates ${dup}; metric samples ${load.samples}; WebSocket records ${load.wsRecords}, reconnects/errors ${load.wsErrors}; API 5xx or failures ${load.apiErrors}`,
+  );
   const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
   writeResult(
     'soak',
@@ -206,7 +275,15 @@ async function main(): Promise<void> {
       lag_p99_slope_ms_per_h: round(t.lagP99.slopePerHour),
       flat: Object.values(flat).every(Boolean),
     },
-    { warmupMs: WARMUP_MS, orchHorizonMinutes: HORIZON_MIN, rates: { messages: MSG_RATE, samples: SAMPLE_RATE, clients: CLIENTS }, trends: t, flat, load, samples },
+    {
+      warmupMs: WARMUP_MS,
+      orchHorizonMinutes: HORIZON_MIN,
+      rates: { messages: MSG_RATE, samples: SAMPLE_RATE, clients: CLIENTS },
+      trends: t,
+      flat,
+      load,
+      samples,
+    },
   );
   if (lost) process.exitCode = 1;
 }

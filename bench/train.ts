@@ -7,15 +7,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactDir, loadArtifacts } from '../src/ml/artifacts.js';
-import { tensorflow, type BackendName } from '../src/ml/backend.js';
-import { splitData, splitRows } from '../src/ml/dataset.js';
-import { performanceKind } from '../src/ml/kinds/performance.js';
-import { regressionMetrics } from '../src/ml/stats.js';
-import { performanceScore, syntheticRows } from '../src/ml/synthetic.js';
-import { predictRows, type TrainingRequest, type TrainingResult } from '../src/ml/training.js';
-import { trainInWorker } from '../src/ml/worker-client.js';
-import { percentile, table, writeResult } from './lib/result.js';
+import { artifactDir, loadArtifacts } from '../src/ml/artifacts.ts';
+import { type BackendName, tensorflow } from '../src/ml/backend.ts';
+import { splitData, splitRows } from '../src/ml/dataset.ts';
+import { performanceKind } from '../src/ml/kinds/performance.ts';
+import { regressionMetrics } from '../src/ml/stats.ts';
+import { performanceScore, syntheticRows } from '../src/ml/synthetic.ts';
+import { predictRows, type TrainingRequest, type TrainingResult } from '../src/ml/training.ts';
+import { trainInWorker } from '../src/ml/worker-client.ts';
+import { percentile, table, writeResult } from './lib/result.ts';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 8);
 const MAX_EPOCHS = Number(process.env.BENCH_MAX_EPOCHS ?? 40);
@@ -47,20 +47,35 @@ async function tuneOn(rows: number, backend: 'auto' | 'cpu' = 'auto'): Promise<T
   };
   const holdout = s.holdout as typeof data;
   // The noise floor: the true (noiseless) score's error on the holdout; no model can do better on average.
-  const oracleRmse = regressionMetrics(holdout.map((r) => [Math.min(1, Math.max(0, performanceScore(r)))]), holdout.map((r) => [r.performance_score])).rmse;
+  const oracleRmse = regressionMetrics(
+    holdout.map((r) => [Math.min(1, Math.max(0, performanceScore(r)))]),
+    holdout.map((r) => [r.performance_score]),
+  ).rmse;
   const holdoutCopy = { x: { ...req.holdout.x, data: req.holdout.x.data.slice() }, y: req.holdout.y };
   const started = performance.now();
   let epochs = 0;
   const result = await trainInWorker(req, {
     backend,
     onMessage: (m) => {
-      if (m.type === 'event' && m.event.kind === 'EPOCH' && ++epochs % 25 === 0) process.stderr.write(`  ${rows} rows: ${m.event.progress.epochsDone}/${m.event.progress.epochsPlanned} epochs, best val_loss ${m.event.progress.best?.valLoss.toFixed(4)}\n`);
+      if (m.type === 'event' && m.event.kind === 'EPOCH' && ++epochs % 25 === 0)
+        process.stderr.write(
+          `  ${rows} rows: ${m.event.progress.epochsDone}/${m.event.progress.epochsPlanned} epochs, best val_loss ${m.event.progress.best?.valLoss.toFixed(4)}\n`,
+        );
     },
   });
-  return { rows, seconds: (performance.now() - started) / 1000, result, oracleRmse, req: { ...req, holdout: holdoutCopy } };
+  return {
+    rows,
+    seconds: (performance.now() - started) / 1000,
+    result,
+    oracleRmse,
+    req: { ...req, holdout: holdoutCopy },
+  };
 }
 
-async function inferenceLatency(modelDir: string, x: TrainingRequest['holdout']['x']): Promise<Record<string, Record<string, number> | string>> {
+async function inferenceLatency(
+  modelDir: string,
+  x: TrainingRequest['holdout']['x'],
+): Promise<Record<string, Record<string, number> | string>> {
   const out: Record<string, Record<string, number> | string> = {};
   const { tf, fallbacks } = await tensorflow();
   const candidates: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -68,7 +83,8 @@ async function inferenceLatency(modelDir: string, x: TrainingRequest['holdout'][
     try {
       if (!(await tf.setBackend(backend))) throw new Error('not registered');
     } catch (err) {
-      out[backend] = `unavailable: ${fallbacks.find((f) => f.startsWith(`${backend}:`))?.slice(backend.length + 2) ?? (err as Error).message.split('\n')[0]}`;
+      out[backend] =
+        `unavailable: ${fallbacks.find((f) => f.startsWith(`${backend}:`))?.slice(backend.length + 2) ?? (err as Error).message.split('\n')[0]}`;
       continue;
     }
     await tf.ready();
@@ -109,7 +125,17 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     table(
-      Object.entries(latency).map(([b, f]) => (typeof f === 'string' ? { backend: b, 'p50 µs batch 1': f, 'batch 16': '', 'batch 256': '', 'p99 µs 1/16/256': '' } : { backend: b, 'p50 µs batch 1': f['1']!, 'batch 16': f['16']!, 'batch 256': f['256']!, 'p99 µs 1/16/256': `${f['1_p99']}/${f['16_p99']}/${f['256_p99']}` })),
+      Object.entries(latency).map(([b, f]) =>
+        typeof f === 'string'
+          ? { backend: b, 'p50 µs batch 1': f, 'batch 16': '', 'batch 256': '', 'p99 µs 1/16/256': '' }
+          : {
+              backend: b,
+              'p50 µs batch 1': f['1']!,
+              'batch 16': f['16']!,
+              'batch 256': f['256']!,
+              'p99 µs 1/16/256': `${f['1_p99']}/${f['16_p99']}/${f['256_p99']}`,
+            },
+      ),
     ),
   );
   const main = latency[backend];

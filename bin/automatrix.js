@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx (no build step).
-import { register } from 'tsx/esm/api';
+// Runs the TypeScript sources directly on Node.js's own type stripping (no build step).
+import './check-node.js';
 
-register();
 const { runCli } = await import('../src/cli/main.ts');
 await runCli(process.argv);

@@ -1,8 +1,8 @@
 /** The Avro schemas of every topic's values. The .avsc files are the source; types.ts is generated from them. */
 import { readFileSync } from 'node:fs';
-import type { SchemaTypes } from './types.js';
+import type { SchemaTypes } from './types.ts';
 
-export type * from './types.js';
+export type * from './types.ts';
 export type SchemaFile = keyof SchemaTypes;
 
 const cache = new Map<SchemaFile, object>();

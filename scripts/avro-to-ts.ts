@@ -2,7 +2,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-type Avro = string | Avro[] | { type: string; name?: string; fields?: AvroField[]; items?: Avro; values?: Avro; symbols?: string[]; doc?: string };
+type Avro =
+  | string
+  | Avro[]
+  | {
+      type: string;
+      name?: string;
+      fields?: AvroField[];
+      items?: Avro;
+      values?: Avro;
+      symbols?: string[];
+      doc?: string;
+    };
 interface AvroField {
   name: string;
   type: Avro;

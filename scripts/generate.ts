@@ -5,8 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generateTypes } from './avro-to-ts.js';
-import { configTable, topicTable } from './readme-tables.js';
+import { generateTypes } from './avro-to-ts.ts';
+import { configTable, topicTable } from './readme-tables.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const check = process.argv.includes('--check');

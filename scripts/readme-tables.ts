@@ -1,12 +1,12 @@
-import { ENV, type EnvVar } from '../src/config/index.js';
-import { TOPICS, type TopicDeclaration } from '../topics/index.js';
+import { ENV, type EnvVar } from '../src/config/index.ts';
+import { TOPICS, type TopicDeclaration } from '../topics/index.ts';
 
-const escape = (s: string) => s.replace(/\|/g, '\\|');
+const escapeCell = (s: string) => s.replace(/\|/g, '\\|');
 
 export function configTable(): string {
   const rows = Object.values(ENV).map((v) => {
     const spec = v as EnvVar<unknown>;
-    return `| \`${spec.name}\` | ${escape(spec.defaultText)} | ${escape(spec.description)} |`;
+    return `| \`${spec.name}\` | ${escapeCell(spec.defaultText)} | ${escapeCell(spec.description)} |`;
   });
   return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n');
 }
@@ -19,7 +19,19 @@ function retention(ms: number): string {
 
 export function topicTable(): string {
   const rows = Object.entries(TOPICS).map(([key, t]: [string, TopicDeclaration]) =>
-    [`\`${key}\``, t.partitions, t.cleanupPolicy, retention(t.retentionMs), `\`${t.schema}.avsc\``, escape(t.key), escape(t.description)].join(' | '),
+    [
+      `\`${key}\``,
+      t.partitions,
+      t.cleanupPolicy,
+      retention(t.retentionMs),
+      `\`${t.schema}.avsc\``,
+      escapeCell(t.key),
+      escapeCell(t.description),
+    ].join(' | '),
   );
-  return ['| Topic (after the prefix) | Partitions | Cleanup | Retention | Value schema | Key | Carries |', '|---|---|---|---|---|---|---|', ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [
+    '| Topic (after the prefix) | Partitions | Cleanup | Retention | Value schema | Key | Carries |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r} |`),
+  ].join('\n');
 }

@@ -1,9 +1,9 @@
 /** `npm start`: every configured component in one process, plus the HTTP API. */
-import { startRuntime } from './app/index.js';
-import { COMPONENT_FACTORIES } from './components.js';
-import { ConfigError, effectiveLogLevel, loadConfig } from './config/index.js';
-import { logger, rootLogger } from './log/index.js';
-import { StackError } from './stack/index.js';
+import { startRuntime } from './app/index.ts';
+import { COMPONENT_FACTORIES } from './components.ts';
+import { ConfigError, effectiveLogLevel, loadConfig } from './config/index.ts';
+import { logger, rootLogger } from './log/index.ts';
+import { StackError } from './stack/index.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const log = logger('app');
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    // `on`, not `once`: a second signal (tsx relays the one it got) must not kill the process mid-shutdown.
+    // `on`, not `once`: a second signal (npm relays the one it got) must not kill the process mid-shutdown.
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;

@@ -3,7 +3,7 @@
  * drift; the README's topic table and the typed producers/consumers derive from this list.
  * Real topic names are `KAFKA_TOPIC_PREFIX` + the key below (default prefix `automatrix.`).
  */
-import type { SchemaTypes } from '../schemas/types.js';
+import type { SchemaTypes } from '../schemas/types.ts';
 
 export type SchemaName = keyof SchemaTypes;
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
@@ -67,7 +67,8 @@ export const TOPICS = {
     retentionMs: 14 * DAY,
     cleanupPolicy: 'delete',
     key: 'service name',
-    description: 'Metric samples of monitored services: the input of anomaly detection, forecasting and the performance model.',
+    description:
+      'Metric samples of monitored services: the input of anomaly detection, forecasting and the performance model.',
   },
   anomalies: {
     schema: 'anomaly',
@@ -76,7 +77,8 @@ export const TOPICS = {
     retentionMs: 30 * DAY,
     cleanupPolicy: 'delete',
     key: 'service name',
-    description: 'Anomalies found online, with score, expected range and explanation; one incident opens and closes once.',
+    description:
+      'Anomalies found online, with score, expected range and explanation; one incident opens and closes once.',
   },
   'training.events': {
     schema: 'training-event',
@@ -85,7 +87,8 @@ export const TOPICS = {
     retentionMs: 7 * DAY,
     cleanupPolicy: 'delete',
     key: 'job id',
-    description: 'Live progress of NeuroWeaver training jobs (per trial and epoch), and its answers to retraining requests (keyed by the request id).',
+    description:
+      'Live progress of NeuroWeaver training jobs (per trial and epoch), and its answers to retraining requests (keyed by the request id).',
   },
   'model.registry': {
     schema: 'model-version',
@@ -94,7 +97,8 @@ export const TOPICS = {
     retentionMs: -1,
     cleanupPolicy: 'compact',
     key: '`<model>/<version>`',
-    description: 'Model versions and their status (champion, candidate, ...): the model registry, read back at startup.',
+    description:
+      'Model versions and their status (champion, candidate, ...): the model registry, read back at startup.',
     configs: COMPACTED,
   },
   'orchestrator.actions': {
@@ -104,7 +108,8 @@ export const TOPICS = {
     retentionMs: 90 * DAY,
     cleanupPolicy: 'delete',
     key: 'target',
-    description: 'Audit log of every AI Orchestrator decision and action (dry-run or executed); also the retraining requests components send NeuroWeaver (kind retrain, params.requestedBy).',
+    description:
+      'Audit log of every AI Orchestrator decision and action (dry-run or executed); also the retraining requests components send NeuroWeaver (kind retrain, params.requestedBy).',
   },
   'ecosystem.events': {
     schema: 'ecosystem-event',

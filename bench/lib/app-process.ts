@@ -1,7 +1,7 @@
 /** Starts bench/lib/app-runner.ts as a child process and keeps its samples and log tail. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../../test/helpers/process.js';
-import type { ProcessSample } from './app-runner.js';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort } from '../../test/helpers/process.ts';
+import type { ProcessSample } from './app-runner.ts';
 
 export { freePort };
 
@@ -17,12 +17,21 @@ export interface AppProcess {
   kill(): Promise<void>;
 }
 
-
-export async function startApp(env: Record<string, string>, opts: { exposeGc?: boolean; readyTimeoutMs?: number } = {}): Promise<AppProcess> {
+export async function startApp(
+  env: Record<string, string>,
+  opts: { exposeGc?: boolean; readyTimeoutMs?: number } = {},
+): Promise<AppProcess> {
   const port = await freePort();
-  const args = ['--import', 'tsx', ...(opts.exposeGc ? ['--expose-gc'] : []), 'bench/lib/app-runner.ts'];
+  const args = [...(opts.exposeGc ? ['--expose-gc'] : []), 'bench/lib/app-runner.ts'];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ENVIRONMENT: 'production', ...env, PORT: String(port) },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ENVIRONMENT: 'production',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let tail = '';
@@ -37,7 +46,10 @@ export async function startApp(env: Record<string, string>, opts: { exposeGc?: b
       if (m.type === 'sample' && m.sample) samples.push(m.sample);
     });
     void exited.then((code) => reject(new Error(`app exited (${code}) before it was ready: ${tail.slice(-2000)}`)));
-    setTimeout(() => reject(new Error(`app not ready within ${opts.readyTimeoutMs ?? 120_000} ms: ${tail.slice(-2000)}`)), opts.readyTimeoutMs ?? 120_000).unref();
+    setTimeout(
+      () => reject(new Error(`app not ready within ${opts.readyTimeoutMs ?? 120_000} ms: ${tail.slice(-2000)}`)),
+      opts.readyTimeoutMs ?? 120_000,
+    ).unref();
   });
   await ready;
   const app: AppProcess = {

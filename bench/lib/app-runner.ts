@@ -4,10 +4,10 @@
  * heap and event-loop delay (perf_hooks) sent to the parent every SAMPLE_MS.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startRuntime } from '../../src/app/index.js';
-import { COMPONENT_FACTORIES } from '../../src/components.js';
-import { effectiveLogLevel, loadConfig } from '../../src/config/index.js';
-import { rootLogger } from '../../src/log/index.js';
+import { startRuntime } from '../../src/app/index.ts';
+import { COMPONENT_FACTORIES } from '../../src/components.ts';
+import { effectiveLogLevel, loadConfig } from '../../src/config/index.ts';
+import { rootLogger } from '../../src/log/index.ts';
 
 export interface ProcessSample {
   at: number;

@@ -13,7 +13,7 @@
  * - robust Holt-Winters residual: the project's own robust additive Holt-Winters with a daily
  *   season (src/timeseries/holt-winters.ts), |residual| / its error scale.
  */
-import { DAY_MS, binsFor, HoltWinters } from '../../src/timeseries/holt-winters.js';
+import { binsFor, DAY_MS, HoltWinters } from '../../src/timeseries/holt-winters.ts';
 
 export function rollingZ(x: Float64Array, window = 100): Float64Array {
   const out = new Float64Array(x.length);
@@ -61,8 +61,8 @@ export function fitGpd(y: ArrayLike<number>): { gamma: number; sigma: number } {
   const lo = -1 / max + 1e-9;
   // A log-spaced grid on both sides of zero, then a local refinement.
   const grid: number[] = [];
-  for (let k = 1; k <= 20; k++) grid.push(lo * (1 - Math.pow(10, -k / 4)));
-  for (let k = -20; k <= 20; k++) grid.push(Math.pow(10, k / 5) / mean);
+  for (let k = 1; k <= 20; k++) grid.push(lo * (1 - 10 ** (-k / 4)));
+  for (let k = -20; k <= 20; k++) grid.push(10 ** (k / 5) / mean);
   let bestX = Number.NaN;
   for (const x of grid) {
     if (x <= lo) continue;
@@ -118,7 +118,7 @@ class SpotTail {
     }
     const { gamma, sigma } = fitGpd(this.peaks);
     const r = (this.q * this.n) / this.peaks.length;
-    this.zq = Math.abs(gamma) < 1e-9 ? this.t - sigma * Math.log(r) : this.t + (sigma / gamma) * (Math.pow(r, -gamma) - 1);
+    this.zq = Math.abs(gamma) < 1e-9 ? this.t - sigma * Math.log(r) : this.t + (sigma / gamma) * (r ** -gamma - 1);
   }
 
   /** 1 if v is an alarm (not learned), else learns it. */

@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { DEFAULT_HYSTERESIS, IncidentTracker } from '../../src/detect/incidents.js';
+import { DEFAULT_HYSTERESIS, IncidentTracker } from '../../src/detect/incidents.ts';
 
 export interface Window {
   start: number;
@@ -89,7 +89,13 @@ export interface RangeSummary {
   anomalous: Float64Array;
 }
 
-export function summarise(scores: ArrayLike<number>, label: Uint8Array, from = 0, to = label.length, delay = 7): RangeSummary {
+export function summarise(
+  scores: ArrayLike<number>,
+  label: Uint8Array,
+  from = 0,
+  to = label.length,
+  delay = 7,
+): RangeSummary {
   const segs = segmentsOf(label, from, to);
   const segMax = segs.map((s) => {
     let m = Number.NEGATIVE_INFINITY;
@@ -192,13 +198,25 @@ export interface EventStats {
   samples: number;
 }
 
-export const emptyStats = (): EventStats => ({ labels: 0, detected: 0, incidents: 0, truePositives: 0, delaysSamples: [], delaysMs: [], samples: 0 });
+export const emptyStats = (): EventStats => ({
+  labels: 0,
+  detected: 0,
+  incidents: 0,
+  truePositives: 0,
+  delaysSamples: [],
+  delaysMs: [],
+  samples: 0,
+});
 
 const tolerance = (w: Window) => Math.max(6, Math.round((w.end - w.start) / 4));
 
 /** Incident openings (sample indices) of a score series, through the stream processor's hysteresis at an opening threshold. */
 export function openings(scores: Float64Array, open = DEFAULT_HYSTERESIS.open): number[] {
-  const tracker = new IncidentTracker('eval', { ...DEFAULT_HYSTERESIS, open, close: Math.min(DEFAULT_HYSTERESIS.close, 0.6 * open) });
+  const tracker = new IncidentTracker('eval', {
+    ...DEFAULT_HYSTERESIS,
+    open,
+    close: Math.min(DEFAULT_HYSTERESIS.close, 0.6 * open),
+  });
   const out: number[] = [];
   for (let i = 0; i < scores.length; i++) if (tracker.observe(i, scores[i]!, 0, '') === 'OPEN') out.push(i);
   return out;
@@ -211,7 +229,13 @@ export function openings(scores: Float64Array, open = DEFAULT_HYSTERESIS.open): 
  * - An incident is a true positive if it opens inside some label's window, else a false positive.
  * - Time to detect: first opening minus label start, in samples and minutes.
  */
-export function evaluate(scores: Float64Array, t: Float64Array, labels: Window[], into: EventStats, open = DEFAULT_HYSTERESIS.open): EventStats {
+export function evaluate(
+  scores: Float64Array,
+  t: Float64Array,
+  labels: Window[],
+  into: EventStats,
+  open = DEFAULT_HYSTERESIS.open,
+): EventStats {
   const opens = openings(scores, open);
   into.samples += scores.length;
   into.labels += labels.length;

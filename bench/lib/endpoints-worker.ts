@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
-import { behaviourAt, normal, prng, type ScenarioEndpoint } from './scenario.js';
+import { behaviourAt, normal, prng, type ScenarioEndpoint } from './scenario.ts';
 
 interface Init {
   endpoints: ScenarioEndpoint[];
@@ -43,7 +43,9 @@ function serve(e: ScenarioEndpoint, index: number): Promise<number> {
   });
   server.keepAliveTimeout = 60_000;
   servers.push(server);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
 }
 
 const ports = await Promise.all(endpoints.map(serve));

@@ -1,7 +1,8 @@
 /** The pieces of `bench:kafka-clients`: records, timed phases, and the correctness checks. */
-import { partitionForKey, type KafkaAdmin } from '../../src/kafka/index.js';
-import type { BenchRecord, ClientDriver, ReceivedRecord } from '../../src/kafka/drivers/index.js';
-import { until } from './relay-run.js';
+
+import type { BenchRecord, ClientDriver, ReceivedRecord } from '../../src/kafka/drivers/index.ts';
+import { type KafkaAdmin, partitionForKey } from '../../src/kafka/index.ts';
+import { until } from './relay-run.ts';
 
 export const PARTITIONS = 6;
 export const KEYS = 1000;
@@ -21,7 +22,11 @@ export function makeRecords(n: number, tag: string): BenchRecord[] {
   const payload = 'x'.repeat(220);
   return Array.from({ length: n }, (_, i) => {
     const id = `${tag}-${i}`;
-    return { key: `k${i % KEYS}`, value: Buffer.from(JSON.stringify({ id, type: 'bench', payload })), headers: { 'message-id': id, 'message-type': 'bench' } };
+    return {
+      key: `k${i % KEYS}`,
+      value: Buffer.from(JSON.stringify({ id, type: 'bench', payload })),
+      headers: { 'message-id': id, 'message-type': 'bench' },
+    };
   });
 }
 
@@ -36,10 +41,13 @@ export class Meter {
   private cpu0: NodeJS.CpuUsage | undefined;
   private seconds = 0;
   private cpuUs = 0;
-  constructor(
-    private readonly warm: number,
-    private readonly total: number,
-  ) {}
+  private readonly warm: number;
+  private readonly total: number;
+
+  constructor(warm: number, total: number) {
+    this.warm = warm;
+    this.total = total;
+  }
   /** Call with the count of records done so far. */
   progress(done: number): void {
     if (this.startCount < 0 && done >= this.warm) {
@@ -120,11 +128,16 @@ export function sameRecords(sent: BenchRecord[], received: ReceivedRecord[]): { 
     if (!original || !intact(original, r)) damaged++;
   }
   const missing = sent.length - [...seen].filter((id) => byId.has(id)).length;
-  return { ok: !duplicates && !damaged && !missing, detail: `${received.length} received, ${missing} missing, ${duplicates} duplicates, ${damaged} with a changed key, value or header` };
+  return {
+    ok: !duplicates && !damaged && !missing,
+    detail: `${received.length} received, ${missing} missing, ${duplicates} duplicates, ${damaged} with a changed key, value or header`,
+  };
 }
 
 function intact(sent: BenchRecord, got: ReceivedRecord): boolean {
-  const sameHeaders = Object.keys(sent.headers).length === Object.keys(got.headers).length && Object.entries(sent.headers).every(([k, v]) => got.headers[k] === v);
+  const sameHeaders =
+    Object.keys(sent.headers).length === Object.keys(got.headers).length &&
+    Object.entries(sent.headers).every(([k, v]) => got.headers[k] === v);
   return sameHeaders && got.key?.toString() === String(sent.key) && got.value?.equals(sent.value) === true;
 }
 
@@ -143,12 +156,20 @@ export function nextOffsets(received: ReceivedRecord[]): Map<number, bigint> {
   return next;
 }
 
-export async function committedOffsets(admin: KafkaAdmin, groupId: string, topic: string): Promise<Map<number, bigint>> {
+export async function committedOffsets(
+  admin: KafkaAdmin,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, bigint>> {
   const rows = await admin.lag(groupId, [topic]);
   return new Map(rows.filter((r) => r.committed !== null).map((r) => [r.partition, BigInt(r.committed!)]));
 }
 
-export const describeOffsets = (m: Map<number, bigint>) => [...m].sort((a, b) => a[0] - b[0]).map(([p, o]) => `${p}:${o}`).join(' ');
+export const describeOffsets = (m: Map<number, bigint>) =>
+  [...m]
+    .sort((a, b) => a[0] - b[0])
+    .map(([p, o]) => `${p}:${o}`)
+    .join(' ');
 
 export function sameOffsets(a: Map<number, bigint>, b: Map<number, bigint>): boolean {
   return a.size === b.size && [...a].every(([p, o]) => b.get(p) === o);

@@ -1,15 +1,26 @@
 /** Runs RelayCore in this process against the real broker, under a fresh topic prefix. */
 import { randomBytes } from 'node:crypto';
-import { EcosystemEvents } from '../../src/app/events.js';
-import { resolveEndpoints } from '../../src/app/runtime.js';
-import { loadConfig, type Config } from '../../src/config/index.js';
-import { KafkaConnection, probeBroker, replayWindow } from '../../src/kafka/index.js';
-import { stackEndpoints, stackSettings } from '../../src/stack/index.js';
-import { logger } from '../../src/log/index.js';
-import { RelayCore } from '../../src/relay/index.js';
-import type { TopicKey } from '../../topics/index.js';
+import { EcosystemEvents } from '../../src/app/events.ts';
+import { resolveEndpoints } from '../../src/app/runtime.ts';
+import { type Config, loadConfig } from '../../src/config/index.ts';
+import { KafkaConnection, probeBroker, replayWindow } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { RelayCore } from '../../src/relay/index.ts';
+import { stackEndpoints, stackSettings } from '../../src/stack/index.ts';
+import type { TopicKey } from '../../topics/index.ts';
 
-export const RELAY_TOPICS: TopicKey[] = ['messages.high', 'messages.normal', 'messages.low', 'delivery.outcomes', 'deadletter', 'ecosystem.events', 'relay.routes', 'orchestrator.actions', 'model.registry', 'training.events'];
+export const RELAY_TOPICS: TopicKey[] = [
+  'messages.high',
+  'messages.normal',
+  'messages.low',
+  'delivery.outcomes',
+  'deadletter',
+  'ecosystem.events',
+  'relay.routes',
+  'orchestrator.actions',
+  'model.registry',
+  'training.events',
+];
 
 let endpoints: Promise<{ brokers: string[]; registryUrl: string }> | undefined;
 
@@ -41,13 +52,21 @@ export interface Bench {
 export async function bench(label: string, extraTopics: { name: string; partitions: number }[] = []): Promise<Bench> {
   const { brokers, registryUrl } = await broker();
   const prefix = `bench-${label}-${randomBytes(3).toString('hex')}.`;
-  const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-bench', log: logger('bench') });
+  const kafka = new KafkaConnection({
+    brokers,
+    registryUrl,
+    topicPrefix: prefix,
+    clientId: 'automatrix-bench',
+    log: logger('bench'),
+  });
   const admin = await kafka.admin();
   // Right after other topics were deleted the broker may briefly answer metadata with UNKNOWN_TOPIC: try again.
   for (let attempt = 1; ; attempt++) {
     try {
       await admin.ensureTopics(RELAY_TOPICS);
-      for (const t of extraTopics) if (!(await admin.listTopics()).includes(`${prefix}${t.name}`)) await admin.createTopic(`${prefix}${t.name}`, t.partitions);
+      for (const t of extraTopics)
+        if (!(await admin.listTopics()).includes(`${prefix}${t.name}`))
+          await admin.createTopic(`${prefix}${t.name}`, t.partitions);
       break;
     } catch (err) {
       if (attempt >= 5) throw err;
@@ -58,7 +77,14 @@ export async function bench(label: string, extraTopics: { name: string; partitio
   const relays: RelayCore[] = [];
   const connections: KafkaConnection[] = [];
   const config = (env: Record<string, string> = {}) =>
-    loadConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, RELAY_GROUP_ID: `${prefix}relay-${relays.length}`, ...env });
+    loadConfig({
+      ...process.env,
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      KAFKA_TOPIC_PREFIX: prefix,
+      RELAY_GROUP_ID: `${prefix}relay-${relays.length}`,
+      ...env,
+    });
   return {
     kafka,
     prefix,
@@ -68,11 +94,23 @@ export async function bench(label: string, extraTopics: { name: string; partitio
       // RelayCore runs on KAFKA_CLIENT; `kafka` (the bench's own pass-through and reads) stays on kafkajs.
       let relayKafka = kafka;
       if (relayConfig.KAFKA_CLIENT !== 'kafkajs') {
-        relayKafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-bench', log: logger('bench'), client: relayConfig.KAFKA_CLIENT });
+        relayKafka = new KafkaConnection({
+          brokers,
+          registryUrl,
+          topicPrefix: prefix,
+          clientId: 'automatrix-bench',
+          log: logger('bench'),
+          client: relayConfig.KAFKA_CLIENT,
+        });
         await relayKafka.serde.registerAll(RELAY_TOPICS);
         connections.push(relayKafka);
       }
-      const relay = new RelayCore({ config: relayConfig, kafka: relayKafka, log: logger('relay'), events: new EcosystemEvents(relayKafka, logger('events')) });
+      const relay = new RelayCore({
+        config: relayConfig,
+        kafka: relayKafka,
+        log: logger('relay'),
+        events: new EcosystemEvents(relayKafka, logger('events')),
+      });
       relays.push(relay);
       await relay.start();
       return relay;

@@ -2,11 +2,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, totalmem } from 'node:os';
 
-export function writeResult(name: string, headline: Record<string, unknown>, details: Record<string, unknown> = {}): void {
+export function writeResult(
+  name: string,
+  headline: Record<string, unknown>,
+  details: Record<string, unknown> = {},
+): void {
   const dir = new URL('../results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  const machine = { node: process.version, arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30) };
-  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify({ name, at: new Date().toISOString(), machine, ...headline, details }, null, 2)}\n`);
+  const machine = {
+    node: process.version,
+    arch: arch(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+  };
+  writeFileSync(
+    new URL(`${name}.json`, dir),
+    `${JSON.stringify({ name, at: new Date().toISOString(), machine, ...headline, details }, null, 2)}\n`,
+  );
   console.log(`RESULT ${JSON.stringify(headline)}`);
 }
 
@@ -25,5 +38,9 @@ export function table(rows: Record<string, string | number>[]): string {
   const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v);
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => fmt(r[c] ?? ''))))].join('\n');
+  return [
+    line(cols),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(cols.map((c) => fmt(r[c] ?? '')))),
+  ].join('\n');
 }

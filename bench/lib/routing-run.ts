@@ -1,10 +1,10 @@
 /** One routing scenario with one policy: endpoints in a worker, load from this process, RelayCore in between. */
 import { Worker } from 'node:worker_threads';
-import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.js';
-import { parseRoute, type PolicyName } from '../../src/relay/index.js';
-import { bench, sleep, until } from './relay-run.js';
-import { seedChampion } from './routing-model.js';
-import { prng, rateAt, type Scenario } from './scenario.js';
+import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.ts';
+import { type PolicyName, parseRoute } from '../../src/relay/index.ts';
+import { bench, sleep, until } from './relay-run.ts';
+import { seedChampion } from './routing-model.ts';
+import { prng, rateAt, type Scenario } from './scenario.ts';
 
 export interface RunResult {
   scenario: string;
@@ -19,10 +19,9 @@ export interface RunResult {
 }
 
 async function startEndpoints(s: Scenario, seed: number): Promise<{ worker: Worker; ports: number[] }> {
-  // Worker threads do not inherit tsx's loader: register it, then import the TypeScript worker.
-  const file = new URL('./endpoints-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(file)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: { endpoints: s.endpoints, seed } });
+  const worker = new Worker(new URL('./endpoints-worker.ts', import.meta.url), {
+    workerData: { endpoints: s.endpoints, seed },
+  });
   const ports = await new Promise<number[]>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', (m: { type: string; ports: number[] }) => m.type === 'ready' && resolve(m.ports));
@@ -41,7 +40,12 @@ export interface Lane {
  * same load at the same moments. On a shared, noisy machine a stall then hits every lane alike,
  * so the lanes compare fairly.
  */
-export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string, model?: ModelVersion): Promise<RunResult[]> {
+export async function runLanes(
+  s: Scenario,
+  lanes: Lane[],
+  modelPath: string,
+  model?: ModelVersion,
+): Promise<RunResult[]> {
   const setups = await Promise.all(
     lanes.map(async (lane) => {
       const b = await bench('routing');
@@ -61,7 +65,12 @@ export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string, mo
             policy: lane.policy,
             maxAttempts: s.route.maxAttempts ?? 3,
             settings: Object.fromEntries(Object.entries(s.route.settings ?? {}).map(([k, v]) => [k, String(v)])),
-            endpoints: s.endpoints.map((e, i) => ({ id: e.id, kind: 'HTTP', target: `http://127.0.0.1:${ports[i]}/in`, timeoutMs: s.route.timeoutMs ?? 1000 })),
+            endpoints: s.endpoints.map((e, i) => ({
+              id: e.id,
+              kind: 'HTTP',
+              target: `http://127.0.0.1:${ports[i]}/in`,
+              timeoutMs: s.route.timeoutMs ?? 1000,
+            })),
           }),
         );
         const producer = await b.kafka.producer();
@@ -99,13 +108,25 @@ export async function runLanes(s: Scenario, lanes: Lane[], modelPath: string, mo
         const handled = () => relay.engine.counters.delivered + relay.engine.counters.deadLettered;
         await until(() => handled() >= produced + 1, 120_000);
         const rt = relay.engine.routes.get('bench');
-        const decisionUs = rt && rt.decisions ? (rt.decisionMs / rt.decisions) * 1000 : null;
+        const decisionUs = rt?.decisions ? (rt.decisionMs / rt.decisions) * 1000 : null;
         const modelVersion = relay.engine.scorerVersion();
         await relay.engine.flush();
         const counters = { ...relay.engine.counters };
         await relay.stop();
-        const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter((o) => o.messageId !== 'warmup');
-        return { scenario: s.name, policy: lane.policy, seed: lane.seed, produced, delivered: counters.delivered - 1, deadLettered: counters.deadLettered, outcomes, decisionUs, modelVersion };
+        const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter(
+          (o) => o.messageId !== 'warmup',
+        );
+        return {
+          scenario: s.name,
+          policy: lane.policy,
+          seed: lane.seed,
+          produced,
+          delivered: counters.delivered - 1,
+          deadLettered: counters.deadLettered,
+          outcomes,
+          decisionUs,
+          modelVersion,
+        };
       }),
     );
   } finally {

@@ -3,7 +3,7 @@
  * load; `bench/scenarios/README.md` documents the format. New scenarios need no code.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { Random } from '../../src/timeseries/random.js';
+import { Random } from '../../src/timeseries/random.ts';
 
 export interface Phase {
   /** Seconds from the start (within the cycle, with repeatEveryS) when this phase begins. */
@@ -51,17 +51,21 @@ function fail(file: string, field: string, message: string): never {
 export function validateScenario(raw: unknown, file: string): Scenario {
   const s = raw as Scenario;
   if (typeof s !== 'object' || !s) fail(file, '(root)', 'must be an object');
-  if (typeof s.name !== 'string' || !/^[a-z0-9-]+$/.test(s.name)) fail(file, 'name', 'must be lowercase letters, digits and -');
+  if (typeof s.name !== 'string' || !/^[a-z0-9-]+$/.test(s.name))
+    fail(file, 'name', 'must be lowercase letters, digits and -');
   if (!(s.durationS > 0)) fail(file, 'durationS', 'must be a positive number');
-  if (!Array.isArray(s.load) || !s.load.length || s.load.some((l) => !(l.atS >= 0) || !(l.ratePerS > 0))) fail(file, 'load', 'must be [{atS >= 0, ratePerS > 0}, ...]');
-  if (!Array.isArray(s.endpoints) || s.endpoints.length < 2) fail(file, 'endpoints', 'must list at least two endpoints');
+  if (!Array.isArray(s.load) || !s.load.length || s.load.some((l) => !(l.atS >= 0) || !(l.ratePerS > 0)))
+    fail(file, 'load', 'must be [{atS >= 0, ratePerS > 0}, ...]');
+  if (!Array.isArray(s.endpoints) || s.endpoints.length < 2)
+    fail(file, 'endpoints', 'must list at least two endpoints');
   s.endpoints.forEach((e, i) => {
     if (typeof e.id !== 'string' || !e.id) fail(file, `endpoints.${i}.id`, 'must be a string');
     if (!Array.isArray(e.phases) || !e.phases.length) fail(file, `endpoints.${i}.phases`, 'must be a non-empty array');
     e.phases.forEach((p, j) => {
       if (!(p.atS >= 0)) fail(file, `endpoints.${i}.phases.${j}.atS`, 'must be >= 0');
       if (!(p.latencyMs > 0)) fail(file, `endpoints.${i}.phases.${j}.latencyMs`, 'must be > 0');
-      if (p.errorRate !== undefined && !(p.errorRate >= 0 && p.errorRate <= 1)) fail(file, `endpoints.${i}.phases.${j}.errorRate`, 'must be from 0 to 1');
+      if (p.errorRate !== undefined && !(p.errorRate >= 0 && p.errorRate <= 1))
+        fail(file, `endpoints.${i}.phases.${j}.errorRate`, 'must be from 0 to 1');
     });
   });
   return s;
@@ -76,14 +80,18 @@ export function loadScenarios(dir: URL, only?: string[]): Scenario[] {
 }
 
 /** The endpoint's behaviour `tS` seconds into the run. */
-export function behaviourAt(e: ScenarioEndpoint, tS: number): Required<Omit<Phase, 'atS' | 'rampS' | 'errorLatencyMs'>> & { errorLatencyMs: number | null } {
+export function behaviourAt(
+  e: ScenarioEndpoint,
+  tS: number,
+): Required<Omit<Phase, 'atS' | 'rampS' | 'errorLatencyMs'>> & { errorLatencyMs: number | null } {
   const t = e.repeatEveryS ? tS % e.repeatEveryS : tS;
   let prev = e.phases[0]!;
   let cur = e.phases[0]!;
-  for (const p of e.phases) if (p.atS <= t) {
-    prev = cur;
-    cur = p;
-  }
+  for (const p of e.phases)
+    if (p.atS <= t) {
+      prev = cur;
+      cur = p;
+    }
   const k = cur.rampS && cur !== prev ? Math.min(1, (t - cur.atS) / cur.rampS) : 1;
   const mix = (a: number, b: number) => a + (b - a) * k;
   return {

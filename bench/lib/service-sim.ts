@@ -8,8 +8,8 @@
  * - slow dependency: latency creeps up over 1-3 h, then errors;
  * - sudden failure: an error burst out of nowhere (no model can see it coming).
  */
-import type { MetricSample } from '../../schemas/types.js';
-import { Random } from '../../src/timeseries/random.js';
+import type { MetricSample } from '../../schemas/types.ts';
+import { Random } from '../../src/timeseries/random.ts';
 
 const MIN = 60_000;
 const DAY = 1440 * MIN;
@@ -21,7 +21,12 @@ interface Episode {
   hold: number;
 }
 
-export function simulateService(seed: number, days: number, intervalMs = 5 * MIN, start = Date.UTC(2026, 0, 5)): MetricSample[] {
+export function simulateService(
+  seed: number,
+  days: number,
+  intervalMs = 5 * MIN,
+  start = Date.UTC(2026, 0, 5),
+): MetricSample[] {
   const rng = new Random(seed);
   const service = `svc-${seed}`;
   const replicas = rng.int(2, 6);
@@ -80,7 +85,9 @@ function drawEpisodes(rng: Random, n: number, intervalMs: number): Episode[] {
   let at = Math.round(perHour * rng.uniform(12, 36));
   while (at < n) {
     const kind = rng.pick(['overload', 'leak', 'dependency', 'sudden'] as const);
-    const ramp = Math.round(perHour * (kind === 'leak' ? rng.uniform(2, 6) : kind === 'sudden' ? 0.1 : rng.uniform(1, 3)));
+    const ramp = Math.round(
+      perHour * (kind === 'leak' ? rng.uniform(2, 6) : kind === 'sudden' ? 0.1 : rng.uniform(1, 3)),
+    );
     const hold = Math.round(perHour * rng.uniform(0.3, 1.5));
     out.push({ kind, start: at, ramp: Math.max(1, ramp), hold });
     at += ramp + hold + Math.round(perHour * rng.uniform(12, 48));

@@ -14,7 +14,15 @@ export interface Trend {
 /** Ordinary least squares of y on t (epoch ms). */
 export function trend(points: { t: number; y: number }[]): Trend {
   const n = points.length;
-  if (n < 3) return { n, mean: Number.NaN, first: Number.NaN, last: Number.NaN, slopePerHour: Number.NaN, slopeStdErr: Number.NaN };
+  if (n < 3)
+    return {
+      n,
+      mean: Number.NaN,
+      first: Number.NaN,
+      last: Number.NaN,
+      slopePerHour: Number.NaN,
+      slopeStdErr: Number.NaN,
+    };
   const hours = points.map((p) => (p.t - points[0]!.t) / 3_600_000);
   const ys = points.map((p) => p.y);
   const mt = hours.reduce((a, b) => a + b, 0) / n;
@@ -28,7 +36,14 @@ export function trend(points: { t: number; y: number }[]): Trend {
   const slope = sxy / sxx;
   let sse = 0;
   for (let i = 0; i < n; i++) sse += (ys[i]! - (my + slope * (hours[i]! - mt))) ** 2;
-  return { n, mean: my, first: ys[0]!, last: ys[n - 1]!, slopePerHour: slope, slopeStdErr: Math.sqrt(sse / (n - 2) / sxx) };
+  return {
+    n,
+    mean: my,
+    first: ys[0]!,
+    last: ys[n - 1]!,
+    slopePerHour: slope,
+    slopeStdErr: Math.sqrt(sse / (n - 2) / sxx),
+  };
 }
 
 /**

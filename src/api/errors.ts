@@ -10,12 +10,13 @@ export interface ErrorBody {
 
 /** A 4xx the caller can fix, or a 503/504 naming what the service waits for; thrown from handlers, rendered by the error handler. */
 export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly field?: string,
-  ) {
+  readonly statusCode: number;
+  readonly field: string | undefined;
+
+  constructor(statusCode: number, message: string, field?: string) {
     super(message);
+    this.statusCode = statusCode;
+    this.field = field;
   }
 }
 
@@ -53,7 +54,11 @@ function describeValidation(context: string | undefined, issue: AjvIssue): { fie
   return { field: base, message: `${base} ${issue.message ?? 'is invalid'}` };
 }
 
-export function errorHandler(error: FastifyError & { validation?: AjvIssue[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply) {
+export function errorHandler(
+  error: FastifyError & { validation?: AjvIssue[]; validationContext?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   if (error.validation?.length) {
     const { field, message } = describeValidation(error.validationContext, error.validation[0]!);
     return reply.status(400).send({ statusCode: 400, error: 'Bad Request', message, field } satisfies ErrorBody);
@@ -62,7 +67,11 @@ export function errorHandler(error: FastifyError & { validation?: AjvIssue[]; va
   // An HttpError's message is meant for the caller, a 5xx one too (a dependency that does not answer); other 5xx stay in the log.
   if (status >= 500 && !(error instanceof HttpError)) {
     request.log.error({ err: error }, 'request failed');
-    return reply.status(status).send({ statusCode: status, error: 'Internal Server Error', message: 'internal error; see the server log' } satisfies ErrorBody);
+    return reply.status(status).send({
+      statusCode: status,
+      error: 'Internal Server Error',
+      message: 'internal error; see the server log',
+    } satisfies ErrorBody);
   }
   const body: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', message: error.message };
   if (error instanceof HttpError && error.field) body.field = error.field;

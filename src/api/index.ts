@@ -1,5 +1,13 @@
-export { buildServer, overallStatus, type ApiInstance, type DependencyHealth, type HealthReport, type HealthState, type ServerDeps } from './server.js';
-export { HttpError, type ErrorBody } from './errors.js';
-export { presentedToken, tokenMatches } from './auth.js';
-export { metricsRegistry } from './metrics.js';
-export { Type, type Static, type TSchema } from '@fastify/type-provider-typebox';
+export { type Static, type TSchema, Type } from '@fastify/type-provider-typebox';
+export { presentedToken, tokenMatches } from './auth.ts';
+export { type ErrorBody, HttpError } from './errors.ts';
+export { metricsRegistry } from './metrics.ts';
+export {
+  type ApiInstance,
+  buildServer,
+  type DependencyHealth,
+  type HealthReport,
+  type HealthState,
+  overallStatus,
+  type ServerDeps,
+} from './server.ts';

@@ -1,5 +1,5 @@
-import client from 'prom-client';
 import type { FastifyInstance } from 'fastify';
+import client from 'prom-client';
 
 /** One Prometheus registry for the process; components register their own metrics on it. */
 export const metricsRegistry = client.register;
@@ -15,6 +15,9 @@ const requestDuration = new client.Histogram({
 export function httpMetrics(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    requestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    requestDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 }

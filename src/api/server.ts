@@ -2,15 +2,28 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
-import type { ComponentHealth } from '../app/component.js';
-import type { Config } from '../config/index.js';
-import type { Logger } from '../log/index.js';
-import { MUTATING, presentedToken, tokenMatches } from './auth.js';
-import { errorHandler } from './errors.js';
-import { httpMetrics, metricsRegistry } from './metrics.js';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { ComponentHealth } from '../app/component.ts';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../log/index.ts';
+import { MUTATING, presentedToken, tokenMatches } from './auth.ts';
+import { errorHandler } from './errors.ts';
+import { httpMetrics, metricsRegistry } from './metrics.ts';
 
-export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type ApiInstance = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 export interface DependencyHealth {
   ok: boolean;
@@ -24,7 +37,12 @@ export interface ServerDeps {
   version: string;
   /** Reachability of the broker and the registry. */
   dependencies: Record<'broker' | 'registry', () => Promise<DependencyHealth>>;
-  components: { name: string; health(): ComponentHealth; routes?(api: ApiInstance): void | Promise<void>; rootRoutes?(app: ApiInstance): void | Promise<void> }[];
+  components: {
+    name: string;
+    health(): ComponentHealth;
+    routes?(api: ApiInstance): void | Promise<void>;
+    rootRoutes?(app: ApiInstance): void | Promise<void>;
+  }[];
 }
 
 export type HealthState = 'ok' | 'degraded' | 'down';
@@ -70,7 +88,10 @@ const HealthSchema = Type.Object({
   version: Type.String(),
   environment: Type.String(),
   uptimeS: Type.Number(),
-  dependencies: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), detail: Type.Optional(Type.String()) })),
+  dependencies: Type.Record(
+    Type.String(),
+    Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), detail: Type.Optional(Type.String()) }),
+  ),
   components: Type.Record(Type.String(), Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) })),
 });
 
@@ -97,10 +118,11 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
     app.addHook('onRequest', async (request, reply) => {
       if (!MUTATING.has(request.method)) return;
       if (!tokenMatches(token, presentedToken(request.headers))) {
-        return reply
-          .status(401)
-          .header('www-authenticate', 'Bearer')
-          .send({ statusCode: 401, error: 'Unauthorized', message: 'this endpoint needs the API token: Authorization: Bearer <API_TOKEN>' });
+        return reply.status(401).header('www-authenticate', 'Bearer').send({
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: 'this endpoint needs the API token: Authorization: Bearer <API_TOKEN>',
+        });
       }
     });
   }
@@ -108,7 +130,11 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'AutoMatrix API', version: deps.version, description: 'AI-ops streaming pipeline on Apache Kafka.' },
+      info: {
+        title: 'AutoMatrix API',
+        version: deps.version,
+        description: 'AI-ops streaming pipeline on Apache Kafka.',
+      },
       components: config.API_TOKEN ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
     },
   });
@@ -122,13 +148,22 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
     return recent.report;
   };
   const probeHealth = async (): Promise<HealthReport> => {
-    const entries = await Promise.all(Object.entries(deps.dependencies).map(async ([name, check]) => [name, await check()] as const));
+    const entries = await Promise.all(
+      Object.entries(deps.dependencies).map(async ([name, check]) => [name, await check()] as const),
+    );
     const components = Object.fromEntries(deps.components.map((c) => [c.name, c.health()]));
     const status = overallStatus(
       entries.map(([, h]) => h),
       Object.values(components),
     );
-    return { status, version: deps.version, environment: config.ENVIRONMENT, uptimeS: (Date.now() - started) / 1000, dependencies: Object.fromEntries(entries), components };
+    return {
+      status,
+      version: deps.version,
+      environment: config.ENVIRONMENT,
+      uptimeS: (Date.now() - started) / 1000,
+      dependencies: Object.fromEntries(entries),
+      components,
+    };
   };
   app.decorate('healthReport', healthReport);
   app.get(
@@ -144,14 +179,24 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
     },
     async (_req, reply) => {
       const report = await healthReport();
-      const ready = report.status === 'ok' || (report.status === 'degraded' && Object.values(report.dependencies).every((d) => d.ok));
+      const ready =
+        report.status === 'ok' ||
+        (report.status === 'degraded' && Object.values(report.dependencies).every((d) => d.ok));
       return reply.status(ready ? 200 : 503).send(report);
     },
   );
-  app.get('/health/live', { schema: { summary: 'Liveness only: the process answers', tags: ['health'] } }, async () => ({ status: 'ok' }));
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['health'], hide: false } }, async (_req, reply) => {
-    return reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
-  });
+  app.get(
+    '/health/live',
+    { schema: { summary: 'Liveness only: the process answers', tags: ['health'] } },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics', tags: ['health'], hide: false } },
+    async (_req, reply) => {
+      return reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
+    },
+  );
 
   for (const component of deps.components) await component.rootRoutes?.(app);
   await app.register(

@@ -1,8 +1,8 @@
-import type { Config } from '../config/index.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import type { ApiInstance } from '../api/server.js';
-import type { EcosystemEvents } from './events.js';
+import type { ApiInstance } from '../api/server.ts';
+import type { Config } from '../config/index.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { EcosystemEvents } from './events.ts';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down' | 'stopped';
 

@@ -1,21 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import type { EcosystemEventInput } from '../../schemas/types.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
+import type { EcosystemEventInput } from '../../schemas/types.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
 
 export type EcosystemEventSpec = Omit<EcosystemEventInput, 'id' | 'at'> & { at?: number };
 
 /** Publishes to the ecosystem feed topic. Never throws: the feed must not break the work it reports on. */
 export class EcosystemEvents {
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger) {
+    this.kafka = kafka;
+    this.log = log;
+  }
 
   async publish(event: EcosystemEventSpec): Promise<void> {
     try {
       const producer = await this.kafka.producer();
-      await producer.send('ecosystem.events', [{ key: event.component, value: { id: randomUUID(), at: Date.now(), ...event } }]);
+      await producer.send('ecosystem.events', [
+        { key: event.component, value: { id: randomUUID(), at: Date.now(), ...event } },
+      ]);
     } catch (err) {
       this.log.warn({ err, event: event.kind }, 'could not publish ecosystem event');
     }

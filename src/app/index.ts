@@ -1,3 +1,10 @@
-export type { Component, ComponentContext, ComponentHealth, HealthStatus } from './component.js';
-export { EcosystemEvents, type EcosystemEventSpec } from './events.js';
-export { prepareKafka, resolveEndpoints, startRuntime, VERSION, type ComponentFactory, type Runtime } from './runtime.js';
+export type { Component, ComponentContext, ComponentHealth, HealthStatus } from './component.ts';
+export { type EcosystemEventSpec, EcosystemEvents } from './events.ts';
+export {
+  type ComponentFactory,
+  prepareKafka,
+  type Runtime,
+  resolveEndpoints,
+  startRuntime,
+  VERSION,
+} from './runtime.ts';

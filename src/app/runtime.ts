@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { buildServer, type ApiInstance, type DependencyHealth } from '../api/index.js';
-import { usesLocalStack, type ComponentName, type Config } from '../config/index.js';
-import { KafkaConnection, SchemaRegistrationError } from '../kafka/index.js';
-import { logger, type Logger } from '../log/index.js';
-import { stackEndpoints, stackSettings, stackUp } from '../stack/index.js';
-import type { Component, ComponentContext } from './component.js';
-import { EcosystemEvents } from './events.js';
+import { type ApiInstance, buildServer, type DependencyHealth } from '../api/index.ts';
+import { type ComponentName, type Config, usesLocalStack } from '../config/index.ts';
+import { KafkaConnection, SchemaRegistrationError } from '../kafka/index.ts';
+import { type Logger, logger } from '../log/index.ts';
+import { stackEndpoints, stackSettings, stackUp } from '../stack/index.ts';
+import type { Component, ComponentContext } from './component.ts';
+import { EcosystemEvents } from './events.ts';
 
 export type ComponentFactory = (ctx: ComponentContext) => Component;
 
@@ -17,10 +17,15 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Broker and registry addresses: the configured ones, or the local stack's (started if needed). */
-export async function resolveEndpoints(config: Config, log: Logger): Promise<{ brokers: string[]; registryUrl: string }> {
+export async function resolveEndpoints(
+  config: Config,
+  log: Logger,
+): Promise<{ brokers: string[]; registryUrl: string }> {
   if (!usesLocalStack(config)) {
     return { brokers: config.KAFKA_BROKERS, registryUrl: config.SCHEMA_REGISTRY_URL! };
   }
@@ -36,7 +41,11 @@ export async function prepareKafka(kafka: KafkaConnection, log: Logger): Promise
   const admin = await kafka.admin();
   const report = await admin.ensureTopics();
   if (report.created.length) log.info({ topics: report.created }, 'created topics');
-  for (const d of report.drift) log.warn(d, `topic ${d.topic} differs from its declaration: ${d.field} is ${d.actual}, declared ${d.declared} (left as is)`);
+  for (const d of report.drift)
+    log.warn(
+      d,
+      `topic ${d.topic} differs from its declaration: ${d.field} is ${d.actual}, declared ${d.declared} (left as is)`,
+    );
   await kafka.serde.registerAll();
   log.info({ topics: kafka.catalog.keys().length }, 'topics and schemas ready');
 }
@@ -73,9 +82,15 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /** Starts AutoMatrix: Kafka, the selected components and the HTTP server. */
-export async function startRuntime(config: Config, factories: Partial<Record<ComponentName, ComponentFactory>>): Promise<Runtime> {
+export async function startRuntime(
+  config: Config,
+  factories: Partial<Record<ComponentName, ComponentFactory>>,
+): Promise<Runtime> {
   const log = logger('app');
-  if (config.ENVIRONMENT === 'production' && !config.API_TOKEN) log.warn('API_TOKEN is unset in production: every mutating endpoint and the WebSocket are open to anyone who can reach the port');
+  if (config.ENVIRONMENT === 'production' && !config.API_TOKEN)
+    log.warn(
+      'API_TOKEN is unset in production: every mutating endpoint and the WebSocket are open to anyone who can reach the port',
+    );
   const endpoints = await resolveEndpoints(config, log);
   const kafka = new KafkaConnection({
     brokers: endpoints.brokers,
@@ -113,10 +128,20 @@ export async function startRuntime(config: Config, factories: Partial<Record<Com
   });
   for (const c of components) {
     await c.start();
-    void events.publish({ component: c.name, kind: 'component_status', severity: 'INFO', subject: c.name, message: `${c.name} started`, data: {} });
+    void events.publish({
+      component: c.name,
+      kind: 'component_status',
+      severity: 'INFO',
+      subject: c.name,
+      message: `${c.name} started`,
+      data: {},
+    });
   }
   await api.listen({ port: config.PORT, host: config.HOST });
-  log.info({ port: config.PORT, components: components.map((c) => c.name) }, `AutoMatrix ${VERSION} listening on http://localhost:${config.PORT}`);
+  log.info(
+    { port: config.PORT, components: components.map((c) => c.name) },
+    `AutoMatrix ${VERSION} listening on http://localhost:${config.PORT}`,
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -1,18 +1,24 @@
 /** The `automatrix` command line. Every failure is one line on stderr and a non-zero exit. */
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { prepareKafka, resolveEndpoints, VERSION } from '../app/index.js';
-import { ConfigError, loadConfig, type Config } from '../config/index.js';
-import { KafkaConnection } from '../kafka/index.js';
-import { logger, rootLogger } from '../log/index.js';
-import { stackDown, stackSettings, stackStatus, stackUp, StackError } from '../stack/index.js';
-import { runDetect } from './detect.js';
-import { runReplay } from './replay.js';
-import { parseTime } from './time.js';
+import { prepareKafka, resolveEndpoints, VERSION } from '../app/index.ts';
+import { type Config, ConfigError, loadConfig } from '../config/index.ts';
+import { KafkaConnection } from '../kafka/index.ts';
+import { logger, rootLogger } from '../log/index.ts';
+import { StackError, stackDown, stackSettings, stackStatus, stackUp } from '../stack/index.ts';
+import { runDetect } from './detect.ts';
+import { runReplay } from './replay.ts';
+import { parseTime } from './time.ts';
 
 async function connect(config: Config): Promise<KafkaConnection> {
   const log = logger('cli');
   const endpoints = await resolveEndpoints(config, log);
-  return new KafkaConnection({ brokers: endpoints.brokers, registryUrl: endpoints.registryUrl, clientId: `${config.KAFKA_CLIENT_ID}-cli`, topicPrefix: config.KAFKA_TOPIC_PREFIX, log });
+  return new KafkaConnection({
+    brokers: endpoints.brokers,
+    registryUrl: endpoints.registryUrl,
+    clientId: `${config.KAFKA_CLIENT_ID}-cli`,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    log,
+  });
 }
 
 const timeOption = (flag: string, what: string) =>
@@ -36,7 +42,7 @@ export function buildCli(): Command {
     .command('start')
     .description('run AutoMatrix (the same as npm start)')
     .action(async () => {
-      await import('../main.js');
+      await import('../main.ts');
       await new Promise(() => undefined);
     });
 
@@ -59,7 +65,10 @@ export function buildCli(): Command {
     .description('show whether the local stack runs and is healthy (exit 1 if not)')
     .action(async () => {
       const rows = await stackStatus(stackSettings(loadConfig()));
-      for (const r of rows) console.log(`${r.name.padEnd(9)} ${r.version.padEnd(7)} ${r.healthy ? 'healthy' : 'DOWN   '} pid ${String(r.pid ?? '-').padEnd(8)} ${r.detail}  (log ${r.log})`);
+      for (const r of rows)
+        console.log(
+          `${r.name.padEnd(9)} ${r.version.padEnd(7)} ${r.healthy ? 'healthy' : 'DOWN   '} pid ${String(r.pid ?? '-').padEnd(8)} ${r.detail}  (log ${r.log})`,
+        );
       if (!rows.every((r) => r.healthy)) process.exitCode = 1;
     });
 
@@ -79,13 +88,19 @@ export function buildCli(): Command {
     .command('replay')
     .description('read a topic over a time window into a JSON-lines file or another topic')
     .requiredOption('--topic <topic>', 'topic to read (a declared key such as metrics.samples, or a full name)')
-    .addOption(timeOption('--from <time>', 'window start: ISO date-time, epoch ms, now or -2h (default: the beginning)'))
-    .addOption(timeOption('--to <time>', 'window end, inclusive (default: the end of the topic when the replay starts)'))
+    .addOption(
+      timeOption('--from <time>', 'window start: ISO date-time, epoch ms, now or -2h (default: the beginning)'),
+    )
+    .addOption(
+      timeOption('--to <time>', 'window end, inclusive (default: the end of the topic when the replay starts)'),
+    )
     .option('--out <file>', 'write records as JSON lines to this file')
     .option('--to-topic <topic>', 'produce the records (same key, value, headers, timestamp) to this topic')
     .action(async (opts: { topic: string; from?: number; to?: number; out?: string; toTopic?: string }) => {
-      if (!opts.out && !opts.toTopic) throw new CommanderError(2, 'automatrix.replay', 'replay needs --out FILE.jsonl or --to-topic TOPIC');
-      if (opts.from !== undefined && opts.to !== undefined && opts.to < opts.from) throw new CommanderError(2, 'automatrix.replay', '--to is before --from');
+      if (!opts.out && !opts.toTopic)
+        throw new CommanderError(2, 'automatrix.replay', 'replay needs --out FILE.jsonl or --to-topic TOPIC');
+      if (opts.from !== undefined && opts.to !== undefined && opts.to < opts.from)
+        throw new CommanderError(2, 'automatrix.replay', '--to is before --from');
       const kafka = await connect(loadConfig());
       try {
         await runReplay(kafka, opts);
@@ -96,7 +111,9 @@ export function buildCli(): Command {
 
   program
     .command('detect')
-    .description('score a CSV timestamp,value series for anomalies (stdin or --input) into timestamp,value,anomaly_score on stdout')
+    .description(
+      'score a CSV timestamp,value series for anomalies (stdin or --input) into timestamp,value,anomaly_score on stdout',
+    )
     .option('--input <file>', 'read this CSV file instead of standard input')
     .action(async (opts: { input?: string }) => {
       await runDetect(loadConfig(), opts);
@@ -112,7 +129,8 @@ export async function runCli(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return;
       if (err.code.startsWith('automatrix.')) process.stderr.write(`automatrix: ${err.message}\n`);
       process.exitCode = 2;
       return;

@@ -1,8 +1,8 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { ConsumedRecord, KafkaConnection } from '../kafka/index.js';
-import { replayWindow } from '../kafka/index.js';
-import { progress } from '../progress/index.js';
+import { createWriteStream } from 'node:fs';
+import type { ConsumedRecord, KafkaConnection } from '../kafka/index.ts';
+import { replayWindow } from '../kafka/index.ts';
+import { progress } from '../progress/index.ts';
 
 export interface ReplayCommand {
   topic: string;
@@ -32,8 +32,18 @@ export async function runReplay(kafka: KafkaConnection, cmd: ReplayCommand): Pro
         /* keep the raw bytes */
       }
     }
-    return JSON.stringify({ topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key?.toString('utf8') ?? null, headers: r.headers, encoding, value }, (_k, v: unknown) =>
-      Buffer.isBuffer(v) ? v.toString('base64') : v,
+    return JSON.stringify(
+      {
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: r.key?.toString('utf8') ?? null,
+        headers: r.headers,
+        encoding,
+        value,
+      },
+      (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v),
     );
   };
 
@@ -59,6 +69,8 @@ export async function runReplay(kafka: KafkaConnection, cmd: ReplayCommand): Pro
     file.end();
     await once(file, 'finish');
   }
-  bar.stop(`replayed ${result.records} records from ${topic}${cmd.out ? ` to ${cmd.out}` : ''}${cmd.toTopic ? ` to topic ${cmd.toTopic}` : ''}`);
+  bar.stop(
+    `replayed ${result.records} records from ${topic}${cmd.out ? ` to ${cmd.out}` : ''}${cmd.toTopic ? ` to topic ${cmd.toTopic}` : ''}`,
+  );
   return { records: result.records };
 }

@@ -11,7 +11,10 @@ export function parseTime(text: string, now = Date.now()): number {
   if (rel) return inRange(text, Math.round(now - Number(rel[1]) * UNITS[rel[2]!]!));
   if (/^\d{10,16}$/.test(s)) return inRange(text, Number(s));
   const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new Error(`"${text}" is not a time: use an ISO date-time (2026-11-27T10:00:00Z), epoch milliseconds, now, or a relative time like -2h`);
+  if (Number.isNaN(t))
+    throw new Error(
+      `"${text}" is not a time: use an ISO date-time (2026-11-27T10:00:00Z), epoch milliseconds, now, or a relative time like -2h`,
+    );
   return inRange(text, t);
 }
 

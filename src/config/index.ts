@@ -1,13 +1,13 @@
-import { RELAY_ENV } from '../relay/config.js';
-import { DETECT_CHECKS, DETECT_ENV } from '../detect/config.js';
-import { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from '../orchestrator/config.js';
-import { ML_ENV } from '../ml/config.js';
-import { GATEWAY_ENV } from '../gateway/config.js';
-import { KAFKA_ENV } from '../kafka/config.js';
-import { bool, ConfigError, hostPort, httpUrl, int, list, oneOf, str, url, type EnvVar, type ValueOf } from './vars.js';
+import { DETECT_CHECKS, DETECT_ENV } from '../detect/config.ts';
+import { GATEWAY_ENV } from '../gateway/config.ts';
+import { KAFKA_ENV } from '../kafka/config.ts';
+import { ML_ENV } from '../ml/config.ts';
+import { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from '../orchestrator/config.ts';
+import { RELAY_ENV } from '../relay/config.ts';
+import { bool, ConfigError, type EnvVar, hostPort, httpUrl, int, list, oneOf, str, url, type ValueOf } from './vars.ts';
 
-export { ConfigError, type EnvVar } from './vars.js';
-export * as vars from './vars.js';
+export * as vars from './vars.ts';
+export { ConfigError, type EnvVar } from './vars.ts';
 
 export const COMPONENT_NAMES = ['relay', 'detect', 'orchestrator', 'neuroweaver', 'gateway'] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
@@ -15,7 +15,8 @@ export type ComponentName = (typeof COMPONENT_NAMES)[number];
 /** Every environment variable AutoMatrix reads. The README table is generated from this list. */
 export const ENV = {
   KAFKA_BROKERS: list('KAFKA_BROKERS', hostPort, {
-    description: 'Kafka bootstrap servers, comma-separated `host:port`. Unset: `npm start` starts the local stack and uses it.',
+    description:
+      'Kafka bootstrap servers, comma-separated `host:port`. Unset: `npm start` starts the local stack and uses it.',
     default: [],
     defaultText: '(unset: local stack)',
   }),
@@ -29,10 +30,14 @@ export const ENV = {
   PORT: int('PORT', 1, 65535, { description: 'HTTP and WebSocket port.', default: 8000 }),
   HOST: str('HOST', { description: 'Interface the HTTP server binds to.', default: '0.0.0.0' }),
   ENVIRONMENT: oneOf('ENVIRONMENT', ['development', 'test', 'staging', 'production'], {
-    description: 'Deployment environment, reported on `/health`. `production` requires `KAFKA_BROKERS` (the local stack is for development) and caches the dashboard files.',
+    description:
+      'Deployment environment, reported on `/health`. `production` requires `KAFKA_BROKERS` (the local stack is for development) and caches the dashboard files.',
     default: 'development',
   }),
-  DEBUG: bool('DEBUG', { description: 'Verbose logging (sets the log level to `debug` unless `LOG_LEVEL` is set).', default: false }),
+  DEBUG: bool('DEBUG', {
+    description: 'Verbose logging (sets the log level to `debug` unless `LOG_LEVEL` is set).',
+    default: false,
+  }),
   LOG_LEVEL: oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     description: 'Log level.',
     defaultText: 'info (debug when DEBUG=true)',
@@ -42,9 +47,15 @@ export const ENV = {
     (v) => {
       if (v !== '*') httpUrl(v);
     },
-    { description: 'Origins allowed by CORS, comma-separated URLs, or `*`. Empty: no cross-origin access.', default: [] },
+    {
+      description: 'Origins allowed by CORS, comma-separated URLs, or `*`. Empty: no cross-origin access.',
+      default: [],
+    },
   ),
-  MODEL_SAVE_PATH: str('MODEL_SAVE_PATH', { description: 'Folder for model artifacts (model.json and weights).', default: './models' }),
+  MODEL_SAVE_PATH: str('MODEL_SAVE_PATH', {
+    description: 'Folder for model artifacts (model.json and weights).',
+    default: './models',
+  }),
   ENABLE_ML_TRAINING: bool('ENABLE_ML_TRAINING', {
     description: 'Allow training jobs; `false` keeps serving predictions from existing models.',
     default: true,
@@ -55,7 +66,10 @@ export const ENV = {
   }),
   ...ML_ENV,
   API_TOKEN: declareToken(),
-  BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 64 * 1024 * 1024, { description: 'Largest accepted HTTP request body.', default: 1024 * 1024 }),
+  BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 64 * 1024 * 1024, {
+    description: 'Largest accepted HTTP request body.',
+    default: 1024 * 1024,
+  }),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 100, 600_000, {
     description: 'On SIGTERM, the longest wait for in-flight work before exiting.',
     default: 10_000,
@@ -63,14 +77,24 @@ export const ENV = {
   COMPONENTS: list(
     'COMPONENTS',
     (v) => {
-      if (!(COMPONENT_NAMES as readonly string[]).includes(v)) throw new Error(`items must be among ${COMPONENT_NAMES.join(', ')}`);
+      if (!(COMPONENT_NAMES as readonly string[]).includes(v))
+        throw new Error(`items must be among ${COMPONENT_NAMES.join(', ')}`);
     },
-    { description: 'Components this process runs (scale out by running several processes).', default: [...COMPONENT_NAMES] },
+    {
+      description: 'Components this process runs (scale out by running several processes).',
+      default: [...COMPONENT_NAMES],
+    },
   ),
   STACK_DIR: str('STACK_DIR', { description: 'Local stack: folder for downloads, data and logs.', default: '.stack' }),
   STACK_KAFKA_PORT: int('STACK_KAFKA_PORT', 1, 65535, { description: 'Local stack: broker port.', default: 9092 }),
-  STACK_CONTROLLER_PORT: int('STACK_CONTROLLER_PORT', 1, 65535, { description: 'Local stack: KRaft controller port.', default: 9093 }),
-  STACK_REGISTRY_PORT: int('STACK_REGISTRY_PORT', 1, 65535, { description: 'Local stack: schema registry port.', default: 8081 }),
+  STACK_CONTROLLER_PORT: int('STACK_CONTROLLER_PORT', 1, 65535, {
+    description: 'Local stack: KRaft controller port.',
+    default: 9093,
+  }),
+  STACK_REGISTRY_PORT: int('STACK_REGISTRY_PORT', 1, 65535, {
+    description: 'Local stack: schema registry port.',
+    default: 8081,
+  }),
   ...RELAY_ENV,
   ...DETECT_ENV,
   ...ORCHESTRATOR_ENV,
@@ -86,7 +110,11 @@ function declarePrefix() {
     ...v,
     parse(raw: string | undefined) {
       const value = v.parse(raw);
-      if (!/^[A-Za-z0-9._-]*$/.test(value)) throw new ConfigError('KAFKA_TOPIC_PREFIX', `may only contain letters, digits, '.', '_' and '-', got "${value}"`);
+      if (!/^[A-Za-z0-9._-]*$/.test(value))
+        throw new ConfigError(
+          'KAFKA_TOPIC_PREFIX',
+          `may only contain letters, digits, '.', '_' and '-', got "${value}"`,
+        );
       return value;
     },
   };
@@ -94,14 +122,16 @@ function declarePrefix() {
 
 function declareToken(): EnvVar<string | undefined> {
   const v = str('API_TOKEN', {
-    description: 'When set, every mutating endpoint and every WebSocket requires `Authorization: Bearer <token>` (at least 16 characters).',
+    description:
+      'When set, every mutating endpoint and every WebSocket requires `Authorization: Bearer <token>` (at least 16 characters).',
     secret: true,
   });
   return {
     ...v,
     parse(raw) {
       const value = v.parse(raw);
-      if (value !== undefined && value.length < 16) throw new ConfigError('API_TOKEN', 'must be at least 16 characters long');
+      if (value !== undefined && value.length < 16)
+        throw new ConfigError('API_TOKEN', 'must be at least 16 characters long');
       return value;
     },
   };
@@ -112,11 +142,15 @@ export type Config = { readonly [K in keyof typeof ENV]: ValueOf<(typeof ENV)[K]
 /** Checks that span several variables (each component declares its own next to its variables). */
 const CHECKS: ((config: Config) => void)[] = [
   (config) => {
-    if (config.KAFKA_BROKERS.length && !config.SCHEMA_REGISTRY_URL) throw new ConfigError('SCHEMA_REGISTRY_URL', 'must be set when KAFKA_BROKERS is set');
+    if (config.KAFKA_BROKERS.length && !config.SCHEMA_REGISTRY_URL)
+      throw new ConfigError('SCHEMA_REGISTRY_URL', 'must be set when KAFKA_BROKERS is set');
   },
   (config) => {
     if (config.ENVIRONMENT === 'production' && !config.KAFKA_BROKERS.length) {
-      throw new ConfigError('KAFKA_BROKERS', 'must be set when ENVIRONMENT=production (the embedded local stack is for development)');
+      throw new ConfigError(
+        'KAFKA_BROKERS',
+        'must be set when ENVIRONMENT=production (the embedded local stack is for development)',
+      );
     }
   },
   ...DETECT_CHECKS,

@@ -6,11 +6,11 @@
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    detail: string,
-  ) {
+  readonly variable: string;
+
+  constructor(variable: string, detail: string) {
     super(`${variable} ${detail}`);
+    this.variable = variable;
   }
 }
 
@@ -59,7 +59,8 @@ function formatDefault(value: unknown): string {
   return String(value);
 }
 
-export const str = <O extends VarOptions<string>>(name: string, opts: O) => declare<string, O>(name, (raw) => raw, opts);
+export const str = <O extends VarOptions<string>>(name: string, opts: O) =>
+  declare<string, O>(name, (raw) => raw, opts);
 
 export function int<O extends VarOptions<number>>(name: string, min: number, max: number, opts: O) {
   return declare<number, O>(
@@ -100,7 +101,11 @@ export const bool = <O extends VarOptions<boolean>>(name: string, opts: O) =>
     opts,
   );
 
-export function oneOf<const V extends string, O extends VarOptions<V> = VarOptions<V>>(name: string, values: readonly V[], opts: O) {
+export function oneOf<const V extends string, O extends VarOptions<V> = VarOptions<V>>(
+  name: string,
+  values: readonly V[],
+  opts: O,
+) {
   return declare<V, O>(
     name,
     (raw) => {
@@ -129,7 +134,8 @@ export function list<O extends VarOptions<string[]>>(name: string, item: (value:
 
 export function hostPort(value: string): void {
   const m = /^([A-Za-z0-9.\-_]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`must be host:port items separated by commas ("${value}" is not)`);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw new Error(`must be host:port items separated by commas ("${value}" is not)`);
 }
 
 export function httpUrl(value: string): void {

@@ -1,11 +1,11 @@
 /** `npm run demo [-- --backfill 15m --rate 12 --seed 7]`: fills the dashboard with a realistic, moving demo. */
 import { Command } from 'commander';
-import { prepareKafka, resolveEndpoints } from '../app/index.js';
-import { parseTime } from '../cli/time.js';
-import { effectiveLogLevel, loadConfig } from '../config/index.js';
-import { KafkaConnection } from '../kafka/index.js';
-import { logger, rootLogger } from '../log/index.js';
-import { backfill, DemoGenerator, sendBatch } from './demo.js';
+import { prepareKafka, resolveEndpoints } from '../app/index.ts';
+import { parseTime } from '../cli/time.ts';
+import { effectiveLogLevel, loadConfig } from '../config/index.ts';
+import { KafkaConnection } from '../kafka/index.ts';
+import { logger, rootLogger } from '../log/index.ts';
+import { backfill, DemoGenerator, sendBatch } from './demo.ts';
 
 const program = new Command('demo')
   .description('Writes demo records to the topics the dashboard shows (same KAFKA_* variables as the app).')
@@ -21,12 +21,19 @@ async function main(): Promise<void> {
   rootLogger(effectiveLogLevel(config));
   const log = logger('demo');
   const endpoints = await resolveEndpoints(config, log);
-  const kafka = new KafkaConnection({ ...endpoints, clientId: `${config.KAFKA_CLIENT_ID}-demo`, topicPrefix: config.KAFKA_TOPIC_PREFIX, log });
+  const kafka = new KafkaConnection({
+    ...endpoints,
+    clientId: `${config.KAFKA_CLIENT_ID}-demo`,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    log,
+  });
   await prepareKafka(kafka, log);
   const gen = new DemoGenerator(Number(opts.seed));
   const now = Date.now();
-  const history = opts.backfill === '0' ? 0 : Math.round((now - parseTime(`-${opts.backfill.replace(/^-/, '')}`, now)) / 1000);
-  if (history > 0) log.info({ records: await backfill(kafka, gen, history, now) }, `back-filled ${history} s of history`);
+  const history =
+    opts.backfill === '0' ? 0 : Math.round((now - parseTime(`-${opts.backfill.replace(/^-/, '')}`, now)) / 1000);
+  if (history > 0)
+    log.info({ records: await backfill(kafka, gen, history, now) }, `back-filled ${history} s of history`);
   const producer = await kafka.producer();
   const until = opts.duration ? now + (now - parseTime(`-${opts.duration.replace(/^-/, '')}`, now)) : Infinity;
   let stop = false;

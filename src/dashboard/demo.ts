@@ -5,9 +5,17 @@
  * back-filled history, then live. Also used by the browser test, seeded so runs repeat.
  */
 import { randomUUID } from 'node:crypto';
-import type { AnomalyInput, DeliveryOutcomeInput, EcosystemEventInput, MetricSampleInput, ModelVersionInput, OrchestratorActionInput, TrainingEventInput } from '../../schemas/types.js';
-import type { KafkaConnection, TypedProducer } from '../kafka/index.js';
-import { Random } from '../timeseries/random.js';
+import type {
+  AnomalyInput,
+  DeliveryOutcomeInput,
+  EcosystemEventInput,
+  MetricSampleInput,
+  ModelVersionInput,
+  OrchestratorActionInput,
+  TrainingEventInput,
+} from '../../schemas/types.ts';
+import type { KafkaConnection, TypedProducer } from '../kafka/index.ts';
+import { Random } from '../timeseries/random.ts';
 
 export type Batch = {
   metrics: { key: string; value: MetricSampleInput; timestamp: number }[];
@@ -19,7 +27,15 @@ export type Batch = {
   events: { key: string; value: EcosystemEventInput; timestamp: number }[];
 };
 
-export const emptyBatch = (): Batch => ({ metrics: [], anomalies: [], outcomes: [], training: [], models: [], actions: [], events: [] });
+export const emptyBatch = (): Batch => ({
+  metrics: [],
+  anomalies: [],
+  outcomes: [],
+  training: [],
+  models: [],
+  actions: [],
+  events: [],
+});
 
 export const SERVICES = [
   { name: 'checkout', cpu: 45, mem: 62, latency: 80, rps: 220 },
@@ -29,8 +45,21 @@ export const SERVICES = [
 ];
 
 export const ROUTES = [
-  { route: 'orders', endpoints: [{ id: 'orders-eu', latency: 40 }, { id: 'orders-us', latency: 85 }, { id: 'orders-ap', latency: 160 }] },
-  { route: 'notifications', endpoints: [{ id: 'email-primary', latency: 120 }, { id: 'email-fallback', latency: 260 }] },
+  {
+    route: 'orders',
+    endpoints: [
+      { id: 'orders-eu', latency: 40 },
+      { id: 'orders-us', latency: 85 },
+      { id: 'orders-ap', latency: 160 },
+    ],
+  },
+  {
+    route: 'notifications',
+    endpoints: [
+      { id: 'email-primary', latency: 120 },
+      { id: 'email-fallback', latency: 260 },
+    ],
+  },
 ];
 
 /** The same seed gives the same demo. */
@@ -102,7 +131,16 @@ export class DemoGenerator {
 
   private announceComponents(b: Batch, now: number): void {
     for (const c of ['relay', 'detect', 'orchestrator', 'neuroweaver']) {
-      b.events.push(this.event(now, { component: c, kind: 'component_status', severity: 'INFO', subject: c, message: `${c} started`, data: { status: 'ok' } }));
+      b.events.push(
+        this.event(now, {
+          component: c,
+          kind: 'component_status',
+          severity: 'INFO',
+          subject: c,
+          message: `${c} started`,
+          data: { status: 'ok' },
+        }),
+      );
     }
   }
 
@@ -116,7 +154,13 @@ export class DemoGenerator {
     const hit = this.incidents.find((i) => i.service === s.name && now >= i.startedAt && now < i.endsAt);
     const spike = hit ? Math.min(1, (now - hit.startedAt) / 8000) : 0;
     const cpu = clamp(s.cpu + 8 * wave + 2.5 * this.gauss() + (hit?.metric === 'cpu_usage' ? 38 * spike : 0), 1, 99.5);
-    const latency = Math.max(3, s.latency * (1 + 0.15 * wave) * Math.exp(0.12 * this.gauss()) * (hit?.metric === 'network_latency' ? 1 + 3.5 * spike : 1));
+    const latency = Math.max(
+      3,
+      s.latency *
+        (1 + 0.15 * wave) *
+        Math.exp(0.12 * this.gauss()) *
+        (hit?.metric === 'network_latency' ? 1 + 3.5 * spike : 1),
+    );
     const value: MetricSampleInput = {
       service: s.name,
       timestamp: now,
@@ -135,7 +179,14 @@ export class DemoGenerator {
     if (now >= this.nextIncidentAt) {
       const s = SERVICES[Math.floor(this.rand() * SERVICES.length)]!;
       if (!this.incidents.some((i) => i.service === s.name)) {
-        this.incidents.push({ id: `inc-${randomUUID().slice(0, 8)}`, service: s.name, metric: this.rand() < 0.5 ? 'cpu_usage' : 'network_latency', startedAt: now, endsAt: now + 25_000 + this.rand() * 30_000, opened: false });
+        this.incidents.push({
+          id: `inc-${randomUUID().slice(0, 8)}`,
+          service: s.name,
+          metric: this.rand() < 0.5 ? 'cpu_usage' : 'network_latency',
+          startedAt: now,
+          endsAt: now + 25_000 + this.rand() * 30_000,
+          opened: false,
+        });
       }
       this.nextIncidentAt = now + 60_000 + this.rand() * 60_000;
     }
@@ -144,7 +195,16 @@ export class DemoGenerator {
         i.opened = true;
         const a = this.anomaly(i, 'OPEN', now);
         b.anomalies.push(a);
-        b.events.push(this.event(now, { component: 'detect', kind: 'anomaly', severity: 'WARNING', subject: i.service, message: a.value.explanation, data: { id: i.id, score: String(a.value.score) } }));
+        b.events.push(
+          this.event(now, {
+            component: 'detect',
+            kind: 'anomaly',
+            severity: 'WARNING',
+            subject: i.service,
+            message: a.value.explanation,
+            data: { id: i.id, score: String(a.value.score) },
+          }),
+        );
         const action: OrchestratorActionInput = {
           id: `act-${i.id}`,
           kind: i.metric === 'cpu_usage' ? 'scale' : 'downweight_endpoint',
@@ -157,11 +217,29 @@ export class DemoGenerator {
           at: now,
         };
         b.actions.push({ key: i.service, value: action, timestamp: now });
-        b.events.push(this.event(now, { component: 'orchestrator', kind: 'action', severity: 'INFO', subject: i.service, message: `proposed ${action.kind} of ${i.service} (dry run)`, data: { id: action.id } }));
+        b.events.push(
+          this.event(now, {
+            component: 'orchestrator',
+            kind: 'action',
+            severity: 'INFO',
+            subject: i.service,
+            message: `proposed ${action.kind} of ${i.service} (dry run)`,
+            data: { id: action.id },
+          }),
+        );
       }
       if (i.opened && now >= i.endsAt) {
         b.anomalies.push(this.anomaly(i, 'CLOSED', now));
-        b.events.push(this.event(now, { component: 'detect', kind: 'anomaly', severity: 'INFO', subject: i.service, message: `${i.service} back within its expected range`, data: { id: i.id } }));
+        b.events.push(
+          this.event(now, {
+            component: 'detect',
+            kind: 'anomaly',
+            severity: 'INFO',
+            subject: i.service,
+            message: `${i.service} back within its expected range`,
+            data: { id: i.id },
+          }),
+        );
       }
     }
     this.incidents = this.incidents.filter((i) => now < i.endsAt);
@@ -176,8 +254,20 @@ export class DemoGenerator {
       kind: i.metric === 'cpu_usage' ? 'spike' : 'level_shift',
       metrics: [i.metric, 'error_rate'],
       score: state === 'OPEN' ? round(0.82 + 0.15 * this.rand(), 3) : 0.12,
-      contributions: [{ metric: i.metric, value: i.metric === 'cpu_usage' ? 88 : 420, expectedLow: 20, expectedHigh: i.metric === 'cpu_usage' ? 65 : 150, score: 0.9, share: 0.8 }],
-      explanation: state === 'OPEN' ? `${label} of ${i.service} rose far above its expected range, with errors` : `${label} of ${i.service} is back to normal`,
+      contributions: [
+        {
+          metric: i.metric,
+          value: i.metric === 'cpu_usage' ? 88 : 420,
+          expectedLow: 20,
+          expectedHigh: i.metric === 'cpu_usage' ? 65 : 150,
+          score: 0.9,
+          share: 0.8,
+        },
+      ],
+      explanation:
+        state === 'OPEN'
+          ? `${label} of ${i.service} rose far above its expected range, with errors`
+          : `${label} of ${i.service} is back to normal`,
       startedAt: i.startedAt,
       at: now,
       endedAt: state === 'CLOSED' ? now : null,
@@ -189,12 +279,39 @@ export class DemoGenerator {
     if (!this.nextFlapAt) this.nextFlapAt = now + 40_000;
     if (!this.flap && now >= this.nextFlapAt) {
       this.flap = { route: 'orders', endpoint: 'orders-ap', openedAt: now, state: 'OPEN' };
-      b.events.push(this.event(now, { component: 'relay', kind: 'breaker_state', severity: 'WARNING', subject: 'orders/orders-ap', message: 'breaker of orders-ap opened after 5 consecutive failures', data: { state: 'OPEN', from: 'CLOSED' } }));
+      b.events.push(
+        this.event(now, {
+          component: 'relay',
+          kind: 'breaker_state',
+          severity: 'WARNING',
+          subject: 'orders/orders-ap',
+          message: 'breaker of orders-ap opened after 5 consecutive failures',
+          data: { state: 'OPEN', from: 'CLOSED' },
+        }),
+      );
     } else if (this.flap?.state === 'OPEN' && now >= this.flap.openedAt + 15_000) {
       this.flap.state = 'HALF_OPEN';
-      b.events.push(this.event(now, { component: 'relay', kind: 'breaker_state', severity: 'INFO', subject: 'orders/orders-ap', message: 'breaker of orders-ap half-open: probing', data: { state: 'HALF_OPEN', from: 'OPEN' } }));
+      b.events.push(
+        this.event(now, {
+          component: 'relay',
+          kind: 'breaker_state',
+          severity: 'INFO',
+          subject: 'orders/orders-ap',
+          message: 'breaker of orders-ap half-open: probing',
+          data: { state: 'HALF_OPEN', from: 'OPEN' },
+        }),
+      );
     } else if (this.flap?.state === 'HALF_OPEN' && now >= this.flap.openedAt + 22_000) {
-      b.events.push(this.event(now, { component: 'relay', kind: 'breaker_state', severity: 'INFO', subject: 'orders/orders-ap', message: 'breaker of orders-ap closed: probes succeeded', data: { state: 'CLOSED', from: 'HALF_OPEN' } }));
+      b.events.push(
+        this.event(now, {
+          component: 'relay',
+          kind: 'breaker_state',
+          severity: 'INFO',
+          subject: 'orders/orders-ap',
+          message: 'breaker of orders-ap closed: probes succeeded',
+          data: { state: 'CLOSED', from: 'HALF_OPEN' },
+        }),
+      );
       this.flap = undefined;
       this.nextFlapAt = now + 90_000 + this.rand() * 60_000;
     }
@@ -229,36 +346,100 @@ export class DemoGenerator {
     if (!this.job && now - this.lastJobAt >= 120_000) {
       this.job = { id: `job-${randomUUID().slice(0, 8)}`, trial: 0, epoch: 0, startedAt: now, best: Infinity };
       this.lastJobAt = now;
-      b.training.push(this.training(now, 'JOB_STARTED', { message: 'tuning the performance model on metrics.samples (last 24 h)' }));
-      b.events.push(this.event(now, { component: 'neuroweaver', kind: 'training', severity: 'INFO', subject: 'performance', message: `training job ${this.job.id} started`, data: { jobId: this.job.id } }));
+      b.training.push(
+        this.training(now, 'JOB_STARTED', { message: 'tuning the performance model on metrics.samples (last 24 h)' }),
+      );
+      b.events.push(
+        this.event(now, {
+          component: 'neuroweaver',
+          kind: 'training',
+          severity: 'INFO',
+          subject: 'performance',
+          message: `training job ${this.job.id} started`,
+          data: { jobId: this.job.id },
+        }),
+      );
     }
     const job = this.job;
     if (!job) return;
-    if (job.epoch === 0) b.training.push(this.training(now, 'TRIAL_STARTED', { trial: job.trial, hyperparameters: { learningRate: String([0.01, 0.003, 0.001][job.trial]), units: String([32, 64, 48][job.trial]) } }));
+    if (job.epoch === 0)
+      b.training.push(
+        this.training(now, 'TRIAL_STARTED', {
+          trial: job.trial,
+          hyperparameters: {
+            learningRate: String([0.01, 0.003, 0.001][job.trial]),
+            units: String([32, 64, 48][job.trial]),
+          },
+        }),
+      );
     job.epoch++;
     const floor = [0.09, 0.05, 0.065][job.trial]!;
     const loss = floor + 0.6 * Math.exp(-job.epoch / 3.2) + 0.01 * Math.abs(this.gauss());
     const valLoss = loss * (1.08 + 0.03 * this.rand());
     job.best = Math.min(job.best, valLoss);
-    b.training.push(this.training(now, 'EPOCH', { trial: job.trial, epoch: job.epoch, metrics: { loss: round(loss, 4), val_loss: round(valLoss, 4) } }));
+    b.training.push(
+      this.training(now, 'EPOCH', {
+        trial: job.trial,
+        epoch: job.epoch,
+        metrics: { loss: round(loss, 4), val_loss: round(valLoss, 4) },
+      }),
+    );
     if (job.epoch < EPOCHS) return;
-    b.training.push(this.training(now, 'TRIAL_FINISHED', { trial: job.trial, metrics: { val_loss: round(valLoss, 4) } }));
+    b.training.push(
+      this.training(now, 'TRIAL_FINISHED', { trial: job.trial, metrics: { val_loss: round(valLoss, 4) } }),
+    );
     job.trial++;
     job.epoch = 0;
     if (job.trial < TRIALS) return;
-    b.training.push(this.training(now, 'JOB_FINISHED', { metrics: { val_loss: round(job.best, 4) }, message: 'best trial promoted to candidate' }));
+    b.training.push(
+      this.training(now, 'JOB_FINISHED', {
+        metrics: { val_loss: round(job.best, 4) },
+        message: 'best trial promoted to candidate',
+      }),
+    );
     this.version++;
     const version = `v${this.version}`;
-    const champion: ModelVersionInput = { model: 'performance', version, parent: this.champion?.version ?? null, status: 'CHAMPION', metrics: { val_loss: round(job.best, 4), mae: round(job.best * 0.8, 4) }, hyperparameters: { units: '64' }, dataSource: 'metrics.samples', rows: 86_400, backend: 'tensorflow', artifactPath: `performance/${version}`, createdAt: now, updatedAt: now };
+    const champion: ModelVersionInput = {
+      model: 'performance',
+      version,
+      parent: this.champion?.version ?? null,
+      status: 'CHAMPION',
+      metrics: { val_loss: round(job.best, 4), mae: round(job.best * 0.8, 4) },
+      hyperparameters: { units: '64' },
+      dataSource: 'metrics.samples',
+      rows: 86_400,
+      backend: 'tensorflow',
+      artifactPath: `performance/${version}`,
+      createdAt: now,
+      updatedAt: now,
+    };
     b.models.push({ key: `performance/${version}`, value: champion, timestamp: now });
-    if (this.champion) b.models.push({ key: `performance/${this.champion.version}`, value: { ...this.champion, status: 'RETIRED', updatedAt: now }, timestamp: now });
-    b.events.push(this.event(now, { component: 'neuroweaver', kind: 'training', severity: 'INFO', subject: 'performance', message: `performance ${version} is the new champion (val_loss ${round(job.best, 4)})`, data: { version } }));
+    if (this.champion)
+      b.models.push({
+        key: `performance/${this.champion.version}`,
+        value: { ...this.champion, status: 'RETIRED', updatedAt: now },
+        timestamp: now,
+      });
+    b.events.push(
+      this.event(now, {
+        component: 'neuroweaver',
+        kind: 'training',
+        severity: 'INFO',
+        subject: 'performance',
+        message: `performance ${version} is the new champion (val_loss ${round(job.best, 4)})`,
+        data: { version },
+      }),
+    );
     this.champion = champion;
     this.job = undefined;
   }
 
   private training(at: number, kind: TrainingEventInput['kind'], extra: Partial<TrainingEventInput>) {
-    return { key: this.job!.id, timestamp: at, value: { jobId: this.job!.id, model: 'performance', kind, at, ...extra } };
+    return {
+      key: this.job!.id,
+      timestamp: at,
+      value: { jobId: this.job!.id, model: 'performance', kind, at, ...extra },
+    };
   }
 }
 
@@ -280,7 +461,12 @@ export async function sendBatch(producer: TypedProducer, b: Batch): Promise<numb
 }
 
 /** Back-fills `seconds` of history ending now, second by second, in batches. */
-export async function backfill(kafka: KafkaConnection, gen: DemoGenerator, seconds: number, now = Date.now()): Promise<number> {
+export async function backfill(
+  kafka: KafkaConnection,
+  gen: DemoGenerator,
+  seconds: number,
+  now = Date.now(),
+): Promise<number> {
   const producer = await kafka.producer();
   let total = 0;
   let pending = emptyBatch();

@@ -1,7 +1,7 @@
 /** Serves the dashboard: a static page and its scripts, and uPlot from node_modules (no CDN). */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Type, type ApiInstance } from '../api/index.js';
+import { type ApiInstance, Type } from '../api/index.ts';
 
 const require = createRequire(import.meta.url);
 const here = (file: string) => new URL(`./public/${file}`, import.meta.url);
@@ -30,15 +30,21 @@ function fileLoader(cacheFiles: boolean): (path: URL | string) => string {
 }
 
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
 
 export function dashboardRoutes(app: ApiInstance, opts: { cacheFiles: boolean }): void {
   const load = fileLoader(opts.cacheFiles);
-  app.get('/', { schema: { summary: 'The live dashboard (HTML)', tags: ['dashboard'], response: { 200: Type.String() } } }, async (_req, reply) =>
-    reply.headers({ ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).send(load(here('index.html'))),
+  app.get(
+    '/',
+    { schema: { summary: 'The live dashboard (HTML)', tags: ['dashboard'], response: { 200: Type.String() } } },
+    async (_req, reply) =>
+      reply
+        .headers({ ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
+        .send(load(here('index.html'))),
   );
   app.get(
     '/dashboard/:file',
@@ -52,8 +58,13 @@ export function dashboardRoutes(app: ApiInstance, opts: { cacheFiles: boolean })
     },
     async (request, reply) => {
       const asset = Object.hasOwn(ASSETS, request.params.file) ? ASSETS[request.params.file] : undefined;
-      if (!asset) return reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no dashboard file ${request.params.file}` });
-      return reply.headers({ ...SECURITY_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' }).send(load(asset.path));
+      if (!asset)
+        return reply
+          .status(404)
+          .send({ statusCode: 404, error: 'Not Found', message: `no dashboard file ${request.params.file}` });
+      return reply
+        .headers({ ...SECURITY_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' })
+        .send(load(asset.path));
     },
   );
 }

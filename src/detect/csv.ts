@@ -7,16 +7,15 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { UnivariateDetector, type DetectorSettings } from './univariate.js';
-import { DEFAULT_SETTINGS } from './univariate.js';
+import { DEFAULT_SETTINGS, type DetectorSettings, UnivariateDetector } from './univariate.ts';
 
 export class CsvError extends Error {
   override name = 'CsvError';
-  constructor(
-    readonly line: number,
-    message: string,
-  ) {
+  readonly line: number;
+
+  constructor(line: number, message: string) {
     super(`line ${line}: ${message}`);
+    this.line = line;
   }
 }
 
@@ -30,7 +29,9 @@ export function parseTimestamp(text: string): number {
     // Below 1e11 it is seconds (1e11 s is the year 5138).
     return Math.abs(n) < 1e11 ? n * 1000 : n;
   }
-  const iso = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.test(s) ? `${s.replace(' ', 'T')}${s.length > 10 ? 'Z' : ''}` : s;
+  const iso = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.test(s)
+    ? `${s.replace(' ', 'T')}${s.length > 10 ? 'Z' : ''}`
+    : s;
   const t = Date.parse(iso);
   if (Number.isNaN(t)) throw new Error(`timestamp "${text}" is not a date-time, epoch seconds or epoch milliseconds`);
   return t;
@@ -43,10 +44,14 @@ interface Columns {
 }
 
 function header(line: string): Columns {
-  const cells = line.replace(/^\uFEFF/, '').split(',').map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase());
+  const cells = line
+    .replace(/^\uFEFF/, '')
+    .split(',')
+    .map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase());
   const timestamp = cells.indexOf('timestamp');
   const value = cells.indexOf('value');
-  if (timestamp < 0 || value < 0) throw new CsvError(1, `the header must name the columns timestamp and value (got "${line.slice(0, 80)}")`);
+  if (timestamp < 0 || value < 0)
+    throw new CsvError(1, `the header must name the columns timestamp and value (got "${line.slice(0, 80)}")`);
   return { timestamp, value, count: cells.length };
 }
 
@@ -72,7 +77,11 @@ function timestampReader(first: string): (text: string) => number {
 }
 
 /** Scores `input` into `output`; resolves with the number of rows scored. Throws CsvError naming the line of a bad row. */
-export async function scoreCsv(input: Readable, output: Writable, settings: DetectorSettings = DEFAULT_SETTINGS): Promise<number> {
+export async function scoreCsv(
+  input: Readable,
+  output: Writable,
+  settings: DetectorSettings = DEFAULT_SETTINGS,
+): Promise<number> {
   const detector = new UnivariateDetector(settings);
   const decoder = new StringDecoder('utf8');
   let columns: Columns | undefined;
@@ -98,7 +107,8 @@ export async function scoreCsv(input: Readable, output: Writable, settings: Dete
     }
     if (line.trim() === '') return;
     const cells = line.split(',');
-    if (cells.length < columns.count) throw new CsvError(lineNo, `expected ${columns.count} columns, got ${cells.length}`);
+    if (cells.length < columns.count)
+      throw new CsvError(lineNo, `expected ${columns.count} columns, got ${cells.length}`);
     const tsText = cells[columns.timestamp]!;
     const valueText = cells[columns.value]!.trim();
     let t: number;

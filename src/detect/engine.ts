@@ -2,13 +2,19 @@
  * Per-service detection state, independent of Kafka: scores metric samples and returns the
  * Anomaly records they cause. The stream processor and tests drive it; snapshots round-trip it.
  */
-import type { AnomalyInput, MetricSample } from '../../schemas/types.js';
-import { DEFAULT_HYSTERESIS, IncidentTracker, type HysteresisSettings, type IncidentSnapshot } from './incidents.js';
-import { anomalyRecord } from './explain.js';
-import { ServiceDetector, type ServiceSnapshot } from './service.js';
-import { DEFAULT_SETTINGS, type DetectorSettings } from './univariate.js';
+import type { AnomalyInput, MetricSample } from '../../schemas/types.ts';
+import { anomalyRecord } from './explain.ts';
+import { DEFAULT_HYSTERESIS, type HysteresisSettings, type IncidentSnapshot, IncidentTracker } from './incidents.ts';
+import { ServiceDetector, type ServiceSnapshot } from './service.ts';
+import { DEFAULT_SETTINGS, type DetectorSettings } from './univariate.ts';
 
-export const STANDARD_METRICS = ['cpu_usage', 'memory_usage', 'network_latency', 'error_rate', 'request_count'] as const;
+export const STANDARD_METRICS = [
+  'cpu_usage',
+  'memory_usage',
+  'network_latency',
+  'error_rate',
+  'request_count',
+] as const;
 export const SNAPSHOT_FORMAT = 2;
 
 export interface EngineOptions {
@@ -17,7 +23,11 @@ export interface EngineOptions {
   maxMetrics: number;
 }
 
-export const DEFAULT_ENGINE: EngineOptions = { settings: DEFAULT_SETTINGS, hysteresis: DEFAULT_HYSTERESIS, maxMetrics: 16 };
+export const DEFAULT_ENGINE: EngineOptions = {
+  settings: DEFAULT_SETTINGS,
+  hysteresis: DEFAULT_HYSTERESIS,
+  maxMetrics: 16,
+};
 
 export class ServiceState {
   /** Partition and offset of the last sample scored (for snapshot bookkeeping). */
@@ -27,11 +37,14 @@ export class ServiceState {
   lastSnapshotAt = 0;
   private readonly slots: number[];
 
-  constructor(
-    readonly service: string,
-    readonly detector: ServiceDetector,
-    readonly incidents: IncidentTracker,
-  ) {
+  readonly service: string;
+  readonly detector: ServiceDetector;
+  readonly incidents: IncidentTracker;
+
+  constructor(service: string, detector: ServiceDetector, incidents: IncidentTracker) {
+    this.service = service;
+    this.detector = detector;
+    this.incidents = incidents;
     this.slots = STANDARD_METRICS.map((m) => detector.slot(m));
   }
 
@@ -59,13 +72,21 @@ export class ServiceState {
   }
 
   static create(service: string, opts: EngineOptions = DEFAULT_ENGINE): ServiceState {
-    return new ServiceState(service, new ServiceDetector(opts.maxMetrics, opts.settings), new IncidentTracker(service, opts.hysteresis));
+    return new ServiceState(
+      service,
+      new ServiceDetector(opts.maxMetrics, opts.settings),
+      new IncidentTracker(service, opts.hysteresis),
+    );
   }
 
   static fromJSON(service: string, snap: EngineSnapshot, opts: EngineOptions = DEFAULT_ENGINE): ServiceState {
     const incidents = new IncidentTracker(service, opts.hysteresis);
     incidents.restore(snap.incidents);
-    return new ServiceState(service, ServiceDetector.fromJSON(snap.detector, opts.maxMetrics, opts.settings), incidents);
+    return new ServiceState(
+      service,
+      ServiceDetector.fromJSON(snap.detector, opts.maxMetrics, opts.settings),
+      incidents,
+    );
   }
 }
 

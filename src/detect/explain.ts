@@ -1,7 +1,7 @@
 /** Turns a service detector's state into Anomaly records: contributions and one sentence for a person. */
-import type { AnomalyInput, MetricContribution } from '../../schemas/types.js';
-import type { IncidentView, Transition } from './incidents.js';
-import { KIND_MULTIVARIATE, KIND_NAMES, type MetricScore, type ServiceDetector } from './service.js';
+import type { AnomalyInput, MetricContribution } from '../../schemas/types.ts';
+import type { IncidentView, Transition } from './incidents.ts';
+import { KIND_MULTIVARIATE, KIND_NAMES, type MetricScore, type ServiceDetector } from './service.ts';
 
 const UNITS: Record<string, string> = { cpu_usage: '%', memory_usage: '%', error_rate: '%', network_latency: ' ms' };
 
@@ -15,7 +15,15 @@ function involved(rows: MetricScore[], multivariate: boolean): MetricScore[] {
   return (strong.length ? strong : rows.slice(0, 1)).slice(0, 5);
 }
 
-function sentence(service: string, transition: Transition, kind: number, rows: MetricScore[], score: number, incident: IncidentView, at: number): string {
+function sentence(
+  service: string,
+  transition: Transition,
+  kind: number,
+  rows: MetricScore[],
+  score: number,
+  incident: IncidentView,
+  at: number,
+): string {
   const lead = rows[0];
   if (!lead) return `${service} shows an anomaly (score ${score.toFixed(2)}).`;
   if (transition === 'CLOSED') {
@@ -29,11 +37,23 @@ function sentence(service: string, transition: Transition, kind: number, rows: M
     return `${service}'s metrics stopped moving together: ${lead.metric} is ${withUnit(lead.metric, lead.value)}${rel}, an unusual combination (score ${score.toFixed(2)}).`;
   }
   const direction = lead.value > lead.expectedHigh ? 'rose to' : lead.value < lead.expectedLow ? 'fell to' : 'is at';
-  const also = rows.length > 1 ? `, with ${rows.slice(1, 3).map((r) => r.metric).join(' and ')} also unusual` : '';
+  const also =
+    rows.length > 1
+      ? `, with ${rows
+          .slice(1, 3)
+          .map((r) => r.metric)
+          .join(' and ')} also unusual`
+      : '';
   return `${lead.metric} of ${service} ${direction} ${withUnit(lead.metric, lead.value)} where ${range} was expected: a ${kindName(kind)} (score ${score.toFixed(2)})${also}.`;
 }
 
-export function anomalyRecord(service: string, transition: Transition, detector: ServiceDetector, incident: IncidentView, at: number): AnomalyInput {
+export function anomalyRecord(
+  service: string,
+  transition: Transition,
+  detector: ServiceDetector,
+  incident: IncidentView,
+  at: number,
+): AnomalyInput {
   const all = detector.explain();
   // A closing record names what the incident was about, with the values those metrics have now.
   const rows =

@@ -14,7 +14,13 @@ export interface HysteresisSettings {
   updateRise: number;
 }
 
-export const DEFAULT_HYSTERESIS: HysteresisSettings = { open: 0.5, close: 0.3, closeAfter: 12, updateEvery: 10, updateRise: 0.1 };
+export const DEFAULT_HYSTERESIS: HysteresisSettings = {
+  open: 0.5,
+  close: 0.3,
+  closeAfter: 12,
+  updateEvery: 10,
+  updateRise: 0.1,
+};
 
 export type Transition = 'OPEN' | 'UPDATE' | 'CLOSED';
 
@@ -38,10 +44,13 @@ export class IncidentTracker {
   private below = 0;
   private sinceUpdate = 0;
 
-  constructor(
-    readonly service: string,
-    private readonly settings: HysteresisSettings = DEFAULT_HYSTERESIS,
-  ) {}
+  readonly service: string;
+  private readonly settings: HysteresisSettings;
+
+  constructor(service: string, settings: HysteresisSettings = DEFAULT_HYSTERESIS) {
+    this.service = service;
+    this.settings = settings;
+  }
 
   get open(): IncidentView | undefined {
     return this.current;

@@ -1,22 +1,27 @@
 /** Online anomaly detection: the component, and the detector for offline use (`automatrix detect`). */
-import type { Component, ComponentContext } from '../app/component.js';
-import type { Config } from '../config/index.js';
-import { DEFAULT_ENGINE, type EngineOptions } from './engine.js';
-import { DetectProcessor } from './processor.js';
+import type { Component, ComponentContext } from '../app/component.ts';
+import type { Config } from '../config/index.ts';
+import { DEFAULT_ENGINE, type EngineOptions } from './engine.ts';
+import { DetectProcessor } from './processor.ts';
 
-export { UnivariateDetector, DEFAULT_SETTINGS, KINDS, type DetectorSettings } from './univariate.js';
-export { ServiceDetector, KIND_NAMES } from './service.js';
-export { IncidentTracker, DEFAULT_HYSTERESIS, type HysteresisSettings } from './incidents.js';
-export { ServiceState, STANDARD_METRICS, type EngineOptions } from './engine.js';
-export { DetectProcessor } from './processor.js';
-export { scoreCsv, CsvError } from './csv.js';
-export { DETECT_CHECKS, DETECT_ENV } from './config.js';
+export { DETECT_CHECKS, DETECT_ENV } from './config.ts';
+export { CsvError, scoreCsv } from './csv.ts';
+export { type EngineOptions, ServiceState, STANDARD_METRICS } from './engine.ts';
+export { DEFAULT_HYSTERESIS, type HysteresisSettings, IncidentTracker } from './incidents.ts';
+export { DetectProcessor } from './processor.ts';
+export { KIND_NAMES, ServiceDetector } from './service.ts';
+export { DEFAULT_SETTINGS, type DetectorSettings, KINDS, UnivariateDetector } from './univariate.ts';
 
 /** Detector settings from the (validated) configuration. */
 export function engineOptions(config: Config): EngineOptions {
   return {
     settings: { ...DEFAULT_ENGINE.settings, scoreHalf: config.DETECT_SCORE_HALF, warmup: config.DETECT_WARMUP_SAMPLES },
-    hysteresis: { ...DEFAULT_ENGINE.hysteresis, open: config.DETECT_OPEN_THRESHOLD, close: config.DETECT_CLOSE_THRESHOLD, closeAfter: config.DETECT_CLOSE_AFTER },
+    hysteresis: {
+      ...DEFAULT_ENGINE.hysteresis,
+      open: config.DETECT_OPEN_THRESHOLD,
+      close: config.DETECT_CLOSE_THRESHOLD,
+      closeAfter: config.DETECT_CLOSE_AFTER,
+    },
     maxMetrics: config.DETECT_MAX_METRICS,
   };
 }

@@ -11,11 +11,25 @@
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { AnomalyInput, DeadLetterInput, DetectorStateInput, EcosystemEventInput, MetricSample } from '../../schemas/types.js';
-import { DecodeError, replayWindow, type BatchConsumer, type ConsumedBatch, type ConsumedRecord, type KafkaConnection, type TypedRecord } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { ServiceState, SNAPSHOT_FORMAT, type EngineOptions, type EngineSnapshot } from './engine.js';
-import { detectMetrics } from './metrics.js';
+import type {
+  AnomalyInput,
+  DeadLetterInput,
+  DetectorStateInput,
+  EcosystemEventInput,
+  MetricSample,
+} from '../../schemas/types.ts';
+import {
+  type BatchConsumer,
+  type ConsumedBatch,
+  type ConsumedRecord,
+  DecodeError,
+  type KafkaConnection,
+  replayWindow,
+  type TypedRecord,
+} from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { type EngineOptions, type EngineSnapshot, ServiceState, SNAPSHOT_FORMAT } from './engine.ts';
+import { detectMetrics } from './metrics.ts';
 
 export interface ProcessorOptions extends EngineOptions {
   groupId: string;
@@ -38,11 +52,15 @@ export class DetectProcessor {
   private crashed?: string;
   private running = false;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-    private readonly opts: ProcessorOptions,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+  private readonly opts: ProcessorOptions;
+
+  constructor(kafka: KafkaConnection, log: Logger, opts: ProcessorOptions) {
+    this.kafka = kafka;
+    this.log = log;
+    this.opts = opts;
+  }
 
   get serviceCount(): number {
     return this.services.size;
@@ -79,7 +97,9 @@ export class DetectProcessor {
   async stop(): Promise<void> {
     this.running = false;
     await this.consumer?.stop();
-    await this.flush([...this.services.values()]).catch((err: unknown) => this.log.warn({ err }, 'final detector snapshot failed'));
+    await this.flush([...this.services.values()]).catch((err: unknown) =>
+      this.log.warn({ err }, 'final detector snapshot failed'),
+    );
   }
 
   private async handle(batch: ConsumedBatch): Promise<void> {
@@ -160,7 +180,9 @@ export class DetectProcessor {
     while (this.services.size > this.opts.maxServices) {
       const [service, state] = this.services.entries().next().value as [string, ServiceState];
       this.services.delete(service);
-      void this.flush([state]).catch((err: unknown) => this.log.warn({ err, service }, 'snapshot of an evicted service failed'));
+      void this.flush([state]).catch((err: unknown) =>
+        this.log.warn({ err, service }, 'snapshot of an evicted service failed'),
+      );
     }
   }
 
@@ -183,7 +205,14 @@ export class DetectProcessor {
     let bytes = 0;
     for (const s of states) {
       if (s.offset < 0 || !s.changedSinceSnapshot) continue;
-      const value: DetectorStateInput = { service: s.service, format: SNAPSHOT_FORMAT, state: encodeState(s.toJSON()), sourcePartition: s.partition, sourceOffset: s.offset, at };
+      const value: DetectorStateInput = {
+        service: s.service,
+        format: SNAPSHOT_FORMAT,
+        state: encodeState(s.toJSON()),
+        sourcePartition: s.partition,
+        sourceOffset: s.offset,
+        at,
+      };
       records.push({ key: s.service, value });
       chunk.push(s);
       bytes += value.state.length;
@@ -198,7 +227,11 @@ export class DetectProcessor {
   }
 
   /** A service counts as snapshotted once the broker has acknowledged its record. */
-  private async sendSnapshots(records: TypedRecord<'detector.state'>[], states: ServiceState[], at: number): Promise<void> {
+  private async sendSnapshots(
+    records: TypedRecord<'detector.state'>[],
+    states: ServiceState[],
+    at: number,
+  ): Promise<void> {
     await (await this.kafka.producer()).send('detector.state', records);
     for (const s of states) {
       s.changedSinceSnapshot = false;
@@ -248,7 +281,11 @@ export class DetectProcessor {
     try {
       const { value } = await this.kafka.serde.decode('detector.state', r.value);
       if (value.format !== SNAPSHOT_FORMAT || !owned.has(value.sourcePartition)) return;
-      latest.set(key, { partition: value.sourcePartition, offset: value.sourceOffset, state: decodeState(value.state) });
+      latest.set(key, {
+        partition: value.sourcePartition,
+        offset: value.sourceOffset,
+        state: decodeState(value.state),
+      });
     } catch (err) {
       this.log.warn({ err: (err as Error).message, service: key }, 'unreadable detector snapshot ignored');
     }
@@ -274,7 +311,13 @@ function digestEvent(a: AnomalyInput): EcosystemEventInput {
     severity: a.state === 'CLOSED' ? 'INFO' : a.score >= 0.9 ? 'CRITICAL' : 'WARNING',
     subject: a.service,
     message: a.explanation,
-    data: { id: a.id, state: a.state, kind: a.kind ?? 'unknown', score: a.score.toFixed(3), metrics: a.metrics.join(',') },
+    data: {
+      id: a.id,
+      state: a.state,
+      kind: a.kind ?? 'unknown',
+      score: a.score.toFixed(3),
+      metrics: a.metrics.join(','),
+    },
     at: Date.now(),
   };
 }

@@ -4,11 +4,25 @@
  * robust, shrunk, exponentially weighted covariance of those residuals: it sees a broken
  * relationship (CPU up while requests are flat) that no single metric shows.
  */
-import { chiSquareSurprise, clamp, surpriseToScore } from '../timeseries/stats.js';
-import { DEFAULT_SETTINGS, KIND_NONE, UnivariateDetector, type DetectorSettings, type UnivariateSnapshot } from './univariate.js';
+import { chiSquareSurprise, clamp, surpriseToScore } from '../timeseries/stats.ts';
+import {
+  DEFAULT_SETTINGS,
+  type DetectorSettings,
+  KIND_NONE,
+  UnivariateDetector,
+  type UnivariateSnapshot,
+} from './univariate.ts';
 
 export const KIND_MULTIVARIATE = 6;
-export const KIND_NAMES = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break', 'multivariate'] as const;
+export const KIND_NAMES = [
+  'none',
+  'spike',
+  'level_shift',
+  'drift',
+  'variance_change',
+  'seasonality_break',
+  'multivariate',
+] as const;
 
 const COV_RATE = 0.01;
 const SHRINK = 0.02;
@@ -43,10 +57,12 @@ export class ServiceDetector {
   /** Index of the metric with the highest score in the last update. */
   lead = -1;
 
-  constructor(
-    readonly maxMetrics = 16,
-    readonly settings: DetectorSettings = DEFAULT_SETTINGS,
-  ) {
+  readonly maxMetrics: number;
+  readonly settings: DetectorSettings;
+
+  constructor(maxMetrics = 16, settings: DetectorSettings = DEFAULT_SETTINGS) {
+    this.maxMetrics = maxMetrics;
+    this.settings = settings;
     this.cov = new Float64Array(maxMetrics * maxMetrics);
     this.z = new Float64Array(maxMetrics);
     this.seen = new Uint8Array(maxMetrics);
@@ -216,7 +232,11 @@ export class ServiceDetector {
     return { metrics: [...this.metrics], detectors: this.detectors.map((d) => d.toJSON()), cov, covN: this.covN };
   }
 
-  static fromJSON(snap: ServiceSnapshot, maxMetrics = 16, settings: DetectorSettings = DEFAULT_SETTINGS): ServiceDetector {
+  static fromJSON(
+    snap: ServiceSnapshot,
+    maxMetrics = 16,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+  ): ServiceDetector {
     const s = new ServiceDetector(maxMetrics, settings);
     const k = Math.min(snap.metrics.length, maxMetrics);
     for (let i = 0; i < k; i++) {

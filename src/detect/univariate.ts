@@ -21,8 +21,15 @@
  * A sustained same-sign excursion from the baseline is accepted as a level shift: the models
  * re-anchor and the new level becomes normal.
  */
-import { binsFor, DAY_MS, HoltWinters, MEAN_ABS_TO_SIGMA, WEEK_MS, type HoltWintersSnapshot } from '../timeseries/holt-winters.js';
-import { clamp, gaussianSurprise, surpriseToScore, surpriseToZ } from '../timeseries/stats.js';
+import {
+  binsFor,
+  DAY_MS,
+  HoltWinters,
+  type HoltWintersSnapshot,
+  MEAN_ABS_TO_SIGMA,
+  WEEK_MS,
+} from '../timeseries/holt-winters.ts';
+import { clamp, gaussianSurprise, surpriseToScore, surpriseToZ } from '../timeseries/stats.ts';
 
 export const KINDS = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break'] as const;
 export type AnomalyKind = (typeof KINDS)[number];
@@ -49,7 +56,14 @@ export interface DetectorSettings {
 }
 
 /** Defaults; fastAlpha, localRate, localFloor and scoreHalf were chosen on the first halves of the real KPIs (bench:detect-eval). */
-export const DEFAULT_SETTINGS: DetectorSettings = { scoreHalf: 4, warmup: 30, shiftRun: 8, fastAlpha: 1, localRate: 0.05, localFloor: 0.8 };
+export const DEFAULT_SETTINGS: DetectorSettings = {
+  scoreHalf: 4,
+  warmup: 30,
+  shiftRun: 8,
+  fastAlpha: 1,
+  localRate: 0.05,
+  localFloor: 0.8,
+};
 
 // Indices of the plain models; seasonal ones follow when created.
 const FAST = 0;
@@ -185,7 +199,10 @@ export class UnivariateDetector {
   /** Scale of the onset residual: the local spread, never below `localFloor` of the long-run one, nor below the series' quantum. */
   private onsetSigma(t: number, level: number): number {
     const s = this.state;
-    return Math.max(MEAN_ABS_TO_SIGMA * Math.max(s[S_LOCAL]!, this.settings.localFloor * this.usualSpread(t)), this.sigmaFloor(level));
+    return Math.max(
+      MEAN_ABS_TO_SIGMA * Math.max(s[S_LOCAL]!, this.settings.localFloor * this.usualSpread(t)),
+      this.sigmaFloor(level),
+    );
   }
 
   /** The long-run spread of the onset residual at this hour of day (the overall one until the hour has been seen enough). */
@@ -294,7 +311,8 @@ export class UnivariateDetector {
         this.ar[o + M_CROSS] = this.ar[o + M_CROSS]! + k * (e * this.ar[o + M_PREV]! - this.ar[o + M_CROSS]!);
         this.ar[o + M_SQ] = this.ar[o + M_SQ]! + k * (e * e - this.ar[o + M_SQ]!);
         this.ar[o + M_ERR] = this.ar[o + M_ERR]! + k * (Math.min(corrected, cap) - this.ar[o + M_ERR]!);
-        this.ar[o + M_FAST_ERR] = this.ar[o + M_FAST_ERR]! + Math.max(1 / m.n, 0.1) * (Math.min(corrected, cap) - this.ar[o + M_FAST_ERR]!);
+        this.ar[o + M_FAST_ERR] =
+          this.ar[o + M_FAST_ERR]! + Math.max(1 / m.n, 0.1) * (Math.min(corrected, cap) - this.ar[o + M_FAST_ERR]!);
       }
       this.ar[o + M_PREV] = e;
     }
@@ -311,7 +329,8 @@ export class UnivariateDetector {
     // A step that was itself anomalous says nothing about the quantum.
     if (n > 1 && normal) {
       const step = Math.abs(x - s[S_LAST_X]!);
-      if (step > 1e-9 * Math.max(1, Math.abs(x)) && (s[S_RESOLUTION] === 0 || step < s[S_RESOLUTION]!)) s[S_RESOLUTION] = step;
+      if (step > 1e-9 * Math.max(1, Math.abs(x)) && (s[S_RESOLUTION] === 0 || step < s[S_RESOLUTION]!))
+        s[S_RESOLUTION] = step;
     }
     s[S_LAST_X] = x;
   }
@@ -334,7 +353,8 @@ export class UnivariateDetector {
     const prev = s[S_INTERVAL]!;
     // Geometric EW mean of the gap, capped so one long outage does not look like the cadence.
     const capped = prev > 0 ? Math.min(dt, 10 * prev) : dt;
-    s[S_INTERVAL] = prev > 0 ? Math.exp(Math.log(prev) + Math.max(1 / n, 0.02) * (Math.log(capped) - Math.log(prev))) : dt;
+    s[S_INTERVAL] =
+      prev > 0 ? Math.exp(Math.log(prev) + Math.max(1 / n, 0.02) * (Math.log(capped) - Math.log(prev))) : dt;
   }
 
   /** Daily and weekly seasonal models, sized to the sampling cadence; only where a season spans enough samples. */
@@ -506,7 +526,12 @@ export class UnivariateDetector {
   }
 
   toJSON(): UnivariateSnapshot {
-    return { state: Array.from(this.state), ar: Array.from(this.ar), hourly: Array.from(this.hourly), models: this.models.map((m) => m.toJSON()) };
+    return {
+      state: Array.from(this.state),
+      ar: Array.from(this.ar),
+      hourly: Array.from(this.hourly),
+      models: this.models.map((m) => m.toJSON()),
+    };
   }
 
   static fromJSON(snap: UnivariateSnapshot, settings: DetectorSettings = DEFAULT_SETTINGS): UnivariateDetector {

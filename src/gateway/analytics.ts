@@ -4,9 +4,9 @@
  * histograms (a fixed-size digest, not a copy of the records); at start the last hour is replayed
  * from Kafka, then the topic is followed live.
  */
-import type { DeliveryOutcome, DeliveryStatus } from '../../schemas/types.js';
-import type { Subscription, SubscriptionTarget } from './hub.js';
-import type { FrameGroup, PreparedRecord } from './records.js';
+import type { DeliveryOutcome, DeliveryStatus } from '../../schemas/types.ts';
+import type { Subscription, SubscriptionTarget } from './hub.ts';
+import type { FrameGroup, PreparedRecord } from './records.ts';
 
 export const WINDOWS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600 } as const;
 export type WindowName = keyof typeof WINDOWS;
@@ -145,7 +145,11 @@ export class PerformanceAnalytics implements SubscriptionTarget {
   records = 0;
   caughtUp = false;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   deliver(_sub: Subscription, _batch: FrameGroup, records: PreparedRecord[]): void {
     for (const r of records) if (r.value) this.add(r.value as DeliveryOutcome);
@@ -156,7 +160,11 @@ export class PerformanceAnalytics implements SubscriptionTarget {
   }
 
   notify(message: Record<string, unknown>): void {
-    if (message.type === 'caught_up' || (message.type === 'subscribed' && (message.partitions as { live: boolean }[]).every((p) => p.live))) this.caughtUp = true;
+    if (
+      message.type === 'caught_up' ||
+      (message.type === 'subscribed' && (message.partitions as { live: boolean }[]).every((p) => p.live))
+    )
+      this.caughtUp = true;
   }
 
   add(o: DeliveryOutcome): void {
@@ -211,7 +219,9 @@ export class PerformanceAnalytics implements SubscriptionTarget {
         .map(([name, e]) => ({
           route: name,
           ...e.counts.summary(seconds),
-          endpoints: [...e.endpoints].sort(([a], [b]) => a.localeCompare(b)).map(([id, c]) => ({ endpoint: id, ...c.summary(seconds) })),
+          endpoints: [...e.endpoints]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([id, c]) => ({ endpoint: id, ...c.summary(seconds) })),
         })),
     };
   }
@@ -223,8 +233,15 @@ export class PerformanceAnalytics implements SubscriptionTarget {
     const points: TimelinePoint[] = [];
     for (let start = first; start <= now; start += BUCKET_MS) {
       const c = new Counts();
-      for (const [pair, counts] of this.buckets.get(start) ?? []) if (route === undefined || pair.startsWith(`${route}\u0000`)) c.merge(counts);
-      points.push({ at: start, attempts: c.attempts, delivered: c.delivered, successRate: c.attempts ? round(c.delivered / c.attempts, 4) : null, p99LatencyMs: c.percentile(99) });
+      for (const [pair, counts] of this.buckets.get(start) ?? [])
+        if (route === undefined || pair.startsWith(`${route}\u0000`)) c.merge(counts);
+      points.push({
+        at: start,
+        attempts: c.attempts,
+        delivered: c.delivered,
+        successRate: c.attempts ? round(c.delivered / c.attempts, 4) : null,
+        p99LatencyMs: c.percentile(99),
+      });
     }
     return points;
   }

@@ -4,9 +4,9 @@
  * the queue; past GATEWAY_CLIENT_BUFFER records the slow-client policy applies, so a slow client
  * costs the others nothing and its memory stays bounded.
  */
-import type { Logger } from '../log/index.js';
-import type { FrameGroup, PreparedRecord } from './records.js';
-import type { Subscription, SubscriptionTarget } from './hub.js';
+import type { Logger } from '../log/index.ts';
+import type { Subscription, SubscriptionTarget } from './hub.ts';
+import type { FrameGroup, PreparedRecord } from './records.ts';
 
 /** Bytes we let pile up in a socket's own buffer before holding records in our queue. */
 const SOCKET_HIGH_WATER = 512 * 1024;
@@ -92,13 +92,25 @@ export class Client implements SubscriptionTarget {
   alive = true;
   sent = 0;
 
+  readonly sink: Sink;
+  readonly limits: ClientLimits;
+  readonly log: Logger;
+  readonly remote: string;
+  private readonly counters: ClientCounters;
+
   constructor(
-    readonly sink: Sink,
-    readonly limits: ClientLimits,
-    readonly log: Logger,
-    readonly remote: string,
-    private readonly counters: ClientCounters = { recordsSent: 0, recordsDropped: 0, slowDisconnects: 0, protocolErrors: 0 },
-  ) {}
+    sink: Sink,
+    limits: ClientLimits,
+    log: Logger,
+    remote: string,
+    counters: ClientCounters = { recordsSent: 0, recordsDropped: 0, slowDisconnects: 0, protocolErrors: 0 },
+  ) {
+    this.sink = sink;
+    this.limits = limits;
+    this.log = log;
+    this.remote = remote;
+    this.counters = counters;
+  }
 
   newSubscriptionId(): string {
     let id: string;
@@ -196,7 +208,8 @@ export class Client implements SubscriptionTarget {
     let records = item.records;
     while (this.queue.length) {
       const next = this.queue[0]!;
-      if ('control' in next || next.sub !== item.sub || records.length + next.records.length > MAX_MERGED_RECORDS) break;
+      if ('control' in next || next.sub !== item.sub || records.length + next.records.length > MAX_MERGED_RECORDS)
+        break;
       this.queue.shift();
       records = records.concat(next.records);
     }
@@ -206,8 +219,14 @@ export class Client implements SubscriptionTarget {
 
   private sendLagNotice(): void {
     const subscriptions: Record<string, { from: Record<string, string> }> = {};
-    for (const [sub, parts] of this.droppedFrom) subscriptions[sub] = { from: Object.fromEntries([...parts].map(([p, o]) => [String(p), o.toString()])) };
-    this.sink.sendControl({ type: 'lagged', dropped: this.dropped, subscriptions, message: `lagged: ${this.dropped} records dropped; replay from the offsets given to fill the gap` });
+    for (const [sub, parts] of this.droppedFrom)
+      subscriptions[sub] = { from: Object.fromEntries([...parts].map(([p, o]) => [String(p), o.toString()])) };
+    this.sink.sendControl({
+      type: 'lagged',
+      dropped: this.dropped,
+      subscriptions,
+      message: `lagged: ${this.dropped} records dropped; replay from the offsets given to fill the gap`,
+    });
     this.dropped = 0;
     this.droppedFrom.clear();
   }

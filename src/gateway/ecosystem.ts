@@ -3,9 +3,9 @@
  * component reported (including components running in other processes), the last state of each
  * circuit breaker, and the most recent events. Rebuilt from the last hour of the topic at start.
  */
-import type { EcosystemEvent } from '../../schemas/types.js';
-import type { Subscription, SubscriptionTarget } from './hub.js';
-import type { FrameGroup, PreparedRecord } from './records.js';
+import type { EcosystemEvent } from '../../schemas/types.ts';
+import type { Subscription, SubscriptionTarget } from './hub.ts';
+import type { FrameGroup, PreparedRecord } from './records.ts';
 
 const RECENT = 50;
 
@@ -39,7 +39,11 @@ export class EcosystemTracker implements SubscriptionTarget {
   }
 
   notify(message: Record<string, unknown>): void {
-    if (message.type === 'caught_up' || (message.type === 'subscribed' && (message.partitions as { live: boolean }[]).every((p) => p.live))) this.caughtUp = true;
+    if (
+      message.type === 'caught_up' ||
+      (message.type === 'subscribed' && (message.partitions as { live: boolean }[]).every((p) => p.live))
+    )
+      this.caughtUp = true;
   }
 
   add(e: EcosystemEvent): void {
@@ -48,11 +52,23 @@ export class EcosystemTracker implements SubscriptionTarget {
     if (this.recent.length > RECENT) this.recent.shift();
     if (e.kind === 'component_status') {
       const seen = this.components.get(e.component);
-      if (!seen || seen.at <= e.at) this.components.set(e.component, { status: e.data.status ?? statusFrom(e), message: e.message, severity: e.severity, at: e.at });
+      if (!seen || seen.at <= e.at)
+        this.components.set(e.component, {
+          status: e.data.status ?? statusFrom(e),
+          message: e.message,
+          severity: e.severity,
+          at: e.at,
+        });
     }
     if (e.kind === 'breaker_state' && e.subject) {
       const seen = this.breakers.get(e.subject);
-      if (!seen || seen.at <= e.at) this.breakers.set(e.subject, { subject: e.subject, state: e.data.state ?? e.data.to ?? e.message, message: e.message, at: e.at });
+      if (!seen || seen.at <= e.at)
+        this.breakers.set(e.subject, {
+          subject: e.subject,
+          state: e.data.state ?? e.data.to ?? e.message,
+          message: e.message,
+          at: e.at,
+        });
     }
   }
 

@@ -1,20 +1,32 @@
 /** The gateway service: WebSocket and SSE clients, their messages, heartbeats and shutdown. */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { presentedToken, tokenMatches } from '../api/auth.js';
-import type { Config } from '../config/index.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import type { TopicKey } from '../../topics/index.js';
-import { Client, type ClientLimits, type Sink } from './client.js';
-import { TopicHub, TopicUnavailableError, type ResolvedTopic } from './hub.js';
-import { MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, parseClientMessage, type StartFrom, type SubscribeRequest } from './protocol.js';
-import { registerGatewayMetrics, type GatewayCounters } from './metrics.js';
-import { SseSink, WsSink, decodeCursor } from './sinks.js';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { TopicKey } from '../../topics/index.ts';
+import { presentedToken, tokenMatches } from '../api/auth.ts';
+import type { Config } from '../config/index.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { Client, type ClientLimits, type Sink } from './client.ts';
+import { type ResolvedTopic, TopicHub, TopicUnavailableError } from './hub.ts';
+import { type GatewayCounters, registerGatewayMetrics } from './metrics.ts';
+import {
+  MAX_CLIENT_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  parseClientMessage,
+  type StartFrom,
+  type SubscribeRequest,
+} from './protocol.ts';
+import { decodeCursor, SseSink, WsSink } from './sinks.ts';
 
 /** What `WS /api/v2/ws/ecosystem` and `GET /api/v2/ecosystem/live` carry. */
-export const ECOSYSTEM_TOPICS: TopicKey[] = ['ecosystem.events', 'anomalies', 'training.events', 'orchestrator.actions'];
+export const ECOSYSTEM_TOPICS: TopicKey[] = [
+  'ecosystem.events',
+  'anomalies',
+  'training.events',
+  'orchestrator.actions',
+];
 
 export const WS_PATH = '/api/v2/ws';
 export const WS_ECOSYSTEM_PATH = '/api/v2/ws/ecosystem';
@@ -36,22 +48,40 @@ export class Gateway {
   readonly hub: TopicHub;
   private readonly peers = new Set<Peer>();
   private readonly allowed: Set<string>;
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_FRAME_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   private heartbeat?: NodeJS.Timeout;
   private accepting = false;
   private readonly limits: ClientLimits;
   connectionsTotal = 0;
-  readonly counters: GatewayCounters = { recordsSent: 0, recordsDropped: 0, slowDisconnects: 0, deadPeers: 0, protocolErrors: 0 };
+  readonly counters: GatewayCounters = {
+    recordsSent: 0,
+    recordsDropped: 0,
+    slowDisconnects: 0,
+    deadPeers: 0,
+    protocolErrors: 0,
+  };
   private unregisterMetrics?: () => void;
 
-  constructor(
-    private readonly config: Config,
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {
+  private readonly config: Config;
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(config: Config, kafka: KafkaConnection, log: Logger) {
+    this.config = config;
+    this.kafka = kafka;
+    this.log = log;
     this.hub = new TopicHub(kafka, log, config.GATEWAY_MAX_REPLAYS);
     this.allowed = new Set(config.GATEWAY_TOPICS);
-    this.limits = { buffer: config.GATEWAY_CLIENT_BUFFER, policy: config.GATEWAY_SLOW_CLIENT, maxSubscriptions: config.GATEWAY_MAX_SUBSCRIPTIONS };
+    this.limits = {
+      buffer: config.GATEWAY_CLIENT_BUFFER,
+      policy: config.GATEWAY_SLOW_CLIENT,
+      maxSubscriptions: config.GATEWAY_MAX_SUBSCRIPTIONS,
+    };
   }
 
   get allowedTopics(): string[] {
@@ -103,17 +133,30 @@ export class Gateway {
     socket.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const ecosystem = url.pathname === WS_ECOSYSTEM_PATH;
-    if (!ecosystem && url.pathname !== WS_PATH) return reject(socket, 404, `no WebSocket endpoint at ${url.pathname.slice(0, 100)}; use ${WS_PATH} or ${WS_ECOSYSTEM_PATH}`);
-    if (!this.accepting) return reject(socket, 503, 'the gateway is not accepting connections (starting or shutting down)');
-    if (!this.authorized(req)) return reject(socket, 401, 'this WebSocket needs the API token: Authorization: Bearer <API_TOKEN>, or ?token=<API_TOKEN>');
-    if (!this.originAllowed(req)) return reject(socket, 403, 'this origin may not open WebSockets here (see CORS_ORIGINS)');
-    if (this.peers.size >= this.config.GATEWAY_MAX_CLIENTS) return reject(socket, 503, `the gateway serves ${this.config.GATEWAY_MAX_CLIENTS} clients at most`);
+    if (!ecosystem && url.pathname !== WS_PATH)
+      return void reject(
+        socket,
+        404,
+        `no WebSocket endpoint at ${url.pathname.slice(0, 100)}; use ${WS_PATH} or ${WS_ECOSYSTEM_PATH}`,
+      );
+    if (!this.accepting)
+      return void reject(socket, 503, 'the gateway is not accepting connections (starting or shutting down)');
+    if (!this.authorized(req))
+      return void reject(
+        socket,
+        401,
+        'this WebSocket needs the API token: Authorization: Bearer <API_TOKEN>, or ?token=<API_TOKEN>',
+      );
+    if (!this.originAllowed(req))
+      return void reject(socket, 403, 'this origin may not open WebSockets here (see CORS_ORIGINS)');
+    if (this.peers.size >= this.config.GATEWAY_MAX_CLIENTS)
+      return void reject(socket, 503, `the gateway serves ${this.config.GATEWAY_MAX_CLIENTS} clients at most`);
     let from: StartFrom = { kind: 'latest' };
     if (ecosystem && url.searchParams.has('from')) {
       try {
         from = parseClientMessageFrom(url.searchParams.get('from')!);
       } catch (err) {
-        return reject(socket, 400, `query from: ${(err as Error).message}`);
+        return void reject(socket, 400, `query from: ${(err as Error).message}`);
       }
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, ecosystem ? from : undefined));
@@ -154,9 +197,21 @@ export class Gateway {
   }
 
   /** Opens the ecosystem feed as Server-Sent Events on a hijacked response. */
-  openSse(req: IncomingMessage, res: import('node:http').ServerResponse, from: StartFrom, lastEventId: string | undefined, headers: Record<string, unknown>): void {
+  openSse(
+    req: IncomingMessage,
+    res: import('node:http').ServerResponse,
+    from: StartFrom,
+    lastEventId: string | undefined,
+    headers: Record<string, unknown>,
+  ): void {
     const cursor = lastEventId ? decodeCursor(lastEventId) : undefined;
-    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write('retry: 2000\n\n');
     const sink = new SseSink(res, cursor);
     const peer = this.addPeer(sink, req, { sse: sink });
@@ -164,13 +219,19 @@ export class Gateway {
     res.on('close', () => this.removePeer(peer));
     this.subscribeEcosystem(peer.client, (topic) => {
       const positions = cursor?.get(topic);
-      return positions ? { kind: 'offsets', offsets: new Map([...positions].map(([p, o]) => [p, o.toString()])), otherwise: 'latest' } : from;
+      return positions
+        ? { kind: 'offsets', offsets: new Map([...positions].map(([p, o]) => [p, o.toString()])), otherwise: 'latest' }
+        : from;
     });
   }
 
   private subscribeEcosystem(client: Client, from: (topic: string) => StartFrom): void {
     for (const name of ECOSYSTEM_TOPICS) {
-      void this.subscribe(client, { type: 'subscribe', id: name, topic: name, from: from(name), filter: {} }, this.topic(name));
+      void this.subscribe(
+        client,
+        { type: 'subscribe', id: name, topic: name, from: from(name), filter: {} },
+        this.topic(name),
+      );
     }
   }
 
@@ -179,22 +240,32 @@ export class Gateway {
     const now = Date.now();
     if (now - peer.window.start >= 1000) peer.window = { start: now, count: 0 };
     if (++peer.window.count > MESSAGES_PER_SECOND) {
-      if (peer.window.count === MESSAGES_PER_SECOND + 1) client.error('rate_limited', `more than ${MESSAGES_PER_SECOND} messages in a second; the rest of this second's are ignored`);
+      if (peer.window.count === MESSAGES_PER_SECOND + 1)
+        client.error(
+          'rate_limited',
+          `more than ${MESSAGES_PER_SECOND} messages in a second; the rest of this second's are ignored`,
+        );
       return;
     }
-    if (isBinary) return client.error('binary_frame', 'send JSON in text frames; binary frames are not accepted');
+    if (isBinary) return void client.error('binary_frame', 'send JSON in text frames; binary frames are not accepted');
     let msg;
     try {
       msg = parseClientMessage(data.toString());
     } catch (err) {
-      if (err instanceof ProtocolError) return client.error(err.code, err.message, err.field ? { field: err.field } : {});
+      if (err instanceof ProtocolError)
+        return void client.error(err.code, err.message, err.field ? { field: err.field } : {});
       this.log.warn({ err: (err as Error).message }, 'unexpected error parsing a client message');
-      return client.error('invalid_message', 'message could not be read');
+      return void client.error('invalid_message', 'message could not be read');
     }
-    if (msg.type === 'ping') return client.notify({ type: 'pong', id: msg.id, at: Date.now() });
+    if (msg.type === 'ping') return void client.notify({ type: 'pong', id: msg.id, at: Date.now() });
     if (msg.type === 'unsubscribe') return void this.unsubscribe(client, msg.id);
     const topic = this.resolve(msg.topic);
-    if (!topic) return client.error('topic_not_allowed', `topic "${msg.topic.slice(0, 100)}" is not one of the topics this gateway serves: ${this.allowedTopics.join(', ')}`, { field: 'topic', id: msg.id });
+    if (!topic)
+      return void client.error(
+        'topic_not_allowed',
+        `topic "${msg.topic.slice(0, 100)}" is not one of the topics this gateway serves: ${this.allowedTopics.join(', ')}`,
+        { field: 'topic', id: msg.id },
+      );
     void this.subscribe(client, msg, topic);
   }
 
@@ -204,9 +275,17 @@ export class Gateway {
     let pending = this.pending.get(client);
     if (!pending) this.pending.set(client, (pending = new Map()));
     const id = req.id ?? client.newSubscriptionId();
-    if (client.subscriptions.has(id) || pending.has(id)) return client.error('duplicate_id', `subscription ${id} exists; unsubscribe it first or use another id`, { field: 'id', id });
+    if (client.subscriptions.has(id) || pending.has(id))
+      return void client.error('duplicate_id', `subscription ${id} exists; unsubscribe it first or use another id`, {
+        field: 'id',
+        id,
+      });
     if (client.subscriptions.size + pending.size >= this.limits.maxSubscriptions) {
-      return client.error('too_many_subscriptions', `at most ${this.limits.maxSubscriptions} subscriptions per client`, { id });
+      return void client.error(
+        'too_many_subscriptions',
+        `at most ${this.limits.maxSubscriptions} subscriptions per client`,
+        { id },
+      );
     }
     const state = { cancelled: false };
     pending.set(id, state);
@@ -229,7 +308,8 @@ export class Gateway {
     const pending = this.pending.get(client)?.get(id);
     if (pending) pending.cancelled = true;
     const sub = client.subscriptions.get(id);
-    if (!sub && !pending) return client.error('unknown_subscription', `no subscription ${id}`, { field: 'id', id });
+    if (!sub && !pending)
+      return void client.error('unknown_subscription', `no subscription ${id}`, { field: 'id', id });
     client.subscriptions.delete(id);
     await sub?.close();
     client.notify({ type: 'unsubscribed', id });
@@ -282,7 +362,9 @@ export class Gateway {
     await this.hub.stop();
   }
 
-  async topicOffsets(): Promise<{ topic: string; partitions: { partition: number; low: string; high: string }[]; error?: string }[]> {
+  async topicOffsets(): Promise<
+    { topic: string; partitions: { partition: number; low: string; high: string }[]; error?: string }[]
+  > {
     const admin = await this.kafka.admin();
     return Promise.all(
       this.allowedTopics.map(async (name) => {
@@ -308,7 +390,15 @@ export class Gateway {
       subscriptions += p.client.subscriptions.size;
       queued += p.client.pendingRecords;
     }
-    return { websocketClients: ws, sseClients: sse, subscriptions, queuedRecords: queued, socketBufferedBytes: socketBytes, connectionsTotal: this.connectionsTotal, replaysQueued: this.hub.replaysQueued() };
+    return {
+      websocketClients: ws,
+      sseClients: sse,
+      subscriptions,
+      queuedRecords: queued,
+      socketBufferedBytes: socketBytes,
+      connectionsTotal: this.connectionsTotal,
+      replaysQueued: this.hub.replaysQueued(),
+    };
   }
 }
 
@@ -318,11 +408,19 @@ function parseClientMessageFrom(value: string): StartFrom {
   return (msg as SubscribeRequest).from;
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
 
 /** Answers a refused upgrade with a plain HTTP error (a JSON body like the rest of the API). */
 function reject(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ statusCode: status, error: REASONS[status] ?? 'Error', message });
   const auth = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
-  socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${auth}Connection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${auth}Connection: close\r\n\r\n${body}`,
+  );
 }

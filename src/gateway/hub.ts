@@ -5,11 +5,12 @@
  * partition, then joins it there. The hand-off happens in one synchronous step, and each
  * subscription only takes records at or past its own next offset, so nothing is missed or repeated.
  */
-import type { KafkaConnection, TopicReader } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import type { TopicKey } from '../../topics/index.js';
-import { hasFilter, matches, type RecordFilter, type StartFrom } from './protocol.js';
-import { RecordCodec, type FrameGroup, type PreparedBatch, type PreparedRecord } from './records.js';
+
+import type { TopicKey } from '../../topics/index.ts';
+import type { KafkaConnection, TopicReader } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { hasFilter, matches, type RecordFilter, type StartFrom } from './protocol.ts';
+import { type FrameGroup, type PreparedBatch, type PreparedRecord, RecordCodec } from './records.ts';
 
 /** Where a subscription's records go: a client connection, or an in-process consumer. */
 export interface SubscriptionTarget {
@@ -73,11 +74,15 @@ class LiveTail {
   private reader?: TopicReader;
   records = 0;
 
-  constructor(
-    readonly topic: ResolvedTopic,
-    readonly codec: RecordCodec,
-    private readonly kafka: KafkaConnection,
-  ) {}
+  readonly topic: ResolvedTopic;
+  readonly codec: RecordCodec;
+  private readonly kafka: KafkaConnection;
+
+  constructor(topic: ResolvedTopic, codec: RecordCodec, kafka: KafkaConnection) {
+    this.topic = topic;
+    this.codec = codec;
+    this.kafka = kafka;
+  }
 
   async start(): Promise<void> {
     const ranges = await (await this.kafka.admin()).offsets(this.topic.real);
@@ -160,13 +165,18 @@ export class Subscription {
   /** Frames are shared between subscriptions with the same id and filter (e.g. many dashboards). */
   private readonly sharePrefix: string;
 
-  constructor(
-    readonly id: string,
-    readonly tail: LiveTail,
-    readonly filter: RecordFilter,
-    readonly target: SubscriptionTarget,
-    private readonly hub: TopicHub,
-  ) {
+  readonly id: string;
+  readonly tail: LiveTail;
+  readonly filter: RecordFilter;
+  readonly target: SubscriptionTarget;
+  private readonly hub: TopicHub;
+
+  constructor(id: string, tail: LiveTail, filter: RecordFilter, target: SubscriptionTarget, hub: TopicHub) {
+    this.id = id;
+    this.tail = tail;
+    this.filter = filter;
+    this.target = target;
+    this.hub = hub;
     this.filterKey = hasFilter(filter) ? JSON.stringify(filter) : '';
     this.sharePrefix = `${id}\u0000${this.filterKey}\u0000`;
   }
@@ -209,7 +219,8 @@ export class Subscription {
     if (!starts.length) return;
     let records = round.frames.get(key)?.records;
     if (!records) {
-      records = starts.length === 1 ? this.pick(starts[0]![0], starts[0]![1]) : starts.flatMap(([b, s]) => this.pick(b, s));
+      records =
+        starts.length === 1 ? this.pick(starts[0]![0], starts[0]![1]) : starts.flatMap(([b, s]) => this.pick(b, s));
       round.frames.set(key, { records });
     }
     if (!records.length) return;
@@ -287,11 +298,12 @@ export class TopicHub {
   private readonly started = new Map<string, LiveTail>();
   readonly replaySlots: Semaphore;
 
-  constructor(
-    readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-    maxReplays: number,
-  ) {
+  readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger, maxReplays: number) {
+    this.kafka = kafka;
+    this.log = log;
     this.replaySlots = new Semaphore(maxReplays);
   }
 
@@ -323,7 +335,9 @@ export class TopicHub {
     try {
       tail = await this.tail(opts.topic);
     } catch (err) {
-      throw err instanceof TopicUnavailableError ? err : new TopicUnavailableError(`topic ${opts.topic.name} cannot be read now: ${(err as Error).message}`);
+      throw err instanceof TopicUnavailableError
+        ? err
+        : new TopicUnavailableError(`topic ${opts.topic.name} cannot be read now: ${(err as Error).message}`);
     }
     const starts = await this.startOffsets(tail, opts.from);
     const sub = new Subscription(opts.id, tail, opts.filter, opts.target, this);
@@ -342,7 +356,12 @@ export class TopicHub {
     if (replay.size) {
       sub.startReplay(replay).catch((err: unknown) => {
         this.log.warn({ topic: opts.topic.name, err: (err as Error).message }, 'replay failed');
-        opts.target.notify({ type: 'error', code: 'replay_failed', id: opts.id, message: `replay of ${opts.topic.name} failed: ${(err as Error).message}` });
+        opts.target.notify({
+          type: 'error',
+          code: 'replay_failed',
+          id: opts.id,
+          message: `replay of ${opts.topic.name} failed: ${(err as Error).message}`,
+        });
         void sub.close();
       });
     }
@@ -360,14 +379,20 @@ export class TopicHub {
     if (from.kind === 'earliest') return partitions.map((p) => ({ partition: p, start: low(p).toString() }));
     if (from.kind === 'timestamp') {
       const found = await admin.offsetsForTime(tail.topic.real, from.timestamp);
-      return partitions.map((p) => ({ partition: p, start: (found.find((f) => f.partition === p)?.offset ?? high(p).toString()).toString() }));
+      return partitions.map((p) => ({
+        partition: p,
+        start: (found.find((f) => f.partition === p)?.offset ?? high(p).toString()).toString(),
+      }));
     }
     return partitions.map((p) => {
       const wanted = from.offsets.get(p);
-      if (wanted === undefined) return { partition: p, start: (from.otherwise === 'earliest' ? low(p) : tail.position(p)).toString() };
+      if (wanted === undefined)
+        return { partition: p, start: (from.otherwise === 'earliest' ? low(p) : tail.position(p)).toString() };
       const w = BigInt(wanted);
       const clampedTo = w < low(p) ? low(p) : w > high(p) ? high(p) : w;
-      return clampedTo === w ? { partition: p, start: w.toString() } : { partition: p, start: clampedTo.toString(), clamped: true };
+      return clampedTo === w
+        ? { partition: p, start: w.toString() }
+        : { partition: p, start: clampedTo.toString(), clamped: true };
     });
   }
 
@@ -376,11 +401,19 @@ export class TopicHub {
     await this.tail(topic);
   }
 
-  async stats(): Promise<{ topic: string; partitions: number; subscribers: number; records: number; ok: boolean; detail?: string }[]> {
+  async stats(): Promise<
+    { topic: string; partitions: number; subscribers: number; records: number; ok: boolean; detail?: string }[]
+  > {
     const tails = await Promise.allSettled([...this.tails.values()]);
     return tails
       .filter((t): t is PromiseFulfilledResult<LiveTail> => t.status === 'fulfilled')
-      .map(({ value: t }) => ({ topic: t.topic.name, partitions: t.partitions().length, subscribers: t.subscribers(), records: t.records, ...t.health() }));
+      .map(({ value: t }) => ({
+        topic: t.topic.name,
+        partitions: t.partitions().length,
+        subscribers: t.subscribers(),
+        records: t.records,
+        ...t.health(),
+      }));
   }
 
   /** Health of the mirrors already running (synchronous, for health checks). */

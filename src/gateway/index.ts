@@ -2,18 +2,19 @@
  * The gateway component: a WebSocket (and SSE) mirror of allowed Kafka topics, the ecosystem feed
  * and status, delivery analytics, and the dashboard. Protocol: docs/gateway.md.
  */
-import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
-import { dashboardRoutes } from '../dashboard/routes.js';
-import { PerformanceAnalytics } from './analytics.js';
-import { EcosystemTracker } from './ecosystem.js';
-import { Gateway } from './gateway.js';
-import type { SubscriptionTarget } from './hub.js';
-import { apiRoutes, rootRoutes, type GatewayParts } from './routes.js';
-import type { ApiInstance } from '../api/index.js';
 
-export { Gateway, ECOSYSTEM_TOPICS, WS_PATH, WS_ECOSYSTEM_PATH, CLOSE } from './gateway.js';
-export { GATEWAY_ENV, DEFAULT_GATEWAY_TOPICS } from './config.js';
-export { PerformanceAnalytics } from './analytics.js';
+import type { ApiInstance } from '../api/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
+import { dashboardRoutes } from '../dashboard/routes.ts';
+import { PerformanceAnalytics } from './analytics.ts';
+import { EcosystemTracker } from './ecosystem.ts';
+import { Gateway } from './gateway.ts';
+import type { SubscriptionTarget } from './hub.ts';
+import { apiRoutes, type GatewayParts, rootRoutes } from './routes.ts';
+
+export { PerformanceAnalytics } from './analytics.ts';
+export { DEFAULT_GATEWAY_TOPICS, GATEWAY_ENV } from './config.ts';
+export { CLOSE, ECOSYSTEM_TOPICS, Gateway, WS_ECOSYSTEM_PATH, WS_PATH } from './gateway.ts';
 
 const FEED_HISTORY = '-1h';
 const RETRY_MS = 10_000;
@@ -31,7 +32,13 @@ export function createGateway(ctx: ComponentContext): Component {
     const attempt = () => {
       if (!running) return;
       gateway.hub
-        .subscribe({ id: `internal:${topic}`, topic: gateway.topic(topic), from: { kind: 'timestamp', timestamp: Date.now() - 3_600_000 }, filter: {}, target })
+        .subscribe({
+          id: `internal:${topic}`,
+          topic: gateway.topic(topic),
+          from: { kind: 'timestamp', timestamp: Date.now() - 3_600_000 },
+          filter: {},
+          target,
+        })
         .catch((err: unknown) => {
           ctx.log.warn({ topic, err: (err as Error).message }, `cannot follow ${topic} yet; retrying`);
           const t = setTimeout(() => {
@@ -48,7 +55,11 @@ export function createGateway(ctx: ComponentContext): Component {
     if (!running) return { status: 'stopped' };
     const stats = gateway.hub.statsNow();
     const failing = stats.filter((m) => !m.ok);
-    if (failing.length) return { status: 'degraded', detail: `not reading ${failing.map((m) => `${m.topic} (${m.detail ?? 'reconnecting'})`).join(', ')}` };
+    if (failing.length)
+      return {
+        status: 'degraded',
+        detail: `not reading ${failing.map((m) => `${m.topic} (${m.detail ?? 'reconnecting'})`).join(', ')}`,
+      };
     return { status: 'ok' };
   };
 

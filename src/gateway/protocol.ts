@@ -3,7 +3,7 @@
  * are checked by hand so each error names the exact field, and nothing a client sends can throw
  * past `parseClientMessage`.
  */
-import { parseTime } from '../cli/time.js';
+import { parseTime } from '../cli/time.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest client frame; ws closes the connection (1009) on a bigger one. */
@@ -35,12 +35,17 @@ export interface SubscribeRequest {
 export type ClientMessage = SubscribeRequest | { type: 'unsubscribe'; id: string } | { type: 'ping'; id?: string };
 
 export class ProtocolError extends Error {
+  readonly code: 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type';
+  readonly field: string | undefined;
+
   constructor(
-    readonly code: 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type',
+    code: 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type',
     message: string,
-    readonly field?: string,
+    field?: string,
   ) {
     super(message);
+    this.code = code;
+    this.field = field;
   }
 }
 
@@ -89,7 +94,11 @@ export function parseClientMessage(text: string): ClientMessage {
     case undefined:
       return fail('type', 'is required (subscribe, unsubscribe or ping)');
     default:
-      throw new ProtocolError('unknown_type', `type must be subscribe, unsubscribe or ping, got ${JSON.stringify(msg.type).slice(0, 40)}`, 'type');
+      throw new ProtocolError(
+        'unknown_type',
+        `type must be subscribe, unsubscribe or ping, got ${JSON.stringify(msg.type).slice(0, 40)}`,
+        'type',
+      );
   }
 }
 
@@ -97,14 +106,16 @@ function parseSubscribe(msg: Obj): SubscribeRequest {
   onlyFields(msg, ['type', 'id', 'topic', 'from', 'filter'], '');
   const id = optionalId(msg);
   if (msg.topic === undefined) fail('topic', 'is required');
-  if (typeof msg.topic !== 'string' || msg.topic.length === 0 || msg.topic.length > 249) fail('topic', 'must be a topic name');
+  if (typeof msg.topic !== 'string' || msg.topic.length === 0 || msg.topic.length > 249)
+    fail('topic', 'must be a topic name');
   return { type: 'subscribe', id, topic: msg.topic, from: parseFrom(msg.from), filter: parseFilter(msg.filter) };
 }
 
 function parseFrom(from: unknown): StartFrom {
   if (from === undefined || from === 'latest') return { kind: 'latest' };
   if (from === 'earliest') return { kind: 'earliest' };
-  if (typeof from === 'string' || typeof from === 'number') return { kind: 'timestamp', timestamp: parseTimestamp(from, 'from') };
+  if (typeof from === 'string' || typeof from === 'number')
+    return { kind: 'timestamp', timestamp: parseTimestamp(from, 'from') };
   if (!isObject(from)) fail('from', 'must be "latest", "earliest", a time, {"timestamp": ...} or {"offsets": {...}}');
   if (from.timestamp !== undefined) {
     onlyFields(from, ['timestamp'], 'from');
@@ -122,7 +133,8 @@ function parseTimestamp(value: unknown, field: string): number {
     if (!Number.isSafeInteger(value) || value < 0) fail(field, 'must be epoch milliseconds (a non-negative integer)');
     return value;
   }
-  if (typeof value !== 'string') fail(field, 'must be epoch milliseconds, an ISO date-time or a relative time like -15m');
+  if (typeof value !== 'string')
+    fail(field, 'must be epoch milliseconds, an ISO date-time or a relative time like -15m');
   try {
     return parseTime(value);
   } catch (err) {
@@ -138,7 +150,8 @@ function parseOffsets(value: unknown): Map<number, string> {
   for (const [p, o] of entries) {
     if (!/^\d{1,6}$/.test(p)) fail(`from.offsets.${p.slice(0, 20)}`, 'must be keyed by partition number');
     const text = typeof o === 'number' && Number.isSafeInteger(o) ? String(o) : o;
-    if (typeof text !== 'string' || !/^\d{1,19}$/.test(text)) fail(`from.offsets.${p}`, 'must be a non-negative offset');
+    if (typeof text !== 'string' || !/^\d{1,19}$/.test(text))
+      fail(`from.offsets.${p}`, 'must be a non-negative offset');
     out.set(Number(p), BigInt(text).toString());
   }
   return out;
@@ -161,19 +174,23 @@ function parseFilter(filter: unknown): RecordFilter {
   const out: RecordFilter = {};
   if (filter.key !== undefined) {
     const keys = Array.isArray(filter.key) ? filter.key : [filter.key];
-    if (!keys.length || keys.length > MAX_FILTER_VALUES || !keys.every((k) => typeof k === 'string')) fail('filter.key', `must be a string or 1 to ${MAX_FILTER_VALUES} strings`);
+    if (!keys.length || keys.length > MAX_FILTER_VALUES || !keys.every((k) => typeof k === 'string'))
+      fail('filter.key', `must be a string or 1 to ${MAX_FILTER_VALUES} strings`);
     out.keys = keys as string[];
   }
   if (filter.where !== undefined) {
-    if (!isObject(filter.where)) fail('filter.where', 'must be an object of field path to value(s), e.g. {"service": "checkout"}');
+    if (!isObject(filter.where))
+      fail('filter.where', 'must be an object of field path to value(s), e.g. {"service": "checkout"}');
     const entries = Object.entries(filter.where);
     if (!entries.length || entries.length > 16) fail('filter.where', 'must have 1 to 16 fields');
     out.where = entries.map(([path, v]) => {
       const field = `filter.where.${path.slice(0, 64)}`;
       const segments = path.split('.');
-      if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+){0,7}$/.test(path) || segments.some((s) => FORBIDDEN.has(s))) fail(field, 'must be a dotted field path such as service or data.state');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+){0,7}$/.test(path) || segments.some((s) => FORBIDDEN.has(s)))
+        fail(field, 'must be a dotted field path such as service or data.state');
       const values = Array.isArray(v) ? v : [v];
-      if (!values.length || values.length > MAX_FILTER_VALUES || !values.every(isScalar)) fail(field, `must be a string, number, boolean or null, or 1 to ${MAX_FILTER_VALUES} of them`);
+      if (!values.length || values.length > MAX_FILTER_VALUES || !values.every(isScalar))
+        fail(field, `must be a string, number, boolean or null, or 1 to ${MAX_FILTER_VALUES} of them`);
       return { path: segments, values };
     });
   }

@@ -1,5 +1,5 @@
-import { DecodeError, type ConsumedRecord, type Serde } from '../kafka/index.js';
-import type { TopicKey } from '../../topics/index.js';
+import type { TopicKey } from '../../topics/index.ts';
+import { type ConsumedRecord, DecodeError, type Serde } from '../kafka/index.ts';
 
 /** A Kafka record decoded once and serialised once, then shared by every client that receives it. */
 export interface PreparedRecord {
@@ -47,7 +47,12 @@ function keyText(key: Buffer | null): string | null {
 
 /** Avro `bytes` decode to Buffers, which JSON would spell as arrays of numbers: send them as base64. */
 function jsonSafe(_key: string, v: unknown): unknown {
-  if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+  if (
+    v &&
+    typeof v === 'object' &&
+    (v as { type?: string }).type === 'Buffer' &&
+    Array.isArray((v as { data?: unknown }).data)
+  ) {
     return Buffer.from((v as { data: number[] }).data).toString('base64');
   }
   return v;
@@ -73,18 +78,27 @@ function decodeGeneric(buf: Buffer | null): unknown {
 export class RecordCodec {
   private readonly hasBytes: boolean;
 
-  constructor(
-    readonly topic: string,
-    private readonly serde: Serde,
-    private readonly declared: TopicKey | undefined,
-  ) {
+  readonly topic: string;
+  private readonly serde: Serde;
+  private readonly declared: TopicKey | undefined;
+
+  constructor(topic: string, serde: Serde, declared: TopicKey | undefined) {
+    this.topic = topic;
+    this.serde = serde;
+    this.declared = declared;
     this.hasBytes = declared !== undefined && JSON.stringify(serde.readerType(declared).schema()).includes('"bytes"');
   }
 
   async prepare(partition: number, records: ConsumedRecord[]): Promise<PreparedBatch> {
     const out: PreparedRecord[] = new Array(records.length);
     for (let i = 0; i < records.length; i++) out[i] = await this.prepareOne(partition, records[i]!);
-    return { topic: this.topic, partition, records: out, end: out.length ? out[out.length - 1]!.offset + 1n : 0n, frames: new Map() };
+    return {
+      topic: this.topic,
+      partition,
+      records: out,
+      end: out.length ? out[out.length - 1]!.offset + 1n : 0n,
+      frames: new Map(),
+    };
   }
 
   private async prepareOne(partition: number, r: ConsumedRecord): Promise<PreparedRecord> {

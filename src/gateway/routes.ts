@@ -1,12 +1,12 @@
 /** HTTP routes of the gateway: ecosystem status and live feed (SSE), delivery analytics, and the WebSocket endpoints' documentation. */
-import { HttpError, Type, type ApiInstance, type HealthReport } from '../api/index.js';
-import { parseTime } from '../cli/time.js';
-import type { ComponentHealth } from '../app/component.js';
-import type { PerformanceAnalytics, WindowName } from './analytics.js';
-import { WINDOWS } from './analytics.js';
-import type { EcosystemTracker } from './ecosystem.js';
-import { ECOSYSTEM_TOPICS, WS_ECOSYSTEM_PATH, WS_PATH, type Gateway } from './gateway.js';
-import type { StartFrom } from './protocol.js';
+import { type ApiInstance, type HealthReport, HttpError, Type } from '../api/index.ts';
+import type { ComponentHealth } from '../app/component.ts';
+import { parseTime } from '../cli/time.ts';
+import type { PerformanceAnalytics, WindowName } from './analytics.ts';
+import { WINDOWS } from './analytics.ts';
+import type { EcosystemTracker } from './ecosystem.ts';
+import { ECOSYSTEM_TOPICS, type Gateway, WS_ECOSYSTEM_PATH, WS_PATH } from './gateway.ts';
+import type { StartFrom } from './protocol.ts';
 
 const Latency = Type.Object({
   p50: Type.Union([Type.Number(), Type.Null()]),
@@ -51,14 +51,22 @@ const WindowReportSchema = Type.Object({
   from: Type.Integer(),
   to: Type.Integer(),
   total: Stats,
-  routes: Type.Array(Type.Object({ route: Type.String(), ...statsFields, endpoints: Type.Array(Type.Object({ endpoint: Type.String(), ...statsFields })) })),
+  routes: Type.Array(
+    Type.Object({
+      route: Type.String(),
+      ...statsFields,
+      endpoints: Type.Array(Type.Object({ endpoint: Type.String(), ...statsFields })),
+    }),
+  ),
 });
 
 const PerformanceSchema = Type.Object(
   {
     source: Type.String(),
     generatedAt: Type.Integer(),
-    ready: Type.Boolean({ description: 'False while the last hour is still being read back from Kafka after a start.' }),
+    ready: Type.Boolean({
+      description: 'False while the last hour is still being read back from Kafka after a start.',
+    }),
     windows: Type.Array(WindowReportSchema),
     timeline: Type.Object({
       bucketSeconds: Type.Integer(),
@@ -89,7 +97,10 @@ const PerformanceSchema = Type.Object(
             routes: [{ route: 'orders', ...exampleStats, endpoints: [{ endpoint: 'orders-eu', ...exampleStats }] }],
           },
         ],
-        timeline: { bucketSeconds: 10, points: [{ at: 1764229990000, attempts: 40, delivered: 40, successRate: 1, p99LatencyMs: 120.4 }] },
+        timeline: {
+          bucketSeconds: 10,
+          points: [{ at: 1764229990000, attempts: 40, delivered: 40, successRate: 1, p99LatencyMs: 120.4 }],
+        },
       },
     ],
   },
@@ -100,7 +111,9 @@ const Component = Type.Object({
   status: Type.String({ description: 'ok, degraded, down or stopped.' }),
   detail: Type.Optional(Type.String()),
   local: Type.Boolean({ description: 'Runs in this process (else it was seen on the ecosystem feed).' }),
-  lastReport: Type.Optional(Type.Object({ status: Type.String(), message: Type.String(), severity: Type.String(), at: Type.Integer() })),
+  lastReport: Type.Optional(
+    Type.Object({ status: Type.String(), message: Type.String(), severity: Type.String(), at: Type.Integer() }),
+  ),
 });
 
 const EcosystemStatusSchema = Type.Object(
@@ -108,11 +121,31 @@ const EcosystemStatusSchema = Type.Object(
     status: Type.String({ description: 'As in GET /health: ok, degraded or down.' }),
     version: Type.String(),
     uptimeS: Type.Number(),
-    dependencies: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), detail: Type.Optional(Type.String()) })),
+    dependencies: Type.Record(
+      Type.String(),
+      Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), detail: Type.Optional(Type.String()) }),
+    ),
     components: Type.Array(Component),
-    breakers: Type.Array(Type.Object({ subject: Type.String(), state: Type.String(), message: Type.String(), at: Type.Integer() })),
-    events: Type.Object({ INFO: Type.Integer(), WARNING: Type.Integer(), CRITICAL: Type.Integer() }, { description: 'Ecosystem events by severity since the feed was read (the last hour at start).' }),
-    recent: Type.Array(Type.Object({ component: Type.String(), kind: Type.String(), severity: Type.String(), subject: Type.Union([Type.String(), Type.Null()]), message: Type.String(), at: Type.Integer() }, { additionalProperties: true })),
+    breakers: Type.Array(
+      Type.Object({ subject: Type.String(), state: Type.String(), message: Type.String(), at: Type.Integer() }),
+    ),
+    events: Type.Object(
+      { INFO: Type.Integer(), WARNING: Type.Integer(), CRITICAL: Type.Integer() },
+      { description: 'Ecosystem events by severity since the feed was read (the last hour at start).' },
+    ),
+    recent: Type.Array(
+      Type.Object(
+        {
+          component: Type.String(),
+          kind: Type.String(),
+          severity: Type.String(),
+          subject: Type.Union([Type.String(), Type.Null()]),
+          message: Type.String(),
+          at: Type.Integer(),
+        },
+        { additionalProperties: true },
+      ),
+    ),
     gateway: Type.Object({
       websocketClients: Type.Integer(),
       sseClients: Type.Integer(),
@@ -122,7 +155,16 @@ const EcosystemStatusSchema = Type.Object(
       connectionsTotal: Type.Integer(),
       replaysQueued: Type.Integer(),
       topics: Type.Array(Type.String()),
-      mirrors: Type.Array(Type.Object({ topic: Type.String(), partitions: Type.Integer(), subscribers: Type.Integer(), records: Type.Integer(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) })),
+      mirrors: Type.Array(
+        Type.Object({
+          topic: Type.String(),
+          partitions: Type.Integer(),
+          subscribers: Type.Integer(),
+          records: Type.Integer(),
+          ok: Type.Boolean(),
+          detail: Type.Optional(Type.String()),
+        }),
+      ),
     }),
   },
   {
@@ -134,12 +176,38 @@ const EcosystemStatusSchema = Type.Object(
         dependencies: { broker: { ok: true, latencyMs: 3 }, registry: { ok: true, latencyMs: 5 } },
         components: [
           { name: 'gateway', status: 'ok', local: true },
-          { name: 'relay', status: 'ok', local: false, lastReport: { status: 'ok', message: 'relay started', severity: 'INFO', at: 1764230000000 } },
+          {
+            name: 'relay',
+            status: 'ok',
+            local: false,
+            lastReport: { status: 'ok', message: 'relay started', severity: 'INFO', at: 1764230000000 },
+          },
         ],
-        breakers: [{ subject: 'orders/orders-eu', state: 'OPEN', message: 'breaker opened after 5 failures', at: 1764230000000 }],
+        breakers: [
+          { subject: 'orders/orders-eu', state: 'OPEN', message: 'breaker opened after 5 failures', at: 1764230000000 },
+        ],
         events: { INFO: 41, WARNING: 3, CRITICAL: 0 },
-        recent: [{ component: 'relay', kind: 'breaker_state', severity: 'WARNING', subject: 'orders/orders-eu', message: 'breaker opened after 5 failures', at: 1764230000000 }],
-        gateway: { websocketClients: 2, sseClients: 1, subscriptions: 9, queuedRecords: 0, socketBufferedBytes: 0, connectionsTotal: 14, replaysQueued: 0, topics: ['anomalies', 'metrics.samples'], mirrors: [{ topic: 'anomalies', partitions: 3, subscribers: 3, records: 120, ok: true }] },
+        recent: [
+          {
+            component: 'relay',
+            kind: 'breaker_state',
+            severity: 'WARNING',
+            subject: 'orders/orders-eu',
+            message: 'breaker opened after 5 failures',
+            at: 1764230000000,
+          },
+        ],
+        gateway: {
+          websocketClients: 2,
+          sseClients: 1,
+          subscriptions: 9,
+          queuedRecords: 0,
+          socketBufferedBytes: 0,
+          connectionsTotal: 14,
+          replaysQueued: 0,
+          topics: ['anomalies', 'metrics.samples'],
+          mirrors: [{ topic: 'anomalies', partitions: 3, subscribers: 3, records: 120, ok: true }],
+        },
       },
     ],
   },
@@ -165,7 +233,12 @@ function fromQuery(value: string | undefined): StartFrom {
 }
 
 async function ecosystemStatus(report: HealthReport, parts: GatewayParts) {
-  const components = Object.entries(report.components).map(([name, h]) => ({ name, status: h.status, ...(h.detail ? { detail: h.detail } : {}), local: true }));
+  const components = Object.entries(report.components).map(([name, h]) => ({
+    name,
+    status: h.status,
+    ...(h.detail ? { detail: h.detail } : {}),
+    local: true,
+  }));
   for (const [name, last] of parts.ecosystem.componentReports()) {
     const local = components.find((c) => c.name === name);
     if (local) Object.assign(local, { lastReport: last });
@@ -177,14 +250,24 @@ async function ecosystemStatus(report: HealthReport, parts: GatewayParts) {
     breakers: parts.ecosystem.breakerReports(),
     events: parts.ecosystem.severityCounts(),
     recent: parts.ecosystem.recentEvents(),
-    gateway: { ...parts.gateway.stats(), topics: parts.gateway.allowedTopics, mirrors: await parts.gateway.hub.stats() },
+    gateway: {
+      ...parts.gateway.stats(),
+      topics: parts.gateway.allowedTopics,
+      mirrors: await parts.gateway.hub.stats(),
+    },
   };
 }
 
 export function rootRoutes(app: ApiInstance, parts: GatewayParts): void {
   app.get(
     '/ai-ecosystem/status',
-    { schema: { summary: 'The AI ecosystem: components and their health (same as /api/v2/ecosystem/status)', tags: ['ecosystem'], response: { 200: EcosystemStatusSchema } } },
+    {
+      schema: {
+        summary: 'The AI ecosystem: components and their health (same as /api/v2/ecosystem/status)',
+        tags: ['ecosystem'],
+        response: { 200: EcosystemStatusSchema },
+      },
+    },
     async () => ecosystemStatus(await app.healthReport(), parts),
   );
 }
@@ -196,7 +279,8 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
     {
       schema: {
         summary: 'Components and their health, circuit breakers, recent ecosystem events, gateway clients',
-        description: 'Components of this process report their health directly; components of other processes appear through their last `component_status` event on the ecosystem feed.',
+        description:
+          'Components of this process report their health directly; components of other processes appear through their last `component_status` event on the ecosystem feed.',
         tags: ['ecosystem'],
         response: { 200: EcosystemStatusSchema },
       },
@@ -213,7 +297,13 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
         tags: ['ecosystem'],
         querystring: Type.Object(
           {
-            from: Type.Optional(Type.String({ description: 'Start: latest (default), earliest, epoch ms, ISO date-time, or relative like -15m.', examples: ['-15m'], maxLength: 64 })),
+            from: Type.Optional(
+              Type.String({
+                description: 'Start: latest (default), earliest, epoch ms, ISO date-time, or relative like -15m.',
+                examples: ['-15m'],
+                maxLength: 64,
+              }),
+            ),
             token: Type.Optional(Type.String({ description: 'The API token, for clients that cannot set headers.' })),
           },
           { additionalProperties: false },
@@ -224,7 +314,10 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
     },
     async (request, reply) => {
       if (!gateway.authorized(request.raw)) {
-        throw new HttpError(401, 'this stream needs the API token: Authorization: Bearer <API_TOKEN>, or ?token=<API_TOKEN>');
+        throw new HttpError(
+          401,
+          'this stream needs the API token: Authorization: Bearer <API_TOKEN>, or ?token=<API_TOKEN>',
+        );
       }
       const from = fromQuery(request.query.from);
       reply.hijack();
@@ -236,14 +329,22 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
     '/analytics/performance',
     {
       schema: {
-        summary: 'Delivery throughput, latency percentiles and success rates per route and endpoint over recent windows',
+        summary:
+          'Delivery throughput, latency percentiles and success rates per route and endpoint over recent windows',
         description:
           'Computed from the delivery.outcomes topic (one record per delivery attempt by RelayCore). Latency percentiles count attempts that called the endpoint (DELIVERED, FAILED, TIMEOUT) and are within 5%. The timeline covers the last 15 minutes in 10-second buckets.',
         tags: ['analytics'],
         querystring: Type.Object(
           {
-            window: Type.Optional(Type.Union(Object.keys(WINDOWS).map((w) => Type.Literal(w)), { description: 'One window only (default: all of 1m, 5m, 15m, 1h).', examples: ['5m'] })),
-            route: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'One route only.', examples: ['orders'] })),
+            window: Type.Optional(
+              Type.Union(
+                Object.keys(WINDOWS).map((w) => Type.Literal(w)),
+                { description: 'One window only (default: all of 1m, 5m, 15m, 1h).', examples: ['5m'] },
+              ),
+            ),
+            route: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 200, description: 'One route only.', examples: ['orders'] }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -251,7 +352,9 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
       },
     },
     async (request) => {
-      const names = request.query.window ? [request.query.window as WindowName] : (Object.keys(WINDOWS) as WindowName[]);
+      const names = request.query.window
+        ? [request.query.window as WindowName]
+        : (Object.keys(WINDOWS) as WindowName[]);
       return {
         source: 'delivery.outcomes',
         generatedAt: Date.now(),
@@ -270,7 +373,13 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
         tags: ['gateway'],
         response: {
           200: Type.Array(
-            Type.Object({ topic: Type.String(), partitions: Type.Array(Type.Object({ partition: Type.Integer(), low: Type.String(), high: Type.String() })), error: Type.Optional(Type.String()) }),
+            Type.Object({
+              topic: Type.String(),
+              partitions: Type.Array(
+                Type.Object({ partition: Type.Integer(), low: Type.String(), high: Type.String() }),
+              ),
+              error: Type.Optional(Type.String()),
+            }),
             { examples: [[{ topic: 'anomalies', partitions: [{ partition: 0, low: '0', high: '42' }] }]] },
           ),
         },
@@ -281,19 +390,27 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
 
   for (const [path, what] of [
     [WS_PATH, 'Mirror of the allowed Kafka topics: send {"type":"subscribe","topic":"anomalies","from":"-15m"}'],
-    [WS_ECOSYSTEM_PATH, `The ecosystem feed (${ECOSYSTEM_TOPICS.join(', ')}), subscribed on connect; ?from= replays first`],
+    [
+      WS_ECOSYSTEM_PATH,
+      `The ecosystem feed (${ECOSYSTEM_TOPICS.join(', ')}), subscribed on connect; ?from= replays first`,
+    ],
   ] as const) {
     api.get(
       path.slice('/api/v2'.length),
       {
         schema: {
           summary: `WebSocket: ${what}`,
-          description: 'A WebSocket endpoint (GET with Upgrade: websocket). The JSON protocol is in docs/gateway.md. A plain GET answers 426. Needs the API token when API_TOKEN is set (header or ?token=).',
+          description:
+            'A WebSocket endpoint (GET with Upgrade: websocket). The JSON protocol is in docs/gateway.md. A plain GET answers 426. Needs the API token when API_TOKEN is set (header or ?token=).',
           tags: ['gateway'],
           response: { 426: ErrorRef },
         },
       },
-      async (_req, reply) => reply.status(426).header('upgrade', 'websocket').send({ statusCode: 426, error: 'Upgrade Required', message: `connect with a WebSocket client to ${path}` }),
+      async (_req, reply) =>
+        reply
+          .status(426)
+          .header('upgrade', 'websocket')
+          .send({ statusCode: 426, error: 'Upgrade Required', message: `connect with a WebSocket client to ${path}` }),
     );
   }
 }

@@ -1,7 +1,7 @@
 /** The two transports: WebSocket frames (one frame per fetch, per subscription) and Server-Sent Events (one event per record). */
 import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { DataItem, Sink } from './client.js';
+import type { DataItem, Sink } from './client.ts';
 
 const TEXT = { binary: false } as const;
 
@@ -10,7 +10,9 @@ function dataFrame(item: DataItem): Buffer {
   if (!frame) item.batch.frames.set(item.shareKey, (frame = { records: item.records }));
   if (!frame.buf) {
     const body = item.records.map((r) => r.json).join(',');
-    frame.buf = Buffer.from(`{"type":"data","sub":${JSON.stringify(item.sub.id)},"topic":${JSON.stringify(item.batch.topic)},"records":[${body}]}`);
+    frame.buf = Buffer.from(
+      `{"type":"data","sub":${JSON.stringify(item.sub.id)},"topic":${JSON.stringify(item.batch.topic)},"records":[${body}]}`,
+    );
   }
   return frame.buf;
 }
@@ -18,7 +20,11 @@ function dataFrame(item: DataItem): Buffer {
 export class WsSink implements Sink {
   readonly kind = 'ws';
 
-  constructor(private readonly ws: WebSocket) {}
+  private readonly ws: WebSocket;
+
+  constructor(ws: WebSocket) {
+    this.ws = ws;
+  }
 
   buffered(): number {
     return this.ws.bufferedAmount;
@@ -47,10 +53,10 @@ export class SseSink implements Sink {
   private readonly positions = new Map<string, Map<number, bigint>>();
   onWritten: () => void = () => undefined;
 
-  constructor(
-    private readonly res: ServerResponse,
-    initial: Map<string, Map<number, bigint>> = new Map(),
-  ) {
+  private readonly res: ServerResponse;
+
+  constructor(res: ServerResponse, initial: Map<string, Map<number, bigint>> = new Map()) {
+    this.res = res;
     for (const [t, parts] of initial) this.positions.set(t, new Map(parts));
     res.on('drain', () => this.onWritten());
   }

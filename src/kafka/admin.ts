@@ -1,7 +1,7 @@
 import kafkajs, { type Admin } from 'kafkajs';
-import { topicConfigs, type TopicKey } from '../../topics/index.js';
-import type { TopicCatalog } from './catalog.js';
-import type { PartitionRange } from './types.js';
+import { type TopicKey, topicConfigs } from '../../topics/index.ts';
+import type { TopicCatalog } from './catalog.ts';
+import type { PartitionRange } from './types.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -35,10 +35,13 @@ export interface ClusterInfo {
 
 /** Admin operations; the only place topics are created. */
 export class KafkaAdmin {
-  constructor(
-    private readonly admin: Admin,
-    private readonly catalog: TopicCatalog,
-  ) {}
+  private readonly admin: Admin;
+  private readonly catalog: TopicCatalog;
+
+  constructor(admin: Admin, catalog: TopicCatalog) {
+    this.admin = admin;
+    this.catalog = catalog;
+  }
 
   async describeCluster(): Promise<ClusterInfo> {
     return this.admin.describeCluster();
@@ -75,19 +78,28 @@ export class KafkaAdmin {
   private async drift(keys: TopicKey[]): Promise<TopicDrift[]> {
     const names = keys.map((k) => this.catalog.name(k));
     const { topics } = await untilMetadataSettles(() => this.admin.fetchTopicMetadata({ topics: names }));
-    const configs = await untilMetadataSettles(() => this.admin.describeConfigs({
-      includeSynonyms: false,
-      resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
-    }));
+    const configs = await untilMetadataSettles(() =>
+      this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+      }),
+    );
     const drift: TopicDrift[] = [];
     for (const key of keys) {
       const name = this.catalog.name(key);
       const decl = this.catalog.declaration(key);
       const meta = topics.find((t) => t.name === name);
       const partitions = meta?.partitions.length ?? 0;
-      if (partitions !== decl.partitions) drift.push({ topic: name, field: 'partitions', declared: String(decl.partitions), actual: String(partitions) });
+      if (partitions !== decl.partitions)
+        drift.push({ topic: name, field: 'partitions', declared: String(decl.partitions), actual: String(partitions) });
       const rf = meta?.partitions[0]?.replicas.length ?? 0;
-      if (rf !== decl.replicationFactor) drift.push({ topic: name, field: 'replicationFactor', declared: String(decl.replicationFactor), actual: String(rf) });
+      if (rf !== decl.replicationFactor)
+        drift.push({
+          topic: name,
+          field: 'replicationFactor',
+          declared: String(decl.replicationFactor),
+          actual: String(rf),
+        });
       const entries = configs.resources.find((r) => r.resourceName === name)?.configEntries ?? [];
       for (const [field, declared] of Object.entries(topicConfigs(decl))) {
         const actual = entries.find((e) => e.configName === field)?.configValue ?? '(unset)';
@@ -104,7 +116,13 @@ export class KafkaAdmin {
   /** Creates a topic outside the catalog (Kafka endpoints, tests). Resolves false if it existed. */
   async createTopic(topic: string, partitions = 1, configs: Record<string, string> = {}): Promise<boolean> {
     return this.create({
-      topics: [{ topic, numPartitions: partitions, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+        },
+      ],
     });
   }
 
@@ -135,7 +153,9 @@ export class KafkaAdmin {
   /** Low and high offsets of every partition of a topic. */
   async offsets(topic: string): Promise<PartitionRange[]> {
     const rows = await untilMetadataSettles(() => this.admin.fetchTopicOffsets(topic));
-    return rows.map((r) => ({ partition: r.partition, low: r.low, high: r.high })).sort((a, b) => a.partition - b.partition);
+    return rows
+      .map((r) => ({ partition: r.partition, low: r.low, high: r.high }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   /** For each partition, the first offset whose timestamp is at or after `timestamp` (the high watermark if none). */
@@ -175,7 +195,8 @@ export class KafkaAdmin {
   }
 }
 
-const SETTLING = /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE|NOT_LEADER|There is no leader/i;
+const SETTLING =
+  /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE|NOT_LEADER|There is no leader/i;
 
 /**
  * Right after a topic is created (or a broker restarts) the metadata kafkajs holds can lag behind
@@ -187,7 +208,8 @@ async function untilMetadataSettles<T>(call: () => Promise<T>, attempts = 8): Pr
     try {
       return await call();
     } catch (err) {
-      const settling = err instanceof TypeError || SETTLING.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`);
+      const settling =
+        err instanceof TypeError || SETTLING.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`);
       if (!settling || attempt >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 150 * attempt));
     }

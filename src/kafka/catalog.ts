@@ -1,10 +1,13 @@
-import { TOPICS, TOPIC_KEYS, type TopicDeclaration, type TopicKey } from '../../topics/index.js';
+import { TOPIC_KEYS, TOPICS, type TopicDeclaration, type TopicKey } from '../../topics/index.ts';
 
 /** Maps the declared topic keys to real names under a prefix, and back. */
 export class TopicCatalog {
   private readonly byName = new Map<string, TopicKey>();
 
-  constructor(readonly prefix: string) {
+  readonly prefix: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
     for (const key of TOPIC_KEYS) this.byName.set(this.name(key), key);
   }
 

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
-import { logger as makeLogger, type Logger } from '../log/index.js';
-import { KafkaAdmin } from './admin.js';
-import { TopicCatalog } from './catalog.js';
-import { KafkajsBatchConsumer, type BatchConsumer, type ConsumerOptions } from './consumer.js';
-import { TopicReader, type ReaderOptions } from './reader.js';
-import { kafkajsTransport, TypedProducer } from './producer.js';
-import { Serde } from './serde.js';
-import type { KafkaClientName } from './config.js';
-import { PlatformaticBatchConsumer } from './platformatic/consumer.js';
-import { platformaticTransport, type PlatformaticBase } from './platformatic/producer.js';
+import { type Logger, logger as makeLogger } from '../log/index.ts';
+import { KafkaAdmin } from './admin.ts';
+import './kafkajs-timers.ts';
+import { TopicCatalog } from './catalog.ts';
+import type { KafkaClientName } from './config.ts';
+import { type BatchConsumer, type ConsumerOptions, KafkajsBatchConsumer } from './consumer.ts';
+import { PlatformaticBatchConsumer } from './platformatic/consumer.ts';
+import { type PlatformaticBase, platformaticTransport } from './platformatic/producer.ts';
+import { kafkajsTransport, TypedProducer } from './producer.ts';
+import { type ReaderOptions, TopicReader } from './reader.ts';
+import { Serde } from './serde.ts';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
@@ -39,7 +40,10 @@ export class KafkaConnection {
   private sharedProducer?: Promise<TypedProducer>;
   private readonly closers = new Set<() => Promise<void>>();
 
-  constructor(readonly options: ConnectionOptions) {
+  readonly options: ConnectionOptions;
+
+  constructor(options: ConnectionOptions) {
+    this.options = options;
     this.log = options.log ?? makeLogger('kafka');
     this.catalog = new TopicCatalog(options.topicPrefix ?? 'automatrix.');
     this.serde = new Serde(options.registryUrl, this.catalog, this.log);
@@ -167,7 +171,10 @@ export class KafkaConnection {
 }
 
 /** True if a broker answers a metadata request within the timeout. */
-export async function probeBroker(brokers: string[], timeoutMs = 3000): Promise<{ ok: true; brokers: number } | { ok: false; error: string }> {
+export async function probeBroker(
+  brokers: string[],
+  timeoutMs = 3000,
+): Promise<{ ok: true; brokers: number } | { ok: false; error: string }> {
   const kafka = new KafkaClient({
     clientId: 'automatrix-probe',
     brokers,

@@ -1,5 +1,5 @@
 /** The Kafka layer's environment variables, spread into ENV (src/config/index.ts). */
-import { oneOf } from '../config/vars.js';
+import { oneOf } from '../config/vars.ts';
 
 export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
 export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];

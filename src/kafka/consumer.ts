@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
-import type { ConsumedRecord, TopicPartitionOffset } from './types.js';
+import type { ConsumedRecord, TopicPartitionOffset } from './types.ts';
 
 export interface ConsumerOptions {
   groupId: string;
@@ -61,10 +61,12 @@ export interface BatchConsumer {
 export class KafkajsBatchConsumer implements BatchConsumer {
   private assignment: Assignment = {};
 
-  constructor(
-    private readonly consumer: Consumer,
-    readonly groupId: string,
-  ) {
+  private readonly consumer: Consumer;
+  readonly groupId: string;
+
+  constructor(consumer: Consumer, groupId: string) {
+    this.consumer = consumer;
+    this.groupId = groupId;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.assignment = e.payload.memberAssignment as Assignment;
     });

@@ -13,13 +13,14 @@ export type DecodeReason =
 /** A record value that could not be decoded. Non-retriable ones belong on the dead-letter topic. */
 export class DecodeError extends Error {
   override name = 'DecodeError';
-  constructor(
-    readonly reason: DecodeReason,
-    message: string,
-    /** Fields (dotted paths) that did not match the schema, for `schema_mismatch`. */
-    readonly fields: string[] = [],
-  ) {
+  readonly reason: DecodeReason;
+  /** Fields (dotted paths) that did not match the schema, for `schema_mismatch`. */
+  readonly fields: string[];
+
+  constructor(reason: DecodeReason, message: string, fields: string[] = []) {
     super(message);
+    this.reason = reason;
+    this.fields = fields;
   }
   /** A registry outage is transient: retry later rather than dead-letter. */
   get retriable(): boolean {
@@ -30,22 +31,24 @@ export class DecodeError extends Error {
 /** A value our own code tried to produce that does not fit the topic's schema: a programming error. */
 export class EncodeError extends Error {
   override name = 'EncodeError';
-  constructor(
-    readonly topic: string,
-    readonly fields: string[],
-  ) {
+  readonly topic: string;
+  readonly fields: string[];
+
+  constructor(topic: string, fields: string[]) {
     super(`value for ${topic} does not fit its schema at: ${fields.join(', ') || '(root)'}`);
+    this.topic = topic;
+    this.fields = fields;
   }
 }
 
 /** Registering a schema failed; `message` carries the registry's own reason. */
 export class SchemaRegistrationError extends Error {
   override name = 'SchemaRegistrationError';
-  constructor(
-    readonly subject: string,
-    message: string,
-  ) {
+  readonly subject: string;
+
+  constructor(subject: string, message: string) {
     super(`schema for ${subject} rejected by the registry: ${message}`);
+    this.subject = subject;
   }
 }
 

@@ -10,7 +10,8 @@ export function murmur2(data: Buffer): number {
   const blocks = length >>> 2;
   for (let i = 0; i < blocks; i++) {
     const o = i * 4;
-    let k = (data[o]! & 0xff) | ((data[o + 1]! & 0xff) << 8) | ((data[o + 2]! & 0xff) << 16) | ((data[o + 3]! & 0xff) << 24);
+    let k =
+      (data[o]! & 0xff) | ((data[o + 1]! & 0xff) << 8) | ((data[o + 2]! & 0xff) << 16) | ((data[o + 3]! & 0xff) << 24);
     k = Math.imul(k, m);
     k ^= k >>> 24;
     k = Math.imul(k, m);

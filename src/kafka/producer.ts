@@ -1,8 +1,8 @@
 import type { Producer } from 'kafkajs';
-import type { TopicKey } from '../../topics/index.js';
-import type { TopicCatalog } from './catalog.js';
-import type { Serde, TopicInput } from './serde.js';
-import type { OutgoingRecord, ProduceResult, RecordKey } from './types.js';
+import type { TopicKey } from '../../topics/index.ts';
+import type { TopicCatalog } from './catalog.ts';
+import type { Serde, TopicInput } from './serde.ts';
+import type { OutgoingRecord, ProduceResult, RecordKey } from './types.ts';
 
 export interface TypedRecord<K extends TopicKey> {
   key?: RecordKey;
@@ -20,11 +20,15 @@ export interface ProducerTransport {
 
 /** A producer that Avro-encodes values of declared topics, and sends raw bytes to any topic. */
 export class TypedProducer {
-  constructor(
-    private readonly producer: ProducerTransport,
-    private readonly catalog: TopicCatalog,
-    private readonly serde: Serde,
-  ) {}
+  private readonly producer: ProducerTransport;
+  private readonly catalog: TopicCatalog;
+  private readonly serde: Serde;
+
+  constructor(producer: ProducerTransport, catalog: TopicCatalog, serde: Serde) {
+    this.producer = producer;
+    this.catalog = catalog;
+    this.serde = serde;
+  }
 
   /** Encodes and sends values of one declared topic; resolves once the broker acknowledged them (acks=all). */
   async send<K extends TopicKey>(key: K, records: TypedRecord<K>[]): Promise<ProduceResult[]> {
@@ -55,8 +59,15 @@ export class TypedProducer {
 export function kafkajsTransport(producer: Producer): ProducerTransport {
   return {
     async send(batches) {
-      const meta = await producer.sendBatch({ acks: -1, topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records.map(toMessage) })) });
-      return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? m.offset ?? '-1' }));
+      const meta = await producer.sendBatch({
+        acks: -1,
+        topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records.map(toMessage) })),
+      });
+      return meta.map((m) => ({
+        topic: m.topicName,
+        partition: m.partition,
+        baseOffset: m.baseOffset ?? m.offset ?? '-1',
+      }));
     },
     disconnect: () => producer.disconnect(),
   };

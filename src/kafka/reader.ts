@@ -1,6 +1,6 @@
 import type { Consumer } from 'kafkajs';
-import { toRecord } from './consumer.js';
-import type { ConsumedRecord } from './types.js';
+import { toRecord } from './consumer.ts';
+import type { ConsumedRecord } from './types.ts';
 
 const RESTART_DELAY_MS = 5000;
 
@@ -26,13 +26,17 @@ export class TopicReader {
   private lastError: string | undefined;
   private stopped = false;
 
-  constructor(
-    private readonly consumer: Consumer,
-    readonly groupId: string,
-    private readonly opts: ReaderOptions,
-    /** Cleans up after the consumer disconnected (deletes the private group). */
-    private readonly onStopped: (groupId: string) => Promise<void>,
-  ) {
+  private readonly consumer: Consumer;
+  readonly groupId: string;
+  private readonly opts: ReaderOptions;
+  /** Cleans up after the consumer disconnected (deletes the private group). */
+  private readonly onStopped: (groupId: string) => Promise<void>;
+
+  constructor(consumer: Consumer, groupId: string, opts: ReaderOptions, onStopped: (groupId: string) => Promise<void>) {
+    this.onStopped = onStopped;
+    this.consumer = consumer;
+    this.groupId = groupId;
+    this.opts = opts;
     this.positions = new Map(opts.start);
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.healthy = true;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { KafkaConnection } from './client.js';
-import type { ConsumedRecord } from './types.js';
+import type { KafkaConnection } from './client.ts';
+import type { ConsumedRecord } from './types.ts';
 
 export interface ReplayOptions {
   topic: string;
@@ -32,8 +32,14 @@ export async function replayWindow(conn: KafkaConnection, opts: ReplayOptions): 
   const admin = await conn.admin();
   const offsets = await admin.offsets(opts.topic);
   if (!offsets.length) throw new Error(`topic ${opts.topic} does not exist`);
-  const starts = opts.from === undefined ? offsets.map((o) => ({ partition: o.partition, offset: o.low })) : await admin.offsetsForTime(opts.topic, opts.from);
-  const ends = opts.to === undefined ? offsets.map((o) => ({ partition: o.partition, offset: o.high })) : await admin.offsetsForTime(opts.topic, opts.to + 1);
+  const starts =
+    opts.from === undefined
+      ? offsets.map((o) => ({ partition: o.partition, offset: o.low }))
+      : await admin.offsetsForTime(opts.topic, opts.from);
+  const ends =
+    opts.to === undefined
+      ? offsets.map((o) => ({ partition: o.partition, offset: o.high }))
+      : await admin.offsetsForTime(opts.topic, opts.to + 1);
   const ranges = offsets.map((o) => {
     const start = maxOffset(starts.find((s) => s.partition === o.partition)?.offset ?? o.low, o.low);
     const end = minOffset(ends.find((e) => e.partition === o.partition)?.offset ?? o.high, o.high);
@@ -47,7 +53,8 @@ export async function replayWindow(conn: KafkaConnection, opts: ReplayOptions): 
 
   const groupId = `automatrix-replay-${randomUUID()}`;
   const consumer = conn.consumer({ groupId, maxWaitTimeMs: 100 });
-  const inWindow = (r: ConsumedRecord) => (opts.from === undefined || r.timestamp >= opts.from) && (opts.to === undefined || r.timestamp <= opts.to);
+  const inWindow = (r: ConsumedRecord) =>
+    (opts.from === undefined || r.timestamp >= opts.from) && (opts.to === undefined || r.timestamp <= opts.to);
   try {
     await consumer.subscribe([opts.topic]);
     let finish!: () => void;

@@ -5,12 +5,12 @@
  */
 import registryPkg from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
-import { loadSchema } from '../../schemas/index.js';
-import type { SchemaInputs } from '../../schemas/types.js';
-import type { TopicKey, TopicSchema, TopicValue } from '../../topics/index.js';
-import type { Logger } from '../log/index.js';
-import type { TopicCatalog } from './catalog.js';
-import { DecodeError, EncodeError, RegistryUnavailableError, SchemaRegistrationError } from './errors.js';
+import { loadSchema } from '../../schemas/index.ts';
+import type { SchemaInputs } from '../../schemas/types.ts';
+import type { TopicKey, TopicSchema, TopicValue } from '../../topics/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { TopicCatalog } from './catalog.ts';
+import { DecodeError, EncodeError, RegistryUnavailableError, SchemaRegistrationError } from './errors.ts';
 
 const { SchemaRegistry, SchemaType } = registryPkg;
 type AvroType = avsc.Type;
@@ -41,11 +41,14 @@ export class Serde {
   private unreachableUntil = 0;
   private unreachableReason = '';
 
-  constructor(
-    readonly registryUrl: string,
-    private readonly catalog: TopicCatalog,
-    private readonly log?: Logger,
-  ) {
+  readonly registryUrl: string;
+  private readonly catalog: TopicCatalog;
+  private readonly log: Logger | undefined;
+
+  constructor(registryUrl: string, catalog: TopicCatalog, log?: Logger) {
+    this.registryUrl = registryUrl;
+    this.catalog = catalog;
+    this.log = log;
     this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 2, initialRetryTimeInSecs: 0.2 } });
   }
 
@@ -74,7 +77,10 @@ export class Serde {
     await this.setCompatibility(subject, 'BACKWARD');
     let id: number;
     try {
-      ({ id } = await this.registry.register({ type: SchemaType.AVRO, schema }, { subject, compatibility: 'BACKWARD' as never }));
+      ({ id } = await this.registry.register(
+        { type: SchemaType.AVRO, schema },
+        { subject, compatibility: 'BACKWARD' as never },
+      ));
     } catch (err) {
       throw this.registrationError(subject, err);
     }
@@ -104,19 +110,27 @@ export class Serde {
     } catch (err) {
       throw new RegistryUnavailableError(this.registryUrl, (err as Error).message);
     }
-    if (!res.ok) throw new SchemaRegistrationError(subject, `setting ${level} compatibility: HTTP ${res.status} ${await res.text()}`);
+    if (!res.ok)
+      throw new SchemaRegistrationError(
+        subject,
+        `setting ${level} compatibility: HTTP ${res.status} ${await res.text()}`,
+      );
   }
 
   private registrationError(subject: string, err: unknown): Error {
     const e = err as { status?: number; message?: string };
     if (registryUnreachable(err)) return new RegistryUnavailableError(this.registryUrl, e.message ?? String(err));
-    return new SchemaRegistrationError(subject, (e.message ?? String(err)).replace(/^Confluent_Schema_Registry - /, ''));
+    return new SchemaRegistrationError(
+      subject,
+      (e.message ?? String(err)).replace(/^Confluent_Schema_Registry - /, ''),
+    );
   }
 
   /** Avro-encodes a value in the Confluent wire format. Throws EncodeError naming the fields that do not fit. */
   encode<K extends TopicKey>(key: K, value: TopicInput<K>): Buffer {
     const header = this.headers.get(key);
-    if (!header) throw new Error(`schema for ${this.catalog.name(key)} is not registered yet: call registerAll() first`);
+    if (!header)
+      throw new Error(`schema for ${this.catalog.name(key)} is not registered yet: call registerAll() first`);
     const type = this.readerType(key);
     try {
       return Buffer.concat([header, type.toBuffer(value)]);
@@ -133,7 +147,8 @@ export class Serde {
   }
 
   private async decodeAvro<K extends TopicKey>(key: K, buf: Buffer): Promise<Decoded<K>> {
-    if (buf.length < HEADER) throw new DecodeError('invalid_avro', `value has the Avro magic byte but only ${buf.length} bytes`);
+    if (buf.length < HEADER)
+      throw new DecodeError('invalid_avro', `value has the Avro magic byte but only ${buf.length} bytes`);
     const id = buf.readInt32BE(1);
     const reader = this.readerType(key);
     const resolver = await this.resolver(key, id, reader);
@@ -155,7 +170,10 @@ export class Serde {
     try {
       resolver = reader.createResolver(writer);
     } catch (err) {
-      throw new DecodeError('incompatible_schema', `schema id ${id} cannot be read as ${this.catalog.name(key)}: ${(err as Error).message}`);
+      throw new DecodeError(
+        'incompatible_schema',
+        `schema id ${id} cannot be read as ${this.catalog.name(key)}: ${(err as Error).message}`,
+      );
     }
     this.resolvers.set(cacheKey, resolver);
     return resolver;
@@ -167,10 +185,13 @@ export class Serde {
    * must not queue a request (and its retries) each while the registry is down.
    */
   private async writerSchema(id: number): Promise<AvroType> {
-    if (Date.now() < this.unreachableUntil) throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${this.unreachableReason}`);
+    if (Date.now() < this.unreachableUntil)
+      throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${this.unreachableReason}`);
     let fetching = this.fetching.get(id);
     if (!fetching) {
-      fetching = (this.registry.getSchema(id) as Promise<unknown> as Promise<AvroType>).finally(() => this.fetching.delete(id));
+      fetching = (this.registry.getSchema(id) as Promise<unknown> as Promise<AvroType>).finally(() =>
+        this.fetching.delete(id),
+      );
       this.fetching.set(id, fetching);
     }
     try {
@@ -179,10 +200,16 @@ export class Serde {
       if (registryUnreachable(err)) {
         this.unreachableUntil = Date.now() + UNREACHABLE_HOLD_MS;
         this.unreachableReason = `the registry is unreachable (${(err as Error).message})`;
-        throw new DecodeError('registry_unavailable', `schema id ${id} could not be fetched: ${this.unreachableReason}`);
+        throw new DecodeError(
+          'registry_unavailable',
+          `schema id ${id} could not be fetched: ${this.unreachableReason}`,
+        );
       }
       const status = (err as { status?: number }).status;
-      throw new DecodeError('unknown_schema', status === 404 ? `schema id ${id} is not in the registry` : `schema id ${id}: registry answered ${status}`);
+      throw new DecodeError(
+        'unknown_schema',
+        status === 404 ? `schema id ${id} is not in the registry` : `schema id ${id}: registry answered ${status}`,
+      );
     }
   }
 
@@ -211,7 +238,11 @@ export class Serde {
     const type = this.readerType(key);
     const fields = invalidPaths(type, value);
     if (fields.length) {
-      throw new DecodeError('schema_mismatch', `value does not fit ${this.catalog.name(key)}: ${describeFields(type, value)}`, fields);
+      throw new DecodeError(
+        'schema_mismatch',
+        `value does not fit ${this.catalog.name(key)}: ${describeFields(type, value)}`,
+        fields,
+      );
     }
     return type.clone(value) as TopicValue<K>;
   }
@@ -224,7 +255,9 @@ export class Serde {
 function registryUnreachable(err: unknown): boolean {
   const e = err as { status?: number; message?: string };
   if (e.status === undefined || e.status === 0 || e.status >= 500) return true;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|timeout/i.test(e.message ?? '');
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|timeout/i.test(
+    e.message ?? '',
+  );
 }
 
 interface Mismatch {
@@ -235,7 +268,10 @@ interface Mismatch {
 
 function mismatches(type: AvroType, value: unknown): Mismatch[] {
   const found: Mismatch[] = [];
-  type.isValid(value, { errorHook: (path: string[], v: unknown, t: AvroType) => found.push({ path: path.join('.') || '(root)', type: t, missing: v === undefined }) });
+  type.isValid(value, {
+    errorHook: (path: string[], v: unknown, t: AvroType) =>
+      found.push({ path: path.join('.') || '(root)', type: t, missing: v === undefined }),
+  });
   return found;
 }
 

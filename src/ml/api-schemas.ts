@@ -5,7 +5,13 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => T
 const Metrics = Type.Record(Type.String(), Type.Number());
 const Strings = Type.Record(Type.String(), Type.String());
 
-export const EXAMPLE_ROW = { cpu_usage: 75, memory_usage: 60, network_latency: 150, error_rate: 2, request_count: 1500 };
+export const EXAMPLE_ROW = {
+  cpu_usage: 75,
+  memory_usage: 60,
+  network_latency: 150,
+  error_rate: 2,
+  request_count: 1500,
+};
 const EXAMPLE_TRAINING_ROW = { ...EXAMPLE_ROW, performance_score: 0.8 };
 
 export const Time = Type.Union([Type.String(), Type.Integer()], {
@@ -28,36 +34,72 @@ export const HyperparametersSchema = Type.Object(
 
 export const TrainBody = Type.Object(
   {
-    model: Type.Optional(Type.String({ default: 'performance', description: 'Model kind to train.', examples: ['performance'] })),
+    model: Type.Optional(
+      Type.String({ default: 'performance', description: 'Model kind to train.', examples: ['performance'] }),
+    ),
     data: Type.Optional(
       Type.Array(Type.Object({}, { additionalProperties: true }), {
         minItems: 1,
         maxItems: 500_000,
-        description: "Training rows: the model's features and its target (performance: cpu_usage, memory_usage, network_latency, error_rate, request_count, performance_score). Without data, the window from/to of the model's topic is replayed.",
+        description:
+          "Training rows: the model's features and its target (performance: cpu_usage, memory_usage, network_latency, error_rate, request_count, performance_score). Without data, the window from/to of the model's topic is replayed.",
         examples: [[EXAMPLE_TRAINING_ROW]],
       }),
     ),
-    topic: Type.Optional(Type.String({ description: "Topic to replay instead of the model's own (e.g. a copy made with `automatrix replay --to-topic`)." })),
+    topic: Type.Optional(
+      Type.String({
+        description:
+          "Topic to replay instead of the model's own (e.g. a copy made with `automatrix replay --to-topic`).",
+      }),
+    ),
     from: Type.Optional(Time),
     to: Type.Optional(Time),
     budget: Type.Optional(
       Type.Object(
         {
-          trials: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Hyperparameter trials (default ML_TUNE_TRIALS).' })),
-          timeS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'Tuning time budget in seconds (default ML_TUNE_TIME_BUDGET_S).' })),
-          maxEpochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Epochs of a trial that survives every rung (default ML_TUNE_MAX_EPOCHS).' })),
+          trials: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 64, description: 'Hyperparameter trials (default ML_TUNE_TRIALS).' }),
+          ),
+          timeS: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 86_400,
+              description: 'Tuning time budget in seconds (default ML_TUNE_TIME_BUDGET_S).',
+            }),
+          ),
+          maxEpochs: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 1000,
+              description: 'Epochs of a trial that survives every rung (default ML_TUNE_MAX_EPOCHS).',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
     ),
     hyperparameters: Type.Optional(HyperparametersSchema),
-    holdoutFraction: Type.Optional(Type.Number({ minimum: 0.05, maximum: 0.5, default: 0.2, description: 'Share of rows held out for the reported metrics and the promotion gate.' })),
-    holdout: Type.Optional(
-      Type.Union([Type.Literal('newest'), Type.Literal('random')], {
-        description: 'Which rows are held out: the newest (by record time; for `data`, the last rows) or a random sample. Default: newest for a replay, random for `data`.',
+    holdoutFraction: Type.Optional(
+      Type.Number({
+        minimum: 0.05,
+        maximum: 0.5,
+        default: 0.2,
+        description: 'Share of rows held out for the reported metrics and the promotion gate.',
       }),
     ),
-    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Seed of the split and the search (random when absent).' })),
+    holdout: Type.Optional(
+      Type.Union([Type.Literal('newest'), Type.Literal('random')], {
+        description:
+          'Which rows are held out: the newest (by record time; for `data`, the last rows) or a random sample. Default: newest for a replay, random for `data`.',
+      }),
+    ),
+    seed: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2 ** 31 - 1,
+        description: 'Seed of the split and the search (random when absent).',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -74,7 +116,13 @@ const Progress = Nullable(
     rungs: Type.Integer(),
     epochsDone: Type.Integer(),
     epochsPlanned: Type.Integer(),
-    best: Nullable(Type.Object({ trial: Type.Integer(), valLoss: Type.Number(), hyperparameters: Type.Object({}, { additionalProperties: true }) })),
+    best: Nullable(
+      Type.Object({
+        trial: Type.Integer(),
+        valLoss: Type.Number(),
+        hyperparameters: Type.Object({}, { additionalProperties: true }),
+      }),
+    ),
   }),
 );
 
@@ -84,13 +132,23 @@ export const JobSchema = Type.Object(
     model: Type.String(),
     trigger: Type.String({ description: 'api, schedule, drift, regime_change or orchestrator.' }),
     reason: Type.String(),
-    state: Type.String({ description: 'queued, running, succeeded, failed, cancelled or skipped (too little data for an automatic run).' }),
+    state: Type.String({
+      description: 'queued, running, succeeded, failed, cancelled or skipped (too little data for an automatic run).',
+    }),
     phase: Type.String({ description: 'queued, loading_data, training, registering or done.' }),
     createdAt: Type.Number(),
     startedAt: Nullable(Type.Number()),
     finishedAt: Nullable(Type.Number()),
     budget: Type.Object({ trials: Type.Integer(), timeS: Type.Number(), maxEpochs: Type.Integer() }),
-    data: Type.Object({ source: Type.String(), from: Nullable(Type.Number()), to: Nullable(Type.Number()), rows: Nullable(Type.Integer()), read: Type.Integer(), total: Nullable(Type.Integer()), holdout: Type.String() }),
+    data: Type.Object({
+      source: Type.String(),
+      from: Nullable(Type.Number()),
+      to: Nullable(Type.Number()),
+      rows: Nullable(Type.Integer()),
+      read: Type.Integer(),
+      total: Nullable(Type.Integer()),
+      holdout: Type.String(),
+    }),
     backend: Nullable(Type.String()),
     progress: Progress,
     lastEpoch: Nullable(Type.Object({ trial: Type.Integer(), epoch: Type.Integer(), metrics: Metrics })),
@@ -101,19 +159,36 @@ export const JobSchema = Type.Object(
         status: Type.String(),
         decision: Type.String(),
         metrics: Metrics,
-        champion: Nullable(Type.Object({ version: Type.String(), metrics: Type.Optional(Metrics), error: Type.Optional(Type.String()) })),
+        champion: Nullable(
+          Type.Object({ version: Type.String(), metrics: Type.Optional(Metrics), error: Type.Optional(Type.String()) }),
+        ),
       }),
     ),
     error: Nullable(Type.String()),
   },
-  { examples: [{ id: '0b7c…', model: 'performance', trigger: 'api', state: 'running', phase: 'training', progress: { trial: 3, trials: 8, epoch: 7, rung: 1, rungs: 4 } }] },
+  {
+    examples: [
+      {
+        id: '0b7c…',
+        model: 'performance',
+        trigger: 'api',
+        state: 'running',
+        phase: 'training',
+        progress: { trial: 3, trials: 8, epoch: 7, rung: 1, rungs: 4 },
+      },
+    ],
+  },
 );
 
 export const JobList = Type.Object({ jobs: Type.Array(JobSchema) }, { examples: [{ jobs: [] }] });
 
 export const TrainAccepted = Type.Object(
   { jobId: Type.String(), model: Type.String(), state: Type.String(), statusUrl: Type.String(), job: JobSchema },
-  { examples: [{ jobId: '0b7c2d0e-…', model: 'performance', state: 'queued', statusUrl: '/api/v2/neuroweaver/jobs/0b7c2d0e-…' }] },
+  {
+    examples: [
+      { jobId: '0b7c2d0e-…', model: 'performance', state: 'queued', statusUrl: '/api/v2/neuroweaver/jobs/0b7c2d0e-…' },
+    ],
+  },
 );
 
 const EXAMPLE_VERSION = {
@@ -122,7 +197,15 @@ const EXAMPLE_VERSION = {
   parent: 'v20261126-101500-91c0',
   status: 'CHAMPION',
   metrics: { holdout_rmse: 0.0201, baseline_rmse: 0.0276, holdout_r2: 0.963, epochs: 21, trials: 8 },
-  hyperparameters: { layers: '2', units: '64', learningRate: '0.003', batchSize: '64', l2: '0', dropout: '0', activation: 'relu' },
+  hyperparameters: {
+    layers: '2',
+    units: '64',
+    learningRate: '0.003',
+    batchSize: '64',
+    l2: '0',
+    dropout: '0',
+    activation: 'relu',
+  },
   dataSource: 'automatrix.metrics.samples',
   dataFrom: 1795651200000,
   dataTo: 1795737600000,
@@ -135,24 +218,27 @@ const EXAMPLE_VERSION = {
   replaced: 'v20261126-101500-91c0',
 };
 
-export const VersionSchema = Type.Object({
-  model: Type.String(),
-  version: Type.String(),
-  parent: Nullable(Type.String()),
-  status: Type.String({ description: 'CANDIDATE, CHAMPION, REJECTED or RETIRED.' }),
-  metrics: Metrics,
-  hyperparameters: Strings,
-  dataSource: Type.String(),
-  dataFrom: Nullable(Type.Number()),
-  dataTo: Nullable(Type.Number()),
-  rows: Type.Number(),
-  backend: Type.String(),
-  artifactPath: Type.String(),
-  createdAt: Type.Number(),
-  updatedAt: Type.Number(),
-  note: Nullable(Type.String()),
-  replaced: Nullable(Type.String()),
-}, { examples: [EXAMPLE_VERSION] });
+export const VersionSchema = Type.Object(
+  {
+    model: Type.String(),
+    version: Type.String(),
+    parent: Nullable(Type.String()),
+    status: Type.String({ description: 'CANDIDATE, CHAMPION, REJECTED or RETIRED.' }),
+    metrics: Metrics,
+    hyperparameters: Strings,
+    dataSource: Type.String(),
+    dataFrom: Nullable(Type.Number()),
+    dataTo: Nullable(Type.Number()),
+    rows: Type.Number(),
+    backend: Type.String(),
+    artifactPath: Type.String(),
+    createdAt: Type.Number(),
+    updatedAt: Type.Number(),
+    note: Nullable(Type.String()),
+    replaced: Nullable(Type.String()),
+  },
+  { examples: [EXAMPLE_VERSION] },
+);
 
 export const ModelsReply = Type.Object(
   { champions: Strings, versions: Type.Array(VersionSchema) },
@@ -173,33 +259,72 @@ export const StatusReply = Type.Object(
         champion: Nullable(Type.String()),
         serving: Nullable(Type.String()),
         loadError: Nullable(Type.String()),
-        drift: Type.Object({ samples: Type.Integer(), window: Type.Integer(), recent: Nullable(Type.Number()), holdout: Nullable(Type.Number()), ratio: Nullable(Type.Number()), threshold: Type.Number() }),
+        drift: Type.Object({
+          samples: Type.Integer(),
+          window: Type.Integer(),
+          recent: Nullable(Type.Number()),
+          holdout: Nullable(Type.Number()),
+          ratio: Nullable(Type.Number()),
+          threshold: Type.Number(),
+        }),
       }),
     ),
   },
-  { examples: [{ backend: 'wasm', fallbacks: ['tensorflow: Cannot find module'], trainingEnabled: true, job: null, queued: [], lastJob: null, models: {} }] },
+  {
+    examples: [
+      {
+        backend: 'wasm',
+        fallbacks: ['tensorflow: Cannot find module'],
+        trainingEnabled: true,
+        job: null,
+        queued: [],
+        lastJob: null,
+        models: {},
+      },
+    ],
+  },
 );
 
-export const PredictBody = Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Object({}, { additionalProperties: true }))], {
-  description: "One row of the model's features, or an array of up to 10000 rows (performance: cpu_usage, memory_usage, network_latency, error_rate, request_count).",
-  examples: [EXAMPLE_ROW, [EXAMPLE_ROW, { ...EXAMPLE_ROW, cpu_usage: 95, network_latency: 900 }]],
-});
+export const PredictBody = Type.Union(
+  [Type.Object({}, { additionalProperties: true }), Type.Array(Type.Object({}, { additionalProperties: true }))],
+  {
+    description:
+      "One row of the model's features, or an array of up to 10000 rows (performance: cpu_usage, memory_usage, network_latency, error_rate, request_count).",
+    examples: [EXAMPLE_ROW, [EXAMPLE_ROW, { ...EXAMPLE_ROW, cpu_usage: 95, network_latency: 900 }]],
+  },
+);
 
 export const PredictQuery = Type.Object(
   {
     model: Type.Optional(Type.String({ default: 'performance', examples: ['performance'] })),
-    version: Type.Optional(Type.String({ description: 'Predict with this version instead of the champion (e.g. to compare a rejected challenger).', examples: ['v20261127-101500-3fa2'] })),
+    version: Type.Optional(
+      Type.String({
+        description: 'Predict with this version instead of the champion (e.g. to compare a rejected challenger).',
+        examples: ['v20261127-101500-3fa2'],
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 export const PredictReply = Type.Object(
   { model: Type.String(), version: Type.String(), predictions: Type.Array(Metrics) },
-  { examples: [{ model: 'performance', version: 'v20261127-101500-3fa2', predictions: [{ performance_score: 0.81 }] }] },
+  {
+    examples: [{ model: 'performance', version: 'v20261127-101500-3fa2', predictions: [{ performance_score: 0.81 }] }],
+  },
 );
 
 export const ModelParams = Type.Object({ model: Type.String({ examples: ['performance'] }) });
-export const VersionParams = Type.Object({ model: Type.String({ examples: ['performance'] }), version: Type.String({ examples: ['v20261127-101500-3fa2'] }) });
+export const VersionParams = Type.Object({
+  model: Type.String({ examples: ['performance'] }),
+  version: Type.String({ examples: ['v20261127-101500-3fa2'] }),
+});
 export const JobParams = Type.Object({ id: Type.String({ examples: ['0b7c2d0e-5a1f-4c7e-9f1e-2d7a1c3b4e5f'] }) });
-export const ModelsQuery = Type.Object({ model: Type.Optional(Type.String({ examples: ['performance'] })) }, { additionalProperties: false });
-export const PromoteReply = Type.Object({ champion: VersionSchema, retired: Nullable(Type.String()) }, { examples: [{ champion: EXAMPLE_VERSION, retired: 'v20261126-101500-91c0' }] });
+export const ModelsQuery = Type.Object(
+  { model: Type.Optional(Type.String({ examples: ['performance'] })) },
+  { additionalProperties: false },
+);
+export const PromoteReply = Type.Object(
+  { champion: VersionSchema, retired: Nullable(Type.String()) },
+  { examples: [{ champion: EXAMPLE_VERSION, retired: 'v20261126-101500-91c0' }] },
+);

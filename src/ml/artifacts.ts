@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { LayersModel, io } from '@tensorflow/tfjs';
-import type { TF } from './backend.js';
-import type { Hyperparameters } from './kinds/types.js';
-import type { Scaler } from './stats.js';
+import type { io, LayersModel } from '@tensorflow/tfjs';
+import type { TF } from './backend.ts';
+import type { Hyperparameters } from './kinds/types.ts';
+import type { Scaler } from './stats.ts';
 
 export const STATE_FORMAT = 1;
 
@@ -31,7 +31,13 @@ export interface ModelState {
 export const artifactPath = (model: string, version: string) => `${model}/${version}`;
 export const artifactDir = (root: string, relative: string) => resolve(root, relative);
 
-export async function saveArtifacts(tf: TF, model: LayersModel, dir: string, state: ModelState, metadata?: Record<string, unknown>): Promise<void> {
+export async function saveArtifacts(
+  tf: TF,
+  model: LayersModel,
+  dir: string,
+  state: ModelState,
+  metadata?: Record<string, unknown>,
+): Promise<void> {
   let artifacts: io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -70,13 +76,25 @@ export interface LoadedModel {
 }
 
 export async function loadArtifacts(tf: TF, dir: string): Promise<LoadedModel> {
-  const [modelText, weights, stateText] = await Promise.all([readFile(join(dir, 'model.json'), 'utf8'), readFile(join(dir, 'weights.bin')), readFile(join(dir, 'state.json'), 'utf8')]);
-  const modelJson = JSON.parse(modelText) as { modelTopology: object; weightsManifest: { weights: io.WeightsManifestEntry[] }[] };
+  const [modelText, weights, stateText] = await Promise.all([
+    readFile(join(dir, 'model.json'), 'utf8'),
+    readFile(join(dir, 'weights.bin')),
+    readFile(join(dir, 'state.json'), 'utf8'),
+  ]);
+  const modelJson = JSON.parse(modelText) as {
+    modelTopology: object;
+    weightsManifest: { weights: io.WeightsManifestEntry[] }[];
+  };
   const state = JSON.parse(stateText) as ModelState;
-  if (state.format !== STATE_FORMAT) throw new Error(`${dir}/state.json has format ${state.format}; this version reads ${STATE_FORMAT}`);
+  if (state.format !== STATE_FORMAT)
+    throw new Error(`${dir}/state.json has format ${state.format}; this version reads ${STATE_FORMAT}`);
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
   const model = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((m) => m.weights), weightData }),
+    tf.io.fromMemory({
+      modelTopology: modelJson.modelTopology,
+      weightSpecs: modelJson.weightsManifest.flatMap((m) => m.weights),
+      weightData,
+    }),
   );
   return { model, state };
 }

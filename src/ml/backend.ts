@@ -22,7 +22,9 @@ const require = createRequire(import.meta.url);
 let loading: Promise<TensorflowRuntime> | undefined;
 
 /** The process's (or worker thread's) TensorFlow.js; the first call fixes the backend. */
-export function tensorflow(choice: BackendChoice = (process.env.TFJS_BACKEND as BackendChoice | undefined) ?? 'auto'): Promise<TensorflowRuntime> {
+export function tensorflow(
+  choice: BackendChoice = (process.env.TFJS_BACKEND as BackendChoice | undefined) ?? 'auto',
+): Promise<TensorflowRuntime> {
   loading ??= load(choice);
   return loading;
 }
@@ -36,7 +38,8 @@ async function load(choice: BackendChoice): Promise<TensorflowRuntime> {
       return { tf, backend: 'tensorflow', fallbacks };
     } catch (err) {
       fallbacks.push(`tensorflow: ${firstLine(err)}`);
-      if (choice === 'tensorflow') throw new Error(`TFJS_BACKEND=tensorflow but @tensorflow/tfjs-node does not load: ${firstLine(err)}`);
+      if (choice === 'tensorflow')
+        throw new Error(`TFJS_BACKEND=tensorflow but @tensorflow/tfjs-node does not load: ${firstLine(err)}`);
     }
   }
   const tf = await import('@tensorflow/tfjs');

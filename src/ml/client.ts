@@ -3,12 +3,12 @@
  * follow a model's champion in the model registry, and ask for a retraining and its answer.
  */
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion, TrainingEvent } from '../../schemas/types.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { artifactDir } from './artifacts.js';
-import { ModelRegistry } from './registry.js';
-import { retrainAction, type RetrainRequest } from './requests.js';
+import type { ModelVersion, TrainingEvent } from '../../schemas/types.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { artifactDir } from './artifacts.ts';
+import { ModelRegistry } from './registry.ts';
+import { type RetrainRequest, retrainAction } from './requests.ts';
 
 export interface ChampionFollower {
   /** The model's champion as the registry says now. */
@@ -32,7 +32,12 @@ export type ChampionListener = (champion: ModelVersion, dir: string) => Promise<
  * so a starting component serves it at once), then follows the topic: every later change of
  * champion (promotion, manual promotion, rollback) is handed over too, in order.
  */
-export async function followChampion(kafka: KafkaConnection, model: string, onChange: ChampionListener, opts: { saveRoot: string; log: Logger }): Promise<ChampionFollower> {
+export async function followChampion(
+  kafka: KafkaConnection,
+  model: string,
+  onChange: ChampionListener,
+  opts: { saveRoot: string; log: Logger },
+): Promise<ChampionFollower> {
   const registry = new ModelRegistry(kafka, opts.log);
   let announced: string | undefined;
   let chain = Promise.resolve();
@@ -41,14 +46,18 @@ export async function followChampion(kafka: KafkaConnection, model: string, onCh
     const champion = registry.champion(model);
     if (!champion || champion.version === announced) return chain;
     announced = champion.version;
-    chain = chain.then(() => onChange(champion, artifactDir(opts.saveRoot, champion.artifactPath))).catch((err: unknown) => opts.log.error({ err, model, version: champion.version }, 'champion listener failed'));
+    chain = chain
+      .then(() => onChange(champion, artifactDir(opts.saveRoot, champion.artifactPath)))
+      .catch((err: unknown) => opts.log.error({ err, model, version: champion.version }, 'champion listener failed'));
     return chain;
   };
   registry.onChange((v) => {
     if (v.model !== model) return;
     void announce();
     if (!decided(v)) return;
-    waiters.get(v.version)?.forEach((resolve) => resolve(v));
+    waiters.get(v.version)?.forEach((resolve) => {
+      resolve(v);
+    });
     waiters.delete(v.version);
   });
   await registry.start();
@@ -85,20 +94,20 @@ const decided = (v: ModelVersion) => v.status !== 'CANDIDATE';
 export class RetrainUnanswered extends Error {}
 /** NeuroWeaver took the request but the job had not finished when the requester stopped waiting; it goes on. */
 export class RetrainTimedOut extends Error {
-  constructor(
-    message: string,
-    readonly jobId: string,
-  ) {
+  readonly jobId: string;
+
+  constructor(message: string, jobId: string) {
     super(message);
+    this.jobId = jobId;
   }
 }
 /** NeuroWeaver refused the request or the job failed (too few rows, training disabled, ...). */
 export class RetrainFailed extends Error {
-  constructor(
-    message: string,
-    readonly jobId: string,
-  ) {
+  readonly jobId: string;
+
+  constructor(message: string, jobId: string) {
     super(message);
+    this.jobId = jobId;
   }
 }
 
@@ -126,7 +135,12 @@ export interface RetrainOptions {
  * Asks NeuroWeaver to retrain `model` on the window [from, to] of its source topic and waits for the
  * answer on training.events (read from its end as it was before the request was written).
  */
-export async function requestRetraining(kafka: KafkaConnection, model: string, window: { from: number; to: number }, opts: RetrainOptions): Promise<RetrainAnswer> {
+export async function requestRetraining(
+  kafka: KafkaConnection,
+  model: string,
+  window: { from: number; to: number },
+  opts: RetrainOptions,
+): Promise<RetrainAnswer> {
   const id = randomUUID();
   const topic = kafka.catalog.name('training.events');
   const admin = await kafka.admin();
@@ -138,31 +152,67 @@ export async function requestRetraining(kafka: KafkaConnection, model: string, w
   try {
     await consumer.subscribe([topic]);
     await consumer.run(async (batch) => {
-      for (const r of batch.records) if (r.key?.toString('utf8') === id) onEvent((await kafka.serde.decode('training.events', r.value)).value);
+      for (const r of batch.records)
+        if (r.key?.toString('utf8') === id) onEvent((await kafka.serde.decode('training.events', r.value)).value);
     });
     for (const o of ends) consumer.seek(topic, o.partition, o.high);
-    await within(joined, 30_000, () => new RetrainUnanswered(`could not read ${topic} to hear NeuroWeaver's answer (no consumer group assignment within 30 s)`));
+    await within(
+      joined,
+      30_000,
+      () =>
+        new RetrainUnanswered(
+          `could not read ${topic} to hear NeuroWeaver's answer (no consumer group assignment within 30 s)`,
+        ),
+    );
     const answer = new Promise<RetrainAnswer>((resolve, reject) => {
       let accepted = false;
       const fail = (err: Error) => {
         clearTimeout(timer);
         reject(err);
       };
-      let timer = setTimeout(() => fail(new RetrainUnanswered(`no NeuroWeaver instance answered the retraining request for ${model} within ${opts.answerTimeoutMs / 1000} s: is NeuroWeaver running (COMPONENTS) on this cluster and prefix?`)), opts.answerTimeoutMs);
+      let timer = setTimeout(
+        () =>
+          fail(
+            new RetrainUnanswered(
+              `no NeuroWeaver instance answered the retraining request for ${model} within ${opts.answerTimeoutMs / 1000} s: is NeuroWeaver running (COMPONENTS) on this cluster and prefix?`,
+            ),
+          ),
+        opts.answerTimeoutMs,
+      );
       onEvent = (e) => {
         if (e.kind === 'JOB_FINISHED') {
           clearTimeout(timer);
-          if (!e.version) return reject(new RetrainFailed(`job ${e.jobId} finished without naming a version: ${e.message}`, e.jobId));
+          if (!e.version)
+            return reject(new RetrainFailed(`job ${e.jobId} finished without naming a version: ${e.message}`, e.jobId));
           return resolve({ jobId: e.jobId, version: e.version, message: e.message ?? '' });
         }
         if (e.kind === 'JOB_FAILED') return fail(new RetrainFailed(e.message ?? 'the training job failed', e.jobId));
         if (accepted) return;
         accepted = true;
         clearTimeout(timer);
-        timer = setTimeout(() => fail(new RetrainTimedOut(`NeuroWeaver accepted the request (job ${e.jobId}) but it had not finished within ${opts.timeoutMs / 1000} s; it goes on: GET /api/v2/neuroweaver/jobs/${e.jobId}`, e.jobId)), opts.timeoutMs);
+        timer = setTimeout(
+          () =>
+            fail(
+              new RetrainTimedOut(
+                `NeuroWeaver accepted the request (job ${e.jobId}) but it had not finished within ${opts.timeoutMs / 1000} s; it goes on: GET /api/v2/neuroweaver/jobs/${e.jobId}`,
+                e.jobId,
+              ),
+            ),
+          opts.timeoutMs,
+        );
       };
     });
-    const request: RetrainRequest = { id, model, ...window, requestedBy: opts.requestedBy, reason: opts.reason, deadline: Date.now() + opts.answerTimeoutMs, budget: opts.budget, hyperparameters: opts.hyperparameters, holdout: opts.holdout };
+    const request: RetrainRequest = {
+      id,
+      model,
+      ...window,
+      requestedBy: opts.requestedBy,
+      reason: opts.reason,
+      deadline: Date.now() + opts.answerTimeoutMs,
+      budget: opts.budget,
+      hyperparameters: opts.hyperparameters,
+      holdout: opts.holdout,
+    };
     answer.catch(() => undefined); // awaited below; the answer may come (or time out) while the request is being written
     const producer = await kafka.producer();
     await producer.send('orchestrator.actions', [{ key: model, value: retrainAction(request) }]);

@@ -1,9 +1,9 @@
 /** Datasets: rows from a request body or from a topic replayed over a time window, and their splits. */
-import { replayWindow, type KafkaConnection } from '../kafka/index.js';
-import type { AnyModelKind } from './kinds/types.js';
-import { RowError } from './kinds/types.js';
-import { seededRandom, shuffledIndices, toMatrix, type Matrix } from './stats.js';
-import type { SplitData } from './training.js';
+import { type KafkaConnection, replayWindow } from '../kafka/index.ts';
+import type { AnyModelKind } from './kinds/types.ts';
+import { RowError } from './kinds/types.ts';
+import { type Matrix, seededRandom, shuffledIndices, toMatrix } from './stats.ts';
+import type { SplitData } from './training.ts';
 
 export interface Dataset {
   rows: unknown[];
@@ -21,11 +21,11 @@ export interface Dataset {
 
 /** A row of a request that does not fit: the field is named like the API's validation errors. */
 export class DatasetError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
     super(message);
+    this.field = field;
   }
 }
 
@@ -52,9 +52,22 @@ export interface ReplaySpec {
 }
 
 /** Replays a time window of the kind's source topic (every partition, stopping at the window's end) into labelled rows. */
-export async function datasetFromReplay(kafka: KafkaConnection, kind: AnyModelKind, spec: ReplaySpec): Promise<Dataset> {
+export async function datasetFromReplay(
+  kafka: KafkaConnection,
+  kind: AnyModelKind,
+  spec: ReplaySpec,
+): Promise<Dataset> {
   const topic = spec.topic ?? kafka.catalog.name(kind.source);
-  const dataset: Dataset = { rows: [], times: [], source: topic, from: spec.from ?? null, to: spec.to ?? null, scanned: 0, unlabelled: 0, undecodable: 0 };
+  const dataset: Dataset = {
+    rows: [],
+    times: [],
+    source: topic,
+    from: spec.from ?? null,
+    to: spec.to ?? null,
+    scanned: 0,
+    unlabelled: 0,
+    undecodable: 0,
+  };
   const result = await replayWindow(kafka, {
     topic,
     from: spec.from,
@@ -120,13 +133,26 @@ export function splitRows(rows: unknown[], opts: SplitOptions): Splits {
   }
   const nVal = Math.max(1, Math.round((rows.length - nHoldout) * opts.val));
   const pick = (from: number, to: number) => order.slice(from, to).map((i) => rows[i]);
-  return { holdout: pick(0, nHoldout), val: pick(nHoldout, nHoldout + nVal), train: pick(nHoldout + nVal, rows.length) };
+  return {
+    holdout: pick(0, nHoldout),
+    val: pick(nHoldout, nHoldout + nVal),
+    train: pick(nHoldout + nVal, rows.length),
+  };
 }
 
 export function featureMatrix(kind: AnyModelKind, rows: unknown[], state: unknown): Matrix {
-  return toMatrix(rows.map((r) => kind.features(r, state)), kind.featureCount);
+  return toMatrix(
+    rows.map((r) => kind.features(r, state)),
+    kind.featureCount,
+  );
 }
 
 export function splitData(kind: AnyModelKind, rows: unknown[], state: unknown): SplitData {
-  return { x: featureMatrix(kind, rows, state), y: toMatrix(rows.map((r) => kind.targets(r)), kind.targetNames.length) };
+  return {
+    x: featureMatrix(kind, rows, state),
+    y: toMatrix(
+      rows.map((r) => kind.targets(r)),
+      kind.targetNames.length,
+    ),
+  };
 }

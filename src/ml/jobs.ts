@@ -6,22 +6,22 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelVersion, TrainingEventInput } from '../../schemas/types.js';
-import type { EcosystemEvents } from '../app/events.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { artifactDir, artifactPath, type ModelState } from './artifacts.js';
-import type { BackendChoice } from './backend.js';
-import { datasetFromReplay, featureMatrix, splitData, splitRows, type Dataset } from './dataset.js';
-import { modelKind } from './kinds/index.js';
-import type { AnyModelKind, Hyperparameters } from './kinds/types.js';
-import { decidePromotion, type Decision } from './promotion.js';
-import { trainingJobsTotal } from './metrics.js';
-import type { ModelRegistry } from './registry.js';
-import { stringMap, type TrainingEventSink } from './training-events.js';
-import type { TrainingRequest, TrainingResult } from './training.js';
-import type { TuneBudget, TuneEvent, TuneProgress } from './tuner.js';
-import { TrainingCancelled, trainInWorker, type WorkerMessage } from './worker-client.js';
+import type { ModelVersion, TrainingEventInput } from '../../schemas/types.ts';
+import type { EcosystemEvents } from '../app/events.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { artifactDir, artifactPath, type ModelState } from './artifacts.ts';
+import type { BackendChoice } from './backend.ts';
+import { type Dataset, datasetFromReplay, featureMatrix, splitData, splitRows } from './dataset.ts';
+import { modelKind } from './kinds/index.ts';
+import type { AnyModelKind, Hyperparameters } from './kinds/types.ts';
+import { trainingJobsTotal } from './metrics.ts';
+import { type Decision, decidePromotion } from './promotion.ts';
+import type { ModelRegistry } from './registry.ts';
+import type { TrainingRequest, TrainingResult } from './training.ts';
+import { stringMap, type TrainingEventSink } from './training-events.ts';
+import type { TuneBudget, TuneEvent, TuneProgress } from './tuner.ts';
+import { TrainingCancelled, trainInWorker, type WorkerMessage } from './worker-client.ts';
 
 /** `request`: an explicit retraining request on orchestrator.actions (e.g. RelayCore's optimize), answered on training.events. */
 export type JobTrigger = 'api' | 'request' | 'schedule' | 'drift' | 'regime_change' | 'orchestrator';
@@ -56,12 +56,26 @@ export interface JobStatus {
   startedAt: number | null;
   finishedAt: number | null;
   budget: TuneBudget;
-  data: { source: string; from: number | null; to: number | null; rows: number | null; read: number; total: number | null; holdout: 'newest' | 'random' };
+  data: {
+    source: string;
+    from: number | null;
+    to: number | null;
+    rows: number | null;
+    read: number;
+    total: number | null;
+    holdout: 'newest' | 'random';
+  };
   backend: string | null;
   progress: TuneProgress | null;
   lastEpoch: { trial: number; epoch: number; metrics: Record<string, number> } | null;
   etaS: number | null;
-  result: { version: string; status: ModelVersion['status']; decision: string; metrics: Record<string, number>; champion: TrainingResult['champion'] } | null;
+  result: {
+    version: string;
+    status: ModelVersion['status'];
+    decision: string;
+    metrics: Record<string, number>;
+    champion: TrainingResult['champion'];
+  } | null;
   error: string | null;
 }
 
@@ -99,11 +113,16 @@ export class JobManager {
   private idle: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly deps: JobDeps) {}
+  private readonly deps: JobDeps;
+
+  constructor(deps: JobDeps) {
+    this.deps = deps;
+  }
 
   submit(spec: JobSpec): JobStatus {
     if (this.stopped) throw new QueueFullError('NeuroWeaver is stopping');
-    if (this.queue.length >= (this.deps.maxQueued ?? 8)) throw new QueueFullError(`${this.queue.length} training jobs are already queued; try again later`);
+    if (this.queue.length >= (this.deps.maxQueued ?? 8))
+      throw new QueueFullError(`${this.queue.length} training jobs are already queued; try again later`);
     const id = spec.id ?? randomUUID();
     if (this.jobs.has(id)) throw new Error(`training job ${id} exists already`);
     const status: JobStatus = {
@@ -117,7 +136,17 @@ export class JobManager {
       startedAt: null,
       finishedAt: null,
       budget: spec.budget,
-      data: { source: spec.rows ? 'request' : (spec.replay?.topic ?? this.deps.kafka.catalog.name(modelKind(spec.model)!.source)), from: spec.replay?.from ?? null, to: spec.replay?.to ?? null, rows: spec.rows?.length ?? null, read: 0, total: null, holdout: spec.holdout },
+      data: {
+        source: spec.rows
+          ? 'request'
+          : (spec.replay?.topic ?? this.deps.kafka.catalog.name(modelKind(spec.model)!.source)),
+        from: spec.replay?.from ?? null,
+        to: spec.replay?.to ?? null,
+        rows: spec.rows?.length ?? null,
+        read: 0,
+        total: null,
+        holdout: spec.holdout,
+      },
       backend: null,
       progress: null,
       lastEpoch: null,
@@ -157,7 +186,9 @@ export class JobManager {
 
   /** A queued or running job of this model, so automatic triggers do not pile up. */
   pendingFor(model: string): JobStatus | undefined {
-    const job = [this.running, ...this.queue].find((j) => j && j.spec.model === model && j.status.state !== 'cancelled');
+    const job = [this.running, ...this.queue].find(
+      (j) => j && j.spec.model === model && j.status.state !== 'cancelled',
+    );
     return job && this.view(job);
   }
 
@@ -183,7 +214,12 @@ export class JobManager {
 
   private view(job: Job): JobStatus {
     const s = job.status;
-    return { ...s, etaS: s.state === 'running' ? this.eta(job) : null, data: { ...s.data }, progress: s.progress && { ...s.progress } };
+    return {
+      ...s,
+      etaS: s.state === 'running' ? this.eta(job) : null,
+      data: { ...s.data },
+      progress: s.progress && { ...s.progress },
+    };
   }
 
   private eta(job: Job): number | null {
@@ -211,7 +247,16 @@ export class JobManager {
     const log = this.deps.log.child({ job: status.id, model: spec.model });
     status.state = 'running';
     status.startedAt = Date.now();
-    this.event(job, { kind: 'JOB_STARTED', message: `${spec.trigger}: ${spec.reason}`, hyperparameters: stringMap({ ...spec.budget, seed: spec.seed, holdout: spec.holdout, holdoutFraction: spec.holdoutFraction }) });
+    this.event(job, {
+      kind: 'JOB_STARTED',
+      message: `${spec.trigger}: ${spec.reason}`,
+      hyperparameters: stringMap({
+        ...spec.budget,
+        seed: spec.seed,
+        holdout: spec.holdout,
+        holdoutFraction: spec.holdoutFraction,
+      }),
+    });
     log.info({ trigger: spec.trigger, reason: spec.reason, budget: spec.budget }, 'training job started');
     try {
       const dataset = await this.loadData(job, kind);
@@ -225,14 +270,27 @@ export class JobManager {
       const { request, decide } = await this.prepare(job, kind, dataset);
       status.phase = 'training';
       job.trainingStarted = Date.now();
-      const result = await trainInWorker(request, { backend: this.deps.backend, signal: job.abort.signal, onMessage: (m) => this.onWorker(job, m) });
+      const result = await trainInWorker(request, {
+        backend: this.deps.backend,
+        signal: job.abort.signal,
+        onMessage: (m) => this.onWorker(job, m),
+      });
       status.phase = 'registering';
       const version = await this.register(job, kind, dataset, request, result, decide(result));
-      status.result = { version: version.version, status: version.status, decision: version.note ?? '', metrics: result.metrics, champion: result.champion };
+      status.result = {
+        version: version.version,
+        status: version.status,
+        decision: version.note ?? '',
+        metrics: result.metrics,
+        champion: result.champion,
+      };
       await this.prune(kind.name, log);
       if (version.status === 'CHAMPION') await this.deps.served?.(kind.name);
       this.finish(job, 'succeeded', null);
-      log.info({ version: version.version, status: version.status, metrics: result.metrics }, `training job finished: ${version.note}`);
+      log.info(
+        { version: version.version, status: version.status, metrics: result.metrics },
+        `training job finished: ${version.note}`,
+      );
     } catch (err) {
       const cancelled = err instanceof TrainingCancelled || job.abort.signal.aborted;
       this.finish(job, cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : (err as Error).message);
@@ -243,7 +301,17 @@ export class JobManager {
   private async loadData(job: Job, kind: AnyModelKind): Promise<Dataset> {
     const { spec, status } = job;
     status.phase = 'loading_data';
-    if (spec.rows) return { rows: spec.rows, times: null, source: 'request', from: null, to: null, scanned: spec.rows.length, unlabelled: 0, undecodable: 0 };
+    if (spec.rows)
+      return {
+        rows: spec.rows,
+        times: null,
+        source: 'request',
+        from: null,
+        to: null,
+        scanned: spec.rows.length,
+        unlabelled: 0,
+        undecodable: 0,
+      };
     return datasetFromReplay(this.deps.kafka, kind, {
       ...spec.replay,
       signal: job.abort.signal,
@@ -257,7 +325,13 @@ export class JobManager {
   /** Splits, fits the kind's state on the training split, and prepares the champion's view of the same holdout. */
   private async prepare(job: Job, kind: AnyModelKind, dataset: Dataset) {
     const { spec } = job;
-    const splits = splitRows(dataset.rows, { seed: spec.seed, holdout: spec.holdoutFraction, val: 0.2, newest: spec.holdout === 'newest', times: dataset.times });
+    const splits = splitRows(dataset.rows, {
+      seed: spec.seed,
+      holdout: spec.holdoutFraction,
+      val: 0.2,
+      newest: spec.holdout === 'newest',
+      times: dataset.times,
+    });
     const kindState = kind.fitState?.(splits.train) ?? null;
     const champion = this.deps.registry.champion(kind.name);
     const championInput = champion ? await this.championInput(champion, kind, splits.holdout) : undefined;
@@ -283,7 +357,11 @@ export class JobManager {
     return { request, decide };
   }
 
-  private async championInput(champion: ModelVersion, kind: AnyModelKind, holdout: unknown[]): Promise<TrainingRequest['champion']> {
+  private async championInput(
+    champion: ModelVersion,
+    kind: AnyModelKind,
+    holdout: unknown[],
+  ): Promise<TrainingRequest['champion']> {
     const dir = artifactDir(this.deps.saveRoot, champion.artifactPath);
     let kindState: unknown = null;
     try {
@@ -294,7 +372,14 @@ export class JobManager {
     return { version: champion.version, dir, holdoutX: featureMatrix(kind, holdout, kindState) };
   }
 
-  private async register(job: Job, kind: AnyModelKind, dataset: Dataset, request: TrainingRequest, result: TrainingResult, decision: Decision & { parent: string | null }): Promise<ModelVersion> {
+  private async register(
+    job: Job,
+    kind: AnyModelKind,
+    dataset: Dataset,
+    request: TrainingRequest,
+    result: TrainingResult,
+    decision: Decision & { parent: string | null },
+  ): Promise<ModelVersion> {
     const now = Date.now();
     const record: ModelVersion = {
       model: kind.name,
@@ -330,8 +415,14 @@ export class JobManager {
   private async prune(model: string, log: Logger): Promise<void> {
     try {
       const pruned = await this.deps.registry.prune(model, this.deps.keepVersions);
-      await Promise.all(pruned.map((v) => rm(artifactDir(this.deps.saveRoot, v.artifactPath), { recursive: true, force: true })));
-      if (pruned.length) log.info({ versions: pruned.map((v) => v.version) }, `pruned ${pruned.length} old ${model} versions (ML_KEEP_VERSIONS=${this.deps.keepVersions})`);
+      await Promise.all(
+        pruned.map((v) => rm(artifactDir(this.deps.saveRoot, v.artifactPath), { recursive: true, force: true })),
+      );
+      if (pruned.length)
+        log.info(
+          { versions: pruned.map((v) => v.version) },
+          `pruned ${pruned.length} old ${model} versions (ML_KEEP_VERSIONS=${this.deps.keepVersions})`,
+        );
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'old versions not pruned');
     }
@@ -340,17 +431,36 @@ export class JobManager {
   private onWorker(job: Job, m: WorkerMessage): void {
     if (m.type === 'backend') {
       job.status.backend = m.backend;
-      if (m.fallbacks.length) this.deps.log.debug({ job: job.status.id, fallbacks: m.fallbacks }, `training on ${m.backend}`);
+      if (m.fallbacks.length)
+        this.deps.log.debug({ job: job.status.id, fallbacks: m.fallbacks }, `training on ${m.backend}`);
       return;
     }
     if (m.type !== 'event') return;
     const e: TuneEvent = m.event;
     job.status.progress = e.progress;
     if (e.kind === 'TRIAL_STOPPED' || e.kind === 'TRIAL_FINISHED') {
-      this.deps.log.info({ job: job.status.id, model: job.spec.model, trial: e.trial, epochs: e.epoch, hyperparameters: e.hyperparameters, ...e.metrics }, `trial ${e.trial}/${e.progress.trials} ${e.kind === 'TRIAL_FINISHED' ? 'finished' : `stopped: ${e.message}`}`);
+      this.deps.log.info(
+        {
+          job: job.status.id,
+          model: job.spec.model,
+          trial: e.trial,
+          epochs: e.epoch,
+          hyperparameters: e.hyperparameters,
+          ...e.metrics,
+        },
+        `trial ${e.trial}/${e.progress.trials} ${e.kind === 'TRIAL_FINISHED' ? 'finished' : `stopped: ${e.message}`}`,
+      );
     }
-    if (e.kind === 'EPOCH' && e.epoch !== null) job.status.lastEpoch = { trial: e.trial, epoch: e.epoch, metrics: e.metrics };
-    this.event(job, { kind: e.kind, trial: e.trial, epoch: e.epoch, metrics: e.metrics, hyperparameters: stringMap(e.hyperparameters), message: e.message });
+    if (e.kind === 'EPOCH' && e.epoch !== null)
+      job.status.lastEpoch = { trial: e.trial, epoch: e.epoch, metrics: e.metrics };
+    this.event(job, {
+      kind: e.kind,
+      trial: e.trial,
+      epoch: e.epoch,
+      metrics: e.metrics,
+      hyperparameters: stringMap(e.hyperparameters),
+      message: e.message,
+    });
   }
 
   private finish(job: Job, state: JobState, error: string | null): void {
@@ -361,7 +471,12 @@ export class JobManager {
     status.error = error;
     trainingJobsTotal.inc({ model: job.spec.model, trigger: job.spec.trigger, state });
     if (state === 'succeeded') {
-      this.event(job, { kind: 'JOB_FINISHED', metrics: status.result?.metrics ?? {}, message: `${status.result?.version} ${status.result?.status}: ${status.result?.decision}`, version: status.result?.version ?? null });
+      this.event(job, {
+        kind: 'JOB_FINISHED',
+        metrics: status.result?.metrics ?? {},
+        message: `${status.result?.version} ${status.result?.status}: ${status.result?.decision}`,
+        version: status.result?.version ?? null,
+      });
     } else {
       this.event(job, { kind: 'JOB_FAILED', message: `${state}: ${error}` });
       if (state === 'failed') this.digest(job, 'WARNING', `${status.model} training failed: ${error}`);
@@ -378,11 +493,20 @@ export class JobManager {
   }
 
   private digest(job: Job, severity: 'INFO' | 'WARNING', message: string): void {
-    void this.deps.events.publish({ component: 'neuroweaver', kind: 'training', severity, subject: job.spec.model, message, data: { jobId: job.status.id, trigger: job.spec.trigger } });
+    void this.deps.events.publish({
+      component: 'neuroweaver',
+      kind: 'training',
+      severity,
+      subject: job.spec.model,
+      message,
+      data: { jobId: job.status.id, trigger: job.spec.trigger },
+    });
   }
 
   private forgetOld(): void {
-    const finished = [...this.jobs.values()].filter((j) => j.status.finishedAt).sort((a, b) => a.status.finishedAt! - b.status.finishedAt!);
+    const finished = [...this.jobs.values()]
+      .filter((j) => j.status.finishedAt)
+      .sort((a, b) => a.status.finishedAt! - b.status.finishedAt!);
     for (const j of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.jobs.delete(j.status.id);
   }
 }

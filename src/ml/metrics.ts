@@ -1,16 +1,26 @@
 /** NeuroWeaver's Prometheus metrics (one set per process, on the shared registry). */
 import client from 'prom-client';
-import { metricsRegistry } from '../api/metrics.js';
+import { metricsRegistry } from '../api/metrics.ts';
 
 const existing = <T>(name: string) => metricsRegistry.getSingleMetric(name) as T | undefined;
 
 export const predictionsTotal =
   existing<client.Counter<'model'>>('automatrix_neuroweaver_predictions_total') ??
-  new client.Counter({ name: 'automatrix_neuroweaver_predictions_total', help: 'Rows predicted, by model.', labelNames: ['model'] as const, registers: [metricsRegistry] });
+  new client.Counter({
+    name: 'automatrix_neuroweaver_predictions_total',
+    help: 'Rows predicted, by model.',
+    labelNames: ['model'] as const,
+    registers: [metricsRegistry],
+  });
 
 export const trainingJobsTotal =
   existing<client.Counter<'model' | 'trigger' | 'state'>>('automatrix_neuroweaver_training_jobs_total') ??
-  new client.Counter({ name: 'automatrix_neuroweaver_training_jobs_total', help: 'Finished training jobs, by model, trigger and final state.', labelNames: ['model', 'trigger', 'state'] as const, registers: [metricsRegistry] });
+  new client.Counter({
+    name: 'automatrix_neuroweaver_training_jobs_total',
+    help: 'Finished training jobs, by model, trigger and final state.',
+    labelNames: ['model', 'trigger', 'state'] as const,
+    registers: [metricsRegistry],
+  });
 
 export interface ModelGaugeSource {
   models(): { model: string; driftRatio: number | null; holdoutMetrics: Record<string, number> | null }[];
@@ -24,7 +34,12 @@ export function reportGauges(s: ModelGaugeSource | undefined, withdrawn?: ModelG
   if (s || source === withdrawn) source = s;
 }
 
-function gauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: client.Gauge<L>) => void): client.Gauge<L> {
+function gauge<L extends string>(
+  name: string,
+  help: string,
+  labelNames: L[],
+  fill: (g: client.Gauge<L>) => void,
+): client.Gauge<L> {
   return (
     existing<client.Gauge<L>>(name) ??
     new client.Gauge({
@@ -40,12 +55,24 @@ function gauge<L extends string>(name: string, help: string, labelNames: L[], fi
   );
 }
 
-gauge('automatrix_neuroweaver_drift_ratio', "Serving model's recent error over its holdout error (retraining past ML_DRIFT_THRESHOLD).", ['model'], (g) => {
-  for (const m of source!.models()) if (m.driftRatio !== null) g.set({ model: m.model }, m.driftRatio);
-});
-gauge('automatrix_neuroweaver_serving_metric', 'Holdout and baseline metrics of the serving version of each model.', ['model', 'metric'], (g) => {
-  for (const m of source!.models()) for (const [metric, value] of Object.entries(m.holdoutMetrics ?? {})) if (/^(holdout|baseline)_/.test(metric)) g.set({ model: m.model, metric }, value);
-});
+gauge(
+  'automatrix_neuroweaver_drift_ratio',
+  "Serving model's recent error over its holdout error (retraining past ML_DRIFT_THRESHOLD).",
+  ['model'],
+  (g) => {
+    for (const m of source!.models()) if (m.driftRatio !== null) g.set({ model: m.model }, m.driftRatio);
+  },
+);
+gauge(
+  'automatrix_neuroweaver_serving_metric',
+  'Holdout and baseline metrics of the serving version of each model.',
+  ['model', 'metric'],
+  (g) => {
+    for (const m of source!.models())
+      for (const [metric, value] of Object.entries(m.holdoutMetrics ?? {}))
+        if (/^(holdout|baseline)_/.test(metric)) g.set({ model: m.model, metric }, value);
+  },
+);
 gauge('automatrix_neuroweaver_training_jobs', 'Training jobs running and queued.', ['state'], (g) => {
   const { running, queued } = source!.jobs();
   g.set({ state: 'running' }, running);

@@ -1,11 +1,11 @@
 /** Serves predictions from each model's champion, loaded from its artifacts on the main thread (a batch takes microseconds). */
-import type { ModelVersion } from '../../schemas/types.js';
-import type { Logger } from '../log/index.js';
-import { artifactDir, loadArtifacts, type LoadedModel } from './artifacts.js';
-import type { TensorflowRuntime } from './backend.js';
-import { featureMatrix } from './dataset.js';
-import type { AnyModelKind } from './kinds/types.js';
-import { predictRows } from './training.js';
+import type { ModelVersion } from '../../schemas/types.ts';
+import type { Logger } from '../log/index.ts';
+import { artifactDir, type LoadedModel, loadArtifacts } from './artifacts.ts';
+import type { TensorflowRuntime } from './backend.ts';
+import { featureMatrix } from './dataset.ts';
+import type { AnyModelKind } from './kinds/types.ts';
+import { predictRows } from './training.ts';
 
 export interface Prediction {
   version: string;
@@ -26,11 +26,15 @@ export class Predictor {
   private readonly others = new Map<string, Slot>();
   private readonly loadErrors = new Map<string, string>();
 
-  constructor(
-    private readonly runtime: () => Promise<TensorflowRuntime>,
-    private readonly saveRoot: string,
-    private readonly log: Logger,
-  ) {}
+  private readonly runtime: () => Promise<TensorflowRuntime>;
+  private readonly saveRoot: string;
+  private readonly log: Logger;
+
+  constructor(runtime: () => Promise<TensorflowRuntime>, saveRoot: string, log: Logger) {
+    this.runtime = runtime;
+    this.saveRoot = saveRoot;
+    this.log = log;
+  }
 
   /** Loads a version's artifacts and makes it the one that predicts for its model. */
   async load(v: ModelVersion): Promise<void> {
@@ -62,7 +66,10 @@ export class Predictor {
 
   /** Predicts parsed rows with the loaded champion, or with `version` (loaded on demand); undefined when there is none. */
   async predict(kind: AnyModelKind, rows: unknown[], version?: ModelVersion): Promise<Prediction | undefined> {
-    const slot = version && this.slots.get(kind.name)?.version !== version.version ? await this.other(version) : this.slots.get(kind.name);
+    const slot =
+      version && this.slots.get(kind.name)?.version !== version.version
+        ? await this.other(version)
+        : this.slots.get(kind.name);
     if (!slot) return undefined;
     const { tf } = await this.runtime();
     const x = featureMatrix(kind, rows, slot.state.kindState);

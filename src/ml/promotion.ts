@@ -2,7 +2,7 @@
  * The champion/challenger gate: a challenger replaces the champion only if it beats it on the same
  * holdout, and, for kinds with a classic baseline, only if it also beats that baseline there.
  */
-import type { AnyModelKind } from './kinds/types.js';
+import type { AnyModelKind } from './kinds/types.ts';
 
 export interface Decision {
   promote: boolean;
@@ -17,20 +17,39 @@ export function decidePromotion(
 ): Decision {
   const name = `holdout_${kind.primaryMetric.name}`;
   const ours = challenger[name];
-  if (ours === undefined || !Number.isFinite(ours)) return { promote: false, reason: `the challenger has no finite ${name}` };
+  if (ours === undefined || !Number.isFinite(ours))
+    return { promote: false, reason: `the challenger has no finite ${name}` };
   const lower = kind.primaryMetric.lowerIsBetter;
   const better = (a: number, b: number) => (lower ? a < b : a > b);
   const classic = challenger[`classic_${kind.primaryMetric.name}`];
   const hasClassic = classic !== undefined && Number.isFinite(classic);
   const orClassic = (promoted: Decision): Decision =>
-    hasClassic && !better(ours, classic) ? { promote: false, reason: `does not beat the classic baseline: ${name} ${fmt(ours)} vs ${fmt(classic)} on the same holdout` } : promoted;
-  if (!champion) return orClassic({ promote: true, reason: `first version: ${name} ${fmt(ours)}${hasClassic ? ` (classic baseline ${fmt(classic)})` : ''}` });
-  if ('error' in champion) return orClassic({ promote: true, reason: `champion ${champion.version} could not be evaluated (${champion.error}); the challenger (${name} ${fmt(ours)}) replaces it` });
+    hasClassic && !better(ours, classic)
+      ? {
+          promote: false,
+          reason: `does not beat the classic baseline: ${name} ${fmt(ours)} vs ${fmt(classic)} on the same holdout`,
+        }
+      : promoted;
+  if (!champion)
+    return orClassic({
+      promote: true,
+      reason: `first version: ${name} ${fmt(ours)}${hasClassic ? ` (classic baseline ${fmt(classic)})` : ''}`,
+    });
+  if ('error' in champion)
+    return orClassic({
+      promote: true,
+      reason: `champion ${champion.version} could not be evaluated (${champion.error}); the challenger (${name} ${fmt(ours)}) replaces it`,
+    });
   const theirs = champion.metrics[name];
-  if (theirs === undefined || !Number.isFinite(theirs)) return orClassic({ promote: true, reason: `champion ${champion.version} has no finite ${name} on this holdout` });
+  if (theirs === undefined || !Number.isFinite(theirs))
+    return orClassic({ promote: true, reason: `champion ${champion.version} has no finite ${name} on this holdout` });
   const needed = lower ? theirs * (1 - minImprovement) : theirs * (1 + minImprovement);
   const comparison = `${name} ${fmt(ours)} vs champion ${champion.version} ${fmt(theirs)} on the same holdout`;
-  if (!better(ours, needed)) return { promote: false, reason: `does not beat the champion: ${comparison}${minImprovement ? ` (needs ${fmt(needed)})` : ''}` };
+  if (!better(ours, needed))
+    return {
+      promote: false,
+      reason: `does not beat the champion: ${comparison}${minImprovement ? ` (needs ${fmt(needed)})` : ''}`,
+    };
   return orClassic({ promote: true, reason: `beats the champion: ${comparison}` });
 }
 

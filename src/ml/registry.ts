@@ -4,9 +4,9 @@
  * and every other instance see the same versions and champions.
  */
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion } from '../../schemas/types.js';
-import type { BatchConsumer, ConsumedBatch, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
+import type { ModelVersion } from '../../schemas/types.ts';
+import type { BatchConsumer, ConsumedBatch, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
 
 const READ_TIMEOUT_MS = 120_000;
 
@@ -20,10 +20,13 @@ export class ModelRegistry {
   /** Why the registry stopped following the topic, if it did. */
   failure?: string;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger) {
+    this.kafka = kafka;
+    this.log = log;
+  }
 
   /** Reads the registry topic to the end it had when called; later records keep arriving in the background. */
   async start(): Promise<void> {
@@ -44,11 +47,21 @@ export class ModelRegistry {
     await this.consumer.run(async (batch) => {
       await this.handle(batch);
       const last = batch.records[batch.records.length - 1];
-      if (last && BigInt(last.offset) + 1n >= (ends.get(batch.partition) ?? 0n) && pending.delete(batch.partition) && !pending.size) caughtUp();
+      if (
+        last &&
+        BigInt(last.offset) + 1n >= (ends.get(batch.partition) ?? 0n) &&
+        pending.delete(batch.partition) &&
+        !pending.size
+      )
+        caughtUp();
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the model registry (${topic}) was not read to its end within ${READ_TIMEOUT_MS / 1000} s`)), READ_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          reject(new Error(`the model registry (${topic}) was not read to its end within ${READ_TIMEOUT_MS / 1000} s`)),
+        READ_TIMEOUT_MS,
+      );
     });
     await Promise.race([ready, timeout]).finally(() => clearTimeout(timer));
     this.log.info({ versions: this.records.size }, 'model registry read');
@@ -65,7 +78,10 @@ export class ModelRegistry {
       try {
         this.apply((await this.kafka.serde.decode('model.registry', r.value)).value);
       } catch (err) {
-        this.log.warn({ key, offset: r.offset, err: (err as Error).message }, 'model registry record skipped: it does not decode');
+        this.log.warn(
+          { key, offset: r.offset, err: (err as Error).message },
+          'model registry record skipped: it does not decode',
+        );
       }
     }
   }
@@ -94,7 +110,9 @@ export class ModelRegistry {
 
   /** Versions, newest first. */
   list(model?: string): ModelVersion[] {
-    return [...this.records.values()].filter((v) => !model || v.model === model).sort((a, b) => b.createdAt - a.createdAt || b.version.localeCompare(a.version));
+    return [...this.records.values()]
+      .filter((v) => !model || v.model === model)
+      .sort((a, b) => b.createdAt - a.createdAt || b.version.localeCompare(a.version));
   }
 
   get(model: string, version: string): ModelVersion | undefined {
@@ -115,8 +133,16 @@ export class ModelRegistry {
     const current = this.champion(model);
     if (current?.version === version) return current;
     const now = Math.max(Date.now(), (current?.updatedAt ?? 0) + 1, target.updatedAt + 1);
-    const promoted: ModelVersion = { ...target, status: 'CHAMPION', replaced: current?.version ?? null, note, updatedAt: now };
-    const retired = current ? [{ ...current, status: 'RETIRED' as const, note: `replaced by ${version}`, updatedAt: now }] : [];
+    const promoted: ModelVersion = {
+      ...target,
+      status: 'CHAMPION',
+      replaced: current?.version ?? null,
+      note,
+      updatedAt: now,
+    };
+    const retired = current
+      ? [{ ...current, status: 'RETIRED' as const, note: `replaced by ${version}`, updatedAt: now }]
+      : [];
     await this.publish(promoted, ...retired);
     return promoted;
   }
@@ -127,8 +153,18 @@ export class ModelRegistry {
     const previous = current?.replaced ? this.get(model, current.replaced) : undefined;
     if (!current || !previous) return undefined;
     const now = Math.max(Date.now(), current.updatedAt + 1, previous.updatedAt + 1);
-    const champion: ModelVersion = { ...previous, status: 'CHAMPION', note: `restored by rollback from ${current.version}`, updatedAt: now };
-    const retired: ModelVersion = { ...current, status: 'RETIRED', note: `rolled back to ${previous.version}`, updatedAt: now };
+    const champion: ModelVersion = {
+      ...previous,
+      status: 'CHAMPION',
+      note: `restored by rollback from ${current.version}`,
+      updatedAt: now,
+    };
+    const retired: ModelVersion = {
+      ...current,
+      status: 'RETIRED',
+      note: `rolled back to ${previous.version}`,
+      updatedAt: now,
+    };
     await this.publish(champion, retired);
     return { champion, retired };
   }

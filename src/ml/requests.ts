@@ -6,10 +6,10 @@
  * the version it registered) or JOB_FAILED (also at once, when it refuses).
  */
 import { Value } from 'typebox/value';
-import type { OrchestratorAction } from '../../schemas/types.js';
-import { HyperparametersSchema } from './api-schemas.js';
-import type { Hyperparameters } from './kinds/types.js';
-import type { TuneBudget } from './tuner.js';
+import type { OrchestratorAction } from '../../schemas/types.ts';
+import { HyperparametersSchema } from './api-schemas.ts';
+import type { Hyperparameters } from './kinds/types.ts';
+import type { TuneBudget } from './tuner.ts';
 
 export interface RetrainRequest {
   /** Unique: the action id, the job id, and the key of the answer on training.events. */
@@ -33,11 +33,28 @@ export interface RetrainRequest {
 export class RequestError extends Error {}
 
 export function retrainAction(r: RetrainRequest, now = Date.now()): OrchestratorAction {
-  const params: Record<string, string> = { model: r.model, requestedBy: r.requestedBy, from: String(r.from), to: String(r.to), deadline: String(r.deadline) };
+  const params: Record<string, string> = {
+    model: r.model,
+    requestedBy: r.requestedBy,
+    from: String(r.from),
+    to: String(r.to),
+    deadline: String(r.deadline),
+  };
   for (const [name, value] of Object.entries(r.budget ?? {})) if (value !== undefined) params[name] = String(value);
   if (r.hyperparameters) params.hyperparameters = JSON.stringify(r.hyperparameters);
   if (r.holdout) params.holdout = r.holdout;
-  return { id: r.id, kind: 'retrain', target: r.model, reason: r.reason, trigger: null, dryRun: false, status: 'EXECUTED', params, error: null, at: now };
+  return {
+    id: r.id,
+    kind: 'retrain',
+    target: r.model,
+    reason: r.reason,
+    trigger: null,
+    dryRun: false,
+    status: 'EXECUTED',
+    params,
+    error: null,
+    at: now,
+  };
 }
 
 export interface RetrainParams {
@@ -49,12 +66,16 @@ export interface RetrainParams {
 }
 
 /** The window, budget and hyperparameters of a request; a bad one throws RequestError naming the parameter. */
-export function parseRetrainParams(params: Record<string, string>, window: { from: number; to: number }): RetrainParams {
+export function parseRetrainParams(
+  params: Record<string, string>,
+  window: { from: number; to: number },
+): RetrainParams {
   const int = (name: string, min: number, max: number): number | undefined => {
     const raw = params[name];
     if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new RequestError(`params.${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new RequestError(`params.${name} must be an integer from ${min} to ${max}, got "${raw}"`);
     return n;
   };
   const from = int('from', 0, Number.MAX_SAFE_INTEGER) ?? window.from;
@@ -68,8 +89,15 @@ export function parseRetrainParams(params: Record<string, string>, window: { fro
   if (maxEpochs !== undefined) budget.maxEpochs = maxEpochs;
   if (timeS !== undefined) budget.timeS = timeS;
   const holdout = params.holdout;
-  if (holdout !== undefined && holdout !== 'newest' && holdout !== 'random') throw new RequestError(`params.holdout must be newest or random, got "${holdout}"`);
-  return { from, to, budget, holdout, hyperparameters: params.hyperparameters === undefined ? undefined : parseHyperparameters(params.hyperparameters) };
+  if (holdout !== undefined && holdout !== 'newest' && holdout !== 'random')
+    throw new RequestError(`params.holdout must be newest or random, got "${holdout}"`);
+  return {
+    from,
+    to,
+    budget,
+    holdout,
+    hyperparameters: params.hyperparameters === undefined ? undefined : parseHyperparameters(params.hyperparameters),
+  };
 }
 
 function parseHyperparameters(raw: string): Hyperparameters {

@@ -8,14 +8,14 @@
  * `requestRetraining`): no cooldown, its own window and budget, and an answer on training.events
  * keyed by the action id (JOB_QUEUED, then JOB_FINISHED or JOB_FAILED).
  */
-import type { Anomaly, OrchestratorAction } from '../../schemas/types.js';
-import type { TopicKey } from '../../topics/index.js';
-import type { BatchConsumer, ConsumedBatch, ConsumedRecord, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { QueueFullError, type JobManager, type JobSpec, type JobStatus, type JobTrigger } from './jobs.js';
-import type { AnyModelKind } from './kinds/types.js';
-import { parseRetrainParams, RequestError } from './requests.js';
-import type { Predictor } from './predictor.js';
+import type { Anomaly, OrchestratorAction } from '../../schemas/types.ts';
+import type { TopicKey } from '../../topics/index.ts';
+import type { BatchConsumer, ConsumedBatch, ConsumedRecord, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { type JobManager, type JobSpec, type JobStatus, type JobTrigger, QueueFullError } from './jobs.ts';
+import type { AnyModelKind } from './kinds/types.ts';
+import type { Predictor } from './predictor.ts';
+import { parseRetrainParams, RequestError } from './requests.ts';
 
 export interface RetrainSettings {
   /** ENABLE_ML_TRAINING: when false, triggers are logged and drift is still measured, but nothing trains. */
@@ -47,14 +47,23 @@ export class DriftMonitor {
   private version: string | null = null;
   private last: { recent: number; holdout: number; ratio: number } | null = null;
 
-  constructor(
-    private readonly kind: AnyModelKind,
-    private readonly window: number,
-    private readonly threshold: number,
-  ) {}
+  private readonly kind: AnyModelKind;
+  private readonly window: number;
+  private readonly threshold: number;
+
+  constructor(kind: AnyModelKind, window: number, threshold: number) {
+    this.kind = kind;
+    this.window = window;
+    this.threshold = threshold;
+  }
 
   /** Adds predictions of one champion version; returns the ratio when the window is full and past the threshold. */
-  observe(version: string, holdoutMetrics: Record<string, number>, predicted: number[][], actual: number[][]): number | null {
+  observe(
+    version: string,
+    holdoutMetrics: Record<string, number>,
+    predicted: number[][],
+    actual: number[][],
+  ): number | null {
     if (version !== this.version) this.reset(version);
     this.predicted.push(...predicted);
     this.actual.push(...actual);
@@ -80,7 +89,15 @@ export class DriftMonitor {
   }
 
   status(): DriftStatus {
-    return { samples: this.predicted.length, window: this.window, recent: this.last?.recent ?? null, holdout: this.last?.holdout ?? null, ratio: this.last?.ratio ?? null, threshold: this.threshold, version: this.version };
+    return {
+      samples: this.predicted.length,
+      window: this.window,
+      recent: this.last?.recent ?? null,
+      holdout: this.last?.holdout ?? null,
+      ratio: this.last?.ratio ?? null,
+      threshold: this.threshold,
+      version: this.version,
+    };
   }
 }
 
@@ -108,8 +125,12 @@ export class Retrainer {
   private readonly lastRun = new Map<string, number>();
   readonly drift = new Map<string, DriftMonitor>();
 
-  constructor(private readonly deps: RetrainDeps) {
-    for (const kind of deps.kinds) this.drift.set(kind.name, new DriftMonitor(kind, deps.settings.driftWindow, deps.settings.driftThreshold));
+  private readonly deps: RetrainDeps;
+
+  constructor(deps: RetrainDeps) {
+    this.deps = deps;
+    for (const kind of deps.kinds)
+      this.drift.set(kind.name, new DriftMonitor(kind, deps.settings.driftWindow, deps.settings.driftThreshold));
   }
 
   async start(): Promise<void> {
@@ -133,7 +154,8 @@ export class Retrainer {
     const { settings, kinds } = this.deps;
     if (settings.intervalMs <= 0 || this.timer) return;
     this.timer = setInterval(() => {
-      for (const kind of kinds) this.trigger(kind.name, 'schedule', `scheduled every ${Math.round(settings.intervalMs / 60_000)} min`);
+      for (const kind of kinds)
+        this.trigger(kind.name, 'schedule', `scheduled every ${Math.round(settings.intervalMs / 60_000)} min`);
     }, settings.intervalMs);
     this.timer.unref();
   }
@@ -147,7 +169,10 @@ export class Retrainer {
   trigger(model: string, trigger: Exclude<JobTrigger, 'api'>, reason: string): JobStatus | undefined {
     const { jobs, settings, log } = this.deps;
     if (!settings.enabled) {
-      log.info({ model, trigger, reason }, `retraining of ${model} wanted but training is disabled (ENABLE_ML_TRAINING=false)`);
+      log.info(
+        { model, trigger, reason },
+        `retraining of ${model} wanted but training is disabled (ENABLE_ML_TRAINING=false)`,
+      );
       return undefined;
     }
     const pending = jobs.pendingFor(model);
@@ -155,11 +180,21 @@ export class Retrainer {
     const last = this.lastRun.get(model);
     const now = Date.now();
     if (last !== undefined && now - last < settings.cooldownMs) {
-      log.info({ model, trigger, reason }, `retraining of ${model} skipped: cooldown until ${new Date(last + settings.cooldownMs).toISOString()}`);
+      log.info(
+        { model, trigger, reason },
+        `retraining of ${model} skipped: cooldown until ${new Date(last + settings.cooldownMs).toISOString()}`,
+      );
       return undefined;
     }
     try {
-      const job = jobs.submit({ model, replay: { from: now - settings.windowMs, to: now }, seed: now % 2 ** 31, trigger, reason, ...settings.defaults });
+      const job = jobs.submit({
+        model,
+        replay: { from: now - settings.windowMs, to: now },
+        seed: now % 2 ** 31,
+        trigger,
+        reason,
+        ...settings.defaults,
+      });
       this.lastRun.set(model, now);
       log.info({ model, trigger, reason, job: job.id }, `retraining ${model}: ${reason}`);
       return job;
@@ -194,7 +229,11 @@ export class Retrainer {
       const a = value as Anomaly;
       if (a.kind !== 'level_shift' || a.state !== 'OPEN') continue;
       for (const kind of this.deps.kinds.filter((k) => k.source === 'metrics.samples')) {
-        this.trigger(kind.name, 'regime_change', `level shift in ${a.service} (${a.metrics.join(', ')}), anomaly ${a.id}`);
+        this.trigger(
+          kind.name,
+          'regime_change',
+          `level shift in ${a.service} (${a.metrics.join(', ')}), anomaly ${a.id}`,
+        );
       }
     }
   }
@@ -223,19 +262,29 @@ export class Retrainer {
     const now = Date.now();
     const deadline = Number(action.params.deadline);
     if (deadline && now > deadline) {
-      log.info({ request: action.id, model }, `retraining request ${action.id} expired before it was read (the requester stopped waiting); ignored`);
+      log.info(
+        { request: action.id, model },
+        `retraining request ${action.id} expired before it was read (the requester stopped waiting); ignored`,
+      );
       return undefined;
     }
     // The trigger topic may be read again after a rebalance: a request already answered stays answered.
     const existing = jobs.get(action.id);
     if (existing) return existing;
     const refuse = (reason: string) => {
-      log.warn({ request: action.id, model, requestedBy: action.params.requestedBy }, `retraining request refused: ${reason}`);
+      log.warn(
+        { request: action.id, model, requestedBy: action.params.requestedBy },
+        `retraining request refused: ${reason}`,
+      );
       jobs.refuse(action.id, model, reason);
       return undefined;
     };
-    if (!kinds.some((k) => k.name === model)) return refuse(`${model} is not a model kind (${kinds.map((k) => k.name).join(', ')})`);
-    if (!settings.enabled) return refuse('training is disabled on the NeuroWeaver instance that read the request (ENABLE_ML_TRAINING=false)');
+    if (!kinds.some((k) => k.name === model))
+      return refuse(`${model} is not a model kind (${kinds.map((k) => k.name).join(', ')})`);
+    if (!settings.enabled)
+      return refuse(
+        'training is disabled on the NeuroWeaver instance that read the request (ENABLE_ML_TRAINING=false)',
+      );
     try {
       const p = parseRetrainParams(action.params, { from: now - settings.windowMs, to: now });
       const job = jobs.submit({
@@ -263,15 +312,26 @@ export class Retrainer {
     const monitor = this.drift.get(kind.name);
     if (!serving || !monitor) return;
     const sampled = { ...batch, records: this.driftSample(kind.name, batch.records) };
-    const rows = (await this.decodeAll(kind.source, sampled)).map(({ value, timestamp }) => kind.fromRecord(value as never, timestamp)).filter((r) => r !== null);
+    const rows = (await this.decodeAll(kind.source, sampled))
+      .map(({ value, timestamp }) => kind.fromRecord(value as never, timestamp))
+      .filter((r) => r !== null);
     if (!rows.length) return;
     const prediction = await this.deps.predictor.predict(kind, rows);
     if (!prediction) return;
-    const ratio = monitor.observe(prediction.version, serving.metrics, prediction.raw, rows.map((r) => kind.targets(r)));
+    const ratio = monitor.observe(
+      prediction.version,
+      serving.metrics,
+      prediction.raw,
+      rows.map((r) => kind.targets(r)),
+    );
     if (ratio === null) return;
     const status = monitor.status();
     monitor.reset();
-    this.trigger(kind.name, 'drift', `${kind.primaryMetric.name} on the last ${status.window} samples is ${status.recent?.toPrecision(3)}, ${ratio.toFixed(2)}x its holdout ${status.holdout?.toPrecision(3)} (threshold ${status.threshold}x)`);
+    this.trigger(
+      kind.name,
+      'drift',
+      `${kind.primaryMetric.name} on the last ${status.window} samples is ${status.recent?.toPrecision(3)}, ${ratio.toFixed(2)}x its holdout ${status.holdout?.toPrecision(3)} (threshold ${status.threshold}x)`,
+    );
   }
 
   /** A stride sample of the batch within the model's budget of DRIFT_ROWS_PER_S (a token bucket holding at most one window). */

@@ -1,16 +1,17 @@
 /** NeuroWeaver, the component: registry, predictor, jobs and retraining wired together. */
-import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
-import type { ApiInstance } from '../api/server.js';
-import { predictionsTotal, reportGauges, type ModelGaugeSource } from './metrics.js';
-import { tensorflow, type TensorflowRuntime } from './backend.js';
-import { JobManager } from './jobs.js';
-import { MODEL_KINDS } from './kinds/index.js';
-import type { AnyModelKind } from './kinds/types.js';
-import { Predictor } from './predictor.js';
-import { ModelRegistry } from './registry.js';
-import { Retrainer } from './retrain.js';
-import { neuroweaverRoutes } from './routes.js';
-import { TrainingEventSink } from './training-events.js';
+
+import type { ApiInstance } from '../api/server.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
+import { type TensorflowRuntime, tensorflow } from './backend.ts';
+import { JobManager } from './jobs.ts';
+import { MODEL_KINDS } from './kinds/index.ts';
+import type { AnyModelKind } from './kinds/types.ts';
+import { type ModelGaugeSource, predictionsTotal, reportGauges } from './metrics.ts';
+import { Predictor } from './predictor.ts';
+import { ModelRegistry } from './registry.ts';
+import { Retrainer } from './retrain.ts';
+import { neuroweaverRoutes } from './routes.ts';
+import { TrainingEventSink } from './training-events.ts';
 
 export class NeuroWeaver implements Component {
   readonly name = 'neuroweaver';
@@ -24,7 +25,10 @@ export class NeuroWeaver implements Component {
   private started = false;
   private loads = new Map<string, Promise<void>>();
 
-  constructor(readonly ctx: ComponentContext) {
+  readonly ctx: ComponentContext;
+
+  constructor(ctx: ComponentContext) {
+    this.ctx = ctx;
     const { config, kafka, log, events } = ctx;
     this.registry = new ModelRegistry(kafka, log);
     this.predictor = new Predictor(() => tensorflow(config.TFJS_BACKEND), config.MODEL_SAVE_PATH, log);
@@ -68,20 +72,29 @@ export class NeuroWeaver implements Component {
   async start(): Promise<void> {
     const { config, log } = this.ctx;
     this.runtime = await tensorflow(config.TFJS_BACKEND);
-    log.info({ backend: this.runtime.backend, fallbacks: this.runtime.fallbacks }, `TensorFlow.js backend: ${this.runtime.backend}`);
+    log.info(
+      { backend: this.runtime.backend, fallbacks: this.runtime.fallbacks },
+      `TensorFlow.js backend: ${this.runtime.backend}`,
+    );
     this.registry.onChange((v) => {
       if (this.kinds.some((k) => k.name === v.model)) void this.ready(v.model);
     });
     await this.registry.start();
     await Promise.all(this.kinds.map((k) => this.ready(k.name)));
     await this.retrainer.start();
-    if (!config.ENABLE_ML_TRAINING) log.info('training is disabled (ENABLE_ML_TRAINING=false): serving predictions only');
+    if (!config.ENABLE_ML_TRAINING)
+      log.info('training is disabled (ENABLE_ML_TRAINING=false): serving predictions only');
     reportGauges(this.gauges);
     this.started = true;
   }
 
   private readonly gauges: ModelGaugeSource = {
-    models: () => this.kinds.map((k) => ({ model: k.name, driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null, holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null })),
+    models: () =>
+      this.kinds.map((k) => ({
+        model: k.name,
+        driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null,
+        holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null,
+      })),
     jobs: () => ({ running: this.jobs.current() ? 1 : 0, queued: this.jobs.queued().length }),
   };
 
@@ -112,7 +125,11 @@ export class NeuroWeaver implements Component {
 
   health(): ComponentHealth {
     if (!this.started) return { status: 'stopped' };
-    const broken = [this.registry.failure, this.retrainer.failure, ...this.kinds.map((k) => this.predictor.loadError(k.name))].filter(Boolean);
+    const broken = [
+      this.registry.failure,
+      this.retrainer.failure,
+      ...this.kinds.map((k) => this.predictor.loadError(k.name)),
+    ].filter(Boolean);
     if (broken.length) return { status: 'degraded', detail: broken.join('; ') };
     const job = this.jobs.current();
     return { status: 'ok', detail: job ? `training ${job.model} (${job.phase})` : `backend ${this.runtime?.backend}` };

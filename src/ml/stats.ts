@@ -1,5 +1,5 @@
 /** Small numeric helpers of the pipeline: seeded randomness, scalers, regression metrics, a linear baseline. */
-import { Random } from '../timeseries/random.js';
+import { Random } from '../timeseries/random.ts';
 
 /** A seeded uniform [0, 1) generator, so splits and searches are reproducible. */
 export function seededRandom(seed: number): () => number {
@@ -32,7 +32,9 @@ export interface Matrix {
 
 export function toMatrix(vectors: number[][], cols: number): Matrix {
   const data = new Float32Array(vectors.length * cols);
-  vectors.forEach((v, i) => data.set(v, i * cols));
+  vectors.forEach((v, i) => {
+    data.set(v, i * cols);
+  });
   return { data, rows: vectors.length, cols };
 }
 
@@ -59,18 +61,24 @@ export function fitScaler(m: Matrix): Scaler {
 
 export function scale(m: Matrix, s: Scaler): Matrix {
   const data = new Float32Array(m.data.length);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) data[i * m.cols + j] = (m.data[i * m.cols + j]! - s.mean[j]!) / s.std[j]!;
+  for (let i = 0; i < m.rows; i++)
+    for (let j = 0; j < m.cols; j++) data[i * m.cols + j] = (m.data[i * m.cols + j]! - s.mean[j]!) / s.std[j]!;
   return { data, rows: m.rows, cols: m.cols };
 }
 
 export function unscale(m: Matrix, s: Scaler): Matrix {
   const data = new Float32Array(m.data.length);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) data[i * m.cols + j] = m.data[i * m.cols + j]! * s.std[j]! + s.mean[j]!;
+  for (let i = 0; i < m.rows; i++)
+    for (let j = 0; j < m.cols; j++) data[i * m.cols + j] = m.data[i * m.cols + j]! * s.std[j]! + s.mean[j]!;
   return { data, rows: m.rows, cols: m.cols };
 }
 
 /** RMSE, MAE and R² of the first target column (the regression metrics of single-target kinds). */
-export function regressionMetrics(predicted: number[][], actual: number[][], column = 0): { rmse: number; mae: number; r2: number } {
+export function regressionMetrics(
+  predicted: number[][],
+  actual: number[][],
+  column = 0,
+): { rmse: number; mae: number; r2: number } {
   const n = actual.length;
   if (!n) return { rmse: Number.NaN, mae: Number.NaN, r2: Number.NaN };
   let se = 0;

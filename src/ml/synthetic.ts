@@ -12,8 +12,8 @@
  * make it nonlinear, so a linear model cannot fit it; the noise floor is the best any model can do.
  * `shift` subtracts a constant from every score (a regime change, for drift tests).
  */
-import type { MetricSampleInput } from '../../schemas/types.js';
-import { gaussian, seededRandom } from './stats.js';
+import type { MetricSampleInput } from '../../schemas/types.ts';
+import { gaussian, seededRandom } from './stats.ts';
 
 export interface SyntheticOptions {
   seed?: number;
@@ -32,20 +32,27 @@ export function syntheticSamples(count: number, opts: SyntheticOptions = {}): Me
   return Array.from({ length: count }, (_, i) => {
     const m = sampleMetrics(random);
     const score = performanceScore(m) - (opts.shift ?? 0) + gaussian(random) * (opts.noise ?? 0.02);
-    return { service: services[i % services.length]!, timestamp: start + i * (opts.stepMs ?? 1000), ...m, performance_score: clamp(score, 0, 1) };
+    return {
+      service: services[i % services.length]!,
+      timestamp: start + i * (opts.stepMs ?? 1000),
+      ...m,
+      performance_score: clamp(score, 0, 1),
+    };
   });
 }
 
 /** Training rows (the request-body form) of the same generator. */
 export function syntheticRows(count: number, opts: SyntheticOptions = {}) {
-  return syntheticSamples(count, opts).map(({ cpu_usage, memory_usage, network_latency, error_rate, request_count, performance_score }) => ({
-    cpu_usage,
-    memory_usage,
-    network_latency,
-    error_rate,
-    request_count,
-    performance_score: performance_score as number,
-  }));
+  return syntheticSamples(count, opts).map(
+    ({ cpu_usage, memory_usage, network_latency, error_rate, request_count, performance_score }) => ({
+      cpu_usage,
+      memory_usage,
+      network_latency,
+      error_rate,
+      request_count,
+      performance_score: performance_score as number,
+    }),
+  );
 }
 
 function sampleMetrics(random: () => number) {
@@ -55,12 +62,27 @@ function sampleMetrics(random: () => number) {
   const requests = Math.exp(Math.log(300 + 3000 * load) + gaussian(random) * 0.3);
   const utilisation = Math.min(0.97, cpu / 100);
   const latency = (20 / (1 - utilisation)) * Math.exp(gaussian(random) * 0.25);
-  const errors = clamp(0.2 + Math.max(0, cpu - 85) * 0.6 + Math.max(0, memory - 90) * 0.8 + -Math.log(Math.max(random(), 1e-9)) * 0.3, 0, 100);
-  return { cpu_usage: round(cpu), memory_usage: round(memory), network_latency: round(latency), error_rate: round(errors), request_count: Math.round(requests) };
+  const errors = clamp(
+    0.2 + Math.max(0, cpu - 85) * 0.6 + Math.max(0, memory - 90) * 0.8 + -Math.log(Math.max(random(), 1e-9)) * 0.3,
+    0,
+    100,
+  );
+  return {
+    cpu_usage: round(cpu),
+    memory_usage: round(memory),
+    network_latency: round(latency),
+    error_rate: round(errors),
+    request_count: Math.round(requests),
+  };
 }
 
 /** The noiseless score of a set of metrics. */
-export function performanceScore(m: { cpu_usage: number; memory_usage: number; network_latency: number; error_rate: number }): number {
+export function performanceScore(m: {
+  cpu_usage: number;
+  memory_usage: number;
+  network_latency: number;
+  error_rate: number;
+}): number {
   const latencyPenalty = 0.35 / (1 + Math.exp(-(m.network_latency - 250) / 50));
   const errorPenalty = 0.3 * (1 - Math.exp(-m.error_rate / 2));
   const cpuPenalty = (0.15 * Math.max(0, m.cpu_usage - 75) ** 2) / 625;

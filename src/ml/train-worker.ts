@@ -1,8 +1,8 @@
 /** The training worker thread: loads its own TensorFlow.js, runs one training request, reports back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { tensorflow, type BackendChoice } from './backend.js';
-import { runTraining, type TrainingRequest } from './training.js';
-import type { WorkerMessage } from './worker-client.js';
+import { type BackendChoice, tensorflow } from './backend.ts';
+import { runTraining, type TrainingRequest } from './training.ts';
+import type { WorkerMessage } from './worker-client.ts';
 
 const port = parentPort;
 if (!port) throw new Error('train-worker.ts runs as a worker thread');

@@ -1,16 +1,19 @@
 /** Publishes training progress to the training-events topic without ever slowing or failing the job. */
-import type { TrainingEventInput } from '../../schemas/types.js';
-import type { KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
+import type { TrainingEventInput } from '../../schemas/types.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
 
 export class TrainingEventSink {
   private buffer: TrainingEventInput[] = [];
   private draining?: Promise<void>;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger) {
+    this.kafka = kafka;
+    this.log = log;
+  }
 
   push(event: TrainingEventInput): void {
     this.buffer.push({ ...event, metrics: finite(event.metrics ?? {}) });
@@ -43,6 +46,7 @@ export class TrainingEventSink {
 }
 
 /** Avro doubles could carry them, but JSON mirrors cannot: non-finite values are left out. */
-const finite = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
+const finite = (m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
 
 export const stringMap = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));

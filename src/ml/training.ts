@@ -3,12 +3,12 @@
  * tune, evaluate the best network, the linear baseline and the current champion on the same
  * holdout, and save the artifacts. Pure of Kafka and HTTP, so it also runs in-process in tests.
  */
-import { artifactDir, loadArtifacts, saveArtifacts, STATE_FORMAT, type ModelState } from './artifacts.js';
-import type { BackendName, TF } from './backend.js';
-import { modelKind } from './kinds/index.js';
-import type { AnyModelKind, Hyperparameters } from './kinds/types.js';
-import { fitLinear, fitScaler, matrixRows, scale, unscale, type Matrix, type Scaler } from './stats.js';
-import { tune, type TrialSummary, type TuneBudget, type TuneEvent } from './tuner.js';
+import { artifactDir, loadArtifacts, type ModelState, STATE_FORMAT, saveArtifacts } from './artifacts.ts';
+import type { BackendName, TF } from './backend.ts';
+import { modelKind } from './kinds/index.ts';
+import type { AnyModelKind, Hyperparameters } from './kinds/types.ts';
+import { fitLinear, fitScaler, type Matrix, matrixRows, type Scaler, scale, unscale } from './stats.ts';
+import { type TrialSummary, type TuneBudget, type TuneEvent, tune } from './tuner.ts';
 
 export interface SplitData {
   x: Matrix;
@@ -44,7 +44,12 @@ export interface TrainingResult {
   durationS: number;
 }
 
-export async function runTraining(tf: TF, backend: BackendName, req: TrainingRequest, onEvent: (e: TuneEvent) => void): Promise<TrainingResult> {
+export async function runTraining(
+  tf: TF,
+  backend: BackendName,
+  req: TrainingRequest,
+  onEvent: (e: TuneEvent) => void,
+): Promise<TrainingResult> {
   const started = Date.now();
   const kind = modelKind(req.kind);
   if (!kind) throw new Error(`unknown model kind ${req.kind}`);
@@ -59,11 +64,17 @@ export async function runTraining(tf: TF, backend: BackendName, req: TrainingReq
     const actual = matrixRows(req.holdout.y);
     const predicted = predictRows(tf, tuned.model, req.holdout.x, xScaler, yScaler);
     const baseline = fitLinear(train.x, train.y);
-    const baselinePredicted = matrixRows(yScaler ? unscale(baseline.predict(scale(req.holdout.x, xScaler)), yScaler) : baseline.predict(scale(req.holdout.x, xScaler)));
+    const baselinePredicted = matrixRows(
+      yScaler
+        ? unscale(baseline.predict(scale(req.holdout.x, xScaler)), yScaler)
+        : baseline.predict(scale(req.holdout.x, xScaler)),
+    );
     const metrics: Record<string, number> = {
       ...prefixed('holdout_', kind.evaluate(predicted, actual)),
       ...prefixed('baseline_', kind.evaluate(baselinePredicted, actual)),
-      ...(kind.classicBaseline ? prefixed('classic_', kind.evaluate(matrixRows(req.holdout.x).map(kind.classicBaseline.predict), actual)) : {}),
+      ...(kind.classicBaseline
+        ? prefixed('classic_', kind.evaluate(matrixRows(req.holdout.x).map(kind.classicBaseline.predict), actual))
+        : {}),
       val_loss: tuned.best.bestValLoss,
       epochs: tuned.best.epochs,
       trials: tuned.trials.length,
@@ -85,14 +96,33 @@ export async function runTraining(tf: TF, backend: BackendName, req: TrainingReq
       hyperparameters: tuned.best.hyperparameters,
       metrics,
     };
-    await saveArtifacts(tf, tuned.model, artifactDir(req.saveRoot, req.artifactPath), state, kind.modelMetadata?.(state));
-    return { hyperparameters: tuned.best.hyperparameters, metrics, champion, trials: tuned.trials, budgetExhausted: tuned.budgetExhausted, backend, durationS: metrics.duration_s };
+    await saveArtifacts(
+      tf,
+      tuned.model,
+      artifactDir(req.saveRoot, req.artifactPath),
+      state,
+      kind.modelMetadata?.(state),
+    );
+    return {
+      hyperparameters: tuned.best.hyperparameters,
+      metrics,
+      champion,
+      trials: tuned.trials,
+      budgetExhausted: tuned.budgetExhausted,
+      backend,
+      durationS: metrics.duration_s,
+    };
   } finally {
     tuned.model.dispose();
   }
 }
 
-async function evaluateChampion(tf: TF, kind: AnyModelKind, champion: NonNullable<TrainingRequest['champion']>, actual: number[][]): Promise<TrainingResult['champion']> {
+async function evaluateChampion(
+  tf: TF,
+  kind: AnyModelKind,
+  champion: NonNullable<TrainingRequest['champion']>,
+  actual: number[][],
+): Promise<TrainingResult['champion']> {
   try {
     const loaded = await loadArtifacts(tf, champion.dir);
     try {
@@ -107,7 +137,13 @@ async function evaluateChampion(tf: TF, kind: AnyModelKind, champion: NonNullabl
 }
 
 /** Raw features in, target-unit outputs out (scaling and its inverse around the network). */
-export function predictRows(tf: TF, model: { predict(x: never): unknown }, x: Matrix, xScaler: Scaler, yScaler: Scaler | null): number[][] {
+export function predictRows(
+  tf: TF,
+  model: { predict(x: never): unknown },
+  x: Matrix,
+  xScaler: Scaler,
+  yScaler: Scaler | null,
+): number[][] {
   const scaled = scale(x, xScaler);
   const output = tf.tidy(() => {
     const input = tf.tensor2d(scaled.data, [scaled.rows, scaled.cols]);
@@ -118,4 +154,5 @@ export function predictRows(tf: TF, model: { predict(x: never): unknown }, x: Ma
   return matrixRows(yScaler ? unscale(raw, yScaler) : raw);
 }
 
-const prefixed = (prefix: string, m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v]));
+const prefixed = (prefix: string, m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v]));

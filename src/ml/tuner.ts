@@ -5,10 +5,10 @@
  * budget ends the search with the best trial so far. Runs wherever tfjs is loaded (the worker).
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import type { TF } from './backend.js';
-import type { AnyModelKind, Hyperparameters, SearchSpace } from './kinds/types.js';
-import type { Matrix } from './stats.js';
-import { seededRandom } from './stats.js';
+import type { TF } from './backend.ts';
+import type { AnyModelKind, Hyperparameters, SearchSpace } from './kinds/types.ts';
+import type { Matrix } from './stats.ts';
+import { seededRandom } from './stats.ts';
 
 export const DEFAULT_SPACE: SearchSpace = {
   layers: [1, 2, 3],
@@ -22,7 +22,15 @@ export const DEFAULT_SPACE: SearchSpace = {
 };
 
 /** Trial 1 is always this (when the space allows it): a sound default anchors the search. */
-const ANCHOR: Hyperparameters = { layers: 2, units: 64, learningRate: 3e-3, batchSize: 64, l2: 0, dropout: 0, activation: 'relu' };
+const ANCHOR: Hyperparameters = {
+  layers: 2,
+  units: 64,
+  learningRate: 3e-3,
+  batchSize: 64,
+  l2: 0,
+  dropout: 0,
+  activation: 'relu',
+};
 
 export interface TuneBudget {
   trials: number;
@@ -113,13 +121,26 @@ export function batchScale(trainRows: number): number {
   return Math.min(16, 2 ** Math.max(0, Math.round(Math.log2(trainRows / 16_384))));
 }
 
-export function sampleHyperparameters(space: SearchSpace, random: () => number, count: number, scale = 1): Hyperparameters[] {
+export function sampleHyperparameters(
+  space: SearchSpace,
+  random: () => number,
+  count: number,
+  scale = 1,
+): Hyperparameters[] {
   const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
   const logUniform = ([lo, hi]: [number, number]) => Math.exp(Math.log(lo) + random() * (Math.log(hi) - Math.log(lo)));
-  const anchorFits = space.layers.includes(ANCHOR.layers) && space.units.includes(ANCHOR.units) && space.batchSize.includes(ANCHOR.batchSize) && space.activation.includes(ANCHOR.activation);
+  const anchorFits =
+    space.layers.includes(ANCHOR.layers) &&
+    space.units.includes(ANCHOR.units) &&
+    space.batchSize.includes(ANCHOR.batchSize) &&
+    space.activation.includes(ANCHOR.activation);
   return Array.from({ length: count }, (_, i) =>
     i === 0 && anchorFits
-      ? { ...ANCHOR, batchSize: ANCHOR.batchSize * scale, learningRate: Math.min(space.learningRate[1], Math.max(space.learningRate[0], ANCHOR.learningRate)) }
+      ? {
+          ...ANCHOR,
+          batchSize: ANCHOR.batchSize * scale,
+          learningRate: Math.min(space.learningRate[1], Math.max(space.learningRate[0], ANCHOR.learningRate)),
+        }
       : {
           layers: pick(space.layers),
           units: pick(space.units),
@@ -134,9 +155,23 @@ export function sampleHyperparameters(space: SearchSpace, random: () => number, 
 
 const round = (v: number) => Number(v.toPrecision(3));
 
-export async function tune(tf: TF, kind: AnyModelKind, train: Split, val: Split, budget: TuneBudget, opts: TuneOptions): Promise<TuneResult> {
+export async function tune(
+  tf: TF,
+  kind: AnyModelKind,
+  train: Split,
+  val: Split,
+  budget: TuneBudget,
+  opts: TuneOptions,
+): Promise<TuneResult> {
   const space = { ...DEFAULT_SPACE, ...kind.searchSpace };
-  const configs = opts.fixed ? [opts.fixed] : sampleHyperparameters(space, seededRandom(opts.seed), budget.trials, kind.searchSpace?.batchSize ? 1 : batchScale(train.x.rows));
+  const configs = opts.fixed
+    ? [opts.fixed]
+    : sampleHyperparameters(
+        space,
+        seededRandom(opts.seed),
+        budget.trials,
+        kind.searchSpace?.batchSize ? 1 : batchScale(train.x.rows),
+      );
   const schedule = halvingSchedule(configs.length, budget.maxEpochs, opts.eta ?? 2);
   const deadline = Date.now() + budget.timeS * 1000;
   const patience = Math.max(5, Math.ceil(budget.maxEpochs / 10));
@@ -146,12 +181,35 @@ export async function tune(tf: TF, kind: AnyModelKind, train: Split, val: Split,
     xVal: tf.tensor2d(val.x.data, [val.x.rows, val.x.cols]),
     yVal: tf.tensor2d(val.y.data, [val.y.rows, val.y.cols]),
   };
-  const progress: TuneProgress = { trial: 0, trials: configs.length, epoch: 0, rung: 0, rungs: schedule.epochs.length, epochsDone: 0, epochsPlanned: plannedEpochs(schedule), best: null };
-  const emit = (kind: TuneEvent['kind'], t: Trial, epoch: number | null, metrics: Record<string, number>, message: string | null = null) =>
-    opts.onEvent?.({ kind, trial: t.id, epoch, metrics, hyperparameters: t.hp, message, progress: { ...progress } });
+  const progress: TuneProgress = {
+    trial: 0,
+    trials: configs.length,
+    epoch: 0,
+    rung: 0,
+    rungs: schedule.epochs.length,
+    epochsDone: 0,
+    epochsPlanned: plannedEpochs(schedule),
+    best: null,
+  };
+  const emit = (
+    kind: TuneEvent['kind'],
+    t: Trial,
+    epoch: number | null,
+    metrics: Record<string, number>,
+    message: string | null = null,
+  ) => opts.onEvent?.({ kind, trial: t.id, epoch, metrics, hyperparameters: t.hp, message, progress: { ...progress } });
   let outOfTime = false;
 
-  const trials: Trial[] = configs.map((hp, i) => ({ id: i + 1, hp, model: compile(tf, kind, hp, train.x.cols, train.y.cols), epochs: 0, bestValLoss: Infinity, bestWeights: null, sinceBest: 0, outcome: null }));
+  const trials: Trial[] = configs.map((hp, i) => ({
+    id: i + 1,
+    hp,
+    model: compile(tf, kind, hp, train.x.cols, train.y.cols),
+    epochs: 0,
+    bestValLoss: Infinity,
+    bestWeights: null,
+    sinceBest: 0,
+    outcome: null,
+  }));
   let alive = trials;
   let kept: Trial | undefined;
   try {
@@ -163,11 +221,18 @@ export async function tune(tf: TF, kind: AnyModelKind, train: Split, val: Split,
         if (t.epochs === 0) emit('TRIAL_STARTED', t, null, {}, `rung ${rung + 1}/${schedule.epochs.length}`);
         await fitTrial(t, schedule.epochs[rung]!);
       }
-      if (rung < schedule.epochs.length - 1 && !outOfTime) alive = halve(alive, schedule.survivors[rung + 1]!, rung + 1);
+      if (rung < schedule.epochs.length - 1 && !outOfTime)
+        alive = halve(alive, schedule.survivors[rung + 1]!, rung + 1);
     }
     for (const t of alive) {
       t.outcome ??= outOfTime ? 'out_of_time' : 'finished';
-      emit(t.outcome === 'out_of_time' ? 'TRIAL_STOPPED' : 'TRIAL_FINISHED', t, t.epochs, { best_val_loss: t.bestValLoss }, t.outcome === 'out_of_time' ? 'time budget used up' : null);
+      emit(
+        t.outcome === 'out_of_time' ? 'TRIAL_STOPPED' : 'TRIAL_FINISHED',
+        t,
+        t.epochs,
+        { best_val_loss: t.bestValLoss },
+        t.outcome === 'out_of_time' ? 'time budget used up' : null,
+      );
     }
     const best = [...trials].filter((t) => t.bestWeights).sort((a, b) => a.bestValLoss - b.bestValLoss)[0];
     if (!best) throw new Error('no trial completed an epoch within the time budget');
@@ -176,10 +241,14 @@ export async function tune(tf: TF, kind: AnyModelKind, train: Split, val: Split,
     return { model: best.model, best: summary(best), trials: trials.map(summary), budgetExhausted: outOfTime };
   } finally {
     for (const t of trials) {
-      t.bestWeights?.forEach((w) => w.dispose());
+      t.bestWeights?.forEach((w) => {
+        w.dispose();
+      });
       if (t !== kept) t.model.dispose();
     }
-    Object.values(tensors).forEach((x) => x.dispose());
+    Object.values(tensors).forEach((x) => {
+      x.dispose();
+    });
   }
 
   async function fitTrial(t: Trial, untilEpoch: number): Promise<void> {
@@ -202,7 +271,13 @@ export async function tune(tf: TF, kind: AnyModelKind, train: Split, val: Split,
           if (t.sinceBest >= patience) {
             t.outcome = 'early_stopped';
             t.model.stopTraining = true;
-            emit('TRIAL_STOPPED', t, t.epochs, { best_val_loss: t.bestValLoss }, `early stopping: no val_loss improvement in ${patience} epochs`);
+            emit(
+              'TRIAL_STOPPED',
+              t,
+              t.epochs,
+              { best_val_loss: t.bestValLoss },
+              `early stopping: no val_loss improvement in ${patience} epochs`,
+            );
           } else if (Date.now() > deadline) {
             outOfTime = true;
             t.model.stopTraining = true;
@@ -213,16 +288,21 @@ export async function tune(tf: TF, kind: AnyModelKind, train: Split, val: Split,
   }
 
   function recordBest(t: Trial, valLoss: number): void {
-    const improves = Number.isFinite(valLoss) && (!Number.isFinite(t.bestValLoss) || valLoss < t.bestValLoss - 1e-4 * Math.abs(t.bestValLoss));
+    const improves =
+      Number.isFinite(valLoss) &&
+      (!Number.isFinite(t.bestValLoss) || valLoss < t.bestValLoss - 1e-4 * Math.abs(t.bestValLoss));
     if (!improves) {
       t.sinceBest++;
       return;
     }
     t.bestValLoss = valLoss;
     t.sinceBest = 0;
-    t.bestWeights?.forEach((w) => w.dispose());
+    t.bestWeights?.forEach((w) => {
+      w.dispose();
+    });
     t.bestWeights = t.model.getWeights().map((w) => w.clone());
-    if (!progress.best || valLoss < progress.best.valLoss) progress.best = { trial: t.id, valLoss, hyperparameters: t.hp };
+    if (!progress.best || valLoss < progress.best.valLoss)
+      progress.best = { trial: t.id, valLoss, hyperparameters: t.hp };
   }
 
   function halve(current: Trial[], keep: number, nextRung: number): Trial[] {
@@ -230,7 +310,13 @@ export async function tune(tf: TF, kind: AnyModelKind, train: Split, val: Split,
     for (const [rank, t] of ranked.entries()) {
       if (rank < keep || t.outcome) continue;
       t.outcome = 'halved';
-      emit('TRIAL_STOPPED', t, t.epochs, { best_val_loss: t.bestValLoss }, `successive halving: rank ${rank + 1} of ${ranked.length} after ${t.epochs} epochs, ${keep} go on to rung ${nextRung + 1}`);
+      emit(
+        'TRIAL_STOPPED',
+        t,
+        t.epochs,
+        { best_val_loss: t.bestValLoss },
+        `successive halving: rank ${rank + 1} of ${ranked.length} after ${t.epochs} epochs, ${keep} go on to rung ${nextRung + 1}`,
+      );
     }
     return ranked.slice(0, keep);
   }
@@ -243,4 +329,10 @@ function compile(tf: TF, kind: AnyModelKind, hp: Hyperparameters, inputs: number
   return model;
 }
 
-const summary = (t: Trial): TrialSummary => ({ trial: t.id, hyperparameters: t.hp, epochs: t.epochs, bestValLoss: t.bestValLoss, outcome: t.outcome ?? 'finished' });
+const summary = (t: Trial): TrialSummary => ({
+  trial: t.id,
+  hyperparameters: t.hp,
+  epochs: t.epochs,
+  bestValLoss: t.bestValLoss,
+  outcome: t.outcome ?? 'finished',
+});

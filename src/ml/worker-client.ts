@@ -1,8 +1,8 @@
 /** Runs a training request in a worker thread, so training never stalls the event loop (RelayCore, the API). */
 import { Worker } from 'node:worker_threads';
-import type { BackendChoice, BackendName } from './backend.js';
-import type { TrainingRequest, TrainingResult } from './training.js';
-import type { TuneEvent } from './tuner.js';
+import type { BackendChoice, BackendName } from './backend.ts';
+import type { TrainingRequest, TrainingResult } from './training.ts';
+import type { TuneEvent } from './tuner.ts';
 
 export type WorkerMessage =
   | { type: 'backend'; backend: BackendName; fallbacks: string[] }
@@ -14,16 +14,14 @@ export class TrainingCancelled extends Error {
   override name = 'TrainingCancelled';
 }
 
-const here = import.meta.url;
-const entry = new URL(`./train-worker${here.endsWith('.ts') ? '.ts' : '.js'}`, here).href;
-const boot = new URL('./worker-boot.mjs', here);
+const entry = new URL('./train-worker.ts', import.meta.url);
 
 export function trainInWorker(
   req: TrainingRequest,
   opts: { backend: BackendChoice; onMessage: (m: WorkerMessage) => void; signal?: AbortSignal },
 ): Promise<TrainingResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(boot, { workerData: { entry, backend: opts.backend } });
+    const worker = new Worker(entry, { workerData: { backend: opts.backend } });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

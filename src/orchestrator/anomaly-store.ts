@@ -1,5 +1,5 @@
 /** The incidents this instance has read from the anomalies topic: the latest record of each, bounded. */
-import type { Anomaly } from '../../schemas/types.js';
+import type { Anomaly } from '../../schemas/types.ts';
 
 export interface Incident {
   id: string;
@@ -30,7 +30,11 @@ export interface IncidentQuery {
 export class AnomalyStore {
   private readonly incidents = new Map<string, Incident>();
 
-  constructor(private readonly max: number) {}
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
 
   add(a: Anomaly): Incident {
     const prev = this.incidents.get(a.id);

@@ -3,12 +3,12 @@
  * failure model, scaling advisors, the anomaly window and the policy engine. The component feeds
  * it records; the API reads it.
  */
-import type { Anomaly, EcosystemEvent, MetricSample, OrchestratorAction } from '../../schemas/types.js';
-import { AnomalyStore } from './anomaly-store.js';
-import { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, type Driver, type Slo } from './failure.js';
-import { Forecaster, saturation, type ForecastPoint, type Saturation } from './forecast.js';
-import { PolicyEngine, type Condition, type PolicySettings } from './policy.js';
-import { ScalingAdvisor, type Recommendation, type ScalingSettings } from './scaling.js';
+import type { Anomaly, EcosystemEvent, MetricSample, OrchestratorAction } from '../../schemas/types.ts';
+import { AnomalyStore } from './anomaly-store.ts';
+import { breaches, type Driver, FailureModel, FEATURES, FeatureTracker, LabelQueue, type Slo } from './failure.ts';
+import { Forecaster, type ForecastPoint, type Saturation, saturation } from './forecast.ts';
+import { type Condition, PolicyEngine, type PolicySettings } from './policy.ts';
+import { type Recommendation, ScalingAdvisor, type ScalingSettings } from './scaling.ts';
 
 export interface BrainSettings {
   horizonMs: number;
@@ -63,10 +63,10 @@ class ServiceModel {
   prediction?: FailurePrediction;
   recommendation?: Recommendation;
 
-  constructor(
-    readonly service: string,
-    settings: BrainSettings,
-  ) {
+  readonly service: string;
+
+  constructor(service: string, settings: BrainSettings) {
+    this.service = service;
     this.features = new FeatureTracker(settings.slo);
     this.labels = new LabelQueue(settings.horizonMs);
     this.advisor = new ScalingAdvisor(service, settings.scaling);
@@ -80,7 +80,10 @@ export class Brain {
   private readonly services = new Map<string, ServiceModel>();
   private readonly actions: OrchestratorAction[] = [];
 
-  constructor(readonly settings: BrainSettings) {
+  readonly settings: BrainSettings;
+
+  constructor(settings: BrainSettings) {
+    this.settings = settings;
     this.anomalies = new AnomalyStore(settings.anomalyWindow);
     this.policy = new PolicyEngine(settings.policy);
   }
@@ -116,7 +119,11 @@ export class Brain {
     m.cpu.observe(t, s.cpu_usage);
     m.memory.observe(t, s.memory_usage);
     const replicas = s.replicas ?? m.recommendation?.desiredReplicas ?? 1;
-    const row = m.features.features({ ...s, utilization: m.lastRps / (Math.max(1, replicas) * this.capacityOf(s.service)) }, this.settings.horizonMs, m.row);
+    const row = m.features.features(
+      { ...s, utilization: m.lastRps / (Math.max(1, replicas) * this.capacityOf(s.service)) },
+      this.settings.horizonMs,
+      m.row,
+    );
     this.failure.observe(row);
     m.labels.push(t, row, breaches(s, this.settings.slo), this.failure);
     m.last = s;
@@ -133,14 +140,25 @@ export class Brain {
       probability,
       horizonMs: this.settings.horizonMs,
       drivers: this.failure.drivers(m.row),
-      rule: Math.min(1, Math.max(s.error_rate / this.settings.slo.errorRate, s.network_latency / this.settings.slo.latencyMs)),
+      rule: Math.min(
+        1,
+        Math.max(s.error_rate / this.settings.slo.errorRate, s.network_latency / this.settings.slo.latencyMs),
+      ),
       inBreach: breaches(s, this.settings.slo),
       trainedOn: this.failure.trained,
       at: s.timestamp,
     };
     const conditions: Condition[] = [];
     // An untrained model's probability means nothing: act on it only after some labeled history.
-    if (this.failure.trained >= 100) conditions.push({ type: 'failure', service: s.service, probability, horizonMs: this.settings.horizonMs, drivers: m.prediction.drivers, at: s.timestamp });
+    if (this.failure.trained >= 100)
+      conditions.push({
+        type: 'failure',
+        service: s.service,
+        probability,
+        horizonMs: this.settings.horizonMs,
+        drivers: m.prediction.drivers,
+        at: s.timestamp,
+      });
     const forecast = m.requests.forecast(this.settings.horizonMs);
     if (forecast.length && m.requests.count >= 10) {
       const peak = Math.max(...forecast.map((p) => p.high80));
@@ -153,7 +171,8 @@ export class Brain {
   /** Re-evaluates every service now (the autonomous-optimization endpoint). */
   evaluateAll(services?: string[]): Condition[] {
     const out: Condition[] = [];
-    for (const [name, m] of this.services) if (m.last && (!services || services.includes(name))) out.push(...this.evaluate(m));
+    for (const [name, m] of this.services)
+      if (m.last && (!services || services.includes(name))) out.push(...this.evaluate(m));
     return out;
   }
 
@@ -189,7 +208,10 @@ export class Brain {
   }
 
   recentActions(target?: (a: OrchestratorAction) => boolean, limit = 20): OrchestratorAction[] {
-    return this.actions.filter((a) => !target || target(a)).slice(-limit).reverse();
+    return this.actions
+      .filter((a) => !target || target(a))
+      .slice(-limit)
+      .reverse();
   }
 
   capacity(service: string, horizonMs = this.settings.horizonMs): CapacityView | undefined {
@@ -208,9 +230,27 @@ export class Brain {
       samplingIntervalMs: Math.round(m.intervalMs),
       replicas,
       capacityPerReplicaRps: cap,
-      requests: { unit: 'req/s', seasonality: m.requests.seasonality, current: m.lastRps, forecast: reqs, saturation: saturation(reqs, limit) },
-      cpu: { unit: '%', seasonality: m.cpu.seasonality, current: m.last.cpu_usage, forecast: cpu, saturation: saturation(cpu, this.settings.cpuSaturation) },
-      memory: { unit: '%', seasonality: m.memory.seasonality, current: m.last.memory_usage, forecast: mem, saturation: saturation(mem, this.settings.memorySaturation) },
+      requests: {
+        unit: 'req/s',
+        seasonality: m.requests.seasonality,
+        current: m.lastRps,
+        forecast: reqs,
+        saturation: saturation(reqs, limit),
+      },
+      cpu: {
+        unit: '%',
+        seasonality: m.cpu.seasonality,
+        current: m.last.cpu_usage,
+        forecast: cpu,
+        saturation: saturation(cpu, this.settings.cpuSaturation),
+      },
+      memory: {
+        unit: '%',
+        seasonality: m.memory.seasonality,
+        current: m.last.memory_usage,
+        forecast: mem,
+        saturation: saturation(mem, this.settings.memorySaturation),
+      },
       recommendation: m.recommendation ?? null,
     };
   }

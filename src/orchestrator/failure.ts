@@ -40,7 +40,8 @@ export interface SampleView {
   utilization: number;
 }
 
-export const breaches = (s: Pick<SampleView, 'error_rate' | 'network_latency'>, slo: Slo): boolean => s.error_rate > slo.errorRate || s.network_latency > slo.latencyMs;
+export const breaches = (s: Pick<SampleView, 'error_rate' | 'network_latency'>, slo: Slo): boolean =>
+  s.error_rate > slo.errorRate || s.network_latency > slo.latencyMs;
 
 /** Rule baseline: the share of the SLO in use, 0..1. */
 export const ruleProbability = (s: Pick<SampleView, 'error_rate' | 'network_latency'>, slo: Slo): number =>
@@ -54,11 +55,20 @@ export class FeatureTracker {
   private n = 0;
   anomalyScore = 0;
 
-  constructor(private readonly slo: Slo) {}
+  private readonly slo: Slo;
+
+  constructor(slo: Slo) {
+    this.slo = slo;
+  }
 
   /** Feature row of a sample (writes into `out`, length FEATURES.length). */
   features(s: SampleView, horizonMs: number, out: Float64Array): Float64Array {
-    const cur = [s.error_rate / this.slo.errorRate, s.network_latency / this.slo.latencyMs, Number.isFinite(s.utilization) ? s.utilization : 0, s.memory_usage / 100];
+    const cur = [
+      s.error_rate / this.slo.errorRate,
+      s.network_latency / this.slo.latencyMs,
+      Number.isFinite(s.utilization) ? s.utilization : 0,
+      s.memory_usage / 100,
+    ];
     const dt = this.n > 0 ? s.timestamp - this.lastT : 0;
     for (let i = 0; i < 4; i++) {
       // Trend: EW slope per ms, expressed as the change over the horizon.
@@ -100,10 +110,13 @@ export class FailureModel {
   trained = 0;
   private readonly std = new Float64Array(K + 1);
 
-  constructor(
-    private readonly lr = 0.1,
-    private readonly l2 = 1e-4,
-  ) {}
+  private readonly lr: number;
+  private readonly l2: number;
+
+  constructor(lr = 0.1, l2 = 1e-4) {
+    this.lr = lr;
+    this.l2 = l2;
+  }
 
   /** Updates the running feature statistics (every row, labeled or not). */
   observe(x: Float64Array): void {
@@ -156,7 +169,14 @@ export class FailureModel {
   }
 
   toJSON(): { weights: number[]; g2: number[]; mean: number[]; m2: number[]; n: number; trained: number } {
-    return { weights: [...this.weights], g2: [...this.g2], mean: [...this.mean], m2: [...this.m2], n: this.n, trained: this.trained };
+    return {
+      weights: [...this.weights],
+      g2: [...this.g2],
+      mean: [...this.mean],
+      m2: [...this.m2],
+      n: this.n,
+      trained: this.trained,
+    };
   }
 }
 
@@ -173,10 +193,13 @@ interface Pending {
 export class LabelQueue {
   private readonly rows: Pending[] = [];
 
-  constructor(
-    private readonly horizonMs: number,
-    private readonly max = 4096,
-  ) {}
+  private readonly horizonMs: number;
+  private readonly max: number;
+
+  constructor(horizonMs: number, max = 4096) {
+    this.horizonMs = horizonMs;
+    this.max = max;
+  }
 
   /** Adds the row of time t and settles what t's breach status tells about earlier rows. */
   push(t: number, x: Float64Array, breached: boolean, model: FailureModel): void {

@@ -5,7 +5,7 @@
  * variance from the model's one-step RMSE. Works on irregular timestamps: steps are counted in
  * the series' typical sampling interval.
  */
-import { binsFor, DAY_MS, HoltWinters, WEEK_MS, type HoltWintersSnapshot } from '../timeseries/holt-winters.js';
+import { binsFor, DAY_MS, HoltWinters, type HoltWintersSnapshot, WEEK_MS } from '../timeseries/holt-winters.ts';
 
 export interface ForecastPoint {
   at: number;
@@ -42,7 +42,12 @@ export class Forecaster {
     else if (t > this.lastT) {
       const dt = t - this.lastT;
       const capped = this.interval > 0 ? Math.min(dt, 10 * this.interval) : dt;
-      this.interval = this.interval > 0 ? Math.exp(Math.log(this.interval) + Math.max(1 / this.n, 0.02) * (Math.log(capped) - Math.log(this.interval))) : dt;
+      this.interval =
+        this.interval > 0
+          ? Math.exp(
+              Math.log(this.interval) + Math.max(1 / this.n, 0.02) * (Math.log(capped) - Math.log(this.interval)),
+            )
+          : dt;
     }
     if (t > this.lastT) this.lastT = t;
     if (this.n === SEASON_START) this.addSeasonal();
@@ -56,11 +61,12 @@ export class Forecaster {
       [WEEK_MS, 336],
     ] as const) {
       const bins = binsFor(period, this.interval, maxBins);
-      if (bins >= 6 && period / this.interval >= 6) this.models.push(new HoltWinters({ alpha: 0.05, beta: 0, phi: 1, gamma: 0.2, periodMs: period, bins }, 6));
+      if (bins >= 6 && period / this.interval >= 6)
+        this.models.push(new HoltWinters({ alpha: 0.05, beta: 0, phi: 1, gamma: 0.2, periodMs: period, bins }, 6));
     }
   }
 
-  private select(t: number): void {
+  private select(_t: number): void {
     let best = this.active;
     let bestErr = this.models[best]!.errAbs;
     for (let i = 0; i < this.models.length; i++) {
@@ -122,19 +128,39 @@ export class Forecaster {
       const steps = Math.max(1, Math.round((at - this.lastT) / this.interval));
       const mean = this.combined(at, steps);
       const sd = m.rmse * Math.sqrt(m.varianceFactor(Math.min(steps, 5000), perSeason));
-      out.push({ at, mean, low80: mean - Z80 * sd, high80: mean + Z80 * sd, low95: mean - Z95 * sd, high95: mean + Z95 * sd });
+      out.push({
+        at,
+        mean,
+        low80: mean - Z80 * sd,
+        high80: mean + Z80 * sd,
+        low95: mean - Z95 * sd,
+        high95: mean + Z95 * sd,
+      });
     }
     return out;
   }
 
   toJSON(): ForecasterSnapshot {
-    return { models: this.models.map((m) => m.toJSON()), n: this.n, firstT: this.firstT, lastT: this.lastT, interval: this.interval, active: this.active };
+    return {
+      models: this.models.map((m) => m.toJSON()),
+      n: this.n,
+      firstT: this.firstT,
+      lastT: this.lastT,
+      interval: this.interval,
+      active: this.active,
+    };
   }
 
   static fromJSON(s: ForecasterSnapshot): Forecaster {
     const f = new Forecaster();
     f.models = s.models.map((m) => HoltWinters.fromJSON(m));
-    Object.assign(f, { n: s.n, firstT: s.firstT, lastT: s.lastT, interval: s.interval, active: Math.min(s.active, f.models.length - 1) });
+    Object.assign(f, {
+      n: s.n,
+      firstT: s.firstT,
+      lastT: s.lastT,
+      interval: s.interval,
+      active: Math.min(s.active, f.models.length - 1),
+    });
     return f;
   }
 }

@@ -1,17 +1,17 @@
 /** The AI Orchestrator: capacity forecasts, failure prediction, scaling advice and audited self-healing actions. */
-import type { Component, ComponentContext } from '../app/component.js';
-import type { Config } from '../config/index.js';
-import { Brain, type BrainSettings } from './brain.js';
-import { PolicyEngine, type EndpointRef } from './policy.js';
-import { orchestratorRoutes } from './routes.js';
-import { OrchestratorRunner } from './runner.js';
+import type { Component, ComponentContext } from '../app/component.ts';
+import type { Config } from '../config/index.ts';
+import { Brain, type BrainSettings } from './brain.ts';
+import { type EndpointRef, PolicyEngine } from './policy.ts';
+import { orchestratorRoutes } from './routes.ts';
+import { OrchestratorRunner } from './runner.ts';
 
-export { Brain, type BrainSettings, type CapacityView, type FailurePrediction } from './brain.js';
-export { Forecaster, saturation, type ForecastPoint } from './forecast.js';
-export { FailureModel, FeatureTracker, LabelQueue, FEATURES, breaches, ruleProbability } from './failure.js';
-export { ScalingAdvisor, type Recommendation } from './scaling.js';
-export { PolicyEngine, actionId, type Condition, type PolicySettings } from './policy.js';
-export { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from './config.js';
+export { Brain, type BrainSettings, type CapacityView, type FailurePrediction } from './brain.ts';
+export { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from './config.ts';
+export { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, ruleProbability } from './failure.ts';
+export { Forecaster, type ForecastPoint, saturation } from './forecast.ts';
+export { actionId, type Condition, PolicyEngine, type PolicySettings } from './policy.ts';
+export { type Recommendation, ScalingAdvisor } from './scaling.ts';
 
 function pairs(items: readonly string[]): Map<string, string> {
   return new Map(items.map((i) => [i.slice(0, i.indexOf('=')), i.slice(i.indexOf('=') + 1)]));
@@ -77,7 +77,8 @@ export function createOrchestrator(ctx: ComponentContext): Component {
         dryRunOnly: config.ORCH_DRY_RUN,
         optimize: async (services, dryRun) => {
           const conditions = brain.evaluateAll(services);
-          for (const s of services ?? brain.serviceNames()) for (const inc of brain.anomalies.openFor(s)) conditions.push({ type: 'anomaly', anomaly: inc.latest });
+          for (const s of services ?? brain.serviceNames())
+            for (const inc of brain.anomalies.openFor(s)) conditions.push({ type: 'anomaly', anomaly: inc.latest });
           if (dryRun && !config.ORCH_DRY_RUN) {
             const now = Date.now();
             return runner.publish(conditions.flatMap((c) => proposals.decide(c, now)));

@@ -7,9 +7,9 @@
  * that, one RATE_LIMITED record per target and hour says what was held back.
  */
 import { createHash } from 'node:crypto';
-import type { Anomaly, OrchestratorAction } from '../../schemas/types.js';
-import type { Driver } from './failure.js';
-import type { Recommendation } from './scaling.js';
+import type { Anomaly, OrchestratorAction } from '../../schemas/types.ts';
+import type { Driver } from './failure.ts';
+import type { Recommendation } from './scaling.ts';
 
 export interface EndpointRef {
   route: string;
@@ -32,20 +32,41 @@ export interface PolicySettings {
 
 export type Condition =
   | { type: 'anomaly'; anomaly: Anomaly }
-  | { type: 'breaker'; route: string; endpoint: string; state: 'open' | 'half_open' | 'closed'; eventId: string; at: number }
+  | {
+      type: 'breaker';
+      route: string;
+      endpoint: string;
+      state: 'open' | 'half_open' | 'closed';
+      eventId: string;
+      at: number;
+    }
   | { type: 'failure'; service: string; probability: number; horizonMs: number; drivers: Driver[]; at: number }
   | { type: 'scale'; recommendation: Recommendation };
 
-export type ActionKind = 'drain_endpoint' | 'downweight_endpoint' | 'open_breaker' | 'restore_endpoint' | 'retrain' | 'webhook' | 'scale';
+export type ActionKind =
+  | 'drain_endpoint'
+  | 'downweight_endpoint'
+  | 'open_breaker'
+  | 'restore_endpoint'
+  | 'retrain'
+  | 'webhook'
+  | 'scale';
 
 /** Actions RelayCore and NeuroWeaver apply themselves once EXECUTED; webhooks we execute; scale is advice. */
-const APPLIED_BY_OTHERS = new Set<ActionKind>(['drain_endpoint', 'downweight_endpoint', 'open_breaker', 'restore_endpoint', 'retrain']);
+const APPLIED_BY_OTHERS = new Set<ActionKind>([
+  'drain_endpoint',
+  'downweight_endpoint',
+  'open_breaker',
+  'restore_endpoint',
+  'retrain',
+]);
 
 const HOUR = 3_600_000;
 const SEEN_MAX = 50_000;
 const TOUCHED_MAX = 10_000;
 
-export const actionId = (kind: string, target: string, trigger: string): string => `act-${createHash('sha256').update(`${kind}\u0000${target}\u0000${trigger}`).digest('hex').slice(0, 24)}`;
+export const actionId = (kind: string, target: string, trigger: string): string =>
+  `act-${createHash('sha256').update(`${kind}\u0000${target}\u0000${trigger}`).digest('hex').slice(0, 24)}`;
 
 interface Draft {
   kind: ActionKind;
@@ -63,7 +84,11 @@ export class PolicyEngine {
   private readonly touched = new Map<string, EndpointRef[]>();
   private readonly breakerOpens = new Map<string, number[]>();
 
-  constructor(private readonly settings: PolicySettings) {}
+  private readonly settings: PolicySettings;
+
+  constructor(settings: PolicySettings) {
+    this.settings = settings;
+  }
 
   /** Actions for a condition at time `now` (already deduplicated and rate-limited). */
   decide(condition: Condition, now: number): OrchestratorAction[] {
@@ -95,20 +120,37 @@ export class PolicyEngine {
     if (a.state === 'CLOSED') {
       const acted = this.touched.get(a.id) ?? [];
       this.touched.delete(a.id);
-      return acted.map((e) => endpointDraft('restore_endpoint', e, a.id, `${incident} closed: restore full traffic`, {}));
+      return acted.map((e) =>
+        endpointDraft('restore_endpoint', e, a.id, `${incident} closed: restore full traffic`, {}),
+      );
     }
     if (a.score < this.settings.anomalyScore) return [];
     const drafts: Draft[] = [];
     const severe = a.score >= 0.9;
     for (const e of endpoints) {
-      if (severe) drafts.push(endpointDraft('drain_endpoint', e, a.id, `${incident}: drain the endpoint serving ${a.service}`, {}));
+      if (severe)
+        drafts.push(
+          endpointDraft('drain_endpoint', e, a.id, `${incident}: drain the endpoint serving ${a.service}`, {}),
+        );
       else {
         const weight = Math.max(0.1, Math.min(0.9, Math.round((1 - a.score) * 10) / 10 + 0.2));
-        drafts.push(endpointDraft('downweight_endpoint', e, a.id, `${incident}: shift traffic away from ${a.service}`, { weight: weight.toFixed(2) }));
+        drafts.push(
+          endpointDraft('downweight_endpoint', e, a.id, `${incident}: shift traffic away from ${a.service}`, {
+            weight: weight.toFixed(2),
+          }),
+        );
       }
     }
     if (endpoints.length) this.touch(a.id, endpoints);
-    drafts.push(this.webhookDraft(a.service, a.id, `${incident}: ${a.explanation}`, { anomalyId: a.id, service: a.service, kind: a.kind, score: a.score.toFixed(3), state: a.state }));
+    drafts.push(
+      this.webhookDraft(a.service, a.id, `${incident}: ${a.explanation}`, {
+        anomalyId: a.id,
+        service: a.service,
+        kind: a.kind,
+        score: a.score.toFixed(3),
+        state: a.state,
+      }),
+    );
     return drafts;
   }
 
@@ -117,7 +159,15 @@ export class PolicyEngine {
     const target = `${c.route}/${c.endpoint}`;
     if (c.state !== 'open') {
       if (c.state === 'closed' && this.touched.delete(`breaker:${target}`)) {
-        return [endpointDraft('restore_endpoint', e, c.eventId, `breaker of ${target} closed again (event ${c.eventId}): restore its weight`, {})];
+        return [
+          endpointDraft(
+            'restore_endpoint',
+            e,
+            c.eventId,
+            `breaker of ${target} closed again (event ${c.eventId}): restore its weight`,
+            {},
+          ),
+        ];
       }
       return [];
     }
@@ -131,12 +181,28 @@ export class PolicyEngine {
       // One trigger per flapping episode: the first opening in the window names it.
       const episode = `${target}:flapping@${opens[0]}`;
       return [
-        endpointDraft('drain_endpoint', e, episode, `${why}, the ${opens.length}th time in ${Math.round(window / 60_000)} min: drain the flapping endpoint`, {}),
-        { kind: 'retrain', target: 'routing', trigger: episode, reason: `${why} repeatedly: the routing model no longer matches ${target}; retrain it`, params: { model: 'routing' } },
+        endpointDraft(
+          'drain_endpoint',
+          e,
+          episode,
+          `${why}, the ${opens.length}th time in ${Math.round(window / 60_000)} min: drain the flapping endpoint`,
+          {},
+        ),
+        {
+          kind: 'retrain',
+          target: 'routing',
+          trigger: episode,
+          reason: `${why} repeatedly: the routing model no longer matches ${target}; retrain it`,
+          params: { model: 'routing' },
+        },
       ];
     }
     this.touch(`breaker:${target}`, [e]);
-    return [endpointDraft('downweight_endpoint', e, c.eventId, `${why}: keep its weight low while it recovers`, { weight: '0.25' })];
+    return [
+      endpointDraft('downweight_endpoint', e, c.eventId, `${why}: keep its weight low while it recovers`, {
+        weight: '0.25',
+      }),
+    ];
   }
 
   private onFailure(c: Extract<Condition, { type: 'failure' }>): Draft[] {
@@ -146,9 +212,17 @@ export class PolicyEngine {
     const drivers = c.drivers.map((d) => `${d.feature}=${d.value.toFixed(2)}`).join(', ');
     const why = `predicted SLO breach of ${c.service} within ${Math.round(c.horizonMs / 60_000)} min (p=${c.probability.toFixed(2)}; drivers ${drivers})`;
     const drafts: Draft[] = (this.settings.endpoints.get(c.service) ?? []).map((e) =>
-      endpointDraft('open_breaker', e, trigger, `${why}: open the breaker early`, { durationMs: String(this.settings.breakerOpenMs) }),
+      endpointDraft('open_breaker', e, trigger, `${why}: open the breaker early`, {
+        durationMs: String(this.settings.breakerOpenMs),
+      }),
     );
-    drafts.push(this.webhookDraft(c.service, trigger, why, { service: c.service, probability: c.probability.toFixed(3), drivers }));
+    drafts.push(
+      this.webhookDraft(c.service, trigger, why, {
+        service: c.service,
+        probability: c.probability.toFixed(3),
+        drivers,
+      }),
+    );
     return drafts;
   }
 
@@ -184,14 +258,29 @@ export class PolicyEngine {
     const id = actionId(d.kind, d.target, this.settings.dryRun ? `${d.trigger}\u0000dry-run` : d.trigger);
     if (this.seen.has(id)) return undefined;
     this.remember(id);
-    const base = { id, kind: d.kind, target: d.target, reason: d.reason, trigger: d.trigger, dryRun: this.settings.dryRun, params: d.params, error: null, at: now };
-    if (d.kind === 'webhook' && !this.settings.webhookConfigured) return { ...base, status: 'SKIPPED', error: 'no webhook configured (ORCH_WEBHOOK_URL)' };
+    const base = {
+      id,
+      kind: d.kind,
+      target: d.target,
+      reason: d.reason,
+      trigger: d.trigger,
+      dryRun: this.settings.dryRun,
+      params: d.params,
+      error: null,
+      at: now,
+    };
+    if (d.kind === 'webhook' && !this.settings.webhookConfigured)
+      return { ...base, status: 'SKIPPED', error: 'no webhook configured (ORCH_WEBHOOK_URL)' };
     const recent = (this.history.get(d.target) ?? []).filter((t) => t > now - HOUR);
     if (recent.length >= this.settings.perTargetPerHour) {
       const hour = Math.floor(now / HOUR);
       if (this.limitedHour.get(d.target) === hour) return undefined;
       this.limitedHour.set(d.target, hour);
-      return { ...base, status: 'RATE_LIMITED', error: `${d.target} already had ${recent.length} actions in the last hour (limit ${this.settings.perTargetPerHour})` };
+      return {
+        ...base,
+        status: 'RATE_LIMITED',
+        error: `${d.target} already had ${recent.length} actions in the last hour (limit ${this.settings.perTargetPerHour})`,
+      };
     }
     recent.push(now);
     this.history.set(d.target, recent);
@@ -228,6 +317,18 @@ export class PolicyEngine {
   }
 }
 
-function endpointDraft(kind: ActionKind, e: EndpointRef, trigger: string, reason: string, extra: Record<string, string>): Draft {
-  return { kind, target: `${e.route}/${e.endpoint}`, trigger, reason, params: { route: e.route, endpoint: e.endpoint, ...extra } };
+function endpointDraft(
+  kind: ActionKind,
+  e: EndpointRef,
+  trigger: string,
+  reason: string,
+  extra: Record<string, string>,
+): Draft {
+  return {
+    kind,
+    target: `${e.route}/${e.endpoint}`,
+    trigger,
+    reason,
+    params: { route: e.route, endpoint: e.endpoint, ...extra },
+  };
 }

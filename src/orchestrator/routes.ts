@@ -1,18 +1,33 @@
 /** The AI Orchestrator's HTTP API under /api/v2/ai. */
-import { HttpError, Type, type ApiInstance, type Static } from '../api/index.js';
-import { parseTime } from '../cli/time.js';
-import type { Incident } from './anomaly-store.js';
-import type { Brain } from './brain.js';
+import { type ApiInstance, HttpError, type Static, Type } from '../api/index.ts';
+import { parseTime } from '../cli/time.ts';
+import type { Incident } from './anomaly-store.ts';
+import type { Brain } from './brain.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
-const ForecastPoint = Type.Object({ at: Type.Number(), mean: Type.Number(), low80: Type.Number(), high80: Type.Number(), low95: Type.Number(), high95: Type.Number() });
+const ForecastPoint = Type.Object({
+  at: Type.Number(),
+  mean: Type.Number(),
+  low80: Type.Number(),
+  high80: Type.Number(),
+  low95: Type.Number(),
+  high95: Type.Number(),
+});
 const Saturation = Type.Object({
-  expectedAt: Nullable(Type.Number({ description: 'When the mean forecast reaches the limit (epoch ms); null: not within the horizon.' })),
+  expectedAt: Nullable(
+    Type.Number({ description: 'When the mean forecast reaches the limit (epoch ms); null: not within the horizon.' }),
+  ),
   earliestAt: Nullable(Type.Number({ description: 'When the upper 95% bound reaches it.' })),
 });
 const Series = (unit: string) =>
-  Type.Object({ unit: Type.Literal(unit), seasonality: Type.String(), current: Type.Number(), forecast: Type.Array(ForecastPoint), saturation: Saturation });
+  Type.Object({
+    unit: Type.Literal(unit),
+    seasonality: Type.String(),
+    current: Type.Number(),
+    forecast: Type.Array(ForecastPoint),
+    saturation: Saturation,
+  });
 const Recommendation = Type.Object({
   service: Type.String(),
   currentReplicas: Nullable(Type.Integer()),
@@ -49,7 +64,14 @@ const Action = Type.Object({
   error: Nullable(Type.String()),
   at: Type.Number(),
 });
-const Contribution = Type.Object({ metric: Type.String(), value: Type.Number(), expectedLow: Type.Number(), expectedHigh: Type.Number(), score: Type.Number(), share: Type.Number() });
+const Contribution = Type.Object({
+  metric: Type.String(),
+  value: Type.Number(),
+  expectedLow: Type.Number(),
+  expectedHigh: Type.Number(),
+  score: Type.Number(),
+  share: Type.Number(),
+});
 const IncidentSchema = Type.Object({
   id: Type.String(),
   service: Type.String(),
@@ -63,7 +85,11 @@ const IncidentSchema = Type.Object({
   endedAt: Nullable(Type.Number()),
   updatedAt: Type.Number(),
 });
-const Driver = Type.Object({ feature: Type.String(), value: Type.Number(), effect: Type.Number({ description: 'Contribution to the log-odds.' }) });
+const Driver = Type.Object({
+  feature: Type.String(),
+  value: Type.Number(),
+  effect: Type.Number({ description: 'Contribution to the log-odds.' }),
+});
 const Prediction = Type.Object({
   probability: Type.Number({ description: 'Probability of an SLO breach within the horizon.' }),
   horizonMs: Type.Number(),
@@ -73,7 +99,9 @@ const Prediction = Type.Object({
   trainedOn: Type.Integer({ description: 'Labeled samples the shared model has learned from.' }),
   at: Type.Number(),
 });
-const ServiceName = Type.Object({ service_name: Type.String({ minLength: 1, maxLength: 256, examples: ['checkout'] }) });
+const ServiceName = Type.Object({
+  service_name: Type.String({ minLength: 1, maxLength: 256, examples: ['checkout'] }),
+});
 const ErrorRef = Type.Ref('Error');
 
 const incidentView = (i: Incident): Static<typeof IncidentSchema> => ({
@@ -113,17 +141,30 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
     {
       schema: {
         summary: 'Evaluate services now: failure risk, scaling, and the self-healing actions they call for',
-        description: 'Every decision is also written to orchestrator.actions. With ORCH_DRY_RUN=true only proposals are made.',
+        description:
+          'Every decision is also written to orchestrator.actions. With ORCH_DRY_RUN=true only proposals are made.',
         tags: ['ai'],
         body: Type.Object(
           {
-            services: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 1000, description: 'Services to evaluate (default: all this instance knows).' })),
-            dryRun: Type.Optional(Type.Boolean({ default: true, description: 'Propose only. false needs ORCH_DRY_RUN=false.' })),
+            services: Type.Optional(
+              Type.Array(Type.String({ minLength: 1 }), {
+                minItems: 1,
+                maxItems: 1000,
+                description: 'Services to evaluate (default: all this instance knows).',
+              }),
+            ),
+            dryRun: Type.Optional(
+              Type.Boolean({ default: true, description: 'Propose only. false needs ORCH_DRY_RUN=false.' }),
+            ),
           },
           { additionalProperties: false, examples: [{ services: ['checkout'], dryRun: true }] },
         ),
         response: {
-          200: Type.Object({ dryRun: Type.Boolean(), evaluated: Type.Array(Type.String()), actions: Type.Array(Action) }),
+          200: Type.Object({
+            dryRun: Type.Boolean(),
+            evaluated: Type.Array(Type.String()),
+            actions: Type.Array(Action),
+          }),
           404: ErrorRef,
           409: ErrorRef,
         },
@@ -131,7 +172,8 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
     },
     async (req) => {
       const dryRun = req.body.dryRun ?? true;
-      if (!dryRun && deps.dryRunOnly) throw new HttpError(409, 'this instance runs with ORCH_DRY_RUN=true: it only proposes actions', 'body.dryRun');
+      if (!dryRun && deps.dryRunOnly)
+        throw new HttpError(409, 'this instance runs with ORCH_DRY_RUN=true: it only proposes actions', 'body.dryRun');
       const unknown = req.body.services?.find((s) => !brain.serviceNames().includes(s));
       if (unknown !== undefined) throw new HttpError(404, `no metrics seen for service "${unknown}"`, 'body.services');
       const actions = await deps.optimize(req.body.services, dryRun);
@@ -143,7 +185,8 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
     '/ai/insights/:service_name',
     {
       schema: {
-        summary: 'What the orchestrator knows of one service: failure risk and its drivers, capacity, open anomalies, recent actions',
+        summary:
+          'What the orchestrator knows of one service: failure risk and its drivers, capacity, open anomalies, recent actions',
         tags: ['ai'],
         params: ServiceName,
         response: {
@@ -161,7 +204,12 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
     },
     async (req) => {
       const service = req.params.service_name;
-      if (!brain.knows(service)) throw new HttpError(404, `unknown service "${service}": no metrics or anomalies seen for it`, 'params.service_name');
+      if (!brain.knows(service))
+        throw new HttpError(
+          404,
+          `unknown service "${service}": no metrics or anomalies seen for it`,
+          'params.service_name',
+        );
       return {
         service,
         lastSampleAt: brain.lastSample(service)?.timestamp ?? null,
@@ -177,23 +225,34 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
     '/ai/predictive/capacity',
     {
       schema: {
-        summary: 'Capacity forecasts with 80%/95% intervals, time to saturation and the scaling recommendation, per service',
+        summary:
+          'Capacity forecasts with 80%/95% intervals, time to saturation and the scaling recommendation, per service',
         tags: ['ai'],
         querystring: Type.Object(
           {
             service: Type.Optional(Type.String({ minLength: 1, description: 'One service (default: all).' })),
-            horizonMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10080, description: 'Forecast horizon (default ORCH_HORIZON_MINUTES).' })),
+            horizonMinutes: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 10080,
+                description: 'Forecast horizon (default ORCH_HORIZON_MINUTES).',
+              }),
+            ),
           },
           { examples: [{ service: 'checkout', horizonMinutes: 120 }] },
         ),
-        response: { 200: Type.Object({ horizonMinutes: Type.Integer(), services: Type.Array(Capacity) }), 404: ErrorRef },
+        response: {
+          200: Type.Object({ horizonMinutes: Type.Integer(), services: Type.Array(Capacity) }),
+          404: ErrorRef,
+        },
       },
     },
     async (req) => {
       const horizonMinutes = req.query.horizonMinutes ?? Math.round(brain.settings.horizonMs / 60_000);
       const names = req.query.service ? [req.query.service] : brain.serviceNames();
       const services = names.map((s) => brain.capacity(s, horizonMinutes * 60_000)).filter((c) => c !== undefined);
-      if (req.query.service && !services.length) throw new HttpError(404, `no metrics seen for service "${req.query.service}"`, 'querystring.service');
+      if (req.query.service && !services.length)
+        throw new HttpError(404, `no metrics seen for service "${req.query.service}"`, 'querystring.service');
       return { horizonMinutes, services };
     },
   );
@@ -207,10 +266,14 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
         querystring: Type.Object(
           {
             service: Type.Optional(Type.String({ minLength: 1 })),
-            from: Type.Optional(Type.String({ description: 'Active at or after: ISO date-time, epoch ms, or relative like -2h.' })),
+            from: Type.Optional(
+              Type.String({ description: 'Active at or after: ISO date-time, epoch ms, or relative like -2h.' }),
+            ),
             to: Type.Optional(Type.String({ description: 'Started at or before (same forms).' })),
             minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-            state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('any')], { default: 'any' })),
+            state: Type.Optional(
+              Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('any')], { default: 'any' }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           },
           { examples: [{ service: 'checkout', from: '-2h', minScore: 0.7, state: 'open' }] },
@@ -221,8 +284,18 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
     async (req) => {
       const from = timeParam(req.query.from, 'querystring.from');
       const to = timeParam(req.query.to, 'querystring.to');
-      if (from !== undefined && to !== undefined && to < from) throw new HttpError(400, 'querystring.to is before querystring.from', 'querystring.to');
-      const incidents = brain.anomalies.query({ service: req.query.service, from, to, minScore: req.query.minScore, state: req.query.state, limit: req.query.limit }).map(incidentView);
+      if (from !== undefined && to !== undefined && to < from)
+        throw new HttpError(400, 'querystring.to is before querystring.from', 'querystring.to');
+      const incidents = brain.anomalies
+        .query({
+          service: req.query.service,
+          from,
+          to,
+          minScore: req.query.minScore,
+          state: req.query.state,
+          limit: req.query.limit,
+        })
+        .map(incidentView);
       return { count: incidents.length, incidents };
     },
   );

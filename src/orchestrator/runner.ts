@@ -10,13 +10,19 @@
  * orchestrator.actions (key: target); webhook actions are executed here when not in dry-run.
  */
 import { randomUUID } from 'node:crypto';
-import type { OrchestratorAction } from '../../schemas/types.js';
-import type { EcosystemEvents } from '../app/events.js';
-import { DecodeError, partitionForKey, type BatchConsumer, type ConsumedBatch, type KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import type { Brain } from './brain.js';
-import type { Condition } from './policy.js';
-import { executeWebhook, type WebhookSettings } from './webhook.js';
+import type { OrchestratorAction } from '../../schemas/types.ts';
+import type { EcosystemEvents } from '../app/events.ts';
+import {
+  type BatchConsumer,
+  type ConsumedBatch,
+  DecodeError,
+  type KafkaConnection,
+  partitionForKey,
+} from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Brain } from './brain.ts';
+import type { Condition } from './policy.ts';
+import { executeWebhook, type WebhookSettings } from './webhook.ts';
 
 export interface RunnerOptions {
   groupPrefix: string;
@@ -35,19 +41,26 @@ export class OrchestratorRunner {
   private running = false;
   private crashed?: string;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly brain: Brain,
-    private readonly log: Logger,
-    private readonly events: EcosystemEvents,
-    private readonly opts: RunnerOptions,
-  ) {
+  private readonly kafka: KafkaConnection;
+  private readonly brain: Brain;
+  private readonly log: Logger;
+  private readonly events: EcosystemEvents;
+  private readonly opts: RunnerOptions;
+
+  constructor(kafka: KafkaConnection, brain: Brain, log: Logger, events: EcosystemEvents, opts: RunnerOptions) {
+    this.kafka = kafka;
+    this.brain = brain;
+    this.log = log;
+    this.events = events;
+    this.opts = opts;
     this.feedGroup = `${opts.groupPrefix}orchestrator-feed-${randomUUID()}`;
   }
 
   health(): { status: 'ok' | 'degraded' | 'stopped'; detail?: string } {
     if (this.crashed) return { status: 'degraded', detail: this.crashed };
-    return this.running ? { status: 'ok', detail: `${this.brain.serviceNames().length} services, ${this.brain.anomalies.size} incidents` } : { status: 'stopped' };
+    return this.running
+      ? { status: 'ok', detail: `${this.brain.serviceNames().length} services, ${this.brain.anomalies.size} incidents` }
+      : { status: 'stopped' };
   }
 
   async start(): Promise<void> {
@@ -152,7 +165,8 @@ export class OrchestratorRunner {
   /** Executes webhooks (outside dry-run) and writes the actions to orchestrator.actions. */
   async publish(actions: OrchestratorAction[]): Promise<OrchestratorAction[]> {
     for (const a of actions) {
-      if (a.kind === 'webhook' && !a.dryRun && a.status !== 'SKIPPED' && a.status !== 'RATE_LIMITED') Object.assign(a, await executeWebhook(a, this.opts.webhook));
+      if (a.kind === 'webhook' && !a.dryRun && a.status !== 'SKIPPED' && a.status !== 'RATE_LIMITED')
+        Object.assign(a, await executeWebhook(a, this.opts.webhook));
     }
     if (!actions.length) return [];
     const producer = await this.kafka.producer();
@@ -178,7 +192,10 @@ export class OrchestratorRunner {
         data: { id: a.id, kind: a.kind, status: a.status, trigger: a.trigger ?? '' },
       });
     }
-    this.log.info({ actions: actions.map((a) => ({ id: a.id, kind: a.kind, target: a.target, status: a.status })) }, 'orchestrator decisions');
+    this.log.info(
+      { actions: actions.map((a) => ({ id: a.id, kind: a.kind, target: a.target, status: a.status })) },
+      'orchestrator decisions',
+    );
     return actions;
   }
 }

@@ -38,10 +38,13 @@ export class ScalingAdvisor {
   /** (time, needed) in the cool-down window, for scale-down stabilisation. */
   private readonly window: { at: number; needed: number }[] = [];
 
-  constructor(
-    readonly service: string,
-    private readonly settings: ScalingSettings,
-  ) {}
+  readonly service: string;
+  private readonly settings: ScalingSettings;
+
+  constructor(service: string, settings: ScalingSettings) {
+    this.service = service;
+    this.settings = settings;
+  }
 
   /** The recommendation for a forecast peak (requests per second) and the replicas now serving. */
   recommend(peakRps: number, capacityRps: number, currentReplicas: number | null, now: number): Recommendation {
@@ -61,7 +64,10 @@ export class ScalingAdvisor {
       desired = stable;
       reason = `forecast peak has needed at most ${stable} replicas for the whole cool-down`;
     } else {
-      reason = stable < previous ? `fewer replicas would do, but the cool-down keeps ${previous}` : `${previous} replicas cover the forecast peak`;
+      reason =
+        stable < previous
+          ? `fewer replicas would do, but the cool-down keeps ${previous}`
+          : `${previous} replicas cover the forecast peak`;
     }
     if (desired !== this.desired) {
       this.desired = desired;

@@ -3,7 +3,7 @@
  * is on the allow-list (checked at start and again here), with a timeout and one retry. The URL
  * is a secret (credentials, or a token in its path as chat webhooks have): no message names it.
  */
-import type { OrchestratorAction } from '../../schemas/types.js';
+import type { OrchestratorAction } from '../../schemas/types.ts';
 
 export interface WebhookSettings {
   url: string | undefined;
@@ -27,7 +27,10 @@ export function webhookRefusal(url: string, allowedHosts: readonly string[]): st
 }
 
 /** POSTs the action; resolves with the action's final status and error. */
-export async function executeWebhook(action: OrchestratorAction, settings: WebhookSettings): Promise<{ status: 'EXECUTED' | 'FAILED' | 'SKIPPED'; error: string | null }> {
+export async function executeWebhook(
+  action: OrchestratorAction,
+  settings: WebhookSettings,
+): Promise<{ status: 'EXECUTED' | 'FAILED' | 'SKIPPED'; error: string | null }> {
   if (!settings.url) return { status: 'SKIPPED', error: 'no webhook configured (ORCH_WEBHOOK_URL)' };
   const refusal = webhookRefusal(settings.url, settings.allowedHosts);
   if (refusal) return { status: 'FAILED', error: refusal };
@@ -57,7 +60,9 @@ export async function executeWebhook(action: OrchestratorAction, settings: Webho
 function withoutCredentials(url: string): { target: string; authorization: Record<string, string> } {
   const parsed = new URL(url);
   if (!parsed.username && !parsed.password) return { target: url, authorization: {} };
-  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');
+  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString(
+    'base64',
+  );
   parsed.username = '';
   parsed.password = '';
   return { target: parsed.toString(), authorization: { authorization: `Basic ${basic}` } };

@@ -13,7 +13,11 @@ export function progress(label: string, unit = ''): Progress {
   const tty = Boolean(process.stderr.isTTY);
   if (tty) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {percentage}% {value}/{total}${unit ? ` ${unit}` : ''}`, stream: process.stderr, hideCursor: true },
+      {
+        format: `${label} [{bar}] {percentage}% {value}/{total}${unit ? ` ${unit}` : ''}`,
+        stream: process.stderr,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;

@@ -5,11 +5,11 @@
  * announced on the ecosystem feed. The action id is the idempotency key.
  */
 import { randomUUID } from 'node:crypto';
-import type { OrchestratorAction } from '../../schemas/types.js';
-import type { EcosystemEventSpec } from '../app/events.js';
-import type { BatchConsumer, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import type { RelayEngine } from './engine.js';
+import type { OrchestratorAction } from '../../schemas/types.ts';
+import type { EcosystemEventSpec } from '../app/events.ts';
+import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { RelayEngine } from './engine.ts';
 
 export const ACTION_KINDS = ['drain_endpoint', 'downweight_endpoint', 'open_breaker', 'restore_endpoint'] as const;
 
@@ -23,7 +23,9 @@ export interface AppliedAction {
 }
 
 /** Route and endpoint named by an action: params.route/params.endpoint, else target `<route>/<endpoint>`. */
-export function actionTarget(a: Pick<OrchestratorAction, 'target' | 'params'>): { route: string; endpoint: string } | undefined {
+export function actionTarget(
+  a: Pick<OrchestratorAction, 'target' | 'params'>,
+): { route: string; endpoint: string } | undefined {
   const route = a.params.route;
   const endpoint = a.params.endpoint;
   if (route && endpoint) return { route, endpoint };
@@ -39,12 +41,17 @@ export class ActionApplier {
   private groupId = '';
   private live = false;
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly engine: RelayEngine,
-    private readonly log: Logger,
-    private readonly publish: (e: EcosystemEventSpec) => void,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly engine: RelayEngine;
+  private readonly log: Logger;
+  private readonly publish: (e: EcosystemEventSpec) => void;
+
+  constructor(kafka: KafkaConnection, engine: RelayEngine, log: Logger, publish: (e: EcosystemEventSpec) => void) {
+    this.kafka = kafka;
+    this.engine = engine;
+    this.log = log;
+    this.publish = publish;
+  }
 
   async start(): Promise<void> {
     const topic = this.kafka.catalog.name('orchestrator.actions');
@@ -60,7 +67,10 @@ export class ActionApplier {
           const { value } = await this.kafka.serde.decode('orchestrator.actions', record.value);
           this.apply(value as OrchestratorAction);
         } catch (err) {
-          this.log.warn({ offset: record.offset, err: (err as Error).message }, 'skipping an undecodable orchestrator action');
+          this.log.warn(
+            { offset: record.offset, err: (err as Error).message },
+            'skipping an undecodable orchestrator action',
+          );
         }
       }
       const end = pending.get(batch.partition);
@@ -78,7 +88,10 @@ export class ActionApplier {
     if (this.applied.has(action.id)) return false;
     const target = actionTarget(action);
     if (!target) {
-      this.log.warn({ action: action.id, target: action.target }, 'orchestrator action names no route/endpoint; skipped');
+      this.log.warn(
+        { action: action.id, target: action.target },
+        'orchestrator action names no route/endpoint; skipped',
+      );
       return false;
     }
     const detail = this.carryOut(action, target.route, target.endpoint);
@@ -94,7 +107,13 @@ export class ActionApplier {
         severity: action.kind === 'restore_endpoint' ? 'INFO' : 'WARNING',
         subject: `${target.route}/${target.endpoint}`,
         message: `applied ${action.kind} on ${target.route}/${target.endpoint}: ${detail}`,
-        data: { actionId: action.id, kind: action.kind, route: target.route, endpoint: target.endpoint, reason: action.reason },
+        data: {
+          actionId: action.id,
+          kind: action.kind,
+          route: target.route,
+          endpoint: target.endpoint,
+          reason: action.reason,
+        },
       });
     }
     return true;
@@ -112,7 +131,10 @@ export class ActionApplier {
       case 'downweight_endpoint': {
         const weight = Number(action.params.weight);
         if (!Number.isFinite(weight) || weight < 0 || weight > 1) {
-          this.log.warn({ action: action.id, weight: action.params.weight }, 'downweight_endpoint needs params.weight from 0 to 1; skipped');
+          this.log.warn(
+            { action: action.id, weight: action.params.weight },
+            'downweight_endpoint needs params.weight from 0 to 1; skipped',
+          );
           return undefined;
         }
         controls.weightFactor = weight;
@@ -125,7 +147,9 @@ export class ActionApplier {
           if (controls.forcedOpenUntil <= Date.now()) return 'breaker open window already over';
         }
         runtime?.forceOpen(`orchestrator action ${action.id}`);
-        return controls.forcedOpenUntil > Date.now() ? `breaker held open until ${new Date(controls.forcedOpenUntil).toISOString()}` : 'breaker opened (half-opens after the reset timeout)';
+        return controls.forcedOpenUntil > Date.now()
+          ? `breaker held open until ${new Date(controls.forcedOpenUntil).toISOString()}`
+          : 'breaker opened (half-opens after the reset timeout)';
       }
       default:
         controls.drained = false;

@@ -1,18 +1,22 @@
 /** RelayCore's HTTP API under /api/v2: consumption control, messages, optimisation, status, routes. */
-import { Type, type Static } from '@fastify/type-provider-typebox';
-import type { Route } from '../../schemas/types.js';
-import { HttpError } from '../api/errors.js';
-import type { ApiInstance } from '../api/server.js';
-import { HyperparametersSchema, RetrainFailed, RetrainTimedOut, RetrainUnanswered } from '../ml/index.js';
-import { TIERS } from './config.js';
-import { OptimizeError, type RelayCore } from './relay.js';
-import { redactRoute, restoreRedacted } from './redact.js';
-import { parseRoute, POLICIES, RouteError, SETTINGS } from './routes.js';
-import { RelayStatus } from './status.js';
+import { type Static, Type } from '@fastify/type-provider-typebox';
+import type { Route } from '../../schemas/types.ts';
+import { HttpError } from '../api/errors.ts';
+import type { ApiInstance } from '../api/server.ts';
+import { HyperparametersSchema, RetrainFailed, RetrainTimedOut, RetrainUnanswered } from '../ml/index.ts';
+import { TIERS } from './config.ts';
+import { redactRoute, restoreRedacted } from './redact.ts';
+import { OptimizeError, type RelayCore } from './relay.ts';
+import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
+import { RelayStatus } from './status.ts';
 
 const tags = ['relaycore'];
 const Err = Type.Ref('Error');
-const Name = Type.String({ pattern: '^[A-Za-z0-9._-]{1,100}$', description: 'Letters, digits, ".", "_" or "-".', examples: ['orders'] });
+const Name = Type.String({
+  pattern: '^[A-Za-z0-9._-]{1,100}$',
+  description: 'Letters, digits, ".", "_" or "-".',
+  examples: ['orders'],
+});
 const StringMap = Type.Record(Type.String(), Type.String());
 const SettingValue = Type.Union([Type.String(), Type.Number()]);
 
@@ -20,7 +24,10 @@ const EndpointSchema = Type.Object(
   {
     id: Name,
     kind: Type.Union([Type.Literal('HTTP'), Type.Literal('KAFKA')]),
-    target: Type.String({ description: 'URL for HTTP, topic name for KAFKA.', examples: ['http://orders-a.internal:8080/ingest'] }),
+    target: Type.String({
+      description: 'URL for HTTP, topic name for KAFKA.',
+      examples: ['http://orders-a.internal:8080/ingest'],
+    }),
     weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, default: 1 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 })),
     headers: Type.Optional(StringMap),
@@ -29,7 +36,12 @@ const EndpointSchema = Type.Object(
 );
 
 const RouteFields = {
-  policy: Type.Optional(Type.Union(POLICIES.map((p) => Type.Literal(p)), { description: POLICIES.join(', ') })),
+  policy: Type.Optional(
+    Type.Union(
+      POLICIES.map((p) => Type.Literal(p)),
+      { description: POLICIES.join(', ') },
+    ),
+  ),
   endpoints: Type.Array(EndpointSchema, { minItems: 1 }),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, default: 3 })),
   settings: Type.Optional(
@@ -52,8 +64,14 @@ const routeExample = {
   settings: { errorThresholdPercentage: '50', resetTimeoutMs: '5000' },
 };
 
-const RouteBody = Type.Object({ name: Name, ...RouteFields }, { additionalProperties: false, examples: [routeExample] });
-const RouteUpdate = Type.Object({ name: Type.Optional(Name), ...RouteFields }, { additionalProperties: false, examples: [routeExample] });
+const RouteBody = Type.Object(
+  { name: Name, ...RouteFields },
+  { additionalProperties: false, examples: [routeExample] },
+);
+const RouteUpdate = Type.Object(
+  { name: Type.Optional(Name), ...RouteFields },
+  { additionalProperties: false, examples: [routeExample] },
+);
 const RoutePatch = Type.Object(
   {
     policy: RouteFields.policy,
@@ -64,26 +82,70 @@ const RoutePatch = Type.Object(
   { additionalProperties: false, examples: [{ policy: 'learned' }] },
 );
 
-const EndpointOut = Type.Object({ id: Type.String(), kind: Type.String(), target: Type.String(), weight: Type.Number(), timeoutMs: Type.Integer(), headers: StringMap });
-const RouteOut = Type.Object({ name: Type.String(), policy: Type.String(), endpoints: Type.Array(EndpointOut), maxAttempts: Type.Integer(), settings: StringMap, updatedAt: Type.Number() });
+const EndpointOut = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  target: Type.String(),
+  weight: Type.Number(),
+  timeoutMs: Type.Integer(),
+  headers: StringMap,
+});
+const RouteOut = Type.Object({
+  name: Type.String(),
+  policy: Type.String(),
+  endpoints: Type.Array(EndpointOut),
+  maxAttempts: Type.Integer(),
+  settings: StringMap,
+  updatedAt: Type.Number(),
+});
 const NameParams = Type.Object({ name: Name });
 
 const MessageBody = Type.Object(
   {
-    id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Unique id, also the idempotency key; generated when absent.' })),
+    id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Unique id, also the idempotency key; generated when absent.',
+      }),
+    ),
     route: Type.Optional(Name),
-    priority: Type.Optional(Type.Union(TIERS.map((t) => Type.Literal(t)), { default: 'normal' })),
-    key: Type.Optional(Type.String({ maxLength: 1000, description: 'Ordering key: messages with the same key are delivered in order.' })),
+    priority: Type.Optional(
+      Type.Union(
+        TIERS.map((t) => Type.Literal(t)),
+        { default: 'normal' },
+      ),
+    ),
+    key: Type.Optional(
+      Type.String({ maxLength: 1000, description: 'Ordering key: messages with the same key are delivered in order.' }),
+    ),
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 200, default: 'default' })),
-    payload: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())], { description: 'Text, or JSON (sent as its JSON text).' }),
+    payload: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())], {
+      description: 'Text, or JSON (sent as its JSON text).',
+    }),
     contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     headers: Type.Optional(StringMap),
   },
-  { additionalProperties: false, examples: [{ route: 'orders', priority: 'high', key: 'customer-42', type: 'order.created', payload: { orderId: 1001, total: 25.5 } }] },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        route: 'orders',
+        priority: 'high',
+        key: 'customer-42',
+        type: 'order.created',
+        payload: { orderId: 1001, total: 25.5 },
+      },
+    ],
+  },
 );
 const MessageQuery = Type.Object({
-  wait: Type.Optional(Type.Boolean({ default: false, description: 'Wait for the delivery outcome (from whichever instance delivers).' })),
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'Longest wait; default RELAY_WAIT_TIMEOUT_MS.' })),
+  wait: Type.Optional(
+    Type.Boolean({ default: false, description: 'Wait for the delivery outcome (from whichever instance delivers).' }),
+  ),
+  timeoutMs: Type.Optional(
+    Type.Integer({ minimum: 100, maximum: 600_000, description: 'Longest wait; default RELAY_WAIT_TIMEOUT_MS.' }),
+  ),
 });
 const MessageOut = Type.Object({
   id: Type.String(),
@@ -91,19 +153,44 @@ const MessageOut = Type.Object({
   priority: Type.String(),
   partition: Type.Integer(),
   offset: Type.String(),
-  status: Type.Union([Type.Literal('ACCEPTED'), Type.Literal('DELIVERED'), Type.Literal('DEAD_LETTERED'), Type.Literal('PENDING')]),
+  status: Type.Union([
+    Type.Literal('ACCEPTED'),
+    Type.Literal('DELIVERED'),
+    Type.Literal('DEAD_LETTERED'),
+    Type.Literal('PENDING'),
+  ]),
   outcome: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   deadLetter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
 
 const OptimizeBody = Type.Object(
   {
-    windowMinutes: Type.Optional(Type.Number({ minimum: 1, maximum: 7 * 24 * 60, default: 60, description: 'NeuroWeaver replays this much of delivery.outcomes.' })),
-    timeoutS: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: 600, description: 'Longest wait for the training job once NeuroWeaver has accepted it (it goes on after that).' })),
+    windowMinutes: Type.Optional(
+      Type.Number({
+        minimum: 1,
+        maximum: 7 * 24 * 60,
+        default: 60,
+        description: 'NeuroWeaver replays this much of delivery.outcomes.',
+      }),
+    ),
+    timeoutS: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 600,
+        description: 'Longest wait for the training job once NeuroWeaver has accepted it (it goes on after that).',
+      }),
+    ),
     budget: Type.Optional(
       Type.Object(
         {
-          trials: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Hyperparameter trials (default ML_TUNE_TRIALS of the NeuroWeaver instance).' })),
+          trials: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 64,
+              description: 'Hyperparameter trials (default ML_TUNE_TRIALS of the NeuroWeaver instance).',
+            }),
+          ),
           maxEpochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
           timeS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
         },
@@ -113,11 +200,15 @@ const OptimizeBody = Type.Object(
     hyperparameters: Type.Optional(HyperparametersSchema),
     holdout: Type.Optional(
       Type.Union([Type.Literal('newest'), Type.Literal('random')], {
-        description: 'The outcomes NeuroWeaver holds out to evaluate and gate the new version on: the newest (default) or a random sample (when the window is not one continuous stretch of traffic).',
+        description:
+          'The outcomes NeuroWeaver holds out to evaluate and gate the new version on: the newest (default) or a random sample (when the window is not one continuous stretch of traffic).',
       }),
     ),
   },
-  { additionalProperties: false, examples: [{ windowMinutes: 30 }, { windowMinutes: 60, budget: { trials: 4, maxEpochs: 30 } }] },
+  {
+    additionalProperties: false,
+    examples: [{ windowMinutes: 30 }, { windowMinutes: 60, budget: { trials: 4, maxEpochs: 30 } }],
+  },
 );
 
 const Metrics = Type.Record(Type.String(), Type.Number());
@@ -126,19 +217,32 @@ const OptimizeReply = Type.Object(
     jobId: Type.String({ description: "NeuroWeaver's training job (GET /api/v2/neuroweaver/jobs/:id)." }),
     model: Type.String(),
     window: Type.Object({ from: Type.Number(), to: Type.Number() }),
-    promoted: Type.Boolean({ description: 'Whether the new version passed the promotion gate and is now the champion.' }),
-    reason: Type.String({ description: "The gate's reason: the primary metric against the classic baseline and the champion, on the same holdout." }),
-    previous: Type.Union([Type.Object({ version: Type.String(), holdout: Metrics }), Type.Null()], { description: "The champion it was compared with, and that champion's metrics on the new version's holdout." }),
+    promoted: Type.Boolean({
+      description: 'Whether the new version passed the promotion gate and is now the champion.',
+    }),
+    reason: Type.String({
+      description:
+        "The gate's reason: the primary metric against the classic baseline and the champion, on the same holdout.",
+    }),
+    previous: Type.Union([Type.Object({ version: Type.String(), holdout: Metrics }), Type.Null()], {
+      description: "The champion it was compared with, and that champion's metrics on the new version's holdout.",
+    }),
     candidate: Type.Object({
       version: Type.String(),
       status: Type.String({ description: 'CHAMPION or REJECTED.' }),
       rows: Type.Integer(),
       hyperparameters: Type.Record(Type.String(), Type.String()),
       holdout: Metrics,
-      baseline: Type.Record(Type.String(), Type.Number(), { description: 'A linear regression on the same features and split.' }),
-      classic: Type.Record(Type.String(), Type.Number(), { description: "The endpoints' recent record (latency and failure EWMAs) as the prediction." }),
+      baseline: Type.Record(Type.String(), Type.Number(), {
+        description: 'A linear regression on the same features and split.',
+      }),
+      classic: Type.Record(Type.String(), Type.Number(), {
+        description: "The endpoints' recent record (latency and failure EWMAs) as the prediction.",
+      }),
     }),
-    serving: Type.Union([Type.String(), Type.Null()], { description: 'The version learned routes on this instance use now.' }),
+    serving: Type.Union([Type.String(), Type.Null()], {
+      description: 'The version learned routes on this instance use now.',
+    }),
     routesUsingLearned: Type.Array(Type.String()),
   },
   {
@@ -148,9 +252,21 @@ const OptimizeReply = Type.Object(
         model: 'routing',
         window: { from: 1795770900000, to: 1795774500000 },
         promoted: true,
-        reason: 'beats the champion: holdout_combined_loss 0.2950 vs champion v20261127-091500-1a2b 0.3310 on the same holdout',
-        previous: { version: 'v20261127-091500-1a2b', holdout: { combined_loss: 0.331, latency_mae_log: 0.26, failure_logloss: 0.011 } },
-        candidate: { version: 'v20261127-101500-3fa2', status: 'CHAMPION', rows: 48210, hyperparameters: { layers: '2', units: '32' }, holdout: { combined_loss: 0.295 }, baseline: { combined_loss: 0.41 }, classic: { combined_loss: 1.3 } },
+        reason:
+          'beats the champion: holdout_combined_loss 0.2950 vs champion v20261127-091500-1a2b 0.3310 on the same holdout',
+        previous: {
+          version: 'v20261127-091500-1a2b',
+          holdout: { combined_loss: 0.331, latency_mae_log: 0.26, failure_logloss: 0.011 },
+        },
+        candidate: {
+          version: 'v20261127-101500-3fa2',
+          status: 'CHAMPION',
+          rows: 48210,
+          hyperparameters: { layers: '2', units: '32' },
+          holdout: { combined_loss: 0.295 },
+          baseline: { combined_loss: 0.41 },
+          classic: { combined_loss: 1.3 },
+        },
         serving: 'v20261127-101500-3fa2',
         routesUsingLearned: ['orders'],
       },
@@ -163,11 +279,15 @@ function routeError(err: unknown): never {
   throw err;
 }
 
-const settingsToStrings = (s: Record<string, string | number> | undefined) => (s ? Object.fromEntries(Object.entries(s).map(([k, v]) => [k, String(v)])) : undefined);
+const settingsToStrings = (s: Record<string, string | number> | undefined) =>
+  s ? Object.fromEntries(Object.entries(s).map(([k, v]) => [k, String(v)])) : undefined;
 
 function checkRoute(raw: Record<string, unknown>): Route {
   try {
-    return parseRoute({ ...raw, settings: settingsToStrings(raw.settings as Record<string, string | number> | undefined) }, '');
+    return parseRoute(
+      { ...raw, settings: settingsToStrings(raw.settings as Record<string, string | number> | undefined) },
+      '',
+    );
   } catch (err) {
     return routeError(err);
   }
@@ -180,15 +300,35 @@ function existing(relay: RelayCore, name: string): Route {
 }
 
 export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
-  api.post('/relaycore/start', { schema: { summary: 'Start consuming the inbound tiers', tags, response: { 200: Type.Object({ running: Type.Boolean() }) } } }, async () => {
-    await relay.engine.start();
-    return { running: true };
-  });
+  api.post(
+    '/relaycore/start',
+    {
+      schema: {
+        summary: 'Start consuming the inbound tiers',
+        tags,
+        response: { 200: Type.Object({ running: Type.Boolean() }) },
+      },
+    },
+    async () => {
+      await relay.engine.start();
+      return { running: true };
+    },
+  );
 
-  api.post('/relaycore/stop', { schema: { summary: 'Stop consuming: in-flight deliveries finish and are committed', tags, response: { 200: Type.Object({ running: Type.Boolean() }) } } }, async () => {
-    await relay.engine.stop();
-    return { running: false };
-  });
+  api.post(
+    '/relaycore/stop',
+    {
+      schema: {
+        summary: 'Stop consuming: in-flight deliveries finish and are committed',
+        tags,
+        response: { 200: Type.Object({ running: Type.Boolean() }) },
+      },
+    },
+    async () => {
+      await relay.engine.stop();
+      return { running: false };
+    },
+  );
 
   api.post(
     '/relaycore/message',
@@ -206,14 +346,31 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
       const priority = body.priority ?? 'normal';
       const routeName = body.route ?? relay.defaultRoute(priority);
       if (!routeName || !relay.store.get(routeName)) {
-        throw new HttpError(400, body.route ? `body.route "${body.route}" is not a route` : `no body.route given and the ${priority} tier has no existing default route`, 'body.route');
+        throw new HttpError(
+          400,
+          body.route
+            ? `body.route "${body.route}" is not a route`
+            : `no body.route given and the ${priority} tier has no existing default route`,
+          'body.route',
+        );
       }
       const payload = typeof body.payload === 'string' ? body.payload : JSON.stringify(body.payload);
       const id = body.id ?? crypto.randomUUID();
-      const waiter = req.query.wait ? relay.waitFor(id, req.query.timeoutMs ?? relay.config().RELAY_WAIT_TIMEOUT_MS) : undefined;
+      const waiter = req.query.wait
+        ? relay.waitFor(id, req.query.timeoutMs ?? relay.config().RELAY_WAIT_TIMEOUT_MS)
+        : undefined;
       let sent;
       try {
-        sent = await relay.send({ id, route: body.route, type: body.type, payload, contentType: body.contentType, headers: body.headers, key: body.key, priority });
+        sent = await relay.send({
+          id,
+          route: body.route,
+          type: body.type,
+          payload,
+          contentType: body.contentType,
+          headers: body.headers,
+          key: body.key,
+          priority,
+        });
       } catch (err) {
         waiter?.cancel();
         throw err;
@@ -221,8 +378,13 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
       if (!waiter) return reply.status(202).send({ ...sent, status: 'ACCEPTED' });
       const fate = await waiter.fate;
       if (!fate) return reply.status(202).send({ ...sent, status: 'PENDING' });
-      if (fate.status === 'DELIVERED') return reply.status(200).send({ ...sent, status: 'DELIVERED', outcome: fate.outcome as unknown as Record<string, unknown> });
-      return reply.status(200).send({ ...sent, status: 'DEAD_LETTERED', deadLetter: fate.deadLetter as unknown as Record<string, unknown> });
+      if (fate.status === 'DELIVERED')
+        return reply
+          .status(200)
+          .send({ ...sent, status: 'DELIVERED', outcome: fate.outcome as unknown as Record<string, unknown> });
+      return reply
+        .status(200)
+        .send({ ...sent, status: 'DEAD_LETTERED', deadLetter: fate.deadLetter as unknown as Record<string, unknown> });
     },
   );
 
@@ -241,7 +403,13 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req) => {
       const b = req.body ?? {};
       try {
-        return await relay.optimize({ windowMs: (b.windowMinutes ?? 60) * 60_000, timeoutMs: (b.timeoutS ?? 600) * 1000, budget: b.budget, hyperparameters: b.hyperparameters, holdout: b.holdout });
+        return await relay.optimize({
+          windowMs: (b.windowMinutes ?? 60) * 60_000,
+          timeoutMs: (b.timeoutS ?? 600) * 1000,
+          budget: b.budget,
+          hyperparameters: b.hyperparameters,
+          holdout: b.holdout,
+        });
       } catch (err) {
         if (err instanceof OptimizeError) throw new HttpError(err.status, err.message);
         if (err instanceof RetrainUnanswered) throw new HttpError(503, err.message);
@@ -254,38 +422,110 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
 
   api.get(
     '/relaycore/status',
-    { schema: { summary: "Routes, endpoints (breaker, controls, live stats, the policy's current score), decision cost, routing model, slots and consumer lag", tags, response: { 200: RelayStatus } } },
+    {
+      schema: {
+        summary:
+          "Routes, endpoints (breaker, controls, live stats, the policy's current score), decision cost, routing model, slots and consumer lag",
+        tags,
+        response: { 200: RelayStatus },
+      },
+    },
     async () => relay.status(),
   );
 
-  const routesDoc = 'Secret-looking endpoint headers (authorization, tokens, keys, cookies...), URL passwords and secret query values are shown as `[redacted]`; writing `[redacted]` back keeps the stored value.';
+  const routesDoc =
+    'Secret-looking endpoint headers (authorization, tokens, keys, cookies...), URL passwords and secret query values are shown as `[redacted]`; writing `[redacted]` back keeps the stored value.';
 
-  api.get('/relaycore/routes', { schema: { summary: 'List routes', description: routesDoc, tags, response: { 200: Type.Array(RouteOut) } } }, async () => relay.store.all().map(redactRoute));
-
-  api.get('/relaycore/routes/:name', { schema: { summary: 'Read a route', description: routesDoc, tags, params: NameParams, response: { 200: RouteOut, 404: Err } } }, async (req) =>
-    redactRoute(existing(relay, req.params.name)),
+  api.get(
+    '/relaycore/routes',
+    { schema: { summary: 'List routes', description: routesDoc, tags, response: { 200: Type.Array(RouteOut) } } },
+    async () => relay.store.all().map(redactRoute),
   );
 
-  api.post('/relaycore/routes', { schema: { summary: 'Create a route (shared with every instance through relay.routes)', tags, body: RouteBody, response: { 201: RouteOut, 400: Err, 409: Err } } }, async (req, reply) => {
-    const route = checkRoute(req.body as Static<typeof RouteBody>);
-    if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
-    return reply.status(201).send(redactRoute(await relay.putRoute(route)));
-  });
+  api.get(
+    '/relaycore/routes/:name',
+    {
+      schema: {
+        summary: 'Read a route',
+        description: routesDoc,
+        tags,
+        params: NameParams,
+        response: { 200: RouteOut, 404: Err },
+      },
+    },
+    async (req) => redactRoute(existing(relay, req.params.name)),
+  );
 
-  api.put('/relaycore/routes/:name', { schema: { summary: 'Create or replace a route', tags, params: NameParams, body: RouteUpdate, response: { 200: RouteOut, 400: Err } } }, async (req) => {
-    if (req.body.name !== undefined && req.body.name !== req.params.name) throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
-    return redactRoute(await relay.putRoute(restoreRedacted(checkRoute({ ...req.body, name: req.params.name }), relay.store.get(req.params.name))));
-  });
+  api.post(
+    '/relaycore/routes',
+    {
+      schema: {
+        summary: 'Create a route (shared with every instance through relay.routes)',
+        tags,
+        body: RouteBody,
+        response: { 201: RouteOut, 400: Err, 409: Err },
+      },
+    },
+    async (req, reply) => {
+      const route = checkRoute(req.body as Static<typeof RouteBody>);
+      if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
+      return reply.status(201).send(redactRoute(await relay.putRoute(route)));
+    },
+  );
 
-  api.patch('/relaycore/routes/:name', { schema: { summary: 'Change part of a route, e.g. switch its policy', tags, params: NameParams, body: RoutePatch, response: { 200: RouteOut, 400: Err, 404: Err } } }, async (req) => {
-    const current = existing(relay, req.params.name);
-    const settings = req.body.settings ? { ...current.settings, ...settingsToStrings(req.body.settings) } : current.settings;
-    return redactRoute(await relay.putRoute(restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current)));
-  });
+  api.put(
+    '/relaycore/routes/:name',
+    {
+      schema: {
+        summary: 'Create or replace a route',
+        tags,
+        params: NameParams,
+        body: RouteUpdate,
+        response: { 200: RouteOut, 400: Err },
+      },
+    },
+    async (req) => {
+      if (req.body.name !== undefined && req.body.name !== req.params.name)
+        throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
+      return redactRoute(
+        await relay.putRoute(
+          restoreRedacted(checkRoute({ ...req.body, name: req.params.name }), relay.store.get(req.params.name)),
+        ),
+      );
+    },
+  );
 
-  api.delete('/relaycore/routes/:name', { schema: { summary: 'Delete a route', tags, params: NameParams, response: { 204: Type.Null(), 404: Err } } }, async (req, reply) => {
-    existing(relay, req.params.name);
-    await relay.store.delete(req.params.name);
-    return reply.status(204).send(null);
-  });
+  api.patch(
+    '/relaycore/routes/:name',
+    {
+      schema: {
+        summary: 'Change part of a route, e.g. switch its policy',
+        tags,
+        params: NameParams,
+        body: RoutePatch,
+        response: { 200: RouteOut, 400: Err, 404: Err },
+      },
+    },
+    async (req) => {
+      const current = existing(relay, req.params.name);
+      const settings = req.body.settings
+        ? { ...current.settings, ...settingsToStrings(req.body.settings) }
+        : current.settings;
+      return redactRoute(
+        await relay.putRoute(
+          restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current),
+        ),
+      );
+    },
+  );
+
+  api.delete(
+    '/relaycore/routes/:name',
+    { schema: { summary: 'Delete a route', tags, params: NameParams, response: { 204: Type.Null(), 404: Err } } },
+    async (req, reply) => {
+      existing(relay, req.params.name);
+      await relay.store.delete(req.params.name);
+      return reply.status(204).send(null);
+    },
+  );
 }

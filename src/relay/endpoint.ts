@@ -4,12 +4,12 @@
  * slow-call rate check opossum lacks), and the orchestrator's controls (drain, weight, forced open).
  */
 import CircuitBreaker from 'opossum';
-import type { Endpoint, Route } from '../../schemas/types.js';
-import type { EcosystemEventSpec } from '../app/events.js';
-import { setting } from './routes.js';
-import type { DeliveryRequest, HttpSender, KafkaSender, SendResult } from './senders.js';
-import { SendError } from './senders.js';
-import { EndpointStats, type AttemptResult } from './stats.js';
+import type { Endpoint, Route } from '../../schemas/types.ts';
+import type { EcosystemEventSpec } from '../app/events.ts';
+import { setting } from './routes.ts';
+import type { DeliveryRequest, HttpSender, KafkaSender, SendResult } from './senders.ts';
+import { SendError } from './senders.ts';
+import { type AttemptResult, EndpointStats } from './stats.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 export type EndpointState = BreakerState | 'forced-open' | 'drained';
@@ -24,7 +24,12 @@ export interface EndpointControls {
   actions: string[];
 }
 
-export const freshControls = (): EndpointControls => ({ drained: false, weightFactor: 1, forcedOpenUntil: 0, actions: [] });
+export const freshControls = (): EndpointControls => ({
+  drained: false,
+  weightFactor: 1,
+  forcedOpenUntil: 0,
+  actions: [],
+});
 
 export interface AttemptOutcome {
   status: 'DELIVERED' | 'FAILED' | 'TIMEOUT' | 'REJECTED';
@@ -46,7 +51,11 @@ class SlowCallWindow {
   private readonly slow = new Uint32Array(10);
   private bucket = 0;
   private bucketStart = 0;
-  constructor(private readonly windowMs: number) {}
+  private readonly windowMs: number;
+
+  constructor(windowMs: number) {
+    this.windowMs = windowMs;
+  }
 
   record(isSlow: boolean, now: number): { calls: number; slow: number } {
     const width = this.windowMs / 10;
@@ -90,13 +99,22 @@ export class EndpointRuntime {
   /** Set by the learned policy while it sheds this endpoint. */
   shedding = false;
 
+  readonly endpoint: Endpoint;
+  private readonly senders: Senders;
+  readonly controls: EndpointControls;
+  private readonly publish: (e: EcosystemEventSpec) => void;
+
   constructor(
     route_: Route,
-    readonly endpoint: Endpoint,
-    private readonly senders: Senders,
-    readonly controls: EndpointControls,
-    private readonly publish: (e: EcosystemEventSpec) => void,
+    endpoint: Endpoint,
+    senders: Senders,
+    controls: EndpointControls,
+    publish: (e: EcosystemEventSpec) => void,
   ) {
+    this.endpoint = endpoint;
+    this.senders = senders;
+    this.controls = controls;
+    this.publish = publish;
     this.route = route_.name;
     this.key = `${route_.name}/${endpoint.id}`;
     this.url = endpoint.kind === 'HTTP' ? new URL(endpoint.target) : null;
@@ -123,11 +141,18 @@ export class EndpointRuntime {
   }
 
   private send(req: DeliveryRequest): Promise<SendResult> {
-    return this.endpoint.kind === 'HTTP' ? this.senders.http.send(this.endpoint, this.url!, req) : this.senders.kafka.send(this.endpoint, req);
+    return this.endpoint.kind === 'HTTP'
+      ? this.senders.http.send(this.endpoint, this.url!, req)
+      : this.senders.kafka.send(this.endpoint, req);
   }
 
   private transition(state: BreakerState): void {
-    const reason = state === 'open' ? this.openReason : state === 'half-open' ? 'reset timeout elapsed: one probe allowed' : 'probe succeeded';
+    const reason =
+      state === 'open'
+        ? this.openReason
+        : state === 'half-open'
+          ? 'reset timeout elapsed: one probe allowed'
+          : 'probe succeeded';
     this.openReason = 'error rate';
     this.publish({
       component: 'relay',
@@ -135,7 +160,13 @@ export class EndpointRuntime {
       severity: state === 'open' ? 'WARNING' : 'INFO',
       subject: this.key,
       message: `breaker of ${this.key} is ${state} (${reason})`,
-      data: { route: this.route, endpoint: this.endpoint.id, state, reason, errorRate: this.stats.errFast.value.toFixed(3) },
+      data: {
+        route: this.route,
+        endpoint: this.endpoint.id,
+        state,
+        reason,
+        errorRate: this.stats.errFast.value.toFixed(3),
+      },
     });
   }
 
@@ -177,7 +208,13 @@ export class EndpointRuntime {
     let outcome: AttemptOutcome;
     try {
       const res = await this.breaker.fire(req);
-      outcome = { status: 'DELIVERED', httpStatus: res.httpStatus, latencyMs: performance.now() - started, error: null, permanent: false };
+      outcome = {
+        status: 'DELIVERED',
+        httpStatus: res.httpStatus,
+        latencyMs: performance.now() - started,
+        error: null,
+        permanent: false,
+      };
     } catch (err) {
       outcome = this.failure(err, performance.now() - started);
     }
@@ -186,7 +223,8 @@ export class EndpointRuntime {
       this.stats.rejected++;
       return outcome;
     }
-    const result: AttemptResult = outcome.status === 'DELIVERED' ? 'ok' : outcome.status === 'TIMEOUT' ? 'timeout' : 'failed';
+    const result: AttemptResult =
+      outcome.status === 'DELIVERED' ? 'ok' : outcome.status === 'TIMEOUT' ? 'timeout' : 'failed';
     this.stats.finished(result, outcome.latencyMs, Date.now());
     this.checkSlowCalls(outcome.latencyMs);
     return outcome;
@@ -194,15 +232,40 @@ export class EndpointRuntime {
 
   private failure(err: unknown, latencyMs: number): AttemptOutcome {
     const code = (err as { code?: string }).code;
-    if (code === 'EOPENBREAKER') return { status: 'REJECTED', httpStatus: null, latencyMs, error: 'breaker open', permanent: false };
-    if (code === 'ETIMEDOUT') return { status: 'TIMEOUT', httpStatus: null, latencyMs, error: `timed out after ${this.endpoint.timeoutMs} ms`, permanent: false };
-    if (err instanceof SendError) return { status: err.kind === 'timeout' ? 'TIMEOUT' : 'FAILED', httpStatus: err.httpStatus, latencyMs, error: err.message, permanent: err.kind === 'rejected' };
-    return { status: 'FAILED', httpStatus: null, latencyMs, error: (err as Error).message ?? String(err), permanent: false };
+    if (code === 'EOPENBREAKER')
+      return { status: 'REJECTED', httpStatus: null, latencyMs, error: 'breaker open', permanent: false };
+    if (code === 'ETIMEDOUT')
+      return {
+        status: 'TIMEOUT',
+        httpStatus: null,
+        latencyMs,
+        error: `timed out after ${this.endpoint.timeoutMs} ms`,
+        permanent: false,
+      };
+    if (err instanceof SendError)
+      return {
+        status: err.kind === 'timeout' ? 'TIMEOUT' : 'FAILED',
+        httpStatus: err.httpStatus,
+        latencyMs,
+        error: err.message,
+        permanent: err.kind === 'rejected',
+      };
+    return {
+      status: 'FAILED',
+      httpStatus: null,
+      latencyMs,
+      error: (err as Error).message ?? String(err),
+      permanent: false,
+    };
   }
 
   private checkSlowCalls(latencyMs: number): void {
     const { calls, slow } = this.slowCalls.record(latencyMs >= this.slowCallMs, Date.now());
-    if (calls >= Math.max(1, this.volumeThreshold) && (slow / calls) * 100 >= this.slowCallRate && !this.breaker.opened) {
+    if (
+      calls >= Math.max(1, this.volumeThreshold) &&
+      (slow / calls) * 100 >= this.slowCallRate &&
+      !this.breaker.opened
+    ) {
       this.slowCalls.reset();
       this.forceOpen(`${slow} of ${calls} calls slower than ${this.slowCallMs} ms`);
     }

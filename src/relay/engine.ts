@@ -5,19 +5,26 @@
  * A batch handler returns only once every record in it is delivered or dead-lettered, so the
  * offsets the BatchConsumer then commits never skip a message (at-least-once).
  */
-import type { DeadLetterInput, DeliveryOutcomeInput, RelayMessage, Route } from '../../schemas/types.js';
-import type { EcosystemEventSpec } from '../app/events.js';
-import { DecodeError, type BatchConsumer, type ConsumedBatch, type ConsumedRecord, type KafkaConnection, type TypedProducer } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import { TIERS, type Tier } from './config.js';
-import { EndpointRuntime, freshControls, type EndpointControls, type Senders } from './endpoint.js';
-import { WeightedGate } from './gate.js';
-import { featureRecord } from './learned/features.js';
-import { LearnedPolicy, type RoutingScorer } from './learned/policy.js';
-import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.js';
-import { setting, type PolicyName } from './routes.js';
-import { Coalescer, HttpSender, KafkaSender, type DeliveryRequest } from './senders.js';
-import { BatchProgress } from './window.js';
+import type { DeadLetterInput, DeliveryOutcomeInput, RelayMessage, Route } from '../../schemas/types.ts';
+import type { EcosystemEventSpec } from '../app/events.ts';
+import {
+  type BatchConsumer,
+  type ConsumedBatch,
+  type ConsumedRecord,
+  DecodeError,
+  type KafkaConnection,
+  type TypedProducer,
+} from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { TIERS, type Tier } from './config.ts';
+import { type EndpointControls, EndpointRuntime, freshControls, type Senders } from './endpoint.ts';
+import { WeightedGate } from './gate.ts';
+import { featureRecord } from './learned/features.ts';
+import { LearnedPolicy, type RoutingScorer } from './learned/policy.ts';
+import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.ts';
+import { type PolicyName, setting } from './routes.ts';
+import { Coalescer, type DeliveryRequest, HttpSender, KafkaSender } from './senders.ts';
+import { BatchProgress } from './window.ts';
 
 export interface EngineOptions {
   groupId: string;
@@ -76,12 +83,16 @@ export class RelayEngine {
   private readonly fallbackPolicy = new P2cPeakEwma();
   readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0 };
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly options: EngineOptions,
-    private readonly log: Logger,
-    private readonly publish: (e: EcosystemEventSpec) => void,
-  ) {
+  private readonly kafka: KafkaConnection;
+  private readonly options: EngineOptions;
+  private readonly log: Logger;
+  private readonly publish: (e: EcosystemEventSpec) => void;
+
+  constructor(kafka: KafkaConnection, options: EngineOptions, log: Logger, publish: (e: EcosystemEventSpec) => void) {
+    this.kafka = kafka;
+    this.options = options;
+    this.log = log;
+    this.publish = publish;
     this.gate = new WeightedGate(options.maxInflight, options.tierWeights);
     this.window = new WeightedGate(options.maxUncommitted, options.tierWeights);
     this.deliveryProducer = kafka.newProducer();
@@ -96,7 +107,11 @@ export class RelayEngine {
     this.deadLetters = new Coalescer(async (items) => {
       await (await kafka.producer()).send(
         'deadletter',
-        items.map((i) => ({ key: i.value.key ?? null, value: i.value, headers: i.messageId ? { 'message-id': i.messageId } : undefined })),
+        items.map((i) => ({
+          key: i.value.key ?? null,
+          value: i.value,
+          headers: i.messageId ? { 'message-id': i.messageId } : undefined,
+        })),
       );
     });
   }
@@ -121,7 +136,9 @@ export class RelayEngine {
   setRoute(name: string, route: Route | null): void {
     const old = this.routes.get(name);
     if (!route) {
-      old?.endpoints.forEach((e) => e.dispose());
+      old?.endpoints.forEach((e) => {
+        e.dispose();
+      });
       this.routes.delete(name);
       return;
     }
@@ -131,9 +148,20 @@ export class RelayEngine {
       if (prev && sameBreaker && JSON.stringify(prev.endpoint) === JSON.stringify(ep)) return prev;
       return new EndpointRuntime(route, ep, this.senders, this.controlsOf(name, ep.id), this.publish);
     });
-    old?.endpoints.filter((e) => !endpoints.includes(e)).forEach((e) => e.dispose());
-    const policy = old && old.route.policy === route.policy ? old.policy : this.makePolicy(route.policy as PolicyName, name);
-    this.routes.set(name, { route, endpoints, policy, decisions: old?.decisions ?? 0, decisionMs: old?.decisionMs ?? 0 });
+    old?.endpoints
+      .filter((e) => !endpoints.includes(e))
+      .forEach((e) => {
+        e.dispose();
+      });
+    const policy =
+      old && old.route.policy === route.policy ? old.policy : this.makePolicy(route.policy as PolicyName, name);
+    this.routes.set(name, {
+      route,
+      endpoints,
+      policy,
+      decisions: old?.decisions ?? 0,
+      decisionMs: old?.decisionMs ?? 0,
+    });
   }
 
   private makePolicy(name: PolicyName, routeName: string): RoutingPolicy {
@@ -149,9 +177,13 @@ export class RelayEngine {
             const route = this.routes.get(routeName)?.route;
             return {
               exploration: route ? setting(route, 'exploration', this.options.exploration) : this.options.exploration,
-              shedThreshold: route ? setting(route, 'shedThreshold', this.options.shedThreshold) : this.options.shedThreshold,
+              shedThreshold: route
+                ? setting(route, 'shedThreshold', this.options.shedThreshold)
+                : this.options.shedThreshold,
               probeIntervalMs: route ? setting(route, 'probeIntervalMs') : 2000,
-              retryBackoffMs: route ? setting(route, 'retryBackoffMs', this.options.retryBackoffMs) : this.options.retryBackoffMs,
+              retryBackoffMs: route
+                ? setting(route, 'retryBackoffMs', this.options.retryBackoffMs)
+                : this.options.retryBackoffMs,
               failureCostMs: route ? setting(route, 'failureCostMs') : 250,
               loadScale: route ? setting(route, 'loadScale') : 4,
               onShed: (e, shed, failure) =>
@@ -160,7 +192,9 @@ export class RelayEngine {
                   kind: 'endpoint_shed',
                   severity: shed ? 'WARNING' : 'INFO',
                   subject: e.key,
-                  message: shed ? `shedding ${e.key}: predicted failure probability ${failure.toFixed(2)}` : `${e.key} no longer shed (predicted failure ${failure.toFixed(2)})`,
+                  message: shed
+                    ? `shedding ${e.key}: predicted failure probability ${failure.toFixed(2)}`
+                    : `${e.key} no longer shed (predicted failure ${failure.toFixed(2)})`,
                   data: { route: e.route, endpoint: e.endpoint.id, shed: String(shed), failure: failure.toFixed(3) },
                 }),
             };
@@ -196,7 +230,11 @@ export class RelayEngine {
     this.stopping = false;
     this.running = true;
     for (const tier of TIERS) {
-      const consumer = this.kafka.consumer({ groupId: this.tierGroup(tier), maxWaitTimeMs: 100, maxBytesPerPartition: 512 * 1024 });
+      const consumer = this.kafka.consumer({
+        groupId: this.tierGroup(tier),
+        maxWaitTimeMs: 100,
+        maxBytesPerPartition: 512 * 1024,
+      });
       consumer.onCrash((error, restarting) => {
         this.log.error({ tier, err: error.message, restarting }, 'tier consumer crashed');
         if (!restarting) this.restartSoon();
@@ -243,7 +281,10 @@ export class RelayEngine {
     await this.stop();
     await this.flush();
     await this.senders.http.close();
-    for (const rt of this.routes.values()) rt.endpoints.forEach((e) => e.dispose());
+    for (const rt of this.routes.values())
+      rt.endpoints.forEach((e) => {
+        e.dispose();
+      });
   }
 
   /** The HTTP connection pools, per origin. */
@@ -296,7 +337,11 @@ export class RelayEngine {
       for (const resolve of admissions.values()) resolve();
       throw err;
     };
-    const running = Promise.allSettled([...chains.values(), ...independent].map((chain) => this.runChain(tier, chain, batch, progress, admitted, abort).catch(abandon)));
+    const running = Promise.allSettled(
+      [...chains.values(), ...independent].map((chain) =>
+        this.runChain(tier, chain, batch, progress, admitted, abort).catch(abandon),
+      ),
+    );
     // Units of the window are taken in offset order, so the oldest unhandled record always holds one.
     void (async () => {
       for (const item of items) {
@@ -311,7 +356,14 @@ export class RelayEngine {
   }
 
   /** Delivers one key's messages in order. */
-  private async runChain(tier: Tier, chain: ChainItem[], batch: ConsumedBatch, progress: BatchProgress, admitted: Map<ChainItem, Promise<void>>, abort: { stopped: boolean }): Promise<void> {
+  private async runChain(
+    tier: Tier,
+    chain: ChainItem[],
+    batch: ConsumedBatch,
+    progress: BatchProgress,
+    admitted: Map<ChainItem, Promise<void>>,
+    abort: { stopped: boolean },
+  ): Promise<void> {
     for (const item of chain) {
       await admitted.get(item);
       if (abort.stopped) throw new Stopping('batch handed back');
@@ -348,7 +400,11 @@ export class RelayEngine {
       if (!rt?.policy.prepare) continue;
       const started = performance.now();
       try {
-        rt.policy.prepare(rt.endpoints.filter((e) => e.available(now)), msgs, now);
+        rt.policy.prepare(
+          rt.endpoints.filter((e) => e.available(now)),
+          msgs,
+          now,
+        );
       } catch (err) {
         this.log.error({ route: name, err: (err as Error).message }, 'batch scoring failed; picks fall back');
       }
@@ -402,7 +458,14 @@ export class RelayEngine {
       attempt: 1,
       scoreRow: -1,
       scoreBatch: null,
-      request: { id: message.id, key: record.key, type: message.type, payload: message.payload, contentType: message.contentType, headers: message.headers },
+      request: {
+        id: message.id,
+        key: record.key,
+        type: message.type,
+        payload: message.payload,
+        contentType: message.contentType,
+        headers: message.headers,
+      },
     };
   }
 
@@ -423,7 +486,11 @@ export class RelayEngine {
     for (;;) {
       const rt = this.routes.get(p.route);
       if (!rt) {
-        await this.deadLetter(p.record, 'unknown_route', `route "${p.route}" does not exist`, { messageId: p.message.id, route: p.route || null, attempts });
+        await this.deadLetter(p.record, 'unknown_route', `route "${p.route}" does not exist`, {
+          messageId: p.message.id,
+          route: p.route || null,
+          attempts,
+        });
         return;
       }
       if (attempts >= rt.route.maxAttempts) break;
@@ -458,7 +525,11 @@ export class RelayEngine {
       lastError = `${endpoint.key}: ${outcome.error ?? outcome.status}`;
       reason = 'max_attempts';
       if (outcome.permanent) {
-        await this.deadLetter(p.record, 'endpoint_rejected', lastError, { messageId: p.message.id, route: rt.route.name, attempts });
+        await this.deadLetter(p.record, 'endpoint_rejected', lastError, {
+          messageId: p.message.id,
+          route: rt.route.name,
+          attempts,
+        });
         return;
       }
       if (attempts < rt.route.maxAttempts) {
@@ -474,14 +545,27 @@ export class RelayEngine {
     try {
       const chosen = rt.policy.pick(candidates, p, now);
       if (chosen && candidates.includes(chosen)) return chosen;
-      this.log.error({ route: rt.route.name, policy: rt.policy.name }, 'policy picked no candidate; using p2c-peak-ewma');
+      this.log.error(
+        { route: rt.route.name, policy: rt.policy.name },
+        'policy picked no candidate; using p2c-peak-ewma',
+      );
     } catch (err) {
-      this.log.error({ route: rt.route.name, policy: rt.policy.name, err: (err as Error).message }, 'policy failed; using p2c-peak-ewma');
+      this.log.error(
+        { route: rt.route.name, policy: rt.policy.name, err: (err as Error).message },
+        'policy failed; using p2c-peak-ewma',
+      );
     }
     return this.fallbackPolicy.pick(candidates, p, now);
   }
 
-  private writeOutcome(p: Pending, rt: RouteRuntime, e: EndpointRuntime, o: Awaited<ReturnType<EndpointRuntime['attempt']>>, features: Record<string, number>, decidedAt: number): void {
+  private writeOutcome(
+    p: Pending,
+    rt: RouteRuntime,
+    e: EndpointRuntime,
+    o: Awaited<ReturnType<EndpointRuntime['attempt']>>,
+    features: Record<string, number>,
+    decidedAt: number,
+  ): void {
     const value: DeliveryOutcomeInput = {
       messageId: p.message.id,
       route: rt.route.name,
@@ -497,10 +581,17 @@ export class RelayEngine {
       features,
       decidedAt,
     };
-    this.outcomes.add({ key: e.endpoint.id, messageId: p.message.id, value }).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not write delivery outcomes'));
+    this.outcomes
+      .add({ key: e.endpoint.id, messageId: p.message.id, value })
+      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not write delivery outcomes'));
   }
 
-  private async deadLetter(record: ConsumedRecord, reason: string, error: string, about: { messageId: string | null; route: string | null; attempts: number }): Promise<void> {
+  private async deadLetter(
+    record: ConsumedRecord,
+    reason: string,
+    error: string,
+    about: { messageId: string | null; route: string | null; attempts: number },
+  ): Promise<void> {
     const value: DeadLetterInput = {
       sourceTopic: record.topic,
       sourcePartition: record.partition,
@@ -518,6 +609,9 @@ export class RelayEngine {
     };
     await this.deadLetters.add({ messageId: about.messageId, value });
     this.counters.deadLettered++;
-    this.log.warn({ topic: record.topic, offset: record.offset, reason, messageId: about.messageId }, `dead-lettered: ${error}`);
+    this.log.warn(
+      { topic: record.topic, offset: record.offset, reason, messageId: about.messageId },
+      `dead-lettered: ${error}`,
+    );
   }
 }

@@ -3,7 +3,7 @@
  * in proportion to their weights (stride scheduling), so a flood of low never starves high and
  * low still progresses; an idle tier banks no credit.
  */
-import { TIERS, type Tier } from './config.js';
+import { TIERS, type Tier } from './config.ts';
 
 export class WeightedGate {
   private free: number;
@@ -13,10 +13,12 @@ export class WeightedGate {
   /** Slots granted per tier since start. */
   readonly granted: Record<Tier, number> = { high: 0, normal: 0, low: 0 };
 
-  constructor(
-    readonly capacity: number,
-    private readonly weights: Record<Tier, number>,
-  ) {
+  readonly capacity: number;
+  private readonly weights: Record<Tier, number>;
+
+  constructor(capacity: number, weights: Record<Tier, number>) {
+    this.capacity = capacity;
+    this.weights = weights;
     this.free = capacity;
   }
 
@@ -35,7 +37,8 @@ export class WeightedGate {
 
   release(): void {
     let next: Tier | undefined;
-    for (const t of TIERS) if (this.queues[t].length && (next === undefined || this.pass[t] < this.pass[next])) next = t;
+    for (const t of TIERS)
+      if (this.queues[t].length && (next === undefined || this.pass[t] < this.pass[next])) next = t;
     if (next === undefined) {
       this.free++;
       return;
@@ -51,7 +54,9 @@ export class WeightedGate {
   }
 
   waiting(tier?: Tier): number {
-    return tier ? this.queues[tier].length : this.queues.high.length + this.queues.normal.length + this.queues.low.length;
+    return tier
+      ? this.queues[tier].length
+      : this.queues.high.length + this.queues.normal.length + this.queues.low.length;
   }
 
   inUse(): number {

@@ -2,8 +2,8 @@
  * Routing policies: given the endpoints a message may go to now, pick one. Candidates are
  * already filtered (breaker not open, not drained, not tried for this message when others remain).
  */
-import type { EndpointRuntime } from './endpoint.js';
-import type { PolicyName } from './routes.js';
+import type { EndpointRuntime } from './endpoint.ts';
+import type { PolicyName } from './routes.ts';
 
 /** What a policy knows of the message it routes. */
 export interface RoutedMessage {
@@ -44,7 +44,15 @@ export interface RoutingPolicy {
 
 /** A score with the fields every policy reports. */
 export function baseScore(basis: PolicyName, e: EndpointRuntime, now: number, score: number | null): EndpointScore {
-  return { basis, score, predictedLatencyMs: null, failureProbability: null, predictedAt: null, peakEwmaMs: e.stats.peak.estimate(now), inflight: e.stats.inflight };
+  return {
+    basis,
+    score,
+    predictedLatencyMs: null,
+    failureProbability: null,
+    predictedAt: null,
+    peakEwmaMs: e.stats.peak.estimate(now),
+    inflight: e.stats.inflight,
+  };
 }
 
 export type Random = () => number;
@@ -117,7 +125,11 @@ export function peakEwmaCost(e: EndpointRuntime, now: number): number {
 /** Power of two choices: two distinct endpoints drawn (by weight), the one of lower peak-EWMA cost wins. */
 export class P2cPeakEwma implements RoutingPolicy {
   readonly name: PolicyName = 'p2c-peak-ewma';
-  constructor(private readonly random: Random = Math.random) {}
+  private readonly random: Random;
+
+  constructor(random: Random = Math.random) {
+    this.random = random;
+  }
 
   pick(candidates: EndpointRuntime[], _message: RoutedMessage, now: number): EndpointRuntime {
     if (candidates.length === 1) return candidates[0]!;

@@ -3,7 +3,7 @@
  * a token in its query. The API and the status page show routes with those values replaced, and a
  * route written back with a replaced value keeps the stored one, so read-modify-write works.
  */
-import type { Endpoint, Route } from '../../schemas/types.js';
+import type { Endpoint, Route } from '../../schemas/types.ts';
 
 export const REDACTED = '[redacted]';
 
@@ -54,7 +54,12 @@ export function restoreRedacted(route: Route, stored: Route | undefined): Route 
     endpoints: route.endpoints.map((e) => {
       const old = stored.endpoints.find((o) => o.id === e.id);
       if (!old) return e;
-      const headers = Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k, v === REDACTED && old.headers[k] !== undefined ? old.headers[k] : v]));
+      const headers = Object.fromEntries(
+        Object.entries(e.headers).map(([k, v]) => [
+          k,
+          v === REDACTED && old.headers[k] !== undefined ? old.headers[k] : v,
+        ]),
+      );
       const target = e.target === redactTarget(old.target) ? old.target : e.target;
       return { ...e, target, headers };
     }),

@@ -1,19 +1,25 @@
 /** RelayCore as a component: routes store, delivery engine, orchestrator actions, outcome watcher, the routing model. */
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion, Route } from '../../schemas/types.js';
-import type { Component, ComponentContext, ComponentHealth } from '../app/component.js';
-import type { EcosystemEventSpec } from '../app/events.js';
-import type { ApiInstance } from '../api/server.js';
-import { followChampion, requestRetraining, type ChampionFollower, type Hyperparameters, type TuneBudget } from '../ml/index.js';
-import { ActionApplier } from './actions.js';
-import { registerRelayApi } from './api.js';
-import { TIERS, type Tier } from './config.js';
-import { RelayEngine } from './engine.js';
-import { routingModel } from './learned/index.js';
-import { readRoutesFile, RouteStore } from './routes.js';
-import { routeStatus, type RelayStatusBody } from './status.js';
-import type { Fate } from './watcher.js';
-import { OutcomeWatcher } from './watcher.js';
+import type { ModelVersion, Route } from '../../schemas/types.ts';
+import type { ApiInstance } from '../api/server.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
+import type { EcosystemEventSpec } from '../app/events.ts';
+import {
+  type ChampionFollower,
+  followChampion,
+  type Hyperparameters,
+  requestRetraining,
+  type TuneBudget,
+} from '../ml/index.ts';
+import { ActionApplier } from './actions.ts';
+import { registerRelayApi } from './api.ts';
+import { TIERS, type Tier } from './config.ts';
+import { RelayEngine } from './engine.ts';
+import { routingModel } from './learned/index.ts';
+import { RouteStore, readRoutesFile } from './routes.ts';
+import { type RelayStatusBody, routeStatus } from './status.ts';
+import type { Fate } from './watcher.ts';
+import { OutcomeWatcher } from './watcher.ts';
 
 export interface SendOptions {
   id?: string;
@@ -61,7 +67,12 @@ export interface OptimizeResult {
   reason: string;
   /** The champion the new version was compared with, and its metrics on the new version's holdout. */
   previous: { version: string; holdout: Record<string, number> } | null;
-  candidate: { version: string; status: ModelVersion['status']; rows: number; hyperparameters: Record<string, string> } & VersionMetrics;
+  candidate: {
+    version: string;
+    status: ModelVersion['status'];
+    rows: number;
+    hyperparameters: Record<string, string>;
+  } & VersionMetrics;
   /** The version this instance's learned routes use now. */
   serving: string | null;
   routesUsingLearned: string[];
@@ -69,11 +80,11 @@ export interface OptimizeResult {
 
 /** A condition of this instance that keeps optimize from asking NeuroWeaver; `status` is the HTTP status it maps to. */
 export class OptimizeError extends Error {
-  constructor(
-    readonly status: 409 | 503,
-    message: string,
-  ) {
+  readonly status: 409 | 503;
+
+  constructor(status: 409 | 503, message: string) {
     super(message);
+    this.status = status;
   }
 }
 
@@ -97,7 +108,10 @@ export class RelayCore implements Component {
   private follower?: ChampionFollower;
   private model: ServedModel = { version: null, error: null };
 
-  constructor(private readonly ctx: ComponentContext) {
+  private readonly ctx: ComponentContext;
+
+  constructor(ctx: ComponentContext) {
+    this.ctx = ctx;
     const c = ctx.config;
     const publish = (e: EcosystemEventSpec) => void ctx.events.publish(e);
     this.store = new RouteStore(ctx.kafka, ctx.log);
@@ -129,13 +143,19 @@ export class RelayCore implements Component {
     await Promise.all([this.actions.start(), this.watcher.start(), this.followModel()]);
     this.started = true;
     if (this.ctx.config.RELAY_AUTOSTART) await this.engine.start();
-    this.ctx.log.info({ routes: this.store.all().map((r) => r.name), model: this.engine.scorerVersion() }, 'RelayCore ready');
+    this.ctx.log.info(
+      { routes: this.store.all().map((r) => r.name), model: this.engine.scorerVersion() },
+      'RelayCore ready',
+    );
   }
 
   /** Serves the routing model's champion from NeuroWeaver's registry now, and every later champion as it changes. */
   private async followModel(): Promise<void> {
     try {
-      this.follower = await followChampion(this.ctx.kafka, routingModel.name, (v, dir) => this.serve(v, dir), { saveRoot: this.ctx.config.MODEL_SAVE_PATH, log: this.ctx.log });
+      this.follower = await followChampion(this.ctx.kafka, routingModel.name, (v, dir) => this.serve(v, dir), {
+        saveRoot: this.ctx.config.MODEL_SAVE_PATH,
+        log: this.ctx.log,
+      });
     } catch (err) {
       this.model.error = `the model registry could not be read: ${(err as Error).message}`;
       this.ctx.log.error({ err }, `${this.model.error}; learned routes use p2c-peak-ewma`);
@@ -149,13 +169,22 @@ export class RelayCore implements Component {
       this.engine.setScorer(await routingModel.load(dir, champion.version));
     } catch (err) {
       this.model.error = `champion ${champion.version} does not load from ${dir}: ${(err as Error).message}`;
-      this.ctx.log.error(`${this.model.error}; ${previous ? `still serving ${previous}` : 'learned routes use p2c-peak-ewma'}`);
+      this.ctx.log.error(
+        `${this.model.error}; ${previous ? `still serving ${previous}` : 'learned routes use p2c-peak-ewma'}`,
+      );
       return;
     }
     this.model = { version: champion, error: null };
     const message = `learned routes now use routing model ${champion.version}${previous ? ` instead of ${previous}` : ''}`;
     this.ctx.log.info({ version: champion.version, previous }, message);
-    this.ctx.events.publish({ component: 'relay', kind: 'model_changed', severity: 'INFO', subject: `routing/${champion.version}`, message, data: { version: champion.version, previous: previous ?? '', note: champion.note ?? '' } });
+    this.ctx.events.publish({
+      component: 'relay',
+      kind: 'model_changed',
+      severity: 'INFO',
+      subject: `routing/${champion.version}`,
+      message,
+      data: { version: champion.version, previous: previous ?? '', note: champion.note ?? '' },
+    });
   }
 
   async stop(): Promise<void> {
@@ -167,13 +196,19 @@ export class RelayCore implements Component {
 
   health(): ComponentHealth {
     if (!this.started) return { status: 'stopped', detail: 'not started' };
-    if (!this.engine.isRunning()) return { status: 'stopped', detail: 'consumption stopped (POST /api/v2/relaycore/start)' };
+    if (!this.engine.isRunning())
+      return { status: 'stopped', detail: 'consumption stopped (POST /api/v2/relaycore/start)' };
     const modelTrouble = this.model.error ?? this.follower?.failure();
     if (modelTrouble) return { status: 'degraded', detail: modelTrouble };
-    if (!this.store.all().length) return { status: 'ok', detail: 'no routes yet (ROUTES_FILE or POST /api/v2/relaycore/routes)' };
+    if (!this.store.all().length)
+      return { status: 'ok', detail: 'no routes yet (ROUTES_FILE or POST /api/v2/relaycore/routes)' };
     const now = Date.now();
-    const down = [...this.engine.routes.values()].filter((rt) => !rt.endpoints.some((e) => e.available(now))).map((rt) => rt.route.name);
-    return down.length ? { status: 'degraded', detail: `no endpoint available on ${down.join(', ')}` } : { status: 'ok' };
+    const down = [...this.engine.routes.values()]
+      .filter((rt) => !rt.endpoints.some((e) => e.available(now)))
+      .map((rt) => rt.route.name);
+    return down.length
+      ? { status: 'degraded', detail: `no endpoint available on ${down.join(', ')}` }
+      : { status: 'ok' };
   }
 
   routes(api: ApiInstance): void {
@@ -192,7 +227,15 @@ export class RelayCore implements Component {
     const [res] = await producer.send(`messages.${priority}`, [
       {
         key: opts.key ?? null,
-        value: { id, route: opts.route ?? null, type: opts.type ?? 'default', payload: opts.payload, contentType: opts.contentType ?? 'application/json', headers: opts.headers ?? {}, createdAt: Date.now() },
+        value: {
+          id,
+          route: opts.route ?? null,
+          type: opts.type ?? 'default',
+          payload: opts.payload,
+          contentType: opts.contentType ?? 'application/json',
+          headers: opts.headers ?? {},
+          createdAt: Date.now(),
+        },
       },
     ]);
     return { id, topic: res!.topic, priority, partition: res!.partition, offset: res!.baseOffset };
@@ -217,23 +260,35 @@ export class RelayCore implements Component {
    */
   async optimize(req: OptimizeRequest): Promise<OptimizeResult> {
     const follower = this.follower;
-    if (!follower) throw new OptimizeError(503, this.model.error ?? 'RelayCore is not started: it does not follow the model registry yet');
+    if (!follower)
+      throw new OptimizeError(
+        503,
+        this.model.error ?? 'RelayCore is not started: it does not follow the model registry yet',
+      );
     if (this.optimizing) throw new OptimizeError(409, 'an optimization is already running on this instance');
     this.optimizing = true;
     try {
       const to = Date.now();
       const from = to - req.windowMs;
-      const answer = await requestRetraining(this.ctx.kafka, routingModel.name, { from, to }, {
-        answerTimeoutMs: this.ctx.config.RELAY_OPTIMIZE_ANSWER_MS,
-        timeoutMs: req.timeoutMs,
-        requestedBy: `relaycore ${this.ctx.config.RELAY_GROUP_ID}`,
-        reason: `POST /api/v2/relaycore/optimize: the last ${Math.round(req.windowMs / 60_000)} min of delivery outcomes`,
-        budget: req.budget,
-        hyperparameters: req.hyperparameters,
-        holdout: req.holdout,
-      });
+      const answer = await requestRetraining(
+        this.ctx.kafka,
+        routingModel.name,
+        { from, to },
+        {
+          answerTimeoutMs: this.ctx.config.RELAY_OPTIMIZE_ANSWER_MS,
+          timeoutMs: req.timeoutMs,
+          requestedBy: `relaycore ${this.ctx.config.RELAY_GROUP_ID}`,
+          reason: `POST /api/v2/relaycore/optimize: the last ${Math.round(req.windowMs / 60_000)} min of delivery outcomes`,
+          budget: req.budget,
+          hyperparameters: req.hyperparameters,
+          holdout: req.holdout,
+        },
+      );
       const record = await follower.waitFor(answer.version, REGISTRY_WAIT_MS);
-      if (!record) throw new Error(`NeuroWeaver registered ${answer.version} (job ${answer.jobId}) but its record did not reach this instance's registry reader within ${REGISTRY_WAIT_MS / 1000} s`);
+      if (!record)
+        throw new Error(
+          `NeuroWeaver registered ${answer.version} (job ${answer.jobId}) but its record did not reach this instance's registry reader within ${REGISTRY_WAIT_MS / 1000} s`,
+        );
       await follower.settled();
       return {
         jobId: answer.jobId,
@@ -241,10 +296,21 @@ export class RelayCore implements Component {
         window: { from, to },
         promoted: record.status === 'CHAMPION',
         reason: record.note ?? answer.message,
-        previous: record.parent ? { version: record.parent, holdout: metricsWithPrefix(record.metrics, 'champion_') } : null,
-        candidate: { version: record.version, status: record.status, rows: Number(record.rows), hyperparameters: record.hyperparameters, ...versionMetrics(record) },
+        previous: record.parent
+          ? { version: record.parent, holdout: metricsWithPrefix(record.metrics, 'champion_') }
+          : null,
+        candidate: {
+          version: record.version,
+          status: record.status,
+          rows: Number(record.rows),
+          hyperparameters: record.hyperparameters,
+          ...versionMetrics(record),
+        },
         serving: this.engine.scorerVersion(),
-        routesUsingLearned: this.store.all().filter((r) => r.policy === 'learned').map((r) => r.name),
+        routesUsingLearned: this.store
+          .all()
+          .filter((r) => r.policy === 'learned')
+          .map((r) => r.name),
       };
     } finally {
       this.optimizing = false;
@@ -255,8 +321,13 @@ export class RelayCore implements Component {
     const now = Date.now();
     const admin = await this.ctx.kafka.admin();
     const lagOf = async (tier: Tier) => {
-      const rows = await admin.lag(this.engine.tierGroup(tier), [this.ctx.kafka.catalog.name(`messages.${tier}`)]).catch(() => []);
-      return { total: rows.reduce((n, r) => n + r.lag, 0), partitions: rows.map((r) => ({ partition: r.partition, committed: r.committed, high: r.high, lag: r.lag })) };
+      const rows = await admin
+        .lag(this.engine.tierGroup(tier), [this.ctx.kafka.catalog.name(`messages.${tier}`)])
+        .catch(() => []);
+      return {
+        total: rows.reduce((n, r) => n + r.lag, 0),
+        partitions: rows.map((r) => ({ partition: r.partition, committed: r.committed, high: r.high, lag: r.lag })),
+      };
     };
     const [high, normal, low] = await Promise.all(TIERS.map(lagOf));
     const gate = this.engine.gate;
@@ -264,8 +335,17 @@ export class RelayCore implements Component {
     return {
       running: this.engine.isRunning(),
       groupId: this.ctx.config.RELAY_GROUP_ID,
-      slots: { capacity: gate.capacity, inUse: gate.inUse(), waiting: { high: gate.waiting('high'), normal: gate.waiting('normal'), low: gate.waiting('low') }, granted: { ...gate.granted } },
-      uncommitted: { capacity: this.engine.window.capacity, inUse: this.engine.window.inUse(), waiting: this.engine.window.waiting() },
+      slots: {
+        capacity: gate.capacity,
+        inUse: gate.inUse(),
+        waiting: { high: gate.waiting('high'), normal: gate.waiting('normal'), low: gate.waiting('low') },
+        granted: { ...gate.granted },
+      },
+      uncommitted: {
+        capacity: this.engine.window.capacity,
+        inUse: this.engine.window.inUse(),
+        waiting: this.engine.window.waiting(),
+      },
       counters: { ...this.engine.counters },
       model: {
         version: this.engine.scorerVersion(),
@@ -284,7 +364,13 @@ export class RelayCore implements Component {
 }
 
 function metricsWithPrefix(metrics: Record<string, number>, prefix: string): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).flatMap(([k, v]) => (k.startsWith(prefix) ? [[k.slice(prefix.length), v]] : [])));
+  return Object.fromEntries(
+    Object.entries(metrics).flatMap(([k, v]) => (k.startsWith(prefix) ? [[k.slice(prefix.length), v]] : [])),
+  );
 }
 
-const versionMetrics = (v: ModelVersion): VersionMetrics => ({ holdout: metricsWithPrefix(v.metrics, 'holdout_'), baseline: metricsWithPrefix(v.metrics, 'baseline_'), classic: metricsWithPrefix(v.metrics, 'classic_') });
+const versionMetrics = (v: ModelVersion): VersionMetrics => ({
+  holdout: metricsWithPrefix(v.metrics, 'holdout_'),
+  baseline: metricsWithPrefix(v.metrics, 'baseline_'),
+  classic: metricsWithPrefix(v.metrics, 'classic_'),
+});

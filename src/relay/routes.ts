@@ -6,37 +6,72 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Endpoint, Route } from '../../schemas/types.js';
-import type { BatchConsumer, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
+import type { Endpoint, Route } from '../../schemas/types.ts';
+import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
 
 export const POLICIES = ['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'] as const;
 export type PolicyName = (typeof POLICIES)[number];
 
 /** Route settings by name: breaker and policy knobs, each with its bounds and default. */
 export const SETTINGS = {
-  errorThresholdPercentage: { min: 1, max: 100, default: 50, doc: 'breaker opens when this % of calls in the rolling window failed' },
+  errorThresholdPercentage: {
+    min: 1,
+    max: 100,
+    default: 50,
+    doc: 'breaker opens when this % of calls in the rolling window failed',
+  },
   volumeThreshold: { min: 0, max: 100_000, default: 10, doc: 'calls in the window before the breaker may open' },
   rollingWindowMs: { min: 100, max: 600_000, default: 10_000, doc: 'breaker statistics window' },
   resetTimeoutMs: { min: 10, max: 3_600_000, default: 5_000, doc: 'open time before a half-open probe' },
   slowCallMs: { min: 1, max: 600_000, default: 2_000, doc: 'a call slower than this counts as slow' },
-  slowCallRatePercent: { min: 1, max: 100, default: 80, doc: 'breaker opens when this % of calls in the window were slow' },
+  slowCallRatePercent: {
+    min: 1,
+    max: 100,
+    default: 80,
+    doc: 'breaker opens when this % of calls in the window were slow',
+  },
   exploration: { min: 0, max: 0.5, default: -1, doc: 'learned: share of random decisions (default RELAY_EXPLORATION)' },
-  shedThreshold: { min: 0.05, max: 1, default: -1, doc: 'learned: predicted failure probability that sheds an endpoint (default RELAY_SHED_THRESHOLD)' },
-  probeIntervalMs: { min: 100, max: 600_000, default: 2_000, doc: 'learned: an endpoint not measured for this long gets one probe (5x longer if predicted to fail)' },
-  failureCostMs: { min: 0, max: 600_000, default: 250, doc: 'learned: price of a failed attempt beyond its latency, in ms of delay' },
-  loadScale: { min: 0.1, max: 100_000, default: 4, doc: 'learned: requests in flight at which an endpoint\'s expected cost doubles (spreads bursts)' },
-  retryBackoffMs: { min: 0, max: 60_000, default: -1, doc: 'base backoff between attempts (default RELAY_RETRY_BACKOFF_MS)' },
+  shedThreshold: {
+    min: 0.05,
+    max: 1,
+    default: -1,
+    doc: 'learned: predicted failure probability that sheds an endpoint (default RELAY_SHED_THRESHOLD)',
+  },
+  probeIntervalMs: {
+    min: 100,
+    max: 600_000,
+    default: 2_000,
+    doc: 'learned: an endpoint not measured for this long gets one probe (5x longer if predicted to fail)',
+  },
+  failureCostMs: {
+    min: 0,
+    max: 600_000,
+    default: 250,
+    doc: 'learned: price of a failed attempt beyond its latency, in ms of delay',
+  },
+  loadScale: {
+    min: 0.1,
+    max: 100_000,
+    default: 4,
+    doc: "learned: requests in flight at which an endpoint's expected cost doubles (spreads bursts)",
+  },
+  retryBackoffMs: {
+    min: 0,
+    max: 60_000,
+    default: -1,
+    doc: 'base backoff between attempts (default RELAY_RETRY_BACKOFF_MS)',
+  },
 } as const;
 export type SettingName = keyof typeof SETTINGS;
 
 /** A route or endpoint that breaks a rule; `field` names where (`endpoints.1.target`). */
 export class RouteError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
     super(`${field} ${message}`);
+    this.field = field;
   }
 }
 
@@ -50,7 +85,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function stringMap(v: unknown, field: string): Record<string, string> {
   if (v === undefined) return {};
   if (!isObject(v)) throw new RouteError(field, 'must be an object of strings');
-  for (const [k, x] of Object.entries(v)) if (typeof x !== 'string') throw new RouteError(`${field}.${k}`, 'must be a string');
+  for (const [k, x] of Object.entries(v))
+    if (typeof x !== 'string') throw new RouteError(`${field}.${k}`, 'must be a string');
   return v as Record<string, string>;
 }
 
@@ -66,7 +102,8 @@ function number(v: unknown, field: string, min: number, max: number, fallback: n
 function parseEndpoint(raw: unknown, field: string): Endpoint {
   if (!isObject(raw)) throw new RouteError(field, 'must be an object');
   const { id, kind, target } = raw;
-  if (typeof id !== 'string' || !NAME.test(id)) throw new RouteError(`${field}.id`, 'must be 1-100 letters, digits, ".", "_" or "-"');
+  if (typeof id !== 'string' || !NAME.test(id))
+    throw new RouteError(`${field}.id`, 'must be 1-100 letters, digits, ".", "_" or "-"');
   if (kind !== 'HTTP' && kind !== 'KAFKA') throw new RouteError(`${field}.kind`, 'must be HTTP or KAFKA');
   if (typeof target !== 'string') throw new RouteError(`${field}.target`, 'must be a string');
   if (kind === 'HTTP') {
@@ -76,7 +113,8 @@ function parseEndpoint(raw: unknown, field: string): Endpoint {
     } catch {
       /* reported below */
     }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new RouteError(`${field}.target`, 'must be an http(s) URL for an HTTP endpoint');
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw new RouteError(`${field}.target`, 'must be an http(s) URL for an HTTP endpoint');
   } else if (!TOPIC.test(target)) {
     throw new RouteError(`${field}.target`, 'must be a Kafka topic name for a KAFKA endpoint');
   }
@@ -94,10 +132,13 @@ function parseEndpoint(raw: unknown, field: string): Endpoint {
 export function parseRoute(raw: unknown, field = 'route'): Route {
   if (!isObject(raw)) throw new RouteError(field, 'must be an object');
   const prefix = field ? `${field}.` : '';
-  if (typeof raw.name !== 'string' || !NAME.test(raw.name)) throw new RouteError(`${prefix}name`, 'must be 1-100 letters, digits, ".", "_" or "-"');
+  if (typeof raw.name !== 'string' || !NAME.test(raw.name))
+    throw new RouteError(`${prefix}name`, 'must be 1-100 letters, digits, ".", "_" or "-"');
   const policy = raw.policy ?? 'p2c-peak-ewma';
-  if (typeof policy !== 'string' || !(POLICIES as readonly string[]).includes(policy)) throw new RouteError(`${prefix}policy`, `must be one of ${POLICIES.join(', ')}`);
-  if (!Array.isArray(raw.endpoints) || raw.endpoints.length === 0) throw new RouteError(`${prefix}endpoints`, 'must be a non-empty array');
+  if (typeof policy !== 'string' || !(POLICIES as readonly string[]).includes(policy))
+    throw new RouteError(`${prefix}policy`, `must be one of ${POLICIES.join(', ')}`);
+  if (!Array.isArray(raw.endpoints) || raw.endpoints.length === 0)
+    throw new RouteError(`${prefix}endpoints`, 'must be a non-empty array');
   const endpoints = raw.endpoints.map((e, i) => parseEndpoint(e, `${prefix}endpoints.${i}`));
   const seen = new Set<string>();
   endpoints.forEach((e, i) => {
@@ -107,7 +148,11 @@ export function parseRoute(raw: unknown, field = 'route'): Route {
   const settings = stringMap(raw.settings, `${prefix}settings`);
   for (const [name, value] of Object.entries(settings)) {
     const spec = SETTINGS[name as SettingName];
-    if (!spec) throw new RouteError(`${prefix}settings.${name}`, `is not a setting (known: ${Object.keys(SETTINGS).join(', ')})`);
+    if (!spec)
+      throw new RouteError(
+        `${prefix}settings.${name}`,
+        `is not a setting (known: ${Object.keys(SETTINGS).join(', ')})`,
+      );
     number(value, `${prefix}settings.${name}`, spec.min, spec.max, 0);
   }
   return {
@@ -160,10 +205,13 @@ export class RouteStore {
   private groupId = '';
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger) {
+    this.kafka = kafka;
+    this.log = log;
+  }
 
   onChange(listener: RouteListener): void {
     this.listeners.push(listener);
@@ -226,7 +274,10 @@ export class RouteStore {
       this.routes.set(name, route);
       this.emit(name, route);
     } catch (err) {
-      this.log.error({ route: name, err: (err as Error).message }, 'ignoring an invalid route record in the routes topic');
+      this.log.error(
+        { route: name, err: (err as Error).message },
+        'ignoring an invalid route record in the routes topic',
+      );
     }
   }
 

@@ -4,8 +4,8 @@
  * request, so a consumed batch fans out in one round trip.
  */
 import { Pool } from 'undici';
-import type { Endpoint } from '../../schemas/types.js';
-import type { OutgoingRecord, TypedProducer } from '../kafka/index.js';
+import type { Endpoint } from '../../schemas/types.ts';
+import type { OutgoingRecord, TypedProducer } from '../kafka/index.ts';
 
 export interface DeliveryRequest {
   id: string;
@@ -20,12 +20,13 @@ export type SendFailure = 'failed' | 'timeout' | 'rejected';
 
 /** A failed send. `rejected`: the endpoint refused the message itself (4xx), so no retry elsewhere helps. */
 export class SendError extends Error {
-  constructor(
-    message: string,
-    readonly kind: SendFailure,
-    readonly httpStatus: number | null = null,
-  ) {
+  readonly kind: SendFailure;
+  readonly httpStatus: number | null;
+
+  constructor(message: string, kind: SendFailure, httpStatus: number | null = null) {
     super(message);
+    this.kind = kind;
+    this.httpStatus = httpStatus;
   }
 }
 
@@ -39,10 +40,13 @@ export class Coalescer<T> {
   private scheduled = false;
   private readonly flushing = new Set<Promise<void>>();
 
-  constructor(
-    private readonly flush: (items: T[]) => Promise<void>,
-    private readonly max = 2000,
-  ) {}
+  private readonly flush: (items: T[]) => Promise<void>;
+  private readonly max: number;
+
+  constructor(flush: (items: T[]) => Promise<void>, max = 2000) {
+    this.flush = flush;
+    this.max = max;
+  }
 
   add(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -61,8 +65,14 @@ export class Coalescer<T> {
     if (!batch.length) return;
     this.pending = [];
     const done = this.flush(batch.map((b) => b.item)).then(
-      () => batch.forEach((b) => b.resolve()),
-      (err: unknown) => batch.forEach((b) => b.reject(err instanceof Error ? err : new Error(String(err)))),
+      () =>
+        batch.forEach((b) => {
+          b.resolve();
+        }),
+      (err: unknown) =>
+        batch.forEach((b) => {
+          b.reject(err instanceof Error ? err : new Error(String(err)));
+        }),
     );
     this.flushing.add(done);
     void done.finally(() => this.flushing.delete(done));
@@ -96,21 +106,29 @@ async function readCapped(body: AsyncIterable<Buffer>, keep: number): Promise<st
 
 function sendFailure(err: unknown, signal: AbortSignal, timeoutMs: number): SendError {
   const code = (err as { code?: string }).code;
-  if (signal.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new SendError(`timeout: no complete answer within ${timeoutMs} ms`, 'timeout');
+  if (signal.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return new SendError(`timeout: no complete answer within ${timeoutMs} ms`, 'timeout');
   return new SendError(`${code ?? 'error'}: ${(err as Error).message}`, 'failed');
 }
 
 /** Credentials in an endpoint URL (`https://user:pass@host/`) become Basic auth: undici drops them from the origin. */
 function basicAuth(url: URL): Record<string, string> {
   if (!url.username && !url.password) return {};
-  return { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` };
+  return {
+    authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`,
+  };
 }
 
-const PERMANENT = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
+const PERMANENT = (status: number) =>
+  status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
 
 export class HttpSender {
   private readonly pools = new Map<string, Pool>();
-  constructor(private readonly connections: number) {}
+  private readonly connections: number;
+
+  constructor(connections: number) {
+    this.connections = connections;
+  }
 
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin);
@@ -131,7 +149,14 @@ export class HttpSender {
       res = await this.pool(url.origin).request({
         method: 'POST',
         path: `${url.pathname}${url.search}`,
-        headers: { ...basicAuth(url), ...endpoint.headers, ...req.headers, 'content-type': req.contentType, 'idempotency-key': req.id, 'x-message-type': req.type },
+        headers: {
+          ...basicAuth(url),
+          ...endpoint.headers,
+          ...req.headers,
+          'content-type': req.contentType,
+          'idempotency-key': req.id,
+          'x-message-type': req.type,
+        },
         body: req.payload,
         headersTimeout: endpoint.timeoutMs + 1000,
         bodyTimeout: endpoint.timeoutMs + 1000,
@@ -149,12 +174,21 @@ export class HttpSender {
     }
     if (ok) return { httpStatus: res.statusCode };
     text = text.slice(0, 300);
-    throw new SendError(`HTTP ${res.statusCode}${text ? `: ${text}` : ''}`, PERMANENT(res.statusCode) ? 'rejected' : 'failed', res.statusCode);
+    throw new SendError(
+      `HTTP ${res.statusCode}${text ? `: ${text}` : ''}`,
+      PERMANENT(res.statusCode) ? 'rejected' : 'failed',
+      res.statusCode,
+    );
   }
 
   /** Connections of each origin's pool: open, idle, and requests running or queued. */
   poolStats(): Record<string, { connected: number; free: number; running: number; pending: number }> {
-    return Object.fromEntries([...this.pools].map(([origin, p]) => [origin, { connected: p.stats.connected, free: p.stats.free, running: p.stats.running, pending: p.stats.pending }]));
+    return Object.fromEntries(
+      [...this.pools].map(([origin, p]) => [
+        origin,
+        { connected: p.stats.connected, free: p.stats.free, running: p.stats.running, pending: p.stats.pending },
+      ]),
+    );
   }
 
   async close(): Promise<void> {
@@ -182,7 +216,13 @@ export class KafkaSender {
     const record: OutgoingRecord = {
       key: req.key,
       value: req.payload,
-      headers: { ...endpoint.headers, ...req.headers, 'content-type': req.contentType, 'idempotency-key': req.id, 'message-type': req.type },
+      headers: {
+        ...endpoint.headers,
+        ...req.headers,
+        'content-type': req.contentType,
+        'idempotency-key': req.id,
+        'message-type': req.type,
+      },
     };
     try {
       await this.coalescer.add({ topic: endpoint.target, record });

@@ -8,10 +8,10 @@
 export class TimeEwma {
   value: number;
   private stamp = 0;
-  constructor(
-    private readonly tauMs: number,
-    initial = 0,
-  ) {
+  private readonly tauMs: number;
+
+  constructor(tauMs: number, initial = 0) {
+    this.tauMs = tauMs;
     this.value = initial;
   }
   observe(x: number, now: number): void {
@@ -33,7 +33,11 @@ export class TimeEwma {
 export class PeakEwma {
   private cost = 0;
   private stamp = 0;
-  constructor(private readonly decayMs = 10_000) {}
+  private readonly decayMs: number;
+
+  constructor(decayMs = 10_000) {
+    this.decayMs = decayMs;
+  }
 
   observe(rttMs: number, now: number): void {
     const w = this.stamp === 0 ? 0 : Math.exp(-Math.max(0, now - this.stamp) / this.decayMs);

@@ -1,20 +1,41 @@
 /** The shape of `GET /relaycore/status` (its TypeBox schema is its documentation under /docs) and the per-route part of it. */
-import { redactTarget } from './redact.js';
-import { Type, type Static } from '@fastify/type-provider-typebox';
-import type { Route } from '../../schemas/types.js';
-import type { RouteRuntime } from './engine.js';
+
+import { type Static, Type } from '@fastify/type-provider-typebox';
+import type { Route } from '../../schemas/types.ts';
+import type { RouteRuntime } from './engine.ts';
+import { redactTarget } from './redact.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Number());
-const PerTier = <T extends Parameters<typeof Type.Object>[0][string]>(t: T) => Type.Object({ high: t, normal: t, low: t });
+const PerTier = <T extends Parameters<typeof Type.Object>[0][string]>(t: T) =>
+  Type.Object({ high: t, normal: t, low: t });
 
 const Score = Type.Object(
   {
-    basis: Type.String({ description: 'The rule ranking the endpoint now: the route policy, or p2c-peak-ewma for `learned` until it has predictions (no model yet).' }),
-    score: Nullable(Type.Number({ description: 'The cost the policy ranks by; the lowest is chosen. learned: (latency x (1 + in-flight / loadScale) + P(fail) x (backoff + best latency + failureCostMs)) / weight; p2c-peak-ewma: peak-EWMA x (in-flight + 1) / weight; least-inflight: (in-flight + 1) / weight; round-robin: null (turns by weight).' })),
-    predictedLatencyMs: Nullable(Type.Number({ description: 'learned: predicted attempt latency, never below the 1 s latency EWMA.' })),
-    failureProbability: Nullable(Type.Number({ description: 'learned: predicted probability the attempt fails or times out, never below the 2 s failure share.' })),
-    predictedAt: Nullable(Type.Number({ description: 'learned: when these predictions were made (epoch ms; the last batch scored on the route).' })),
+    basis: Type.String({
+      description:
+        'The rule ranking the endpoint now: the route policy, or p2c-peak-ewma for `learned` until it has predictions (no model yet).',
+    }),
+    score: Nullable(
+      Type.Number({
+        description:
+          'The cost the policy ranks by; the lowest is chosen. learned: (latency x (1 + in-flight / loadScale) + P(fail) x (backoff + best latency + failureCostMs)) / weight; p2c-peak-ewma: peak-EWMA x (in-flight + 1) / weight; least-inflight: (in-flight + 1) / weight; round-robin: null (turns by weight).',
+      }),
+    ),
+    predictedLatencyMs: Nullable(
+      Type.Number({ description: 'learned: predicted attempt latency, never below the 1 s latency EWMA.' }),
+    ),
+    failureProbability: Nullable(
+      Type.Number({
+        description:
+          'learned: predicted probability the attempt fails or times out, never below the 2 s failure share.',
+      }),
+    ),
+    predictedAt: Nullable(
+      Type.Number({
+        description: 'learned: when these predictions were made (epoch ms; the last batch scored on the route).',
+      }),
+    ),
     peakEwmaMs: Type.Number({ description: 'The decayed peak-EWMA latency.' }),
     inflight: Type.Integer(),
   },
@@ -46,10 +67,17 @@ const EndpointStatus = Type.Object({
   target: Type.String(),
   weight: Type.Number({ description: 'Configured weight.' }),
   effectiveWeight: Type.Number({ description: "Configured weight x the orchestrator's factor." }),
-  state: Type.Union([BreakerState, Type.Literal('forced-open'), Type.Literal('drained')], { description: 'The breaker state, unless an orchestrator control overrides it.' }),
+  state: Type.Union([BreakerState, Type.Literal('forced-open'), Type.Literal('drained')], {
+    description: 'The breaker state, unless an orchestrator control overrides it.',
+  }),
   breaker: BreakerState,
   shedding: Type.Boolean({ description: 'learned: skipped for a predicted failure probability above shedThreshold.' }),
-  controls: Type.Object({ drained: Type.Boolean(), weightFactor: Type.Number(), forcedOpenUntil: Nullable(Type.Number()), actions: Type.Array(Type.String()) }),
+  controls: Type.Object({
+    drained: Type.Boolean(),
+    weightFactor: Type.Number(),
+    forcedOpenUntil: Nullable(Type.Number()),
+    actions: Type.Array(Type.String()),
+  }),
   stats: Stats,
   score: Score,
 });
@@ -61,7 +89,9 @@ const RouteStatus = Type.Object({
   settings: Type.Record(Type.String(), Type.String()),
   updatedAt: Type.Number(),
   decisions: Type.Integer(),
-  decisionUs: Nullable(Type.Number({ description: 'Mean cost of a routing decision (µs), batched inference included.' })),
+  decisionUs: Nullable(
+    Type.Number({ description: 'Mean cost of a routing decision (µs), batched inference included.' }),
+  ),
   endpoints: Type.Array(EndpointStatus),
 });
 
@@ -75,36 +105,112 @@ export const RelayStatus = Type.Object(
   {
     running: Type.Boolean(),
     groupId: Type.String(),
-    slots: Type.Object({ capacity: Type.Integer(), inUse: Type.Integer(), waiting: PerTier(Type.Integer()), granted: PerTier(Type.Integer()) }),
-    uncommitted: Type.Object({ capacity: Type.Integer(), inUse: Type.Integer(), waiting: Type.Integer() }, { description: 'Records taken from Kafka and not yet committed (RELAY_MAX_UNCOMMITTED), and handlers waiting for room' }),
-    counters: Type.Object({ consumed: Type.Integer(), delivered: Type.Integer(), deadLettered: Type.Integer(), attempts: Type.Integer(), retries: Type.Integer() }),
+    slots: Type.Object({
+      capacity: Type.Integer(),
+      inUse: Type.Integer(),
+      waiting: PerTier(Type.Integer()),
+      granted: PerTier(Type.Integer()),
+    }),
+    uncommitted: Type.Object(
+      { capacity: Type.Integer(), inUse: Type.Integer(), waiting: Type.Integer() },
+      {
+        description:
+          'Records taken from Kafka and not yet committed (RELAY_MAX_UNCOMMITTED), and handlers waiting for room',
+      },
+    ),
+    counters: Type.Object({
+      consumed: Type.Integer(),
+      delivered: Type.Integer(),
+      deadLettered: Type.Integer(),
+      attempts: Type.Integer(),
+      retries: Type.Integer(),
+    }),
     model: Type.Object(
       {
-        version: Nullable(Type.String({ description: 'The routing model version learned routes use; null: none yet (they behave as p2c-peak-ewma).' })),
-        champion: Nullable(Type.String({ description: "The champion in NeuroWeaver's registry (differs from version only while it loads, or if it does not)." })),
+        version: Nullable(
+          Type.String({
+            description: 'The routing model version learned routes use; null: none yet (they behave as p2c-peak-ewma).',
+          }),
+        ),
+        champion: Nullable(
+          Type.String({
+            description:
+              "The champion in NeuroWeaver's registry (differs from version only while it loads, or if it does not).",
+          }),
+        ),
         createdAt: Nullable(Type.Number()),
         note: Nullable(Type.String({ description: "The promotion gate's reason." })),
         rows: Nullable(Type.Integer({ description: 'Outcomes it was trained and evaluated on.' })),
         metrics: Nullable(VersionMetrics),
-        error: Nullable(Type.String({ description: 'Why the champion is not serving, or why the registry is not followed.' })),
+        error: Nullable(
+          Type.String({ description: 'Why the champion is not serving, or why the registry is not followed.' }),
+        ),
       },
       { description: "The routing model, followed from NeuroWeaver's model registry." },
     ),
-    lag: PerTier(Type.Object({ total: Type.Integer(), partitions: Type.Array(Type.Object({ partition: Type.Integer(), committed: Nullable(Type.String()), high: Type.String(), lag: Type.Integer() })) })),
+    lag: PerTier(
+      Type.Object({
+        total: Type.Integer(),
+        partitions: Type.Array(
+          Type.Object({
+            partition: Type.Integer(),
+            committed: Nullable(Type.String()),
+            high: Type.String(),
+            lag: Type.Integer(),
+          }),
+        ),
+      }),
+    ),
     routes: Type.Array(RouteStatus),
-    recentActions: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), route: Type.String(), endpoint: Type.String(), at: Type.Number(), detail: Type.String() })),
+    recentActions: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        kind: Type.String(),
+        route: Type.String(),
+        endpoint: Type.String(),
+        at: Type.Number(),
+        detail: Type.String(),
+      }),
+    ),
   },
   {
     examples: [
       {
         running: true,
         groupId: 'automatrix-relay',
-        model: { version: 'v20261127-101500-3fa2', champion: 'v20261127-101500-3fa2', createdAt: 1795774500000, note: 'beats the champion: ...', rows: 48210, metrics: { holdout: { combined_loss: 0.31 }, baseline: { combined_loss: 0.45 }, classic: { combined_loss: 1.2 } }, error: null },
+        model: {
+          version: 'v20261127-101500-3fa2',
+          champion: 'v20261127-101500-3fa2',
+          createdAt: 1795774500000,
+          note: 'beats the champion: ...',
+          rows: 48210,
+          metrics: {
+            holdout: { combined_loss: 0.31 },
+            baseline: { combined_loss: 0.45 },
+            classic: { combined_loss: 1.2 },
+          },
+          error: null,
+        },
         routes: [
           {
             name: 'orders',
             policy: 'learned',
-            endpoints: [{ id: 'a', breaker: 'closed', state: 'closed', score: { basis: 'learned', score: 14.2, predictedLatencyMs: 12.5, failureProbability: 0.004, predictedAt: 1795774501000, peakEwmaMs: 13.1, inflight: 2 } }],
+            endpoints: [
+              {
+                id: 'a',
+                breaker: 'closed',
+                state: 'closed',
+                score: {
+                  basis: 'learned',
+                  score: 14.2,
+                  predictedLatencyMs: 12.5,
+                  failureProbability: 0.004,
+                  predictedAt: 1795774501000,
+                  peakEwmaMs: 13.1,
+                  inflight: 2,
+                },
+              },
+            ],
           },
         ],
       },
@@ -127,7 +233,7 @@ export function routeStatus(route: Route, rt: RouteRuntime | undefined, now: num
     settings: route.settings,
     updatedAt: route.updatedAt,
     decisions: rt?.decisions ?? 0,
-    decisionUs: rt && rt.decisions ? Math.round((rt.decisionMs / rt.decisions) * 1000 * 100) / 100 : null,
+    decisionUs: rt?.decisions ? Math.round((rt.decisionMs / rt.decisions) * 1000 * 100) / 100 : null,
     endpoints: endpoints.map((e) => {
       const score = rt!.policy.score(e, endpoints, now);
       return {
@@ -139,7 +245,12 @@ export function routeStatus(route: Route, rt: RouteRuntime | undefined, now: num
         state: e.state(now),
         breaker: e.breakerState(),
         shedding: e.shedding,
-        controls: { drained: e.controls.drained, weightFactor: e.controls.weightFactor, forcedOpenUntil: e.controls.forcedOpenUntil || null, actions: [...e.controls.actions] },
+        controls: {
+          drained: e.controls.drained,
+          weightFactor: e.controls.weightFactor,
+          forcedOpenUntil: e.controls.forcedOpenUntil || null,
+          actions: [...e.controls.actions],
+        },
         stats: e.stats.snapshot(now),
         score: { ...score, score: finiteOrNull(score.score) },
       };

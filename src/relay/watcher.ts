@@ -4,27 +4,34 @@
  * `message-id` header someone waits for.
  */
 import { randomUUID } from 'node:crypto';
-import type { DeadLetter, DeliveryOutcome } from '../../schemas/types.js';
-import type { BatchConsumer, KafkaConnection } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
+import type { DeadLetter, DeliveryOutcome } from '../../schemas/types.ts';
+import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
 
-export type Fate = { status: 'DELIVERED'; outcome: DeliveryOutcome } | { status: 'DEAD_LETTERED'; deadLetter: Omit<DeadLetter, 'key' | 'value'> };
+export type Fate =
+  | { status: 'DELIVERED'; outcome: DeliveryOutcome }
+  | { status: 'DEAD_LETTERED'; deadLetter: Omit<DeadLetter, 'key' | 'value'> };
 
 export class OutcomeWatcher {
   private readonly waiters = new Map<string, ((fate: Fate) => void)[]>();
   private consumer?: BatchConsumer;
   private groupId = '';
 
-  constructor(
-    private readonly kafka: KafkaConnection,
-    private readonly log: Logger,
-  ) {}
+  private readonly kafka: KafkaConnection;
+  private readonly log: Logger;
+
+  constructor(kafka: KafkaConnection, log: Logger) {
+    this.kafka = kafka;
+    this.log = log;
+  }
 
   async start(): Promise<void> {
     const outcomes = this.kafka.catalog.name('delivery.outcomes');
     const deadletter = this.kafka.catalog.name('deadletter');
     const admin = await this.kafka.admin();
-    const starts = await Promise.all([outcomes, deadletter].map(async (t) => ({ topic: t, offsets: await admin.offsets(t) })));
+    const starts = await Promise.all(
+      [outcomes, deadletter].map(async (t) => ({ topic: t, offsets: await admin.offsets(t) })),
+    );
     this.groupId = `automatrix-relay-watch-${randomUUID()}`;
     this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 50 });
     await this.consumer.subscribe([outcomes, deadletter]);
@@ -37,7 +44,8 @@ export class OutcomeWatcher {
           try {
             if (batch.topic === outcomes) {
               const { value } = await this.kafka.serde.decode('delivery.outcomes', r.value);
-              if ((value as DeliveryOutcome).status === 'DELIVERED') this.settle(id, { status: 'DELIVERED', outcome: value as DeliveryOutcome });
+              if ((value as DeliveryOutcome).status === 'DELIVERED')
+                this.settle(id, { status: 'DELIVERED', outcome: value as DeliveryOutcome });
             } else {
               const { value } = await this.kafka.serde.decode('deadletter', r.value);
               const { key: _k, value: _v, ...deadLetter } = value as DeadLetter;
@@ -57,7 +65,9 @@ export class OutcomeWatcher {
   private settle(id: string, fate: Fate): void {
     const list = this.waiters.get(id);
     this.waiters.delete(id);
-    list?.forEach((resolve) => resolve(fate));
+    list?.forEach((resolve) => {
+      resolve(fate);
+    });
   }
 
   /** Resolves with the message's fate, or undefined after `timeoutMs`. Register before producing the message. */

@@ -5,10 +5,10 @@
  * messages have been started and are not yet committed. A crashed process's successor starts at
  * the committed offsets: it delivers again at most that many messages.
  */
-import type { ConsumedBatch } from '../kafka/index.js';
-import type { Logger } from '../log/index.js';
-import type { Tier } from './config.js';
-import type { WeightedGate } from './gate.js';
+import type { ConsumedBatch } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Tier } from './config.ts';
+import type { WeightedGate } from './gate.ts';
 
 /** Delay that lets several deliveries share one commit, unless the window is short of units. */
 const COMMIT_DELAY_MS = 100;
@@ -27,13 +27,19 @@ export class BatchProgress {
   private committing?: Promise<void>;
   private closed = false;
 
-  constructor(
-    private readonly batch: ConsumedBatch,
-    private readonly tier: Tier,
-    private readonly window: WeightedGate,
-    private readonly log: Logger,
-  ) {
-    batch.records.forEach((r, i) => this.index.set(r.offset, i));
+  private readonly batch: ConsumedBatch;
+  private readonly tier: Tier;
+  private readonly window: WeightedGate;
+  private readonly log: Logger;
+
+  constructor(batch: ConsumedBatch, tier: Tier, window: WeightedGate, log: Logger) {
+    this.batch = batch;
+    this.tier = tier;
+    this.window = window;
+    this.log = log;
+    batch.records.forEach((r, i) => {
+      this.index.set(r.offset, i);
+    });
     this.handled = new Array<boolean>(batch.records.length).fill(false);
     this.holding = new Array<boolean>(batch.records.length).fill(false);
   }
@@ -103,7 +109,9 @@ export class BatchProgress {
     await this.committing;
     if (this.prefix > this.committed && !this.batch.isStale()) {
       this.batch.resolve(this.batch.records[this.prefix - 1]!.offset);
-      await this.batch.commit().catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'final commit failed'));
+      await this.batch
+        .commit()
+        .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'final commit failed'));
     }
     this.committed = Math.max(this.committed, this.prefix);
     for (let i = 0; i < this.holding.length; i++) {

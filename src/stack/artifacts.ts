@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StackError } from './errors.js';
-import { findMaven, runMaven } from './tools.js';
-import { APICURIO_VERSION, KAFKA_VERSION, LOG4J_VERSION, SCALA_VERSION } from './versions.js';
+import { StackError } from './errors.ts';
+import { findMaven, runMaven } from './tools.ts';
+import { APICURIO_VERSION, KAFKA_VERSION, LOG4J_VERSION, SCALA_VERSION } from './versions.ts';
 
 const DONE = '.complete';
 
@@ -15,7 +15,12 @@ export async function ensureKafkaJars(artifactsDir: string): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'pom.xml'), kafkaPom());
-  await runMaven(mvn, ['dependency:copy-dependencies', '-DoutputDirectory=libs', '-DincludeScope=runtime'], `Apache Kafka ${KAFKA_VERSION}`, dir);
+  await runMaven(
+    mvn,
+    ['dependency:copy-dependencies', '-DoutputDirectory=libs', '-DincludeScope=runtime'],
+    `Apache Kafka ${KAFKA_VERSION}`,
+    dir,
+  );
   writeFileSync(join(dir, DONE), new Date().toISOString());
   return join(dir, 'libs');
 }
@@ -28,11 +33,20 @@ export async function ensureApicurio(artifactsDir: string): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const artifact = `io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`;
-  await runMaven(mvn, ['dependency:copy', `-Dartifact=${artifact}`, '-DoutputDirectory=.'], `Apicurio Registry ${APICURIO_VERSION}`, dir);
+  await runMaven(
+    mvn,
+    ['dependency:copy', `-Dartifact=${artifact}`, '-DoutputDirectory=.'],
+    `Apicurio Registry ${APICURIO_VERSION}`,
+    dir,
+  );
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tar.gz'));
-  if (!tarball) throw new StackError(`Maven reported success but ${artifact} is not in ${dir}: delete ${dir} and retry`);
+  if (!tarball)
+    throw new StackError(`Maven reported success but ${artifact} is not in ${dir}: delete ${dir} and retry`);
   const res = spawnSync('tar', ['xzf', tarball], { cwd: dir, encoding: 'utf8' });
-  if (res.status !== 0) throw new StackError(`could not unpack ${tarball} (${(res.stderr || res.error?.message || '').trim()}): is tar installed?`);
+  if (res.status !== 0)
+    throw new StackError(
+      `could not unpack ${tarball} (${(res.stderr || res.error?.message || '').trim()}): is tar installed?`,
+    );
   rmSync(join(dir, tarball));
   writeFileSync(join(dir, DONE), new Date().toISOString());
   return dir;
@@ -40,7 +54,9 @@ export async function ensureApicurio(artifactsDir: string): Promise<string> {
 
 /** The runnable jar of the unpacked registry distribution. */
 export function apicurioJar(dir: string): string {
-  const jar = readdirSync(dir).find((f) => f.endsWith('-runner.jar')) ?? (existsSync(join(dir, 'quarkus-run.jar')) ? 'quarkus-run.jar' : undefined);
+  const jar =
+    readdirSync(dir).find((f) => f.endsWith('-runner.jar')) ??
+    (existsSync(join(dir, 'quarkus-run.jar')) ? 'quarkus-run.jar' : undefined);
   if (!jar) throw new StackError(`no runnable jar in ${dir}: delete that folder and run stack:up again`);
   return join(dir, jar);
 }

@@ -7,15 +7,25 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { probeBroker } from '../kafka/index.js';
-import { apicurioJar, ensureApicurio, ensureKafkaJars } from './artifacts.js';
-import { StackError } from './errors.js';
-import { isAlive, pidsWithMarker, portAnswers, readPid, removeFile, sleep, startDaemon, stopProcess, tail } from './processes.js';
-import { findJava } from './tools.js';
-import { APICURIO_VERSION, KAFKA_VERSION } from './versions.js';
+import { probeBroker } from '../kafka/index.ts';
+import { apicurioJar, ensureApicurio, ensureKafkaJars } from './artifacts.ts';
+import { StackError } from './errors.ts';
+import {
+  isAlive,
+  pidsWithMarker,
+  portAnswers,
+  readPid,
+  removeFile,
+  sleep,
+  startDaemon,
+  stopProcess,
+  tail,
+} from './processes.ts';
+import { findJava } from './tools.ts';
+import { APICURIO_VERSION, KAFKA_VERSION } from './versions.ts';
 
-export { StackError } from './errors.js';
-export * as versions from './versions.js';
+export { StackError } from './errors.ts';
+export * as versions from './versions.ts';
 
 export interface StackSettings {
   dir: string;
@@ -45,7 +55,12 @@ type Report = (line: string) => void;
 const KAFKA_READY_MS = 90_000;
 const REGISTRY_READY_MS = 120_000;
 
-export function stackSettings(config: { STACK_DIR: string; STACK_KAFKA_PORT: number; STACK_CONTROLLER_PORT: number; STACK_REGISTRY_PORT: number }): StackSettings {
+export function stackSettings(config: {
+  STACK_DIR: string;
+  STACK_KAFKA_PORT: number;
+  STACK_CONTROLLER_PORT: number;
+  STACK_REGISTRY_PORT: number;
+}): StackSettings {
   return {
     dir: resolve(config.STACK_DIR),
     kafkaPort: config.STACK_KAFKA_PORT,
@@ -73,14 +88,21 @@ const paths = (s: StackSettings) => ({
 const marker = (s: StackSettings, role: string) => `-Dautomatrix.stack=${s.dir}#${role}`;
 
 /** Starts whatever part of the stack is not running and waits until both are healthy. Idempotent. */
-export async function stackUp(s: StackSettings, report: Report = console.log): Promise<StackEndpoints & { alreadyRunning: boolean }> {
+export async function stackUp(
+  s: StackSettings,
+  report: Report = console.log,
+): Promise<StackEndpoints & { alreadyRunning: boolean }> {
   const before = await stackStatus(s);
   if (before.every((x) => x.healthy)) {
-    report(`stack already running: Kafka ${KAFKA_VERSION} on localhost:${s.kafkaPort}, Apicurio Registry ${APICURIO_VERSION} on localhost:${s.registryPort}`);
+    report(
+      `stack already running: Kafka ${KAFKA_VERSION} on localhost:${s.kafkaPort}, Apicurio Registry ${APICURIO_VERSION} on localhost:${s.registryPort}`,
+    );
     return { ...stackEndpoints(s), alreadyRunning: true };
   }
   if (!before.some((x) => x.pid) && (await foreignStackAnswers(s))) {
-    report(`a Kafka broker and schema registry already answer on localhost:${s.kafkaPort} and localhost:${s.registryPort} (not started from ${s.dir}); using them`);
+    report(
+      `a Kafka broker and schema registry already answer on localhost:${s.kafkaPort} and localhost:${s.registryPort} (not started from ${s.dir}); using them`,
+    );
     return { ...stackEndpoints(s), alreadyRunning: true };
   }
   const java = findJava();
@@ -101,12 +123,20 @@ export async function stackUp(s: StackSettings, report: Report = console.log): P
   }
   // Fetched while the broker boots: the registry needs the broker anyway, and Maven takes seconds even from ~/.m2.
   const apicurio = await ensureApicurio(p.artifacts);
-  await waitFor('Kafka', KAFKA_READY_MS, p.kafkaPid, p.kafkaLog, async () => (await probeBroker([`localhost:${s.kafkaPort}`], 2000)).ok);
+  await waitFor(
+    'Kafka',
+    KAFKA_READY_MS,
+    p.kafkaPid,
+    p.kafkaLog,
+    async () => (await probeBroker([`localhost:${s.kafkaPort}`], 2000)).ok,
+  );
   if (!registry?.pid) {
     report(`starting Apicurio Registry ${APICURIO_VERSION} on localhost:${s.registryPort} …`);
     startRegistry(s, java.bin, apicurio);
   }
-  await waitFor('the schema registry', REGISTRY_READY_MS, p.registryPid, p.registryLog, () => registryHealthy(s.registryPort));
+  await waitFor('the schema registry', REGISTRY_READY_MS, p.registryPid, p.registryLog, () =>
+    registryHealthy(s.registryPort),
+  );
   report(`stack ready: KAFKA_BROKERS=localhost:${s.kafkaPort} SCHEMA_REGISTRY_URL=${stackEndpoints(s).registryUrl}`);
   return { ...stackEndpoints(s), alreadyRunning: false };
 }
@@ -123,7 +153,9 @@ export async function stackDown(s: StackSettings, report: Report = console.log, 
 
 async function stopService(s: StackSettings, name: ServiceName, report: Report): Promise<number> {
   const pidFile = name === 'kafka' ? paths(s).kafkaPid : paths(s).registryPid;
-  const pids = new Set([readPid(pidFile), ...pidsWithMarker(marker(s, name))].filter((x): x is number => x !== undefined));
+  const pids = new Set(
+    [readPid(pidFile), ...pidsWithMarker(marker(s, name))].filter((x): x is number => x !== undefined),
+  );
   for (const pid of pids) {
     const killed = await stopProcess(pid, 30_000);
     report(`stopped ${name} (pid ${pid}${killed ? ', killed after 30 s' : ''})`);
@@ -144,7 +176,11 @@ export async function stackStatus(s: StackSettings): Promise<ServiceStatus[]> {
       version: KAFKA_VERSION,
       pid: kafkaPid,
       healthy: Boolean(broker?.ok),
-      detail: !kafkaPid ? 'not running' : broker?.ok ? `localhost:${s.kafkaPort}` : `process up, broker not answering (${broker && !broker.ok ? broker.error : ''})`,
+      detail: !kafkaPid
+        ? 'not running'
+        : broker?.ok
+          ? `localhost:${s.kafkaPort}`
+          : `process up, broker not answering (${broker && !broker.ok ? broker.error : ''})`,
       log: p.kafkaLog,
     },
     {
@@ -166,7 +202,10 @@ async function foreignStackAnswers(s: StackSettings): Promise<boolean> {
 
 async function assertPortsFree(ports: [number, string][]): Promise<void> {
   for (const [port, variable] of ports) {
-    if (await portAnswers(port)) throw new StackError(`port ${port} is already taken by another process: stop it, or set ${variable} to a free port`);
+    if (await portAnswers(port))
+      throw new StackError(
+        `port ${port} is already taken by another process: stop it, or set ${variable} to a free port`,
+      );
   }
 }
 
@@ -181,12 +220,28 @@ function startKafka(s: StackSettings, java: string, libs: string): void {
     .join(':');
   if (!existsSync(join(p.kafkaData, 'meta.properties'))) {
     const clusterId = newClusterId();
-    const res = spawnSync(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { encoding: 'utf8' });
-    if (res.status !== 0) throw new StackError(`could not format Kafka's storage in ${p.kafkaData}: ${(res.stderr || res.stdout).trim().split('\n').pop()}`);
+    const res = spawnSync(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], {
+      encoding: 'utf8',
+    });
+    if (res.status !== 0)
+      throw new StackError(
+        `could not format Kafka's storage in ${p.kafkaData}: ${(res.stderr || res.stdout).trim().split('\n').pop()}`,
+      );
   }
   startDaemon(
     java,
-    [marker(s, 'kafka'), '-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${join(p.kafka, 'log4j2.properties')}`, '-cp', classpath, 'kafka.Kafka', props],
+    [
+      marker(s, 'kafka'),
+      '-Xms256m',
+      '-Xmx1g',
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${join(p.kafka, 'log4j2.properties')}`,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      props,
+    ],
     { cwd: p.kafka, logFile: p.kafkaLog, pidFile: p.kafkaPid },
   );
 }
@@ -214,19 +269,28 @@ async function registryHealthy(port: number): Promise<boolean> {
   try {
     const ready = await fetch(`http://localhost:${port}/health/ready`, { signal: AbortSignal.timeout(2000) });
     if (!ready.ok) return false;
-    const subjects = await fetch(`http://localhost:${port}/apis/ccompat/v7/subjects`, { signal: AbortSignal.timeout(2000) });
+    const subjects = await fetch(`http://localhost:${port}/apis/ccompat/v7/subjects`, {
+      signal: AbortSignal.timeout(2000),
+    });
     return subjects.ok;
   } catch {
     return false;
   }
 }
 
-async function waitFor(what: string, timeoutMs: number, pidFile: string, logFile: string, check: () => Promise<boolean>): Promise<void> {
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  pidFile: string,
+  logFile: string,
+  check: () => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
     const pid = readPid(pidFile);
-    if (pid === undefined || !isAlive(pid)) throw new StackError(`${what} exited during startup; its log ${logFile} ends with: ${tail(logFile, 3)}`);
+    if (pid === undefined || !isAlive(pid))
+      throw new StackError(`${what} exited during startup; its log ${logFile} ends with: ${tail(logFile, 3)}`);
     await sleep(500);
   }
   throw new StackError(`${what} did not become healthy within ${timeoutMs / 1000} s; see ${logFile}`);

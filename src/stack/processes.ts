@@ -3,7 +3,11 @@ import { existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync 
 import { connect } from 'node:net';
 
 /** Starts a long-lived process detached from ours, output to a log file, pid to a file. */
-export function startDaemon(bin: string, args: string[], opts: { cwd: string; logFile: string; pidFile: string }): number {
+export function startDaemon(
+  bin: string,
+  args: string[],
+  opts: { cwd: string; logFile: string; pidFile: string },
+): number {
   const out = openSync(opts.logFile, 'a');
   const child = spawn(bin, args, { cwd: opts.cwd, detached: true, stdio: ['ignore', out, out] });
   if (child.pid === undefined) throw new Error(`could not start ${bin}`);

@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { progress } from '../progress/index.js';
-import { StackError } from './errors.js';
-import { MIN_JAVA } from './versions.js';
+import { progress } from '../progress/index.ts';
+import { StackError } from './errors.ts';
+import { MIN_JAVA } from './versions.ts';
 
 export interface JavaRuntime {
   bin: string;
@@ -15,17 +15,26 @@ export function findJava(): JavaRuntime {
   const home = process.env.JAVA_HOME;
   const bin = home && existsSync(join(home, 'bin', 'java')) ? join(home, 'bin', 'java') : 'java';
   const res = spawnSync(bin, ['-version'], { encoding: 'utf8' });
-  if (res.error) throw new StackError(`Java ${MIN_JAVA}+ is needed to run the local stack but "${bin}" was not found: install it (apt-get install openjdk-17-jre-headless) or set JAVA_HOME`);
+  if (res.error)
+    throw new StackError(
+      `Java ${MIN_JAVA}+ is needed to run the local stack but "${bin}" was not found: install it (apt-get install openjdk-17-jre-headless) or set JAVA_HOME`,
+    );
   const m = /version "(\d+)(?:\.(\d+))?/.exec(res.stderr + res.stdout);
   const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : 0;
-  if (major < MIN_JAVA) throw new StackError(`Java ${MIN_JAVA}+ is needed to run the local stack, found ${major || 'an unknown version'} at ${bin}: install a newer JDK or point JAVA_HOME at one`);
+  if (major < MIN_JAVA)
+    throw new StackError(
+      `Java ${MIN_JAVA}+ is needed to run the local stack, found ${major || 'an unknown version'} at ${bin}: install a newer JDK or point JAVA_HOME at one`,
+    );
   return { bin, major };
 }
 
 export function findMaven(): string {
   const bin = process.env.MAVEN_CMD ?? 'mvn';
   const res = spawnSync(bin, ['-v'], { encoding: 'utf8' });
-  if (res.error || res.status !== 0) throw new StackError(`Maven is needed once to download the stack's artifacts but "${bin}" was not found: install it (apt-get install maven) or set MAVEN_CMD`);
+  if (res.error || res.status !== 0)
+    throw new StackError(
+      `Maven is needed once to download the stack's artifacts but "${bin}" was not found: install it (apt-get install maven) or set MAVEN_CMD`,
+    );
   return bin;
 }
 
@@ -66,6 +75,8 @@ export async function runMaven(mvn: string, args: string[], what: string, cwd: s
   });
   bar.stop(code === 0 ? `fetched ${what} with Maven (${files} files downloaded, the rest from ~/.m2)` : undefined);
   if (code !== 0) {
-    throw new StackError(`could not download ${what} with Maven (${lastError.slice(0, 300) || `exit ${code}`}): check access to Maven Central or the mirror in ~/.m2/settings.xml, then retry`);
+    throw new StackError(
+      `could not download ${what} with Maven (${lastError.slice(0, 300) || `exit ${code}`}): check access to Maven Central or the mirror in ~/.m2/settings.xml, then retry`,
+    );
   }
 }

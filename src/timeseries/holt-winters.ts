@@ -7,7 +7,7 @@
  * moves the level and profile by a bounded amount. Early on, each rate is at least 1/n (a plain
  * running mean), so a new series is usable after a few samples. State lives in typed arrays.
  */
-import { clamp } from './stats.js';
+import { clamp } from './stats.ts';
 
 export interface HoltWintersSpec {
   /** Level smoothing, 0..1. */
@@ -46,10 +46,12 @@ export class HoltWinters {
   lastForecast = 0;
   private seenBins = 0;
 
-  constructor(
-    readonly spec: HoltWintersSpec,
-    private readonly clip = 4,
-  ) {
+  readonly spec: HoltWintersSpec;
+  private readonly clip: number;
+
+  constructor(spec: HoltWintersSpec, clip = 4) {
+    this.spec = spec;
+    this.clip = clip;
     const bins = spec.periodMs > 0 ? spec.bins : 0;
     this.profile = new Float64Array(bins);
     this.counts = new Float64Array(bins);
@@ -119,7 +121,7 @@ export class HoltWinters {
   /** Forecast `steps` steps ahead (damped trend), with the season of time t. */
   forecastAhead(t: number, steps: number): number {
     const phi = this.spec.phi;
-    const damp = phi === 1 ? steps : (phi * (1 - Math.pow(phi, steps))) / (1 - phi);
+    const damp = phi === 1 ? steps : (phi * (1 - phi ** steps)) / (1 - phi);
     return this.state[LEVEL]! + this.state[TREND]! * damp + this.seasonalAt(t);
   }
 
@@ -166,7 +168,8 @@ export class HoltWinters {
     const rate = Math.max(1 / n, this.spec.alpha);
     const prevLevel = s[LEVEL]!;
     const level = prevLevel + this.spec.phi * s[TREND]! + rate * e;
-    if (this.spec.beta > 0 && n > 2) s[TREND] = this.spec.phi * s[TREND]! + this.spec.beta * (level - prevLevel - this.spec.phi * s[TREND]!);
+    if (this.spec.beta > 0 && n > 2)
+      s[TREND] = this.spec.phi * s[TREND]! + this.spec.beta * (level - prevLevel - this.spec.phi * s[TREND]!);
     s[LEVEL] = level;
     this.learnSeason(t, level, f + e, x);
     return err;
@@ -206,7 +209,8 @@ export class HoltWinters {
       this.profile[b] = rawTarget;
       return;
     }
-    this.profile[b] = this.profile[b]! + Math.min(1, Math.max(weight / c, this.spec.gamma * weight)) * (target - current);
+    this.profile[b] =
+      this.profile[b]! + Math.min(1, Math.max(weight / c, this.spec.gamma * weight)) * (target - current);
   }
 
   /** Re-anchors the model so it forecasts `value` at time t (a level shift accepted as the new normal); the trend the jump fed is dropped. */
@@ -228,7 +232,13 @@ export class HoltWinters {
   }
 
   toJSON(): HoltWintersSnapshot {
-    return { spec: this.spec, clip: this.clip, state: encodeFloats(this.state), profile: encodeFloats(this.profile), counts: encodeFloats(this.counts) };
+    return {
+      spec: this.spec,
+      clip: this.clip,
+      state: encodeFloats(this.state),
+      profile: encodeFloats(this.profile),
+      counts: encodeFloats(this.counts),
+    };
   }
 
   static fromJSON(snap: HoltWintersSnapshot): HoltWinters {

@@ -16,7 +16,16 @@ export function erfc(x: number): number {
     Math.exp(
       -z * z -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }
@@ -48,12 +57,16 @@ export function surpriseToZ(s: number): number {
 
 /** ln Γ(x) (Lanczos). */
 function lnGamma(x: number): number {
-  const g = [76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5];
+  // The published Lanczos coefficients, written as the doubles they round to.
+  const g = [
+    76.18009172947146, -86.50532032941678, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2,
+    -0.5395239384953e-5,
+  ];
   let y = x;
   const tmp = x + 5.5 - (x + 0.5) * Math.log(x + 5.5);
   let ser = 1.000000000190015;
   for (let j = 0; j < 6; j++) ser += g[j]! / ++y;
-  return -tmp + Math.log((2.5066282746310005 * ser) / x);
+  return -tmp + Math.log((2.5066282746310007 * ser) / x);
 }
 
 /** ln of the upper regularized incomplete gamma Q(a, x). */
@@ -115,7 +128,7 @@ export function surpriseToScore(surprise: number, half: number): number {
 export function scoreToSurprise(score: number, half: number): number {
   if (score <= 0) return 0;
   if (score >= 1) return Number.POSITIVE_INFINITY;
-  return half * Math.pow(score / (1 - score), 0.25);
+  return half * (score / (1 - score)) ** 0.25;
 }
 
-export const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
+export const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : Math.min(x, hi));

@@ -8,7 +8,7 @@
  * 1.5 days and 400 samples apart; each has a labeled window [start, end) in sample indices. Everything is drawn
  * from a seeded PRNG, so a seed gives the same stream on every machine.
  */
-import { Random } from './random.js';
+import { Random } from './random.ts';
 
 export const INJECTED_KINDS = ['spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break'] as const;
 export type InjectedKind = (typeof INJECTED_KINDS)[number];
@@ -110,7 +110,15 @@ export function generateStream(spec: StreamSpec): LabeledStream {
   return { name: `${spec.kind}-${spec.seed}`, t, x, labels, noiseSigma: marginal };
 }
 
-function inject(kind: InjectedKind, rng: Random, base: Base, t: Float64Array, clean: Float64Array, noise: Float64Array, intervalMs: number): Label[] {
+function inject(
+  kind: InjectedKind,
+  rng: Random,
+  base: Base,
+  t: Float64Array,
+  clean: Float64Array,
+  noise: Float64Array,
+  intervalMs: number,
+): Label[] {
   const perHour = HOUR / intervalMs;
   const labels: Label[] = [];
   const warm = Math.round((7 * DAY) / intervalMs);
@@ -125,7 +133,16 @@ function inject(kind: InjectedKind, rng: Random, base: Base, t: Float64Array, cl
   return labels;
 }
 
-function injectOne(kind: InjectedKind, rng: Random, base: Base, t: Float64Array, clean: Float64Array, noise: Float64Array, at: number, perHour: number): Label | undefined {
+function injectOne(
+  kind: InjectedKind,
+  rng: Random,
+  base: Base,
+  t: Float64Array,
+  clean: Float64Array,
+  noise: Float64Array,
+  at: number,
+  perHour: number,
+): Label | undefined {
   const sigma = base.sigma;
   const sign = rng.next() < 0.5 ? -1 : 1;
   const n = t.length;
@@ -168,7 +185,12 @@ function injectOne(kind: InjectedKind, rng: Random, base: Base, t: Float64Array,
 }
 
 /** A stream with a seasonal cycle strong enough for the seasonality-break kind (redraws the seed until it is). */
-export function streamsOf(kind: InjectedKind | 'none', count: number, firstSeed: number, opts: Omit<StreamSpec, 'seed' | 'kind'> = {}): LabeledStream[] {
+export function streamsOf(
+  kind: InjectedKind | 'none',
+  count: number,
+  firstSeed: number,
+  opts: Omit<StreamSpec, 'seed' | 'kind'> = {},
+): LabeledStream[] {
   const out: LabeledStream[] = [];
   for (let seed = firstSeed; out.length < count; seed++) {
     const s = generateStream({ seed, kind, ...opts });

@@ -1,9 +1,9 @@
 import { inject } from 'vitest';
-import { startRuntime, type ComponentFactory, type Runtime } from '../../src/app/index.js';
-import { COMPONENT_FACTORIES } from '../../src/components.js';
-import { loadConfig, type ComponentName } from '../../src/config/index.js';
-import { uniquePrefix } from './kafka.js';
-import { freePort } from './process.js';
+import { type ComponentFactory, type Runtime, startRuntime } from '../../src/app/index.ts';
+import { COMPONENT_FACTORIES } from '../../src/components.ts';
+import { type ComponentName, loadConfig } from '../../src/config/index.ts';
+import { uniquePrefix } from './kafka.ts';
+import { freePort } from './process.ts';
 
 export interface TestApp {
   runtime: Runtime;
@@ -13,7 +13,10 @@ export interface TestApp {
 }
 
 /** The whole app (every component of this build unless `factories` says otherwise) on a free port and a fresh topic prefix. */
-export async function startTestApp(env: Record<string, string> = {}, factories: Partial<Record<ComponentName, ComponentFactory>> = COMPONENT_FACTORIES): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  factories: Partial<Record<ComponentName, ComponentFactory>> = COMPONENT_FACTORIES,
+): Promise<TestApp> {
   const { brokers, registryUrl } = inject('kafka');
   const port = await freePort();
   const config = loadConfig({
@@ -33,7 +36,7 @@ export async function startTestApp(env: Record<string, string> = {}, factories: 
       const prefix = runtime.kafka.catalog.prefix;
       const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
       await runtime.stop();
-      const { KafkaConnection } = await import('../../src/kafka/index.js');
+      const { KafkaConnection } = await import('../../src/kafka/index.ts');
       const cleaner = new KafkaConnection({ brokers, registryUrl });
       await (await cleaner.admin()).deleteTopics(topics).catch(() => undefined);
       await cleaner.close();

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { KafkaConnection, type ConsumedRecord } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import type { TopicKey } from '../../topics/index.js';
+import { type ConsumedRecord, KafkaConnection } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import type { TopicKey } from '../../topics/index.ts';
 
 /** The client under producers and consumers in tests: KAFKA_CLIENT of the test run (kafkajs when unset). */
-export const testClient = () => (process.env.KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs') as 'kafkajs' | 'platformatic';
+export const testClient = () =>
+  (process.env.KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs') as 'kafkajs' | 'platformatic';
 
 /** A unique topic prefix, so test files (and parallel runs) never see each other's records. */
 export const uniquePrefix = (label = 'test') => `t-${label}-${randomBytes(4).toString('hex')}.`;
@@ -21,7 +22,14 @@ export interface TestKafka {
 export async function testKafka(keys: readonly TopicKey[], label?: string): Promise<TestKafka> {
   const { brokers, registryUrl } = inject('kafka');
   const prefix = uniquePrefix(label);
-  const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix, clientId: 'automatrix-test', log: logger('test'), client: testClient() });
+  const kafka = new KafkaConnection({
+    brokers,
+    registryUrl,
+    topicPrefix: prefix,
+    clientId: 'automatrix-test',
+    log: logger('test'),
+    client: testClient(),
+  });
   const admin = await kafka.admin();
   await admin.ensureTopics(keys);
   await kafka.serde.registerAll(keys);

@@ -1,14 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { buildServer, type ApiInstance } from '../../src/api/index.js';
-import { EcosystemEvents } from '../../src/app/events.js';
-import { loadConfig } from '../../src/config/index.js';
-import type { ConsumedRecord, KafkaConnection } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { NeuroWeaver } from '../../src/ml/index.js';
-import type { JobStatus } from '../../src/ml/jobs.js';
+import { type ApiInstance, buildServer } from '../../src/api/index.ts';
+import { EcosystemEvents } from '../../src/app/events.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import type { ConsumedRecord, KafkaConnection } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { NeuroWeaver } from '../../src/ml/index.ts';
+import type { JobStatus } from '../../src/ml/jobs.ts';
 
 /** What NeuroWeaver reads and writes: each model kind's source (metric samples, delivery outcomes), its triggers, registry and events. */
-export const NEUROWEAVER_TOPICS = ['metrics.samples', 'delivery.outcomes', 'training.events', 'model.registry', 'anomalies', 'orchestrator.actions', 'ecosystem.events'] as const;
+export const NEUROWEAVER_TOPICS = [
+  'metrics.samples',
+  'delivery.outcomes',
+  'training.events',
+  'model.registry',
+  'anomalies',
+  'orchestrator.actions',
+  'ecosystem.events',
+] as const;
 
 export interface Instance {
   nw: NeuroWeaver;
@@ -18,7 +26,14 @@ export interface Instance {
 
 /** A started NeuroWeaver and its API (served through inject, no port), on the test broker. */
 export async function startNeuroWeaver(kafka: KafkaConnection, env: Record<string, string>): Promise<Instance> {
-  const config = loadConfig({ KAFKA_TOPIC_PREFIX: kafka.catalog.prefix, ML_RETRAIN_INTERVAL_MS: '0', ML_MIN_TRAINING_ROWS: '20', ML_TUNE_TRIALS: '2', ML_TUNE_MAX_EPOCHS: '4', ...env });
+  const config = loadConfig({
+    KAFKA_TOPIC_PREFIX: kafka.catalog.prefix,
+    ML_RETRAIN_INTERVAL_MS: '0',
+    ML_MIN_TRAINING_ROWS: '20',
+    ML_TUNE_TRIALS: '2',
+    ML_TUNE_MAX_EPOCHS: '4',
+    ...env,
+  });
   const log = logger('neuroweaver');
   const nw = new NeuroWeaver({ config, kafka, log, events: new EcosystemEvents(kafka, logger('events')) });
   const api = await buildServer({
@@ -26,7 +41,10 @@ export async function startNeuroWeaver(kafka: KafkaConnection, env: Record<strin
     log: logger('api'),
     version: 'test',
     components: [nw],
-    dependencies: { broker: async () => ({ ok: true, latencyMs: 0 }), registry: async () => ({ ok: true, latencyMs: 0 }) },
+    dependencies: {
+      broker: async () => ({ ok: true, latencyMs: 0 }),
+      registry: async () => ({ ok: true, latencyMs: 0 }),
+    },
   });
   await nw.start();
   return {
@@ -51,14 +69,22 @@ export async function finished(api: ApiInstance, jobId: string, limitMs = 120_00
 }
 
 /** Reads a topic from the beginning until `done` says the records seen so far are enough. */
-export async function readUntil(kafka: KafkaConnection, topic: string, done: (records: ConsumedRecord[]) => boolean, limitMs = 60_000): Promise<ConsumedRecord[]> {
+export async function readUntil(
+  kafka: KafkaConnection,
+  topic: string,
+  done: (records: ConsumedRecord[]) => boolean,
+  limitMs = 60_000,
+): Promise<ConsumedRecord[]> {
   const groupId = `test-${randomBytes(6).toString('hex')}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeMs: 100 });
   const got: ConsumedRecord[] = [];
   await consumer.subscribe([topic], { fromBeginning: true });
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${topic}: condition not met after ${got.length} records`)), limitMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${topic}: condition not met after ${got.length} records`)),
+        limitMs,
+      );
       void consumer.run(async (batch) => {
         got.push(...batch.records);
         let enough: boolean;

@@ -1,16 +1,31 @@
 /** Synthetic delivery outcomes with a learnable pattern: an attempt fails with the square of its endpoint's recent error share, and takes about its recent latency. */
-import type { DeliveryOutcome } from '../../schemas/types.js';
-import { routingContract } from '../../src/ml/index.js';
-import { seededRandom } from '../../src/ml/stats.js';
+import type { DeliveryOutcome } from '../../schemas/types.ts';
+import { routingContract } from '../../src/ml/index.ts';
+import { seededRandom } from '../../src/ml/stats.ts';
 
-export function syntheticOutcomes(n: number, opts: { seed?: number; start?: number; stepMs?: number; route?: string } = {}): DeliveryOutcome[] {
+export function syntheticOutcomes(
+  n: number,
+  opts: { seed?: number; start?: number; stepMs?: number; route?: string } = {},
+): DeliveryOutcome[] {
   const random = seededRandom(opts.seed ?? 7);
   const start = opts.start ?? Date.now() - n * (opts.stepMs ?? 10);
   return Array.from({ length: n }, (_, i) => {
     const errFast = random();
     const recentMs = 5 + random() * 100;
     const features: Record<string, number> = Object.fromEntries(routingContract.featureNames.map((name) => [name, 0]));
-    Object.assign(features, { lat_fast_log: Math.log1p(recentMs), lat_slow_log: Math.log1p(recentMs), err_fast: errFast, err_slow: errFast, weight: 1, is_http: 1, timeout_log: Math.log1p(2000), payload_log: Math.log1p(100), attempt: 1, measured: 1, type_0: 1 });
+    Object.assign(features, {
+      lat_fast_log: Math.log1p(recentMs),
+      lat_slow_log: Math.log1p(recentMs),
+      err_fast: errFast,
+      err_slow: errFast,
+      weight: 1,
+      is_http: 1,
+      timeout_log: Math.log1p(2000),
+      payload_log: Math.log1p(100),
+      attempt: 1,
+      measured: 1,
+      type_0: 1,
+    });
     const failed = random() < errFast * errFast;
     return {
       messageId: `synthetic-${i}`,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
 export interface Finished {
@@ -8,9 +8,16 @@ export interface Finished {
 }
 
 /** Runs the automatrix CLI in a child process and collects its output. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 300_000): Promise<Finished> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 300_000,
+): Promise<Finished> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/automatrix.js', ...args], { env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/automatrix.js', ...args], {
+      env: { ...process.env, ...env } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     collect(child, timeoutMs).then(resolve, () => undefined);
   });
 }

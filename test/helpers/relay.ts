@@ -1,18 +1,19 @@
 /** RelayCore test harness: a runtime under a fresh topic prefix, and HTTP endpoints that record what they receive. */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+
 import { mkdtempSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { startRuntime, type Runtime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { KafkaConnection, type ConsumedRecord } from '../../src/kafka/index.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { createNeuroWeaver } from '../../src/ml/index.js';
-import { createRelay, type RelayCore } from '../../src/relay/index.js';
-import type { TopicKey } from '../../topics/index.js';
-import { testClient, uniquePrefix } from './kafka.js';
-import { freePort } from './process.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { type ConsumedRecord, KafkaConnection } from '../../src/kafka/index.ts';
+import { createNeuroWeaver } from '../../src/ml/index.ts';
+import { createRelay, type RelayCore } from '../../src/relay/index.ts';
+import type { TopicKey } from '../../topics/index.ts';
+import { testClient, uniquePrefix } from './kafka.ts';
+import { freePort } from './process.ts';
 
 export interface RelayHarness extends AppHarness {
   relay: RelayCore;
@@ -53,10 +54,22 @@ export interface AppHarness {
 }
 
 /** An AutoMatrix runtime with the given components on a topic prefix (several may share one), serving its API on a free port. */
-export async function startApp(opts: { prefix: string; components: ('relay' | 'neuroweaver' | 'gateway')[]; env?: Record<string, string> }): Promise<AppHarness> {
+export async function startApp(opts: {
+  prefix: string;
+  components: ('relay' | 'neuroweaver' | 'gateway')[];
+  env?: Record<string, string>;
+}): Promise<AppHarness> {
   const port = await freePort();
-  const config = loadConfig({ ...relayEnv(opts.prefix, opts.env), COMPONENTS: opts.components.join(','), PORT: String(port) });
-  const runtime = await startRuntime(config, { relay: createRelay, neuroweaver: createNeuroWeaver, gateway: createGateway });
+  const config = loadConfig({
+    ...relayEnv(opts.prefix, opts.env),
+    COMPONENTS: opts.components.join(','),
+    PORT: String(port),
+  });
+  const runtime = await startRuntime(config, {
+    relay: createRelay,
+    neuroweaver: createNeuroWeaver,
+    gateway: createGateway,
+  });
   const base = `http://127.0.0.1:${port}/api/v2`;
   const stop = () => runtime.stop();
   return {
@@ -65,7 +78,11 @@ export async function startApp(opts: { prefix: string; components: ('relay' | 'n
     base,
     prefix: opts.prefix,
     async api<T>(method: string, path: string, body?: unknown) {
-      const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
     },
@@ -117,7 +134,14 @@ export async function testEndpoint(respond: TestEndpoint['respond'] = () => ({ s
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      const hit: Hit = { id: String(req.headers['idempotency-key']), body, headers: req.headers, at: Date.now(), order: arrivals++, status: 0 };
+      const hit: Hit = {
+        id: String(req.headers['idempotency-key']),
+        body,
+        headers: req.headers,
+        at: Date.now(),
+        order: arrivals++,
+        status: 0,
+      };
       const { status, delayMs } = ep.respond(hit);
       const answer = () => {
         hit.status = status;
@@ -143,7 +167,10 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
 }
 
 /** Records of a topic key under the harness prefix, read from the beginning into a growing array. */
-export async function follow(kafka: KafkaConnection, key: TopicKey): Promise<{ records: ConsumedRecord[]; stop: () => Promise<void> }> {
+export async function follow(
+  kafka: KafkaConnection,
+  key: TopicKey,
+): Promise<{ records: ConsumedRecord[]; stop: () => Promise<void> }> {
   const records: ConsumedRecord[] = [];
   const consumer = kafka.consumer({ groupId: `test-follow-${Math.random().toString(36).slice(2)}`, maxWaitTimeMs: 50 });
   await consumer.subscribe([kafka.catalog.name(key)], { fromBeginning: true });

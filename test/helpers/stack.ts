@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stackDown, type StackSettings } from '../../src/stack/index.js';
-import { freePort } from './process.js';
+import { type StackSettings, stackDown } from '../../src/stack/index.ts';
+import { freePort } from './process.ts';
 
 const sharedArtifacts = resolve(process.env.STACK_DIR ?? '.stack', 'artifacts');
 
@@ -12,7 +12,13 @@ const sharedArtifacts = resolve(process.env.STACK_DIR ?? '.stack', 'artifacts');
  */
 export async function privateStack(): Promise<StackSettings & { dispose(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'am-stack-'));
-  const settings: StackSettings = { dir, artifactsDir: sharedArtifacts, kafkaPort: await freePort(), controllerPort: await freePort(), registryPort: await freePort() };
+  const settings: StackSettings = {
+    dir,
+    artifactsDir: sharedArtifacts,
+    kafkaPort: await freePort(),
+    controllerPort: await freePort(),
+    registryPort: await freePort(),
+  };
   return {
     ...settings,
     async dispose() {

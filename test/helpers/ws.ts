@@ -16,7 +16,10 @@ export class TestClient {
   closed?: { code: number; reason: string };
   private waiters: (() => void)[] = [];
 
-  private constructor(readonly ws: WebSocket) {
+  readonly ws: WebSocket;
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
     ws.on('message', (data) => {
       this.messages.push(JSON.parse(data.toString()) as Msg);
       this.wake();
@@ -32,7 +35,9 @@ export class TestClient {
       const ws = new WebSocket(url, { headers });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
   }
@@ -53,7 +58,10 @@ export class TestClient {
     for (;;) {
       const v = pred(this);
       if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last messages: ${JSON.stringify(this.messages.slice(-3)).slice(0, 800)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; last messages: ${JSON.stringify(this.messages.slice(-3)).slice(0, 800)}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 250);
         this.waiters.push(() => {
@@ -70,7 +78,9 @@ export class TestClient {
 
   /** Every record received for a subscription, in arrival order. */
   records(sub: string): (DataRecord & { topic: string })[] {
-    return this.messages.filter((m) => m.type === 'data' && m.sub === sub).flatMap((m) => (m.records as DataRecord[]).map((r) => ({ ...r, topic: m.topic as string })));
+    return this.messages
+      .filter((m) => m.type === 'data' && m.sub === sub)
+      .flatMap((m) => (m.records as DataRecord[]).map((r) => ({ ...r, topic: m.topic as string })));
   }
 
   close(): void {

@@ -4,7 +4,7 @@
  * 5xx, and the process must stay up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 interface Operation {
   method: string;
@@ -22,7 +22,9 @@ interface JsonSchema {
 
 const TOKEN = 'fuzz-token-0123456789';
 
-function operations(spec: { paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>> }): Operation[] {
+function operations(spec: {
+  paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>>;
+}): Operation[] {
   const ops: Operation[] = [];
   for (const [path, methods] of Object.entries(spec.paths)) {
     for (const [method, op] of Object.entries(methods)) {
@@ -72,7 +74,11 @@ describe('fuzzing every HTTP operation', () => {
   afterAll(async () => app?.close());
 
   async function send(method: string, path: string, body?: string | Buffer, extra: Record<string, string> = {}) {
-    const res = await fetch(`${app.base}${path}`, { method, headers: { ...headers, ...extra }, body: method === 'GET' || method === 'DELETE' ? undefined : body });
+    const res = await fetch(`${app.base}${path}`, {
+      method,
+      headers: { ...headers, ...extra },
+      body: method === 'GET' || method === 'DELETE' ? undefined : body,
+    });
     const text = await res.text();
     return { status: res.status, text };
   }
@@ -95,10 +101,16 @@ describe('fuzzing every HTTP operation', () => {
       const what = `${op.method} ${op.path}`;
       expectClear4xx(await send(op.method, path, '{"unterminated": '), `${what} truncated JSON`);
       expectClear4xx(await send(op.method, path, '[1,2,3]'), `${what} array body`);
-      expectClear4xx(await send(op.method, path, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), `${what} invalid UTF-8`);
+      expectClear4xx(
+        await send(op.method, path, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])),
+        `${what} invalid UTF-8`,
+      );
       expectClear4xx(await send(op.method, path, deep), `${what} deeply nested`);
       expectClear4xx(await send(op.method, path, JSON.stringify({ big: 'x'.repeat(100 * 1024) })), `${what} huge body`);
-      expectClear4xx(await send(op.method, path, 'plain text', { 'content-type': 'text/plain' }), `${what} wrong content type`);
+      expectClear4xx(
+        await send(op.method, path, 'plain text', { 'content-type': 'text/plain' }),
+        `${what} wrong content type`,
+      );
       const props = Object.entries(op.body?.properties ?? {});
       if (op.body?.required?.length) expectClear4xx(await send(op.method, path, '{}'), `${what} missing fields`);
       for (const [name, schema] of props) {

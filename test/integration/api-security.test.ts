@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 const TOKEN = 'sec-token-abcdefghijklmnop';
 
@@ -8,7 +8,9 @@ describe('API security', () => {
   let mutating: { method: string; path: string }[];
   beforeAll(async () => {
     app = await startTestApp({ API_TOKEN: TOKEN, CORS_ORIGINS: 'https://ops.example.com' });
-    const spec = (await (await fetch(`${app.base}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const spec = (await (await fetch(`${app.base}/docs/json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     mutating = Object.entries(spec.paths).flatMap(([path, methods]) =>
       Object.keys(methods)
         .filter((m) => ['post', 'put', 'patch', 'delete'].includes(m))
@@ -20,7 +22,11 @@ describe('API security', () => {
   it('requires the token on every mutating endpoint, and rejects a wrong one', async () => {
     for (const { method, path } of [...mutating, { method: 'POST', path: '/api/v2/anything' }]) {
       for (const authorization of [undefined, 'Bearer wrong-token-wrong-token', `Bearer ${TOKEN}x`]) {
-        const res = await fetch(`${app.base}${path}`, { method, headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: '{}' });
+        const res = await fetch(`${app.base}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+          body: '{}',
+        });
         expect(res.status, `${method} ${path} with ${authorization ?? 'no token'}`).toBe(401);
       }
     }
@@ -38,7 +44,11 @@ describe('API security', () => {
   });
 
   it('limits request bodies', async () => {
-    const res = await fetch(`${app.base}/api/v2/anything`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(2 * 1024 * 1024) }) });
+    const res = await fetch(`${app.base}/api/v2/anything`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ x: 'y'.repeat(2 * 1024 * 1024) }),
+    });
     expect(res.status).toBe(413);
   });
 });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startRuntime, type Runtime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { collect, freePort } from '../helpers/process.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { collect, freePort } from '../helpers/process.ts';
 
 describe('the app', () => {
   let runtime: Runtime;
@@ -11,7 +11,14 @@ describe('the app', () => {
   beforeAll(async () => {
     const { brokers, registryUrl } = inject('kafka');
     const port = await freePort();
-    const config = loadConfig({ KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: uniquePrefix('app'), PORT: String(port), HOST: '127.0.0.1', API_TOKEN: 'test-token-0123456789' });
+    const config = loadConfig({
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      KAFKA_TOPIC_PREFIX: uniquePrefix('app'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      API_TOKEN: 'test-token-0123456789',
+    });
     runtime = await startRuntime(config, {});
     base = `http://127.0.0.1:${port}`;
   });
@@ -48,7 +55,13 @@ describe('npm start', () => {
     const { brokers, registryUrl, source } = inject('kafka');
     const port = await freePort();
     // With the local stack the embedded default is exercised (KAFKA_BROKERS unset); otherwise the test broker is passed in.
-    const env = { ...process.env, PORT: String(port), KAFKA_TOPIC_PREFIX: uniquePrefix('start'), KAFKA_BROKERS: source === 'local-stack' ? '' : brokers.join(','), SCHEMA_REGISTRY_URL: source === 'local-stack' ? '' : registryUrl };
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      KAFKA_TOPIC_PREFIX: uniquePrefix('start'),
+      KAFKA_BROKERS: source === 'local-stack' ? '' : brokers.join(','),
+      SCHEMA_REGISTRY_URL: source === 'local-stack' ? '' : registryUrl,
+    };
     const started = Date.now();
     const child = spawn('npm', ['start', '--silent'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const output = collect(child, 120_000);

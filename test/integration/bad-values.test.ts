@@ -6,11 +6,11 @@
  * still handled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter } from '../../schemas/types.js';
-import { createDetector } from '../../src/detect/index.js';
-import type { KafkaConnection } from '../../src/kafka/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { follow, startRelay, testEndpoint, until, type RelayHarness, type TestEndpoint } from '../helpers/relay.js';
+import type { DeadLetter } from '../../schemas/types.ts';
+import { createDetector } from '../../src/detect/index.ts';
+import type { KafkaConnection } from '../../src/kafka/index.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 /** A schema id no registry has handed out. */
 const UNKNOWN_ID = 0x7ffffff0;
@@ -18,7 +18,13 @@ const UNKNOWN_ID = 0x7ffffff0;
 /** Bad values for a topic, each with the DecodeError reason its dead letter must name. */
 function badValues(valid: Buffer): { name: string; value: Buffer; reason: string }[] {
   const body = valid.subarray(5);
-  const unknownHeader = Buffer.from([0, (UNKNOWN_ID >>> 24) & 255, (UNKNOWN_ID >>> 16) & 255, (UNKNOWN_ID >>> 8) & 255, UNKNOWN_ID & 255]);
+  const unknownHeader = Buffer.from([
+    0,
+    (UNKNOWN_ID >>> 24) & 255,
+    (UNKNOWN_ID >>> 16) & 255,
+    (UNKNOWN_ID >>> 8) & 255,
+    UNKNOWN_ID & 255,
+  ]);
   return [
     { name: 'garbage-text', value: Buffer.from('this is not a value {'), reason: 'invalid_json' },
     { name: 'garbage-bytes', value: Buffer.from([0xff, 0xfe, 0x81, 0x00, 0xc3, 0x28]), reason: 'invalid_utf8' },
@@ -34,7 +40,12 @@ async function letters(kafka: KafkaConnection, records: { value: Buffer | null }
   return Promise.all(records.map(async (r) => (await kafka.serde.decode('deadletter', r.value)).value as DeadLetter));
 }
 
-function expectDeadLettered(got: DeadLetter[], bad: ReturnType<typeof badValues>, topic: string, component: string): void {
+function expectDeadLettered(
+  got: DeadLetter[],
+  bad: ReturnType<typeof badValues>,
+  topic: string,
+  component: string,
+): void {
   for (const b of bad) {
     const l = got.find((x) => x.key?.toString() === `bad-${b.name}`);
     expect(l, b.name).toBeDefined();
@@ -53,7 +64,15 @@ describe('bad Kafka values', () => {
     beforeAll(async () => {
       ep = await testEndpoint();
       h = await startRelay({}, 'badrelay');
-      expect((await h.api('POST', '/relaycore/routes', { name: 'default', policy: 'round-robin', endpoints: [{ id: 'sink', kind: 'HTTP', target: ep.url }] })).status).toBe(201);
+      expect(
+        (
+          await h.api('POST', '/relaycore/routes', {
+            name: 'default',
+            policy: 'round-robin',
+            endpoints: [{ id: 'sink', kind: 'HTTP', target: ep.url }],
+          })
+        ).status,
+      ).toBe(201);
     });
     afterAll(async () => {
       await h?.close();
@@ -66,7 +85,10 @@ describe('bad Kafka values', () => {
       const bad = badValues(valid);
       const producer = await h.kafka.producer();
       const topic = h.kafka.catalog.name('messages.normal');
-      const good = (i: number) => ({ key: `good-${i}`, value: h.kafka.serde.encode('messages.normal', { id: `good-${i}`, payload: JSON.stringify({ i }) } as never) });
+      const good = (i: number) => ({
+        key: `good-${i}`,
+        value: h.kafka.serde.encode('messages.normal', { id: `good-${i}`, payload: JSON.stringify({ i }) } as never),
+      });
       await producer.sendRaw(topic, [good(0), ...bad.map((b) => ({ key: `bad-${b.name}`, value: b.value })), good(1)]);
       await until(() => dead.records.length >= bad.length, 'a dead letter per bad value');
       await until(() => ep.delivered().length >= 2, 'the good messages');
@@ -89,24 +111,42 @@ describe('bad Kafka values', () => {
     it('dead-letters the same bad values with the reason (component detect), and goes on scoring', async () => {
       const kafka = app.runtime.kafka;
       const dead = await follow(kafka, 'deadletter');
-      const sample = (service: string) => ({ service, timestamp: Date.now(), cpu_usage: 10, memory_usage: 20, network_latency: 5, error_rate: 0, request_count: 100 });
+      const sample = (service: string) => ({
+        service,
+        timestamp: Date.now(),
+        cpu_usage: 10,
+        memory_usage: 20,
+        network_latency: 5,
+        error_rate: 0,
+        request_count: 100,
+      });
       const valid = kafka.serde.encode('metrics.samples', sample('template'));
       const bad = badValues(valid);
       const topic = kafka.catalog.name('metrics.samples');
       const producer = await kafka.producer();
       // A good sample before and after the bad ones.
       await producer.sendRaw(topic, [{ key: 'good-a', value: valid }]);
-      await producer.sendRaw(topic, bad.map((b) => ({ key: `bad-${b.name}`, value: b.value })));
+      await producer.sendRaw(
+        topic,
+        bad.map((b) => ({ key: `bad-${b.name}`, value: b.value })),
+      );
       await producer.send('metrics.samples', [{ key: 'good-b', value: sample('good-b') }]);
       await until(() => dead.records.length >= bad.length, 'a dead letter per bad sample');
       // The detector's group moves past every record: nothing is stuck behind a bad value.
       const admin = await kafka.admin();
-      await until(async () => (await admin.lag(`${kafka.catalog.prefix}detect`, [topic])).reduce((n, p) => n + p.lag, 0) === 0 && (await admin.lag(`${kafka.catalog.prefix}detect`, [topic])).length > 0, 'the detector to consume every sample');
+      await until(
+        async () =>
+          (await admin.lag(`${kafka.catalog.prefix}detect`, [topic])).reduce((n, p) => n + p.lag, 0) === 0 &&
+          (await admin.lag(`${kafka.catalog.prefix}detect`, [topic])).length > 0,
+        'the detector to consume every sample',
+      );
       await dead.stop();
       const got = await letters(kafka, dead.records);
       expect(got).toHaveLength(bad.length);
       expectDeadLettered(got, bad, topic, 'detect');
-      const health = (await (await fetch(`${app.base}/health`)).json()) as { components: { detect: { status: string; detail?: string } } };
+      const health = (await (await fetch(`${app.base}/health`)).json()) as {
+        components: { detect: { status: string; detail?: string } };
+      };
       expect(health.components.detect.status).toBe('ok');
       expect(health.components.detect.detail).toMatch(/2 services/);
     });

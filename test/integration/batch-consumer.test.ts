@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchConsumer, ConsumedRecord, KafkaAdmin, TypedProducer } from '../../src/kafka/index.js';
-import { testKafka, type TestKafka } from '../helpers/kafka.js';
-import { poll } from '../helpers/poll.js';
+import type { BatchConsumer, ConsumedRecord, KafkaAdmin, TypedProducer } from '../../src/kafka/index.ts';
+import { type TestKafka, testKafka } from '../helpers/kafka.ts';
+import { poll } from '../helpers/poll.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +45,12 @@ describe('BatchConsumer contract', () => {
   async function produce(topic: string, from: number, count: number, partition?: number): Promise<void> {
     await producer.sendRaw(
       topic,
-      Array.from({ length: count }, (_, i) => ({ key: `k${(from + i) % 7}`, value: `v${from + i}`, headers: { n: String(from + i) }, partition })),
+      Array.from({ length: count }, (_, i) => ({
+        key: `k${(from + i) % 7}`,
+        value: `v${from + i}`,
+        headers: { n: String(from + i) },
+        partition,
+      })),
     );
   }
 
@@ -78,7 +83,10 @@ describe('BatchConsumer contract', () => {
       { partitionsConcurrently: 3 },
     );
     await poll(async () => (new Set(got.map((r) => r.headers.n)).size >= 90 ? true : undefined), 60_000, 100);
-    await poll(async () => (JSON.stringify(await committed(c, topic)) === JSON.stringify(await highs(topic)) ? true : undefined), 30_000);
+    await poll(
+      async () => (JSON.stringify(await committed(c, topic)) === JSON.stringify(await highs(topic)) ? true : undefined),
+      30_000,
+    );
     expect(failed).toBe(true);
     // Every record handed over at least once, and every offset of every partition.
     const byN = new Map<string, number>();
@@ -137,7 +145,11 @@ describe('BatchConsumer contract', () => {
     expect(c.isPaused(topic, 1)).toBe(false);
     await poll(async () => (got.filter((r) => r.partition === 1).length >= 20 ? true : undefined), 30_000, 50);
     await sleep(300);
-    expect(got.filter((r) => r.partition === 1).map((r) => Number(r.offset))).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(got.filter((r) => r.partition === 0).map((r) => Number(r.offset))).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(got.filter((r) => r.partition === 1).map((r) => Number(r.offset))).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    expect(got.filter((r) => r.partition === 0).map((r) => Number(r.offset))).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
   }, 90_000);
 });

@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, createWriteStream, openSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
+import { closeSync, createReadStream, createWriteStream, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Random } from '../../src/timeseries/random.js';
+import { Random } from '../../src/timeseries/random.ts';
 
 const dir = tmpdir();
 const files: string[] = [];
-afterAll(() => files.forEach((f) => rmSync(f, { force: true })));
+afterAll(() =>
+  files.forEach((f) => {
+    rmSync(f, { force: true });
+  }),
+);
 
 /** A CSV of `rows` samples, one a minute, a daily cycle with noise and a few spikes. */
 async function writeSeries(rows: number): Promise<string> {
@@ -20,7 +24,8 @@ async function writeSeries(rows: number): Promise<string> {
   let chunk = '';
   for (let i = 0; i < rows; i++) {
     const t = 1_700_000_000 + i * 60;
-    const v = 100 + 20 * Math.sin((2 * Math.PI * (t % 86_400)) / 86_400) + 2 * rng.normal() + (i % 50_000 === 49_999 ? 60 : 0);
+    const v =
+      100 + 20 * Math.sin((2 * Math.PI * (t % 86_400)) / 86_400) + 2 * rng.normal() + (i % 50_000 === 49_999 ? 60 : 0);
     chunk += `${t},${v.toFixed(3)}\n`;
     if (chunk.length > 1 << 16) {
       if (!out.write(chunk)) await once(out, 'drain');
@@ -33,11 +38,15 @@ async function writeSeries(rows: number): Promise<string> {
 }
 
 /** Runs `automatrix detect --input` with stdout to a file, sampling the child's peak RSS (VmHWM) while it runs. */
-async function detect(input: string): Promise<{ code: number | null; stderr: string; peakRssMb: number; output: string }> {
+async function detect(
+  input: string,
+): Promise<{ code: number | null; stderr: string; peakRssMb: number; output: string }> {
   const output = `${input}.out`;
   files.push(output);
   const fd = openSync(output, 'w');
-  const child = spawn(process.execPath, ['bin/automatrix.js', 'detect', '--input', input], { stdio: ['ignore', fd, 'pipe'] });
+  const child = spawn(process.execPath, ['bin/automatrix.js', 'detect', '--input', input], {
+    stdio: ['ignore', fd, 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   let peak = 0;
@@ -81,7 +90,9 @@ describe('automatrix detect on large files', () => {
     expect(out.header).toBe('timestamp,value,anomaly_score');
     expect(out.lines).toBe(1_000_001);
     expect(out.maxScore).toBeGreaterThan(0.9);
-    console.log(`peak RSS: ${small.peakRssMb.toFixed(0)} MB for 100k rows, ${large.peakRssMb.toFixed(0)} MB for 1M rows`);
+    console.log(
+      `peak RSS: ${small.peakRssMb.toFixed(0)} MB for 100k rows, ${large.peakRssMb.toFixed(0)} MB for 1M rows`,
+    );
     expect(large.peakRssMb).toBeGreaterThan(0);
     // Ten times the rows, (nearly) the same memory: streaming, not buffering.
     expect(large.peakRssMb).toBeLessThan(small.peakRssMb + 40);

@@ -5,15 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Anomaly, EcosystemEvent, MetricSampleInput, OrchestratorAction } from '../../schemas/types.js';
-import { startRuntime, type Runtime } from '../../src/app/index.js';
-import { COMPONENT_FACTORIES } from '../../src/components.js';
-import { loadConfig } from '../../src/config/index.js';
-import type { KafkaConnection } from '../../src/kafka/index.js';
-import type { TopicKey } from '../../topics/index.js';
-import { testKafka, uniquePrefix } from '../helpers/kafka.js';
-import { poll } from '../helpers/poll.js';
-import { freePort } from '../helpers/process.js';
+import type { Anomaly, EcosystemEvent, MetricSampleInput, OrchestratorAction } from '../../schemas/types.ts';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { COMPONENT_FACTORIES } from '../../src/components.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import type { KafkaConnection } from '../../src/kafka/index.ts';
+import type { TopicKey } from '../../topics/index.ts';
+import { testKafka, uniquePrefix } from '../helpers/kafka.ts';
+import { poll } from '../helpers/poll.ts';
+import { freePort } from '../helpers/process.ts';
 
 const MIN = 60_000;
 const SERVICE = 'checkout';
@@ -40,12 +40,20 @@ function samples(end: number): MetricSampleInput[] {
 }
 
 /** Reads a topic from the beginning until `match` accepts a decoded value (polls; no fixed sleep decides the outcome). */
-async function waitFor<K extends TopicKey, V>(kafka: KafkaConnection, key: K, match: (v: V) => boolean, timeoutMs = 90_000): Promise<V> {
+async function waitFor<K extends TopicKey, V>(
+  kafka: KafkaConnection,
+  key: K,
+  match: (v: V) => boolean,
+  timeoutMs = 90_000,
+): Promise<V> {
   const consumer = kafka.consumer({ groupId: `test-${randomBytes(6).toString('hex')}`, maxWaitTimeMs: 100 });
   await consumer.subscribe([kafka.catalog.name(key)], { fromBeginning: true });
   try {
     return await new Promise<V>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching record on ${key} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching record on ${key} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       void consumer.run(async (batch) => {
         for (const r of batch.records) {
           const value = (await kafka.serde.decode(key, r.value)).value as V;
@@ -98,11 +106,17 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
       'metrics.samples',
       samples(Date.now()).map((value) => ({ key: SERVICE, value })),
     );
-    opened = await waitFor<'anomalies', Anomaly>(runtime.kafka, 'anomalies', (a) => a.service === SERVICE && a.state === 'OPEN' && a.metrics.includes('network_latency'));
+    opened = await waitFor<'anomalies', Anomaly>(
+      runtime.kafka,
+      'anomalies',
+      (a) => a.service === SERVICE && a.state === 'OPEN' && a.metrics.includes('network_latency'),
+    );
   }, 180_000);
 
   afterAll(async () => {
-    const topics = createdTopics.length ? createdTopics : (await (await runtime.kafka.admin()).listTopics()).filter((t) => t.startsWith(runtime.kafka.catalog.prefix));
+    const topics = createdTopics.length
+      ? createdTopics
+      : (await (await runtime.kafka.admin()).listTopics()).filter((t) => t.startsWith(runtime.kafka.catalog.prefix));
     await runtime.stop();
     const cleanup = await testKafka([], 'detect-cleanup');
     await (await cleanup.kafka.admin()).deleteTopics(topics).catch(() => undefined);
@@ -120,16 +134,27 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
   });
 
   it('closes the incident once under the same id, and posts digests to the ecosystem feed', async () => {
-    const closed = await waitFor<'anomalies', Anomaly>(runtime.kafka, 'anomalies', (a) => a.id === opened.id && a.state === 'CLOSED');
+    const closed = await waitFor<'anomalies', Anomaly>(
+      runtime.kafka,
+      'anomalies',
+      (a) => a.id === opened.id && a.state === 'CLOSED',
+    );
     expect(closed.endedAt).not.toBeNull();
-    const digest = await waitFor<'ecosystem.events', EcosystemEvent>(runtime.kafka, 'ecosystem.events', (e) => e.kind === 'anomaly' && e.data.id === opened.id);
+    const digest = await waitFor<'ecosystem.events', EcosystemEvent>(
+      runtime.kafka,
+      'ecosystem.events',
+      (e) => e.kind === 'anomaly' && e.data.id === opened.id,
+    );
     expect(digest).toMatchObject({ component: 'detect', subject: SERVICE });
   });
 
   it('serves the incident on GET /api/v2/ai/anomalies, filtered by service, time and score', async () => {
     const body = await poll(async () => {
       const res = await fetch(`${base}/api/v2/ai/anomalies?service=${SERVICE}&from=-1d&minScore=0.5`);
-      const json = (await res.json()) as { count: number; incidents: { id: string; metrics: string[]; explanation: string }[] };
+      const json = (await res.json()) as {
+        count: number;
+        incidents: { id: string; metrics: string[]; explanation: string }[];
+      };
       return json.incidents.some((i) => i.id === opened.id) ? json : undefined;
     });
     expect(body.incidents.find((i) => i.id === opened.id)!.metrics).toContain('network_latency');
@@ -141,13 +166,21 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
   });
 
   it('proposes a dry-run action that names the incident, audited on orchestrator.actions', async () => {
-    const action = await waitFor<'orchestrator.actions', OrchestratorAction>(runtime.kafka, 'orchestrator.actions', (a) => a.trigger === opened.id && a.target === 'orders/checkout-eu');
+    const action = await waitFor<'orchestrator.actions', OrchestratorAction>(
+      runtime.kafka,
+      'orchestrator.actions',
+      (a) => a.trigger === opened.id && a.target === 'orders/checkout-eu',
+    );
     expect(['downweight_endpoint', 'drain_endpoint']).toContain(action.kind);
     expect(action.dryRun).toBe(true);
     expect(action.status).toBe('PROPOSED');
     expect(action.reason).toContain(opened.id);
     expect(action.params).toMatchObject({ route: 'orders', endpoint: 'checkout-eu' });
-    const webhook = await waitFor<'orchestrator.actions', OrchestratorAction>(runtime.kafka, 'orchestrator.actions', (a) => a.trigger === opened.id && a.kind === 'webhook');
+    const webhook = await waitFor<'orchestrator.actions', OrchestratorAction>(
+      runtime.kafka,
+      'orchestrator.actions',
+      (a) => a.trigger === opened.id && a.kind === 'webhook',
+    );
     expect(webhook.status).toBe('PROPOSED');
     expect(hookCalls).toBe(0); // dry run: nothing is called
   });
@@ -155,7 +188,11 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
   it('answers insights and capacity for a known service and 404 for an unknown one', async () => {
     const insights = await poll(async () => {
       const res = await fetch(`${base}/api/v2/ai/insights/${SERVICE}`);
-      const json = (await res.json()) as { capacity: { requests: { forecast: unknown[] } } | null; failure: { drivers: unknown[] } | null; recentActions: unknown[] };
+      const json = (await res.json()) as {
+        capacity: { requests: { forecast: unknown[] } } | null;
+        failure: { drivers: unknown[] } | null;
+        recentActions: unknown[];
+      };
       return res.status === 200 && json.capacity && json.failure ? json : undefined;
     });
     expect(insights.capacity!.requests.forecast.length).toBeGreaterThan(0);
@@ -163,23 +200,44 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
     const missing = await fetch(`${base}/api/v2/ai/insights/nobody`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { field: string }).field).toBe('params.service_name');
-    const capacity = (await (await fetch(`${base}/api/v2/ai/predictive/capacity?service=${SERVICE}&horizonMinutes=120`)).json()) as { horizonMinutes: number; services: { service: string; recommendation: unknown }[] };
+    const capacity = (await (
+      await fetch(`${base}/api/v2/ai/predictive/capacity?service=${SERVICE}&horizonMinutes=120`)
+    ).json()) as { horizonMinutes: number; services: { service: string; recommendation: unknown }[] };
     expect(capacity.horizonMinutes).toBe(120);
     expect(capacity.services[0]!.service).toBe(SERVICE);
   });
 
   it('runs the policy on request, refusing to execute on a dry-run instance', async () => {
-    const live = await fetch(`${base}/api/v2/ai/autonomous-optimization`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dryRun: false }) });
+    const live = await fetch(`${base}/api/v2/ai/autonomous-optimization`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dryRun: false }),
+    });
     expect(live.status).toBe(409);
-    const unknown = await fetch(`${base}/api/v2/ai/autonomous-optimization`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ services: ['nobody'] }) });
+    const unknown = await fetch(`${base}/api/v2/ai/autonomous-optimization`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ services: ['nobody'] }),
+    });
     expect(unknown.status).toBe(404);
-    const res = await fetch(`${base}/api/v2/ai/autonomous-optimization`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ services: [SERVICE] }) });
+    const res = await fetch(`${base}/api/v2/ai/autonomous-optimization`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ services: [SERVICE] }),
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { dryRun: boolean; evaluated: string[]; actions: OrchestratorAction[] };
     expect(body).toMatchObject({ dryRun: true, evaluated: [SERVICE] });
     expect(body.actions.every((a) => a.dryRun)).toBe(true);
     const docs = (await (await fetch(`${base}/docs/json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/api/v2/ai/anomalies', '/api/v2/ai/insights/{service_name}', '/api/v2/ai/predictive/capacity', '/api/v2/ai/autonomous-optimization']));
+    expect(Object.keys(docs.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v2/ai/anomalies',
+        '/api/v2/ai/insights/{service_name}',
+        '/api/v2/ai/predictive/capacity',
+        '/api/v2/ai/autonomous-optimization',
+      ]),
+    );
   });
 
   it('rebuilds the orchestrator by replay after a restart', async () => {
@@ -188,15 +246,23 @@ describe('anomaly detection and the orchestrator on the real broker', () => {
     createdTopics.push(...topics);
     await runtime.stop();
     const port = await freePort();
-    const second = await startRuntime(loadConfig({ ...settings, PORT: String(port), COMPONENTS: 'orchestrator' }), COMPONENT_FACTORIES);
+    const second = await startRuntime(
+      loadConfig({ ...settings, PORT: String(port), COMPONENTS: 'orchestrator' }),
+      COMPONENT_FACTORIES,
+    );
     try {
       const insights = await poll(async () => {
         const res = await fetch(`http://127.0.0.1:${port}/api/v2/ai/insights/${SERVICE}`);
-        const json = (await res.json()) as { capacity: { requests: { forecast: unknown[] } } | null; openAnomalies: unknown[] };
+        const json = (await res.json()) as {
+          capacity: { requests: { forecast: unknown[] } } | null;
+          openAnomalies: unknown[];
+        };
         return res.status === 200 && json.capacity ? json : undefined;
       });
       expect(insights.capacity!.requests.forecast.length).toBeGreaterThan(0);
-      const anomalies = (await (await fetch(`http://127.0.0.1:${port}/api/v2/ai/anomalies?service=${SERVICE}`)).json()) as { incidents: { id: string }[] };
+      const anomalies = (await (
+        await fetch(`http://127.0.0.1:${port}/api/v2/ai/anomalies?service=${SERVICE}`)
+      ).json()) as { incidents: { id: string }[] };
       expect(anomalies.incidents.map((i) => i.id)).toContain(opened.id);
     } finally {
       await second.stop();

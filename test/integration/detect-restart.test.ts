@@ -1,13 +1,13 @@
 /** The detector's state survives a restart through the compacted detector.state topic. */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Anomaly, DetectorState, MetricSampleInput } from '../../schemas/types.js';
-import { DEFAULT_ENGINE } from '../../src/detect/engine.js';
-import { DetectProcessor } from '../../src/detect/processor.js';
-import { partitionForKey } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { testKafka, type TestKafka } from '../helpers/kafka.js';
-import { poll } from '../helpers/poll.js';
+import type { Anomaly, DetectorState, MetricSampleInput } from '../../schemas/types.ts';
+import { DEFAULT_ENGINE } from '../../src/detect/engine.ts';
+import { DetectProcessor } from '../../src/detect/processor.ts';
+import { partitionForKey } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { type TestKafka, testKafka } from '../helpers/kafka.ts';
+import { poll } from '../helpers/poll.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5);
@@ -26,10 +26,18 @@ describe('detector state across restarts', () => {
   let t: TestKafka;
   const group = `detect-${randomBytes(4).toString('hex')}`;
   const processor = () =>
-    new DetectProcessor(t.kafka, logger('test'), { ...DEFAULT_ENGINE, groupId: group, snapshotIntervalMs: 1000, maxServices: 100 });
+    new DetectProcessor(t.kafka, logger('test'), {
+      ...DEFAULT_ENGINE,
+      groupId: group,
+      snapshotIntervalMs: 1000,
+      maxServices: 100,
+    });
 
   beforeAll(async () => {
-    t = await testKafka(['metrics.samples', 'anomalies', 'detector.state', 'deadletter', 'ecosystem.events'], 'restart');
+    t = await testKafka(
+      ['metrics.samples', 'anomalies', 'detector.state', 'deadletter', 'ecosystem.events'],
+      'restart',
+    );
   });
   afterAll(async () => t?.cleanup());
 
@@ -37,13 +45,16 @@ describe('detector state across restarts', () => {
     const producer = await t.kafka.producer();
     const first = processor();
     await first.start();
-    await producer.send('metrics.samples', Array.from({ length: 200 }, (_, i) => ({ key: 'payments', value: sample('payments', i) })));
+    await producer.send(
+      'metrics.samples',
+      Array.from({ length: 200 }, (_, i) => ({ key: 'payments', value: sample('payments', i) })),
+    );
     await poll(async () => (first.samplesOf('payments') === 200 ? true : undefined));
     await first.stop();
 
     // The snapshot on the compacted topic covers all 200 samples, on the samples' partition.
     const snaps: DetectorState[] = [];
-    const { replayWindow } = await import('../../src/kafka/index.js');
+    const { replayWindow } = await import('../../src/kafka/index.ts');
     await replayWindow(t.kafka, {
       topic: t.kafka.catalog.name('detector.state'),
       onRecords: async (rs) => {
@@ -61,8 +72,9 @@ describe('detector state across restarts', () => {
     const anomalies: Anomaly[] = [];
     await poll(async () => (second.samplesOf('payments') === 201 ? true : undefined));
     await second.stop();
-    const { consumeN } = await import('../helpers/kafka.js');
-    for (const r of await consumeN(t.kafka, t.kafka.catalog.name('anomalies'), 1)) anomalies.push((await t.kafka.serde.decode('anomalies', r.value)).value);
+    const { consumeN } = await import('../helpers/kafka.ts');
+    for (const r of await consumeN(t.kafka, t.kafka.catalog.name('anomalies'), 1))
+      anomalies.push((await t.kafka.serde.decode('anomalies', r.value)).value);
     expect(anomalies).toHaveLength(1);
     expect(anomalies[0]).toMatchObject({ service: 'payments', state: 'OPEN', startedAt: T0 + 200 * MIN });
     expect(anomalies[0]!.metrics[0]).toBe('network_latency');
@@ -71,7 +83,11 @@ describe('detector state across restarts', () => {
   it('places keys on the partitions the broker does', async () => {
     const producer = await t.kafka.producer();
     const keys = Array.from({ length: 20 }, (_, i) => `svc-${i}`);
-    const results = await Promise.all(keys.map((k) => producer.send('metrics.samples', [{ key: k, value: sample(k, 0) }])));
-    results.forEach((r, i) => expect(r[0]!.partition).toBe(partitionForKey(keys[i]!, 6)));
+    const results = await Promise.all(
+      keys.map((k) => producer.send('metrics.samples', [{ key: k, value: sample(k, 0) }])),
+    );
+    results.forEach((r, i) => {
+      expect(r[0]!.partition).toBe(partitionForKey(keys[i]!, 6));
+    });
   });
 });

@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startRuntime, type Runtime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { backfill, DemoGenerator, sendBatch } from '../../src/dashboard/demo.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { launchBrowser } from '../helpers/browser.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { freePort } from '../helpers/process.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { backfill, DemoGenerator, sendBatch } from '../../src/dashboard/demo.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { freePort } from '../helpers/process.ts';
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 
@@ -23,7 +23,14 @@ describe('the dashboard in a real browser', () => {
   beforeAll(async () => {
     const { brokers, registryUrl } = inject('kafka');
     const port = await freePort();
-    const config = loadConfig({ KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: uniquePrefix('dash'), PORT: String(port), HOST: '127.0.0.1', COMPONENTS: 'gateway' });
+    const config = loadConfig({
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      KAFKA_TOPIC_PREFIX: uniquePrefix('dash'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      COMPONENTS: 'gateway',
+    });
     runtime = await startRuntime(config, { gateway: createGateway });
     base = `http://127.0.0.1:${port}`;
     // Ten minutes of history: incidents, a breaker flap, finished training jobs and model versions.
@@ -67,17 +74,75 @@ describe('the dashboard in a real browser', () => {
   it('shows live records as they are produced', async () => {
     const producer = await runtime.kafka.producer();
     const now = Date.now();
-    await producer.send('metrics.samples', [{ key: 'live-svc', value: { service: 'live-svc', timestamp: now, cpu_usage: 42, memory_usage: 40, network_latency: 12, error_rate: 0, request_count: 10 } }]);
-    await producer.send('anomalies', [{ key: 'checkout', value: { id: 'inc-browser', service: 'checkout', state: 'OPEN', kind: 'spike', metrics: ['cpu_usage'], score: 0.93, explanation: 'CPU of checkout spiked (browser test)', startedAt: now - 30_000, at: now } }]);
-    await producer.send('orchestrator.actions', [{ key: 'checkout', value: { id: 'act-browser', kind: 'scale', target: 'checkout', reason: 'inc-browser: CPU of checkout spiked', status: 'PROPOSED', at: now } }]);
-    await producer.send('ecosystem.events', [{ key: 'relay', value: { id: 'ev-browser', component: 'relay', kind: 'breaker_state', severity: 'WARNING', subject: 'orders/orders-eu', message: 'breaker of orders-eu opened', data: { state: 'OPEN' }, at: now } }]);
+    await producer.send('metrics.samples', [
+      {
+        key: 'live-svc',
+        value: {
+          service: 'live-svc',
+          timestamp: now,
+          cpu_usage: 42,
+          memory_usage: 40,
+          network_latency: 12,
+          error_rate: 0,
+          request_count: 10,
+        },
+      },
+    ]);
+    await producer.send('anomalies', [
+      {
+        key: 'checkout',
+        value: {
+          id: 'inc-browser',
+          service: 'checkout',
+          state: 'OPEN',
+          kind: 'spike',
+          metrics: ['cpu_usage'],
+          score: 0.93,
+          explanation: 'CPU of checkout spiked (browser test)',
+          startedAt: now - 30_000,
+          at: now,
+        },
+      },
+    ]);
+    await producer.send('orchestrator.actions', [
+      {
+        key: 'checkout',
+        value: {
+          id: 'act-browser',
+          kind: 'scale',
+          target: 'checkout',
+          reason: 'inc-browser: CPU of checkout spiked',
+          status: 'PROPOSED',
+          at: now,
+        },
+      },
+    ]);
+    await producer.send('ecosystem.events', [
+      {
+        key: 'relay',
+        value: {
+          id: 'ev-browser',
+          component: 'relay',
+          kind: 'breaker_state',
+          severity: 'WARNING',
+          subject: 'orders/orders-eu',
+          message: 'breaker of orders-eu opened',
+          data: { state: 'OPEN' },
+          at: now,
+        },
+      },
+    ]);
     for (let i = 0; i < 5; i++) await sendBatch(producer, gen.tick(Date.now() - (4 - i) * 1000));
     await page.waitForSelector('[data-service="live-svc"][data-points="1"] canvas');
     await page.waitForSelector('[data-testid="anomalies"] li[data-id="inc-browser"]');
     await page.waitForSelector('[data-service="checkout"].has-anomaly');
     await page.waitForSelector('[data-testid="actions"] li[data-id="act-browser"]');
-    await page.locator('[data-route="orders"] [data-endpoint="orders-eu"] [data-testid="breaker"]', { hasText: 'OPEN' }).waitFor();
-    expect(await page.textContent('[data-testid="anomalies"] li[data-id="inc-browser"]')).toContain('CPU of checkout spiked');
+    await page
+      .locator('[data-route="orders"] [data-endpoint="orders-eu"] [data-testid="breaker"]', { hasText: 'OPEN' })
+      .waitFor();
+    expect(await page.textContent('[data-testid="anomalies"] li[data-id="inc-browser"]')).toContain(
+      'CPU of checkout spiked',
+    );
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.waitForTimeout(600);
     await page.screenshot({ path: new URL('dashboard.png', ARTIFACTS).pathname, fullPage: true });
@@ -104,7 +169,15 @@ describe('the dashboard with API_TOKEN set', () => {
   it('connects with ?token= and then drops it from the address bar; without it the feed says why', async () => {
     const { brokers, registryUrl } = inject('kafka');
     const port = await freePort();
-    const config = loadConfig({ KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: uniquePrefix('dashtok'), PORT: String(port), HOST: '127.0.0.1', COMPONENTS: 'gateway', API_TOKEN: token });
+    const config = loadConfig({
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      KAFKA_TOPIC_PREFIX: uniquePrefix('dashtok'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      COMPONENTS: 'gateway',
+      API_TOKEN: token,
+    });
     runtime = await startRuntime(config, { gateway: createGateway });
     browser = await launchBrowser();
     const anonymous = await browser.newPage();
@@ -115,7 +188,20 @@ describe('the dashboard with API_TOKEN set', () => {
     await page.waitForSelector('[data-testid="feed"].ok');
     expect(page.url()).toBe(`http://127.0.0.1:${port}/`);
     const producer = await runtime.kafka.producer();
-    await producer.send('metrics.samples', [{ key: 'tok-svc', value: { service: 'tok-svc', timestamp: Date.now(), cpu_usage: 5, memory_usage: 5, network_latency: 5, error_rate: 0, request_count: 1 } }]);
+    await producer.send('metrics.samples', [
+      {
+        key: 'tok-svc',
+        value: {
+          service: 'tok-svc',
+          timestamp: Date.now(),
+          cpu_usage: 5,
+          memory_usage: 5,
+          network_latency: 5,
+          error_rate: 0,
+          request_count: 1,
+        },
+      },
+    ]);
     await page.waitForSelector('[data-service="tok-svc"]');
   });
 });

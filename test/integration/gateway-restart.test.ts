@@ -2,18 +2,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRuntime, type Runtime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { stackDown, stackEndpoints, stackUp, type StackSettings } from '../../src/stack/index.js';
-import { pidsWithMarker, stopProcess } from '../../src/stack/processes.js';
-import { freePort } from '../helpers/process.js';
-import { TestClient } from '../helpers/ws.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { type StackSettings, stackDown, stackEndpoints, stackUp } from '../../src/stack/index.ts';
+import { pidsWithMarker, stopProcess } from '../../src/stack/processes.ts';
+import { freePort } from '../helpers/process.ts';
+import { TestClient } from '../helpers/ws.ts';
 
 const quiet = () => undefined;
 
 /** Polls GET /health until `pred` holds; the whole history is returned for the assertions. */
-async function healthUntil(base: string, pred: (status: string, code: number) => boolean, seen: string[], timeoutMs = 180_000): Promise<void> {
+async function healthUntil(
+  base: string,
+  pred: (status: string, code: number) => boolean,
+  seen: string[],
+  timeoutMs = 180_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let status = 'unreachable';
@@ -49,7 +54,13 @@ describe('the gateway across a broker restart', () => {
     await stackUp(s, quiet);
     const endpoints = stackEndpoints(s);
     const port = await freePort();
-    const config = loadConfig({ KAFKA_BROKERS: endpoints.brokers.join(','), SCHEMA_REGISTRY_URL: endpoints.registryUrl, PORT: String(port), HOST: '127.0.0.1', COMPONENTS: 'gateway' });
+    const config = loadConfig({
+      KAFKA_BROKERS: endpoints.brokers.join(','),
+      SCHEMA_REGISTRY_URL: endpoints.registryUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      COMPONENTS: 'gateway',
+    });
     runtime = await startRuntime(config, { gateway: createGateway });
     base = `http://127.0.0.1:${port}`;
     wsBase = `ws://127.0.0.1:${port}`;
@@ -67,9 +78,24 @@ describe('the gateway across a broker restart', () => {
     client.send({ type: 'subscribe', id: 'a', topic: 'anomalies' });
     await client.until((c) => c.of('subscribed')[0], 'subscribed');
     const producer = await runtime.kafka.producer();
-    const anomaly = (id: string) => ({ key: 'svc', value: { id, service: 'svc', state: 'OPEN' as const, metrics: ['cpu_usage'], score: 0.9, explanation: id, startedAt: 1, at: Date.now() } });
+    const anomaly = (id: string) => ({
+      key: 'svc',
+      value: {
+        id,
+        service: 'svc',
+        state: 'OPEN' as const,
+        metrics: ['cpu_usage'],
+        score: 0.9,
+        explanation: id,
+        startedAt: 1,
+        at: Date.now(),
+      },
+    });
     await producer.send('anomalies', [anomaly('before')]);
-    await client.until((c) => c.records('a').some((r) => r.value!.id === 'before'), 'the record written before the restart');
+    await client.until(
+      (c) => c.records('a').some((r) => r.value!.id === 'before'),
+      'the record written before the restart',
+    );
     const seen: string[] = [];
     await healthUntil(base, (status, code) => status === 'ok' && code === 200, seen);
 
@@ -79,7 +105,11 @@ describe('the gateway across a broker restart', () => {
     await healthUntil(base, (status, code) => status === 'ok' && code === 200, seen);
 
     await producer.send('anomalies', [anomaly('after')]);
-    await client.until((c) => c.records('a').some((r) => r.value!.id === 'after'), 'the record written after the restart', 180_000);
+    await client.until(
+      (c) => c.records('a').some((r) => r.value!.id === 'after'),
+      'the record written after the restart',
+      180_000,
+    );
     expect(seen).toContain('degraded/503');
     expect(seen.at(-1)).toBe('ok/200');
     expect(client.closed).toBeUndefined();

@@ -9,15 +9,26 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startRuntime, type Runtime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { freePort } from '../helpers/process.js';
-import { TestClient, type Msg } from '../helpers/ws.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { freePort } from '../helpers/process.ts';
+import { type Msg, TestClient } from '../helpers/ws.ts';
 
-const ERROR_CODES = new Set(['invalid_json', 'invalid_message', 'unknown_type', 'binary_frame', 'topic_not_allowed', 'unknown_subscription', 'duplicate_id', 'too_many_subscriptions', 'topic_unavailable', 'rate_limited']);
+const ERROR_CODES = new Set([
+  'invalid_json',
+  'invalid_message',
+  'unknown_type',
+  'binary_frame',
+  'topic_not_allowed',
+  'unknown_subscription',
+  'duplicate_id',
+  'too_many_subscriptions',
+  'topic_unavailable',
+  'rate_limited',
+]);
 /** The gateway answers at most this many messages per second and client; the fuzz stays under it. */
 const PER_CLIENT = 20;
 
@@ -33,7 +44,26 @@ function prng(seed: number): () => number {
 
 const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
 const deepObject = (n: number) => `${'{"a":'.repeat(n)}null${'}'.repeat(n)}`;
-const WRONG: unknown[] = [null, 0, -1, 1.5, 1e308, true, false, '', ' ', 'x'.repeat(300), '\u0000', '💥', [], [1, 'a'], {}, { a: { b: { c: [] } } }, '__proto__', 'constructor'];
+const WRONG: unknown[] = [
+  null,
+  0,
+  -1,
+  1.5,
+  1e308,
+  true,
+  false,
+  '',
+  ' ',
+  'x'.repeat(300),
+  '\u0000',
+  '💥',
+  [],
+  [1, 'a'],
+  {},
+  { a: { b: { c: [] } } },
+  '__proto__',
+  'constructor',
+];
 
 const FIELDS: Record<string, string[]> = {
   subscribe: ['id', 'topic', 'from', 'filter'],
@@ -64,13 +94,53 @@ function cases(): string[] {
     add({ ...valid, type: type.toUpperCase() });
   }
   // from and filter, field by field.
-  for (const from of ['yesterday', '-99999999999d', { timestamp: -1 }, { timestamp: 1e20 }, { offsets: [] }, { offsets: { 0: -1 } }, { offsets: { '-1': '0' } }, { offsets: { 0: '1'.repeat(30) } }, { offsets: { 0: '0' }, otherwise: 'never' }, { timestamp: 1, offsets: {} }, { nope: 1 }])
+  for (const from of [
+    'yesterday',
+    '-99999999999d',
+    { timestamp: -1 },
+    { timestamp: 1e20 },
+    { offsets: [] },
+    { offsets: { 0: -1 } },
+    { offsets: { '-1': '0' } },
+    { offsets: { 0: '1'.repeat(30) } },
+    { offsets: { 0: '0' }, otherwise: 'never' },
+    { timestamp: 1, offsets: {} },
+    { nope: 1 },
+  ])
     add({ type: 'subscribe', topic: 'anomalies', from });
-  for (const filter of [{ key: [] }, { key: [1] }, { key: Array.from({ length: 101 }, () => 'k') }, { where: {} }, { where: { '': 1 } }, { where: { 'a.__proto__': 1 } }, { where: { constructor: 1 } }, { where: { a: { b: 1 } } }, { where: { a: [] } }, { where: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`f${i}`, 1])) }, { other: 1 }])
+  for (const filter of [
+    { key: [] },
+    { key: [1] },
+    { key: Array.from({ length: 101 }, () => 'k') },
+    { where: {} },
+    { where: { '': 1 } },
+    { where: { 'a.__proto__': 1 } },
+    { where: { constructor: 1 } },
+    { where: { a: { b: 1 } } },
+    { where: { a: [] } },
+    { where: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`f${i}`, 1])) },
+    { other: 1 },
+  ])
     add({ type: 'subscribe', topic: 'anomalies', filter });
   // Not a message at all, or of no known type.
-  for (const t of [undefined, null, 1, true, 'teleport', '', 'subscribe ', ['subscribe'], { type: 'subscribe' }]) add(t === undefined ? {} : { type: t });
-  for (const text of ['', ' ', 'null', '0', '"subscribe"', '[]', '[{"type":"ping"}]', '{', '{"type":"ping"', '{"type":"ping"}}', '\u0000', '\ufeff{"type":"ping"}', deep(30_000)]) add(text);
+  for (const t of [undefined, null, 1, true, 'teleport', '', 'subscribe ', ['subscribe'], { type: 'subscribe' }])
+    add(t === undefined ? {} : { type: t });
+  for (const text of [
+    '',
+    ' ',
+    'null',
+    '0',
+    '"subscribe"',
+    '[]',
+    '[{"type":"ping"}]',
+    '{',
+    '{"type":"ping"',
+    '{"type":"ping"}}',
+    '\u0000',
+    '\ufeff{"type":"ping"}',
+    deep(30_000),
+  ])
+    add(text);
   // A seeded random pass: valid messages with random fields replaced, added or dropped.
   const rnd = prng(7);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
@@ -97,7 +167,10 @@ async function exchange(url: string, frames: string[], greetings = 1): Promise<{
     for (const frame of frames.slice(i, i + PER_CLIENT)) {
       const before = client.messages.length;
       client.send(frame);
-      const reply = await client.until((c) => c.messages.slice(before).find((m) => m.type !== 'data'), `an answer to ${frame.slice(0, 80)}`);
+      const reply = await client.until(
+        (c) => c.messages.slice(before).find((m) => m.type !== 'data'),
+        `an answer to ${frame.slice(0, 80)}`,
+      );
       out.push({ frame, reply });
       // A subscription that worked is dropped again, so the limit of subscriptions is never what answers.
       if (reply.type === 'subscribed') {
@@ -119,7 +192,15 @@ describe('WebSocket gateway under bad input', () => {
   beforeAll(async () => {
     const { brokers, registryUrl } = inject('kafka');
     const port = await freePort();
-    const config = loadConfig({ KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', COMPONENTS: 'gateway', GATEWAY_TOPICS: 'anomalies,metrics.samples' });
+    const config = loadConfig({
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      KAFKA_TOPIC_PREFIX: prefix,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      COMPONENTS: 'gateway',
+      GATEWAY_TOPICS: 'anomalies,metrics.samples',
+    });
     runtime = await startRuntime(config, { gateway: createGateway });
     base = `http://127.0.0.1:${port}`;
     ws = `ws://127.0.0.1:${port}/api/v2/ws`;
@@ -149,7 +230,10 @@ describe('WebSocket gateway under bad input', () => {
     for (const { frame, reply } of replies) {
       expect(['error', 'pong', 'subscribed', 'unsubscribed'], frame.slice(0, 120)).toContain(reply.type);
       if (reply.type !== 'error') continue;
-      expect(ERROR_CODES.has(reply.code as string), `${frame.slice(0, 120)} → ${JSON.stringify(reply).slice(0, 200)}`).toBe(true);
+      expect(
+        ERROR_CODES.has(reply.code as string),
+        `${frame.slice(0, 120)} → ${JSON.stringify(reply).slice(0, 200)}`,
+      ).toBe(true);
       expect(reply.code, frame.slice(0, 120)).not.toBe('rate_limited');
       expect(typeof reply.message, frame.slice(0, 120)).toBe('string');
       expect((reply.message as string).length, frame.slice(0, 120)).toBeGreaterThan(5);
@@ -160,7 +244,9 @@ describe('WebSocket gateway under bad input', () => {
     expect(errors.length).toBeGreaterThan(frames.length * 0.8);
     // Nothing a client sent made the server log an unexpected error or throw.
     expect(errors.filter((e) => e.reply.message === 'message could not be read')).toEqual([]);
-    console.log(`${frames.length} frames: ${errors.length} errors (${[...new Set(errors.map((e) => e.reply.code))].join(', ')}), ${replies.length - errors.length} accepted`);
+    console.log(
+      `${frames.length} frames: ${errors.length} errors (${[...new Set(errors.map((e) => e.reply.code))].join(', ')}), ${replies.length - errors.length} accepted`,
+    );
     // The ecosystem feed's WebSocket reads the same client messages.
     const eco = await exchange(ws.replace('/api/v2/ws', '/api/v2/ws/ecosystem'), frames.slice(0, 60), 5);
     expect(eco.map((r) => r.reply.type)).toEqual(replies.slice(0, 60).map((r) => r.reply.type));
@@ -186,7 +272,9 @@ describe('WebSocket gateway under bad input', () => {
     binary.close();
 
     // A bad start position on the ecosystem feed's URL is refused before the upgrade, with the reason.
-    const refused = await TestClient.open(`${ws}/ecosystem?from=${'9'.repeat(40)}`).catch((e: { status?: number }) => e);
+    const refused = await TestClient.open(`${ws}/ecosystem?from=${'9'.repeat(40)}`).catch(
+      (e: { status?: number }) => e,
+    );
     expect(refused).toMatchObject({ status: 400 });
     const nowhere = await TestClient.open(ws.replace('/api/v2/ws', '/api/v2/wss')).catch((e: { status?: number }) => e);
     expect(nowhere).toMatchObject({ status: 404 });
@@ -198,23 +286,80 @@ describe('WebSocket gateway under bad input', () => {
     const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix });
     await kafka.serde.registerAll(['anomalies', 'deadletter', 'orchestrator.actions']);
     const escapes = [
-      'deadletter', 'orchestrator.actions', 'messages.high', 'relay.routes', 'detector.state', 'model.registry',
-      `${prefix}deadletter`, `${prefix}anomalies`, `${prefix}metrics.samples`, 'automatrix.anomalies',
-      '../deadletter', 'anomalies/../deadletter', 'anomalies,deadletter', 'anomalies deadletter', '%2e%2e/deadletter', 'anomalies%00',
-      '*', '.*', 'anomalies*', '^anomalies$', '[a-z]+', '__consumer_offsets', '_schemas', 'kafkasql-journal', '__proto__', 'constructor', 'hasOwnProperty',
-      'ANOMALIES', 'Anomalies', ' anomalies', 'anomalies ', 'anomalies\n', 'anomalies\u0000', '\u0430nomalies', 'anomalies\u200b', 'metrics.samples.', '.metrics.samples',
+      'deadletter',
+      'orchestrator.actions',
+      'messages.high',
+      'relay.routes',
+      'detector.state',
+      'model.registry',
+      `${prefix}deadletter`,
+      `${prefix}anomalies`,
+      `${prefix}metrics.samples`,
+      'automatrix.anomalies',
+      '../deadletter',
+      'anomalies/../deadletter',
+      'anomalies,deadletter',
+      'anomalies deadletter',
+      '%2e%2e/deadletter',
+      'anomalies%00',
+      '*',
+      '.*',
+      'anomalies*',
+      '^anomalies$',
+      '[a-z]+',
+      '__consumer_offsets',
+      '_schemas',
+      'kafkasql-journal',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'ANOMALIES',
+      'Anomalies',
+      ' anomalies',
+      'anomalies ',
+      'anomalies\n',
+      'anomalies\u0000',
+      '\u0430nomalies',
+      'anomalies\u200b',
+      'metrics.samples.',
+      '.metrics.samples',
     ];
     const client = await TestClient.open(ws);
-    const replies = await exchange(ws, escapes.map((topic, i) => JSON.stringify({ type: 'subscribe', id: `x${i}`, topic, from: 'earliest' })));
-    for (const { frame, reply } of replies) expect(reply, frame).toMatchObject({ type: 'error', code: 'topic_not_allowed', field: 'topic' });
+    const replies = await exchange(
+      ws,
+      escapes.map((topic, i) => JSON.stringify({ type: 'subscribe', id: `x${i}`, topic, from: 'earliest' })),
+    );
+    for (const { frame, reply } of replies)
+      expect(reply, frame).toMatchObject({ type: 'error', code: 'topic_not_allowed', field: 'topic' });
     // Records on the refused topics, then a marker on an allowed one: once the marker is here, nothing else came.
     const producer = await kafka.producer();
     const at = Date.now();
-    await producer.send('deadletter', [{ key: 'secret', value: { sourceTopic: 'x', sourcePartition: 0, sourceOffset: 0, reason: 'r', error: 'secret', failedAt: at } }]);
-    await producer.send('orchestrator.actions', [{ key: 'secret', value: { id: 'secret', kind: 'scale', target: 't', reason: 'r', status: 'PROPOSED', at } }]);
+    await producer.send('deadletter', [
+      {
+        key: 'secret',
+        value: { sourceTopic: 'x', sourcePartition: 0, sourceOffset: 0, reason: 'r', error: 'secret', failedAt: at },
+      },
+    ]);
+    await producer.send('orchestrator.actions', [
+      { key: 'secret', value: { id: 'secret', kind: 'scale', target: 't', reason: 'r', status: 'PROPOSED', at } },
+    ]);
     client.send({ type: 'subscribe', id: 'ok', topic: 'anomalies', from: 'earliest' });
     await client.until((c) => c.of('subscribed').find((m) => m.id === 'ok'), 'the allowed subscription');
-    await producer.send('anomalies', [{ key: 'marker', value: { id: 'marker', service: 's', state: 'OPEN', metrics: [], score: 1, explanation: 'marker', startedAt: at, at } }]);
+    await producer.send('anomalies', [
+      {
+        key: 'marker',
+        value: {
+          id: 'marker',
+          service: 's',
+          state: 'OPEN',
+          metrics: [],
+          score: 1,
+          explanation: 'marker',
+          startedAt: at,
+          at,
+        },
+      },
+    ]);
     await client.until((c) => c.records('ok').find((r) => r.key === 'marker'), 'the marker');
     expect(client.of('data').every((m) => m.sub === 'ok' && m.topic === 'anomalies')).toBe(true);
     expect(JSON.stringify(client.messages)).not.toContain('secret');

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startRuntime, type Runtime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createGateway } from '../../src/gateway/index.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import type { MetricSampleInput } from '../../schemas/types.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { freePort } from '../helpers/process.js';
-import { TestClient, type DataRecord, type Msg } from '../helpers/ws.js';
+import type { MetricSampleInput } from '../../schemas/types.ts';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createGateway } from '../../src/gateway/index.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { freePort } from '../helpers/process.ts';
+import { type DataRecord, TestClient } from '../helpers/ws.ts';
 
 const sample = (service: string, i: number, at = Date.now()): MetricSampleInput => ({
   service,
@@ -29,10 +29,21 @@ function byPartition(records: DataRecord[]): Map<number, bigint[]> {
   return out;
 }
 
-async function startApp(env: Record<string, string> = {}, prefix = uniquePrefix('gw')): Promise<{ runtime: Runtime; base: string; ws: string }> {
+async function startApp(
+  env: Record<string, string> = {},
+  prefix = uniquePrefix('gw'),
+): Promise<{ runtime: Runtime; base: string; ws: string }> {
   const { brokers, registryUrl } = inject('kafka');
   const port = await freePort();
-  const config = loadConfig({ KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, KAFKA_TOPIC_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', COMPONENTS: 'gateway', ...env });
+  const config = loadConfig({
+    KAFKA_BROKERS: brokers.join(','),
+    SCHEMA_REGISTRY_URL: registryUrl,
+    KAFKA_TOPIC_PREFIX: prefix,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    COMPONENTS: 'gateway',
+    ...env,
+  });
   const runtime = await startRuntime(config, { gateway: createGateway });
   return { runtime, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
 }
@@ -66,7 +77,13 @@ async function flood(app: { runtime: Runtime; ws: string }, headers: Record<stri
   const total = 1500;
   const step = 60;
   for (let i = 0; i < total; i += step) {
-    await producer.send('metrics.samples', Array.from({ length: step }, (_, j) => ({ key: `big-${(i + j) % 7}`, value: { ...sample(`big-${(i + j) % 7}`, i + j), extra } })));
+    await producer.send(
+      'metrics.samples',
+      Array.from({ length: step }, (_, j) => ({
+        key: `big-${(i + j) % 7}`,
+        value: { ...sample(`big-${(i + j) % 7}`, i + j), extra },
+      })),
+    );
     await fast.until((c) => c.records('big').length >= i + step, `the fast client to read ${i + step}`);
   }
   expect(new Set(fast.records('big').map((r) => `${r.partition}/${r.offset}`)).size).toBe(total);
@@ -90,7 +107,9 @@ describe('the WebSocket gateway', () => {
     await client.until(subscribed('m'), 'subscribed');
     const producer = await app.runtime.kafka.producer();
     const at = Date.now();
-    const sent = await producer.send('metrics.samples', [{ key: 'checkout', value: sample('checkout', 7, at), timestamp: at }]);
+    const sent = await producer.send('metrics.samples', [
+      { key: 'checkout', value: sample('checkout', 7, at), timestamp: at },
+    ]);
     const [rec] = await client.until((c) => (c.records('m').length ? c.records('m') : undefined), 'a record');
     expect(rec!.topic).toBe('metrics.samples');
     expect(rec!.partition).toBe(sent[0]!.partition);
@@ -105,21 +124,36 @@ describe('the WebSocket gateway', () => {
     // training.events is used by no earlier test, so record timestamps grow with offsets on every partition.
     const producer = await app.runtime.kafka.producer();
     const base = Date.now() - 60_000;
-    const epoch = (n: number, at?: number) => ({ key: `job-${n % 12}`, ...(at ? { timestamp: at } : {}), value: { jobId: `job-${n % 12}`, model: 'performance', kind: 'EPOCH' as const, epoch: n, at: at ?? Date.now() } });
+    const epoch = (n: number, at?: number) => ({
+      key: `job-${n % 12}`,
+      ...(at ? { timestamp: at } : {}),
+      value: { jobId: `job-${n % 12}`, model: 'performance', kind: 'EPOCH' as const, epoch: n, at: at ?? Date.now() },
+    });
     // 60 older records across 3 partitions; the window starts at the 20th.
-    await producer.send('training.events', Array.from({ length: 60 }, (_, n) => epoch(n, base + n * 100)));
+    await producer.send(
+      'training.events',
+      Array.from({ length: 60 }, (_, n) => epoch(n, base + n * 100)),
+    );
     const client = await TestClient.open(`${app.ws}/api/v2/ws`);
     client.send({ type: 'subscribe', id: 'r', topic: 'training.events', from: { timestamp: base + 20 * 100 } });
     const ack = await client.until(subscribed('r'), 'subscribed');
     expect((ack.partitions as { live: boolean }[]).some((p) => !p.live)).toBe(true);
     // Live records: half produced while the replay may still run, half after it caught up.
-    await producer.send('training.events', Array.from({ length: 20 }, (_, i) => epoch(1000 + i)));
+    await producer.send(
+      'training.events',
+      Array.from({ length: 20 }, (_, i) => epoch(1000 + i)),
+    );
     await client.until((c) => c.messages.find((m) => m.type === 'caught_up' && m.id === 'r'), 'caught_up');
-    await producer.send('training.events', Array.from({ length: 20 }, (_, i) => epoch(1020 + i)));
+    await producer.send(
+      'training.events',
+      Array.from({ length: 20 }, (_, i) => epoch(1020 + i)),
+    );
     const records = await client.until((c) => (c.records('r').length >= 80 ? c.records('r') : undefined), '80 records');
     const epochs = records.map((r) => r.value!.epoch as number);
     expect(epochs.filter((n) => n < 1000).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => 20 + i));
-    expect(epochs.filter((n) => n >= 1000).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => 1000 + i));
+    expect(epochs.filter((n) => n >= 1000).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 40 }, (_, i) => 1000 + i),
+    );
     for (const offsets of byPartition(records).values()) {
       for (let i = 1; i < offsets.length; i++) expect(offsets[i]! > offsets[i - 1]!).toBe(true);
     }
@@ -136,20 +170,53 @@ describe('the WebSocket gateway', () => {
     const first = await TestClient.open(`${app.ws}/api/v2/ws`);
     first.send({ type: 'subscribe', id: 'a', topic: 'anomalies' });
     const ack = await first.until(subscribed('a'), 'subscribed');
-    const next = new Map((ack.partitions as { partition: number; start: string }[]).map((p) => [p.partition, BigInt(p.start)]));
-    const anomaly = (n: number) => ({ key: `svc-${n % 5}`, value: { id: `inc-${n}`, service: `svc-${n % 5}`, state: 'OPEN' as const, metrics: ['cpu_usage'], score: 0.9, explanation: `incident ${n}`, startedAt: n, at: n } });
-    await producer.send('anomalies', Array.from({ length: 10 }, (_, n) => anomaly(n)));
+    const next = new Map(
+      (ack.partitions as { partition: number; start: string }[]).map((p) => [p.partition, BigInt(p.start)]),
+    );
+    const anomaly = (n: number) => ({
+      key: `svc-${n % 5}`,
+      value: {
+        id: `inc-${n}`,
+        service: `svc-${n % 5}`,
+        state: 'OPEN' as const,
+        metrics: ['cpu_usage'],
+        score: 0.9,
+        explanation: `incident ${n}`,
+        startedAt: n,
+        at: n,
+      },
+    });
+    await producer.send(
+      'anomalies',
+      Array.from({ length: 10 }, (_, n) => anomaly(n)),
+    );
     const seen = await first.until((c) => (c.records('a').length >= 10 ? c.records('a') : undefined), '10 anomalies');
     for (const r of seen) next.set(r.partition, BigInt(r.offset) + 1n);
     first.close();
     await first.until((c) => c.closed, 'close');
-    await producer.send('anomalies', Array.from({ length: 10 }, (_, n) => anomaly(10 + n)));
+    await producer.send(
+      'anomalies',
+      Array.from({ length: 10 }, (_, n) => anomaly(10 + n)),
+    );
     const second = await TestClient.open(`${app.ws}/api/v2/ws`);
-    second.send({ type: 'subscribe', id: 'a', topic: 'anomalies', from: { offsets: Object.fromEntries([...next].map(([p, o]) => [String(p), o.toString()])) } });
-    const rest = await second.until((c) => (c.records('a').length >= 10 ? c.records('a') : undefined), '10 more anomalies');
+    second.send({
+      type: 'subscribe',
+      id: 'a',
+      topic: 'anomalies',
+      from: { offsets: Object.fromEntries([...next].map(([p, o]) => [String(p), o.toString()])) },
+    });
+    const rest = await second.until(
+      (c) => (c.records('a').length >= 10 ? c.records('a') : undefined),
+      '10 more anomalies',
+    );
     await producer.send('anomalies', [anomaly(99)]);
     await second.until((c) => c.records('a').some((r) => r.value!.id === 'inc-99'), 'the live one');
-    expect(rest.slice(0, 10).map((r) => r.value!.id).sort()).toEqual(Array.from({ length: 10 }, (_, n) => `inc-${10 + n}`).sort());
+    expect(
+      rest
+        .slice(0, 10)
+        .map((r) => r.value!.id)
+        .sort(),
+    ).toEqual(Array.from({ length: 10 }, (_, n) => `inc-${10 + n}`).sort());
     expect(second.records('a')).toHaveLength(11);
     second.close();
   });
@@ -157,7 +224,12 @@ describe('the WebSocket gateway', () => {
   it('filters by key and by a field value', async () => {
     const client = await TestClient.open(`${app.ws}/api/v2/ws`);
     client.send({ type: 'subscribe', id: 'k', topic: 'metrics.samples', filter: { key: 'only-me' } });
-    client.send({ type: 'subscribe', id: 'f', topic: 'metrics.samples', filter: { where: { service: ['svc-b', 'svc-c'], cpu_usage: 3 } } });
+    client.send({
+      type: 'subscribe',
+      id: 'f',
+      topic: 'metrics.samples',
+      filter: { where: { service: ['svc-b', 'svc-c'], cpu_usage: 3 } },
+    });
     await client.until(subscribed('k'), 'subscribed k');
     await client.until(subscribed('f'), 'subscribed f');
     const producer = await app.runtime.kafka.producer();
@@ -172,7 +244,12 @@ describe('the WebSocket gateway', () => {
     // A marker after everything else: when it arrives, nothing else is still coming.
     await producer.send('metrics.samples', [{ key: 'only-me', value: sample('only-me', 2) }]);
     await client.until((c) => c.records('k').length === 2, 'marker');
-    expect(client.records('f').map((r) => r.key).sort()).toEqual(['svc-b', 'svc-c']);
+    expect(
+      client
+        .records('f')
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['svc-b', 'svc-c']);
     client.close();
   });
 
@@ -185,18 +262,33 @@ describe('the WebSocket gateway', () => {
       [{ type: 'teleport' }, 'unknown_type', 'type'],
       [{ type: 'subscribe' }, 'invalid_message', 'topic'],
       [{ type: 'subscribe', topic: 42 }, 'invalid_message', 'topic'],
-      [{ type: 'subscribe', topic: 'anomalies', from: { timestamp: 'yesterday-ish' } }, 'invalid_message', 'from.timestamp'],
+      [
+        { type: 'subscribe', topic: 'anomalies', from: { timestamp: 'yesterday-ish' } },
+        'invalid_message',
+        'from.timestamp',
+      ],
       [{ type: 'subscribe', topic: 'anomalies', from: { offsets: { x: '1' } } }, 'invalid_message', 'from.offsets.x'],
-      [{ type: 'subscribe', topic: 'anomalies', filter: { where: { 'a..b': 1 } } }, 'invalid_message', 'filter.where.a..b'],
+      [
+        { type: 'subscribe', topic: 'anomalies', filter: { where: { 'a..b': 1 } } },
+        'invalid_message',
+        'filter.where.a..b',
+      ],
       [{ type: 'subscribe', topic: 'anomalies', extra: true }, 'invalid_message', 'extra'],
       [{ type: 'subscribe', id: 'x'.repeat(100), topic: 'anomalies' }, 'invalid_message', 'id'],
       [{ type: 'unsubscribe', id: 'never' }, 'unknown_subscription', 'id'],
-      ['{"type":"subscribe","topic":"anomalies","filter":{"where":{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}}}', 'invalid_message', 'filter.where.a'],
-      ['{"type":"ping","id":' + '['.repeat(20000) + ']'.repeat(20000) + '}', 'invalid_message', 'id'],
+      [
+        `{"type":"subscribe","topic":"anomalies","filter":{"where":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}}`,
+        'invalid_message',
+        'filter.where.a',
+      ],
+      [`{"type":"ping","id":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'invalid_message', 'id'],
     ];
     for (const [msg] of bad) client.send(msg);
     client.ws.send(Buffer.from([1, 2, 3]), { binary: true });
-    const errors = await client.until((c) => (c.of('error').length >= bad.length + 1 ? c.of('error') : undefined), 'all errors');
+    const errors = await client.until(
+      (c) => (c.of('error').length >= bad.length + 1 ? c.of('error') : undefined),
+      'all errors',
+    );
     bad.forEach(([, code, field], i) => {
       expect(errors[i], JSON.stringify(bad[i]![0]).slice(0, 80)).toMatchObject({ code, ...(field ? { field } : {}) });
       expect(typeof errors[i]!.message).toBe('string');
@@ -210,9 +302,25 @@ describe('the WebSocket gateway', () => {
   it('keeps clients inside the allow-list', async () => {
     const client = await TestClient.open(`${app.ws}/api/v2/ws`);
     const prefix = app.runtime.kafka.catalog.prefix;
-    const attempts = ['deadletter', 'messages.high', `${prefix}deadletter`, `${prefix}anomalies`, '../deadletter', 'anomalies ', '*', '__consumer_offsets', 'ANOMALIES', 'anomalies\u0000'];
-    attempts.forEach((topic, i) => client.send({ type: 'subscribe', id: `x${i}`, topic }));
-    const errors = await client.until((c) => (c.of('error').length >= attempts.length ? c.of('error') : undefined), 'refusals');
+    const attempts = [
+      'deadletter',
+      'messages.high',
+      `${prefix}deadletter`,
+      `${prefix}anomalies`,
+      '../deadletter',
+      'anomalies ',
+      '*',
+      '__consumer_offsets',
+      'ANOMALIES',
+      'anomalies\u0000',
+    ];
+    attempts.forEach((topic, i) => {
+      client.send({ type: 'subscribe', id: `x${i}`, topic });
+    });
+    const errors = await client.until(
+      (c) => (c.of('error').length >= attempts.length ? c.of('error') : undefined),
+      'refusals',
+    );
     expect(errors.map((e) => e.code)).toEqual(attempts.map(() => 'topic_not_allowed'));
     expect(errors.every((e) => e.field === 'topic')).toBe(true);
     expect(client.of('subscribed')).toHaveLength(0);
@@ -224,7 +332,9 @@ describe('the WebSocket gateway', () => {
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     const lagged = await slow.until((c) => c.of('lagged')[0], 'a lagged notice');
     expect(lagged.dropped as number).toBeGreaterThan(0);
-    expect(Object.keys((lagged.subscriptions as Record<string, { from: Record<string, string> }>).big!.from).length).toBeGreaterThan(0);
+    expect(
+      Object.keys((lagged.subscriptions as Record<string, { from: Record<string, string> }>).big!.from).length,
+    ).toBeGreaterThan(0);
     // What the slow client got plus what it was told it lost is exactly what was produced.
     const lost = (c: TestClient) => c.of('lagged').reduce((n, m) => n + (m.dropped as number), 0);
     await slow.until((c) => c.records('big').length + lost(c) >= total, 'the rest');
@@ -243,17 +353,84 @@ describe('the WebSocket gateway', () => {
     await sse.until((events) => events.filter((e) => e.event === 'subscribed').length === 4, 'four SSE feeds');
     const producer = await app.runtime.kafka.producer();
     const now = Date.now();
-    await producer.send('ecosystem.events', [{ key: 'relay', value: { id: 'e1', component: 'relay', kind: 'breaker_state', severity: 'WARNING', subject: 'orders/eu', message: 'breaker opened', data: { state: 'OPEN' }, at: now } }]);
-    await producer.send('training.events', [{ key: 'job-1', value: { jobId: 'job-1', model: 'performance', kind: 'EPOCH', trial: 0, epoch: 3, metrics: { loss: 0.2 }, at: now } }]);
-    await producer.send('orchestrator.actions', [{ key: 'checkout', value: { id: 'act-1', kind: 'scale', target: 'checkout', reason: 'cpu high', status: 'PROPOSED', at: now } }]);
-    await producer.send('anomalies', [{ key: 'checkout', value: { id: 'inc-e', service: 'checkout', state: 'OPEN', metrics: ['cpu_usage'], score: 0.97, explanation: 'cpu spike', startedAt: now, at: now } }]);
+    await producer.send('ecosystem.events', [
+      {
+        key: 'relay',
+        value: {
+          id: 'e1',
+          component: 'relay',
+          kind: 'breaker_state',
+          severity: 'WARNING',
+          subject: 'orders/eu',
+          message: 'breaker opened',
+          data: { state: 'OPEN' },
+          at: now,
+        },
+      },
+    ]);
+    await producer.send('training.events', [
+      {
+        key: 'job-1',
+        value: {
+          jobId: 'job-1',
+          model: 'performance',
+          kind: 'EPOCH',
+          trial: 0,
+          epoch: 3,
+          metrics: { loss: 0.2 },
+          at: now,
+        },
+      },
+    ]);
+    await producer.send('orchestrator.actions', [
+      {
+        key: 'checkout',
+        value: { id: 'act-1', kind: 'scale', target: 'checkout', reason: 'cpu high', status: 'PROPOSED', at: now },
+      },
+    ]);
+    await producer.send('anomalies', [
+      {
+        key: 'checkout',
+        value: {
+          id: 'inc-e',
+          service: 'checkout',
+          state: 'OPEN',
+          metrics: ['cpu_usage'],
+          score: 0.97,
+          explanation: 'cpu spike',
+          startedAt: now,
+          at: now,
+        },
+      },
+    ]);
     const topics = ['ecosystem.events', 'training.events', 'orchestrator.actions', 'anomalies'];
-    await ws.until((c) => topics.every((t) => c.messages.some((m) => m.type === 'data' && m.topic === t)), 'all four topics on the WebSocket');
-    const events = await sse.until((ev) => (topics.every((t) => ev.some((e) => e.event === t)) ? ev : undefined), 'all four topics on SSE');
+    await ws.until(
+      (c) => topics.every((t) => c.messages.some((m) => m.type === 'data' && m.topic === t)),
+      'all four topics on the WebSocket',
+    );
+    const events = await sse.until(
+      (ev) => (topics.every((t) => ev.some((e) => e.event === t)) ? ev : undefined),
+      'all four topics on SSE',
+    );
     const lastId = events.filter((e) => e.event !== 'subscribed').at(-1)!.id!;
     sse.close();
     // Written while the SSE client is away: a resume with Last-Event-ID gets exactly this one.
-    await producer.send('anomalies', [{ key: 'checkout', value: { id: 'inc-f', service: 'checkout', state: 'CLOSED', metrics: ['cpu_usage'], score: 0.1, explanation: 'over', startedAt: now, at: now + 1, endedAt: now + 1 } }]);
+    await producer.send('anomalies', [
+      {
+        key: 'checkout',
+        value: {
+          id: 'inc-f',
+          service: 'checkout',
+          state: 'CLOSED',
+          metrics: ['cpu_usage'],
+          score: 0.1,
+          explanation: 'over',
+          startedAt: now,
+          at: now + 1,
+          endedAt: now + 1,
+        },
+      },
+    ]);
     const resumed = await openSse(`${app.base}/api/v2/ecosystem/live`, { 'last-event-id': lastId });
     const got = await resumed.until((ev) => ev.find((e) => e.event === 'anomalies'), 'the missed anomaly');
     expect((JSON.parse(got.data) as { value: { id: string } }).value.id).toBe('inc-f');
@@ -267,7 +444,16 @@ describe('the WebSocket gateway', () => {
     const now = Date.now();
     const outcome = (i: number, endpoint: string, status: 'DELIVERED' | 'FAILED' | 'TIMEOUT', latencyMs: number) => ({
       key: endpoint,
-      value: { messageId: `m${i}`, route: 'orders', endpoint, policy: 'p2c-peak-ewma', attempt: 1, status, latencyMs, decidedAt: now - i * 10 },
+      value: {
+        messageId: `m${i}`,
+        route: 'orders',
+        endpoint,
+        policy: 'p2c-peak-ewma',
+        attempt: 1,
+        status,
+        latencyMs,
+        decidedAt: now - i * 10,
+      },
     });
     // eu: 100 attempts, 90 delivered at 10..99 ms, 10 failed; us: 20 delivered at 200 ms.
     const records = [
@@ -276,7 +462,28 @@ describe('the WebSocket gateway', () => {
       ...Array.from({ length: 20 }, (_, i) => outcome(200 + i, 'us', 'DELIVERED', 200)),
     ];
     await producer.send('delivery.outcomes', records);
-    let body: { ready: boolean; windows: { window: string; total: { attempts: number }; routes: { route: string; attempts: number; successRate: number; endpoints: { endpoint: string; attempts: number; delivered: number; failed: number; successRate: number; latencyMs: { p50: number; p99: number; max: number } }[] }[] }[] } | undefined;
+    let body:
+      | {
+          ready: boolean;
+          windows: {
+            window: string;
+            total: { attempts: number };
+            routes: {
+              route: string;
+              attempts: number;
+              successRate: number;
+              endpoints: {
+                endpoint: string;
+                attempts: number;
+                delivered: number;
+                failed: number;
+                successRate: number;
+                latencyMs: { p50: number; p99: number; max: number };
+              }[];
+            }[];
+          }[];
+        }
+      | undefined;
     for (let i = 0; i < 120 && body?.windows[0]?.total.attempts !== 120; i++) {
       if (i) await new Promise((r) => setTimeout(r, 250));
       body = (await (await fetch(`${app.base}/api/v2/analytics/performance?window=5m`)).json()) as typeof body;
@@ -300,8 +507,27 @@ describe('the WebSocket gateway', () => {
 
   it('reports components, breakers and gateway clients on the ecosystem status', async () => {
     const producer = await app.runtime.kafka.producer();
-    await producer.send('ecosystem.events', [{ key: 'detect', value: { id: 'e-d', component: 'detect', kind: 'component_status', severity: 'INFO', message: 'detect started', data: { status: 'ok' }, at: Date.now() } }]);
-    let body: { components: { name: string; local: boolean; status: string }[]; breakers: { subject: string; state: string }[]; gateway: { topics: string[] } } | undefined;
+    await producer.send('ecosystem.events', [
+      {
+        key: 'detect',
+        value: {
+          id: 'e-d',
+          component: 'detect',
+          kind: 'component_status',
+          severity: 'INFO',
+          message: 'detect started',
+          data: { status: 'ok' },
+          at: Date.now(),
+        },
+      },
+    ]);
+    let body:
+      | {
+          components: { name: string; local: boolean; status: string }[];
+          breakers: { subject: string; state: string }[];
+          gateway: { topics: string[] };
+        }
+      | undefined;
     for (let i = 0; i < 120 && !body?.components.some((c) => c.name === 'detect'); i++) {
       if (i) await new Promise((r) => setTimeout(r, 250));
       body = (await (await fetch(`${app.base}/api/v2/ecosystem/status`)).json()) as typeof body;
@@ -319,7 +545,12 @@ describe('the gateway with API_TOKEN and the disconnect policy', () => {
   const token = 'gateway-test-token-0123456789';
   let app: Awaited<ReturnType<typeof startApp>>;
   beforeAll(async () => {
-    app = await startApp({ API_TOKEN: token, GATEWAY_SLOW_CLIENT: 'disconnect', GATEWAY_CLIENT_BUFFER: '200', GATEWAY_HEARTBEAT_MS: '600000' });
+    app = await startApp({
+      API_TOKEN: token,
+      GATEWAY_SLOW_CLIENT: 'disconnect',
+      GATEWAY_CLIENT_BUFFER: '200',
+      GATEWAY_HEARTBEAT_MS: '600000',
+    });
   });
   afterAll(async () => {
     await app.runtime.stop();
@@ -329,8 +560,12 @@ describe('the gateway with API_TOKEN and the disconnect policy', () => {
   it('refuses WebSockets and the SSE feed without the token, and accepts it as a header or ?token=', async () => {
     for (const path of ['/api/v2/ws', '/api/v2/ws/ecosystem']) {
       await expect(TestClient.open(`${app.ws}${path}`)).rejects.toMatchObject({ status: 401 });
-      await expect(TestClient.open(`${app.ws}${path}?token=wrong-token-0123456789`)).rejects.toMatchObject({ status: 401 });
-      await expect(TestClient.open(`${app.ws}${path}`, { authorization: `Bearer ${token}x` })).rejects.toMatchObject({ status: 401 });
+      await expect(TestClient.open(`${app.ws}${path}?token=wrong-token-0123456789`)).rejects.toMatchObject({
+        status: 401,
+      });
+      await expect(TestClient.open(`${app.ws}${path}`, { authorization: `Bearer ${token}x` })).rejects.toMatchObject({
+        status: 401,
+      });
       const byQuery = await TestClient.open(`${app.ws}${path}?token=${token}`);
       const byHeader = await TestClient.open(`${app.ws}${path}`, { authorization: `Bearer ${token}` });
       await byQuery.until((c) => c.of('welcome')[0], 'welcome');
@@ -345,7 +580,9 @@ describe('the gateway with API_TOKEN and the disconnect policy', () => {
   });
 
   it('refuses a WebSocket from a foreign browser origin', async () => {
-    await expect(TestClient.open(`${app.ws}/api/v2/ws?token=${token}`, { origin: 'https://evil.example' })).rejects.toMatchObject({ status: 403 });
+    await expect(
+      TestClient.open(`${app.ws}/api/v2/ws?token=${token}`, { origin: 'https://evil.example' }),
+    ).rejects.toMatchObject({ status: 403 });
   });
 
   it('disconnects a slow client with close code 4008 while a fast one keeps up', async () => {
@@ -384,7 +621,9 @@ describe('gateway heartbeats', () => {
     await dead.until((c) => c.of('welcome')[0], 'welcome');
     // A peer that reads nothing cannot answer a ping: to the server it is gone.
     (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const clients = async () => ((await (await fetch(`${app.base}/api/v2/ecosystem/status`)).json()) as { gateway: { websocketClients: number } }).gateway.websocketClients;
+    const clients = async () =>
+      ((await (await fetch(`${app.base}/api/v2/ecosystem/status`)).json()) as { gateway: { websocketClients: number } })
+        .gateway.websocketClients;
     expect(await clients()).toBe(2);
     for (let i = 0; i < 120 && (await clients()) > 1; i++) await new Promise((r) => setTimeout(r, 250));
     expect(await clients()).toBe(1);
@@ -401,11 +640,35 @@ describe('gateway heartbeats', () => {
   });
 
   it('documents every gateway endpoint in the OpenAPI description, with examples', async () => {
-    const spec = (await (await fetch(`${app.base}/docs/json`)).json()) as { paths: Record<string, Record<string, { summary?: string; responses: Record<string, { content?: Record<string, { example?: unknown }> }> }>> };
-    for (const path of ['/api/v2/ecosystem/status', '/api/v2/ecosystem/live', '/api/v2/analytics/performance', '/api/v2/gateway/topics', '/api/v2/ws', '/api/v2/ws/ecosystem', '/ai-ecosystem/status', '/', '/health', '/metrics']) {
+    const spec = (await (await fetch(`${app.base}/docs/json`)).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          { summary?: string; responses: Record<string, { content?: Record<string, { example?: unknown }> }> }
+        >
+      >;
+    };
+    for (const path of [
+      '/api/v2/ecosystem/status',
+      '/api/v2/ecosystem/live',
+      '/api/v2/analytics/performance',
+      '/api/v2/gateway/topics',
+      '/api/v2/ws',
+      '/api/v2/ws/ecosystem',
+      '/ai-ecosystem/status',
+      '/',
+      '/health',
+      '/metrics',
+    ]) {
       expect(spec.paths[path]?.get?.summary, path).toBeTruthy();
     }
-    for (const path of ['/api/v2/ecosystem/status', '/api/v2/analytics/performance', '/api/v2/gateway/topics', '/ai-ecosystem/status']) {
+    for (const path of [
+      '/api/v2/ecosystem/status',
+      '/api/v2/analytics/performance',
+      '/api/v2/gateway/topics',
+      '/ai-ecosystem/status',
+    ]) {
       expect(spec.paths[path]!.get!.responses['200']!.content!['application/json']!.example, path).toBeTruthy();
     }
   });
@@ -453,7 +716,8 @@ async function openSse(url: string, headers: Record<string, string> = {}) {
       for (;;) {
         const v = pred(events);
         if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events.slice(-3)).slice(0, 500)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events.slice(-3)).slice(0, 500)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
@@ -463,5 +727,3 @@ async function openSse(url: string, headers: Record<string, string> = {}) {
     },
   };
 }
-
-export type { Msg };

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobStatus } from '../../src/ml/jobs.js';
-import { syntheticSamples } from '../../src/ml/synthetic.js';
-import { testKafka, type TestKafka } from '../helpers/kafka.js';
-import { finished, NEUROWEAVER_TOPICS, startNeuroWeaver, type Instance } from '../helpers/neuroweaver.js';
+import type { JobStatus } from '../../src/ml/jobs.ts';
+import { syntheticSamples } from '../../src/ml/synthetic.ts';
+import { type TestKafka, testKafka } from '../helpers/kafka.ts';
+import { finished, type Instance, NEUROWEAVER_TOPICS, startNeuroWeaver } from '../helpers/neuroweaver.ts';
 
 describe('NeuroWeaver retraining triggers', () => {
   let t: TestKafka;
@@ -20,7 +20,14 @@ describe('NeuroWeaver retraining triggers', () => {
       'metrics.samples',
       samples.map((s) => ({ key: s.service, timestamp: s.timestamp, value: s })),
     );
-    nw = await startNeuroWeaver(t.kafka, { MODEL_SAVE_PATH: saveRoot, ML_RETRAIN_COOLDOWN_MS: '0', ML_DRIFT_WINDOW: '60', ML_DRIFT_THRESHOLD: '1.5', ML_RETRAIN_WINDOW_MS: '3600000', ML_KEEP_VERSIONS: '1' });
+    nw = await startNeuroWeaver(t.kafka, {
+      MODEL_SAVE_PATH: saveRoot,
+      ML_RETRAIN_COOLDOWN_MS: '0',
+      ML_DRIFT_WINDOW: '60',
+      ML_DRIFT_THRESHOLD: '1.5',
+      ML_RETRAIN_WINDOW_MS: '3600000',
+      ML_KEEP_VERSIONS: '1',
+    });
     // A champion first: a train request without data replays the recent window (ML_RETRAIN_WINDOW_MS).
     const res = await nw.api.inject({ method: 'POST', url: '/api/v2/neuroweaver/train', payload: { seed: 1 } });
     const job = await finished(nw.api, res.json<{ jobId: string }>().jobId);
@@ -33,7 +40,8 @@ describe('NeuroWeaver retraining triggers', () => {
     rmSync(saveRoot, { recursive: true, force: true });
   });
 
-  const jobs = async () => (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/jobs' })).json<{ jobs: JobStatus[] }>().jobs;
+  const jobs = async () =>
+    (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/jobs' })).json<{ jobs: JobStatus[] }>().jobs;
 
   /** Sends the trigger until a job it started shows up (a trigger sent while the group still settles may land before its start offset). */
   async function triggered(send: () => Promise<unknown>, match: (j: JobStatus) => boolean): Promise<JobStatus> {
@@ -50,21 +58,56 @@ describe('NeuroWeaver retraining triggers', () => {
 
   it('retrains on an executed orchestrator retrain action, ignoring proposals and other kinds', async () => {
     const producer = await t.kafka.producer();
-    const action = (id: string, kind: string, status: 'PROPOSED' | 'EXECUTED') => ({ key: 'performance', value: { id, kind, target: 'performance', reason: `test ${id}`, status, dryRun: false, params: { model: 'performance' }, at: Date.now() } });
+    const action = (id: string, kind: string, status: 'PROPOSED' | 'EXECUTED') => ({
+      key: 'performance',
+      value: {
+        id,
+        kind,
+        target: 'performance',
+        reason: `test ${id}`,
+        status,
+        dryRun: false,
+        params: { model: 'performance' },
+        at: Date.now(),
+      },
+    });
     const job = await triggered(
-      () => producer.send('orchestrator.actions', [action('a-proposed', 'retrain', 'PROPOSED'), action('a-scale', 'scale', 'EXECUTED'), action('a-retrain', 'retrain', 'EXECUTED')]),
+      () =>
+        producer.send('orchestrator.actions', [
+          action('a-proposed', 'retrain', 'PROPOSED'),
+          action('a-scale', 'scale', 'EXECUTED'),
+          action('a-retrain', 'retrain', 'EXECUTED'),
+        ]),
       (j) => j.trigger === 'orchestrator',
     );
     expect(job.reason).toMatch(/^orchestrator action a-retrain: test a-retrain/);
     expect(job.state).toBe('succeeded');
     expect(job.data.source).toBe(t.kafka.catalog.name('metrics.samples'));
-    expect((await jobs()).filter((j) => j.trigger === 'orchestrator').every((j) => j.reason.includes('a-retrain'))).toBe(true);
+    expect(
+      (await jobs()).filter((j) => j.trigger === 'orchestrator').every((j) => j.reason.includes('a-retrain')),
+    ).toBe(true);
   });
 
   it('retrains on a regime change (a level_shift opening on the anomaly stream)', async () => {
     const producer = await t.kafka.producer();
-    const anomaly = (id: string, kind: string) => ({ key: 'checkout', value: { id, service: 'checkout', state: 'OPEN' as const, kind, metrics: ['network_latency'], score: 0.9, explanation: 'test', startedAt: Date.now(), at: Date.now() } });
-    const job = await triggered(() => producer.send('anomalies', [anomaly('an-spike', 'spike'), anomaly('an-shift', 'level_shift')]), (j) => j.trigger === 'regime_change');
+    const anomaly = (id: string, kind: string) => ({
+      key: 'checkout',
+      value: {
+        id,
+        service: 'checkout',
+        state: 'OPEN' as const,
+        kind,
+        metrics: ['network_latency'],
+        score: 0.9,
+        explanation: 'test',
+        startedAt: Date.now(),
+        at: Date.now(),
+      },
+    });
+    const job = await triggered(
+      () => producer.send('anomalies', [anomaly('an-spike', 'spike'), anomaly('an-shift', 'level_shift')]),
+      (j) => j.trigger === 'regime_change',
+    );
     expect(job.reason).toBe('level shift in checkout (network_latency), anomaly an-shift');
     expect(job.state).toBe('succeeded');
   });
@@ -85,16 +128,22 @@ describe('NeuroWeaver retraining triggers', () => {
     );
     expect(job.reason).toMatch(/^rmse on the last 60 samples is .*x its holdout .* \(threshold 1\.5x\)$/);
     expect(job.state).toBe('succeeded');
-    const status = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/status' })).json<{ models: { performance: { drift: { threshold: number; window: number } } } }>();
+    const status = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/status' })).json<{
+      models: { performance: { drift: { threshold: number; window: number } } };
+    }>();
     expect(status.models.performance.drift).toMatchObject({ threshold: 1.5, window: 60 });
   });
 
   it('keeps only the newest versions (ML_KEEP_VERSIONS=1), the champion and its rollback target, registry and artifacts alike', async () => {
     // Let any job still queued or running (a second drift trigger, say) end first.
-    for (const j of (await jobs()).filter((x) => x.state === 'queued' || x.state === 'running')) await finished(nw.api, j.id);
+    for (const j of (await jobs()).filter((x) => x.state === 'queued' || x.state === 'running'))
+      await finished(nw.api, j.id);
     const finishedJobs = (await jobs()).filter((j) => j.state === 'succeeded');
     expect(finishedJobs.length).toBeGreaterThanOrEqual(4);
-    const { versions, champions } = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/models' })).json<{ versions: { version: string; replaced: string | null }[]; champions: Record<string, string> }>();
+    const { versions, champions } = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/models' })).json<{
+      versions: { version: string; replaced: string | null }[];
+      champions: Record<string, string>;
+    }>();
     const champion = versions.find((v) => v.version === champions.performance)!;
     const allowed = new Set([versions[0]!.version, champion.version, champion.replaced]);
     expect(versions.length).toBeLessThan(finishedJobs.length);
@@ -103,7 +152,9 @@ describe('NeuroWeaver retraining triggers', () => {
     // A restarted instance sees the same, pruned registry.
     await nw.stop();
     nw = await startNeuroWeaver(t.kafka, { MODEL_SAVE_PATH: saveRoot });
-    const after = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/models' })).json<{ versions: { version: string }[] }>();
+    const after = (await nw.api.inject({ method: 'GET', url: '/api/v2/neuroweaver/models' })).json<{
+      versions: { version: string }[];
+    }>();
     expect(after.versions.map((v) => v.version).sort()).toEqual(versions.map((v) => v.version).sort());
   });
 });

@@ -5,11 +5,11 @@
  * started and not yet committed.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { DeadLetter } from '../../schemas/types.js';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.js';
-import { singleEndpointRoutesFile, startAppProcess, type AppChild } from '../helpers/relay-process.js';
-import { follow, relayEnv, testEndpoint, until, type TestEndpoint } from '../helpers/relay.js';
+import type { DeadLetter } from '../../schemas/types.ts';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.ts';
+import { follow, relayEnv, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
+import { type AppChild, singleEndpointRoutesFile, startAppProcess } from '../helpers/relay-process.ts';
 
 const WINDOW = 64;
 
@@ -30,7 +30,12 @@ describe('RelayCore killed mid-stream', () => {
   it('delivers or dead-letters every message after a SIGKILL and a restart, and repeats at most the uncommitted window', async () => {
     ep = await testEndpoint(() => ({ status: 200, delayMs: 20 }));
     const routesFile = singleEndpointRoutesFile('p2c-peak-ewma', ep.url);
-    const env = relayEnv(prefix, { ROUTES_FILE: routesFile, RELAY_MAX_INFLIGHT: '16', RELAY_MAX_UNCOMMITTED: String(WINDOW), RELAY_DEFAULT_ROUTES: 'default' });
+    const env = relayEnv(prefix, {
+      ROUTES_FILE: routesFile,
+      RELAY_MAX_INFLIGHT: '16',
+      RELAY_MAX_UNCOMMITTED: String(WINDOW),
+      RELAY_DEFAULT_ROUTES: 'default',
+    });
     children.push(await startAppProcess(env));
 
     const { brokers, registryUrl } = inject('kafka');
@@ -40,9 +45,16 @@ describe('RelayCore killed mid-stream', () => {
     const total = 3000;
     const ids = Array.from({ length: total }, (_, i) => `m-${i}`);
     for (let i = 0; i < total; i += 500) {
-      await producer.send('messages.normal', ids.slice(i, i + 500).map((id, j) => ({ key: `k${(i + j) % 20}`, value: { id, payload: JSON.stringify({ id }) } })));
+      await producer.send(
+        'messages.normal',
+        ids
+          .slice(i, i + 500)
+          .map((id, j) => ({ key: `k${(i + j) % 20}`, value: { id, payload: JSON.stringify({ id }) } })),
+      );
       // Garbage among the messages: dead-lettered, and counted as handled in the committed prefix.
-      await producer.sendRaw(kafka.catalog.name('messages.normal'), [{ key: `k${i % 20}`, value: Buffer.from(`garbage-${i}`) }]);
+      await producer.sendRaw(kafka.catalog.name('messages.normal'), [
+        { key: `k${i % 20}`, value: Buffer.from(`garbage-${i}`) },
+      ]);
     }
     await until(() => ep!.hits.length >= 600, 'the first process to deliver a part');
     await children[0]!.kill('SIGKILL');
@@ -52,7 +64,10 @@ describe('RelayCore killed mid-stream', () => {
     children.push(await startAppProcess(env));
     await until(() => new Set(ep!.delivered()).size >= total, 'every message after the restart', 150_000);
     const dead = await follow(kafka, 'deadletter');
-    await until(() => new Set(dead.records.map((r) => r.offset)).size >= total / 500, 'the garbage in the dead-letter topic');
+    await until(
+      () => new Set(dead.records.map((r) => r.offset)).size >= total / 500,
+      'the garbage in the dead-letter topic',
+    );
     await dead.stop();
 
     const delivered = ep.delivered();
@@ -60,9 +75,13 @@ describe('RelayCore killed mid-stream', () => {
     expect(ids.filter((id) => !unique.has(id))).toEqual([]);
     const duplicates = delivered.length - unique.size;
     expect(duplicates).toBeLessThanOrEqual(WINDOW);
-    const letters = await Promise.all(dead.records.map(async (r) => (await kafka!.serde.decode('deadletter', r.value)).value as DeadLetter));
+    const letters = await Promise.all(
+      dead.records.map(async (r) => (await kafka!.serde.decode('deadletter', r.value)).value as DeadLetter),
+    );
     const garbage = new Set(letters.filter((l) => l.reason === 'decode_error').map((l) => l.value?.toString()));
     expect([...garbage].sort()).toEqual(Array.from({ length: total / 500 }, (_, k) => `garbage-${k * 500}`).sort());
-    console.log(`delivered ${total} messages: ${beforeRestart} before the kill, ${duplicates} delivered twice (bound ${WINDOW})`);
+    console.log(
+      `delivered ${total} messages: ${beforeRestart} before the kill, ${duplicates} delivered twice (bound ${WINDOW})`,
+    );
   }, 300_000);
 });

@@ -10,8 +10,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter } from '../../schemas/types.js';
-import { follow, startRelay, until, type RelayHarness } from '../helpers/relay.js';
+import type { DeadLetter } from '../../schemas/types.ts';
+import { follow, type RelayHarness, startRelay, until } from '../helpers/relay.ts';
 
 type Fault = 'timeout' | 'reset' | '5xx' | 'trickle' | 'ok';
 
@@ -35,7 +35,8 @@ async function faultServer(fault: Fault): Promise<FaultServer> {
       const id = String(req.headers['idempotency-key']);
       if (fault === 'reset') return void req.socket.destroy();
       if (fault === 'timeout') return void setTimeout(() => res.writeHead(200).end('late'), 3000).unref();
-      if (fault === '5xx') return void res.writeHead(503, { 'content-type': 'text/plain' }).end('x'.repeat(1024 * 1024));
+      if (fault === '5xx')
+        return void res.writeHead(503, { 'content-type': 'text/plain' }).end('x'.repeat(1024 * 1024));
       if (fault === 'trickle') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         const timer = setInterval(() => res.write('.'), 50);
@@ -86,9 +87,34 @@ describe('endpoint faults', () => {
     for (const f of [...faulty, 'ok'] as Fault[]) servers[f] = await faultServer(f);
     h = await startRelay({ RELAY_MAX_INFLIGHT: '32', RELAY_HTTP_CONNECTIONS: String(POOL) }, 'faults');
     const settings = { volumeThreshold: '4', resetTimeoutMs: '300', rollingWindowMs: '2000' };
-    const endpoint = (f: Fault) => ({ id: f, kind: 'HTTP', target: servers[f].url, timeoutMs: f === 'ok' ? 5000 : 300 });
-    expect((await h.api('POST', '/relaycore/routes', { name: 'mixed', policy: 'round-robin', maxAttempts: 6, settings, endpoints: [...faulty, 'ok'].map((f) => endpoint(f as Fault)) })).status).toBe(201);
-    expect((await h.api('POST', '/relaycore/routes', { name: 'broken', policy: 'round-robin', maxAttempts: 3, settings, endpoints: faulty.map(endpoint) })).status).toBe(201);
+    const endpoint = (f: Fault) => ({
+      id: f,
+      kind: 'HTTP',
+      target: servers[f].url,
+      timeoutMs: f === 'ok' ? 5000 : 300,
+    });
+    expect(
+      (
+        await h.api('POST', '/relaycore/routes', {
+          name: 'mixed',
+          policy: 'round-robin',
+          maxAttempts: 6,
+          settings,
+          endpoints: [...faulty, 'ok'].map((f) => endpoint(f as Fault)),
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await h.api('POST', '/relaycore/routes', {
+          name: 'broken',
+          policy: 'round-robin',
+          maxAttempts: 3,
+          settings,
+          endpoints: faulty.map(endpoint),
+        })
+      ).status,
+    ).toBe(201);
   });
   afterAll(async () => {
     await h?.close();
@@ -111,8 +137,16 @@ describe('endpoint faults', () => {
 
   async function settled(): Promise<void> {
     // Exchanges given up on (too slow, trickling) are cut off, not left to run: their responses close.
-    await until(() => faulty.every((f) => servers[f].active === 0), 'every exchange with a faulty endpoint to be over', 30_000);
-    await until(() => Object.values(h.relay.engine.httpConnections()).every((p) => p.running === 0 && p.pending === 0), 'pools to be idle', 30_000);
+    await until(
+      () => faulty.every((f) => servers[f].active === 0),
+      'every exchange with a faulty endpoint to be over',
+      30_000,
+    );
+    await until(
+      () => Object.values(h.relay.engine.httpConnections()).every((p) => p.running === 0 && p.pending === 0),
+      'pools to be idle',
+      30_000,
+    );
   }
 
   it('delivers through retries or dead-letters with the reason, and leaks no socket or memory', async () => {
@@ -129,10 +163,12 @@ describe('endpoint faults', () => {
 
     for (const r of [first, second]) {
       expect(r.mixed.filter((id) => !servers.ok.delivered.has(id))).toEqual([]);
-      await until(() => dead.records.length >= (r === first ? 30 : 60), 'the broken route\'s dead letters');
+      await until(() => dead.records.length >= (r === first ? 30 : 60), "the broken route's dead letters");
     }
     await dead.stop();
-    const letters = await Promise.all(dead.records.map(async (rec) => (await h.kafka.serde.decode('deadletter', rec.value)).value as DeadLetter));
+    const letters = await Promise.all(
+      dead.records.map(async (rec) => (await h.kafka.serde.decode('deadletter', rec.value)).value as DeadLetter),
+    );
     expect(new Set(letters.map((l) => l.messageId))).toEqual(new Set([...first.broken, ...second.broken]));
     for (const l of letters) {
       expect(['max_attempts', 'no_endpoint']).toContain(l.reason);
@@ -144,7 +180,9 @@ describe('endpoint faults', () => {
     expect(Math.max(...letters.map((l) => l.error.length))).toBeLessThan(2000);
 
     const pools = h.relay.engine.httpConnections();
-    console.log(`heap after GC ${heap1.toFixed(1)} → ${heap2.toFixed(1)} MB; TCP handles ${sockets1} → ${sockets2}; pools ${JSON.stringify(pools)}`);
+    console.log(
+      `heap after GC ${heap1.toFixed(1)} → ${heap2.toFixed(1)} MB; TCP handles ${sockets1} → ${sockets2}; pools ${JSON.stringify(pools)}`,
+    );
     expect(heap2 - heap1).toBeLessThan(16);
     // Idle keep-alive connections may be opened again (undici reconnects after an abort), but never
     // more than the pool holds: both ends of each live in this process, five origins of POOL each.

@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeliveryOutcome, ModelVersion, TrainingEvent } from '../../schemas/types.js';
-import type { RelayCore } from '../../src/relay/index.js';
-import { launchBrowser } from '../helpers/browser.js';
-import { uniquePrefix } from '../helpers/kafka.js';
-import { readUntil } from '../helpers/neuroweaver.js';
-import { follow, startApp, testEndpoint, until, type AppHarness, type TestEndpoint } from '../helpers/relay.js';
+import type { DeliveryOutcome, ModelVersion, TrainingEvent } from '../../schemas/types.ts';
+import type { RelayCore } from '../../src/relay/index.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+import { uniquePrefix } from '../helpers/kafka.ts';
+import { readUntil } from '../helpers/neuroweaver.ts';
+import { type AppHarness, follow, startApp, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 interface Score {
   basis: string;
@@ -25,7 +25,11 @@ interface Score {
   failureProbability: number | null;
 }
 interface Status {
-  model: { version: string | null; champion: string | null; metrics: { holdout: Record<string, number>; classic: Record<string, number> } | null };
+  model: {
+    version: string | null;
+    champion: string | null;
+    metrics: { holdout: Record<string, number>; classic: Record<string, number> } | null;
+  };
   routes: { name: string; policy: string; endpoints: { id: string; shedding: boolean; score: Score }[] }[];
 }
 interface OptimizeReply {
@@ -33,7 +37,13 @@ interface OptimizeReply {
   promoted: boolean;
   reason: string;
   serving: string | null;
-  candidate: { version: string; status: string; rows: number; holdout: Record<string, number>; classic: Record<string, number> };
+  candidate: {
+    version: string;
+    status: string;
+    rows: number;
+    holdout: Record<string, number>;
+    classic: Record<string, number>;
+  };
   routesUsingLearned: string[];
 }
 
@@ -63,7 +73,14 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
   const send = async (routeName: string, n: number): Promise<string[]> => {
     const ids: string[] = [];
     for (let i = 0; i < n; i += 10) {
-      const sent = await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => relay.api<{ id: string }>('POST', '/relaycore/message', { route: routeName, payload: { i: i + j, pad: (i + j) % 2 ? 'x'.repeat(2 * LARGE) : '' } })));
+      const sent = await Promise.all(
+        Array.from({ length: Math.min(10, n - i) }, (_, j) =>
+          relay.api<{ id: string }>('POST', '/relaycore/message', {
+            route: routeName,
+            payload: { i: i + j, pad: (i + j) % 2 ? 'x'.repeat(2 * LARGE) : '' },
+          }),
+        ),
+      );
       expect(sent.every((s) => s.status === 202)).toBe(true);
       ids.push(...sent.map((s) => s.body.id));
       await new Promise((r) => setTimeout(r, 40));
@@ -87,9 +104,19 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
     neuroweaver = await startApp({
       prefix,
       components: ['neuroweaver'],
-      env: { ...shared, ML_RETRAIN_INTERVAL_MS: '0', ML_MIN_TRAINING_ROWS: '200', ML_TUNE_TRIALS: '1', ML_TUNE_MAX_EPOCHS: '30' },
+      env: {
+        ...shared,
+        ML_RETRAIN_INTERVAL_MS: '0',
+        ML_MIN_TRAINING_ROWS: '200',
+        ML_TUNE_TRIALS: '1',
+        ML_TUNE_MAX_EPOCHS: '30',
+      },
     });
-    relay = await startApp({ prefix, components: ['relay', 'gateway'], env: { ...shared, RELAY_OPTIMIZE_ANSWER_MS: '30000' } });
+    relay = await startApp({
+      prefix,
+      components: ['relay', 'gateway'],
+      env: { ...shared, RELAY_OPTIMIZE_ANSWER_MS: '30000' },
+    });
     core = relay.runtime.components.find((c) => c.name === 'relay') as RelayCore;
   }, 120_000);
 
@@ -103,17 +130,26 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
     // 1. No model yet: the learned route ranks by p2c-peak-ewma. Its load factor is off (loadScale), so the
     //    test's bursts (every message produced at once) do not spread onto the bad endpoint: only predictions rank.
     expect((await relay.api('POST', '/relaycore/routes', route('spread', 'round-robin'))).status).toBe(201);
-    expect((await relay.api('POST', '/relaycore/routes', route('smart', 'learned', { loadScale: 1000 }))).status).toBe(201);
+    expect((await relay.api('POST', '/relaycore/routes', route('smart', 'learned', { loadScale: 1000 }))).status).toBe(
+      201,
+    );
     const before = await status();
     expect(before.model).toMatchObject({ version: null, champion: null });
-    expect(before.routes.find((r) => r.name === 'smart')!.endpoints.map((e) => e.score.basis)).toEqual(['p2c-peak-ewma', 'p2c-peak-ewma']);
+    expect(before.routes.find((r) => r.name === 'smart')!.endpoints.map((e) => e.score.basis)).toEqual([
+      'p2c-peak-ewma',
+      'p2c-peak-ewma',
+    ]);
 
     // 2. Training data: round-robin traffic over both endpoints, every attempt an outcome on delivery.outcomes.
     const outcomes = await follow(relay.kafka, 'delivery.outcomes');
     try {
       await send('spread', 1000);
       await until(() => outcomes.records.length >= 1000, '1000 outcomes', 120_000);
-      const recorded = await Promise.all(outcomes.records.map(async (r) => (await relay.kafka.serde.decode('delivery.outcomes', r.value)).value as DeliveryOutcome));
+      const recorded = await Promise.all(
+        outcomes.records.map(
+          async (r) => (await relay.kafka.serde.decode('delivery.outcomes', r.value)).value as DeliveryOutcome,
+        ),
+      );
       expect(recorded.filter((o) => o.endpoint === 'bad' && o.status === 'FAILED').length).toBeGreaterThan(100);
     } finally {
       await outcomes.stop();
@@ -123,7 +159,15 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
     const res = await relay.api<OptimizeReply>('POST', '/relaycore/optimize', {
       windowMinutes: 10,
       budget: { maxEpochs: 100 },
-      hyperparameters: { layers: 1, units: 16, learningRate: 0.01, batchSize: 32, l2: 0, dropout: 0, activation: 'relu' },
+      hyperparameters: {
+        layers: 1,
+        units: 16,
+        learningRate: 0.01,
+        batchSize: 32,
+        l2: 0,
+        dropout: 0,
+        activation: 'relu',
+      },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const reply = res.body;
@@ -134,13 +178,27 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
     expect(reply.candidate.holdout.combined_loss).toBeLessThan(reply.candidate.classic.combined_loss!);
 
     // NeuroWeaver's own records: the job on training.events under the request id, the champion on model.registry.
-    const events = await readUntil(relay.kafka, relay.kafka.catalog.name('training.events'), (rs) => rs.some((r) => r.key?.toString() === reply.jobId));
-    const kinds = await Promise.all(events.filter((r) => r.key?.toString() === reply.jobId).map(async (r) => ((await relay.kafka.serde.decode('training.events', r.value)).value as TrainingEvent).kind));
+    const events = await readUntil(relay.kafka, relay.kafka.catalog.name('training.events'), (rs) =>
+      rs.some((r) => r.key?.toString() === reply.jobId),
+    );
+    const kinds = await Promise.all(
+      events
+        .filter((r) => r.key?.toString() === reply.jobId)
+        .map(async (r) => ((await relay.kafka.serde.decode('training.events', r.value)).value as TrainingEvent).kind),
+    );
     expect(kinds[0]).toBe('JOB_QUEUED');
     expect(kinds.at(-1)).toBe('JOB_FINISHED');
-    const registry = await readUntil(relay.kafka, relay.kafka.catalog.name('model.registry'), (rs) => rs.some((r) => r.key?.toString() === `routing/${reply.candidate.version}`));
-    const versions = await Promise.all(registry.map(async (r) => (await relay.kafka.serde.decode('model.registry', r.value)).value as ModelVersion));
-    expect(versions.filter((v) => v.version === reply.candidate.version).at(-1)).toMatchObject({ model: 'routing', status: 'CHAMPION', dataSource: expect.stringContaining('delivery.outcomes') });
+    const registry = await readUntil(relay.kafka, relay.kafka.catalog.name('model.registry'), (rs) =>
+      rs.some((r) => r.key?.toString() === `routing/${reply.candidate.version}`),
+    );
+    const versions = await Promise.all(
+      registry.map(async (r) => (await relay.kafka.serde.decode('model.registry', r.value)).value as ModelVersion),
+    );
+    expect(versions.filter((v) => v.version === reply.candidate.version).at(-1)).toMatchObject({
+      model: 'routing',
+      status: 'CHAMPION',
+      dataSource: expect.stringContaining('delivery.outcomes'),
+    });
 
     // 4. The same RelayCore (no restart) serves the champion; the learned route now scores by predictions.
     expect(relay.runtime.components.find((c) => c.name === 'relay')).toBe(core);
@@ -172,7 +230,9 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
       const page = await browser.newPage();
       await page.goto(relay.base.replace(/\/api\/v2$/, '/'));
       const version = (await status()).model.version!;
-      await page.locator('[data-route="smart"] .route-policy', { hasText: `learned · model ${version}` }).waitFor({ timeout: 60_000 });
+      await page
+        .locator('[data-route="smart"] .route-policy', { hasText: `learned · model ${version}` })
+        .waitFor({ timeout: 60_000 });
       const cell = page.locator('[data-route="smart"] [data-endpoint="bad"] [data-testid="score"]');
       await cell.waitFor({ timeout: 60_000 });
       expect(Number(await cell.getAttribute('data-failure'))).toBeGreaterThan(0.1);

@@ -1,15 +1,8 @@
-/**
- * Issue 7, rebalance: two RelayCore processes in one consumer group share the inbound partitions;
- * one is SIGKILLed mid-stream; the survivor takes its partitions (once the group's session times
- * out) and delivers the rest. Nothing is lost, and at most RELAY_MAX_UNCOMMITTED messages (the
- * killed member's uncommitted window) are delivered twice.
- */
-import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.js';
-import { singleEndpointRoutesFile, startAppProcess, type AppChild } from '../helpers/relay-process.js';
-import { relayEnv, testEndpoint, until, type TestEndpoint } from '../helpers/relay.js';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { deleteTopicsWithPrefix, uniquePrefix } from '../helpers/kafka.ts';
+import { relayEnv, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
+import { type AppChild, singleEndpointRoutesFile, startAppProcess } from '../helpers/relay-process.ts';
 
 const WINDOW = 64;
 
@@ -31,14 +24,19 @@ describe('RelayCore rebalance', () => {
     }
   });
 
-  it('a killed member\'s partitions go to the survivor, which delivers every message', async () => {
+  it("a killed member's partitions go to the survivor, which delivers every message", async () => {
     ep = await testEndpoint(() => ({ status: 200, delayMs: 20 }));
     const routesFile = singleEndpointRoutesFile('round-robin', ep.url);
     // One group for both processes (RELAY_GROUP_ID is the same).
-    const env = relayEnv(prefix, { ROUTES_FILE: routesFile, RELAY_MAX_INFLIGHT: '4', RELAY_MAX_UNCOMMITTED: String(WINDOW) });
+    const env = relayEnv(prefix, {
+      ROUTES_FILE: routesFile,
+      RELAY_MAX_INFLIGHT: '4',
+      RELAY_MAX_UNCOMMITTED: String(WINDOW),
+    });
     children.push(await startAppProcess(env), await startAppProcess(env));
     const [a, b] = children as [AppChild, AppChild];
-    const consumed = async (c: AppChild) => ((await (await fetch(`${c.base}/api/v2/relaycore/status`)).json()) as Status).counters.consumed;
+    const consumed = async (c: AppChild) =>
+      ((await (await fetch(`${c.base}/api/v2/relaycore/status`)).json()) as Status).counters.consumed;
 
     const { brokers, registryUrl } = inject('kafka');
     kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix });
@@ -48,7 +46,10 @@ describe('RelayCore rebalance', () => {
     const total = 4000;
     const ids = Array.from({ length: total }, (_, i) => `m-${i}`);
     // Keys spread over every partition, so both members have work.
-    await producer.send('messages.normal', ids.map((id, i) => ({ key: `k${i % 60}`, value: { id, payload: JSON.stringify({ id }) } })));
+    await producer.send(
+      'messages.normal',
+      ids.map((id, i) => ({ key: `k${i % 60}`, value: { id, payload: JSON.stringify({ id }) } })),
+    );
 
     // Both members take part before one dies.
     await until(async () => (await consumed(a)) > 0 && (await consumed(b)) > 0, 'both members to consume');
@@ -67,12 +68,17 @@ describe('RelayCore rebalance', () => {
     expect(delivered.length - unique.size).toBeLessThanOrEqual(WINDOW);
 
     // The survivor holds every partition now: all of them are committed to the end by the one live member.
-    await until(async () => [...(await committed()).values()].every((p) => p.lag === 0), 'every partition committed to its end');
+    await until(
+      async () => [...(await committed()).values()].every((p) => p.lag === 0),
+      'every partition committed to its end',
+    );
     const after = await committed();
     const stalled = [...atKill.values()].filter((p) => p.lag > 0).map((p) => p.partition);
     for (const p of stalled) expect(after.get(p)!.committed).not.toBe(atKill.get(p)!.committed);
     // Whatever was not delivered when the other member died, the survivor consumed.
     expect(await consumed(a)).toBeGreaterThanOrEqual(total - deliveredAtKill);
-    console.log(`rebalance: ${deliveredAtKill} delivered before the kill, ${delivered.length - unique.size} twice (bound ${WINDOW}); partitions with work left at the kill: ${stalled.join(',')}`);
+    console.log(
+      `rebalance: ${deliveredAtKill} delivered before the kill, ${delivered.length - unique.size} twice (bound ${WINDOW}); partitions with work left at the kill: ${stalled.join(',')}`,
+    );
   }, 300_000);
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRelay, testEndpoint, until, type RelayHarness, type TestEndpoint } from '../helpers/relay.js';
+import { type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 describe('RelayCore priority tiers', () => {
   let h: RelayHarness;
@@ -8,7 +8,11 @@ describe('RelayCore priority tiers', () => {
     // Few delivery slots and a slow endpoint, so the tiers compete for slots.
     h = await startRelay({ RELAY_MAX_INFLIGHT: '4', RELAY_TIER_WEIGHTS: 'high=8,normal=3,low=1' }, 'tiers');
     ep = await testEndpoint(() => ({ status: 200, delayMs: 5 }));
-    await h.api('POST', '/relaycore/routes', { name: 'bulk', policy: 'round-robin', endpoints: [{ id: 'only', kind: 'HTTP', target: ep.url }] });
+    await h.api('POST', '/relaycore/routes', {
+      name: 'bulk',
+      policy: 'round-robin',
+      endpoints: [{ id: 'only', kind: 'HTTP', target: ep.url }],
+    });
   });
   afterAll(async () => {
     await ep?.close();

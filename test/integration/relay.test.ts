@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter, DeliveryOutcome, EcosystemEvent, OrchestratorAction } from '../../schemas/types.js';
-import { RouteStore } from '../../src/relay/routes.js';
-import { logger } from '../../src/log/index.js';
-import { follow, startRelay, testEndpoint, until, type RelayHarness, type TestEndpoint } from '../helpers/relay.js';
+import type { DeadLetter, DeliveryOutcome, EcosystemEvent, OrchestratorAction } from '../../schemas/types.ts';
+import { logger } from '../../src/log/index.ts';
+import { RouteStore } from '../../src/relay/routes.ts';
+import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 describe('RelayCore on the real broker', () => {
   let h: RelayHarness;
@@ -10,8 +10,10 @@ describe('RelayCore on the real broker', () => {
   let outcomes: Awaited<ReturnType<typeof follow>>;
   let deadletters: Awaited<ReturnType<typeof follow>>;
   let events: Awaited<ReturnType<typeof follow>>;
-  const decoded = async <T>(key: 'delivery.outcomes' | 'deadletter' | 'ecosystem.events', records: { value: Buffer | null }[]) =>
-    Promise.all(records.map(async (r) => (await h.kafka.serde.decode(key, r.value)).value as T));
+  const decoded = async <T>(
+    key: 'delivery.outcomes' | 'deadletter' | 'ecosystem.events',
+    records: { value: Buffer | null }[],
+  ) => Promise.all(records.map(async (r) => (await h.kafka.serde.decode(key, r.value)).value as T));
   const endpoint = async (respond?: TestEndpoint['respond']) => {
     const ep = await testEndpoint(respond);
     endpoints.push(ep);
@@ -24,11 +26,19 @@ describe('RelayCore on the real broker', () => {
     ...extra,
   });
   const send = (routeName: string, n: number, extra: Record<string, unknown> = {}) =>
-    Promise.all(Array.from({ length: n }, (_, i) => h.api('POST', '/relaycore/message', { route: routeName, payload: { i }, ...extra })));
+    Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        h.api('POST', '/relaycore/message', { route: routeName, payload: { i }, ...extra }),
+      ),
+    );
 
   beforeAll(async () => {
     h = await startRelay({ RELAY_OPTIMIZE_ANSWER_MS: '2000' });
-    [outcomes, deadletters, events] = await Promise.all([follow(h.kafka, 'delivery.outcomes'), follow(h.kafka, 'deadletter'), follow(h.kafka, 'ecosystem.events')]);
+    [outcomes, deadletters, events] = await Promise.all([
+      follow(h.kafka, 'delivery.outcomes'),
+      follow(h.kafka, 'deadletter'),
+      follow(h.kafka, 'ecosystem.events'),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([outcomes?.stop(), deadletters?.stop(), events?.stop()]);
@@ -36,42 +46,68 @@ describe('RelayCore on the real broker', () => {
     await h?.close();
   });
 
-  it.each(['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'])('routes with the %s policy and records an outcome per attempt', async (policy) => {
-    const eps = [await endpoint(), await endpoint(), await endpoint()];
-    const name = `pol-${policy}`;
-    expect((await h.api('POST', '/relaycore/routes', route(name, policy, eps))).status).toBe(201);
-    const sent = await send(name, 30);
-    expect(sent.every((s) => s.status === 202)).toBe(true);
-    await until(() => eps.reduce((n, e) => n + e.delivered().length, 0) >= 30, `30 deliveries on ${name}`);
-    const ids = new Set(sent.map((s) => (s.body as { id: string }).id));
-    const got = eps.flatMap((e) => e.delivered());
-    expect(new Set(got)).toEqual(ids);
-    if (policy === 'round-robin') expect(eps.map((e) => e.delivered().length)).toEqual([10, 10, 10]);
-    else expect(eps.filter((e) => e.delivered().length > 0).length).toBeGreaterThanOrEqual(1);
-    await until(async () => (await decoded<DeliveryOutcome>('delivery.outcomes', outcomes.records)).filter((o) => o.route === name).length >= 30, 'outcomes');
-    const mine = (await decoded<DeliveryOutcome>('delivery.outcomes', outcomes.records)).filter((o) => o.route === name);
-    expect(mine.every((o) => o.policy === policy && o.status === 'DELIVERED' && ids.has(o.messageId))).toBe(true);
-    expect(Object.keys(mine[0]!.features)).toContain('lat_fast_log');
-    // Every attempt carries the idempotency key and the message headers.
-    expect(eps.flatMap((e) => e.hits).every((hit) => ids.has(String(hit.headers['idempotency-key'])))).toBe(true);
-  });
+  it.each(['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'])(
+    'routes with the %s policy and records an outcome per attempt',
+    async (policy) => {
+      const eps = [await endpoint(), await endpoint(), await endpoint()];
+      const name = `pol-${policy}`;
+      expect((await h.api('POST', '/relaycore/routes', route(name, policy, eps))).status).toBe(201);
+      const sent = await send(name, 30);
+      expect(sent.every((s) => s.status === 202)).toBe(true);
+      await until(() => eps.reduce((n, e) => n + e.delivered().length, 0) >= 30, `30 deliveries on ${name}`);
+      const ids = new Set(sent.map((s) => (s.body as { id: string }).id));
+      const got = eps.flatMap((e) => e.delivered());
+      expect(new Set(got)).toEqual(ids);
+      if (policy === 'round-robin') expect(eps.map((e) => e.delivered().length)).toEqual([10, 10, 10]);
+      else expect(eps.filter((e) => e.delivered().length > 0).length).toBeGreaterThanOrEqual(1);
+      await until(
+        async () =>
+          (await decoded<DeliveryOutcome>('delivery.outcomes', outcomes.records)).filter((o) => o.route === name)
+            .length >= 30,
+        'outcomes',
+      );
+      const mine = (await decoded<DeliveryOutcome>('delivery.outcomes', outcomes.records)).filter(
+        (o) => o.route === name,
+      );
+      expect(mine.every((o) => o.policy === policy && o.status === 'DELIVERED' && ids.has(o.messageId))).toBe(true);
+      expect(Object.keys(mine[0]!.features)).toContain('lat_fast_log');
+      // Every attempt carries the idempotency key and the message headers.
+      expect(eps.flatMap((e) => e.hits).every((hit) => ids.has(String(hit.headers['idempotency-key'])))).toBe(true);
+    },
+  );
 
   it('opens the breaker of a failing endpoint, announces it, and shifts traffic away', async () => {
     const bad = await endpoint(() => ({ status: 503 }));
     const good = await endpoint();
     const name = 'breaker';
-    await h.api('POST', '/relaycore/routes', route(name, 'round-robin', [bad, good], { maxAttempts: 3, settings: { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 600000 } }));
+    await h.api(
+      'POST',
+      '/relaycore/routes',
+      route(name, 'round-robin', [bad, good], {
+        maxAttempts: 3,
+        settings: { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 600000 },
+      }),
+    );
     // One key: the 40 messages go one after another, so the breaker sees each failure before the next call.
     await send(name, 40, { key: 'one-after-another' });
     await until(() => good.delivered().length >= 40, 'all 40 delivered by the good endpoint');
-    const status = await h.api<{ routes: { name: string; endpoints: { id: string; breaker: string }[] }[] }>('GET', '/relaycore/status');
+    const status = await h.api<{ routes: { name: string; endpoints: { id: string; breaker: string }[] }[] }>(
+      'GET',
+      '/relaycore/status',
+    );
     expect(status.body.routes.find((r) => r.name === name)!.endpoints.find((e) => e.id === 'e0')!.breaker).toBe('open');
     const badHits = bad.hits.length;
     expect(badHits).toBeLessThanOrEqual(5);
     await send(name, 20);
     await until(() => good.delivered().length >= 60, 'the next 20 delivered');
     expect(bad.hits.length).toBe(badHits);
-    await until(async () => (await decoded<EcosystemEvent>('ecosystem.events', events.records)).some((e) => e.kind === 'breaker_state' && e.subject === `${name}/e0` && e.data.state === 'open'), 'breaker event');
+    await until(
+      async () =>
+        (await decoded<EcosystemEvent>('ecosystem.events', events.records)).some(
+          (e) => e.kind === 'breaker_state' && e.subject === `${name}/e0` && e.data.state === 'open',
+        ),
+      'breaker event',
+    );
   });
 
   it('dead-letters poison, unroutable and refused messages with their reason', async () => {
@@ -81,8 +117,12 @@ describe('RelayCore on the real broker', () => {
     const normal = h.kafka.catalog.name('messages.normal');
     await producer.sendRaw(normal, [{ key: 'poison', value: Buffer.from([0x7b, 0x22, 0xff]) }]);
     await producer.sendRaw(normal, [{ key: 'nopayload', value: JSON.stringify({ id: 'np-1', route: 'refuse' }) }]);
-    await producer.send('messages.normal', [{ key: 'lost', value: { id: 'unroutable-1', route: 'nowhere', payload: '{}' } }]);
-    await producer.send('messages.normal', [{ key: 'refused', value: { id: 'refused-1', route: 'refuse', payload: '{}' } }]);
+    await producer.send('messages.normal', [
+      { key: 'lost', value: { id: 'unroutable-1', route: 'nowhere', payload: '{}' } },
+    ]);
+    await producer.send('messages.normal', [
+      { key: 'refused', value: { id: 'refused-1', route: 'refuse', payload: '{}' } },
+    ]);
     await until(() => deadletters.records.length >= 4, 'four dead letters');
     const dl = await decoded<DeadLetter>('deadletter', deadletters.records);
     const byKey = (k: string) => dl.find((d) => d.key?.toString() === k)!;
@@ -92,7 +132,12 @@ describe('RelayCore on the real broker', () => {
     expect(byKey('nopayload')).toMatchObject({ reason: 'decode_error' });
     expect(byKey('nopayload').error).toMatch(/schema_mismatch: .*payload is missing/);
     expect(byKey('lost')).toMatchObject({ reason: 'unknown_route', messageId: 'unroutable-1', route: 'nowhere' });
-    expect(byKey('refused')).toMatchObject({ reason: 'endpoint_rejected', messageId: 'refused-1', route: 'refuse', attempts: 1 });
+    expect(byKey('refused')).toMatchObject({
+      reason: 'endpoint_rejected',
+      messageId: 'refused-1',
+      route: 'refuse',
+      attempts: 1,
+    });
     expect(byKey('refused').error).toContain('HTTP 422');
   });
 
@@ -100,17 +145,32 @@ describe('RelayCore on the real broker', () => {
     let n = 0;
     const flaky = () => ({ status: n++ % 5 === 0 ? 500 : 200, delayMs: n % 7 });
     const eps = [await endpoint(flaky), await endpoint(flaky), await endpoint(flaky)];
-    await h.api('POST', '/relaycore/routes', route('ordered', 'p2c-peak-ewma', eps, { maxAttempts: 10, settings: { volumeThreshold: 100000 } }));
+    await h.api(
+      'POST',
+      '/relaycore/routes',
+      route('ordered', 'p2c-peak-ewma', eps, { maxAttempts: 10, settings: { volumeThreshold: 100000 } }),
+    );
     const producer = await h.kafka.producer();
     const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'];
-    const records = keys.flatMap((k) => Array.from({ length: 25 }, (_, seq) => ({ key: k, value: { id: `${k}-${seq}`, route: 'ordered', payload: JSON.stringify({ k, seq }) } })));
+    const records = keys.flatMap((k) =>
+      Array.from({ length: 25 }, (_, seq) => ({
+        key: k,
+        value: { id: `${k}-${seq}`, route: 'ordered', payload: JSON.stringify({ k, seq }) },
+      })),
+    );
     // Interleaved keys, one produce call: every key's messages land in one partition, in order.
-    const interleaved = Array.from({ length: 25 }, (_, seq) => keys.map((k) => records[keys.indexOf(k) * 25 + seq]!)).flat();
+    const interleaved = Array.from({ length: 25 }, (_, seq) =>
+      keys.map((k) => records[keys.indexOf(k) * 25 + seq]!),
+    ).flat();
     await producer.send('messages.normal', interleaved);
     await until(() => new Set(eps.flatMap((e) => e.delivered())).size >= 200, '200 deliveries');
     // Order of first successful delivery per key, taken from the endpoints' own arrival order.
     const firstArrival = new Map<string, number[]>();
-    const ordered = eps.flatMap((e) => e.hits.filter((x) => x.status < 300).map((x) => ({ ...x, ...(JSON.parse(x.body) as { k: string; seq: number }) })));
+    const ordered = eps.flatMap((e) =>
+      e.hits
+        .filter((x) => x.status < 300)
+        .map((x) => ({ ...x, ...(JSON.parse(x.body) as { k: string; seq: number }) })),
+    );
     ordered.sort((a, b) => a.order - b.order);
     for (const x of ordered) {
       const list = firstArrival.get(x.k) ?? [];
@@ -124,13 +184,27 @@ describe('RelayCore on the real broker', () => {
   it('returns the delivery outcome with ?wait=true, and the dead letter when it fails', async () => {
     const ok = await endpoint();
     await h.api('POST', '/relaycore/routes', route('waiting', 'p2c-peak-ewma', [ok]));
-    const res = await h.api<{ status: string; id: string; partition: number; offset: string; outcome: DeliveryOutcome }>('POST', '/relaycore/message?wait=true', { route: 'waiting', priority: 'high', payload: 'hello' });
+    const res = await h.api<{
+      status: string;
+      id: string;
+      partition: number;
+      offset: string;
+      outcome: DeliveryOutcome;
+    }>('POST', '/relaycore/message?wait=true', { route: 'waiting', priority: 'high', payload: 'hello' });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('DELIVERED');
-    expect(res.body.outcome).toMatchObject({ messageId: res.body.id, route: 'waiting', endpoint: 'e0', status: 'DELIVERED' });
+    expect(res.body.outcome).toMatchObject({
+      messageId: res.body.id,
+      route: 'waiting',
+      endpoint: 'e0',
+      status: 'DELIVERED',
+    });
     expect(Number(res.body.offset)).toBeGreaterThanOrEqual(0);
     expect(ok.delivered()).toContain(res.body.id);
-    const failing = await h.api<{ status: string; deadLetter: DeadLetter }>('POST', '/relaycore/message?wait=true', { route: 'refuse', payload: 'x' });
+    const failing = await h.api<{ status: string; deadLetter: DeadLetter }>('POST', '/relaycore/message?wait=true', {
+      route: 'refuse',
+      payload: 'x',
+    });
     expect(failing.body.status).toBe('DEAD_LETTERED');
     expect(failing.body.deadLetter.reason).toBe('endpoint_rejected');
   });
@@ -142,15 +216,30 @@ describe('RelayCore on the real broker', () => {
     const noPayload = await h.api<{ field: string }>('POST', '/relaycore/message', { route: 'waiting' });
     expect(noPayload.status).toBe(400);
     expect(noPayload.body.field).toBe('body.payload');
-    const badPriority = await h.api<{ field: string }>('POST', '/relaycore/message', { route: 'waiting', payload: 'x', priority: 'urgent' });
+    const badPriority = await h.api<{ field: string }>('POST', '/relaycore/message', {
+      route: 'waiting',
+      payload: 'x',
+      priority: 'urgent',
+    });
     expect(badPriority.status).toBe(400);
     expect(badPriority.body.field).toBe('body.priority');
-    const badUrl = await h.api<{ field: string; message: string }>('POST', '/relaycore/routes', { name: 'bad', endpoints: [{ id: 'a', kind: 'HTTP', target: 'ftp://x' }] });
+    const badUrl = await h.api<{ field: string; message: string }>('POST', '/relaycore/routes', {
+      name: 'bad',
+      endpoints: [{ id: 'a', kind: 'HTTP', target: 'ftp://x' }],
+    });
     expect(badUrl.status).toBe(400);
     expect(badUrl.body.field).toBe('body.endpoints.0.target');
-    const dup = await h.api<{ field: string }>('POST', '/relaycore/routes', { name: 'dup', endpoints: [{ id: 'a', kind: 'KAFKA', target: 't' }, { id: 'a', kind: 'KAFKA', target: 'u' }] });
+    const dup = await h.api<{ field: string }>('POST', '/relaycore/routes', {
+      name: 'dup',
+      endpoints: [
+        { id: 'a', kind: 'KAFKA', target: 't' },
+        { id: 'a', kind: 'KAFKA', target: 'u' },
+      ],
+    });
     expect(dup.body.field).toBe('body.endpoints.1.id');
-    const badSetting = await h.api<{ field: string }>('PATCH', '/relaycore/routes/waiting', { settings: { resetTimeoutMs: -3 } });
+    const badSetting = await h.api<{ field: string }>('PATCH', '/relaycore/routes/waiting', {
+      settings: { resetTimeoutMs: -3 },
+    });
     expect(badSetting.status).toBe(400);
     expect(badSetting.body.field).toBe('body.settings.resetTimeoutMs');
     expect((await h.api('GET', '/relaycore/routes/absent')).status).toBe(404);
@@ -160,7 +249,10 @@ describe('RelayCore on the real broker', () => {
     const ep = await endpoint();
     expect((await h.api('POST', '/relaycore/routes', route('crud', 'round-robin', [ep]))).status).toBe(201);
     expect((await h.api('POST', '/relaycore/routes', route('crud', 'round-robin', [ep]))).status).toBe(409);
-    const patched = await h.api<{ policy: string; maxAttempts: number }>('PATCH', '/relaycore/routes/crud', { policy: 'learned', maxAttempts: 5 });
+    const patched = await h.api<{ policy: string; maxAttempts: number }>('PATCH', '/relaycore/routes/crud', {
+      policy: 'learned',
+      maxAttempts: 5,
+    });
     expect(patched.body).toMatchObject({ policy: 'learned', maxAttempts: 5 });
     await h.api('PUT', '/relaycore/routes/crud-2', { ...route('crud-2', 'least-inflight', [ep]), name: undefined });
     expect((await h.api('DELETE', '/relaycore/routes/crud-2')).status).toBe(204);
@@ -180,14 +272,33 @@ describe('RelayCore on the real broker', () => {
     const producer = await h.kafka.producer();
     const action = (id: string, kind: string, endpointId: string, params: Record<string, string> = {}) => ({
       key: `orch/${endpointId}`,
-      value: { id, kind, target: `orch/${endpointId}`, reason: 'test', dryRun: false, status: 'EXECUTED' as const, params: { route: 'orch', endpoint: endpointId, ...params }, at: Date.now() },
+      value: {
+        id,
+        kind,
+        target: `orch/${endpointId}`,
+        reason: 'test',
+        dryRun: false,
+        status: 'EXECUTED' as const,
+        params: { route: 'orch', endpoint: endpointId, ...params },
+        at: Date.now(),
+      },
     });
-    await producer.send('orchestrator.actions', [action('act-drain', 'drain_endpoint', 'e0'), action('act-drain', 'drain_endpoint', 'e0'), { ...action('act-proposed', 'drain_endpoint', 'e1'), value: { ...action('act-proposed', 'drain_endpoint', 'e1').value, status: 'PROPOSED' as const } }]);
+    await producer.send('orchestrator.actions', [
+      action('act-drain', 'drain_endpoint', 'e0'),
+      action('act-drain', 'drain_endpoint', 'e0'),
+      {
+        ...action('act-proposed', 'drain_endpoint', 'e1'),
+        value: { ...action('act-proposed', 'drain_endpoint', 'e1').value, status: 'PROPOSED' as const },
+      },
+    ]);
     await until(() => h.relay.engine.controlsOf('orch', 'e0').drained, 'drain applied');
     await send('orch', 12);
     await until(() => b.delivered().length >= 12, '12 on e1');
     expect(a.hits.length).toBe(0);
-    await producer.send('orchestrator.actions', [action('act-restore', 'restore_endpoint', 'e0'), action('act-down', 'downweight_endpoint', 'e1', { weight: '0.25' })]);
+    await producer.send('orchestrator.actions', [
+      action('act-restore', 'restore_endpoint', 'e0'),
+      action('act-down', 'downweight_endpoint', 'e1', { weight: '0.25' }),
+    ]);
     await until(() => h.relay.engine.controlsOf('orch', 'e1').weightFactor === 0.25, 'downweight applied');
     await send('orch', 25);
     await until(() => a.delivered().length + b.delivered().length >= 37, '25 more');
@@ -196,31 +307,57 @@ describe('RelayCore on the real broker', () => {
     expect(b.delivered().length).toBe(12 + 5);
     const applied = h.relay.actions.recent.filter((x) => x.route === 'orch').map((x) => x.id);
     expect(applied.sort()).toEqual(['act-down', 'act-drain', 'act-restore']);
-    await until(async () => (await decoded<EcosystemEvent>('ecosystem.events', events.records)).filter((e) => e.kind === 'action_applied' && e.subject?.startsWith('orch/')).length >= 3, 'action events');
+    await until(
+      async () =>
+        (await decoded<EcosystemEvent>('ecosystem.events', events.records)).filter(
+          (e) => e.kind === 'action_applied' && e.subject?.startsWith('orch/'),
+        ).length >= 3,
+      'action events',
+    );
   });
 
   it('asks NeuroWeaver to retrain through Kafka on optimize, and answers 503 when no NeuroWeaver answers', async () => {
     // This process runs RelayCore alone: the request reaches orchestrator.actions, nobody takes it.
-    const res = await h.api<{ statusCode: number; message: string }>('POST', '/relaycore/optimize', { windowMinutes: 30 });
+    const res = await h.api<{ statusCode: number; message: string }>('POST', '/relaycore/optimize', {
+      windowMinutes: 30,
+    });
     expect(res.status).toBe(503);
     expect(res.body.message).toMatch(/no NeuroWeaver instance answered the retraining request for routing/);
     const actions = await follow(h.kafka, 'orchestrator.actions');
     try {
-      const retrains = async () => (await Promise.all(actions.records.map(async (r) => (await h.kafka.serde.decode('orchestrator.actions', r.value)).value as OrchestratorAction))).filter((a) => a.kind === 'retrain');
+      const retrains = async () =>
+        (
+          await Promise.all(
+            actions.records.map(
+              async (r) => (await h.kafka.serde.decode('orchestrator.actions', r.value)).value as OrchestratorAction,
+            ),
+          )
+        ).filter((a) => a.kind === 'retrain');
       await until(async () => (await retrains()).length > 0, 'the retraining request');
       const request = (await retrains())[0]!;
-      expect(request).toMatchObject({ kind: 'retrain', target: 'routing', status: 'EXECUTED', params: { model: 'routing', requestedBy: expect.stringContaining('relaycore') } });
+      expect(request).toMatchObject({
+        kind: 'retrain',
+        target: 'routing',
+        status: 'EXECUTED',
+        params: { model: 'routing', requestedBy: expect.stringContaining('relaycore') },
+      });
       expect(Number(request.params.to) - Number(request.params.from)).toBe(30 * 60_000);
     } finally {
       await actions.stop();
     }
     // Learned routes behave as p2c-peak-ewma until a model exists.
-    const status = await h.api<{ model: { version: string | null }; routes: { name: string; endpoints: { score: { basis: string; score: number | null } }[] }[] }>('GET', '/relaycore/status');
+    const status = await h.api<{
+      model: { version: string | null };
+      routes: { name: string; endpoints: { score: { basis: string; score: number | null } }[] }[];
+    }>('GET', '/relaycore/status');
     expect(status.body.model.version).toBeNull();
     const learned = status.body.routes.find((r) => r.name === 'pol-learned')!;
     expect(learned.endpoints.map((e) => e.score.basis)).toEqual(['p2c-peak-ewma', 'p2c-peak-ewma', 'p2c-peak-ewma']);
     expect(learned.endpoints.every((e) => typeof e.score.score === 'number')).toBe(true);
-    const r = await h.api<{ status: string; outcome: DeliveryOutcome }>('POST', '/relaycore/message?wait=true', { route: 'pol-learned', payload: 'learned' });
+    const r = await h.api<{ status: string; outcome: DeliveryOutcome }>('POST', '/relaycore/message?wait=true', {
+      route: 'pol-learned',
+      payload: 'learned',
+    });
     expect(r.body.status).toBe('DELIVERED');
     expect(r.body.outcome.policy).toBe('learned');
   });
@@ -230,12 +367,19 @@ describe('RelayCore on the real broker', () => {
     await h.api('POST', '/relaycore/routes', route('pausable', 'round-robin', [ep]));
     await h.api('POST', '/relaycore/message?wait=true', { route: 'pausable', priority: 'low', payload: 'first' });
     expect((await h.api<{ running: boolean }>('POST', '/relaycore/stop')).body.running).toBe(false);
-    const lagOf = async () => (await h.api<{ running: boolean; lag: Record<string, { total: number }> }>('GET', '/relaycore/status')).body;
+    const lagOf = async () =>
+      (await h.api<{ running: boolean; lag: Record<string, { total: number }> }>('GET', '/relaycore/status')).body;
     const before = await lagOf();
     expect(before.running).toBe(false);
     const producer = await h.kafka.producer();
     // The route may also be named by the `relay-route` header.
-    await producer.sendRaw(h.kafka.catalog.name('messages.low'), [1, 2, 3].map((i) => ({ value: JSON.stringify({ id: `paused-${i}`, payload: '{}' }), headers: { 'relay-route': 'pausable' } })));
+    await producer.sendRaw(
+      h.kafka.catalog.name('messages.low'),
+      [1, 2, 3].map((i) => ({
+        value: JSON.stringify({ id: `paused-${i}`, payload: '{}' }),
+        headers: { 'relay-route': 'pausable' },
+      })),
+    );
     const stopped = await lagOf();
     expect(stopped.lag.low!.total).toBe(before.lag.low!.total + 3);
     expect(ep.delivered().filter((id) => id.startsWith('paused-'))).toEqual([]);
@@ -245,7 +389,11 @@ describe('RelayCore on the real broker', () => {
   });
 
   it('reports routes, breakers, stats, policies and consumer lag', async () => {
-    const s = await h.api<{ running: boolean; lag: Record<string, { total: number }>; routes: { name: string; decisions: number; endpoints: { stats: { attempts: number } }[] }[] }>('GET', '/relaycore/status');
+    const s = await h.api<{
+      running: boolean;
+      lag: Record<string, { total: number }>;
+      routes: { name: string; decisions: number; endpoints: { stats: { attempts: number } }[] }[];
+    }>('GET', '/relaycore/status');
     expect(s.status).toBe(200);
     expect(s.body.running).toBe(true);
     expect(Object.keys(s.body.lag).sort()).toEqual(['high', 'low', 'normal']);

@@ -2,9 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runReplay } from '../../src/cli/replay.js';
-import { replayWindow, type ConsumedRecord } from '../../src/kafka/index.js';
-import { testKafka, type TestKafka } from '../helpers/kafka.js';
+import { runReplay } from '../../src/cli/replay.ts';
+import { type ConsumedRecord, replayWindow } from '../../src/kafka/index.ts';
+import { type TestKafka, testKafka } from '../helpers/kafka.ts';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const MIN = 60_000;
@@ -19,7 +19,15 @@ describe('replaying a time window', () => {
       ['a', 'b', 'c'].map((service) => ({
         key: service,
         timestamp: T0 + i * MIN,
-        value: { service, timestamp: T0 + i * MIN, cpu_usage: i, memory_usage: 1, network_latency: 1, error_rate: 0, request_count: 1 },
+        value: {
+          service,
+          timestamp: T0 + i * MIN,
+          cpu_usage: i,
+          memory_usage: 1,
+          network_latency: 1,
+          error_rate: 0,
+          request_count: 1,
+        },
       })),
     ).flat();
     await producer.send('metrics.samples', records);
@@ -44,8 +52,16 @@ describe('replaying a time window', () => {
 
   it('writes a window to JSON lines with decoded values (the replay command)', async () => {
     const out = join(tmpdir(), `replay-${Date.now()}.jsonl`);
-    const { records } = await runReplay(t.kafka, { topic: t.kafka.catalog.name('metrics.samples'), from: T0, to: T0 + 4 * MIN, out });
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { encoding: string; value: { service: string } });
+    const { records } = await runReplay(t.kafka, {
+      topic: t.kafka.catalog.name('metrics.samples'),
+      from: T0,
+      to: T0 + 4 * MIN,
+      out,
+    });
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { encoding: string; value: { service: string } });
     rmSync(out);
     expect(records).toBe(15);
     expect(lines).toHaveLength(15);

@@ -1,16 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRuntime, type Runtime } from '../../src/app/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { DecodeError, KafkaConnection, RegistryUnavailableError } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { stackDown, stackEndpoints, stackUp } from '../../src/stack/index.js';
-import { freePort } from '../helpers/process.js';
-import { privateStack } from '../helpers/stack.js';
+import { type Runtime, startRuntime } from '../../src/app/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { DecodeError, KafkaConnection, RegistryUnavailableError } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { stackDown, stackEndpoints, stackUp } from '../../src/stack/index.ts';
+import { freePort } from '../helpers/process.ts';
+import { privateStack } from '../helpers/stack.ts';
 
 const quiet = () => undefined;
-const sample = { service: 's', timestamp: 1, cpu_usage: 1, memory_usage: 2, network_latency: 3, error_rate: 0, request_count: 4 };
+const sample = {
+  service: 's',
+  timestamp: 1,
+  cpu_usage: 1,
+  memory_usage: 2,
+  network_latency: 3,
+  error_rate: 0,
+  request_count: 4,
+};
 
-async function waitForHealth(url: string, status: number, timeoutMs: number): Promise<{ status: string; dependencies: Record<string, { ok: boolean }> }> {
+async function waitForHealth(
+  url: string,
+  status: number,
+  timeoutMs: number,
+): Promise<{ status: string; dependencies: Record<string, { ok: boolean }> }> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -39,7 +51,16 @@ describe('when the registry or the broker goes away', () => {
     await kafka.serde.decode('metrics.samples', known);
     // A value whose schema this client has never seen: written by another client under another subject.
     await other.serde.registerAll(['anomalies']);
-    const unseen = other.serde.encode('anomalies', { id: 'x', service: 's', state: 'OPEN', metrics: [], score: 1, explanation: 'e', startedAt: 1, at: 1 });
+    const unseen = other.serde.encode('anomalies', {
+      id: 'x',
+      service: 's',
+      state: 'OPEN',
+      metrics: [],
+      score: 1,
+      explanation: 'e',
+      startedAt: 1,
+      at: 1,
+    });
 
     await stackDown(stack, quiet, 'registry');
     expect((await kafka.serde.decode('metrics.samples', known)).value).toMatchObject(sample);
@@ -61,7 +82,13 @@ describe('when the registry or the broker goes away', () => {
   it('reports degraded on /health while the broker is down, then healthy again by itself', async () => {
     const endpoints = stackEndpoints(stack);
     const port = await freePort();
-    const config = loadConfig({ KAFKA_BROKERS: endpoints.brokers.join(','), SCHEMA_REGISTRY_URL: endpoints.registryUrl, KAFKA_TOPIC_PREFIX: 'health.', PORT: String(port), HOST: '127.0.0.1' });
+    const config = loadConfig({
+      KAFKA_BROKERS: endpoints.brokers.join(','),
+      SCHEMA_REGISTRY_URL: endpoints.registryUrl,
+      KAFKA_TOPIC_PREFIX: 'health.',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
     const runtime: Runtime = await startRuntime(config, {});
     const url = `http://127.0.0.1:${port}/health`;
     try {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecodeError, SchemaRegistrationError, Serde, TopicCatalog } from '../../src/kafka/index.js';
-import type { MetricSample } from '../../schemas/index.js';
-import { consumeN, testKafka, type TestKafka } from '../helpers/kafka.js';
+import type { MetricSample } from '../../schemas/index.ts';
+import { DecodeError, SchemaRegistrationError, Serde, TopicCatalog } from '../../src/kafka/index.ts';
+import { consumeN, type TestKafka, testKafka } from '../helpers/kafka.ts';
 
 const sample = (service: string, i: number): MetricSample => ({
   service,
@@ -28,7 +28,15 @@ describe('serde through the real broker and registry', () => {
     const { kafka } = t;
     const producer = await kafka.producer();
     await producer.send('metrics.samples', [{ key: 'checkout', value: sample('checkout', 1) }]);
-    const json = { service: 'search', timestamp: 1764237600123, cpu_usage: 10, memory_usage: 20, network_latency: 30, error_rate: 0, request_count: 5 };
+    const json = {
+      service: 'search',
+      timestamp: 1764237600123,
+      cpu_usage: 10,
+      memory_usage: 20,
+      network_latency: 30,
+      error_rate: 0,
+      request_count: 5,
+    };
     await producer.sendRaw(kafka.catalog.name('metrics.samples'), [{ key: 'search', value: JSON.stringify(json) }]);
 
     const records = await consumeN(kafka, kafka.catalog.name('metrics.samples'), 2);
@@ -87,18 +95,37 @@ describe('serde through the real broker and registry', () => {
     expect(res.status).toBe(200);
     const { id } = (await res.json()) as { id: number };
     const avsc = (await import('avsc')).default;
-    const body = avsc.Type.forSchema(older as never).toBuffer({ sourceTopic: 'x', sourcePartition: 1, sourceOffset: 7, reason: 'decode_error', error: 'bad', failedAt: 5 });
+    const body = avsc.Type.forSchema(older as never).toBuffer({
+      sourceTopic: 'x',
+      sourcePartition: 1,
+      sourceOffset: 7,
+      reason: 'decode_error',
+      error: 'bad',
+      failedAt: 5,
+    });
     const header = Buffer.alloc(5);
     header.writeInt32BE(id, 1);
     const decoded = await kafka.serde.decode('deadletter', Buffer.concat([header, body]));
-    expect(decoded.value).toMatchObject({ sourceTopic: 'x', sourceOffset: 7, reason: 'decode_error', attempts: 0, component: 'relay', key: null });
+    expect(decoded.value).toMatchObject({
+      sourceTopic: 'x',
+      sourceOffset: 7,
+      reason: 'decode_error',
+      attempts: 0,
+      component: 'relay',
+      key: null,
+    });
   });
 
   it('fails registration of an incompatible change with the registry reason', async () => {
     const { kafka } = t;
     const prefix = `t-incompat-${randomUUID().slice(0, 8)}.`;
     const subject = `${prefix}metrics.samples-value`;
-    const old = { type: 'record', name: 'MetricSample', namespace: 'dev.automatrix', fields: [{ name: 'service', type: 'int' }] };
+    const old = {
+      type: 'record',
+      name: 'MetricSample',
+      namespace: 'dev.automatrix',
+      fields: [{ name: 'service', type: 'int' }],
+    };
     const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
       method: 'POST',
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },

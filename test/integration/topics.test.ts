@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KafkaConnection } from '../../src/kafka/index.js';
-import { logger } from '../../src/log/index.js';
-import { inject } from 'vitest';
-import { consumeN, uniquePrefix } from '../helpers/kafka.js';
-import { TOPIC_KEYS } from '../../topics/index.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { KafkaConnection } from '../../src/kafka/index.ts';
+import { logger } from '../../src/log/index.ts';
+import { TOPIC_KEYS } from '../../topics/index.ts';
+import { consumeN, uniquePrefix } from '../helpers/kafka.ts';
 
 describe('topics as code', () => {
   let kafka: KafkaConnection;

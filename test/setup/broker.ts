@@ -5,8 +5,8 @@
  * 3. the project's local stack (started if it is not running; left running afterwards).
  */
 import { createServer } from 'node:net';
-import { loadConfig } from '../../src/config/index.js';
-import { stackSettings, stackUp, versions } from '../../src/stack/index.js';
+import { loadConfig } from '../../src/config/index.ts';
+import { stackSettings, stackUp, versions } from '../../src/stack/index.ts';
 
 export interface TestBroker {
   brokers: string[];
@@ -18,7 +18,8 @@ export interface TestBroker {
 export async function findBroker(): Promise<TestBroker> {
   const config = loadConfig();
   if (config.KAFKA_BROKERS.length) {
-    if (!config.SCHEMA_REGISTRY_URL) throw new Error('KAFKA_BROKERS is set for the tests but SCHEMA_REGISTRY_URL is not');
+    if (!config.SCHEMA_REGISTRY_URL)
+      throw new Error('KAFKA_BROKERS is set for the tests but SCHEMA_REGISTRY_URL is not');
     return { brokers: config.KAFKA_BROKERS, registryUrl: config.SCHEMA_REGISTRY_URL, source: 'environment' };
   }
   const containers = await startContainers();
@@ -87,4 +88,3 @@ function freePort(): Promise<number> {
     });
   });
 }
-

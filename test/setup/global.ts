@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { findBroker } from './broker.js';
+import { findBroker } from './broker.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ENV, loadConfig } from '../../src/config/index.js';
+import { ConfigError, ENV, loadConfig } from '../../src/config/index.ts';
 
 /** One bad value per variable, and the words its error must contain. */
 const BAD: Record<keyof typeof ENV, [string, string]> = {
@@ -102,7 +102,14 @@ describe('configuration', () => {
   });
 
   it('parses good values', () => {
-    const c = loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093', SCHEMA_REGISTRY_URL: 'http://r:8081/apis/ccompat/v7', PORT: '9000', DEBUG: 'yes', CORS_ORIGINS: 'https://x.io,http://localhost:3000', API_TOKEN: 'x'.repeat(20) });
+    const c = loadConfig({
+      KAFKA_BROKERS: 'a:9092, b:9093',
+      SCHEMA_REGISTRY_URL: 'http://r:8081/apis/ccompat/v7',
+      PORT: '9000',
+      DEBUG: 'yes',
+      CORS_ORIGINS: 'https://x.io,http://localhost:3000',
+      API_TOKEN: 'x'.repeat(20),
+    });
     expect(c.KAFKA_BROKERS).toEqual(['a:9092', 'b:9093']);
     expect(c.PORT).toBe(9000);
     expect(c.DEBUG).toBe(true);
@@ -129,9 +136,15 @@ describe('configuration', () => {
   it.each([
     [{ KAFKA_BROKERS: 'kafka:9092' }, 'SCHEMA_REGISTRY_URL must be set when KAFKA_BROKERS is set'],
     [{ ENVIRONMENT: 'production' }, 'KAFKA_BROKERS must be set when ENVIRONMENT=production'],
-    [{ DETECT_OPEN_THRESHOLD: '0.4', DETECT_CLOSE_THRESHOLD: '0.4' }, 'DETECT_CLOSE_THRESHOLD must be below DETECT_OPEN_THRESHOLD'],
+    [
+      { DETECT_OPEN_THRESHOLD: '0.4', DETECT_CLOSE_THRESHOLD: '0.4' },
+      'DETECT_CLOSE_THRESHOLD must be below DETECT_OPEN_THRESHOLD',
+    ],
     [{ ORCH_MIN_REPLICAS: '5', ORCH_MAX_REPLICAS: '3' }, 'ORCH_MIN_REPLICAS must not exceed ORCH_MAX_REPLICAS'],
-    [{ ORCH_WEBHOOK_URL: 'https://hooks.evil.example/x', ORCH_WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' }, 'ORCH_WEBHOOK_URL is not allowed: host hooks.evil.example'],
+    [
+      { ORCH_WEBHOOK_URL: 'https://hooks.evil.example/x', ORCH_WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' },
+      'ORCH_WEBHOOK_URL is not allowed: host hooks.evil.example',
+    ],
   ])('checks what spans variables: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -144,7 +157,10 @@ describe('configuration', () => {
 
 function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, KAFKA_BROKERS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      env: { ...process.env, KAFKA_BROKERS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -158,12 +174,16 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; st
 const spawned = validated.filter((_, i) => i % 6 === 0);
 
 describe('npm start with a bad variable', () => {
-  it.each(spawned)('%s: exits non-zero with one line naming the variable', async (name, [value]) => {
-    const r = await runMain({ [name]: value });
-    expect(r.code, name).toBe(1);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines, `${name}: ${r.stderr}`).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^automatrix: ${name} `));
-    expect(r.stdout).toBe('');
-  }, 30_000);
+  it.each(spawned)(
+    '%s: exits non-zero with one line naming the variable',
+    async (name, [value]) => {
+      const r = await runMain({ [name]: value });
+      expect(r.code, name).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, `${name}: ${r.stderr}`).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^automatrix: ${name} `));
+      expect(r.stdout).toBe('');
+    },
+    30_000,
+  );
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { expectedFiles } from '../../scripts/generate.js';
-import { loadSchema } from '../../schemas/index.js';
-import { TOPICS, TOPIC_KEYS, topicConfigs } from '../../topics/index.js';
+import { loadSchema } from '../../schemas/index.ts';
+import { expectedFiles } from '../../scripts/generate.ts';
+import { TOPIC_KEYS, TOPICS, topicConfigs } from '../../topics/index.ts';
 
 describe('topics and schemas as code', () => {
   it.each(TOPIC_KEYS)('%s has a valid Avro schema and a coherent declaration', (key) => {

@@ -1,11 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { overallStatus } from '../../src/api/index.js';
-import { PerformanceAnalytics } from '../../src/gateway/analytics.js';
-import type { DeliveryOutcome } from '../../schemas/types.js';
+import type { DeliveryOutcome } from '../../schemas/types.ts';
+import { overallStatus } from '../../src/api/index.ts';
+import { PerformanceAnalytics } from '../../src/gateway/analytics.ts';
 
 const NOW = 1_800_000_000_000;
 function outcome(over: Partial<DeliveryOutcome>): DeliveryOutcome {
-  return { messageId: 'm', route: 'orders', endpoint: 'eu', policy: 'p', attempt: 1, status: 'DELIVERED', httpStatus: 200, latencyMs: 10, error: null, messageType: 'x', payloadBytes: 1, features: {}, decidedAt: NOW - 1000, ...over };
+  return {
+    messageId: 'm',
+    route: 'orders',
+    endpoint: 'eu',
+    policy: 'p',
+    attempt: 1,
+    status: 'DELIVERED',
+    httpStatus: 200,
+    latencyMs: 10,
+    error: null,
+    messageType: 'x',
+    payloadBytes: 1,
+    features: {},
+    decidedAt: NOW - 1000,
+    ...over,
+  };
 }
 
 describe('delivery performance analytics', () => {
@@ -19,7 +34,11 @@ describe('delivery performance analytics', () => {
     expect(m1.total.attempts).toBe(30 + 1 + 1);
     const eu = m1.routes[0]!.endpoints.find((e) => e.endpoint === 'eu')!;
     expect(eu).toMatchObject({ attempts: 31, delivered: 30, failed: 1 });
-    expect(m1.routes[0]!.endpoints.find((e) => e.endpoint === 'us')).toMatchObject({ attempts: 1, rejected: 1, latencyMs: { p50: null } });
+    expect(m1.routes[0]!.endpoints.find((e) => e.endpoint === 'us')).toMatchObject({
+      attempts: 1,
+      rejected: 1,
+      latencyMs: { p50: null },
+    });
     const h1 = a.report('1h');
     expect(h1.total.attempts).toBe(30 + 10 + 1);
     expect(h1.total.successRate).toBeCloseTo(30 / 41, 4);
@@ -32,7 +51,11 @@ describe('delivery performance analytics', () => {
     for (const l of latencies) a.add(outcome({ latencyMs: l }));
     const { latencyMs } = a.report('5m').total;
     const exact = (p: number) => latencies[Math.ceil((p / 100) * latencies.length) - 1]!;
-    for (const [p, got] of [[50, latencyMs.p50], [90, latencyMs.p90], [99, latencyMs.p99]] as const) {
+    for (const [p, got] of [
+      [50, latencyMs.p50],
+      [90, latencyMs.p90],
+      [99, latencyMs.p99],
+    ] as const) {
       expect(got!).toBeGreaterThanOrEqual(exact(p));
       expect(got!).toBeLessThanOrEqual(exact(p) * 1.05 + 0.01);
     }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Client, CLOSE_TOO_SLOW, type DataItem, type Sink } from '../../src/gateway/client.js';
-import type { Subscription } from '../../src/gateway/hub.js';
-import type { PreparedBatch, PreparedRecord } from '../../src/gateway/records.js';
-import { logger } from '../../src/log/index.js';
+import { CLOSE_TOO_SLOW, Client, type DataItem, type Sink } from '../../src/gateway/client.ts';
+import type { Subscription } from '../../src/gateway/hub.ts';
+import type { PreparedBatch, PreparedRecord } from '../../src/gateway/records.ts';
+import { logger } from '../../src/log/index.ts';
 
 /** A socket that takes everything until it is "full", then holds it until drained. */
 class FakeSink implements Sink {
@@ -27,7 +27,14 @@ class FakeSink implements Sink {
 
 const sub = { id: 's1' } as Subscription;
 function batch(partition: number, from: number, n: number): { batch: PreparedBatch; records: PreparedRecord[] } {
-  const records = Array.from({ length: n }, (_, i) => ({ partition, offset: BigInt(from + i), timestamp: 0, key: null, value: {}, json: '{}' }));
+  const records = Array.from({ length: n }, (_, i) => ({
+    partition,
+    offset: BigInt(from + i),
+    timestamp: 0,
+    key: null,
+    value: {},
+    json: '{}',
+  }));
   return { batch: { topic: 't', partition, records, end: BigInt(from + n), frames: new Map() }, records };
 }
 
@@ -56,7 +63,11 @@ describe('a gateway client under backpressure', () => {
     sink.full = false;
     client.flush();
     const [notice, ...rest] = sink.out as Record<string, unknown>[];
-    expect(notice).toMatchObject({ type: 'lagged', dropped: 16, subscriptions: { s1: { from: { '0': '0', '1': '4' } } } });
+    expect(notice).toMatchObject({
+      type: 'lagged',
+      dropped: 16,
+      subscriptions: { s1: { from: { '0': '0', '1': '4' } } },
+    });
     const delivered = rest.flatMap((m) => (m as { records: string[] }).records);
     expect(delivered).toHaveLength(24 - 16);
     expect(delivered[0]).toBe('0/16');

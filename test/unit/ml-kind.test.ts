@@ -2,14 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DeliveryOutcome } from '../../schemas/types.js';
-import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.js';
-import { tensorflow, type TF } from '../../src/ml/backend.js';
-import { featureMatrix, splitData, splitRows } from '../../src/ml/dataset.js';
-import { MODEL_KINDS } from '../../src/ml/kinds/index.js';
-import { parseFlatRow, type Hyperparameters, type ModelKind } from '../../src/ml/kinds/types.js';
-import { seededRandom } from '../../src/ml/stats.js';
-import { predictRows, runTraining } from '../../src/ml/training.js';
+import type { DeliveryOutcome } from '../../schemas/types.ts';
+import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.ts';
+import { type TF, tensorflow } from '../../src/ml/backend.ts';
+import { featureMatrix, splitData, splitRows } from '../../src/ml/dataset.ts';
+import { MODEL_KINDS } from '../../src/ml/kinds/index.ts';
+import { type Hyperparameters, type ModelKind, parseFlatRow } from '../../src/ml/kinds/types.ts';
+import { seededRandom } from '../../src/ml/stats.ts';
+import { predictRows, runTraining } from '../../src/ml/training.ts';
 
 type ToyRow = { a: number; b: number; sum: number; positive: number };
 
@@ -94,11 +94,20 @@ describe('a new model kind', () => {
       },
       () => undefined,
     );
-    expect(Object.keys(result.metrics)).toEqual(expect.arrayContaining(['holdout_sum_rmse', 'holdout_positive_accuracy', 'baseline_sum_rmse', 'baseline_positive_accuracy']));
+    expect(Object.keys(result.metrics)).toEqual(
+      expect.arrayContaining([
+        'holdout_sum_rmse',
+        'holdout_positive_accuracy',
+        'baseline_sum_rmse',
+        'baseline_positive_accuracy',
+      ]),
+    );
     expect(result.metrics.holdout_positive_accuracy).toBeGreaterThan(0.85);
 
     const dir = artifactDir(root, 'toy/v1');
-    const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: { featureNames: string[]; scaler: { mean: number[] } } };
+    const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: { featureNames: string[]; scaler: { mean: number[] } };
+    };
     expect(modelJson.userDefinedMetadata.featureNames).toEqual(['a', 'b']);
     expect(modelJson.userDefinedMetadata.scaler.mean).toHaveLength(2);
     const loaded = await loadArtifacts(tf, dir);

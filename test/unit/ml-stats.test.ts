@@ -1,16 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { performanceKind } from '../../src/ml/kinds/performance.js';
-import { parseFlatRow, RowError } from '../../src/ml/kinds/types.js';
-import { decidePromotion } from '../../src/ml/promotion.js';
-import { DriftMonitor } from '../../src/ml/retrain.js';
-import { fitLinear, fitScaler, regressionMetrics, scale, seededRandom, toMatrix, unscale } from '../../src/ml/stats.js';
-import { syntheticRows } from '../../src/ml/synthetic.js';
-import { batchScale, halvingSchedule, plannedEpochs, sampleHyperparameters, DEFAULT_SPACE } from '../../src/ml/tuner.js';
-import { splitRows } from '../../src/ml/dataset.js';
+import { splitRows } from '../../src/ml/dataset.ts';
+import { performanceKind } from '../../src/ml/kinds/performance.ts';
+import { parseFlatRow, type RowError } from '../../src/ml/kinds/types.ts';
+import { decidePromotion } from '../../src/ml/promotion.ts';
+import { DriftMonitor } from '../../src/ml/retrain.ts';
+import { fitLinear, fitScaler, regressionMetrics, scale, seededRandom, toMatrix, unscale } from '../../src/ml/stats.ts';
+import { syntheticRows } from '../../src/ml/synthetic.ts';
+import {
+  batchScale,
+  DEFAULT_SPACE,
+  halvingSchedule,
+  plannedEpochs,
+  sampleHyperparameters,
+} from '../../src/ml/tuner.ts';
 
 describe('scaling and the linear baseline', () => {
   it('standardises columns on the data it is fitted on, and inverts exactly', () => {
-    const m = toMatrix([[1, 10], [3, 10], [5, 10]], 2);
+    const m = toMatrix(
+      [
+        [1, 10],
+        [3, 10],
+        [5, 10],
+      ],
+      2,
+    );
     const s = fitScaler(m);
     expect(s.mean).toEqual([3, 10]);
     expect(s.std[1]).toBe(1); // a constant column keeps std 1 instead of dividing by zero
@@ -23,7 +36,10 @@ describe('scaling and the linear baseline', () => {
     const random = seededRandom(3);
     const xs = Array.from({ length: 200 }, () => [random() * 10, random() * 5 - 2]);
     const x = toMatrix(xs, 2);
-    const y = toMatrix(xs.map(([a, b]) => [2 * a! - 3 * b! + 7]), 1);
+    const y = toMatrix(
+      xs.map(([a, b]) => [2 * a! - 3 * b! + 7]),
+      1,
+    );
     const fit = fitLinear(x, y, 0);
     expect(fit.weights.map((w) => w[0]!)).toEqual([expect.closeTo(7, 5), expect.closeTo(2, 5), expect.closeTo(-3, 5)]);
   });
@@ -32,7 +48,7 @@ describe('scaling and the linear baseline', () => {
     const m = regressionMetrics([[1], [2], [3]], [[1], [2], [5]]);
     expect(m.rmse).toBeCloseTo(Math.sqrt(4 / 3));
     expect(m.mae).toBeCloseTo(2 / 3);
-    expect(m.r2).toBeCloseTo(1 - 4 / (((1 - 8 / 3) ** 2) + ((2 - 8 / 3) ** 2) + ((5 - 8 / 3) ** 2)));
+    expect(m.r2).toBeCloseTo(1 - 4 / ((1 - 8 / 3) ** 2 + (2 - 8 / 3) ** 2 + (5 - 8 / 3) ** 2));
   });
 });
 
@@ -55,7 +71,9 @@ describe('splitting', () => {
     expect([...s.holdout].sort((x, y) => (x as number) - (y as number))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(s.val).toHaveLength(18);
     // Without times, the last rows are the newest.
-    expect(splitRows(rows, { seed: 3, holdout: 0.05, val: 0.2, newest: true }).holdout.sort()).toEqual([95, 96, 97, 98, 99]);
+    expect(splitRows(rows, { seed: 3, holdout: 0.05, val: 0.2, newest: true }).holdout.sort()).toEqual([
+      95, 96, 97, 98, 99,
+    ]);
   });
 });
 
@@ -71,7 +89,9 @@ describe('successive halving', () => {
   it('scales batch sizes with the training set, so big datasets do not spend their budget on per-step overhead', () => {
     expect([1000, 16_000, 40_000, 64_000, 10_000_000].map(batchScale)).toEqual([1, 1, 2, 4, 16]);
     const scaled = sampleHyperparameters(DEFAULT_SPACE, seededRandom(1), 8, 4);
-    expect(scaled.map((h) => h.batchSize)).toEqual(sampleHyperparameters(DEFAULT_SPACE, seededRandom(1), 8).map((h) => h.batchSize * 4));
+    expect(scaled.map((h) => h.batchSize)).toEqual(
+      sampleHyperparameters(DEFAULT_SPACE, seededRandom(1), 8).map((h) => h.batchSize * 4),
+    );
   });
 
   it('keeps at least two epochs in the first rung, and one rung for one trial', () => {
@@ -104,11 +124,19 @@ describe('request rows', () => {
   it('names a missing, extra or non-numeric field', () => {
     expect(parseFlatRow(row, performanceKind.featureNames, performanceKind.targetNames, false)).toEqual(row);
     const { error_rate: _, ...missing } = row;
-    expect(error(() => performanceKind.parseRequestRow(missing, false))).toMatchObject({ field: 'error_rate', message: 'is required' });
+    expect(error(() => performanceKind.parseRequestRow(missing, false))).toMatchObject({
+      field: 'error_rate',
+      message: 'is required',
+    });
     expect(error(() => performanceKind.parseRequestRow({ ...row, colour: 1 }, false)).field).toBe('colour');
-    expect(error(() => performanceKind.parseRequestRow({ ...row, cpu_usage: '75' }, false))).toMatchObject({ field: 'cpu_usage', message: 'must be a number' });
+    expect(error(() => performanceKind.parseRequestRow({ ...row, cpu_usage: '75' }, false))).toMatchObject({
+      field: 'cpu_usage',
+      message: 'must be a number',
+    });
     expect(error(() => performanceKind.parseRequestRow(row, true)).field).toBe('performance_score');
-    expect(error(() => performanceKind.parseRequestRow({ ...row, performance_score: 0.5 }, false)).message).toMatch(/what the model predicts/);
+    expect(error(() => performanceKind.parseRequestRow({ ...row, performance_score: 0.5 }, false)).message).toMatch(
+      /what the model predicts/,
+    );
   });
 });
 
@@ -116,18 +144,30 @@ describe('the promotion gate', () => {
   const metrics = (rmse: number) => ({ holdout_rmse: rmse });
   it('promotes a first version, a better challenger, and not a worse or equal one', () => {
     expect(decidePromotion(performanceKind, metrics(0.1), null, 0).promote).toBe(true);
-    expect(decidePromotion(performanceKind, metrics(0.05), { version: 'v1', metrics: metrics(0.1) }, 0).promote).toBe(true);
+    expect(decidePromotion(performanceKind, metrics(0.05), { version: 'v1', metrics: metrics(0.1) }, 0).promote).toBe(
+      true,
+    );
     const worse = decidePromotion(performanceKind, metrics(0.2), { version: 'v1', metrics: metrics(0.1) }, 0);
     expect(worse.promote).toBe(false);
-    expect(worse.reason).toMatch(/does not beat the champion: holdout_rmse 0\.2000 vs champion v1 0\.1000 on the same holdout/);
-    expect(decidePromotion(performanceKind, metrics(0.1), { version: 'v1', metrics: metrics(0.1) }, 0).promote).toBe(false);
+    expect(worse.reason).toMatch(
+      /does not beat the champion: holdout_rmse 0\.2000 vs champion v1 0\.1000 on the same holdout/,
+    );
+    expect(decidePromotion(performanceKind, metrics(0.1), { version: 'v1', metrics: metrics(0.1) }, 0).promote).toBe(
+      false,
+    );
   });
   it('asks for the configured relative improvement', () => {
-    expect(decidePromotion(performanceKind, metrics(0.095), { version: 'v1', metrics: metrics(0.1) }, 0.1).promote).toBe(false);
-    expect(decidePromotion(performanceKind, metrics(0.085), { version: 'v1', metrics: metrics(0.1) }, 0.1).promote).toBe(true);
+    expect(
+      decidePromotion(performanceKind, metrics(0.095), { version: 'v1', metrics: metrics(0.1) }, 0.1).promote,
+    ).toBe(false);
+    expect(
+      decidePromotion(performanceKind, metrics(0.085), { version: 'v1', metrics: metrics(0.1) }, 0.1).promote,
+    ).toBe(true);
   });
   it('lets the challenger in when the champion cannot be evaluated', () => {
-    expect(decidePromotion(performanceKind, metrics(0.3), { version: 'v1', error: 'ENOENT' }, 0)).toMatchObject({ promote: true });
+    expect(decidePromotion(performanceKind, metrics(0.3), { version: 'v1', error: 'ENOENT' }, 0)).toMatchObject({
+      promote: true,
+    });
   });
 });
 

@@ -2,14 +2,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.js';
-import { tensorflow } from '../../src/ml/backend.js';
-import { splitData, splitRows } from '../../src/ml/dataset.js';
-import { performanceKind } from '../../src/ml/kinds/performance.js';
-import { syntheticRows } from '../../src/ml/synthetic.js';
-import { predictRows, runTraining, type TrainingRequest } from '../../src/ml/training.js';
-import type { TuneEvent } from '../../src/ml/tuner.js';
-import { trainInWorker, type WorkerMessage } from '../../src/ml/worker-client.js';
+import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.ts';
+import { tensorflow } from '../../src/ml/backend.ts';
+import { splitData, splitRows } from '../../src/ml/dataset.ts';
+import { performanceKind } from '../../src/ml/kinds/performance.ts';
+import { syntheticRows } from '../../src/ml/synthetic.ts';
+import { predictRows, runTraining, type TrainingRequest } from '../../src/ml/training.ts';
+import type { TuneEvent } from '../../src/ml/tuner.ts';
+import { trainInWorker, type WorkerMessage } from '../../src/ml/worker-client.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'nw-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -42,7 +42,9 @@ describe('a training run', () => {
     expect(result.trials).toHaveLength(4);
     expect(events.filter((e) => e.kind === 'TRIAL_STARTED')).toHaveLength(4);
     // Successive halving: 4 trials -> 2 -> 1; the halved ones say so.
-    expect(events.filter((e) => e.kind === 'TRIAL_STOPPED' && e.message?.startsWith('successive halving')).length).toBeGreaterThanOrEqual(2);
+    expect(
+      events.filter((e) => e.kind === 'TRIAL_STOPPED' && e.message?.startsWith('successive halving')).length,
+    ).toBeGreaterThanOrEqual(2);
     const epochs = events.filter((e) => e.kind === 'EPOCH');
     expect(epochs.length).toBe(events.at(-1)!.progress.epochsDone);
     expect(epochs.every((e) => Number.isFinite(e.metrics.loss) && Number.isFinite(e.metrics.val_loss))).toBe(true);
@@ -65,7 +67,11 @@ describe('a training run', () => {
   it('runs in a worker thread, and measures the champion on the same holdout', async () => {
     const messages: WorkerMessage[] = [];
     const req = request('v2', 400, { trials: 1, maxEpochs: 3, timeS: 60 });
-    req.champion = { version: 'v1', dir: artifactDir(root, 'performance/v1'), holdoutX: { ...req.holdout.x, data: req.holdout.x.data.slice() } };
+    req.champion = {
+      version: 'v1',
+      dir: artifactDir(root, 'performance/v1'),
+      holdoutX: { ...req.holdout.x, data: req.holdout.x.data.slice() },
+    };
     const result = await trainInWorker(req, { backend: 'auto', onMessage: (m) => messages.push(m) });
     expect(messages[0]).toMatchObject({ type: 'backend' });
     expect(messages.filter((m) => m.type === 'event' && m.event.kind === 'EPOCH')).toHaveLength(3);

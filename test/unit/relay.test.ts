@@ -2,22 +2,38 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Route } from '../../schemas/types.js';
-import { actionTarget } from '../../src/relay/actions.js';
-import { parseDefaultRoutes, parseTierWeights } from '../../src/relay/config.js';
-import { EndpointRuntime, freshControls, type Senders } from '../../src/relay/endpoint.js';
-import { WeightedGate } from '../../src/relay/gate.js';
-import { FEATURE_COUNT } from '../../src/relay/learned/features.js';
-import { expectedCost, LearnedPolicy, type RoutingScorer } from '../../src/relay/learned/policy.js';
-import { LeastInflight, P2cPeakEwma, peakEwmaCost, RoundRobin, type RoutedMessage } from '../../src/relay/policies.js';
-import { parseRoute, readRoutesFile, RouteError } from '../../src/relay/routes.js';
-import { PeakEwma } from '../../src/relay/stats.js';
+import type { Route } from '../../schemas/types.ts';
+import { actionTarget } from '../../src/relay/actions.ts';
+import { parseDefaultRoutes, parseTierWeights } from '../../src/relay/config.ts';
+import { EndpointRuntime, freshControls, type Senders } from '../../src/relay/endpoint.ts';
+import { WeightedGate } from '../../src/relay/gate.ts';
+import { FEATURE_COUNT } from '../../src/relay/learned/features.ts';
+import { expectedCost, LearnedPolicy, type RoutingScorer } from '../../src/relay/learned/policy.ts';
+import { LeastInflight, P2cPeakEwma, peakEwmaCost, RoundRobin, type RoutedMessage } from '../../src/relay/policies.ts';
+import { parseRoute, RouteError, readRoutesFile } from '../../src/relay/routes.ts';
+import { PeakEwma } from '../../src/relay/stats.ts';
 
 const route = (over: Partial<Route> = {}): Route =>
-  parseRoute({ name: 'r', endpoints: [{ id: 'a', kind: 'KAFKA', target: 'ta' }, { id: 'b', kind: 'KAFKA', target: 'tb' }, { id: 'c', kind: 'KAFKA', target: 'tc' }], ...over });
+  parseRoute({
+    name: 'r',
+    endpoints: [
+      { id: 'a', kind: 'KAFKA', target: 'ta' },
+      { id: 'b', kind: 'KAFKA', target: 'tb' },
+      { id: 'c', kind: 'KAFKA', target: 'tc' },
+    ],
+    ...over,
+  });
 const senders = { http: {}, kafka: { send: async () => ({ httpStatus: null }) } } as unknown as Senders;
-const runtimes = (r: Route = route()) => r.endpoints.map((e) => new EndpointRuntime(r, e, senders, freshControls(), () => undefined));
-const msg = (over: Partial<RoutedMessage> = {}): RoutedMessage => ({ payloadBytes: 100, type: 'default', attempt: 1, scoreRow: -1, scoreBatch: null, ...over });
+const runtimes = (r: Route = route()) =>
+  r.endpoints.map((e) => new EndpointRuntime(r, e, senders, freshControls(), () => undefined));
+const msg = (over: Partial<RoutedMessage> = {}): RoutedMessage => ({
+  payloadBytes: 100,
+  type: 'default',
+  attempt: 1,
+  scoreRow: -1,
+  scoreBatch: null,
+  ...over,
+});
 
 describe('route validation', () => {
   it('fills defaults', () => {
@@ -34,10 +50,25 @@ describe('route validation', () => {
     [{ name: 'r', endpoints: [{ id: 'a', kind: 'HTTP', target: 'not a url' }] }, 'route.endpoints.0.target'],
     [{ name: 'r', endpoints: [{ id: 'a', kind: 'KAFKA', target: 'bad topic' }] }, 'route.endpoints.0.target'],
     [{ name: 'r', endpoints: [{ id: 'a', kind: 'KAFKA', target: 't', weight: -1 }] }, 'route.endpoints.0.weight'],
-    [{ name: 'r', endpoints: [{ id: 'a', kind: 'KAFKA', target: 't' }, { id: 'a', kind: 'KAFKA', target: 'u' }] }, 'route.endpoints.1.id'],
+    [
+      {
+        name: 'r',
+        endpoints: [
+          { id: 'a', kind: 'KAFKA', target: 't' },
+          { id: 'a', kind: 'KAFKA', target: 'u' },
+        ],
+      },
+      'route.endpoints.1.id',
+    ],
     [{ name: 'r', maxAttempts: 0, endpoints: [{ id: 'a', kind: 'KAFKA', target: 't' }] }, 'route.maxAttempts'],
-    [{ name: 'r', settings: { colour: '1' }, endpoints: [{ id: 'a', kind: 'KAFKA', target: 't' }] }, 'route.settings.colour'],
-    [{ name: 'r', settings: { resetTimeoutMs: 'soon' }, endpoints: [{ id: 'a', kind: 'KAFKA', target: 't' }] }, 'route.settings.resetTimeoutMs'],
+    [
+      { name: 'r', settings: { colour: '1' }, endpoints: [{ id: 'a', kind: 'KAFKA', target: 't' }] },
+      'route.settings.colour',
+    ],
+    [
+      { name: 'r', settings: { resetTimeoutMs: 'soon' }, endpoints: [{ id: 'a', kind: 'KAFKA', target: 't' }] },
+      'route.settings.resetTimeoutMs',
+    ],
   ])('rejects %j naming %s', (raw, field) => {
     let error: unknown;
     try {
@@ -52,7 +83,10 @@ describe('route validation', () => {
   it('reads a routes file and names the file and field of a mistake', () => {
     const dir = mkdtempSync(join(tmpdir(), 'routes-'));
     const good = join(dir, 'good.json');
-    writeFileSync(good, JSON.stringify({ routes: [{ name: 'a', endpoints: [{ id: 'x', kind: 'KAFKA', target: 't' }] }] }));
+    writeFileSync(
+      good,
+      JSON.stringify({ routes: [{ name: 'a', endpoints: [{ id: 'x', kind: 'KAFKA', target: 't' }] }] }),
+    );
     expect(readRoutesFile(good).map((r) => r.name)).toEqual(['a']);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify([{ name: 'a', endpoints: [{ id: 'x', kind: 'HTTP', target: 'nope' }] }]));
@@ -78,7 +112,8 @@ describe('weighted delivery slots', () => {
     const gate = new WeightedGate(1, { high: 8, normal: 3, low: 1 });
     await gate.acquire('low');
     const order: string[] = [];
-    for (const tier of ['high', 'normal', 'low'] as const) for (let i = 0; i < 120; i++) void gate.acquire(tier).then(() => order.push(tier));
+    for (const tier of ['high', 'normal', 'low'] as const)
+      for (let i = 0; i < 120; i++) void gate.acquire(tier).then(() => order.push(tier));
     for (let i = 0; i < 120; i++) {
       gate.release();
       await Promise.resolve();
@@ -105,7 +140,12 @@ describe('weighted delivery slots', () => {
 
 describe('routing policies', () => {
   it('round-robin interleaves by weight', () => {
-    const r = route({ endpoints: [{ id: 'a', kind: 'KAFKA', target: 'ta', weight: 2, timeoutMs: 5000, headers: {} }, { id: 'b', kind: 'KAFKA', target: 'tb', weight: 1, timeoutMs: 5000, headers: {} }] });
+    const r = route({
+      endpoints: [
+        { id: 'a', kind: 'KAFKA', target: 'ta', weight: 2, timeoutMs: 5000, headers: {} },
+        { id: 'b', kind: 'KAFKA', target: 'tb', weight: 1, timeoutMs: 5000, headers: {} },
+      ],
+    });
     const eps = runtimes(r);
     const rr = new RoundRobin();
     expect(Array.from({ length: 6 }, () => rr.pick(eps).endpoint.id).join('')).toBe('abaaba');
@@ -132,10 +172,12 @@ describe('routing policies', () => {
   it('p2c-peak-ewma picks the cheaper of two and never the dearest of three', () => {
     const eps = runtimes();
     const now = 10_000;
-    eps.forEach((e, i) => e.stats.peak.observe([5, 50, 500][i]!, now));
+    eps.forEach((e, i) => {
+      e.stats.peak.observe([5, 50, 500][i]!, now);
+    });
     expect(peakEwmaCost(eps[0]!, now)).toBeLessThan(peakEwmaCost(eps[1]!, now));
     let seed = 1;
-    const rng = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rng = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     const p2c = new P2cPeakEwma(rng);
     const picks = Array.from({ length: 300 }, () => p2c.pick(eps, msg(), now).endpoint.id);
     expect(picks).not.toContain('c');
@@ -167,7 +209,19 @@ describe('routing policies', () => {
     };
     const shedEvents: string[] = [];
     let model: RoutingScorer | null = null;
-    const policy = new LearnedPolicy(() => model, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 60_000, retryBackoffMs: 50, failureCostMs: 250, loadScale: 4, onShed: (e, shed) => shedEvents.push(`${e.endpoint.id}:${shed}`) }), () => 0.3);
+    const policy = new LearnedPolicy(
+      () => model,
+      () => ({
+        exploration: 0,
+        shedThreshold: 0.5,
+        probeIntervalMs: 60_000,
+        retryBackoffMs: 50,
+        failureCostMs: 250,
+        loadScale: 4,
+        onShed: (e, shed) => shedEvents.push(`${e.endpoint.id}:${shed}`),
+      }),
+      () => 0.3,
+    );
     const m = msg();
     expect(['a', 'b', 'c']).toContain(policy.pick(eps, m, now).endpoint.id);
     model = scorer;
@@ -186,8 +240,23 @@ describe('routing policies', () => {
     eps[0]!.stats.lastObservedAt = now;
     eps[1]!.stats.lastObservedAt = now - 10_000;
     eps[2]!.stats.lastObservedAt = now;
-    const scorer: RoutingScorer = { version: 'x', predict: (_r, n) => ({ latencyMs: new Float32Array(n).fill(10), failure: new Float32Array(n) }), dispose() {} };
-    const policy = new LearnedPolicy(() => scorer, () => ({ exploration: 0, shedThreshold: 0.5, probeIntervalMs: 2000, retryBackoffMs: 50, failureCostMs: 250, loadScale: 4, onShed: () => undefined }));
+    const scorer: RoutingScorer = {
+      version: 'x',
+      predict: (_r, n) => ({ latencyMs: new Float32Array(n).fill(10), failure: new Float32Array(n) }),
+      dispose() {},
+    };
+    const policy = new LearnedPolicy(
+      () => scorer,
+      () => ({
+        exploration: 0,
+        shedThreshold: 0.5,
+        probeIntervalMs: 2000,
+        retryBackoffMs: 50,
+        failureCostMs: 250,
+        loadScale: 4,
+        onShed: () => undefined,
+      }),
+    );
     policy.prepare(eps, [msg()], now);
     expect(policy.pick(eps, msg(), now).endpoint.id).toBe('b');
     expect(policy.pick(eps, msg(), now).endpoint.id).not.toBe('b');
@@ -201,21 +270,60 @@ describe('routing policies', () => {
       e.stats.lastObservedAt = now;
     });
     eps[1]!.stats.inflight = 3;
-    expect(new P2cPeakEwma().score(eps[1]!, eps, now)).toMatchObject({ basis: 'p2c-peak-ewma', score: peakEwmaCost(eps[1]!, now), peakEwmaMs: 20, inflight: 3, predictedLatencyMs: null });
+    expect(new P2cPeakEwma().score(eps[1]!, eps, now)).toMatchObject({
+      basis: 'p2c-peak-ewma',
+      score: peakEwmaCost(eps[1]!, now),
+      peakEwmaMs: 20,
+      inflight: 3,
+      predictedLatencyMs: null,
+    });
     expect(new LeastInflight().score(eps[1]!, eps, now).score).toBe(4);
     expect(new RoundRobin().score(eps[1]!, eps, now)).toMatchObject({ basis: 'round-robin', score: null });
 
     let model: RoutingScorer | null = null;
-    const options = { exploration: 0, shedThreshold: 0.5, probeIntervalMs: 60_000, retryBackoffMs: 50, failureCostMs: 250, loadScale: 4, onShed: () => undefined };
-    const policy = new LearnedPolicy(() => model, () => options);
-    expect(policy.score(eps[0]!, eps, now)).toMatchObject({ basis: 'p2c-peak-ewma', score: peakEwmaCost(eps[0]!, now) });
-    model = { version: 'm', predict: (_r, n) => ({ latencyMs: Float32Array.from({ length: n }, (_, i) => [5, 30, 60][i % 3]!), failure: Float32Array.from({ length: n }, (_, i) => [0.2, 0.01, 0][i % 3]!) }), dispose() {} };
+    const options = {
+      exploration: 0,
+      shedThreshold: 0.5,
+      probeIntervalMs: 60_000,
+      retryBackoffMs: 50,
+      failureCostMs: 250,
+      loadScale: 4,
+      onShed: () => undefined,
+    };
+    const policy = new LearnedPolicy(
+      () => model,
+      () => options,
+    );
+    expect(policy.score(eps[0]!, eps, now)).toMatchObject({
+      basis: 'p2c-peak-ewma',
+      score: peakEwmaCost(eps[0]!, now),
+    });
+    model = {
+      version: 'm',
+      predict: (_r, n) => ({
+        latencyMs: Float32Array.from({ length: n }, (_, i) => [5, 30, 60][i % 3]!),
+        failure: Float32Array.from({ length: n }, (_, i) => [0.2, 0.01, 0][i % 3]!),
+      }),
+      dispose() {},
+    };
     policy.prepare(eps, [msg()], now);
     const scores = eps.map((e) => policy.score(e, eps, now));
     // The best predicted latency (5 ms) prices a failure; b's three requests in flight make its latency dearer.
     const retryPrice = 50 + 5 + 250;
-    expect(scores.map((s) => s.score)).toEqual([expectedCost(5, 0.2, 0, 1, retryPrice, 4), expectedCost(30, 0.01, 3, 1, retryPrice, 4), expectedCost(60, 0, 0, 1, retryPrice, 4)].map((x) => expect.closeTo(x, 3)));
-    expect(scores[1]).toMatchObject({ basis: 'learned', predictedLatencyMs: 30, failureProbability: expect.closeTo(0.01, 5), predictedAt: now, inflight: 3 });
+    expect(scores.map((s) => s.score)).toEqual(
+      [
+        expectedCost(5, 0.2, 0, 1, retryPrice, 4),
+        expectedCost(30, 0.01, 3, 1, retryPrice, 4),
+        expectedCost(60, 0, 0, 1, retryPrice, 4),
+      ].map((x) => expect.closeTo(x, 3)),
+    );
+    expect(scores[1]).toMatchObject({
+      basis: 'learned',
+      predictedLatencyMs: 30,
+      failureProbability: expect.closeTo(0.01, 5),
+      predictedAt: now,
+      inflight: 3,
+    });
     // The lowest score is the endpoint a pick takes.
     const best = scores.reduce((b, s, i) => (s.score! < scores[b]!.score! ? i : b), 0);
     expect(policy.pick(eps, msg(), now).endpoint.id).toBe(eps[best]!.endpoint.id);

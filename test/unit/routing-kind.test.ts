@@ -2,22 +2,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DeliveryOutcome } from '../../schemas/types.js';
-import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.js';
-import { tensorflow } from '../../src/ml/backend.js';
-import { featureMatrix, splitData, splitRows } from '../../src/ml/dataset.js';
-import { MODEL_KINDS } from '../../src/ml/kinds/index.js';
-import { rocAuc, routingKind, type RoutingRow } from '../../src/ml/kinds/routing.js';
-import { decidePromotion } from '../../src/ml/promotion.js';
-import { predictRows, runTraining } from '../../src/ml/training.js';
-import { FEATURE_COUNT } from '../../src/relay/learned/features.js';
-import { FEATURE_NAMES, routingModel } from '../../src/relay/index.js';
-import { syntheticOutcomes as outcomes } from '../helpers/outcomes.js';
+import type { DeliveryOutcome } from '../../schemas/types.ts';
+import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.ts';
+import { tensorflow } from '../../src/ml/backend.ts';
+import { featureMatrix, splitData, splitRows } from '../../src/ml/dataset.ts';
+import { MODEL_KINDS } from '../../src/ml/kinds/index.ts';
+import { type RoutingRow, rocAuc, routingKind } from '../../src/ml/kinds/routing.ts';
+import { decidePromotion } from '../../src/ml/promotion.ts';
+import { predictRows, runTraining } from '../../src/ml/training.ts';
+import { FEATURE_NAMES, routingModel } from '../../src/relay/index.ts';
+import { FEATURE_COUNT } from '../../src/relay/learned/features.ts';
+import { syntheticOutcomes as outcomes } from '../helpers/outcomes.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'routing-kind-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const rowsOf = (list: DeliveryOutcome[]) => list.map((o) => routingKind.fromRecord(o, o.decidedAt)).filter((r): r is RoutingRow => r !== null);
+const rowsOf = (list: DeliveryOutcome[]) =>
+  list.map((o) => routingKind.fromRecord(o, o.decidedAt)).filter((r): r is RoutingRow => r !== null);
 
 describe('the routing model kind', () => {
   it('is registered with NeuroWeaver under the name RelayCore serves', () => {
@@ -77,12 +78,25 @@ describe('the routing model kind', () => {
       () => undefined,
     );
     const m = result.metrics;
-    expect(Object.keys(m)).toEqual(expect.arrayContaining(['holdout_combined_loss', 'holdout_latency_mae_log', 'holdout_failure_logloss', 'holdout_failure_auc', 'baseline_combined_loss', 'classic_combined_loss', 'classic_failure_logloss']));
+    expect(Object.keys(m)).toEqual(
+      expect.arrayContaining([
+        'holdout_combined_loss',
+        'holdout_latency_mae_log',
+        'holdout_failure_logloss',
+        'holdout_failure_auc',
+        'baseline_combined_loss',
+        'classic_combined_loss',
+        'classic_failure_logloss',
+      ]),
+    );
     expect(m.holdout_combined_loss).toBeCloseTo(m.holdout_latency_rmse_log! ** 2 + m.holdout_failure_logloss!, 6);
     // The classic estimate (recent EWMAs) is an overconfident failure probability: the network must do better.
     expect(m.holdout_combined_loss).toBeLessThan(m.classic_combined_loss!);
     expect(m.holdout_failure_auc).toBeGreaterThan(0.7);
-    expect(decidePromotion(routingKind, m, null, 0)).toMatchObject({ promote: true, reason: expect.stringMatching(/^first version: holdout_combined_loss .* \(classic baseline /) });
+    expect(decidePromotion(routingKind, m, null, 0)).toMatchObject({
+      promote: true,
+      reason: expect.stringMatching(/^first version: holdout_combined_loss .* \(classic baseline /),
+    });
 
     const dir = artifactDir(root, 'routing/v1');
     const scorer = await routingModel.load(dir, 'v1');
@@ -108,13 +122,26 @@ describe('the routing model kind', () => {
     expect(q.failure[1]!).toBeGreaterThan(q.failure[0]! + 0.3);
     scorer.dispose();
 
-    const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata: Record<string, unknown> };
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...modelJson, userDefinedMetadata: { ...modelJson.userDefinedMetadata, featureVersion: 0 } }));
+    const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: Record<string, unknown>;
+    };
+    writeFileSync(
+      join(dir, 'model.json'),
+      JSON.stringify({ ...modelJson, userDefinedMetadata: { ...modelJson.userDefinedMetadata, featureVersion: 0 } }),
+    );
     await expect(routingModel.load(dir)).rejects.toThrow(/trained on other features/);
   }, 120_000);
 
   it('does not promote a challenger that does not beat the classic baseline', () => {
-    const d = decidePromotion(routingKind, { holdout_combined_loss: 0.5, classic_combined_loss: 0.4 }, { version: 'v0', metrics: { holdout_combined_loss: 0.9 } }, 0);
-    expect(d).toEqual({ promote: false, reason: 'does not beat the classic baseline: holdout_combined_loss 0.5000 vs 0.4000 on the same holdout' });
+    const d = decidePromotion(
+      routingKind,
+      { holdout_combined_loss: 0.5, classic_combined_loss: 0.4 },
+      { version: 'v0', metrics: { holdout_combined_loss: 0.9 } },
+      0,
+    );
+    expect(d).toEqual({
+      promote: false,
+      reason: 'does not beat the classic baseline: holdout_combined_loss 0.5000 vs 0.4000 on the same holdout',
+    });
   });
 });

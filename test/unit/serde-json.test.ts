@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeError, Serde, TopicCatalog } from '../../src/kafka/index.js';
+import { DecodeError, Serde, TopicCatalog } from '../../src/kafka/index.ts';
 
 // JSON values are validated locally; no registry is contacted on this path.
 const serde = new Serde('http://127.0.0.1:1/unused', new TopicCatalog('unit.'));
 
-const sample = { service: 'checkout', timestamp: 1764237600000, cpu_usage: 75, memory_usage: 60, network_latency: 150, error_rate: 2, request_count: 1500 };
+const sample = {
+  service: 'checkout',
+  timestamp: 1764237600000,
+  cpu_usage: 75,
+  memory_usage: 60,
+  network_latency: 150,
+  error_rate: 2,
+  request_count: 1500,
+};
 
 function decodeError(fn: () => unknown): DecodeError {
   try {
@@ -39,18 +47,28 @@ describe('Serde, plain JSON values', () => {
   });
 
   it('names a field of the wrong type, nested ones by path', () => {
-    const err = decodeError(() => serde.decodeJson('metrics.samples', JSON.stringify({ ...sample, cpu_usage: 'high', extra: { queue: 'x' } })));
+    const err = decodeError(() =>
+      serde.decodeJson('metrics.samples', JSON.stringify({ ...sample, cpu_usage: 'high', extra: { queue: 'x' } })),
+    );
     expect(err.fields).toEqual(['cpu_usage', 'extra.queue']);
     expect(err.message).toContain('cpu_usage must be double; extra.queue must be double');
   });
 
   it('rejects garbage bytes, bad UTF-8, and non-objects with distinct reasons', async () => {
-    await expect(serde.decode('metrics.samples', Buffer.from('not json at all'))).rejects.toMatchObject({ reason: 'invalid_json' });
-    await expect(serde.decode('metrics.samples', Buffer.from([0xff, 0xfe, 0x41]))).rejects.toMatchObject({ reason: 'invalid_utf8' });
-    await expect(serde.decode('metrics.samples', Buffer.from('[1,2]'))).rejects.toMatchObject({ reason: 'schema_mismatch' });
+    await expect(serde.decode('metrics.samples', Buffer.from('not json at all'))).rejects.toMatchObject({
+      reason: 'invalid_json',
+    });
+    await expect(serde.decode('metrics.samples', Buffer.from([0xff, 0xfe, 0x41]))).rejects.toMatchObject({
+      reason: 'invalid_utf8',
+    });
+    await expect(serde.decode('metrics.samples', Buffer.from('[1,2]'))).rejects.toMatchObject({
+      reason: 'schema_mismatch',
+    });
     await expect(serde.decode('metrics.samples', Buffer.alloc(0))).rejects.toMatchObject({ reason: 'empty_value' });
     await expect(serde.decode('metrics.samples', null)).rejects.toMatchObject({ reason: 'empty_value' });
-    await expect(serde.decode('metrics.samples', Buffer.from([0, 0, 1]))).rejects.toMatchObject({ reason: 'invalid_avro' });
+    await expect(serde.decode('metrics.samples', Buffer.from([0, 0, 1]))).rejects.toMatchObject({
+      reason: 'invalid_avro',
+    });
   });
 
   it('refuses to encode before the schema is registered', () => {

@@ -1,5 +1,5 @@
 /* AutoMatrix dashboard: live over the gateway WebSocket (protocol in docs/gateway.md), plus a few polled endpoints. */
-'use strict';
+
 (() => {
   const params = new URLSearchParams(location.search);
   if (params.get('token')) {
@@ -19,8 +19,21 @@
   };
 
   const WINDOW_S = 15 * 60;
-  const COLORS = { line: '#58a6ff', line2: '#bc8cff', grid: '#24303c', axis: '#8593a3', band: 'rgba(248,81,73,0.18)', bandEdge: 'rgba(248,81,73,0.85)' };
-  const METRIC_LABEL = { cpu_usage: 'CPU %', memory_usage: 'Memory %', network_latency: 'Latency ms', error_rate: 'Errors %', request_count: 'Requests' };
+  const COLORS = {
+    line: '#58a6ff',
+    line2: '#bc8cff',
+    grid: '#24303c',
+    axis: '#8593a3',
+    band: 'rgba(248,81,73,0.18)',
+    bandEdge: 'rgba(248,81,73,0.85)',
+  };
+  const METRIC_LABEL = {
+    cpu_usage: 'CPU %',
+    memory_usage: 'Memory %',
+    network_latency: 'Latency ms',
+    error_rate: 'Errors %',
+    request_count: 'Requests',
+  };
   const METRICS = Object.keys(METRIC_LABEL);
 
   const state = {
@@ -54,9 +67,23 @@
 
   // ---------- charts ----------
   function axes(yLabel, y2Label) {
-    const base = { stroke: COLORS.axis, grid: { stroke: COLORS.grid, width: 1 }, ticks: { stroke: COLORS.grid, width: 1 }, font: '11px system-ui, sans-serif' };
+    const base = {
+      stroke: COLORS.axis,
+      grid: { stroke: COLORS.grid, width: 1 },
+      ticks: { stroke: COLORS.grid, width: 1 },
+      font: '11px system-ui, sans-serif',
+    };
     const list = [{ ...base }, { ...base, label: yLabel, labelFont: '11px system-ui, sans-serif', size: 44 }];
-    if (y2Label) list.push({ ...base, scale: 'y2', side: 1, grid: { show: false }, label: y2Label, labelFont: '11px system-ui, sans-serif', size: 48 });
+    if (y2Label)
+      list.push({
+        ...base,
+        scale: 'y2',
+        side: 1,
+        grid: { show: false },
+        label: y2Label,
+        labelFont: '11px system-ui, sans-serif',
+        size: 48,
+      });
     return list;
   }
 
@@ -93,7 +120,15 @@
   function serviceEntry(name) {
     let s = state.services.get(name);
     if (s) return s;
-    s = { name, t: [], v: Object.fromEntries(METRICS.map((m) => [m, []])), last: null, card: null, plot: null, dirty: true };
+    s = {
+      name,
+      t: [],
+      v: Object.fromEntries(METRICS.map((m) => [m, []])),
+      last: null,
+      card: null,
+      plot: null,
+      dirty: true,
+    };
     state.services.set(name, s);
     return s;
   }
@@ -120,7 +155,8 @@
 
   function openAnomaly(service) {
     let open = null;
-    for (const a of state.anomalies.values()) if (a.service === service && a.state !== 'CLOSED' && (!open || a.at > open.at)) open = a;
+    for (const a of state.anomalies.values())
+      if (a.service === service && a.state !== 'CLOSED' && (!open || a.at > open.at)) open = a;
     return open;
   }
 
@@ -140,17 +176,27 @@
         head.append(el('span', 'service-name', name), el('span', 'service-badge'), el('span', 'stats'));
         s.chart = el('div', 'chart-box');
         s.card.append(head, s.chart);
-        const after = names.slice(names.indexOf(name) + 1).map((n) => state.services.get(n).card).find((c) => c && c.isConnected);
+        const after = names
+          .slice(names.indexOf(name) + 1)
+          .map((n) => state.services.get(n).card)
+          .find((c) => c?.isConnected);
         box.insertBefore(s.card, after || null);
       }
       const open = openAnomaly(name);
       s.card.classList.toggle('has-anomaly', Boolean(open));
-      s.card.querySelector('.service-badge').textContent = open ? `⚠ ${open.kind} · ${(open.score * 100).toFixed(0)}%` : '';
+      s.card.querySelector('.service-badge').textContent = open
+        ? `⚠ ${open.kind} · ${(open.score * 100).toFixed(0)}%`
+        : '';
       const l = s.last;
       const stats = s.card.querySelector('.stats');
       stats.innerHTML = '';
       if (l) {
-        for (const [label, value] of [['cpu', `${num(l.cpu_usage, 0)}%`], ['mem', `${num(l.memory_usage, 0)}%`], ['lat', `${num(l.network_latency, 0)}ms`], ['err', `${num(l.error_rate, 1)}%`]]) {
+        for (const [label, value] of [
+          ['cpu', `${num(l.cpu_usage, 0)}%`],
+          ['mem', `${num(l.memory_usage, 0)}%`],
+          ['lat', `${num(l.network_latency, 0)}ms`],
+          ['err', `${num(l.error_rate, 1)}%`],
+        ]) {
           const span = el('span', '', `${label} `);
           span.append(el('b', '', value));
           stats.append(span);
@@ -169,11 +215,23 @@
             scales: {
               // Every service on the same 15-minute window, so their charts line up.
               x: { time: true, range: () => [Date.now() / 1000 - WINDOW_S, Date.now() / 1000] },
-              y: { range: (u, min, max) => (state.metric.endsWith('_usage') ? [0, 100] : [Math.min(0, min ?? 0), max > 0 ? max * 1.15 : 1]) },
+              y: {
+                range: (_u, _min, max) =>
+                  state.metric.endsWith('_usage') ? [0, 100] : [Math.min(0, min ?? 0), max > 0 ? max * 1.15 : 1],
+              },
             },
             axes: axes(METRIC_LABEL[state.metric]),
             // Points only while there are few samples, so a new service shows at once.
-            series: [{}, { label: METRIC_LABEL[state.metric], stroke: COLORS.line, width: 1.5, fill: 'rgba(88,166,255,0.08)', points: { show: (u) => u.data[0].length < 30, size: 5 } }],
+            series: [
+              {},
+              {
+                label: METRIC_LABEL[state.metric],
+                stroke: COLORS.line,
+                width: 1.5,
+                fill: 'rgba(88,166,255,0.08)',
+                points: { show: (u) => u.data[0].length < 30, size: 5 },
+              },
+            ],
             hooks: { drawAxes: [bandHook(name)] },
           },
           data,
@@ -211,7 +269,12 @@
       const fill = el('span');
       fill.style.width = `${Math.round(Math.min(1, a.score) * 100)}%`;
       score.append(fill);
-      what.append(score, el('b', '', a.service), document.createTextNode(` ${a.kind} on ${(a.metrics || []).join(', ')}`), el('span', 'sub', a.explanation));
+      what.append(
+        score,
+        el('b', '', a.service),
+        document.createTextNode(` ${a.kind} on ${(a.metrics || []).join(', ')}`),
+        el('span', 'sub', a.explanation),
+      );
       li.append(what, el('span', `badge ${a.state === 'CLOSED' ? 'ok' : 'CRITICAL'}`, a.state));
       list.append(li);
     }
@@ -220,7 +283,20 @@
   // ---------- training ----------
   function onTraining(v) {
     let job = state.jobs.get(v.jobId);
-    if (!job) state.jobs.set(v.jobId, (job = { id: v.jobId, model: v.model, status: 'running', points: [], last: 0, hyper: {}, trial: null, message: null }));
+    if (!job)
+      state.jobs.set(
+        v.jobId,
+        (job = {
+          id: v.jobId,
+          model: v.model,
+          status: 'running',
+          points: [],
+          last: 0,
+          hyper: {},
+          trial: null,
+          message: null,
+        }),
+      );
     job.last = Math.max(job.last, v.at);
     if (v.kind === 'JOB_STARTED') job.status = 'running';
     if (v.kind === 'JOB_FINISHED') job.status = 'finished';
@@ -228,7 +304,8 @@
     if (v.trial !== null && v.trial !== undefined) job.trial = v.trial;
     if (v.message) job.message = v.message;
     if (v.hyperparameters && Object.keys(v.hyperparameters).length) job.hyper = v.hyperparameters;
-    if (v.kind === 'EPOCH') job.points.push({ step: job.points.length + 1, trial: v.trial, epoch: v.epoch, ...v.metrics });
+    if (v.kind === 'EPOCH')
+      job.points.push({ step: job.points.length + 1, trial: v.trial, epoch: v.epoch, ...v.metrics });
     job.dirty = true;
   }
 
@@ -250,8 +327,14 @@
     const { job, note } = current;
     $('training-job').textContent = `${job.model} · ${job.id} · ${job.status}${note}`;
     $('training-job').dataset.status = job.status;
-    const keys = [...new Set(job.points.flatMap((p) => Object.keys(p)))].filter((k) => !['step', 'trial', 'epoch'].includes(k)).sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : a.localeCompare(b))).slice(0, 4);
-    const data = [job.points.map((p) => p.step), ...keys.map((k) => job.points.map((p) => (p[k] === undefined ? null : p[k])))];
+    const keys = [...new Set(job.points.flatMap((p) => Object.keys(p)))]
+      .filter((k) => !['step', 'trial', 'epoch'].includes(k))
+      .sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : a.localeCompare(b)))
+      .slice(0, 4);
+    const data = [
+      job.points.map((p) => p.step),
+      ...keys.map((k) => job.points.map((p) => (p[k] === undefined ? null : p[k]))),
+    ];
     const box = $('training-chart');
     const sig = `${job.id}|${keys.join(',')}`;
     if (!trainingPlot || plottedJob !== sig) {
@@ -265,8 +348,19 @@
           cursor: { y: false },
           legend: { live: false },
           scales: { x: { time: false } },
-          axes: [{ ...axes('')[0], label: 'epoch (all trials)', labelFont: '11px system-ui, sans-serif' }, axes('loss')[1]],
-          series: [{ label: 'step' }, ...keys.map((k, i) => ({ label: k, stroke: palette[i], width: 1.6, points: { show: job.points.length < 40 } }))],
+          axes: [
+            { ...axes('')[0], label: 'epoch (all trials)', labelFont: '11px system-ui, sans-serif' },
+            axes('loss')[1],
+          ],
+          series: [
+            { label: 'step' },
+            ...keys.map((k, i) => ({
+              label: k,
+              stroke: palette[i],
+              width: 1.6,
+              points: { show: job.points.length < 40 },
+            })),
+          ],
         },
         data,
         box,
@@ -277,7 +371,12 @@
     const meta = $('training-meta');
     meta.innerHTML = '';
     const last = job.points[job.points.length - 1];
-    const pairs = [['trial', job.trial ?? '—'], ['epochs', job.points.length], ...(last ? keys.map((k) => [k, num(last[k], 4)]) : []), ...Object.entries(job.hyper).slice(0, 5)];
+    const pairs = [
+      ['trial', job.trial ?? '—'],
+      ['epochs', job.points.length],
+      ...(last ? keys.map((k) => [k, num(last[k], 4)]) : []),
+      ...Object.entries(job.hyper).slice(0, 5),
+    ];
     for (const [k, v] of pairs) {
       const span = el('span', '', `${k} `);
       span.append(el('b', '', String(v)));
@@ -293,16 +392,26 @@
 
   function renderModels() {
     const body = $('models');
-    const rows = [...state.models.values()].sort((a, b) => a.model.localeCompare(b.model) || b.createdAt - a.createdAt).slice(0, 14);
+    const rows = [...state.models.values()]
+      .sort((a, b) => a.model.localeCompare(b.model) || b.createdAt - a.createdAt)
+      .slice(0, 14);
     if (!rows.length) return;
     body.innerHTML = '';
     for (const m of rows) {
       const tr = el('tr');
       tr.dataset.model = `${m.model}/${m.version}`;
-      const metricKey = ['val_loss', 'loss', 'mae', 'rmse', 'accuracy', 'auc'].find((k) => m.metrics && m.metrics[k] !== undefined) || Object.keys(m.metrics || {})[0];
+      const metricKey =
+        ['val_loss', 'loss', 'mae', 'rmse', 'accuracy', 'auc'].find((k) => m.metrics && m.metrics[k] !== undefined) ||
+        Object.keys(m.metrics || {})[0];
       const status = el('td');
       status.append(el('span', `badge ${m.status}`, m.status));
-      tr.append(el('td', '', m.model), el('td', '', m.version), status, el('td', '', metricKey ? `${metricKey} ${num(m.metrics[metricKey], 4)}` : '—'), el('td', '', ago(m.createdAt)));
+      tr.append(
+        el('td', '', m.model),
+        el('td', '', m.version),
+        status,
+        el('td', '', metricKey ? `${metricKey} ${num(m.metrics[metricKey], 4)}` : '—'),
+        el('td', '', ago(m.createdAt)),
+      );
       body.append(tr);
     }
   }
@@ -325,7 +434,11 @@
       li.dataset.id = a.id;
       li.append(el('span', 'when', clock(a.at)));
       const what = el('span', 'what');
-      what.append(el('b', '', `${a.kind} `), document.createTextNode(a.target), el('span', 'sub', a.reason + (a.error ? ` — ${a.error}` : '')));
+      what.append(
+        el('b', '', `${a.kind} `),
+        document.createTextNode(a.target),
+        el('span', 'sub', a.reason + (a.error ? ` — ${a.error}` : '')),
+      );
       li.append(what);
       if (a.dryRun) li.append(el('span', 'badge dry', 'DRY RUN'));
       li.append(el('span', `badge ${a.status}`, a.status));
@@ -339,7 +452,8 @@
     state.events.length = Math.min(state.events.length, 100);
     if (v.kind === 'breaker_state' && v.subject) {
       const prev = state.breakers.get(v.subject);
-      if (!prev || v.at >= prev.at) state.breakers.set(v.subject, { state: v.data.state || v.data.to || 'UNKNOWN', at: v.at });
+      if (!prev || v.at >= prev.at)
+        state.breakers.set(v.subject, { state: v.data.state || v.data.to || 'UNKNOWN', at: v.at });
     }
   }
 
@@ -351,7 +465,10 @@
       const li = el('li');
       li.append(el('span', 'when', clock(e.at)), el('span', `badge ${e.severity}`, e.severity));
       const what = el('span', 'what');
-      what.append(el('b', '', `${e.component} `), document.createTextNode(`${e.kind}${e.subject ? ` · ${e.subject}` : ''}: ${e.message}`));
+      what.append(
+        el('b', '', `${e.component} `),
+        document.createTextNode(`${e.kind}${e.subject ? ` · ${e.subject}` : ''}: ${e.message}`),
+      );
       li.append(what);
       list.append(li);
     }
@@ -360,7 +477,9 @@
   // ---------- routes ----------
   let deliveryPlot = null;
   function breakerOf(route, endpoint, relayEndpoint) {
-    const fromRelay = relayEndpoint && (relayEndpoint.breaker?.state || relayEndpoint.breaker || relayEndpoint.breakerState || relayEndpoint.state);
+    const fromRelay =
+      relayEndpoint &&
+      (relayEndpoint.breaker?.state || relayEndpoint.breaker || relayEndpoint.breakerState || relayEndpoint.state);
     if (typeof fromRelay === 'string') return fromRelay.toUpperCase();
     const b = state.breakers.get(`${route}/${endpoint}`) || state.breakers.get(endpoint);
     return b ? String(b.state).toUpperCase() : 'CLOSED';
@@ -383,10 +502,14 @@
   // The route policy's current score of an endpoint (GET /relaycore/status): for `learned`, the expected
   // cost with the predicted latency and failure probability; before a model exists, p2c's peak-EWMA cost.
   function scoreCell(relayEp, e) {
-    const s = relayEp && relayEp.score;
+    const s = relayEp?.score;
     if (!s || typeof s !== 'object') return el('span', '', `${num(e.throughputPerS, 1)}/s`);
     const learned = s.predictedLatencyMs !== null && s.predictedLatencyMs !== undefined;
-    const text = learned ? `${num(s.score, 1)} · ${num(s.predictedLatencyMs, 0)} ms · ${pct(s.failureProbability)}` : s.score === null ? s.basis : `${s.basis} ${num(s.score, 1)}`;
+    const text = learned
+      ? `${num(s.score, 1)} · ${num(s.predictedLatencyMs, 0)} ms · ${pct(s.failureProbability)}`
+      : s.score === null
+        ? s.basis
+        : `${s.basis} ${num(s.score, 1)}`;
     const cell = el('span', `score${relayEp.shedding ? ' shed' : ''}`, text);
     cell.dataset.testid = 'score';
     if (learned) cell.dataset.failure = String(s.failureProbability);
@@ -397,7 +520,7 @@
   }
 
   function relayModel() {
-    const m = state.relay && state.relay.model;
+    const m = state.relay?.model;
     if (!m) return '';
     return m.version ? `model ${m.version}` : 'no model yet (p2c-peak-ewma)';
   }
@@ -413,7 +536,8 @@
     const relay = relayRoutes();
     const routes = new Map();
     for (const r of window5?.routes || []) routes.set(r.route, r);
-    for (const name of relay.keys()) if (!routes.has(name)) routes.set(name, { route: name, endpoints: [], attempts: 0 });
+    for (const name of relay.keys())
+      if (!routes.has(name)) routes.set(name, { route: name, endpoints: [], attempts: 0 });
     const box = $('routes');
     if (routes.size) {
       box.innerHTML = '';
@@ -423,8 +547,17 @@
         const head = el('div', 'route-head');
         head.append(el('span', 'route-name', r.route));
         const policy = relayPolicies().get(r.route);
-        if (policy) head.append(el('span', 'route-policy', policy === 'learned' ? `learned · ${relayModel()}` : policy));
-        head.append(el('span', 'route-sum', r.attempts ? `${pct(r.successRate)} ok · ${num(r.throughputPerS, 1)}/s · p99 ${num(r.latencyMs?.p99, 0)} ms` : 'no deliveries in 5 min'));
+        if (policy)
+          head.append(el('span', 'route-policy', policy === 'learned' ? `learned · ${relayModel()}` : policy));
+        head.append(
+          el(
+            'span',
+            'route-sum',
+            r.attempts
+              ? `${pct(r.successRate)} ok · ${num(r.throughputPerS, 1)}/s · p99 ${num(r.latencyMs?.p99, 0)} ms`
+              : 'no deliveries in 5 min',
+          ),
+        );
         div.append(head);
         const eps = new Map((r.endpoints || []).map((e) => [e.endpoint, e]));
         for (const id of relay.get(r.route)?.keys() || []) if (!eps.has(id)) eps.set(id, { endpoint: id, attempts: 0 });
@@ -435,12 +568,22 @@
           const breaker = breakerOf(r.route, e.endpoint, relayEp);
           const badge = el('span', `badge ${breaker}`, breaker);
           badge.dataset.testid = 'breaker';
-          const bar = el('div', `bar ${e.successRate === null || e.successRate === undefined ? '' : e.successRate < 0.9 ? 'bad' : e.successRate < 0.98 ? 'warn' : ''}`);
+          const bar = el(
+            'div',
+            `bar ${e.successRate === null || e.successRate === undefined ? '' : e.successRate < 0.9 ? 'bad' : e.successRate < 0.98 ? 'warn' : ''}`,
+          );
           const fill = el('span');
           fill.style.width = `${Math.round((e.successRate ?? 0) * 100)}%`;
           bar.append(fill);
           bar.title = `success ${pct(e.successRate)}`;
-          row.append(el('span', 'name', e.endpoint), badge, bar, el('span', '', `${pct(e.successRate)} ok`), el('span', '', `p50 ${num(e.latencyMs?.p50, 0)} · p99 ${num(e.latencyMs?.p99, 0)}`), scoreCell(relayEp, e));
+          row.append(
+            el('span', 'name', e.endpoint),
+            badge,
+            bar,
+            el('span', '', `${pct(e.successRate)} ok`),
+            el('span', '', `p50 ${num(e.latencyMs?.p50, 0)} · p99 ${num(e.latencyMs?.p99, 0)}`),
+            scoreCell(relayEp, e),
+          );
           div.append(row);
         }
         box.append(div);
@@ -449,7 +592,12 @@
     const points = perf?.timeline?.points || [];
     if (!points.length) return;
     const bucket = perf.timeline.bucketSeconds || 10;
-    const data = [points.map((p) => p.at / 1000), points.map((p) => p.attempts / bucket), points.map((p) => (p.successRate === null ? null : p.successRate * 100)), points.map((p) => p.p99LatencyMs)];
+    const data = [
+      points.map((p) => p.at / 1000),
+      points.map((p) => p.attempts / bucket),
+      points.map((p) => (p.successRate === null ? null : p.successRate * 100)),
+      points.map((p) => p.p99LatencyMs),
+    ];
     const chart = $('delivery-chart');
     if (!deliveryPlot) {
       deliveryPlot = new uPlot(
@@ -459,7 +607,11 @@
           cursor: { y: false },
           legend: { live: false },
           // Latency on a log scale: a few timeouts should not flatten the usual p99.
-          scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(110, max * 1.15)] }, y2: { distr: 3, log: 10 } },
+          scales: {
+            x: { time: true },
+            y: { range: (_u, _min, max) => [0, Math.max(110, max * 1.15)] },
+            y2: { distr: 3, log: 10 },
+          },
           axes: axes('per s · success %', 'p99 ms'),
           series: [
             {},
@@ -480,7 +632,15 @@
     if (renderTimer) return;
     renderTimer = setTimeout(() => {
       renderTimer = null;
-      for (const f of [renderServices, renderAnomalies, renderTraining, renderModels, renderActions, renderEvents, renderRoutes]) {
+      for (const f of [
+        renderServices,
+        renderAnomalies,
+        renderTraining,
+        renderModels,
+        renderActions,
+        renderEvents,
+        renderRoutes,
+      ]) {
         try {
           f();
         } catch (err) {
@@ -539,17 +699,39 @@
         const pos = (positions[msg.id] ||= {});
         for (const p of msg.partitions) if (pos[p.partition] === undefined) pos[p.partition] = p.start;
       } else if (msg.type === 'lagged') {
-        onEvent({ component: 'dashboard', kind: 'lagged', severity: 'WARNING', subject: null, message: `this page fell behind: ${msg.dropped} records skipped`, data: {}, at: Date.now() });
+        onEvent({
+          component: 'dashboard',
+          kind: 'lagged',
+          severity: 'WARNING',
+          subject: null,
+          message: `this page fell behind: ${msg.dropped} records skipped`,
+          data: {},
+          at: Date.now(),
+        });
         scheduleRender();
       } else if (msg.type === 'error') {
         console.warn('gateway:', msg);
-        if (msg.code === 'topic_not_allowed' || msg.code === 'topic_unavailable') onEvent({ component: 'dashboard', kind: 'feed', severity: 'WARNING', subject: null, message: msg.message, data: {}, at: Date.now() });
+        if (msg.code === 'topic_not_allowed' || msg.code === 'topic_unavailable')
+          onEvent({
+            component: 'dashboard',
+            kind: 'feed',
+            severity: 'WARNING',
+            subject: null,
+            message: msg.message,
+            data: {},
+            at: Date.now(),
+          });
         scheduleRender();
       }
     };
     ws.onclose = (ev) => {
       state.connected = false;
-      const reason = !opened && !ev.reason ? (token ? 'refused (token?)' : 'refused: if API_TOKEN is set, open this page with ?token=…') : ev.reason || `closed ${ev.code}`;
+      const reason =
+        !opened && !ev.reason
+          ? token
+            ? 'refused (token?)'
+            : 'refused: if API_TOKEN is set, open this page with ?token=…'
+          : ev.reason || `closed ${ev.code}`;
       setPill('feed', 'bad', `feed ${reason} · retrying`);
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 15000);
@@ -589,7 +771,7 @@
   let relayMissing = false;
   const relayAvailable = fetch('/docs/json')
     .then((r) => r.json())
-    .then((spec) => Boolean(spec.paths && spec.paths['/api/v2/relaycore/status']))
+    .then((spec) => Boolean(spec.paths?.['/api/v2/relaycore/status']))
     .catch(() => false);
   async function pollRelay() {
     if (relayMissing || !(await relayAvailable)) return;

@@ -4,9 +4,9 @@
  * source with `CKJS_LINKING=dynamic npm_config_nodedir=/usr` (the prebuilt binary and the static
  * build's dependencies are downloaded from GitHub). Loaded only if present.
  */
-import { headersToStrings } from '../consumer.js';
-import { packageVersion } from './version.js';
-import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer } from './types.js';
+import { headersToStrings } from '../consumer.ts';
+import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer } from './types.ts';
+import { packageVersion } from './version.ts';
 
 const PACKAGE = '@confluentinc/kafka-javascript';
 
@@ -26,13 +26,20 @@ interface CompatConsumer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   subscribe(s: { topics: string[] }): Promise<void>;
-  run(c: { eachBatchAutoResolve: boolean; partitionsConsumedConcurrently: number; eachBatch(p: CompatBatchPayload): Promise<void> }): Promise<void>;
+  run(c: {
+    eachBatchAutoResolve: boolean;
+    partitionsConsumedConcurrently: number;
+    eachBatch(p: CompatBatchPayload): Promise<void>;
+  }): Promise<void>;
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
 }
 interface CompatProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  send(r: { topic: string; messages: { key: Buffer | string | null; value: Buffer; headers: Record<string, string> }[] }): Promise<unknown>;
+  send(r: {
+    topic: string;
+    messages: { key: Buffer | string | null; value: Buffer; headers: Record<string, string> }[];
+  }): Promise<unknown>;
 }
 interface CompatKafka {
   producer(config: Record<string, unknown>): CompatProducer;
@@ -50,9 +57,13 @@ export async function confluentDriver(brokers: string[]): Promise<ClientDriver |
     const loaded = (await import(PACKAGE)) as ConfluentModule & { default?: ConfluentModule };
     mod = loaded.default ?? loaded;
   } catch (err) {
-    return { unavailable: `${PACKAGE} is not installed or its native module does not load (${(err as Error).message.split('\n')[0]})` };
+    return {
+      unavailable: `${PACKAGE} is not installed or its native module does not load (${(err as Error).message.split('\n')[0]})`,
+    };
   }
-  const kafka = new mod.KafkaJS.Kafka({ kafkaJS: { clientId: 'automatrix-bench', brokers, logLevel: mod.KafkaJS.logLevel.ERROR } });
+  const kafka = new mod.KafkaJS.Kafka({
+    kafkaJS: { clientId: 'automatrix-bench', brokers, logLevel: mod.KafkaJS.logLevel.ERROR },
+  });
   return {
     name: 'confluent',
     version: `${packageVersion(PACKAGE)} (librdkafka ${mod.librdkafkaVersion})`,
@@ -68,7 +79,14 @@ export async function confluentDriver(brokers: string[]): Promise<ClientDriver |
     },
     async consume(opts) {
       const consumer = kafka.consumer({
-        kafkaJS: { groupId: opts.groupId, fromBeginning: true, autoCommit: false, maxWaitTimeInMs: 100, maxBytesPerPartition: 512 * 1024, allowAutoTopicCreation: false },
+        kafkaJS: {
+          groupId: opts.groupId,
+          fromBeginning: true,
+          autoCommit: false,
+          maxWaitTimeInMs: 100,
+          maxBytesPerPartition: 512 * 1024,
+          allowAutoTopicCreation: false,
+        },
         // Its eachBatch is cut client-side, 32 records by default; kafkajs hands over whole fetches.
         'js.consumer.max.batch.size': 1000,
       });
@@ -87,7 +105,13 @@ async function runBatches(consumer: CompatConsumer, { topic, onBatch }: DriverCo
     partitionsConsumedConcurrently: 6,
     eachBatch: async ({ batch, resolveOffset, isStale }) => {
       if (!batch.messages.length) return;
-      const records = batch.messages.map((m) => ({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: headersToStrings(m.headers) }));
+      const records = batch.messages.map((m) => ({
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        headers: headersToStrings(m.headers),
+      }));
       await onBatch(batch.partition, records);
       if (isStale()) return;
       const last = batch.lastOffset();

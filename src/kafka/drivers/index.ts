@@ -1,11 +1,14 @@
-export type { BenchRecord, ClientDriver, DriverConsumer, DriverProducer, ReceivedRecord } from './types.js';
-import { confluentDriver } from './confluent.js';
-import { kafkajsDriver } from './kafkajs.js';
-import { platformaticDriver } from './platformatic.js';
-import type { ClientDriver } from './types.js';
+export type { BenchRecord, ClientDriver, DriverConsumer, DriverProducer, ReceivedRecord } from './types.ts';
+
+import { confluentDriver } from './confluent.ts';
+import { kafkajsDriver } from './kafkajs.ts';
+import { platformaticDriver } from './platformatic.ts';
+import type { ClientDriver } from './types.ts';
 
 /** The clients to compare that load here (kafkajs first: it is the baseline), and those that do not, with why. */
-export async function loadDrivers(brokers: string[]): Promise<{ drivers: ClientDriver[]; unavailable: Record<string, string> }> {
+export async function loadDrivers(
+  brokers: string[],
+): Promise<{ drivers: ClientDriver[]; unavailable: Record<string, string> }> {
   const drivers = [kafkajsDriver(brokers), platformaticDriver(brokers)];
   const unavailable: Record<string, string> = {};
   const confluent = await confluentDriver(brokers);

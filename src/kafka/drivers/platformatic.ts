@@ -1,8 +1,22 @@
-import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes, ProduceAcks, Producer, type Message, type MessagesStream } from '@platformatic/kafka';
-import { PartitionBatcher } from '../platformatic/batcher.js';
-import { deserializers, headersToRecord, javaCompatiblePartitioner, serializers, type Bytes } from '../platformatic/codec.js';
-import { packageVersion } from './version.js';
-import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer, ReceivedRecord } from './types.js';
+import {
+  Consumer,
+  type Message,
+  type MessagesStream,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer,
+} from '@platformatic/kafka';
+import { PartitionBatcher } from '../platformatic/batcher.ts';
+import {
+  type Bytes,
+  deserializers,
+  headersToRecord,
+  javaCompatiblePartitioner,
+  serializers,
+} from '../platformatic/codec.ts';
+import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer, ReceivedRecord } from './types.ts';
+import { packageVersion } from './version.ts';
 
 type Received = Message<Buffer, Buffer, string, string>;
 
@@ -13,17 +27,37 @@ export function platformaticDriver(brokers: string[]): ClientDriver {
     name: 'platformatic',
     version: packageVersion('@platformatic/kafka'),
     async producer(): Promise<DriverProducer> {
-      const producer = new Producer<Bytes, Bytes, string, string>({ ...base, acks: ProduceAcks.ALL, serializers, partitioner: javaCompatiblePartitioner(), autocreateTopics: false });
+      const producer = new Producer<Bytes, Bytes, string, string>({
+        ...base,
+        acks: ProduceAcks.ALL,
+        serializers,
+        partitioner: javaCompatiblePartitioner(),
+        autocreateTopics: false,
+      });
       return {
         async send(topic, records) {
-          await producer.send({ messages: records.map((r) => ({ topic, key: r.key, value: r.value, headers: r.headers })) });
+          await producer.send({
+            messages: records.map((r) => ({ topic, key: r.key, value: r.value, headers: r.headers })),
+          });
         },
         close: () => producer.close(),
       };
     },
     async consume(opts) {
-      const consumer = new Consumer<Buffer, Buffer, string, string>({ ...base, groupId: opts.groupId, deserializers, autocommit: false, maxWaitTime: 100, maxBytesPerPartition: 512 * 1024 });
-      const stream = await consumer.consume({ topics: [opts.topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamFallbackModes.EARLIEST, autocommit: false });
+      const consumer = new Consumer<Buffer, Buffer, string, string>({
+        ...base,
+        groupId: opts.groupId,
+        deserializers,
+        autocommit: false,
+        maxWaitTime: 100,
+        maxBytesPerPartition: 512 * 1024,
+      });
+      const stream = await consumer.consume({
+        topics: [opts.topic],
+        mode: MessagesStreamModes.COMMITTED,
+        fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+        autocommit: false,
+      });
       return batchLoop(consumer, stream, opts);
     },
     close: async () => undefined,
@@ -31,7 +65,11 @@ export function platformaticDriver(brokers: string[]): ClientDriver {
 }
 
 /** Batches per partition (see PartitionBatcher), commits each batch's end once it is handled. */
-function batchLoop(consumer: Consumer<Buffer, Buffer, string, string>, stream: MessagesStream<Buffer, Buffer, string, string>, opts: DriverConsumeOptions): DriverConsumer {
+function batchLoop(
+  consumer: Consumer<Buffer, Buffer, string, string>,
+  stream: MessagesStream<Buffer, Buffer, string, string>,
+  opts: DriverConsumeOptions,
+): DriverConsumer {
   let failure: Error | undefined;
   const batcher = new PartitionBatcher<Received>(
     async (_topic, partition, messages) => {
@@ -42,7 +80,13 @@ function batchLoop(consumer: Consumer<Buffer, Buffer, string, string>, stream: M
         failure ??= err as Error;
       }
     },
-    { concurrency: 6, maxWaiting: 20_000, maxBatchBytes: 512 * 1024, pause: () => stream.pause(), resume: () => stream.resume() },
+    {
+      concurrency: 6,
+      maxWaiting: 20_000,
+      maxBatchBytes: 512 * 1024,
+      pause: () => stream.pause(),
+      resume: () => stream.resume(),
+    },
   );
   stream.on('data', (m: Received) => batcher.add(m));
   stream.on('error', (err) => (failure ??= err));
@@ -57,5 +101,11 @@ function batchLoop(consumer: Consumer<Buffer, Buffer, string, string>, stream: M
 }
 
 function toReceived(m: Received): ReceivedRecord {
-  return { partition: m.partition, offset: m.offset.toString(), key: m.key ?? null, value: m.value ?? null, headers: headersToRecord(m.headers) };
+  return {
+    partition: m.partition,
+    offset: m.offset.toString(),
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers: headersToRecord(m.headers),
+  };
 }

@@ -40,10 +40,13 @@ export class PartitionBatcher<M extends Batchable> {
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(
-    private readonly handle: Handler<M>,
-    private readonly opts: BatcherOptions,
-  ) {}
+  private readonly handle: Handler<M>;
+  private readonly opts: BatcherOptions;
+
+  constructor(handle: Handler<M>, opts: BatcherOptions) {
+    this.handle = handle;
+    this.opts = opts;
+  }
 
   add(message: M): void {
     const key = `${message.topic}:${message.partition}`;
@@ -110,7 +113,10 @@ export class PartitionBatcher<M extends Batchable> {
     } finally {
       lane.busy = false;
       this.running--;
-      if (this.running === 0) this.idleWaiters.splice(0).forEach((w) => w());
+      if (this.running === 0)
+        this.idleWaiters.splice(0).forEach((w) => {
+          w();
+        });
       this.dispatch();
     }
   }

@@ -1,12 +1,18 @@
 /** How our record types map onto @platformatic/kafka's generic key, value and header types. */
-import { stringDeserializer, stringSerializer, type Partitioner } from '@platformatic/kafka';
-import { murmur2 } from '../partitioner.js';
+import { type Partitioner, stringDeserializer, stringSerializer } from '@platformatic/kafka';
+import { murmur2 } from '../partitioner.ts';
 
 export type Bytes = Buffer | string | null;
 
-const toBuffer = (data?: Bytes): Buffer | undefined => (data == null ? undefined : typeof data === 'string' ? Buffer.from(data) : data);
+const toBuffer = (data?: Bytes): Buffer | undefined =>
+  data == null ? undefined : typeof data === 'string' ? Buffer.from(data) : data;
 
-export const serializers = { key: toBuffer, value: toBuffer, headerKey: stringSerializer, headerValue: stringSerializer };
+export const serializers = {
+  key: toBuffer,
+  value: toBuffer,
+  headerKey: stringSerializer,
+  headerValue: stringSerializer,
+};
 
 /** Keys and values stay Buffers; header keys and values become strings, as in ConsumedRecord. */
 export const deserializers = { headerKey: stringDeserializer, headerValue: stringDeserializer };

@@ -10,13 +10,20 @@
  * rewrites the stream's next fetch offset and drops what was fetched before it, and a paused
  * partition's records are dropped and read again from the first dropped one on resume.
  */
-import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, type Message, type MessagesStream } from '@platformatic/kafka';
-import type { Logger } from '../../log/index.js';
-import type { Assignment, BatchConsumer, BatchHandler, ConsumerOptions } from '../consumer.js';
-import type { ConsumedRecord, TopicPartitionOffset } from '../types.js';
-import { PartitionBatcher } from './batcher.js';
-import { deserializers, headersToRecord } from './codec.js';
-import type { PlatformaticBase } from './producer.js';
+import {
+  Consumer,
+  FetchIsolationLevels,
+  type Message,
+  type MessagesStream,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+} from '@platformatic/kafka';
+import type { Logger } from '../../log/index.ts';
+import type { Assignment, BatchConsumer, BatchHandler, ConsumerOptions } from '../consumer.ts';
+import type { ConsumedRecord, TopicPartitionOffset } from '../types.ts';
+import { PartitionBatcher } from './batcher.ts';
+import { deserializers, headersToRecord } from './codec.ts';
+import type { PlatformaticBase } from './producer.ts';
 
 type Received = Message<Buffer, Buffer, string, string>;
 
@@ -52,11 +59,15 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
   private readonly crashListeners: ((error: Error, restarting: boolean) => void)[] = [];
   private readonly joinListeners: ((assignment: Assignment) => void)[] = [];
 
-  constructor(
-    private readonly base: PlatformaticBase,
-    private readonly opts: ConsumerOptions,
-    private readonly log: Logger,
-  ) {}
+  private readonly base: PlatformaticBase;
+  private readonly opts: ConsumerOptions;
+  private readonly log: Logger;
+
+  constructor(base: PlatformaticBase, opts: ConsumerOptions, log: Logger) {
+    this.base = base;
+    this.opts = opts;
+    this.log = log;
+  }
 
   get groupId(): string {
     return this.opts.groupId;
@@ -79,7 +90,8 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
       rebalanceTimeout: o.rebalanceTimeoutMs ?? 60_000,
       maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
       maxWaitTime: o.maxWaitTimeMs ?? 500,
-      isolationLevel: (o.readCommittedOnly ?? true) ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+      isolationLevel:
+        (o.readCommittedOnly ?? true) ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
     });
     this.consumer = consumer;
     consumer.on('consumer:group:join', (payload) => this.joined(payload.assignments ?? []));
@@ -91,13 +103,16 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
     });
     this.stream = stream;
     this.interceptFetchOffsets(stream);
-    const batcher = new PartitionBatcher<Received>((topic, partition, messages) => this.handle(handler, topic, partition, messages), {
-      concurrency: opts.partitionsConcurrently ?? 1,
-      maxWaiting: 20_000,
-      maxBatchBytes: o.maxBytesPerPartition ?? 1024 * 1024,
-      pause: () => stream.pause(),
-      resume: () => stream.resume(),
-    });
+    const batcher = new PartitionBatcher<Received>(
+      (topic, partition, messages) => this.handle(handler, topic, partition, messages),
+      {
+        concurrency: opts.partitionsConcurrently ?? 1,
+        maxWaiting: 20_000,
+        maxBatchBytes: o.maxBytesPerPartition ?? 1024 * 1024,
+        pause: () => stream.pause(),
+        resume: () => stream.resume(),
+      },
+    );
     this.batcher = batcher;
     stream.on('data', (m: Received) => this.received(m));
     stream.on('error', (err: Error) => {
@@ -115,7 +130,8 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
     if (!this.assignment[m.topic]?.includes(m.partition)) return;
     const seek = this.seeks.get(key);
     if (seek) {
-      const reached = seek.offset > seek.boundary ? m.offset >= seek.offset : m.offset >= seek.offset && m.offset <= seek.boundary;
+      const reached =
+        seek.offset > seek.boundary ? m.offset >= seek.offset : m.offset >= seek.offset && m.offset <= seek.boundary;
       if (!reached) return;
       this.seeks.delete(key);
       this.accepted.delete(key);
@@ -201,7 +217,10 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
       await commitResolved().catch(() => undefined);
       if (this.stopping) return;
       const from = resolved === undefined ? messages[0]!.offset : resolved + 1n;
-      this.log.warn({ group: this.groupId, topic, partition, from: from.toString(), err: (err as Error).message }, 'batch handler failed; reading the partition again from its first unhandled record');
+      this.log.warn(
+        { group: this.groupId, topic, partition, from: from.toString(), err: (err as Error).message },
+        'batch handler failed; reading the partition again from its first unhandled record',
+      );
       this.seekTo(topic, partition, from);
       await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
     }
@@ -213,7 +232,14 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
     if (!this.consumer) throw new Error('commit before run()');
-    await this.consumer.commit({ offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: -1 })) });
+    await this.consumer.commit({
+      offsets: offsets.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        offset: BigInt(o.offset),
+        leaderEpoch: -1,
+      })),
+    });
   }
 
   pause(topic: string, partitions?: number[]): void {
@@ -226,7 +252,8 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
   }
 
   resume(topic: string, partitions?: number[]): void {
-    for (const p of partitions ?? [...this.paused.keys()].filter((k) => k.startsWith(`${topic}:`)).map((k) => Number(k.slice(topic.length + 1)))) {
+    for (const p of partitions ??
+      [...this.paused.keys()].filter((k) => k.startsWith(`${topic}:`)).map((k) => Number(k.slice(topic.length + 1)))) {
       const key = `${topic}:${p}`;
       if (!this.paused.has(key)) continue;
       const from = this.paused.get(key);

@@ -1,8 +1,8 @@
 /** A ProducerTransport on @platformatic/kafka (KAFKA_CLIENT=platformatic; a prototype, see docs/kafka-clients.md). */
 import { ProduceAcks, Producer } from '@platformatic/kafka';
-import type { ProducerTransport } from '../producer.js';
-import type { OutgoingRecord } from '../types.js';
-import { javaCompatiblePartitioner, serializers, type Bytes } from './codec.js';
+import type { ProducerTransport } from '../producer.ts';
+import type { OutgoingRecord } from '../types.ts';
+import { type Bytes, javaCompatiblePartitioner, serializers } from './codec.ts';
 
 export interface PlatformaticBase {
   clientId: string;
@@ -27,7 +27,11 @@ export function platformaticTransport(base: PlatformaticBase): ProducerTransport
       for (const b of batches) for (const r of b.records) messages.push(toMessage(b.topic, r));
       if (!messages.length) return [];
       const result = await producer.send({ messages });
-      return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, baseOffset: o.offset.toString() }));
+      return (result.offsets ?? []).map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        baseOffset: o.offset.toString(),
+      }));
     },
     disconnect: () => producer.close(),
   };

@@ -76,7 +76,12 @@ export const ROUTING_ARTIFACTS = {
   /** The latency head's target, and its inverse (clamped to 0 .. 10 min). */
   latencyTarget: (ms: number) => Math.log1p(Math.max(0, ms)),
   latencyFromTarget: (v: number) => Math.expm1(Math.min(MAX_LATENCY_LOG, Math.max(0, v))),
-  metadata: (scaler: Scaler): RoutingModelMetadata => ({ model: MODEL_NAME, featureVersion: FEATURE_VERSION, featureNames: [...FEATURE_NAMES], scaler }),
+  metadata: (scaler: Scaler): RoutingModelMetadata => ({
+    model: MODEL_NAME,
+    featureVersion: FEATURE_VERSION,
+    featureNames: [...FEATURE_NAMES],
+    scaler,
+  }),
 };
 
 export const routingContract = {

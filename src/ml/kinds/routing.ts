@@ -5,10 +5,14 @@
  * model.json metadata), so RelayCore serves the champion with its own loader.
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
-import type { DeliveryOutcome } from '../../../schemas/types.js';
-import type { TF } from '../backend.js';
-import { FEATURE_NAMES, routingContract as routingModel, type RoutingFeatureName as FeatureName } from './routing-contract.js';
-import { parseFlatRow, type Hyperparameters, type ModelKind } from './types.js';
+import type { DeliveryOutcome } from '../../../schemas/types.ts';
+import type { TF } from '../backend.ts';
+import {
+  FEATURE_NAMES,
+  type RoutingFeatureName as FeatureName,
+  routingContract as routingModel,
+} from './routing-contract.ts';
+import { type Hyperparameters, type ModelKind, parseFlatRow } from './types.ts';
 
 const TARGETS = ['latency_ms', 'failed'] as const;
 export type RoutingRow = Record<FeatureName | (typeof TARGETS)[number], number>;
@@ -24,7 +28,8 @@ const ERR_FAST = FEATURE_NAMES.indexOf('err_fast');
 
 export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
   name: routingModel.name,
-  description: "RelayCore's routing model: latency (ms) and failure probability of a delivery attempt from the endpoint's features at decision time",
+  description:
+    "RelayCore's routing model: latency (ms) and failure probability of a delivery attempt from the endpoint's features at decision time",
   source: 'delivery.outcomes',
   featureNames: FEATURE_NAMES,
   targetNames: TARGETS,
@@ -61,8 +66,15 @@ export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
     description: "the endpoint's recent record: its 1 s latency EWMA and 2 s failure share, as the features carry them",
     predict: (x) => [x[LAT_FAST]!, x[ERR_FAST]!],
   },
-  toOutputs: (raw) => ({ latencyMs: routingModel.artifacts.latencyFromTarget(raw[0]!), failureProbability: Math.min(1, Math.max(0, raw[1]!)) }),
-  modelMetadata: (state) => ({ ...routingModel.artifacts.metadata(state.xScaler), version: state.version, metrics: state.metrics }),
+  toOutputs: (raw) => ({
+    latencyMs: routingModel.artifacts.latencyFromTarget(raw[0]!),
+    failureProbability: Math.min(1, Math.max(0, raw[1]!)),
+  }),
+  modelMetadata: (state) => ({
+    ...routingModel.artifacts.metadata(state.xScaler),
+    version: state.version,
+    metrics: state.metrics,
+  }),
 };
 
 /** Hidden layers as `mlp` builds them, then RelayCore's two heads, concatenated into one [latency, failure] output. */
@@ -73,7 +85,15 @@ function buildNetwork(tf: TF, hp: Hyperparameters, inputs: number): LayersModel 
   let h: SymbolicTensor = input;
   for (let i = 0; i < Math.max(1, hp.layers); i++) {
     const units = Math.max(4, Math.round(hp.units / 2 ** i));
-    h = tf.layers.dense({ units, activation: hp.activation, kernelInitializer: 'heNormal', kernelRegularizer: regularizer, name: hiddenLayer(i) }).apply(h) as SymbolicTensor;
+    h = tf.layers
+      .dense({
+        units,
+        activation: hp.activation,
+        kernelInitializer: 'heNormal',
+        kernelRegularizer: regularizer,
+        name: hiddenLayer(i),
+      })
+      .apply(h) as SymbolicTensor;
     if (hp.dropout > 0) h = tf.layers.dropout({ rate: hp.dropout }).apply(h) as SymbolicTensor;
   }
   const latency = tf.layers.dense({ units: 1, name: latencyLayer }).apply(h) as SymbolicTensor;

@@ -4,9 +4,9 @@
  * rows become numbers, which network to build and how to judge it. See docs/neuroweaver.md.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import type { TopicKey, TopicValue } from '../../../topics/index.js';
-import type { ModelState } from '../artifacts.js';
-import type { TF } from '../backend.js';
+import type { TopicKey, TopicValue } from '../../../topics/index.ts';
+import type { ModelState } from '../artifacts.ts';
+import type { TF } from '../backend.ts';
 
 export interface Hyperparameters {
   /** Hidden layers. */
@@ -36,11 +36,11 @@ export interface SearchSpace {
 
 /** A request row that does not fit: `field` is relative to the row, e.g. `error_rate`. */
 export class RowError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
     super(message);
+    this.field = field;
   }
 }
 
@@ -110,10 +110,16 @@ export interface ModelKind<Row = unknown, Source extends TopicKey = TopicKey> {
 }
 
 /** Any kind, as the pipeline sees it. */
-export type AnyModelKind = ModelKind<any, TopicKey>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a registry of kinds whose sample types differ
+export type AnyModelKind = ModelKind<any, TopicKey>;
 
 /** Validates a flat row of numeric fields: exactly `features` (+ `targets` when training), each a finite number. */
-export function parseFlatRow(value: unknown, features: readonly string[], targets: readonly string[], withTarget: boolean): Record<string, number> {
+export function parseFlatRow(
+  value: unknown,
+  features: readonly string[],
+  targets: readonly string[],
+  withTarget: boolean,
+): Record<string, number> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RowError('', 'must be an object');
   const allowed = withTarget ? [...features, ...targets] : features;
   const row = value as Record<string, unknown>;

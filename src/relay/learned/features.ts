@@ -5,9 +5,10 @@
  * and its version are the contract with NeuroWeaver's `routing` kind (`routingContract` of
  * src/ml/index.ts, where each feature is described): changing it means bumping FEATURE_VERSION there.
  */
-import type { EndpointRuntime } from '../endpoint.js';
-import type { RoutedMessage } from '../policies.js';
-import { routingContract, type RoutingFeatureName } from '../../ml/index.js';
+
+import { type RoutingFeatureName, routingContract } from '../../ml/index.ts';
+import type { EndpointRuntime } from '../endpoint.ts';
+import type { RoutedMessage } from '../policies.ts';
 
 export const FEATURE_VERSION = routingContract.featureVersion;
 export const FEATURE_NAMES = routingContract.featureNames;
@@ -24,7 +25,13 @@ function typeBucket(type: string): number {
 }
 
 /** Writes one row into `out` at `offset` (FEATURE_COUNT floats). */
-export function writeFeatures(out: Float32Array, offset: number, e: EndpointRuntime, m: RoutedMessage, now: number): void {
+export function writeFeatures(
+  out: Float32Array,
+  offset: number,
+  e: EndpointRuntime,
+  m: RoutedMessage,
+  now: number,
+): void {
   const s = e.stats;
   const fast = Math.log1p(s.latFast.value);
   const slow = Math.log1p(s.latSlow.value);

@@ -8,9 +8,10 @@
  *   const scorer = await routingModel.load(dir);  // → RoutingScorer
  *   scorer.predict(rows, count)                   // batched: latency ms, failure probability
  */
-import { FEATURE_NAMES, FEATURE_VERSION } from './features.js';
-import { routingContract } from '../../ml/index.js';
-import { load } from './model.js';
+
+import { routingContract } from '../../ml/index.ts';
+import { FEATURE_NAMES, FEATURE_VERSION } from './features.ts';
+import { load } from './model.ts';
 
 export const routingModel = {
   name: routingContract.name,
@@ -20,6 +21,6 @@ export const routingModel = {
   load,
 };
 
-export type { RoutingModelMetadata, Scaler } from '../../ml/index.js';
-export type { Prediction, RoutingScorer } from './policy.js';
-export { FEATURE_NAMES, FEATURE_VERSION, type FeatureName } from './features.js';
+export type { RoutingModelMetadata, Scaler } from '../../ml/index.ts';
+export { FEATURE_NAMES, FEATURE_VERSION, type FeatureName } from './features.ts';
+export type { Prediction, RoutingScorer } from './policy.ts';

@@ -9,13 +9,25 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { routingContract, tensorflow, type RoutingActivation as Activation, type RoutingModelMetadata, type Scaler, type TF } from '../../ml/index.js';
-import type { Prediction, RoutingScorer } from './policy.js';
+import {
+  type RoutingActivation as Activation,
+  type RoutingModelMetadata,
+  routingContract,
+  type Scaler,
+  type TF,
+  tensorflow,
+} from '../../ml/index.ts';
+import type { Prediction, RoutingScorer } from './policy.ts';
 
 type LayersModel = Awaited<ReturnType<TF['loadLayersModel']>>;
 type Tensor = ReturnType<TF['tensor2d']>;
 
-const { featureCount: FEATURE_COUNT, featureNames: FEATURE_NAMES, featureVersion: FEATURE_VERSION, artifacts: ROUTING_ARTIFACTS } = routingContract;
+const {
+  featureCount: FEATURE_COUNT,
+  featureNames: FEATURE_NAMES,
+  featureVersion: FEATURE_VERSION,
+  artifacts: ROUTING_ARTIFACTS,
+} = routingContract;
 const ACTIVATIONS = ROUTING_ARTIFACTS.activations;
 
 /** Standardised values are clipped: a live value far outside the training range must not blow up the output. */
@@ -26,7 +38,7 @@ export function applyScaler(scaler: Scaler, rows: Float32Array, count: number): 
   for (let i = 0; i < count; i++) {
     for (let j = 0; j < FEATURE_COUNT; j++) {
       const z = (rows[i * FEATURE_COUNT + j]! - scaler.mean[j]!) / scaler.std[j]!;
-      out[i * FEATURE_COUNT + j] = z > CLIP ? CLIP : z < -CLIP ? -CLIP : z;
+      out[i * FEATURE_COUNT + j] = z > CLIP ? CLIP : Math.max(z, -CLIP);
     }
   }
   return out;
@@ -48,13 +60,19 @@ interface DenseLayer {
 class TypedArrayScorer implements RoutingScorer {
   private buffers: Float32Array[] = [];
 
-  constructor(
-    readonly version: string,
-    private readonly hidden: DenseLayer[],
-    private readonly latencyHead: DenseLayer,
-    private readonly failureHead: DenseLayer,
-    private readonly scaler: Scaler,
-  ) {}
+  readonly version: string;
+  private readonly hidden: DenseLayer[];
+  private readonly latencyHead: DenseLayer;
+  private readonly failureHead: DenseLayer;
+  private readonly scaler: Scaler;
+
+  constructor(version: string, hidden: DenseLayer[], latencyHead: DenseLayer, failureHead: DenseLayer, scaler: Scaler) {
+    this.version = version;
+    this.hidden = hidden;
+    this.latencyHead = latencyHead;
+    this.failureHead = failureHead;
+    this.scaler = scaler;
+  }
 
   private buffer(i: number, size: number): Float32Array {
     if ((this.buffers[i]?.length ?? 0) < size) this.buffers[i] = new Float32Array(size * 2);
@@ -86,7 +104,7 @@ class TypedArrayScorer implements RoutingScorer {
 function activate(activation: Activation, x: number): number {
   switch (activation) {
     case 'relu':
-      return x > 0 ? x : 0;
+      return Math.max(x, 0);
     case 'elu':
       return x > 0 ? x : Math.expm1(x);
     case 'tanh':
@@ -106,7 +124,7 @@ function dense(layer: DenseLayer, input: Float32Array, width: number, count: num
     for (let u = 0; u < units; u++) {
       let sum = bias[u]!;
       for (let k = 0; k < width; k++) sum += input[inOff + k]! * kernel[k * units + u]!;
-      out[outOff + u] = activation === 'relu' ? (sum > 0 ? sum : 0) : activate(activation, sum);
+      out[outOff + u] = activation === 'relu' ? Math.max(sum, 0) : activate(activation, sum);
     }
   }
 }
@@ -118,7 +136,10 @@ function denseLayers(model: LayersModel, dir: string): Map<string, DenseLayer> {
     if (weights.length !== 2) continue;
     const [kernel, bias] = weights as [Tensor, Tensor];
     const activation = (layer.getConfig() as { activation?: string }).activation ?? 'linear';
-    if (!(ACTIVATIONS as readonly string[]).includes(activation)) throw new Error(`routing model in ${dir}: layer ${layer.name} uses activation ${activation}, which the scorer does not compute (${ACTIVATIONS.join(', ')})`);
+    if (!(ACTIVATIONS as readonly string[]).includes(activation))
+      throw new Error(
+        `routing model in ${dir}: layer ${layer.name} uses activation ${activation}, which the scorer does not compute (${ACTIVATIONS.join(', ')})`,
+      );
     layers.set(layer.name, {
       kernel: Float32Array.from(kernel.dataSync()),
       bias: Float32Array.from(bias.dataSync()),
@@ -137,17 +158,24 @@ interface ModelJson {
 }
 
 /** Loads saved artifacts (model.json and its weights) as a scorer. Throws if they were made for other features. */
-export async function load(dir: string, version = dir.split(/[\\/]/).filter(Boolean).at(-1) ?? 'unknown'): Promise<RoutingScorer> {
+export async function load(
+  dir: string,
+  version = dir.split(/[\\/]/).filter(Boolean).at(-1) ?? 'unknown',
+): Promise<RoutingScorer> {
   const { tf } = await tensorflow();
   const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as ModelJson;
   const meta = json.userDefinedMetadata;
   if (meta?.featureVersion !== FEATURE_VERSION || JSON.stringify(meta.featureNames) !== JSON.stringify(FEATURE_NAMES)) {
-    throw new Error(`routing model in ${dir} was trained on other features (version ${meta?.featureVersion}, this build reads ${FEATURE_VERSION})`);
+    throw new Error(
+      `routing model in ${dir} was trained on other features (version ${meta?.featureVersion}, this build reads ${FEATURE_VERSION})`,
+    );
   }
   if (!meta.scaler) throw new Error(`routing model in ${dir} has no scaler in its metadata`);
   const manifest = json.weightsManifest[0]!;
   const weightData = new Uint8Array(await readFile(join(dir, manifest.paths[0]!))).buffer;
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: manifest.weights as never, weightData }));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: manifest.weights as never, weightData }),
+  );
   try {
     const layers = denseLayers(model, dir);
     const hidden = [...layers.entries()]
@@ -156,7 +184,8 @@ export async function load(dir: string, version = dir.split(/[\\/]/).filter(Bool
       .map(([, l]) => l);
     const latency = layers.get(ROUTING_ARTIFACTS.latencyLayer);
     const failure = layers.get(ROUTING_ARTIFACTS.failureLayer);
-    if (!latency || !failure || !hidden.length) throw new Error(`routing model in ${dir} lacks its hidden, latency or failure layers`);
+    if (!latency || !failure || !hidden.length)
+      throw new Error(`routing model in ${dir} lacks its hidden, latency or failure layers`);
     return new TypedArrayScorer(version, hidden, latency, failure, meta.scaler);
   } finally {
     model.dispose();

@@ -7,9 +7,16 @@
  * any endpoint unmeasured for a while) keeps every endpoint measured. Without a model it is
  * p2c-peak-ewma.
  */
-import type { EndpointRuntime } from '../endpoint.js';
-import { baseScore, P2cPeakEwma, type EndpointScore, type Random, type RoutedMessage, type RoutingPolicy } from '../policies.js';
-import { FEATURE_COUNT, writeFeatures } from './features.js';
+import type { EndpointRuntime } from '../endpoint.ts';
+import {
+  baseScore,
+  type EndpointScore,
+  P2cPeakEwma,
+  type Random,
+  type RoutedMessage,
+  type RoutingPolicy,
+} from '../policies.ts';
+import { FEATURE_COUNT, writeFeatures } from './features.ts';
 
 export interface Prediction {
   /** Predicted attempt latency, ms. */
@@ -54,7 +61,14 @@ interface LatestPrediction extends Predicted {
  * cheapest endpoint; the price of a failure does not shrink with load, so a backlog never pushes traffic
  * onto a failing endpoint.
  */
-export function expectedCost(latency: number, failure: number, inflight: number, weight: number, retryPrice: number, loadScale: number): number {
+export function expectedCost(
+  latency: number,
+  failure: number,
+  inflight: number,
+  weight: number,
+  retryPrice: number,
+  loadScale: number,
+): number {
   return (latency * (1 + inflight / loadScale) + failure * retryPrice) / Math.max(weight, 1e-6);
 }
 
@@ -75,11 +89,14 @@ export class LearnedPolicy implements RoutingPolicy {
   /** Total decision work (feature rows + inference + picks), for the status endpoint and the benchmark. */
   inferenceMs = 0;
 
-  constructor(
-    private readonly scorer: () => RoutingScorer | null,
-    private readonly options: () => LearnedOptions,
-    private readonly random: Random = Math.random,
-  ) {
+  private readonly scorer: () => RoutingScorer | null;
+  private readonly options: () => LearnedOptions;
+  private readonly random: Random;
+
+  constructor(scorer: () => RoutingScorer | null, options: () => LearnedOptions, random: Random = Math.random) {
+    this.scorer = scorer;
+    this.options = options;
+    this.random = random;
     this.fallback = new P2cPeakEwma(random);
   }
 
@@ -91,9 +108,9 @@ export class LearnedPolicy implements RoutingPolicy {
     const count = messages.length * width;
     if (this.rows.length < count * FEATURE_COUNT) this.rows = new Float32Array(count * FEATURE_COUNT * 2);
     let row = 0;
-    messages.forEach((m, i) => {
+    for (const m of messages) {
       for (const e of endpoints) writeFeatures(this.rows, row++ * FEATURE_COUNT, e, m, now);
-    });
+    }
     const { latencyMs, failure } = scorer.predict(this.rows, count);
     // A model that answers NaN (diverged training) is no model: the picks fall back to p2c.
     if (!latencyMs.every(Number.isFinite) || !failure.every(Number.isFinite)) return;
@@ -106,7 +123,12 @@ export class LearnedPolicy implements RoutingPolicy {
       if (latencyMs[i]! < s.latFast.value) latencyMs[i] = s.latFast.value;
       if (failure[i]! < s.errFast.value) failure[i] = s.errFast.value;
     }
-    const batch: BatchScores = { keys: new Map(endpoints.map((e, j) => [e.key, j])), latency: latencyMs, failure, width };
+    const batch: BatchScores = {
+      keys: new Map(endpoints.map((e, j) => [e.key, j])),
+      latency: latencyMs,
+      failure,
+      width,
+    };
     messages.forEach((m, i) => {
       m.scoreRow = i;
       m.scoreBatch = batch;
@@ -169,7 +191,12 @@ export class LearnedPolicy implements RoutingPolicy {
    * One probe to an endpoint nobody has measured for a while (also how a shed endpoint comes back);
    * an endpoint predicted to fail is probed five times less often.
    */
-  private probe(candidates: EndpointRuntime[], failures: Float64Array, now: number, opts: LearnedOptions): EndpointRuntime | undefined {
+  private probe(
+    candidates: EndpointRuntime[],
+    failures: Float64Array,
+    now: number,
+    opts: LearnedOptions,
+  ): EndpointRuntime | undefined {
     for (let i = 0; i < candidates.length; i++) {
       const e = candidates[i]!;
       const interval = failures[i]! >= opts.shedThreshold / 2 ? opts.probeIntervalMs * 5 : opts.probeIntervalMs;
@@ -192,8 +219,20 @@ export class LearnedPolicy implements RoutingPolicy {
       const p = this.latest.get(other.key);
       if (p && other.available(now) && p.latency < bestLatency) bestLatency = p.latency;
     }
-    const cost = expectedCost(own.latency, own.failure, e.stats.inflight, e.weight, opts.retryBackoffMs + bestLatency + opts.failureCostMs, opts.loadScale);
-    return { ...baseScore(this.name, e, now, cost), predictedLatencyMs: own.latency, failureProbability: own.failure, predictedAt: own.at };
+    const cost = expectedCost(
+      own.latency,
+      own.failure,
+      e.stats.inflight,
+      e.weight,
+      opts.retryBackoffMs + bestLatency + opts.failureCostMs,
+      opts.loadScale,
+    );
+    return {
+      ...baseScore(this.name, e, now, cost),
+      predictedLatencyMs: own.latency,
+      failureProbability: own.failure,
+      predictedAt: own.at,
+    };
   }
 
   private prediction(e: EndpointRuntime, m: RoutedMessage): Predicted | undefined {

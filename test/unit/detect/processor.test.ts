@@ -1,11 +1,11 @@
 /** The processor's delivery rule, on a fake connection (the Kafka path itself is covered by integration tests). */
 import { describe, expect, it } from 'vitest';
-import type { AnomalyInput, MetricSample } from '../../../schemas/types.js';
-import { DEFAULT_ENGINE } from '../../../src/detect/engine.js';
-import { DetectProcessor } from '../../../src/detect/processor.js';
-import type { ConsumedBatch, ConsumedRecord, KafkaConnection } from '../../../src/kafka/index.js';
-import { logger } from '../../../src/log/index.js';
-import { Random } from '../../../src/timeseries/random.js';
+import type { AnomalyInput, MetricSample } from '../../../schemas/types.ts';
+import { DEFAULT_ENGINE } from '../../../src/detect/engine.ts';
+import { DetectProcessor } from '../../../src/detect/processor.ts';
+import type { ConsumedBatch, ConsumedRecord, KafkaConnection } from '../../../src/kafka/index.ts';
+import { logger } from '../../../src/log/index.ts';
+import { Random } from '../../../src/timeseries/random.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 
@@ -31,16 +31,50 @@ function fakeKafka(failures: number) {
 function batch(from: number, to: number, latency: (i: number) => number): ConsumedBatch {
   const records: ConsumedRecord[] = [];
   for (let i = from; i < to; i++) {
-    const sample: MetricSample = { service: 'svc', timestamp: T0 + i * 60_000, cpu_usage: 40 + Math.sin(i / 5), memory_usage: 50, network_latency: latency(i), error_rate: 0.5, request_count: 1000 + 10 * Math.sin(i / 7), performance_score: null, replicas: null, extra: {} };
-    records.push({ topic: 'metrics.samples', partition: 0, offset: String(i), key: Buffer.from('svc'), value: Buffer.from(JSON.stringify(sample)), headers: {}, timestamp: sample.timestamp });
+    const sample: MetricSample = {
+      service: 'svc',
+      timestamp: T0 + i * 60_000,
+      cpu_usage: 40 + Math.sin(i / 5),
+      memory_usage: 50,
+      network_latency: latency(i),
+      error_rate: 0.5,
+      request_count: 1000 + 10 * Math.sin(i / 7),
+      performance_score: null,
+      replicas: null,
+      extra: {},
+    };
+    records.push({
+      topic: 'metrics.samples',
+      partition: 0,
+      offset: String(i),
+      key: Buffer.from('svc'),
+      value: Buffer.from(JSON.stringify(sample)),
+      headers: {},
+      timestamp: sample.timestamp,
+    });
   }
-  return { topic: 'metrics.samples', partition: 0, records, highWatermark: String(to), resolve: () => undefined, commit: async () => undefined, heartbeat: async () => undefined, isRunning: () => true, isStale: () => false };
+  return {
+    topic: 'metrics.samples',
+    partition: 0,
+    records,
+    highWatermark: String(to),
+    resolve: () => undefined,
+    commit: async () => undefined,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+  };
 }
 
 describe('the detect processor', () => {
   it('produces an anomaly whose first produce failed when the batch is fetched again, exactly once', async () => {
     const { kafka, sent } = fakeKafka(1);
-    const p = new DetectProcessor(kafka, logger('test'), { ...DEFAULT_ENGINE, groupId: 'g', snapshotIntervalMs: 3_600_000, maxServices: 10 });
+    const p = new DetectProcessor(kafka, logger('test'), {
+      ...DEFAULT_ENGINE,
+      groupId: 'g',
+      snapshotIntervalMs: 3_600_000,
+      maxServices: 10,
+    });
     const handle = (b: ConsumedBatch) => (p as unknown as { handle(b: ConsumedBatch): Promise<void> }).handle(b);
     const rng = new Random(7);
     const noise = Array.from({ length: 300 }, () => rng.normal());

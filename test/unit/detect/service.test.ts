@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { MetricSample } from '../../../schemas/types.js';
-import { ServiceState } from '../../../src/detect/engine.js';
-import { DEFAULT_HYSTERESIS, IncidentTracker, incidentId } from '../../../src/detect/incidents.js';
-import { KIND_MULTIVARIATE, ServiceDetector } from '../../../src/detect/service.js';
-import { Random } from '../../../src/timeseries/random.js';
+import type { MetricSample } from '../../../schemas/types.ts';
+import { ServiceState } from '../../../src/detect/engine.ts';
+import { DEFAULT_HYSTERESIS, IncidentTracker, incidentId } from '../../../src/detect/incidents.ts';
+import { KIND_MULTIVARIATE, ServiceDetector } from '../../../src/detect/service.ts';
+import { Random } from '../../../src/timeseries/random.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 const STEP = 5 * 60_000;

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { partitionForKey } from '../../../src/kafka/partitioner.js';
-import { Random } from '../../../src/timeseries/random.js';
-import { chiSquareSurprise, gaussianSurprise, scoreToSurprise, surpriseToScore, surpriseToZ } from '../../../src/timeseries/stats.js';
+import { partitionForKey } from '../../../src/kafka/partitioner.ts';
+import {
+  chiSquareSurprise,
+  gaussianSurprise,
+  scoreToSurprise,
+  surpriseToScore,
+  surpriseToZ,
+} from '../../../src/timeseries/stats.ts';
 
 describe('tail probabilities', () => {
   it('match the Gaussian and chi-square tables', () => {
@@ -20,7 +25,6 @@ describe('tail probabilities', () => {
     expect(surpriseToScore(10, 5)).toBeGreaterThan(0.9);
     expect(scoreToSurprise(surpriseToScore(7, 5), 5)).toBeCloseTo(7);
   });
-
 });
 
 describe('the default partitioner', () => {

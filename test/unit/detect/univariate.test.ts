@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { IncidentTracker } from '../../../src/detect/incidents.js';
-import { KIND_LEVEL_SHIFT, KIND_SPIKE, KIND_VARIANCE, KINDS, UnivariateDetector } from '../../../src/detect/univariate.js';
-import { Random } from '../../../src/timeseries/random.js';
-import { generateStream } from '../../../src/timeseries/synthetic.js';
+import { IncidentTracker } from '../../../src/detect/incidents.ts';
+import {
+  KIND_LEVEL_SHIFT,
+  KIND_SPIKE,
+  KIND_VARIANCE,
+  KINDS,
+  UnivariateDetector,
+} from '../../../src/detect/univariate.ts';
+import { Random } from '../../../src/timeseries/random.ts';
+import { generateStream } from '../../../src/timeseries/synthetic.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5);
@@ -19,7 +25,13 @@ function seasonal(n: number, seed = 1): { t: Float64Array; x: Float64Array } {
   return { t, x };
 }
 
-function run(d: UnivariateDetector, t: Float64Array, x: Float64Array, from = 0, to = x.length): { scores: number[]; kinds: number[] } {
+function run(
+  d: UnivariateDetector,
+  t: Float64Array,
+  x: Float64Array,
+  from = 0,
+  to = x.length,
+): { scores: number[]; kinds: number[] } {
   const scores: number[] = [];
   const kinds: number[] = [];
   for (let i = from; i < to; i++) {
@@ -111,7 +123,11 @@ describe('the univariate detector', () => {
     const { t, x } = seasonal(3 * 288, 9);
     x[700] = x[700]! + 15;
     const a = run(new UnivariateDetector(), t, x).scores;
-    const b = run(new UnivariateDetector(), t, x.map((v) => 1000 * v - 5)).scores;
+    const b = run(
+      new UnivariateDetector(),
+      t,
+      x.map((v) => 1000 * v - 5),
+    ).scores;
     expect(a[700]).toBeGreaterThan(0.5);
     for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i]!, 9);
   });

@@ -1,15 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import type { Anomaly, EcosystemEvent, MetricSample } from '../../../schemas/types.js';
-import { loadConfig } from '../../../src/config/index.js';
-import { Brain, brainSettings } from '../../../src/orchestrator/index.js';
+import type { Anomaly, EcosystemEvent, MetricSample } from '../../../schemas/types.ts';
+import { loadConfig } from '../../../src/config/index.ts';
+import { Brain, brainSettings } from '../../../src/orchestrator/index.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 const STEP = 60_000;
 
-const brain = () => new Brain(brainSettings(loadConfig({ ORCH_ENDPOINTS: 'checkout=orders/eu|orders/us', ORCH_EVAL_INTERVAL_MS: '100', ORCH_SERVICE_CAPACITY: 'checkout=50' })));
+const brain = () =>
+  new Brain(
+    brainSettings(
+      loadConfig({
+        ORCH_ENDPOINTS: 'checkout=orders/eu|orders/us',
+        ORCH_EVAL_INTERVAL_MS: '100',
+        ORCH_SERVICE_CAPACITY: 'checkout=50',
+      }),
+    ),
+  );
 
 function sample(i: number, over: Partial<MetricSample> = {}): MetricSample {
-  return { service: 'checkout', timestamp: T0 + i * STEP, cpu_usage: 40, memory_usage: 50, network_latency: 80, error_rate: 0.5, request_count: 6600 + 100 * Math.sin(i / 10), performance_score: null, replicas: 2, extra: {}, ...over };
+  return {
+    service: 'checkout',
+    timestamp: T0 + i * STEP,
+    cpu_usage: 40,
+    memory_usage: 50,
+    network_latency: 80,
+    error_rate: 0.5,
+    request_count: 6600 + 100 * Math.sin(i / 10),
+    performance_score: null,
+    replicas: 2,
+    extra: {},
+    ...over,
+  };
 }
 
 const anomaly = (id: string, over: Partial<Anomaly> = {}): Anomaly => ({
@@ -50,7 +71,13 @@ describe('the orchestrator brain', () => {
     b.observeAnomaly(anomaly('a', { state: 'CLOSED', score: 0.9, at: T0 + 20, endedAt: T0 + 20 }));
     const all = b.anomalies.query({});
     expect(all.map((i) => i.id)).toEqual(['b', 'a']);
-    expect(b.anomalies.query({ service: 'checkout' })[0]).toMatchObject({ id: 'a', state: 'CLOSED', peakScore: 0.9, records: 3, endedAt: T0 + 20 });
+    expect(b.anomalies.query({ service: 'checkout' })[0]).toMatchObject({
+      id: 'a',
+      state: 'CLOSED',
+      peakScore: 0.9,
+      records: 3,
+      endedAt: T0 + 20,
+    });
     expect(b.anomalies.query({ minScore: 0.85 }).map((i) => i.id)).toEqual(['a']);
     expect(b.anomalies.query({ state: 'open' }).map((i) => i.id)).toEqual(['b']);
     expect(b.anomalies.query({ from: T0 + 1000 }).map((i) => i.id)).toEqual(['b']);
@@ -59,9 +86,21 @@ describe('the orchestrator brain', () => {
 
   it('reads breaker transitions from RelayCore ecosystem events', () => {
     const b = brain();
-    const ev = (over: Partial<EcosystemEvent>): EcosystemEvent => ({ id: 'e1', component: 'relay', kind: 'breaker_state', severity: 'WARNING', subject: 'orders/eu', message: 'breaker opened', data: {}, at: T0, ...over });
+    const ev = (over: Partial<EcosystemEvent>): EcosystemEvent => ({
+      id: 'e1',
+      component: 'relay',
+      kind: 'breaker_state',
+      severity: 'WARNING',
+      subject: 'orders/eu',
+      message: 'breaker opened',
+      data: {},
+      at: T0,
+      ...over,
+    });
     expect(b.observeEvent(ev({}))).toMatchObject({ type: 'breaker', route: 'orders', endpoint: 'eu', state: 'open' });
-    expect(b.observeEvent(ev({ subject: null, data: { route: 'orders', endpoint: 'us', state: 'HALF_OPEN' } }))).toMatchObject({ endpoint: 'us', state: 'half_open' });
+    expect(
+      b.observeEvent(ev({ subject: null, data: { route: 'orders', endpoint: 'us', state: 'HALF_OPEN' } })),
+    ).toMatchObject({ endpoint: 'us', state: 'half_open' });
     expect(b.observeEvent(ev({ data: { to: 'closed' } }))).toMatchObject({ state: 'closed' });
     expect(b.observeEvent(ev({ kind: 'component_status' }))).toBeUndefined();
     expect(b.observeEvent(ev({ subject: 'no-endpoint', message: 'open' }))).toBeUndefined();
@@ -70,7 +109,10 @@ describe('the orchestrator brain', () => {
   it('maps an anomaly to actions on every endpoint of the service', () => {
     const b = brain();
     const actions = b.decide([b.observeAnomaly(anomaly('inc-1'))], T0);
-    expect(actions.filter((a) => a.kind === 'downweight_endpoint').map((a) => a.target)).toEqual(['orders/eu', 'orders/us']);
+    expect(actions.filter((a) => a.kind === 'downweight_endpoint').map((a) => a.target)).toEqual([
+      'orders/eu',
+      'orders/us',
+    ]);
     expect(actions.every((a) => a.reason.includes('inc-1'))).toBe(true);
   });
 });

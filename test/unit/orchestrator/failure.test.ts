@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, ruleProbability } from '../../../src/orchestrator/failure.js';
-import { Random } from '../../../src/timeseries/random.js';
+import {
+  breaches,
+  FailureModel,
+  FEATURES,
+  FeatureTracker,
+  LabelQueue,
+  ruleProbability,
+} from '../../../src/orchestrator/failure.ts';
+import { Random } from '../../../src/timeseries/random.ts';
 
 const SLO = { errorRate: 5, latencyMs: 500 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Forecaster, saturation } from '../../../src/orchestrator/forecast.js';
-import { Random } from '../../../src/timeseries/random.js';
+import { Forecaster, saturation } from '../../../src/orchestrator/forecast.ts';
+import { Random } from '../../../src/timeseries/random.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 const STEP = 5 * 60_000;

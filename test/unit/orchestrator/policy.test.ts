@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Anomaly } from '../../../schemas/types.js';
-import { actionId, PolicyEngine, type PolicySettings } from '../../../src/orchestrator/policy.js';
+import type { Anomaly } from '../../../schemas/types.ts';
+import { actionId, PolicyEngine, type PolicySettings } from '../../../src/orchestrator/policy.ts';
 
 const base: PolicySettings = {
   dryRun: true,
@@ -49,7 +49,10 @@ describe('the policy engine', () => {
     const engine = new PolicyEngine({ ...base, dryRun: false });
     const open = engine.decide({ type: 'anomaly', anomaly: anomaly({ score: 0.95 }) }, NOW);
     expect(open[0]).toMatchObject({ kind: 'drain_endpoint', status: 'EXECUTED', dryRun: false });
-    const closed = engine.decide({ type: 'anomaly', anomaly: anomaly({ state: 'CLOSED', endedAt: NOW }) }, NOW + 60_000);
+    const closed = engine.decide(
+      { type: 'anomaly', anomaly: anomaly({ state: 'CLOSED', endedAt: NOW }) },
+      NOW + 60_000,
+    );
     expect(closed.map((a) => a.kind)).toEqual(['restore_endpoint']);
     expect(closed[0]!.target).toBe('orders/checkout-eu');
   });
@@ -63,15 +66,21 @@ describe('the policy engine', () => {
     const b = new PolicyEngine(base);
     const first = a.decide({ type: 'anomaly', anomaly: anomaly() }, NOW);
     expect(a.decide({ type: 'anomaly', anomaly: anomaly({ state: 'UPDATE', score: 0.85 }) }, NOW + 1000)).toEqual([]);
-    expect(b.decide({ type: 'anomaly', anomaly: anomaly() }, NOW + 5000).map((x) => x.id)).toEqual(first.map((x) => x.id));
-    expect(first[0]!.id).toBe(actionId('downweight_endpoint', 'orders/checkout-eu', `checkout@1767571200000\u0000dry-run`));
+    expect(b.decide({ type: 'anomaly', anomaly: anomaly() }, NOW + 5000).map((x) => x.id)).toEqual(
+      first.map((x) => x.id),
+    );
+    expect(first[0]!.id).toBe(
+      actionId('downweight_endpoint', 'orders/checkout-eu', `checkout@1767571200000\u0000dry-run`),
+    );
   });
 
   it('decides a forgotten (unwritten) action again', () => {
     const engine = new PolicyEngine(base);
     const first = engine.decide({ type: 'anomaly', anomaly: anomaly() }, NOW);
     engine.forget(first.map((a) => a.id));
-    expect(engine.decide({ type: 'anomaly', anomaly: anomaly() }, NOW).map((a) => a.id)).toEqual(first.map((a) => a.id));
+    expect(engine.decide({ type: 'anomaly', anomaly: anomaly() }, NOW).map((a) => a.id)).toEqual(
+      first.map((a) => a.id),
+    );
   });
 
   it('rate-limits per target, recording the first refusal of the hour', () => {
@@ -88,7 +97,10 @@ describe('the policy engine', () => {
   });
 
   it('records a webhook as SKIPPED when none is configured', () => {
-    const acts = new PolicyEngine({ ...base, webhookConfigured: false, endpoints: new Map() }).decide({ type: 'anomaly', anomaly: anomaly() }, NOW);
+    const acts = new PolicyEngine({ ...base, webhookConfigured: false, endpoints: new Map() }).decide(
+      { type: 'anomaly', anomaly: anomaly() },
+      NOW,
+    );
     expect(acts).toHaveLength(1);
     expect(acts[0]).toMatchObject({ kind: 'webhook', status: 'SKIPPED', target: 'checkout' });
     expect(acts[0]!.error).toMatch(/ORCH_WEBHOOK_URL/);
@@ -96,7 +108,11 @@ describe('the policy engine', () => {
 
   it('down-weights an endpoint whose breaker opens, drains it and retrains routing when it flaps, restores it when it closes', () => {
     const engine = new PolicyEngine(base);
-    const breaker = (state: 'open' | 'closed', i: number) => engine.decide({ type: 'breaker', route: 'orders', endpoint: 'eu', state, eventId: `ev-${i}`, at: NOW + i * 60_000 }, NOW + i * 60_000);
+    const breaker = (state: 'open' | 'closed', i: number) =>
+      engine.decide(
+        { type: 'breaker', route: 'orders', endpoint: 'eu', state, eventId: `ev-${i}`, at: NOW + i * 60_000 },
+        NOW + i * 60_000,
+      );
     expect(breaker('open', 0).map((a) => a.kind)).toEqual(['downweight_endpoint']);
     expect(breaker('open', 1).map((a) => a.kind)).toEqual(['downweight_endpoint']);
     const flapping = breaker('open', 2);
@@ -108,18 +124,48 @@ describe('the policy engine', () => {
 
   it('opens the breaker early on a predicted failure, naming the drivers', () => {
     const acts = new PolicyEngine(base).decide(
-      { type: 'failure', service: 'checkout', probability: 0.9, horizonMs: 3_600_000, drivers: [{ feature: 'latency_trend', value: 1.5, effect: 2 }], at: NOW },
+      {
+        type: 'failure',
+        service: 'checkout',
+        probability: 0.9,
+        horizonMs: 3_600_000,
+        drivers: [{ feature: 'latency_trend', value: 1.5, effect: 2 }],
+        at: NOW,
+      },
       NOW,
     );
-    expect(acts[0]).toMatchObject({ kind: 'open_breaker', target: 'orders/checkout-eu', params: { route: 'orders', endpoint: 'checkout-eu', durationMs: '30000' } });
-    expect(acts[0]!.reason).toMatch(/predicted SLO breach of checkout within 60 min \(p=0.90; drivers latency_trend=1.50\)/);
+    expect(acts[0]).toMatchObject({
+      kind: 'open_breaker',
+      target: 'orders/checkout-eu',
+      params: { route: 'orders', endpoint: 'checkout-eu', durationMs: '30000' },
+    });
+    expect(acts[0]!.reason).toMatch(
+      /predicted SLO breach of checkout within 60 min \(p=0.90; drivers latency_trend=1.50\)/,
+    );
   });
 
   it('records a changed scaling recommendation once, with its cost', () => {
     const engine = new PolicyEngine(base);
-    const rec = { service: 'checkout', currentReplicas: 3, desiredReplicas: 5, neededReplicas: 5, peakRps: 400, capacityPerReplicaRps: 100, costDeltaPerHour: 0.1, costDeltaPerMonth: 73, reason: 'forecast peak', at: NOW, since: NOW };
+    const rec = {
+      service: 'checkout',
+      currentReplicas: 3,
+      desiredReplicas: 5,
+      neededReplicas: 5,
+      peakRps: 400,
+      capacityPerReplicaRps: 100,
+      costDeltaPerHour: 0.1,
+      costDeltaPerMonth: 73,
+      reason: 'forecast peak',
+      at: NOW,
+      since: NOW,
+    };
     const first = engine.decide({ type: 'scale', recommendation: rec }, NOW);
-    expect(first[0]).toMatchObject({ kind: 'scale', target: 'checkout', status: 'PROPOSED', params: { desiredReplicas: '5', costDeltaPerMonth: '73.00' } });
+    expect(first[0]).toMatchObject({
+      kind: 'scale',
+      target: 'checkout',
+      status: 'PROPOSED',
+      params: { desiredReplicas: '5', costDeltaPerMonth: '73.00' },
+    });
     expect(engine.decide({ type: 'scale', recommendation: { ...rec, at: NOW + 30_000 } }, NOW + 30_000)).toEqual([]);
     expect(engine.decide({ type: 'scale', recommendation: { ...rec, desiredReplicas: 3 } }, NOW)).toEqual([]);
   });

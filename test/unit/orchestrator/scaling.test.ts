@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScalingAdvisor } from '../../../src/orchestrator/scaling.js';
+import { ScalingAdvisor } from '../../../src/orchestrator/scaling.ts';
 
 const settings = { headroom: 0.2, minReplicas: 1, maxReplicas: 20, cooldownMs: 600_000, pricePerReplicaHour: 0.5 };
 const MIN = 60_000;
@@ -19,7 +19,8 @@ describe('scaling recommendations', () => {
     a.recommend(900, 100, 5, 0); // 11
     const desired: number[] = [];
     // The forecast oscillates between low and high every 2 minutes for 8 minutes, then stays low.
-    for (let m = 1; m <= 30; m++) desired.push(a.recommend(m <= 8 && m % 4 < 2 ? 900 : 200, 100, 11, m * MIN).desiredReplicas);
+    for (let m = 1; m <= 30; m++)
+      desired.push(a.recommend(m <= 8 && m % 4 < 2 ? 900 : 200, 100, 11, m * MIN).desiredReplicas);
     expect(desired.slice(0, 8).every((d) => d === 11)).toBe(true);
     // No change until a full cool-down (10 min) of low forecasts after the last high one.
     const firstDown = desired.findIndex((d) => d < 11);

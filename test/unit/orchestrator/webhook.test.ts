@@ -1,9 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrchestratorAction } from '../../../schemas/types.js';
-import { executeWebhook, webhookRefusal } from '../../../src/orchestrator/webhook.js';
+import type { OrchestratorAction } from '../../../schemas/types.ts';
+import { executeWebhook, webhookRefusal } from '../../../src/orchestrator/webhook.ts';
 
-const action: OrchestratorAction = { id: 'act-1', kind: 'webhook', target: 'checkout', reason: 'incident x', trigger: 'x', dryRun: false, status: 'PROPOSED', params: {}, error: null, at: 1 };
+const action: OrchestratorAction = {
+  id: 'act-1',
+  kind: 'webhook',
+  target: 'checkout',
+  reason: 'incident x',
+  trigger: 'x',
+  dryRun: false,
+  status: 'PROPOSED',
+  params: {},
+  error: null,
+  at: 1,
+};
 
 describe('webhook actions', () => {
   let server: Server;
@@ -15,7 +26,12 @@ describe('webhook actions', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        received.push({ body, key: req.headers['idempotency-key'] as string | undefined, authorization: req.headers.authorization, url: req.url });
+        received.push({
+          body,
+          key: req.headers['idempotency-key'] as string | undefined,
+          authorization: req.headers.authorization,
+          url: req.url,
+        });
         if (req.url === '/redirect') res.setHeader('location', 'http://evil.example.net/steal');
         res.statusCode = status;
         res.end();
@@ -28,7 +44,9 @@ describe('webhook actions', () => {
 
   it('only calls hosts on the allow-list', () => {
     expect(webhookRefusal('https://hooks.example.com/x', ['hooks.example.com'])).toBeUndefined();
-    expect(webhookRefusal('https://evil.example.net/x', ['hooks.example.com'])).toMatch(/not in ORCH_WEBHOOK_ALLOWED_HOSTS/);
+    expect(webhookRefusal('https://evil.example.net/x', ['hooks.example.com'])).toMatch(
+      /not in ORCH_WEBHOOK_ALLOWED_HOSTS/,
+    );
     expect(webhookRefusal('http://127.0.0.1:9000/x', ['127.0.0.1:9000'])).toBeUndefined();
     expect(webhookRefusal('http://127.0.0.1:9001/x', ['127.0.0.1:9000'])).toMatch(/127.0.0.1:9001/);
   });
@@ -42,7 +60,10 @@ describe('webhook actions', () => {
 
   it('fails without calling a host that is not allowed, and reports an HTTP error', async () => {
     const before = received.length;
-    expect((await executeWebhook(action, { url: `http://127.0.0.1:${port}/hook`, allowedHosts: ['hooks.example.com'] })).status).toBe('FAILED');
+    expect(
+      (await executeWebhook(action, { url: `http://127.0.0.1:${port}/hook`, allowedHosts: ['hooks.example.com'] }))
+        .status,
+    ).toBe('FAILED');
     expect(received.length).toBe(before);
     status = 500;
     const failed = await executeWebhook(action, { url: `http://127.0.0.1:${port}/hook`, allowedHosts: ['127.0.0.1'] });
@@ -53,7 +74,10 @@ describe('webhook actions', () => {
 
   it('sends credentials in the URL as Basic auth, and never names the URL in an error', async () => {
     status = 200;
-    const ok = await executeWebhook(action, { url: `http://ops:p%40ss-w0rd@127.0.0.1:${port}/hook/T0KEN-IN-PATH`, allowedHosts: ['127.0.0.1'] });
+    const ok = await executeWebhook(action, {
+      url: `http://ops:p%40ss-w0rd@127.0.0.1:${port}/hook/T0KEN-IN-PATH`,
+      allowedHosts: ['127.0.0.1'],
+    });
     expect(ok).toEqual({ status: 'EXECUTED', error: null });
     expect(received.at(-1)!.authorization).toBe(`Basic ${Buffer.from('ops:p@ss-w0rd').toString('base64')}`);
     expect(received.at(-1)!.url).toBe('/hook/T0KEN-IN-PATH');
@@ -62,7 +86,10 @@ describe('webhook actions', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const deadPort = (closed.address() as { port: number }).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const failed = await executeWebhook(action, { url: `http://ops:p%40ss-w0rd@127.0.0.1:${deadPort}/hook/T0KEN-IN-PATH`, allowedHosts: ['127.0.0.1'] });
+    const failed = await executeWebhook(action, {
+      url: `http://ops:p%40ss-w0rd@127.0.0.1:${deadPort}/hook/T0KEN-IN-PATH`,
+      allowedHosts: ['127.0.0.1'],
+    });
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatch(/ECONNREFUSED/);
     expect(failed.error).not.toMatch(/T0KEN|w0rd|ops:/);
@@ -72,7 +99,10 @@ describe('webhook actions', () => {
   it('does not follow a redirect to another host', async () => {
     status = 302;
     const before = received.length;
-    const result = await executeWebhook(action, { url: `http://127.0.0.1:${port}/redirect`, allowedHosts: ['127.0.0.1'] });
+    const result = await executeWebhook(action, {
+      url: `http://127.0.0.1:${port}/redirect`,
+      allowedHosts: ['127.0.0.1'],
+    });
     expect(result.status).toBe('FAILED');
     expect(result.error).toMatch(/HTTP 302/);
     expect(received.length).toBe(before + 1);
