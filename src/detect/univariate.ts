@@ -226,25 +226,25 @@ export class UnivariateDetector {
     return zy;
   }
 
-  private dayBin(t: number, bins: number): number {
-    return Math.min(bins - 1, Math.floor(((((t % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS) * bins));
-  }
+  /** Time-of-day bin of the current sample in the same-time-yesterday memory (-1: none yet). */
+  private dayBinNow = -1;
 
   /** The value seen in this time-of-day bin between half a day and a day and a half ago (NaN if none). */
   private sameTimeYesterday(t: number): number {
     const bins = this.state[S_DAY_BINS]!;
     if (!bins) return Number.NaN;
-    const b = this.dayBin(t, bins);
+    const b = Math.min(bins - 1, Math.floor(((((t % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS) * bins));
+    this.dayBinNow = b;
     const age = t - this.yesterday[MAX_BINS_DAY + b]!;
     return age >= 0.5 * DAY_MS && age <= 1.5 * DAY_MS ? this.yesterday[b]! : Number.NaN;
   }
 
   private remember(t: number, x: number): void {
-    const bins = this.state[S_DAY_BINS]!;
-    if (!bins) return;
-    const b = this.dayBin(t, bins);
+    const b = this.dayBinNow;
+    if (b < 0) return;
     this.yesterday[b] = x;
     this.yesterday[MAX_BINS_DAY + b] = t;
+    this.dayBinNow = -1;
   }
 
   /** Scale of the onset residual: the local spread, never below `localFloor` of the long-run one, nor below the series' quantum. */
