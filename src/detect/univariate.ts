@@ -24,6 +24,8 @@
 import {
   binsFor,
   DAY_MS,
+  decodeFloats,
+  encodeFloats,
   HoltWinters,
   type HoltWintersSnapshot,
   MEAN_ABS_TO_SIGMA,
@@ -583,7 +585,7 @@ export class UnivariateDetector {
       state: Array.from(this.state),
       ar: Array.from(this.ar),
       hourly: Array.from(this.hourly),
-      yesterday: Array.from(this.yesterday),
+      yesterday: encodeFloats(this.yesterday),
       models: this.models.map((m) => m.toJSON()),
     };
   }
@@ -593,7 +595,7 @@ export class UnivariateDetector {
     d.state.set(snap.state.slice(0, SLOTS));
     d.ar.set(snap.ar.slice(0, d.ar.length));
     d.hourly.set(snap.hourly.slice(0, d.hourly.length));
-    if (snap.yesterday) d.yesterday.set(snap.yesterday.slice(0, d.yesterday.length));
+    if (snap.yesterday) d.yesterday.set(decodeFloats(snap.yesterday).subarray(0, d.yesterday.length));
     d.models = snap.models.slice(0, MAX_MODELS).map((m) => HoltWinters.fromJSON(m));
     if (d.state[S_BEST]! >= d.models.length) d.state[S_BEST] = SLOW;
     if (d.state[S_BASE]! >= d.models.length) d.state[S_BASE] = SLOW;
@@ -606,6 +608,6 @@ export interface UnivariateSnapshot {
   ar: number[];
   hourly: number[];
   /** Absent in snapshots taken before the same-time-yesterday memory: it refills within a day. */
-  yesterday?: number[];
+  yesterday?: string;
   models: HoltWintersSnapshot[];
 }
