@@ -23,13 +23,13 @@ import { stringMap, type TrainingEventSink } from './training-events.ts';
 import type { TuneBudget, TuneEvent, TuneProgress } from './tuner.ts';
 import { TrainingCancelled, trainInWorker, type WorkerMessage } from './worker-client.ts';
 
-/** `request`: an explicit retraining request on orchestrator.actions (e.g. RelayCore's optimize), answered on training.events. */
+/** `request`: an explicit retraining request on retrain.requests (e.g. RelayCore's optimize), answered on retrain.replies. */
 export type JobTrigger = 'api' | 'request' | 'schedule' | 'drift' | 'regime_change' | 'orchestrator';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 export type JobPhase = 'queued' | 'loading_data' | 'training' | 'registering' | 'done';
 
 export interface JobSpec {
-  /** The job id; a request's own id, so its answer on training.events is keyed by it. Generated when absent. */
+  /** The job id; a retraining request's own id, so its replies are keyed by it. Generated when absent. */
   id?: string;
   model: string;
   /** Parsed request rows; when absent the window below is replayed. */
@@ -109,6 +109,7 @@ const KEEP_FINISHED = 50;
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
   private readonly queue: Job[] = [];
+  private readonly finishListeners: ((status: JobStatus) => void)[] = [];
   private running?: Job;
   private idle: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -161,6 +162,11 @@ export class JobManager {
     this.forgetOld();
     this.pump();
     return this.view(job);
+  }
+
+  /** Calls `listener` with the final status of every job that ends from now on (succeeded, failed, cancelled, skipped). */
+  onFinished(listener: (status: JobStatus) => void): void {
+    this.finishListeners.push(listener);
   }
 
   get(id: string): JobStatus | undefined {
@@ -481,15 +487,12 @@ export class JobManager {
       this.event(job, { kind: 'JOB_FAILED', message: `${state}: ${error}` });
       if (state === 'failed') this.digest(job, 'WARNING', `${status.model} training failed: ${error}`);
     }
+    const final = this.view(job);
+    for (const listener of this.finishListeners) listener(final);
   }
 
   private event(job: Job, e: Omit<TrainingEventInput, 'jobId' | 'model' | 'at'>): void {
     this.deps.sink.push({ jobId: job.status.id, model: job.spec.model, at: Date.now(), ...e });
-  }
-
-  /** Answers a retraining request that will not become a job (training disabled, queue full, bad parameters). */
-  refuse(requestId: string, model: string, reason: string): void {
-    this.deps.sink.push({ jobId: requestId, model, at: Date.now(), kind: 'JOB_FAILED', message: `refused: ${reason}` });
   }
 
   private digest(job: Job, severity: 'INFO' | 'WARNING', message: string): void {

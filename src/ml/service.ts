@@ -2,6 +2,7 @@
 
 import type { ApiInstance } from '../api/server.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
+import { TopicSink } from '../kafka/index.ts';
 import { type TensorflowRuntime, tensorflow } from './backend.ts';
 import { JobManager } from './jobs.ts';
 import { MODEL_KINDS } from './kinds/index.ts';
@@ -21,6 +22,8 @@ export class NeuroWeaver implements Component {
   readonly jobs: JobManager;
   readonly retrainer: Retrainer;
   readonly sink: TrainingEventSink;
+  private readonly replies: TopicSink<'retrain.replies'>;
+  private readonly results: TopicSink<'action.results'>;
   runtime?: TensorflowRuntime;
   private started = false;
   private loads = new Map<string, Promise<void>>();
@@ -46,8 +49,14 @@ export class NeuroWeaver implements Component {
       keepVersions: config.ML_KEEP_VERSIONS,
       served: (model) => this.ready(model),
     });
+    this.replies = new TopicSink(kafka, 'retrain.replies', log);
+    this.results = new TopicSink(kafka, 'action.results', log);
     this.retrainer = new Retrainer({
       kafka,
+      answers: {
+        reply: (r) => this.replies.push({ key: r.requestId, value: r }),
+        result: (r) => this.results.push({ key: r.actionId, value: r }),
+      },
       jobs: this.jobs,
       predictor: this.predictor,
       kinds: this.kinds,
@@ -117,7 +126,7 @@ export class NeuroWeaver implements Component {
     reportGauges(undefined, this.gauges);
     await this.retrainer.stop();
     await this.jobs.stop();
-    await this.sink.flush();
+    await Promise.all([this.sink.flush(), this.replies.flush(), this.results.flush()]);
     await this.registry.stop();
     await Promise.all(this.loads.values());
     this.predictor.dispose();
