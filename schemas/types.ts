@@ -176,8 +176,30 @@ export interface MetricSample {
 
 export type MetricSampleInput = Omit<MetricSample, 'performance_score' | 'replicas' | 'extra'> & Partial<Pick<MetricSample, 'performance_score' | 'replicas' | 'extra'>>;
 
+/** One chunk of a model version's artifacts (model.json, weights.bin, state.json bundled), so any instance can serve the version without a shared disk. Keyed `<model>/<version>/<index>`; the registry record says how many chunks and their checksum. */
+export interface ModelArtifactChunk {
+  model: string;
+  version: string;
+  /** 0-based position of this chunk. */
+  index: number;
+  /** Chunks of the version. */
+  count: number;
+  data: Buffer;
+}
+
+export type ModelArtifactChunkInput = ModelArtifactChunk;
+
 export const MODEL_STATUS_SYMBOLS = ['CANDIDATE', 'CHAMPION', 'REJECTED', 'RETIRED'] as const;
 export type ModelStatus = (typeof MODEL_STATUS_SYMBOLS)[number];
+
+/** Where the version's artifacts are on Kafka: its chunks on model.artifacts. */
+export interface ArtifactRef {
+  chunks: number;
+  /** Size of the bundle of all files. */
+  bytes: number;
+  /** Checksum of the bundle, hex. */
+  sha256: string;
+}
 
 /** A trained model version. The registry topic is compacted and keyed by `<model>/<version>`, so the latest record of each version survives. */
 export interface ModelVersion {
@@ -195,16 +217,18 @@ export interface ModelVersion {
   rows: number;
   /** TensorFlow.js backend that trained it. */
   backend: string;
-  /** Folder under MODEL_SAVE_PATH with model.json and weights. */
+  /** Folder under MODEL_SAVE_PATH (a cache of the artifacts on model.artifacts) with model.json, weights.bin and state.json. */
   artifactPath: string;
   createdAt: number;
   updatedAt: number;
   note: null | string;
   /** Champion this version replaced when it was promoted: what a rollback returns to. */
   replaced: null | string;
+  /** Null for versions made before artifacts were published to Kafka: those load from MODEL_SAVE_PATH only. */
+  artifacts: null | ArtifactRef;
 }
 
-export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'>>;
+export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced' | 'artifacts'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced' | 'artifacts'>>;
 
 export const ACTION_STATUS_SYMBOLS = ['PROPOSED', 'EXECUTED', 'SKIPPED', 'RATE_LIMITED', 'FAILED', 'VERIFIED', 'INEFFECTIVE'] as const;
 export type ActionStatus = (typeof ACTION_STATUS_SYMBOLS)[number];
@@ -393,6 +417,7 @@ export interface SchemaTypes {
   'detector-state': DetectorState;
   'ecosystem-event': EcosystemEvent;
   'metric-sample': MetricSample;
+  'model-artifact': ModelArtifactChunk;
   'model-version': ModelVersion;
   'orchestrator-action': OrchestratorAction;
   'relay-message': RelayMessage;
@@ -411,6 +436,7 @@ export interface SchemaInputs {
   'detector-state': DetectorStateInput;
   'ecosystem-event': EcosystemEventInput;
   'metric-sample': MetricSampleInput;
+  'model-artifact': ModelArtifactChunkInput;
   'model-version': ModelVersionInput;
   'orchestrator-action': OrchestratorActionInput;
   'relay-message': RelayMessageInput;

@@ -119,6 +119,17 @@ export const TOPICS = {
       'Model versions and their status (champion, candidate, ...): the model registry, read back at startup.',
     configs: COMPACTED,
   },
+  'model.artifacts': {
+    schema: 'model-artifact',
+    partitions: 1,
+    replicationFactor: 1,
+    retentionMs: -1,
+    cleanupPolicy: 'compact',
+    key: '`<model>/<version>/<chunk>` (null value deletes)',
+    description:
+      'Model artifacts in chunks, published with each version, so any instance serves the champion without a shared disk (MODEL_SAVE_PATH is a cache).',
+    configs: COMPACTED,
+  },
   'orchestrator.actions': {
     schema: 'orchestrator-action',
     partitions: 3,

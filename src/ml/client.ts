@@ -14,7 +14,7 @@ import type {
 } from '../../schemas/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
-import { artifactDir } from './artifacts.ts';
+import { artifactDir, ModelArtifactStore } from '../shared/model-artifacts.ts';
 import { ModelRegistry } from './registry.ts';
 
 export interface ChampionFollower {
@@ -31,7 +31,7 @@ export interface ChampionFollower {
   stop(): Promise<void>;
 }
 
-/** A champion and the folder of its artifacts under this instance's MODEL_SAVE_PATH. */
+/** A champion and the folder of its artifacts in this instance's MODEL_SAVE_PATH (fetched from Kafka if it lacked them). */
 export type ChampionListener = (champion: ModelVersion, dir: string) => Promise<void> | void;
 
 /**
@@ -46,6 +46,13 @@ export async function followChampion(
   opts: { saveRoot: string; log: Logger },
 ): Promise<ChampionFollower> {
   const registry = new ModelRegistry(kafka, opts.log);
+  const store = new ModelArtifactStore(kafka, opts.saveRoot);
+  // Fetched from Kafka when this instance's cache lacks them; if that fails, the listener's load names the folder.
+  const localArtifacts = (v: ModelVersion) =>
+    store.local(v).catch((err: unknown) => {
+      opts.log.error({ err, model, version: v.version }, 'champion artifacts could not be fetched from Kafka');
+      return artifactDir(opts.saveRoot, v.artifactPath);
+    });
   let announced: string | undefined;
   let chain = Promise.resolve();
   const waiters = new Map<string, ((v: ModelVersion) => void)[]>();
@@ -54,7 +61,7 @@ export async function followChampion(
     if (!champion || champion.version === announced) return chain;
     announced = champion.version;
     chain = chain
-      .then(() => onChange(champion, artifactDir(opts.saveRoot, champion.artifactPath)))
+      .then(async () => onChange(champion, await localArtifacts(champion)))
       .catch((err: unknown) => opts.log.error({ err, model, version: champion.version }, 'champion listener failed'));
     return chain;
   };

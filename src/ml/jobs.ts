@@ -10,6 +10,7 @@ import type { ModelVersion, TrainingEventInput } from '../../schemas/types.ts';
 import type { EcosystemEvents } from '../app/events.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
+import type { ModelArtifactStore } from '../shared/model-artifacts.ts';
 import { artifactDir, artifactPath, type ModelState } from './artifacts.ts';
 import type { BackendChoice } from './backend.ts';
 import { type Dataset, datasetFromReplay, featureMatrix, splitData, splitRows } from './dataset.ts';
@@ -88,6 +89,8 @@ export interface JobDeps {
   events: EcosystemEvents;
   log: Logger;
   saveRoot: string;
+  /** Publishes each version's artifacts to Kafka and fetches a champion's when the cache lacks them. */
+  artifacts: ModelArtifactStore;
   backend: BackendChoice;
   minRows: number;
   minImprovement: number;
@@ -368,9 +371,10 @@ export class JobManager {
     kind: AnyModelKind,
     holdout: unknown[],
   ): Promise<TrainingRequest['champion']> {
-    const dir = artifactDir(this.deps.saveRoot, champion.artifactPath);
+    let dir = artifactDir(this.deps.saveRoot, champion.artifactPath);
     let kindState: unknown = null;
     try {
+      dir = await this.deps.artifacts.local(champion);
       kindState = (JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as ModelState).kindState;
     } catch {
       /* the worker reports the champion as not evaluable, and the gate says so */
@@ -387,6 +391,12 @@ export class JobManager {
     decision: Decision & { parent: string | null },
   ): Promise<ModelVersion> {
     const now = Date.now();
+    // The artifacts go first, so whoever reads the version's record can fetch them.
+    const artifacts = await this.deps.artifacts.publish(
+      kind.name,
+      request.version,
+      artifactDir(this.deps.saveRoot, request.artifactPath),
+    );
     const record: ModelVersion = {
       model: kind.name,
       version: request.version,
@@ -404,6 +414,7 @@ export class JobManager {
       updatedAt: now,
       note: decision.reason,
       replaced: null,
+      artifacts,
     };
     if (decision.promote) {
       await this.deps.registry.publish(record);
@@ -422,7 +433,10 @@ export class JobManager {
     try {
       const pruned = await this.deps.registry.prune(model, this.deps.keepVersions);
       await Promise.all(
-        pruned.map((v) => rm(artifactDir(this.deps.saveRoot, v.artifactPath), { recursive: true, force: true })),
+        pruned.map(async (v) => {
+          await this.deps.artifacts.remove(v);
+          await rm(artifactDir(this.deps.saveRoot, v.artifactPath), { recursive: true, force: true });
+        }),
       );
       if (pruned.length)
         log.info(

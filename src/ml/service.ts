@@ -3,6 +3,7 @@
 import type { ApiInstance } from '../api/server.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
 import { TopicSink } from '../kafka/index.ts';
+import { ModelArtifactStore } from '../shared/model-artifacts.ts';
 import { type TensorflowRuntime, tensorflow } from './backend.ts';
 import { JobManager } from './jobs.ts';
 import { MODEL_KINDS } from './kinds/index.ts';
@@ -34,7 +35,8 @@ export class NeuroWeaver implements Component {
     this.ctx = ctx;
     const { config, kafka, log, events } = ctx;
     this.registry = new ModelRegistry(kafka, log);
-    this.predictor = new Predictor(() => tensorflow(config.TFJS_BACKEND), config.MODEL_SAVE_PATH, log);
+    const artifacts = new ModelArtifactStore(kafka, config.MODEL_SAVE_PATH);
+    this.predictor = new Predictor(() => tensorflow(config.TFJS_BACKEND), artifacts, log);
     this.sink = new TrainingEventSink(kafka, log);
     this.jobs = new JobManager({
       kafka,
@@ -43,6 +45,7 @@ export class NeuroWeaver implements Component {
       events,
       log,
       saveRoot: config.MODEL_SAVE_PATH,
+      artifacts,
       backend: config.TFJS_BACKEND,
       minRows: config.ML_MIN_TRAINING_ROWS,
       minImprovement: config.ML_PROMOTION_MIN_IMPROVEMENT,

@@ -13,6 +13,7 @@ export const NEUROWEAVER_TOPICS = [
   'delivery.outcomes',
   'training.events',
   'model.registry',
+  'model.artifacts',
   'anomalies',
   'orchestrator.actions',
   'action.results',
