@@ -4,22 +4,13 @@
  * rows become numbers, which network to build and how to judge it. See docs/neuroweaver.md.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { Hyperparameters } from '../../../schemas/index.ts';
 import type { TopicKey, TopicValue } from '../../../topics/index.ts';
 import type { ModelState } from '../artifacts.ts';
 import type { TF } from '../backend.ts';
 
-export interface Hyperparameters {
-  /** Hidden layers. */
-  layers: number;
-  /** Units of the first hidden layer; each further layer has half as many (at least 4). */
-  units: number;
-  learningRate: number;
-  batchSize: number;
-  /** L2 weight regularisation of every dense kernel. */
-  l2: number;
-  dropout: number;
-  activation: 'relu' | 'elu' | 'tanh';
-}
+/** The network's hyperparameters: the type of the retraining protocol's record (schemas/retrain-request.avsc). */
+export type { Hyperparameters } from '../../../schemas/index.ts';
 
 /** Values a tuner samples from: lists are picked from, ranges are sampled log-uniformly. */
 export interface SearchSpace {
