@@ -267,6 +267,7 @@ describe('the documented examples run as written', () => {
     await run('GET /api/v2/ai/predictive/capacity');
     await run('GET /api/v2/ai/anomalies');
     await run('POST /api/v2/ai/autonomous-optimization');
+    await run('GET /api/v2/ai/actions');
 
     // NeuroWeaver: both train examples (rows; a replay of the samples), then what needs a model.
     await settled();
