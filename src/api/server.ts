@@ -123,6 +123,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
         return reply.status(401).header('www-authenticate', 'Bearer').send({
           statusCode: 401,
           error: 'Unauthorized',
+          code: 'unauthorized',
           message: 'this endpoint needs the API token: Authorization: Bearer <API_TOKEN>',
         });
       }

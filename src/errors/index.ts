@@ -31,6 +31,11 @@ export const ERROR_CODES = {
     retriable: false,
     doc: 'The state does not allow it now (training disabled, no champion yet, ...).',
   },
+  upgrade_required: {
+    status: 426,
+    retriable: false,
+    doc: 'A WebSocket endpoint was called without the WebSocket upgrade.',
+  },
   payload_too_large: { status: 413, retriable: false, doc: 'The body is larger than BODY_LIMIT_BYTES.' },
   unsupported_media_type: { status: 415, retriable: false, doc: 'The body is not JSON.' },
   too_many_requests: { status: 429, retriable: true, doc: 'A limit was reached; try again later.' },
