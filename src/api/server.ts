@@ -12,6 +12,7 @@ import Fastify, {
 } from 'fastify';
 import type { ComponentHealth } from '../app/component.ts';
 import type { Config } from '../config/index.ts';
+import { ERROR_CODES, type ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import { MUTATING, presentedToken, tokenMatches } from './auth.ts';
 import { errorHandler } from './errors.ts';
@@ -79,6 +80,7 @@ const HEALTH_TTL_MS = 1000;
 const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
   error: Type.String(),
+  code: Type.Enum(Object.keys(ERROR_CODES) as ErrorCode[], { description: 'Stable error code (docs/errors.md).' }),
   message: Type.String(),
   field: Type.Optional(Type.String()),
 });
@@ -121,6 +123,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
         return reply.status(401).header('www-authenticate', 'Bearer').send({
           statusCode: 401,
           error: 'Unauthorized',
+          code: 'unauthorized',
           message: 'this endpoint needs the API token: Authorization: Bearer <API_TOKEN>',
         });
       }

@@ -7,6 +7,7 @@
  */
 
 import type { TopicKey } from '../../topics/index.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { KafkaConnection, TopicReader } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { hasFilter, matches, type RecordFilter, type StartFrom } from './protocol.ts';
@@ -30,7 +31,11 @@ export interface ResolvedTopic {
   declared?: TopicKey;
 }
 
-export class TopicUnavailableError extends Error {}
+export class TopicUnavailableError extends AutomatrixError {
+  constructor(message: string) {
+    super('topic_unavailable', message);
+  }
+}
 
 export interface PartitionStart {
   partition: number;

@@ -1,5 +1,6 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import { type TopicKey, topicConfigs } from '../../topics/index.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { TopicCatalog } from './catalog.ts';
 import { isPrivateGroup } from './groups.ts';
 import type { PartitionRange } from './types.ts';
@@ -250,7 +251,7 @@ function creationError(err: unknown): Error {
   const reasons = [...new Set(((err as { errors?: { message?: string }[] }).errors ?? []).map((e) => e.message))].join(
     '; ',
   );
-  return reasons ? new Error(reasons) : (err as Error);
+  return reasons ? new AutomatrixError('bad_request', reasons, { cause: err }) : (err as Error);
 }
 
 const SETTLING =

@@ -8,6 +8,7 @@ import avsc from 'avsc';
 import { loadSchema } from '../../schemas/index.ts';
 import type { SchemaInputs } from '../../schemas/types.ts';
 import type { TopicKey, TopicSchema, TopicValue } from '../../topics/index.ts';
+import { AutomatrixError, codeOfStatus } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { TopicCatalog } from './catalog.ts';
 import { DecodeError, EncodeError, RegistryUnavailableError, SchemaRegistrationError } from './errors.ts';
@@ -123,7 +124,11 @@ export class Serde {
       throw new RegistryUnavailableError(this.registryUrl, (err as Error).message);
     }
     const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: the registry answered ${res.status} ${text.slice(0, 200)}`);
+    if (!res.ok)
+      throw new AutomatrixError(
+        codeOfStatus(res.status) ?? 'unavailable',
+        `${method} ${path}: the registry answered ${res.status} ${text.slice(0, 200)}`,
+      );
     return text ? JSON.parse(text) : null;
   }
 

@@ -2,6 +2,7 @@
  * What another component needs from NeuroWeaver, through Kafka only (no NeuroWeaver in the process):
  * follow a model's champion in the model registry, and ask for a retraining and its answer.
  */
+
 import { randomUUID } from 'node:crypto';
 import type {
   GateDecision,
@@ -12,6 +13,7 @@ import type {
   RetrainReply,
   RetrainRequest,
 } from '../../schemas/index.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { artifactDir, ModelArtifactStore } from '../shared/model-artifacts.ts';
@@ -105,22 +107,26 @@ export async function followChampion(
 const decided = (v: ModelVersion) => v.status !== 'CANDIDATE';
 
 /** No NeuroWeaver instance took the request in time: none runs on this cluster, or none reads its triggers. */
-export class RetrainUnanswered extends Error {}
+export class RetrainUnanswered extends AutomatrixError {
+  constructor(message: string) {
+    super('retrain_unanswered', message);
+  }
+}
 /** NeuroWeaver took the request but the job had not finished when the requester stopped waiting; it goes on. */
-export class RetrainTimedOut extends Error {
+export class RetrainTimedOut extends AutomatrixError {
   readonly jobId: string;
 
   constructor(message: string, jobId: string) {
-    super(message);
+    super('retrain_timed_out', message);
     this.jobId = jobId;
   }
 }
 /** NeuroWeaver refused the request or the job failed (too few rows, training disabled, ...). */
-export class RetrainFailed extends Error {
+export class RetrainFailed extends AutomatrixError {
   readonly jobId: string;
 
   constructor(message: string, jobId: string) {
-    super(message);
+    super('retrain_failed', `NeuroWeaver job ${jobId}: ${message}`);
     this.jobId = jobId;
   }
 }

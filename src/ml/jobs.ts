@@ -3,11 +3,13 @@
  * (request rows or a replayed window), trains in a worker thread, passes the promotion gate, and
  * writes the version to the registry. Progress goes to the status endpoint and the training-events topic.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelVersion, TrainingEventInput } from '../../schemas/types.ts';
 import type { EcosystemEvents } from '../app/events.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { ModelArtifactStore } from '../shared/model-artifacts.ts';
@@ -80,7 +82,11 @@ export interface JobStatus {
   error: string | null;
 }
 
-export class QueueFullError extends Error {}
+export class QueueFullError extends AutomatrixError {
+  constructor(message: string) {
+    super('queue_full', message);
+  }
+}
 
 export interface JobDeps {
   kafka: KafkaConnection;

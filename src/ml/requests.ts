@@ -4,13 +4,19 @@
  * (QUEUED when an instance accepts it, then FINISHED or FAILED; REFUSED at once when it cannot).
  * The request is typed by its Avro schema; what the schema cannot say (ranges) is checked here.
  */
+
 import { Value } from 'typebox/value';
 import type { RetrainRequest } from '../../schemas/index.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import { HyperparametersSchema } from './api-schemas.ts';
 import type { Hyperparameters } from './kinds/types.ts';
 import type { TuneBudget } from './tuner.ts';
 
-export class RequestError extends Error {}
+export class RequestError extends AutomatrixError {
+  constructor(message: string) {
+    super('retrain_invalid', message);
+  }
+}
 
 export interface RetrainParams {
   from: number;

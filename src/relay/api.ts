@@ -3,10 +3,10 @@ import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.ts';
 import { HttpError } from '../api/errors.ts';
 import type { ApiInstance } from '../api/server.ts';
-import { HyperparametersSchema, RetrainFailed, RetrainTimedOut, RetrainUnanswered } from '../ml/index.ts';
+import { HyperparametersSchema } from '../ml/index.ts';
 import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
-import { OptimizeError, type RelayCore } from './relay.ts';
+import type { RelayCore } from './relay.ts';
 import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
 import { registerSink } from './sink.ts';
 import { RelayStatus } from './status.ts';
@@ -280,7 +280,7 @@ const OptimizeReply = Type.Object(
 );
 
 function routeError(err: unknown): never {
-  if (err instanceof RouteError) throw new HttpError(400, `body.${err.message}`, `body.${err.field}`);
+  if (err instanceof RouteError) throw err.in('body');
   throw err;
 }
 
@@ -301,14 +301,12 @@ function checkRoute(raw: Record<string, unknown>): Route {
 /** A route whose Kafka endpoints all have their topic, else a 400 naming the first that does not. */
 async function withTopics(relay: RelayCore, route: Route): Promise<Route> {
   const [missing] = await relay.store.missingTopics(route);
-  if (missing) {
-    const field = `body.endpoints.${missing.index}.target`;
-    throw new HttpError(
-      400,
-      `${field} names topic "${missing.topic}", which does not exist (the broker does not create topics on demand): create it first, e.g. npx automatrix topics create ${missing.topic}`,
-      field,
+  if (missing)
+    throw new RouteError(
+      `endpoints.${missing.index}.target`,
+      `names topic "${missing.topic}", which does not exist (the broker does not create topics on demand): create it first, e.g. npx automatrix topics create ${missing.topic}`,
+      'body',
     );
-  }
   return route;
 }
 
@@ -422,21 +420,14 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     },
     async (req) => {
       const b = req.body ?? {};
-      try {
-        return await relay.optimize({
-          windowMs: (b.windowMinutes ?? 60) * 60_000,
-          timeoutMs: (b.timeoutS ?? 600) * 1000,
-          budget: b.budget,
-          hyperparameters: b.hyperparameters,
-          holdout: b.holdout,
-        });
-      } catch (err) {
-        if (err instanceof OptimizeError) throw new HttpError(err.status, err.message);
-        if (err instanceof RetrainUnanswered) throw new HttpError(503, err.message);
-        if (err instanceof RetrainTimedOut) throw new HttpError(504, err.message);
-        if (err instanceof RetrainFailed) throw new HttpError(409, `NeuroWeaver job ${err.jobId}: ${err.message}`);
-        throw err;
-      }
+      // OptimizeError and NeuroWeaver's Retrain* errors carry their HTTP status (src/errors).
+      return relay.optimize({
+        windowMs: (b.windowMinutes ?? 60) * 60_000,
+        timeoutMs: (b.timeoutS ?? 600) * 1000,
+        budget: b.budget,
+        hyperparameters: b.hyperparameters,
+        holdout: b.holdout,
+      });
     },
   );
 
