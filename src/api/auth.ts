@@ -24,9 +24,6 @@ export function tokenMatches(expected: string, presented: string | undefined): b
 
 export const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Open without the API token even when API_TOKEN is set: the route changes nothing (the built-in sink). */
-    public?: boolean;
-  }
-}
+/** A route whose OpenAPI operation declares `security: []` needs no token, even when API_TOKEN is set. */
+export const isOpen = (schema: { security?: unknown } | undefined): boolean =>
+  Array.isArray(schema?.security) && schema.security.length === 0;

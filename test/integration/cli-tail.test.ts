@@ -132,12 +132,7 @@ describe('reading Avro outputs as text', () => {
     );
 
     const tailed = lines((await runCli(['tail', topic, '--from', '-1h', '--no-follow'], env)).stdout);
-    expect(tailed.map((l) => [l.encoding, l.value]).sort()).toEqual(
-      [
-        ['json', { orderId: 1 }],
-        ['json', { orderId: 2 }],
-        ['text', 'plain text'],
-      ].sort(),
-    );
+    const shown = tailed.map((l) => JSON.stringify([l.encoding, l.value])).sort();
+    expect(shown).toEqual(['["json",{"orderId":1}]', '["json",{"orderId":2}]', '["text","plain text"]']);
   }, 240_000);
 });
