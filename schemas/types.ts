@@ -33,6 +33,9 @@ export type ActionResultInput = Omit<ActionResult, 'data'> & Partial<Pick<Action
 export const ANOMALY_STATE_SYMBOLS = ['OPEN', 'UPDATE', 'CLOSED'] as const;
 export type AnomalyState = (typeof ANOMALY_STATE_SYMBOLS)[number];
 
+export const ANOMALY_KIND_SYMBOLS = ['spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break', 'multivariate', 'unknown'] as const;
+export type AnomalyKind = (typeof ANOMALY_KIND_SYMBOLS)[number];
+
 export interface MetricContribution {
   metric: string;
   value: number;
@@ -49,8 +52,8 @@ export interface Anomaly {
   id: string;
   service: string;
   state: AnomalyState;
-  /** spike, level_shift, drift, variance_change, seasonality_break, multivariate, ... */
-  kind: string;
+  /** What changed: a spike, a level shift, a drift (no longer emitted), a change of variance, a broken season, broken relations between metrics (multivariate). */
+  kind: AnomalyKind;
   /** Metrics involved, most anomalous first. */
   metrics: Array<string>;
   /** 0-1. */

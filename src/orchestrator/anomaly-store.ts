@@ -1,11 +1,11 @@
 /** The incidents this instance has read from the anomalies topic: the latest record of each, bounded. */
-import type { Anomaly, MetricContribution } from '../../schemas/index.ts';
+import type { Anomaly, AnomalyKind, MetricContribution } from '../../schemas/index.ts';
 
 export interface Incident {
   id: string;
   service: string;
   state: 'OPEN' | 'CLOSED';
-  kind: string;
+  kind: AnomalyKind;
   metrics: string[];
   /** Highest score any of its records had. */
   peakScore: number;

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActionKind } from '../../schemas/index.ts';
+import type { ActionKind, AnomalyKind } from '../../schemas/index.ts';
 import type { JobStatus } from '../../src/ml/jobs.ts';
 import { syntheticSamples } from '../../src/ml/synthetic.ts';
 import { type TestKafka, testKafka } from '../helpers/kafka.ts';
@@ -110,7 +110,7 @@ describe('NeuroWeaver retraining triggers', () => {
 
   it('retrains on a regime change (a level_shift opening on the anomaly stream)', async () => {
     const producer = await t.kafka.producer();
-    const anomaly = (id: string, kind: string) => ({
+    const anomaly = (id: string, kind: AnomalyKind) => ({
       key: 'checkout',
       value: {
         id,
