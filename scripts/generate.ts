@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { exampleTrainingRows } from '../src/ml/synthetic.ts';
 import { generateTypes } from './avro-to-ts.ts';
 import { configTable, errorsDoc, topicTable } from './readme-tables.ts';
 
@@ -19,7 +20,15 @@ export function expectedFiles(): Map<string, string> {
   readme = replaceSection(readme, 'topics', topicTable());
   files.set('README.md', readme);
   files.set('docs/errors.md', errorsDoc());
+  files.set('examples/performance-train.json', performanceTrainingExample());
   return files;
+}
+
+/** The training request of the README and docs/neuroweaver.md: one row per line. */
+function performanceTrainingExample(): string {
+  const rows = exampleTrainingRows(1000).map((r) => JSON.stringify(r));
+  // Two trials trained long (early stopping ends them) beat the linear baseline on these rows reliably.
+  return `{"seed":7,"budget":{"trials":2,"maxEpochs":200},"data":[\n${rows.join(',\n')}\n]}\n`;
 }
 
 function replaceSection(text: string, name: string, body: string): string {

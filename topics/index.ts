@@ -21,6 +21,11 @@ export interface TopicDeclaration {
   readonly description: string;
   /** Further topic configs, checked for drift like the rest. */
   readonly configs?: Readonly<Record<string, string>>;
+  /**
+   * String fields that carry JSON text: a producer sending plain JSON may give them as a JSON object
+   * or array, which is read as its JSON text (the HTTP API accepts them that way too).
+   */
+  readonly jsonTextFields?: readonly string[];
 }
 
 const HOUR = 3_600_000;
@@ -36,6 +41,7 @@ const inbound = (tier: string): TopicDeclaration => ({
   cleanupPolicy: 'delete',
   key: 'ordering key (messages with the same key are delivered in order)',
   description: `Inbound messages for RelayCore, ${tier} priority.`,
+  jsonTextFields: ['payload'],
 });
 
 export const TOPICS = {

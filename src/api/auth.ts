@@ -23,3 +23,7 @@ export function tokenMatches(expected: string, presented: string | undefined): b
 }
 
 export const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A route whose OpenAPI operation declares `security: []` needs no token, even when API_TOKEN is set. */
+export const isOpen = (schema: { security?: unknown } | undefined): boolean =>
+  Array.isArray(schema?.security) && schema.security.length === 0;

@@ -35,8 +35,25 @@ interface AjvIssue {
   params: Record<string, unknown>;
 }
 
+const shown = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * What a value failing a union must be instead: a union of literals fails once per literal
+ * (Ajv's "must be equal to constant"), so list the allowed values (and types) of every branch.
+ */
+function unionAlternatives(issues: AjvIssue[]): string | undefined {
+  const allowed = issues.flatMap((i) =>
+    i.keyword === 'const' ? [i.params.allowedValue] : i.keyword === 'enum' ? (i.params.allowedValues as unknown[]) : [],
+  );
+  const types = issues.filter((i) => i.keyword === 'type').map((i) => String(i.params.type));
+  if (!allowed.length && types.length < 2) return undefined;
+  const values = allowed.length > 1 ? `one of ${allowed.map(shown).join(', ')}` : allowed.map(shown).join('');
+  return [values, ...types].filter(Boolean).join(' or ');
+}
+
 /** Turns Ajv's first issue into `body.x must be number` with the field named. */
-function describeValidation(context: string | undefined, issue: AjvIssue): { field: string; message: string } {
+function describeValidation(context: string | undefined, issues: AjvIssue[]): { field: string; message: string } {
+  const issue = issues[0]!;
   const base = [context ?? 'body', ...issue.instancePath.split('/').filter(Boolean)].join('.');
   if (issue.keyword === 'required') {
     const field = `${base}.${String(issue.params.missingProperty)}`;
@@ -46,6 +63,8 @@ function describeValidation(context: string | undefined, issue: AjvIssue): { fie
     const field = `${base}.${String(issue.params.additionalProperty)}`;
     return { field, message: `${field} is not allowed` };
   }
+  const alternatives = unionAlternatives(issues.filter((i) => i.instancePath === issue.instancePath));
+  if (alternatives) return { field: base, message: `${base} must be ${alternatives}` };
   return { field: base, message: `${base} ${issue.message ?? 'is invalid'}` };
 }
 
@@ -56,7 +75,7 @@ export function errorHandler(
   reply: FastifyReply,
 ) {
   if (error.validation?.length) {
-    const { field, message } = describeValidation(error.validationContext, error.validation[0]!);
+    const { field, message } = describeValidation(error.validationContext, error.validation);
     return reply
       .status(400)
       .send({ statusCode: 400, error: 'Bad Request', code: 'bad_request', message, field } satisfies ErrorBody);

@@ -14,7 +14,7 @@ import type { ComponentHealth } from '../app/component.ts';
 import type { Config } from '../config/index.ts';
 import { ERROR_CODES, type ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
-import { MUTATING, presentedToken, tokenMatches } from './auth.ts';
+import { isOpen, MUTATING, presentedToken, tokenMatches } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { httpMetrics, metricsRegistry } from './metrics.ts';
 
@@ -118,7 +118,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
   if (config.API_TOKEN) {
     const token = config.API_TOKEN;
     app.addHook('onRequest', async (request, reply) => {
-      if (!MUTATING.has(request.method)) return;
+      if (!MUTATING.has(request.method) || isOpen(request.routeOptions.schema)) return;
       if (!tokenMatches(token, presentedToken(request.headers))) {
         return reply.status(401).header('www-authenticate', 'Bearer').send({
           statusCode: 401,

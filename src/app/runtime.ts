@@ -47,6 +47,8 @@ export async function prepareKafka(kafka: KafkaConnection, log: Logger): Promise
       `topic ${d.topic} differs from its declaration: ${d.field} is ${d.actual}, declared ${d.declared} (left as is)`,
     );
   await kafka.serde.registerAll();
+  const swept = await admin.sweepPrivateGroups(kafka.catalog.prefix).catch(() => []);
+  if (swept.length) log.info({ groups: swept }, 'deleted private consumer groups that stopped processes left behind');
   log.info({ topics: kafka.catalog.keys().length }, 'topics and schemas ready');
 }
 

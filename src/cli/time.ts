@@ -10,6 +10,8 @@ export function parseTime(text: string, now = Date.now()): number {
   const rel = /^-(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(s);
   if (rel) return inRange(text, Math.round(now - Number(rel[1]) * UNITS[rel[2]!]!));
   if (/^\d{10,16}$/.test(s)) return inRange(text, Number(s));
+  // Date.parse would read any short number as a year ("0" is 2000-01-01); only a 4-digit year means one.
+  if (/^\d+$/.test(s) && s.length !== 4) throw new Error(`"${text}" is not a time: epoch milliseconds have 13 digits`);
   const t = Date.parse(s);
   if (Number.isNaN(t))
     throw new Error(

@@ -5,7 +5,7 @@ import { parseTime } from '../cli/time.ts';
 import { effectiveLogLevel, loadConfig } from '../config/index.ts';
 import { KafkaConnection } from '../kafka/index.ts';
 import { logger, rootLogger } from '../log/index.ts';
-import { backfill, DemoGenerator, sendBatch } from './demo.ts';
+import { backfill, DemoGenerator, demoRoutes, sendBatch } from './demo.ts';
 
 const program = new Command('demo')
   .description('Writes demo records to the topics the dashboard shows (same KAFKA_* variables as the app).')
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     log,
   });
   await prepareKafka(kafka, log);
+  await (await kafka.producer()).send('relay.routes', demoRoutes(`http://localhost:${config.PORT}`));
   const gen = new DemoGenerator(Number(opts.seed));
   const now = Date.now();
   const history =

@@ -12,6 +12,7 @@ import type {
   MetricSampleInput,
   ModelVersionInput,
   OrchestratorActionInput,
+  Route,
   TrainingEventInput,
 } from '../../schemas/types.ts';
 import type { KafkaConnection, TypedProducer } from '../kafka/index.ts';
@@ -61,6 +62,32 @@ export const ROUTES = [
     ],
   },
 ];
+
+/**
+ * The demo's routes as RelayCore records them (relay.routes), so that a RelayCore of the same
+ * deployment knows the routes the demo's outcomes name; their endpoints are the built-in sink,
+ * answering as slowly as the demo's endpoints.
+ */
+export function demoRoutes(apiBase: string, now = Date.now()): { key: string; value: Route }[] {
+  return ROUTES.map((r) => ({
+    key: r.route,
+    value: {
+      name: r.route,
+      policy: 'learned',
+      endpoints: r.endpoints.map((e) => ({
+        id: e.id,
+        kind: 'HTTP' as const,
+        target: `${apiBase}/api/v2/relaycore/sink?delayMs=${e.latency}`,
+        weight: 1,
+        timeoutMs: 2000,
+        headers: {},
+      })),
+      maxAttempts: 3,
+      settings: {},
+      updatedAt: now,
+    },
+  }));
+}
 
 /** The same seed gives the same demo. */
 function prng(seed: number): () => number {
@@ -399,12 +426,22 @@ export class DemoGenerator {
     );
     this.version++;
     const version = `v${this.version}`;
+    // As NeuroWeaver records a version: holdout error in the target's units next to the linear baseline's.
+    const holdoutRmse = round(0.019 + 0.006 * this.rand(), 4);
+    const baselineRmse = round(holdoutRmse * (1.25 + 0.1 * this.rand()), 4);
     const champion: ModelVersionInput = {
       model: 'performance',
       version,
       parent: this.champion?.version ?? null,
       status: 'CHAMPION',
-      metrics: { val_loss: round(job.best, 4), mae: round(job.best * 0.8, 4) },
+      metrics: {
+        holdout_rmse: holdoutRmse,
+        holdout_mae: round(holdoutRmse * 0.8, 4),
+        baseline_rmse: baselineRmse,
+        baseline_mae: round(baselineRmse * 0.8, 4),
+        val_loss: round(job.best, 4),
+        trials: TRIALS,
+      },
       hyperparameters: { units: '64' },
       dataSource: 'metrics.samples',
       rows: 86_400,
@@ -426,7 +463,7 @@ export class DemoGenerator {
         kind: 'training',
         severity: 'INFO',
         subject: 'performance',
-        message: `performance ${version} is the new champion (val_loss ${round(job.best, 4)})`,
+        message: `performance ${version} is the new champion (holdout rmse ${holdoutRmse} vs linear ${baselineRmse})`,
         data: { version },
       }),
     );

@@ -30,7 +30,7 @@ export function createDetector(ctx: ComponentContext): Component {
   const { config } = ctx;
   const processor = new DetectProcessor(ctx.kafka, ctx.log, {
     ...engineOptions(config),
-    groupId: `${config.KAFKA_TOPIC_PREFIX}detect`,
+    groupId: ctx.kafka.groupId('detect'),
     snapshotIntervalMs: config.DETECT_SNAPSHOT_INTERVAL_MS,
     maxServices: config.DETECT_MAX_SERVICES,
   });

@@ -1,6 +1,8 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import { type TopicKey, topicConfigs } from '../../topics/index.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { TopicCatalog } from './catalog.ts';
+import { isPrivateGroup } from './groups.ts';
 import type { PartitionRange } from './types.ts';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -25,6 +27,13 @@ export interface PartitionLag {
   committed: string | null;
   high: string;
   lag: number;
+}
+
+export interface GroupInfo {
+  groupId: string;
+  /** Stable, Empty, PreparingRebalance, ... as the broker reports it. */
+  state: string;
+  members: number;
 }
 
 export interface ClusterInfo {
@@ -135,7 +144,8 @@ export class KafkaAdmin {
     try {
       return await this.admin.createTopics({ waitForLeaders: true, ...opts });
     } catch (err) {
-      if (!SETTLING.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`)) throw err;
+      if (!SETTLING.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`))
+        throw creationError(err);
       await untilMetadataSettles(() => this.admin.fetchTopicMetadata({ topics: opts.topics.map((t) => t.topic) }));
       return true;
     }
@@ -190,9 +200,58 @@ export class KafkaAdmin {
     await this.admin.deleteGroups([groupId]).catch(() => undefined);
   }
 
+  /** Consumer groups whose id starts with `prefix`, with their state. */
+  async groups(prefix = ''): Promise<GroupInfo[]> {
+    const ids = (await this.admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
+    if (!ids.length) return [];
+    const { groups } = await this.admin.describeGroups(ids);
+    return groups
+      .map((g) => ({ groupId: g.groupId, state: g.state, members: g.members.length }))
+      .sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  /** Topics a group has committed offsets on. */
+  async groupTopics(groupId: string): Promise<string[]> {
+    const offsets = await this.admin.fetchOffsets({ groupId });
+    return offsets.filter((t) => t.partitions.some((p) => p.offset !== '-1')).map((t) => t.topic);
+  }
+
+  /** Deletes groups that have no member (the broker refuses the others); returns those deleted. */
+  async deleteEmptyGroups(groupIds: string[]): Promise<string[]> {
+    if (!groupIds.length) return [];
+    const { groups } = await this.admin.describeGroups(groupIds);
+    const empty = groups.filter((g) => g.state === 'Empty' || g.state === 'Dead').map((g) => g.groupId);
+    const deleted: string[] = [];
+    for (const id of empty) {
+      const ok = await this.admin.deleteGroups([id]).then(
+        () => true,
+        () => false,
+      );
+      if (ok) deleted.push(id);
+    }
+    return deleted;
+  }
+
+  /**
+   * Deletes the private groups under `prefix` that no consumer uses any more: a process that died
+   * could not delete its own (see groups.ts). A live private consumer's group has a member and stays.
+   */
+  async sweepPrivateGroups(prefix: string): Promise<string[]> {
+    const ids = (await this.admin.listGroups()).groups.map((g) => g.groupId).filter((id) => isPrivateGroup(id, prefix));
+    return this.deleteEmptyGroups(ids);
+  }
+
   async disconnect(): Promise<void> {
     await this.admin.disconnect();
   }
+}
+
+/** kafkajs reports "Topic creation errors" and keeps the broker's reasons in `errors`: say them. */
+function creationError(err: unknown): Error {
+  const reasons = [...new Set(((err as { errors?: { message?: string }[] }).errors ?? []).map((e) => e.message))].join(
+    '; ',
+  );
+  return reasons ? new AutomatrixError('bad_request', reasons, { cause: err }) : (err as Error);
 }
 
 const SETTLING =

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import { type Logger, logger as makeLogger } from '../log/index.ts';
 import { KafkaAdmin } from './admin.ts';
@@ -6,6 +5,7 @@ import './kafkajs-timers.ts';
 import { TopicCatalog } from './catalog.ts';
 import type { KafkaClientName } from './config.ts';
 import { type BatchConsumer, type ConsumerOptions, KafkajsBatchConsumer } from './consumer.ts';
+import { privateGroupId, sharedGroupId } from './groups.ts';
 import { PlatformaticBatchConsumer } from './platformatic/consumer.ts';
 import { type PlatformaticBase, platformaticTransport } from './platformatic/producer.ts';
 import { kafkajsTransport, TypedProducer } from './producer.ts';
@@ -13,6 +13,8 @@ import { type ReaderOptions, TopicReader } from './reader.ts';
 import { Serde } from './serde.ts';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+
+const SETTLING_METADATA = /does not host this topic-partition|There is no leader for this topic-partition/;
 
 export interface ConnectionOptions {
   brokers: string[];
@@ -38,6 +40,8 @@ export class KafkaConnection {
   private readonly kafka: Kafka;
   private adminClient?: Promise<KafkaAdmin>;
   private sharedProducer?: Promise<TypedProducer>;
+  /** Consumers and readers: closed first, while the admin that deletes their private groups is still connected. */
+  private readonly consumerClosers = new Set<() => Promise<void>>();
   private readonly closers = new Set<() => Promise<void>>();
 
   readonly options: ConnectionOptions;
@@ -60,7 +64,13 @@ export class KafkaConnection {
 
   private forwardLog({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) {
     const { message, timestamp: _t, logger: _l, ...rest } = log;
-    if (level <= logLevel.ERROR) this.log.error({ kafkajs: rest }, message);
+    // A topic just created answers metadata requests this way until its leader settles, and kafkajs retries;
+    // a failed topic creation is thrown to the caller (KafkaAdmin.create), which says why.
+    const handled =
+      (message.startsWith('Response Metadata') && SETTLING_METADATA.test(String(rest.error ?? ''))) ||
+      message.startsWith('Response CreateTopics');
+    if (handled) this.log.debug({ kafkajs: rest }, message);
+    else if (level <= logLevel.ERROR) this.log.error({ kafkajs: rest }, message);
     else if (level === logLevel.WARN) this.log.warn({ kafkajs: rest }, message);
     else this.log.debug({ kafkajs: rest }, message);
   }
@@ -100,9 +110,31 @@ export class KafkaConnection {
     return wrapped;
   }
 
+  /** The consumer group `name` of this deployment, shared by its processes (scoped by the topic prefix). */
+  groupId(name: string): string {
+    return sharedGroupId(this.catalog.prefix, name);
+  }
+
+  /**
+   * A consumer in a group of its own (it reads the topic whole, whatever other processes do): the
+   * group is named after `name` under the topic prefix and deleted when the consumer disconnects.
+   */
+  privateConsumer(name: string, opts: Omit<ConsumerOptions, 'groupId'> = {}): BatchConsumer {
+    const groupId = privateGroupId(this.catalog.prefix, name);
+    return this.newConsumer({ ...opts, groupId }, async () => (await this.admin()).deleteGroup(groupId));
+  }
+
+  /** A consumer in the group `opts.groupId`: name it with groupId(), or use privateConsumer(). */
   consumer(opts: ConsumerOptions): BatchConsumer {
+    return this.newConsumer(opts);
+  }
+
+  private newConsumer(opts: ConsumerOptions, afterDisconnect?: () => Promise<void>): BatchConsumer {
     if (this.options.client === 'platformatic') {
-      return this.forgetOnDisconnect(new PlatformaticBatchConsumer(this.platformaticBase(), opts, this.log));
+      return this.forgetOnDisconnect(
+        new PlatformaticBatchConsumer(this.platformaticBase(), opts, this.log),
+        afterDisconnect,
+      );
     }
     const consumer = this.kafka.consumer({
       groupId: opts.groupId,
@@ -115,18 +147,19 @@ export class KafkaConnection {
       readUncommitted: !(opts.readCommittedOnly ?? true),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000 },
     });
-    return this.forgetOnDisconnect(new KafkajsBatchConsumer(consumer, opts.groupId));
+    return this.forgetOnDisconnect(new KafkajsBatchConsumer(consumer, opts.groupId), afterDisconnect);
   }
 
   /** Consumers come and go (every replay makes one): close() disconnects those still open, and forgets the others. */
-  private forgetOnDisconnect(consumer: BatchConsumer): BatchConsumer {
+  private forgetOnDisconnect(consumer: BatchConsumer, afterDisconnect?: () => Promise<void>): BatchConsumer {
     const disconnect = consumer.disconnect.bind(consumer);
     const close = async () => {
-      this.closers.delete(close);
+      this.consumerClosers.delete(close);
       await disconnect();
+      await afterDisconnect?.().catch(() => undefined);
     };
     consumer.disconnect = close;
-    this.closers.add(close);
+    this.consumerClosers.add(close);
     return consumer;
   }
 
@@ -143,7 +176,7 @@ export class KafkaConnection {
 
   /** A reader of one topic from explicit offsets that commits nothing (mirrors, replays). Call `start()`. */
   reader(opts: ReaderOptions): TopicReader {
-    const groupId = `${this.options.clientId ?? 'automatrix'}-reader-${randomUUID()}`;
+    const groupId = privateGroupId(this.catalog.prefix, 'reader');
     const consumer = this.kafka.consumer({
       groupId,
       sessionTimeout: 30_000,
@@ -155,18 +188,20 @@ export class KafkaConnection {
     });
     const close = () => reader.stop();
     const reader: TopicReader = new TopicReader(consumer, groupId, opts, async (id) => {
-      this.closers.delete(close);
+      this.consumerClosers.delete(close);
       await (await this.admin()).deleteGroup(id);
     });
-    this.closers.add(close);
+    this.consumerClosers.add(close);
     return reader;
   }
 
   /** Disconnects everything this connection opened. */
   async close(): Promise<void> {
-    const closers = [...this.closers].reverse();
-    this.closers.clear();
-    await Promise.allSettled(closers.map((c) => c()));
+    for (const set of [this.consumerClosers, this.closers]) {
+      const closers = [...set].reverse();
+      set.clear();
+      await Promise.allSettled(closers.map((c) => c()));
+    }
   }
 }
 

@@ -1,6 +1,13 @@
 /** Everything that talks to Kafka and the schema registry. No kafkajs import outside this folder. */
 
-export { type ClusterInfo, KafkaAdmin, type PartitionLag, type TopicDrift, type TopicReport } from './admin.ts';
+export {
+  type ClusterInfo,
+  type GroupInfo,
+  KafkaAdmin,
+  type PartitionLag,
+  type TopicDrift,
+  type TopicReport,
+} from './admin.ts';
 export { TopicCatalog } from './catalog.ts';
 export { type ConnectionOptions, KafkaConnection, probeBroker } from './client.ts';
 export {
@@ -18,6 +25,7 @@ export {
   RegistryUnavailableError,
   SchemaRegistrationError,
 } from './errors.ts';
+export { isPrivateGroup } from './groups.ts';
 export { murmur2, partitionForKey } from './partitioner.ts';
 export { type ProducerTransport, TypedProducer, type TypedRecord } from './producer.ts';
 export { type ReaderOptions, TopicReader } from './reader.ts';

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { KafkaConnection } from './client.ts';
 import type { ConsumedRecord } from './types.ts';
 
@@ -51,8 +50,7 @@ export async function replayWindow(conn: KafkaConnection, opts: ReplayOptions): 
   const pending = new Set(ranges.filter((r) => r.end !== r.start).map((r) => r.partition));
   if (!pending.size) return result;
 
-  const groupId = `automatrix-replay-${randomUUID()}`;
-  const consumer = conn.consumer({ groupId, maxWaitTimeMs: 100 });
+  const consumer = conn.privateConsumer('replay', { maxWaitTimeMs: 100 });
   const inWindow = (r: ConsumedRecord) =>
     (opts.from === undefined || r.timestamp >= opts.from) && (opts.to === undefined || r.timestamp <= opts.to);
   try {
@@ -95,7 +93,6 @@ export async function replayWindow(conn: KafkaConnection, opts: ReplayOptions): 
     return result;
   } finally {
     await consumer.disconnect().catch(() => undefined);
-    await admin.deleteGroup(groupId);
   }
 }
 

@@ -8,6 +8,7 @@ import avsc from 'avsc';
 import { loadSchema } from '../../schemas/index.ts';
 import type { SchemaInputs } from '../../schemas/types.ts';
 import type { TopicKey, TopicSchema, TopicValue } from '../../topics/index.ts';
+import { AutomatrixError, codeOfStatus } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { TopicCatalog } from './catalog.ts';
 import { DecodeError, EncodeError, RegistryUnavailableError, SchemaRegistrationError } from './errors.ts';
@@ -91,6 +92,44 @@ export class Serde {
     this.headers.set(key, header);
     this.log?.debug({ subject, id }, 'schema registered');
     return id;
+  }
+
+  /** Subjects in the registry (Apicurio lists at most 1000: ask for a known name with hasSubject). */
+  async subjects(): Promise<string[]> {
+    return (await this.registryCall('GET', '/subjects')) as string[];
+  }
+
+  async hasSubject(subject: string): Promise<boolean> {
+    try {
+      await this.registryCall('GET', `/subjects/${encodeURIComponent(subject)}/versions`);
+      return true;
+    } catch (err) {
+      if (err instanceof RegistryUnavailableError) throw err;
+      return false;
+    }
+  }
+
+  /** Deletes a subject and its schema versions for good (soft, then permanent, as the Confluent API wants). */
+  async deleteSubject(subject: string): Promise<void> {
+    const path = `/subjects/${encodeURIComponent(subject)}`;
+    await this.registryCall('DELETE', path);
+    await this.registryCall('DELETE', `${path}?permanent=true`);
+  }
+
+  private async registryCall(method: string, path: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.registryUrl}${path}`, { method, signal: AbortSignal.timeout(10_000) });
+    } catch (err) {
+      throw new RegistryUnavailableError(this.registryUrl, (err as Error).message);
+    }
+    const text = await res.text();
+    if (!res.ok)
+      throw new AutomatrixError(
+        codeOfStatus(res.status) ?? 'unavailable',
+        `${method} ${path}: the registry answered ${res.status} ${text.slice(0, 200)}`,
+      );
+    return text ? JSON.parse(text) : null;
   }
 
   /** Schema id our encoder writes for a topic (after registration). */
@@ -227,7 +266,17 @@ export class Serde {
     } catch (err) {
       throw new DecodeError('invalid_json', `value is neither Avro nor JSON: ${(err as Error).message}`);
     }
-    return this.validate(key, parsed);
+    return this.validate(key, this.withJsonText(key, parsed));
+  }
+
+  /** The topic's JSON-text fields given as JSON objects or arrays, turned into their JSON text. */
+  private withJsonText(key: TopicKey, value: unknown): unknown {
+    const fields = this.catalog.declaration(key).jsonTextFields;
+    if (!fields || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    const record = value as Record<string, unknown>;
+    const structured = fields.filter((f) => typeof record[f] === 'object' && record[f] !== null);
+    if (!structured.length) return value;
+    return { ...record, ...Object.fromEntries(structured.map((f) => [f, JSON.stringify(record[f])])) };
   }
 
   /** Checks a JS value against the topic schema and returns it with defaults filled in. */

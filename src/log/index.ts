@@ -22,14 +22,15 @@ const REDACT = [
 
 let root: Logger | undefined;
 
-/** The process-wide logger; the first call fixes its level. */
-export function rootLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  root ??= pino({
+/** The process-wide logger; the first call fixes its level and stream (the CLI logs to stderr: stdout is its output). */
+export function rootLogger(level = process.env.LOG_LEVEL ?? 'info', to: 'stdout' | 'stderr' = 'stdout'): Logger {
+  const options = {
     level,
     base: { pid: process.pid },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  root ??= to === 'stderr' ? pino(options, pino.destination(2)) : pino(options);
   return root;
 }
 

@@ -1,6 +1,7 @@
 /** TypeBox schemas of NeuroWeaver's HTTP API (they are also its OpenAPI documentation under /docs). */
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Hyperparameters } from '../../schemas/index.ts';
+import { exampleTrainingRows } from './synthetic.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Number());
@@ -14,6 +15,8 @@ export const EXAMPLE_ROW = {
   request_count: 1500,
 };
 const EXAMPLE_TRAINING_ROW = { ...EXAMPLE_ROW, performance_score: 0.8 };
+/** The first rows of examples/performance-train.json: the fewest the API takes (ML_MIN_TRAINING_ROWS). */
+const EXAMPLE_TRAINING_ROWS = exampleTrainingRows(50);
 
 export const Time = Type.Union([Type.String(), Type.Integer()], {
   description: 'ISO date-time, epoch milliseconds, `now`, or relative to now (`-2h`, `-15m`, `-7d`).',
@@ -109,7 +112,12 @@ export const TrainBody = Type.Object(
   },
   {
     additionalProperties: false,
-    examples: [{ data: [EXAMPLE_TRAINING_ROW] }, { from: '-24h', to: 'now', budget: { trials: 8, timeS: 300 } }],
+    description:
+      'A first model becomes champion only if it beats a linear regression on the holdout: the 50 rows of the first example are the fewest accepted and rarely enough (the job then reports the version REJECTED, with why); examples/performance-train.json has 1000. The second example replays what services sent to metrics.samples.',
+    examples: [
+      { seed: 7, data: EXAMPLE_TRAINING_ROWS },
+      { from: '-24h', to: 'now', budget: { trials: 8, timeS: 300 } },
+    ],
   },
 );
 
@@ -303,10 +311,11 @@ export const PredictBody = Type.Union(
 export const PredictQuery = Type.Object(
   {
     model: Type.Optional(Type.String({ default: 'performance', examples: ['performance'] })),
+    // No example: Swagger would pre-fill it, and a made-up version is not found.
     version: Type.Optional(
       Type.String({
-        description: 'Predict with this version instead of the champion (e.g. to compare a rejected challenger).',
-        examples: ['v20261127-101500-3fa2'],
+        description:
+          'Predict with this version instead of the champion (e.g. to compare a rejected challenger); versions are listed by GET /neuroweaver/models.',
       }),
     ),
   },
@@ -323,9 +332,13 @@ export const PredictReply = Type.Object(
 export const ModelParams = Type.Object({ model: Type.String({ examples: ['performance'] }) });
 export const VersionParams = Type.Object({
   model: Type.String({ examples: ['performance'] }),
-  version: Type.String({ examples: ['v20261127-101500-3fa2'] }),
+  version: Type.String({ description: 'A version listed by GET /neuroweaver/models.' }),
 });
-export const JobParams = Type.Object({ id: Type.String({ examples: ['0b7c2d0e-5a1f-4c7e-9f1e-2d7a1c3b4e5f'] }) });
+export const JobParams = Type.Object({
+  id: Type.String({
+    description: 'A job id, as POST /neuroweaver/train answers it (GET /neuroweaver/jobs lists them).',
+  }),
+});
 export const ModelsQuery = Type.Object(
   { model: Type.Optional(Type.String({ examples: ['performance'] })) },
   { additionalProperties: false },

@@ -168,8 +168,7 @@ export async function requestRetraining(
   const topic = kafka.catalog.name('retrain.replies');
   const admin = await kafka.admin();
   const ends = await admin.offsets(topic);
-  const groupId = `${kafka.catalog.prefix}retrain-request-${id}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeMs: 100 });
+  const consumer = kafka.privateConsumer('retrain-request', { maxWaitTimeMs: 100 });
   const joined = new Promise<void>((resolve) => consumer.onGroupJoin(() => resolve()));
   let onReply: (r: RetrainReply) => void = () => undefined;
   try {
@@ -244,7 +243,6 @@ export async function requestRetraining(
     return await answer;
   } finally {
     await consumer.disconnect().catch(() => undefined);
-    await admin.deleteGroup(groupId).catch(() => undefined);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The champion/challenger gate: a challenger replaces the champion only if it beats it on the same
- * holdout, and, for kinds with a classic baseline, only if it also beats that baseline there.
+ * holdout, and, for kinds with a classic baseline, only if it also beats that baseline there. A first
+ * version (or one replacing a champion that cannot be evaluated) must also beat the linear baseline.
  */
 import type { AnyModelKind } from './kinds/types.ts';
 
@@ -21,28 +22,41 @@ export function decidePromotion(
     return { promote: false, reason: `the challenger has no finite ${name}` };
   const lower = kind.primaryMetric.lowerIsBetter;
   const better = (a: number, b: number) => (lower ? a < b : a > b);
+  const finite = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v);
   const classic = challenger[`classic_${kind.primaryMetric.name}`];
-  const hasClassic = classic !== undefined && Number.isFinite(classic);
+  const linear = challenger[`baseline_${kind.primaryMetric.name}`];
   const orClassic = (promoted: Decision): Decision =>
-    hasClassic && !better(ours, classic)
+    finite(classic) && !better(ours, classic)
       ? {
           promote: false,
           reason: `does not beat the classic baseline: ${name} ${fmt(ours)} vs ${fmt(classic)} on the same holdout`,
         }
       : promoted;
+  // With no champion to beat, the linear baseline is the bar: a network worse than it is no model to serve.
+  const orBaselines = (promoted: Decision): Decision =>
+    finite(linear) && !better(ours, linear)
+      ? {
+          promote: false,
+          reason: `does not beat the linear baseline: ${name} ${fmt(ours)} vs ${fmt(linear)} on the same holdout`,
+        }
+      : orClassic(promoted);
+  const bars = [
+    finite(classic) ? `classic baseline ${fmt(classic)}` : '',
+    finite(linear) ? `linear baseline ${fmt(linear)}` : '',
+  ].filter(Boolean);
   if (!champion)
-    return orClassic({
+    return orBaselines({
       promote: true,
-      reason: `first version: ${name} ${fmt(ours)}${hasClassic ? ` (classic baseline ${fmt(classic)})` : ''}`,
+      reason: `first version: ${name} ${fmt(ours)}${bars.length ? ` (${bars.join(', ')})` : ''}`,
     });
   if ('error' in champion)
-    return orClassic({
+    return orBaselines({
       promote: true,
       reason: `champion ${champion.version} could not be evaluated (${champion.error}); the challenger (${name} ${fmt(ours)}) replaces it`,
     });
   const theirs = champion.metrics[name];
-  if (theirs === undefined || !Number.isFinite(theirs))
-    return orClassic({ promote: true, reason: `champion ${champion.version} has no finite ${name} on this holdout` });
+  if (!finite(theirs))
+    return orBaselines({ promote: true, reason: `champion ${champion.version} has no finite ${name} on this holdout` });
   const needed = lower ? theirs * (1 - minImprovement) : theirs * (1 + minImprovement);
   const comparison = `${name} ${fmt(ours)} vs champion ${champion.version} ${fmt(theirs)} on the same holdout`;
   if (!better(ours, needed))

@@ -3,7 +3,6 @@
  * `<model>/<version>`), read to its end at start and followed afterwards, so a restarted instance
  * and every other instance see the same versions and champions.
  */
-import { randomUUID } from 'node:crypto';
 import type { ModelVersion } from '../../schemas/types.ts';
 import type { BatchConsumer, ConsumedBatch, KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -16,7 +15,6 @@ export class ModelRegistry {
   private readonly records = new Map<string, ModelVersion>();
   private readonly listeners: ((v: ModelVersion) => void)[] = [];
   private consumer?: BatchConsumer;
-  private groupId?: string;
   /** Why the registry stopped following the topic, if it did. */
   failure?: string;
 
@@ -38,8 +36,7 @@ export class ModelRegistry {
     let caughtUp!: () => void;
     const ready = new Promise<void>((resolve) => (caughtUp = resolve));
     if (!pending.size) caughtUp();
-    this.groupId = `${this.kafka.catalog.prefix}neuroweaver-registry-${randomUUID()}`;
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 200 });
+    this.consumer = this.kafka.privateConsumer('neuroweaver-registry', { maxWaitTimeMs: 200 });
     this.consumer.onCrash((err, restarting) => {
       if (!restarting) this.failure = `model registry consumer stopped: ${err.message}`;
     });
@@ -191,6 +188,5 @@ export class ModelRegistry {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
-    if (this.groupId) await (await this.kafka.admin()).deleteGroup(this.groupId);
   }
 }

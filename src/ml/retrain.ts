@@ -162,7 +162,7 @@ export class Retrainer {
       ...kinds.map((k) => k.source),
     ]);
     // One group for every instance: each trigger record reaches one of them.
-    this.consumer = kafka.consumer({ groupId: `${kafka.catalog.prefix}neuroweaver-triggers` });
+    this.consumer = kafka.consumer({ groupId: kafka.groupId('neuroweaver-triggers') });
     const joined = new Promise<void>((resolve) => this.consumer!.onGroupJoin(() => resolve()));
     this.consumer.onCrash((err, restarting) => {
       if (!restarting) this.failure = `retraining triggers consumer stopped: ${err.message}`;

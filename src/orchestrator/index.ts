@@ -59,7 +59,6 @@ export function createOrchestrator(ctx: ComponentContext): Component {
   const { config } = ctx;
   const brain = new Brain(brainSettings(config));
   const runner = new OrchestratorRunner(ctx.kafka, brain, ctx.log, ctx.events, {
-    groupPrefix: config.KAFKA_TOPIC_PREFIX,
     lookbackMs: config.ORCH_ANOMALY_LOOKBACK_MS,
     trainWindowMs: config.ORCH_TRAIN_WINDOW_MS,
     webhook: { url: config.ORCH_WEBHOOK_URL, allowedHosts: config.ORCH_WEBHOOK_ALLOWED_HOSTS },

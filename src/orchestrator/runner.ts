@@ -11,7 +11,6 @@
  * step of its lifecycle (lifecycle.ts) goes to orchestrator.actions (key: target); this process is
  * the executor of webhook actions, and answers them on action.results like any executor.
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ActionResultInput, OrchestratorAction } from '../../schemas/index.ts';
 import type { EcosystemEvents } from '../app/events.ts';
@@ -29,7 +28,6 @@ import type { Condition } from './policy.ts';
 import { executeWebhook, type WebhookSettings } from './webhook.ts';
 
 export interface RunnerOptions {
-  groupPrefix: string;
   lookbackMs: number;
   /** Metric history replayed on every group join to rebuild the models (0: resume from committed offsets). */
   trainWindowMs: number;
@@ -41,8 +39,6 @@ export class OrchestratorRunner {
   private metrics?: BatchConsumer;
   private feed?: BatchConsumer;
   private results?: BatchConsumer;
-  private readonly feedGroup: string;
-  private readonly resultsGroup: string;
   readonly lifecycle: ActionLifecycle;
   private ticker?: NodeJS.Timeout;
   private readonly instance = `${hostname()}:${process.pid}`;
@@ -63,8 +59,6 @@ export class OrchestratorRunner {
     this.log = log;
     this.events = events;
     this.opts = opts;
-    this.feedGroup = `${opts.groupPrefix}orchestrator-feed-${randomUUID()}`;
-    this.resultsGroup = `${opts.groupPrefix}orchestrator-results-${randomUUID()}`;
     this.lifecycle = new ActionLifecycle(opts.lifecycle);
   }
 
@@ -78,13 +72,13 @@ export class OrchestratorRunner {
   async start(): Promise<void> {
     const topic = (k: 'metrics.samples' | 'anomalies' | 'ecosystem.events') => this.kafka.catalog.name(k);
     this.metricPartitions = await (await this.kafka.admin()).partitionCount(topic('metrics.samples'));
-    this.metrics = this.kafka.consumer({ groupId: `${this.opts.groupPrefix}orchestrator`, maxWaitTimeMs: 200 });
+    this.metrics = this.kafka.consumer({ groupId: this.kafka.groupId('orchestrator'), maxWaitTimeMs: 200 });
     this.metrics.onGroupJoin((a) => {
       this.owned = new Set(a[topic('metrics.samples')] ?? []);
       void this.rewind(topic('metrics.samples'), [...this.owned]);
     });
-    this.feed = this.kafka.consumer({ groupId: this.feedGroup, maxWaitTimeMs: 200 });
-    this.results = this.kafka.consumer({ groupId: this.resultsGroup, maxWaitTimeMs: 100 });
+    this.feed = this.kafka.privateConsumer('orchestrator-feed', { maxWaitTimeMs: 200 });
+    this.results = this.kafka.privateConsumer('orchestrator-results', { maxWaitTimeMs: 100 });
     for (const c of [this.metrics, this.feed, this.results]) {
       c.onCrash((error, restarting) => {
         this.crashed = restarting ? undefined : error.message;
@@ -113,8 +107,6 @@ export class OrchestratorRunner {
     if (this.ticker) clearInterval(this.ticker);
     await Promise.allSettled([this.metrics?.stop(), this.feed?.stop(), this.results?.stop()]);
     await Promise.allSettled([this.feed?.disconnect(), this.results?.disconnect()]);
-    const admin = await this.kafka.admin();
-    await Promise.all([admin.deleteGroup(this.feedGroup), admin.deleteGroup(this.resultsGroup)]);
   }
 
   /**

@@ -7,7 +7,6 @@
  * catching up it answers only actions recent enough for the orchestrator to still be waiting.
  * The action id is the idempotency key.
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ActionKind, OrchestratorAction } from '../../schemas/index.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
@@ -51,7 +50,6 @@ export class ActionApplier {
   private readonly applied = new Set<string>();
   readonly recent: AppliedAction[] = [];
   private consumer?: BatchConsumer;
-  private groupId = '';
   private live = false;
   private readonly results: TopicSink<'action.results'>;
   private readonly instance = `${hostname()}:${process.pid}`;
@@ -74,8 +72,7 @@ export class ActionApplier {
     const ends = await (await this.kafka.admin()).offsets(topic);
     const pending = new Map(ends.filter((e) => e.high !== e.low).map((e) => [e.partition, BigInt(e.high)]));
     this.live = pending.size === 0;
-    this.groupId = `automatrix-relay-actions-${randomUUID()}`;
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 100 });
+    this.consumer = this.kafka.privateConsumer('relay-actions', { maxWaitTimeMs: 100 });
     await this.consumer.subscribe([topic], { fromBeginning: true });
     await this.consumer.run(async (batch) => {
       for (const record of batch.records) {
@@ -191,6 +188,5 @@ export class ActionApplier {
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
     await this.results.flush();
-    if (this.groupId) await (await this.kafka.admin()).deleteGroup(this.groupId);
   }
 }

@@ -8,6 +8,7 @@ import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
 import type { RelayCore } from './relay.ts';
 import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
+import { registerSink } from './sink.ts';
 import { RelayStatus } from './status.ts';
 
 const tags = ['relaycore'];
@@ -26,7 +27,7 @@ const EndpointSchema = Type.Object(
     kind: Type.Union([Type.Literal('HTTP'), Type.Literal('KAFKA')]),
     target: Type.String({
       description: 'URL for HTTP, topic name for KAFKA.',
-      examples: ['http://orders-a.internal:8080/ingest'],
+      examples: ['http://localhost:8000/api/v2/relaycore/sink', 'orders.audit'],
     }),
     weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, default: 1 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 })),
@@ -53,12 +54,13 @@ const RouteFields = {
   ),
 };
 
+/** Runs as written against `npm start`: both endpoints are the built-in sink (b answers late). */
 const routeExample = {
   name: 'orders',
   policy: 'p2c-peak-ewma',
   endpoints: [
-    { id: 'a', kind: 'HTTP', target: 'http://orders-a.internal:8080/ingest', timeoutMs: 2000 },
-    { id: 'audit', kind: 'KAFKA', target: 'orders.audit', weight: 0.5 },
+    { id: 'a', kind: 'HTTP', target: 'http://localhost:8000/api/v2/relaycore/sink', timeoutMs: 2000 },
+    { id: 'b', kind: 'HTTP', target: 'http://localhost:8000/api/v2/relaycore/sink?delayMs=50', weight: 0.5 },
   ],
   maxAttempts: 3,
   settings: { errorThresholdPercentage: '50', resetTimeoutMs: '5000' },
@@ -109,7 +111,10 @@ const MessageBody = Type.Object(
         description: 'Unique id, also the idempotency key; generated when absent.',
       }),
     ),
-    route: Type.Optional(Name),
+    route: Type.Optional({
+      ...Name,
+      description: 'Route name (create `orders` with the POST /relaycore/routes example first).',
+    }),
     priority: Type.Optional(
       Type.Union(
         TIERS.map((t) => Type.Literal(t)),
@@ -293,6 +298,18 @@ function checkRoute(raw: Record<string, unknown>): Route {
   }
 }
 
+/** A route whose Kafka endpoints all have their topic, else a 400 naming the first that does not. */
+async function withTopics(relay: RelayCore, route: Route): Promise<Route> {
+  const [missing] = await relay.store.missingTopics(route);
+  if (missing)
+    throw new RouteError(
+      `endpoints.${missing.index}.target`,
+      `names topic "${missing.topic}", which does not exist (the broker does not create topics on demand): create it first, e.g. npx automatrix topics create ${missing.topic}`,
+      'body',
+    );
+  return route;
+}
+
 function existing(relay: RelayCore, name: string): Route {
   const route = relay.store.get(name);
   if (!route) throw new HttpError(404, `route "${name}" does not exist`, 'params.name');
@@ -300,6 +317,7 @@ function existing(relay: RelayCore, name: string): Route {
 }
 
 export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
+  registerSink(api);
   api.post(
     '/relaycore/start',
     {
@@ -349,8 +367,8 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
         throw new HttpError(
           400,
           body.route
-            ? `body.route "${body.route}" is not a route`
-            : `no body.route given and the ${priority} tier has no existing default route`,
+            ? `body.route "${body.route}" is not a route: create it first (POST /api/v2/relaycore/routes)`
+            : `no body.route given and the ${priority} tier's default route (RELAY_DEFAULT_ROUTES) does not exist: name one, or create it`,
           'body.route',
         );
       }
@@ -462,7 +480,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req, reply) => {
       const route = checkRoute(req.body as Static<typeof RouteBody>);
       if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
-      return reply.status(201).send(redactRoute(await relay.putRoute(route)));
+      return reply.status(201).send(redactRoute(await relay.putRoute(await withTopics(relay, route))));
     },
   );
 
@@ -480,10 +498,9 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req) => {
       if (req.body.name !== undefined && req.body.name !== req.params.name)
         throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
+      const route = checkRoute({ ...req.body, name: req.params.name });
       return redactRoute(
-        await relay.putRoute(
-          restoreRedacted(checkRoute({ ...req.body, name: req.params.name }), relay.store.get(req.params.name)),
-        ),
+        await relay.putRoute(await withTopics(relay, restoreRedacted(route, relay.store.get(req.params.name)))),
       );
     },
   );
@@ -504,11 +521,9 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
       const settings = req.body.settings
         ? { ...current.settings, ...settingsToStrings(req.body.settings) }
         : current.settings;
-      return redactRoute(
-        await relay.putRoute(
-          restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current),
-        ),
-      );
+      const route = restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current);
+      // Endpoints left as they were are not checked again: a policy switch must not wait for a topic.
+      return redactRoute(await relay.putRoute(req.body.endpoints ? await withTopics(relay, route) : route));
     },
   );
 

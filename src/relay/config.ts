@@ -44,6 +44,10 @@ export function parseDefaultRoutes(raw: string): Partial<Record<Tier, string>> {
   return out;
 }
 
+/** RelayCore's consumer group prefix: RELAY_GROUP_ID, else `relay` under the topic prefix. */
+export const relayGroupId = (config: { RELAY_GROUP_ID?: string; KAFKA_TOPIC_PREFIX: string }): string =>
+  config.RELAY_GROUP_ID ?? `${config.KAFKA_TOPIC_PREFIX}relay`;
+
 function custom<T>(name: string, description: string, defaultRaw: string, parse: (raw: string) => T): EnvVar<T> {
   return {
     name,
@@ -66,8 +70,8 @@ export const RELAY_ENV = {
   }),
   RELAY_GROUP_ID: str('RELAY_GROUP_ID', {
     description:
-      'RelayCore: consumer group prefix shared by every RelayCore process (one group per tier: `<prefix>.high`, ...).',
-    default: 'automatrix-relay',
+      'RelayCore: consumer group prefix shared by every RelayCore process of a deployment (one group per tier: `<RELAY_GROUP_ID>.high`, ...). The default is scoped by the topic prefix, so deployments sharing a broker never share a group.',
+    defaultText: '`<KAFKA_TOPIC_PREFIX>relay`',
   }),
   RELAY_AUTOSTART: bool('RELAY_AUTOSTART', {
     description: 'RelayCore: start consuming when the process starts (else wait for `POST /api/v2/relaycore/start`).',

@@ -15,7 +15,7 @@ import {
 } from '../ml/index.ts';
 import { ActionApplier } from './actions.ts';
 import { registerRelayApi } from './api.ts';
-import { TIERS, type Tier } from './config.ts';
+import { relayGroupId, TIERS, type Tier } from './config.ts';
 import { RelayEngine } from './engine.ts';
 import { routingModel } from './learned/index.ts';
 import { RouteStore, readRoutesFile } from './routes.ts';
@@ -117,7 +117,7 @@ export class RelayCore implements Component {
     this.engine = new RelayEngine(
       ctx.kafka,
       {
-        groupId: c.RELAY_GROUP_ID,
+        groupId: relayGroupId(c),
         maxInflight: c.RELAY_MAX_INFLIGHT,
         maxUncommitted: c.RELAY_MAX_UNCOMMITTED,
         tierWeights: c.RELAY_TIER_WEIGHTS,
@@ -277,7 +277,7 @@ export class RelayCore implements Component {
         {
           answerTimeoutMs: this.ctx.config.RELAY_OPTIMIZE_ANSWER_MS,
           timeoutMs: req.timeoutMs,
-          requestedBy: `relaycore ${this.ctx.config.RELAY_GROUP_ID}`,
+          requestedBy: `relaycore ${relayGroupId(this.ctx.config)}`,
           reason: `POST /api/v2/relaycore/optimize: the last ${Math.round(req.windowMs / 60_000)} min of delivery outcomes`,
           budget: req.budget,
           hyperparameters: req.hyperparameters,
@@ -334,7 +334,7 @@ export class RelayCore implements Component {
     const served = this.model.version;
     return {
       running: this.engine.isRunning(),
-      groupId: this.ctx.config.RELAY_GROUP_ID,
+      groupId: relayGroupId(this.ctx.config),
       slots: {
         capacity: gate.capacity,
         inUse: gate.inUse(),

@@ -5,7 +5,6 @@
  * seeds routes the topic does not have yet.
  */
 
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Endpoint, Route } from '../../schemas/types.ts';
 import { AutomatrixError } from '../errors/index.ts';
@@ -213,7 +212,6 @@ export class RouteStore {
   private readonly routes = new Map<string, Route>();
   private readonly listeners: RouteListener[] = [];
   private consumer?: BatchConsumer;
-  private groupId = '';
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
 
   private readonly kafka: KafkaConnection;
@@ -241,8 +239,7 @@ export class RouteStore {
     const topic = this.kafka.catalog.name('relay.routes');
     const admin = await this.kafka.admin();
     const ends = await admin.offsets(topic);
-    this.groupId = `automatrix-relay-routes-${randomUUID()}`;
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 100 });
+    this.consumer = this.kafka.privateConsumer('relay-routes', { maxWaitTimeMs: 100 });
     const caughtUp = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
     const done = new Set(ends.filter((e) => e.high === e.low || e.high === '0').map((e) => e.partition));
     let markReady!: () => void;
@@ -315,6 +312,16 @@ export class RouteStore {
     });
   }
 
+  /** KAFKA endpoints of a route whose topic the broker does not have (it does not create topics on demand). */
+  async missingTopics(route: Route): Promise<{ index: number; topic: string }[]> {
+    const kafkaEndpoints = route.endpoints.flatMap((e, index) =>
+      e.kind === 'KAFKA' ? [{ index, topic: e.target }] : [],
+    );
+    if (!kafkaEndpoints.length) return [];
+    const topics = new Set(await (await this.kafka.admin()).listTopics());
+    return kafkaEndpoints.filter((e) => !topics.has(e.topic));
+  }
+
   /** Writes a route and resolves once this instance has read it back. */
   async put(route: Route): Promise<Route> {
     const stamped = { ...route, updatedAt: Math.max(Date.now(), (this.routes.get(route.name)?.updatedAt ?? 0) + 1) };
@@ -332,6 +339,5 @@ export class RouteStore {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
-    if (this.groupId) await (await this.kafka.admin()).deleteGroup(this.groupId);
   }
 }

@@ -177,7 +177,7 @@ export const RelayStatus = Type.Object(
     examples: [
       {
         running: true,
-        groupId: 'automatrix-relay',
+        groupId: 'automatrix.relay',
         model: {
           version: 'v20261127-101500-3fa2',
           champion: 'v20261127-101500-3fa2',

@@ -3,7 +3,6 @@
  * and dead-letter topics from the moment it starts, and decodes only records whose
  * `message-id` header someone waits for.
  */
-import { randomUUID } from 'node:crypto';
 import type { DeadLetter, DeliveryOutcome } from '../../schemas/types.ts';
 import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -15,7 +14,6 @@ export type Fate =
 export class OutcomeWatcher {
   private readonly waiters = new Map<string, ((fate: Fate) => void)[]>();
   private consumer?: BatchConsumer;
-  private groupId = '';
 
   private readonly kafka: KafkaConnection;
   private readonly log: Logger;
@@ -32,8 +30,7 @@ export class OutcomeWatcher {
     const starts = await Promise.all(
       [outcomes, deadletter].map(async (t) => ({ topic: t, offsets: await admin.offsets(t) })),
     );
-    this.groupId = `automatrix-relay-watch-${randomUUID()}`;
-    this.consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeMs: 50 });
+    this.consumer = this.kafka.privateConsumer('relay-watch', { maxWaitTimeMs: 50 });
     await this.consumer.subscribe([outcomes, deadletter]);
     await this.consumer.run(
       async (batch) => {
@@ -94,6 +91,5 @@ export class OutcomeWatcher {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
-    if (this.groupId) await (await this.kafka.admin()).deleteGroup(this.groupId);
   }
 }

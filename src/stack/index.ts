@@ -25,6 +25,7 @@ import { findJava } from './tools.ts';
 import { APICURIO_VERSION, KAFKA_VERSION } from './versions.ts';
 
 export { StackError } from './errors.ts';
+export { KAFKA_TOOLS, type KafkaToolName, kafkaTool, kafkaToolCommand, runKafkaTool } from './kafka-tools.ts';
 export * as versions from './versions.ts';
 
 export interface StackSettings {
@@ -83,6 +84,9 @@ const paths = (s: StackSettings) => ({
   registryPid: join(s.dir, 'registry', 'registry.pid'),
   registryLog: join(s.dir, 'registry', 'registry.log'),
 });
+
+/** Where the stack's downloads (the broker's, the registry's and the tools' jars) live. */
+export const stackArtifactsDir = (s: StackSettings): string => paths(s).artifacts;
 
 /** Every process of this stack carries this marker on its command line. */
 const marker = (s: StackSettings, role: string) => `-Dautomatrix.stack=${s.dir}#${role}`;

@@ -2,7 +2,7 @@ import { inject } from 'vitest';
 import { type ComponentFactory, type Runtime, startRuntime } from '../../src/app/index.ts';
 import { COMPONENT_FACTORIES } from '../../src/components.ts';
 import { type ComponentName, loadConfig } from '../../src/config/index.ts';
-import { uniquePrefix } from './kafka.ts';
+import { deleteTopicsWithPrefix, uniquePrefix } from './kafka.ts';
 import { freePort } from './process.ts';
 
 export interface TestApp {
@@ -32,13 +32,11 @@ export async function startTestApp(
     runtime,
     base: `http://127.0.0.1:${port}`,
     async close() {
-      const admin = await runtime.kafka.admin();
       const prefix = runtime.kafka.catalog.prefix;
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
       await runtime.stop();
       const { KafkaConnection } = await import('../../src/kafka/index.ts');
       const cleaner = new KafkaConnection({ brokers, registryUrl });
-      await (await cleaner.admin()).deleteTopics(topics).catch(() => undefined);
+      await deleteTopicsWithPrefix(cleaner, prefix);
       await cleaner.close();
     },
   };

@@ -43,15 +43,22 @@ export async function testKafka(keys: readonly TopicKey[], label?: string): Prom
   };
 }
 
-/** Deletes every topic under a test's prefix (best effort: cleanup must not fail a test). */
+/** Deletes every topic, idle consumer group and value schema under a test's prefix (best effort: cleanup must not fail a test). */
 export async function deleteTopicsWithPrefix(kafka: KafkaConnection, prefix: string): Promise<void> {
   const admin = await kafka.admin();
   await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(prefix))).catch(() => undefined);
+  const groups = await admin.groups(prefix).catch(() => []);
+  await admin.deleteEmptyGroups(groups.map((g) => g.groupId)).catch(() => undefined);
+  for (const key of kafka.catalog.keys()) {
+    const subject = `${prefix}${key}-value`;
+    if (await kafka.serde.hasSubject(subject).catch(() => false))
+      await kafka.serde.deleteSubject(subject).catch(() => undefined);
+  }
 }
 
-/** Consumes `count` records of a topic from the beginning with a throwaway group. */
+/** Consumes `count` records of a topic from the beginning in a private group (deleted after). */
 export async function consumeN(kafka: KafkaConnection, topic: string, count: number): Promise<ConsumedRecord[]> {
-  const consumer = kafka.consumer({ groupId: `test-${randomBytes(6).toString('hex')}`, maxWaitTimeMs: 100 });
+  const consumer = kafka.privateConsumer('test-consume', { maxWaitTimeMs: 100 });
   const got: ConsumedRecord[] = [];
   await consumer.subscribe([topic], { fromBeginning: true });
   await new Promise<void>((resolve) => {

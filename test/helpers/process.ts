@@ -7,17 +7,19 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs the automatrix CLI in a child process and collects its output. */
+/** Runs the automatrix CLI in a child process (with `input` on its stdin, if given) and collects its output. */
 export function runCli(
   args: string[],
   env: Record<string, string | undefined> = {},
   timeoutMs = 300_000,
+  input?: string,
 ): Promise<Finished> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/automatrix.js', ...args], {
       env: { ...process.env, ...env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) child.stdin!.end(input);
     collect(child, timeoutMs).then(resolve, () => undefined);
   });
 }

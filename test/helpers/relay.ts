@@ -12,7 +12,7 @@ import { type ConsumedRecord, KafkaConnection } from '../../src/kafka/index.ts';
 import { createNeuroWeaver } from '../../src/ml/index.ts';
 import { createRelay, type RelayCore } from '../../src/relay/index.ts';
 import type { TopicKey } from '../../topics/index.ts';
-import { testClient, uniquePrefix } from './kafka.ts';
+import { deleteTopicsWithPrefix, testClient, uniquePrefix } from './kafka.ts';
 import { freePort } from './process.ts';
 
 export interface RelayHarness extends AppHarness {
@@ -28,7 +28,6 @@ export function relayEnv(prefix: string, extra: Record<string, string> = {}): Re
     KAFKA_TOPIC_PREFIX: prefix,
     HOST: '127.0.0.1',
     COMPONENTS: 'relay',
-    RELAY_GROUP_ID: `${prefix}relay`,
     MODEL_SAVE_PATH: mkdtempSync(join(tmpdir(), 'am-relay-models-')),
     RELAY_RETRY_BACKOFF_MS: '5',
     KAFKA_CLIENT: testClient(),
@@ -88,12 +87,10 @@ export async function startApp(opts: {
     },
     stop,
     async close() {
-      const admin = await runtime.kafka.admin();
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(opts.prefix));
       await stop();
       const { brokers, registryUrl } = inject('kafka');
       const cleaner = new KafkaConnection({ brokers, registryUrl, topicPrefix: opts.prefix });
-      await (await cleaner.admin()).deleteTopics(topics).catch(() => undefined);
+      await deleteTopicsWithPrefix(cleaner, opts.prefix);
       await cleaner.close();
     },
   };
@@ -172,7 +169,7 @@ export async function follow(
   key: TopicKey,
 ): Promise<{ records: ConsumedRecord[]; stop: () => Promise<void> }> {
   const records: ConsumedRecord[] = [];
-  const consumer = kafka.consumer({ groupId: `test-follow-${Math.random().toString(36).slice(2)}`, maxWaitTimeMs: 50 });
+  const consumer = kafka.privateConsumer('test-follow', { maxWaitTimeMs: 50 });
   await consumer.subscribe([kafka.catalog.name(key)], { fromBeginning: true });
   await consumer.run(async (batch) => {
     records.push(...batch.records);

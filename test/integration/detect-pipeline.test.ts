@@ -2,7 +2,6 @@
  * Acceptance on the real broker: metric samples with an injected incident become an anomaly on
  * the anomalies topic and on the API, and the orchestrator proposes a dry-run action naming it.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Anomaly, EcosystemEvent, MetricSampleInput, OrchestratorAction } from '../../schemas/types.ts';
@@ -46,7 +45,7 @@ async function waitFor<K extends TopicKey, V>(
   match: (v: V) => boolean,
   timeoutMs = 90_000,
 ): Promise<V> {
-  const consumer = kafka.consumer({ groupId: `test-${randomBytes(6).toString('hex')}`, maxWaitTimeMs: 100 });
+  const consumer = kafka.privateConsumer('test-consume', { maxWaitTimeMs: 100 });
   await consumer.subscribe([kafka.catalog.name(key)], { fromBeginning: true });
   try {
     return await new Promise<V>((resolve, reject) => {

@@ -31,7 +31,8 @@ describe('model artifacts on Kafka', () => {
     const res = await trainer.api.inject({
       method: 'POST',
       url: '/api/v2/neuroweaver/train',
-      payload: { data: syntheticRows(600, { seed: 3 }), seed: 1 },
+      // Little noise and long training: a first version must beat the linear baseline to become champion.
+      payload: { data: syntheticRows(600, { seed: 3, noise: 0.005 }), seed: 1, budget: { trials: 2, maxEpochs: 200 } },
     });
     const job = await finished(trainer.api, res.json<{ jobId: string }>().jobId);
     expect(job.result?.status).toBe('CHAMPION');

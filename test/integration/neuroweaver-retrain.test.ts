@@ -17,7 +17,8 @@ describe('NeuroWeaver retraining triggers', () => {
   beforeAll(async () => {
     t = await testKafka(NEUROWEAVER_TOPICS, 'nw-retrain');
     saveRoot = mkdtempSync(join(tmpdir(), 'nw-retrain-'));
-    const samples = syntheticSamples(300, { seed: 4, start: Date.now() - 30 * 60_000, stepMs: 5000 });
+    // Little noise: a first version must beat the linear baseline to become champion.
+    const samples = syntheticSamples(300, { seed: 4, noise: 0.005, start: Date.now() - 30 * 60_000, stepMs: 5000 });
     await (await t.kafka.producer()).send(
       'metrics.samples',
       samples.map((s) => ({ key: s.service, timestamp: s.timestamp, value: s })),
@@ -31,7 +32,11 @@ describe('NeuroWeaver retraining triggers', () => {
       ML_KEEP_VERSIONS: '1',
     });
     // A champion first: a train request without data replays the recent window (ML_RETRAIN_WINDOW_MS).
-    const res = await nw.api.inject({ method: 'POST', url: '/api/v2/neuroweaver/train', payload: { seed: 1 } });
+    const res = await nw.api.inject({
+      method: 'POST',
+      url: '/api/v2/neuroweaver/train',
+      payload: { seed: 1, budget: { trials: 2, maxEpochs: 200 } },
+    });
     const job = await finished(nw.api, res.json<{ jobId: string }>().jobId);
     expect(job.result?.status).toBe('CHAMPION');
     expect(job.data.rows).toBe(300);

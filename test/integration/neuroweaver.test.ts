@@ -44,7 +44,8 @@ describe('NeuroWeaver on the real broker', () => {
     t = await testKafka(NEUROWEAVER_TOPICS, 'nw');
     saveRoot = mkdtempSync(join(tmpdir(), 'nw-models-'));
     // 3 services, one sample each per minute for 2 hours; every 10th sample has no label.
-    samples = syntheticSamples(360, { seed: 3, start: T0, stepMs: 20_000 }).map((s, i) =>
+    // Little noise: the first version must beat the linear baseline to be promoted.
+    samples = syntheticSamples(360, { seed: 3, noise: 0.005, start: T0, stepMs: 20_000 }).map((s, i) =>
       i % 10 === 9 ? { ...s, performance_score: null } : s,
     );
     const producer = await t.kafka.producer();
@@ -79,7 +80,7 @@ describe('NeuroWeaver on the real broker', () => {
     const res = await post('/train', {
       from: new Date(T0).toISOString(),
       to: T0 + 120 * MIN,
-      budget: { trials: 2, maxEpochs: 4 },
+      budget: { trials: 2, maxEpochs: 200 },
       seed: 1,
     });
     expect(res.statusCode).toBe(202);

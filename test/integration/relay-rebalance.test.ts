@@ -27,7 +27,7 @@ describe('RelayCore rebalance', () => {
   it("a killed member's partitions go to the survivor, which delivers every message", async () => {
     ep = await testEndpoint(() => ({ status: 200, delayMs: 20 }));
     const routesFile = singleEndpointRoutesFile('round-robin', ep.url);
-    // One group for both processes (RELAY_GROUP_ID is the same).
+    // One group for both processes (the same topic prefix, so the same default RELAY_GROUP_ID).
     const env = relayEnv(prefix, {
       ROUTES_FILE: routesFile,
       RELAY_MAX_INFLIGHT: '4',

@@ -164,6 +164,22 @@ describe('the promotion gate', () => {
       decidePromotion(performanceKind, metrics(0.085), { version: 'v1', metrics: metrics(0.1) }, 0.1).promote,
     ).toBe(true);
   });
+  it('does not make a first version worse than the linear baseline the champion (issue 16)', () => {
+    const worse = decidePromotion(performanceKind, { holdout_rmse: 0.05, baseline_rmse: 0.03 }, null, 0);
+    expect(worse).toEqual({
+      promote: false,
+      reason: 'does not beat the linear baseline: holdout_rmse 0.05000 vs 0.03000 on the same holdout',
+    });
+    expect(decidePromotion(performanceKind, { holdout_rmse: 0.02, baseline_rmse: 0.03 }, null, 0)).toEqual({
+      promote: true,
+      reason: 'first version: holdout_rmse 0.02000 (linear baseline 0.03000)',
+    });
+    // Nor one that would replace a champion that cannot be evaluated.
+    const unevaluated = { version: 'v1', error: 'ENOENT' };
+    expect(decidePromotion(performanceKind, { holdout_rmse: 0.05, baseline_rmse: 0.03 }, unevaluated, 0).promote).toBe(
+      false,
+    );
+  });
   it('lets the challenger in when the champion cannot be evaluated', () => {
     expect(decidePromotion(performanceKind, metrics(0.3), { version: 'v1', error: 'ENOENT' }, 0)).toMatchObject({
       promote: true,

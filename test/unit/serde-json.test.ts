@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RelayMessage } from '../../schemas/types.ts';
 import { DecodeError, Serde, TopicCatalog } from '../../src/kafka/index.ts';
 
 // JSON values are validated locally; no registry is contacted on this path.
@@ -30,6 +31,20 @@ describe('Serde, plain JSON values', () => {
     expect(format).toBe('json');
     expect(schemaId).toBeNull();
     expect(value).toMatchObject({ ...sample, performance_score: null, replicas: null, extra: {} });
+  });
+
+  it('reads a relay message payload given as a JSON object or array as its JSON text, as the API does (issue 16)', () => {
+    const payload = (v: unknown) => (v as RelayMessage).payload;
+    const object = serde.decodeJson('messages.normal', JSON.stringify({ id: 'm1', payload: { orderId: 1 } }));
+    expect(payload(object)).toBe('{"orderId":1}');
+    const array = serde.decodeJson('messages.high', JSON.stringify({ id: 'm2', payload: [1, 2] }));
+    expect(payload(array)).toBe('[1,2]');
+    expect(payload(serde.decodeJson('messages.low', JSON.stringify({ id: 'm3', payload: 'text' })))).toBe('text');
+    // Only fields declared as JSON text: another topic's string field still has to be a string.
+    const err = decodeError(() =>
+      serde.decodeJson('metrics.samples', JSON.stringify({ ...sample, service: { a: 1 } })),
+    );
+    expect(err.message).toContain('service must be string');
   });
 
   it('ignores fields the schema does not know (a newer producer)', () => {

@@ -14,6 +14,9 @@ describe('parseTime', () => {
   it('rejects anything else with the accepted forms', () => {
     expect(() => parseTime('yesterday-ish', now)).toThrow(/not a time: use an ISO date-time/);
     expect(() => parseTime('+2h', now)).toThrow(/not a time/);
+    // Not the year 2000, as Date.parse would have it.
+    expect(() => parseTime('0', now)).toThrow(/epoch milliseconds have 13 digits/);
+    expect(parseTime('2026', now)).toBe(Date.parse('2026-01-01T00:00:00Z'));
   });
 
   it('refuses times before 1970 or out of range (Kafka looks records up by non-negative epoch ms)', () => {

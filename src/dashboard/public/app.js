@@ -390,6 +390,30 @@
     else state.models.set(`${v.model}/${v.version}`, v);
   }
 
+  // The model's error on its holdout, in the target's units, beside the linear baseline's on the same rows
+  // (what the promotion gate compares); never the scaled validation loss of training.
+  const HOLDOUT_PREFERRED = ['holdout_rmse', 'holdout_combined_loss'];
+  function holdoutCell(metrics) {
+    const key =
+      HOLDOUT_PREFERRED.find((k) => metrics[k] !== undefined) ||
+      Object.keys(metrics).find((k) => k.startsWith('holdout_'));
+    if (!key) return el('td', 'metric', '—');
+    const name = key.slice('holdout_'.length);
+    const baseline = metrics[`baseline_${name}`];
+    const cell = el('td', 'metric', `${name.replace(/_/g, ' ')} ${num(metrics[key], 4)}`);
+    cell.dataset.testid = 'holdout';
+    if (baseline !== undefined) cell.append(el('span', 'sub', ` · linear ${num(baseline, 4)}`));
+    cell.title = `holdout ${name} ${metrics[key]}${baseline !== undefined ? `; linear baseline ${baseline}` : ''}`;
+    return cell;
+  }
+
+  /** The version, with its model in front on narrow screens (where the Model column is hidden). */
+  function versionCell(m) {
+    const cell = el('td', 'version');
+    cell.append(el('span', 'model-prefix', `${m.model} `), document.createTextNode(m.version));
+    return cell;
+  }
+
   function renderModels() {
     const body = $('models');
     const rows = [...state.models.values()]
@@ -400,16 +424,13 @@
     for (const m of rows) {
       const tr = el('tr');
       tr.dataset.model = `${m.model}/${m.version}`;
-      const metricKey =
-        ['val_loss', 'loss', 'mae', 'rmse', 'accuracy', 'auc'].find((k) => m.metrics && m.metrics[k] !== undefined) ||
-        Object.keys(m.metrics || {})[0];
       const status = el('td');
       status.append(el('span', `badge ${m.status}`, m.status));
       tr.append(
-        el('td', '', m.model),
-        el('td', '', m.version),
+        el('td', 'model', m.model),
+        versionCell(m),
         status,
-        el('td', '', metricKey ? `${metricKey} ${num(m.metrics[metricKey], 4)}` : '—'),
+        holdoutCell(m.metrics || {}),
         el('td', '', ago(m.createdAt)),
       );
       body.append(tr);
@@ -539,10 +560,12 @@
     const window5 = perf?.windows?.find((w) => w.window === '5m');
     const relay = relayRoutes();
     const routes = new Map();
-    for (const r of window5?.routes || []) routes.set(r.route, r);
+    // With RelayCore's status, its routes are the ones that exist: a deleted route's recent outcomes do not bring it back.
+    for (const r of window5?.routes || []) if (!state.relay || relay.has(r.route)) routes.set(r.route, r);
     for (const name of relay.keys())
       if (!routes.has(name)) routes.set(name, { route: name, endpoints: [], attempts: 0 });
     const box = $('routes');
+    if (!routes.size && (state.relay || window5)) box.replaceChildren(el('p', 'empty', 'No routes.'));
     if (routes.size) {
       box.innerHTML = '';
       for (const r of [...routes.values()].sort((a, b) => a.route.localeCompare(b.route))) {
@@ -620,8 +643,9 @@
           series: [
             {},
             { label: 'attempts/s', stroke: COLORS.line, width: 1.6, fill: 'rgba(88,166,255,0.1)' },
-            { label: 'success %', stroke: '#3fb950', width: 1.4, spanGaps: true },
-            { label: 'p99 ms', stroke: '#f0883e', width: 1.2, scale: 'y2', spanGaps: true },
+            // An idle bucket has no success rate or p99 (null): the lines break there instead of bridging it.
+            { label: 'success %', stroke: '#3fb950', width: 1.4, spanGaps: false },
+            { label: 'p99 ms', stroke: '#f0883e', width: 1.2, scale: 'y2', spanGaps: false },
           ],
         },
         data,

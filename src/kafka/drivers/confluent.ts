@@ -68,7 +68,11 @@ export async function confluentDriver(brokers: string[]): Promise<ClientDriver |
     name: 'confluent',
     version: `${packageVersion(PACKAGE)} (librdkafka ${mod.librdkafkaVersion})`,
     async producer(): Promise<DriverProducer> {
-      const producer = kafka.producer({ kafkaJS: { acks: -1, allowAutoTopicCreation: false } });
+      // librdkafka's default (consistent_random, CRC32) puts keys elsewhere than Java, kafkajs and our other producers.
+      const producer = kafka.producer({
+        kafkaJS: { acks: -1, allowAutoTopicCreation: false },
+        partitioner: 'murmur2_random',
+      });
       await producer.connect();
       return {
         async send(topic, records) {
