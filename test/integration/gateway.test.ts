@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricSampleInput } from '../../schemas/types.ts';
-import { type Runtime, startRuntime } from '../../src/app/index.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import { createGateway } from '../../src/gateway/index.ts';
-import { KafkaConnection } from '../../src/kafka/index.ts';
-import { uniquePrefix } from '../helpers/kafka.ts';
-import { freePort } from '../helpers/process.ts';
-import { type DataRecord, TestClient } from '../helpers/ws.ts';
+import type { Runtime } from '../../src/app/index.ts';
+import { byPartition, dropTopics, startGateway as startApp, subscribed } from '../helpers/gateway.ts';
+import { TestClient } from '../helpers/ws.ts';
 
 const sample = (service: string, i: number, at = Date.now()): MetricSampleInput => ({
   service,
@@ -17,48 +13,6 @@ const sample = (service: string, i: number, at = Date.now()): MetricSampleInput 
   error_rate: 0,
   request_count: i,
 });
-
-/** Offsets per partition must strictly increase and form the expected set: no gap, no duplicate. */
-function byPartition(records: DataRecord[]): Map<number, bigint[]> {
-  const out = new Map<number, bigint[]>();
-  for (const r of records) {
-    const list = out.get(r.partition) ?? [];
-    list.push(BigInt(r.offset));
-    out.set(r.partition, list);
-  }
-  return out;
-}
-
-async function startApp(
-  env: Record<string, string> = {},
-  prefix = uniquePrefix('gw'),
-): Promise<{ runtime: Runtime; base: string; ws: string }> {
-  const { brokers, registryUrl } = inject('kafka');
-  const port = await freePort();
-  const config = loadConfig({
-    KAFKA_BROKERS: brokers.join(','),
-    SCHEMA_REGISTRY_URL: registryUrl,
-    KAFKA_TOPIC_PREFIX: prefix,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    COMPONENTS: 'gateway',
-    ...env,
-  });
-  const runtime = await startRuntime(config, { gateway: createGateway });
-  return { runtime, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
-}
-
-/** Deletes a runtime's topics through a connection of its own (the runtime may be stopped already). */
-async function dropTopics(runtime: Runtime): Promise<void> {
-  const { brokers, registryUrl } = inject('kafka');
-  const prefix = runtime.kafka.catalog.prefix;
-  const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix });
-  const admin = await kafka.admin();
-  await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(prefix)));
-  await kafka.close();
-}
-
-const subscribed = (id: string) => (c: TestClient) => c.messages.find((m) => m.type === 'subscribed' && m.id === id);
 
 /**
  * Two clients on one topic; the slow one stops reading its socket. Records of ~25 KB are produced in
@@ -303,11 +257,11 @@ describe('the WebSocket gateway', () => {
     const client = await TestClient.open(`${app.ws}/api/v2/ws`);
     const prefix = app.runtime.kafka.catalog.prefix;
     const attempts = [
-      'deadletter',
+      'detector.state',
       'messages.high',
       `${prefix}deadletter`,
       `${prefix}anomalies`,
-      '../deadletter',
+      '../detector.state',
       'anomalies ',
       '*',
       '__consumer_offsets',
