@@ -15,7 +15,7 @@ export const STANDARD_METRICS = [
   'error_rate',
   'request_count',
 ] as const;
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 
 export interface EngineOptions {
   settings: DetectorSettings;

@@ -2,20 +2,24 @@
  * The online detector of one metric series. Each sample is scored from that sample and the ones
  * before it only. See docs/detect.md for the method; in short:
  *
- * 1. Forecast: a small set of robust Holt-Winters models, each with an AR(1) correction of its
- *    errors, compete on their recent one-step error (fast and slow level without season, daily and
- *    weekly season by time of day/week, these once they have seen 1.25 seasons). The best one
- *    forecasts the point; the best slow or seasonal one is the baseline for level evidence.
- * 2. Calibration: the tail of the standardised residuals is learned from the series itself
- *    (peaks over threshold, tail.ts), so heavy-tailed series are not flagged for being heavy-tailed.
- * 3. Evidence, each as a tail probability: the point residual (spikes), a short EWMA of baseline
- *    residuals (level shifts), the baseline level's 6 h / 24 h moves (drifts, drift.ts), and the log
- *    ratio of short- to long-run residual variance (variance changes, flat lines), each against its
- *    own observed spread.
- * 4. Score: -log10 of the smallest tail probability (Bonferroni-corrected) mapped to [0, 1] by a
- *    fixed curve, 0.5 at `scoreHalf`.
- * A sustained same-sign excursion is accepted as a level shift: the models re-anchor, so the
- * incident closes and the new level becomes normal.
+ * 1. Onset: the sample against a fast-adapting level (the immediate past), in units of a local
+ *    robust scale (the residual spread of the last ~20 samples, never below most of its long-run
+ *    value). A sample is abnormal when it breaks from what the series was just doing; once the
+ *    series has moved, the fast level has moved with it, so a persistent change is flagged at its
+ *    onset and not for hours after.
+ * 2. Calibration: that residual in units of the local scale is read as a Gaussian tail
+ *    probability. The local scale carries the series' own noise level, so the same score means
+ *    about the same rarity on every series and one threshold fits them all. (A learned
+ *    extreme-value tail was tried instead and lost on the real KPIs: see docs/detect.md.)
+ * 3. Slow evidence against a baseline (a few robust Holt-Winters models compete: slow level with
+ *    damped trend, daily and weekly season by time of day/week): a short EWMA of its residuals
+ *    (level shifts) and the log ratio of short- to long-run residual variance (variance changes,
+ *    flat lines). Each is reported once per change: after it has raised the score to 0.5 it
+ *    counts again only when it gets materially worse (latch), or after it has been quiet.
+ * 4. Score: -log10 of the smallest tail probability (Bonferroni-corrected for the three tests)
+ *    mapped to [0, 1] by a fixed curve, 0.5 at `scoreHalf`.
+ * A sustained same-sign excursion from the baseline is accepted as a level shift: the models
+ * re-anchor and the new level becomes normal.
  */
 import {
   binsFor,
@@ -25,9 +29,7 @@ import {
   MEAN_ABS_TO_SIGMA,
   WEEK_MS,
 } from '../timeseries/holt-winters.ts';
-import { clamp, gaussianSurprise, surpriseToScore } from '../timeseries/stats.ts';
-import { type DriftSnapshot, DriftTracker } from './drift.ts';
-import { TailModel, type TailSnapshot } from './tail.ts';
+import { clamp, gaussianSurprise, surpriseToScore, surpriseToZ } from '../timeseries/stats.ts';
 
 export const KINDS = ['none', 'spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break'] as const;
 export type AnomalyKind = (typeof KINDS)[number];
@@ -45,9 +47,23 @@ export interface DetectorSettings {
   warmup: number;
   /** Consecutive same-sign excursions beyond 3 sigma that are accepted as a new level. */
   shiftRun: number;
+  /** Smoothing of the fast level the onset residual is taken against (1: the previous sample). */
+  fastAlpha: number;
+  /** Learning rate of the local residual scale (0.05: about the last 20 samples). */
+  localRate: number;
+  /** The local scale is never taken below this fraction of the long-run one. */
+  localFloor: number;
 }
 
-export const DEFAULT_SETTINGS: DetectorSettings = { scoreHalf: 4.5, warmup: 30, shiftRun: 8 };
+/** Defaults; fastAlpha, localRate, localFloor and scoreHalf were chosen on the first halves of the real KPIs (bench:detect-eval). */
+export const DEFAULT_SETTINGS: DetectorSettings = {
+  scoreHalf: 4,
+  warmup: 30,
+  shiftRun: 8,
+  fastAlpha: 1,
+  localRate: 0.05,
+  localFloor: 0.8,
+};
 
 // Indices of the plain models; seasonal ones follow when created.
 const FAST = 0;
@@ -57,30 +73,47 @@ const SEASON_START = 48;
 const MIN_BINS = 6;
 const MAX_BINS_DAY = 288;
 const MAX_BINS_WEEK = 336;
-const TESTS = 4;
+const TESTS = 3;
 const LOG10_TESTS = Math.log10(TESTS);
 const LAMBDA_SHORT = 0.25;
 const LAMBDA_VAR = 0.1;
 const ERR_RATE = 0.01;
+const LONG_RATE = 0.002;
+const HOURLY_RATE = 0.02;
+/** A reported slow condition counts again once its evidence is this many times what was reported. */
+const LATCH_RISE = 1.5;
+/** Evidence (-log10 p) below which a slow condition is over and its latch released. */
+const LATCH_QUIET = 2;
+/** Consecutive same-sign onset residuals beyond 4 sigma after which the fast level jumps to the series. */
+const ONSET_RUN = 3;
 
 // Scalar state slots.
 const S_N = 0;
 const S_FIRST_T = 1;
 const S_LAST_T = 2;
 const S_INTERVAL = 3;
-const S_E_SHORT = 5;
-const S_V_SHORT = 7;
-const S_W_FAST = 9;
-const S_W_SLOW = 10;
-const S_V_LOGW = 11;
-const S_RUN = 12;
-const S_RUN_X = 13;
-const S_BEST = 14;
-const S_BASE = 15;
-const S_SHIFT_PENDING = 16;
-const S_RESOLUTION = 17;
-const S_LAST_X = 18;
-const SLOTS = 19;
+const S_E_SHORT = 4; // EWMA of baseline residuals
+const S_V_SHORT = 5; // its observed variance
+const S_W_FAST = 6; // short-run mean square baseline residual
+const S_W_SLOW = 7; // long-run one
+const S_V_LOGW = 8; // observed variance of their log ratio
+const S_RUN = 9;
+const S_RUN_X = 10;
+const S_BEST = 11;
+const S_BASE = 12;
+const S_RESOLUTION = 13;
+const S_LAST_X = 14;
+const S_LOCAL = 15; // EW mean |onset residual|, fast
+const S_LONG = 16; // the same, slow
+const S_LATCH = 17; // slow evidence already reported (0: none)
+const S_ONSET_LEVEL = 18; // fast level, in raw units at the time S_ONSET_T
+const S_ONSET_T = 19;
+const S_ONSET_RUN = 20; // consecutive same-sign onset residuals beyond the clip (signed)
+const SLOTS = 21;
+const HOURS = 24;
+const HOUR_MS = 3_600_000;
+/** Samples an hour of day needs before its own scale stands in for the long-run one. */
+const HOUR_MIN_COUNT = 20;
 
 // Per-model slots (MAX_MODELS each): AR(1) correction of the model's one-step error.
 const M_PREV = 0; // previous error
@@ -92,26 +125,25 @@ const M_SLOTS = 5;
 
 /** Variance of an EWMA of unit-variance independent values. */
 const ewmaVar = (lambda: number) => lambda / (2 - lambda);
+const hourOf = (t: number) => Math.floor((((t % 86_400_000) + 86_400_000) % 86_400_000) / HOUR_MS);
 
 export class UnivariateDetector {
   readonly state = new Float64Array(SLOTS);
   /** AR(1) error-correction state of each model. */
   readonly ar = new Float64Array(MAX_MODELS * M_SLOTS);
-  /** Tail model of the point residuals (extreme value theory). */
-  tail = new TailModel();
-  /** Level history of the baseline, for drift evidence. */
-  drift = new DriftTracker();
+  /** Typical |onset residual| by hour of day, and how many samples each hour has taught (noise often follows the daily cycle). */
+  readonly hourly = new Float64Array(2 * HOURS);
   models: HoltWinters[];
   // Outputs of the last update (read them right after `update`).
   score = 0;
   kind = KIND_NONE;
-  /** Which evidence decided the score (spike: point residual, level_shift: short EWMA, drift: level moves, variance_change), before kind refinements. */
+  /** Which evidence decided the score (spike: onset residual, level_shift: short EWMA, variance_change), before kind refinements. */
   evidence = KIND_NONE;
-  /** Forecast of the last sample. */
+  /** What the last sample was expected to be: the fast level (the immediate past). */
   expected = 0;
-  /** Scale of the last sample's point forecast error (0 during warm-up). */
+  /** Local scale of the last sample's onset residual (0 during warm-up). */
   private lastSigma = 0;
-  /** Signed, calibrated standardised residual of the last sample (point forecast). */
+  /** Signed standardised onset residual of the last sample. */
   z = 0;
   /** The same against the baseline (slow or seasonal) model: what multivariate scoring compares across metrics. */
   zBase = 0;
@@ -140,40 +172,90 @@ export class UnivariateDetector {
     const n = ++s[S_N]!;
     this.trackInterval(n, t);
     if (n === SEASON_START) this.addSeasonalModels();
-    const best = s[S_BEST]!;
     const base = s[S_BASE]!;
     this.predictAll(t, n);
-    const pointForecast = this.forecasts[best]!;
-    const pointSigma = this.sigmaOf(best);
+    const onsetForecast = this.onsetForecast(t, n, x);
+    const onsetSigma = this.onsetSigma(t, onsetForecast);
     const baseForecast = this.models[base]!.lastForecast;
     const baseSigma = Math.max(this.models[base]!.sigma, this.sigmaFloor(baseForecast));
-    this.expected = pointForecast;
-    if (n <= this.settings.warmup) return this.warmUp(t, x, n);
-    const zRaw = (x - pointForecast) / pointSigma;
-    const calib = this.tail.calibration();
-    this.z = zRaw * calib;
-    this.zBase = ((x - baseForecast) / baseSigma) * calib;
-    this.lastSigma = pointSigma;
-    this.evaluate(zRaw, this.zBase, n);
-    // An anomalous sample teaches the models a tenth of a normal one.
+    this.expected = onsetForecast;
+    if (n <= this.settings.warmup) return this.warmUp(t, x, n, onsetForecast);
+    const zOnset = (x - onsetForecast) / onsetSigma;
+    this.z = zOnset;
+    this.zBase = (x - baseForecast) / baseSigma;
+    this.lastSigma = onsetSigma;
+    this.evaluate(zOnset, this.zBase, n);
+    // An anomalous sample teaches the models' error scales a tenth of a normal one.
     const weight = this.score >= 0.5 ? 0.1 : 1;
     this.trackResolution(n, x, this.score < 0.5);
+    this.learnOnset(t, n, x, onsetForecast, onsetSigma);
     this.learnAll(t, x, weight);
-    // The tail is learned once the models have settled: warm-up residuals would make it too heavy for weeks.
-    if (n > 5 * this.settings.warmup) this.tail.learn(zRaw, this.score < 0.5);
-    this.settleShift();
     if (this.trackRun(t, x, this.zBase)) this.kind = KIND_LEVEL_SHIFT;
     else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
     this.selectModels(t);
     return this.score;
   }
 
+  /** Scale of the onset residual: the local spread, never below `localFloor` of the long-run one, nor below the series' quantum. */
+  private onsetSigma(t: number, level: number): number {
+    const s = this.state;
+    return Math.max(
+      MEAN_ABS_TO_SIGMA * Math.max(s[S_LOCAL]!, this.settings.localFloor * this.usualSpread(t)),
+      this.sigmaFloor(level),
+    );
+  }
+
+  /** The long-run spread of the onset residual at this hour of day (the overall one until the hour has been seen enough). */
+  private usualSpread(t: number): number {
+    const h = hourOf(t);
+    return this.hourly[HOURS + h]! >= HOUR_MIN_COUNT ? this.hourly[h]! : this.state[S_LONG]!;
+  }
+
+  /**
+   * The fast level carried to time t: the last fast level plus the change the baseline's season
+   * expects between the two times (none while the baseline has no season).
+   */
+  private onsetForecast(t: number, n: number, x: number): number {
+    const s = this.state;
+    if (n === 1) return x;
+    const base = this.models[s[S_BASE]!]!;
+    return base.seasonal ? s[S_ONSET_LEVEL]! + base.seasonalAt(t) - base.seasonalAt(s[S_ONSET_T]!) : s[S_ONSET_LEVEL]!;
+  }
+
+  /**
+   * Moves the fast level toward the sample (the innovation clipped at 4 sigma once scored), and
+   * learns the local and long-run spread of the onset residual from every sample, clipped alike:
+   * after an outlier the local scale widens a little (the next few samples must stand out more to
+   * count as a new onset) and settles back within ~20 samples.
+   */
+  private learnOnset(t: number, n: number, x: number, forecast: number, sigma: number): void {
+    const s = this.state;
+    const residual = x - forecast;
+    const scored = n > this.settings.warmup;
+    const clipped = scored && Math.abs(residual) > 4 * sigma;
+    const run = s[S_ONSET_RUN]!;
+    s[S_ONSET_RUN] = clipped ? (run * residual > 0 ? run + Math.sign(residual) : Math.sign(residual)) : 0;
+    // A third clipped residual in a row in the same direction is a new level, not an outlier: jump to it.
+    const persistent = Math.abs(s[S_ONSET_RUN]!) >= ONSET_RUN;
+    if (persistent) s[S_ONSET_RUN] = 0;
+    const step = clipped && !persistent ? 4 * sigma * Math.sign(residual) : residual;
+    s[S_ONSET_LEVEL] = n === 1 ? x : forecast + (persistent ? 1 : Math.max(1 / n, this.settings.fastAlpha)) * step;
+    s[S_ONSET_T] = t;
+    if (n === 1) return;
+    const a = scored ? Math.min(Math.abs(residual), 4 * sigma) : Math.abs(residual);
+    s[S_LOCAL] = s[S_LOCAL]! + Math.max(1 / n, this.settings.localRate) * (a - s[S_LOCAL]!);
+    s[S_LONG] = s[S_LONG]! + Math.max(1 / n, LONG_RATE) * (a - s[S_LONG]!);
+    const h = hourOf(t);
+    const count = ++this.hourly[HOURS + h]!;
+    this.hourly[h] = this.hourly[h]! + Math.max(1 / count, HOURLY_RATE) * (a - this.hourly[h]!);
+  }
+
   /** A warm-up sample: learned from, not scored. */
-  private warmUp(t: number, x: number, n: number): number {
+  private warmUp(t: number, x: number, n: number, onsetForecast: number): number {
     this.trackResolution(n, x, true);
+    this.learnOnset(t, n, x, onsetForecast, 0);
     this.learnAll(t, x, 1);
     this.selectModels(t);
-    this.resetDrift(this.state[S_BASE]!);
     this.lastSigma = 0;
     this.z = 0;
     this.zBase = 0;
@@ -182,7 +264,7 @@ export class UnivariateDetector {
 
   /** Half-width of the last sample's expected range: how far from the forecast the score would reach 0.5. Computed on demand (it is not cheap). */
   get halfWidth(): number {
-    return this.lastSigma ? this.tail.zAt(this.settings.scoreHalf + LOG10_TESTS) * this.lastSigma : 0;
+    return this.lastSigma ? surpriseToZ(this.settings.scoreHalf + LOG10_TESTS) * this.lastSigma : 0;
   }
 
   private reset0(): number {
@@ -289,31 +371,28 @@ export class UnivariateDetector {
     }
   }
 
-  /** The point, EWMA and variance evidence; sets score and kind. */
-  private evaluate(zRaw: number, zb: number, n: number): void {
+  /** The onset evidence and the (latched) slow evidence; sets score and kind. */
+  private evaluate(zOnset: number, zb: number, n: number): void {
     const s = this.state;
-    const zc = clamp(zRaw * this.tail.calibration(), -4, 4);
     const zbc = clamp(zb, -4, 4);
-    const point = this.tail.surprise(zRaw);
+    const point = gaussianSurprise(zOnset);
     s[S_E_SHORT] = s[S_E_SHORT]! + LAMBDA_SHORT * (zbc - s[S_E_SHORT]!);
     // Spreads are learned fast at first (rate 1/m), then slowly.
     const rate = Math.max(1 / (n - this.settings.warmup), 0.005);
     const short = this.ewmaSurprise(S_E_SHORT, S_V_SHORT, LAMBDA_SHORT, rate);
-    const long = this.driftSurprise(rate, n);
-    const variance = this.varianceSurprise(zc, rate);
+    const variance = this.varianceSurprise(zbc, rate);
+    let slow = short;
+    let slowKind = KIND_LEVEL_SHIFT;
+    if (variance > slow) {
+      slow = variance;
+      slowKind = KIND_VARIANCE;
+    }
+    const reported = this.latch(slow);
     let best = point;
     let kind = KIND_SPIKE;
-    if (short > best) {
-      best = short;
-      kind = KIND_LEVEL_SHIFT;
-    }
-    if (long > best) {
-      best = long;
-      kind = KIND_DRIFT;
-    }
-    if (variance > best) {
-      best = variance;
-      kind = KIND_VARIANCE;
+    if (reported > best) {
+      best = reported;
+      kind = slowKind;
     }
     // Confidence ramp: evidence counts fully once the detector has seen 5x its warm-up.
     const w = this.settings.warmup;
@@ -321,6 +400,23 @@ export class UnivariateDetector {
     this.score = surpriseToScore((best - LOG10_TESTS) * confidence, this.settings.scoreHalf);
     this.kind = this.score >= 0.05 ? kind : KIND_NONE;
     this.evidence = this.kind;
+    if (reported > 0 && reported === best && this.score >= 0.5) s[S_LATCH] = slow;
+  }
+
+  /**
+   * A slow condition (level, drift, variance) is reported once: after its evidence has raised the
+   * score to 0.5 it counts again only when it has grown LATCH_RISE-fold, and the latch is released
+   * once the condition is quiet. Returns the evidence that may count now.
+   */
+  private latch(slow: number): number {
+    const s = this.state;
+    const held = s[S_LATCH]!;
+    if (held === 0) return slow;
+    if (slow < LATCH_QUIET) {
+      s[S_LATCH] = 0;
+      return slow;
+    }
+    return slow >= LATCH_RISE * held ? slow : 0;
   }
 
   /** EWMA of residuals against its own observed spread (never below the white-noise spread). */
@@ -334,23 +430,11 @@ export class UnivariateDetector {
     return gaussianSurprise(ze);
   }
 
-  /** Drift evidence from the baseline level's history (see drift.ts). */
-  private driftSurprise(rate: number, n: number): number {
-    const base = this.models[this.state[S_BASE]!]!;
-    return this.drift.observe(
-      n,
-      base.level,
-      Math.max(base.sigma, this.sigmaFloor(base.level)),
-      this.state[S_INTERVAL]!,
-      rate,
-    );
-  }
-
-  private resetDrift(base: number): void {
-    this.drift.reset(this.models[base]!.sigma);
-  }
-
-  /** log(short-run / long-run mean square residual), against its own observed spread; two-sided. */
+  /**
+   * log(short-run / long-run mean square residual), against its own observed spread; one-sided
+   * (variance up). A fall in residual variance is what a baseline that is still learning its
+   * season shows, and on its own it is no incident.
+   */
   private varianceSurprise(zc: number, rate: number): number {
     const s = this.state;
     const sq = zc * zc;
@@ -363,21 +447,7 @@ export class UnivariateDetector {
       s[S_V_LOGW] = s[S_V_LOGW]! + rate * (lw * lw - s[S_V_LOGW]!);
       s[S_W_SLOW] = (s[S_W_SLOW]! || 1) + rate * (sq - (s[S_W_SLOW]! || 1));
     }
-    return gaussianSurprise(zv);
-  }
-
-  /**
-   * After a level shift has been flagged, the drift anchor moves to the new level once the
-   * baseline has absorbed the shift (its short EWMA is quiet again): the shift was the anomaly,
-   * the level it left behind is not a drift.
-   */
-  private settleShift(): void {
-    const s = this.state;
-    if (this.score >= 0.5 && this.kind === KIND_LEVEL_SHIFT) s[S_SHIFT_PENDING] = 1;
-    else if (s[S_SHIFT_PENDING] === 1 && Math.abs(s[S_E_SHORT]!) < 1) {
-      s[S_SHIFT_PENDING] = 0;
-      this.resetDrift(s[S_BASE]!);
-    }
+    return zv > 0 ? gaussianSurprise(zv) : 0;
   }
 
   /** Counts same-sign excursions of the baseline beyond 3 sigma; after `shiftRun` of them, re-anchors every model. */
@@ -397,7 +467,6 @@ export class UnivariateDetector {
       m.reanchor(t, s[S_RUN_X]!);
       this.ar[i * M_SLOTS + M_PREV] = 0;
     }
-    this.resetDrift(s[S_BASE]!);
     s[S_RUN] = 0;
     s[S_E_SHORT] = 0;
     s[S_W_FAST] = s[S_W_SLOW]!;
@@ -420,8 +489,6 @@ export class UnivariateDetector {
     const s = this.state;
     s[S_BEST] = this.pick(t, s[S_BEST]!, true);
     const base = this.pick(t, s[S_BASE]!, false);
-    // Levels of different models are not comparable: a new baseline restarts the drift anchor.
-    if (base !== s[S_BASE]) this.resetDrift(base);
     s[S_BASE] = base;
   }
 
@@ -462,8 +529,7 @@ export class UnivariateDetector {
     return {
       state: Array.from(this.state),
       ar: Array.from(this.ar),
-      tail: this.tail.toJSON(),
-      drift: this.drift.toJSON(),
+      hourly: Array.from(this.hourly),
       models: this.models.map((m) => m.toJSON()),
     };
   }
@@ -472,8 +538,7 @@ export class UnivariateDetector {
     const d = new UnivariateDetector(settings);
     d.state.set(snap.state.slice(0, SLOTS));
     d.ar.set(snap.ar.slice(0, d.ar.length));
-    d.tail = TailModel.fromJSON(snap.tail);
-    d.drift = DriftTracker.fromJSON(snap.drift);
+    d.hourly.set(snap.hourly.slice(0, d.hourly.length));
     d.models = snap.models.slice(0, MAX_MODELS).map((m) => HoltWinters.fromJSON(m));
     if (d.state[S_BEST]! >= d.models.length) d.state[S_BEST] = SLOW;
     if (d.state[S_BASE]! >= d.models.length) d.state[S_BASE] = SLOW;
@@ -484,7 +549,6 @@ export class UnivariateDetector {
 export interface UnivariateSnapshot {
   state: number[];
   ar: number[];
-  tail: TailSnapshot;
-  drift?: DriftSnapshot;
+  hourly: number[];
   models: HoltWintersSnapshot[];
 }

@@ -5,6 +5,7 @@ import { DEFAULT_ENGINE } from '../../../src/detect/engine.ts';
 import { DetectProcessor } from '../../../src/detect/processor.ts';
 import type { ConsumedBatch, ConsumedRecord, KafkaConnection } from '../../../src/kafka/index.ts';
 import { logger } from '../../../src/log/index.ts';
+import { Random } from '../../../src/timeseries/random.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 
@@ -75,7 +76,9 @@ describe('the detect processor', () => {
       maxServices: 10,
     });
     const handle = (b: ConsumedBatch) => (p as unknown as { handle(b: ConsumedBatch): Promise<void> }).handle(b);
-    await handle(batch(0, 300, (i) => 80 + ((i * 7919) % 11) / 11));
+    const rng = new Random(7);
+    const noise = Array.from({ length: 300 }, () => rng.normal());
+    await handle(batch(0, 300, (i) => 80 + noise[i]!));
     const incident = batch(300, 301, () => 900);
     await expect(handle(incident)).rejects.toThrow('broker unavailable');
     expect(sent).toHaveLength(0);
