@@ -1,4 +1,4 @@
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { type Runtime, startRuntime } from '../../src/app/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createGateway } from '../../src/gateway/index.ts';
@@ -54,4 +54,17 @@ export function byPartition(records: { partition: number; offset: string }[]): M
     out.set(r.partition, list);
   }
   return out;
+}
+
+/** A gateway for the tests of one describe block: started before them, stopped (its topics deleted) after. */
+export function gatewayForSuite(env: Record<string, string> = {}, prefix?: string): { readonly app: GatewayApp } {
+  const holder = {} as { app: GatewayApp };
+  beforeAll(async () => {
+    holder.app = await startGateway(env, prefix);
+  });
+  afterAll(async () => {
+    await holder.app?.runtime.stop();
+    if (holder.app) await dropTopics(holder.app.runtime);
+  });
+  return holder;
 }

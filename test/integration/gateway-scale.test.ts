@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MetricSampleInput } from '../../schemas/types.ts';
 import { KafkaConnection } from '../../src/kafka/index.ts';
-import { byPartition, dropTopics, type GatewayApp, startGateway, subscribed } from '../helpers/gateway.ts';
+import {
+  byPartition,
+  dropTopics,
+  type GatewayApp,
+  gatewayForSuite,
+  startGateway,
+  subscribed,
+} from '../helpers/gateway.ts';
 import { uniquePrefix } from '../helpers/kafka.ts';
 import { TestClient } from '../helpers/ws.ts';
 
@@ -37,20 +44,13 @@ async function partitionEnds(app: GatewayApp, topic: 'metrics.samples' | 'anomal
 }
 
 describe('coalesced frames', () => {
-  let app: GatewayApp;
-  beforeAll(async () => {
-    app = await startGateway({ GATEWAY_FRAME_MS: '20', GATEWAY_HEARTBEAT_MS: '600000' });
-  });
-  afterAll(async () => {
-    await app.runtime.stop();
-    await dropTopics(app.runtime);
-  });
+  const suite = gatewayForSuite({ GATEWAY_FRAME_MS: '20', GATEWAY_HEARTBEAT_MS: '600000' });
 
   it('keep per-partition order with no gap or duplicate across replay -> live, in frames of many records', async () => {
-    const producer = await app.runtime.kafka.producer();
+    const producer = await suite.app.runtime.kafka.producer();
     for (let i = 0; i < 3000; i += 500) await producer.send('metrics.samples', samples(i, 500));
     // One client starts live while records keep coming; the other replays everything and joins it under that traffic.
-    const live = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const live = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     live.send({ type: 'subscribe', id: 'm', topic: 'metrics.samples' });
     const liveAck = await live.until(subscribed('m'), 'live subscribed');
     const starts = new Map(
@@ -65,7 +65,7 @@ describe('coalesced frames', () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 100));
-    const replay = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const replay = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     replay.send({ type: 'subscribe', id: 'm', topic: 'metrics.samples', from: 'earliest' });
     const ack = await replay.until(subscribed('m'), 'replay subscribed');
     expect((ack.partitions as { live: boolean }[]).every((p) => !p.live)).toBe(true);
@@ -74,7 +74,7 @@ describe('coalesced frames', () => {
     const total = produced;
     await replay.until((c) => c.records('m').length >= total, `${total} records on the replaying client`, 60_000);
     await live.until((c) => c.records('m').length >= total - 3000, 'the live records', 60_000);
-    const ends = await partitionEnds(app, 'metrics.samples');
+    const ends = await partitionEnds(suite.app, 'metrics.samples');
     expect([...ends.values()].reduce((a, b) => a + b, 0n)).toBe(BigInt(total));
     expectContiguous(replay.records('m'), ends);
     expectContiguous(live.records('m'), ends, (p) => starts.get(p)!);
@@ -90,26 +90,19 @@ describe('coalesced frames', () => {
 });
 
 describe('partitions added to a mirrored topic', () => {
-  let app: GatewayApp;
-  beforeAll(async () => {
-    app = await startGateway({ GATEWAY_PARTITION_CHECK_MS: '1000', GATEWAY_HEARTBEAT_MS: '600000' });
-  });
-  afterAll(async () => {
-    await app.runtime.stop();
-    await dropTopics(app.runtime);
-  });
+  const suite = gatewayForSuite({ GATEWAY_PARTITION_CHECK_MS: '1000', GATEWAY_HEARTBEAT_MS: '600000' });
 
   it('reach subscribed clients without a restart, from their first record; later subscribers see them too', async () => {
-    const client = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const client = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     client.send({ type: 'subscribe', id: 'a', topic: 'anomalies' });
     const ack = await client.until(subscribed('a'), 'subscribed');
     expect((ack.partitions as unknown[]).length).toBe(3);
-    const real = app.runtime.kafka.catalog.name('anomalies');
-    const admin = await app.runtime.kafka.admin();
+    const real = suite.app.runtime.kafka.catalog.name('anomalies');
+    const admin = await suite.app.runtime.kafka.admin();
     await admin.addPartitions(real, 5);
     // A producer of its own knows the new partitions at once (the app's may hold older metadata).
     const { brokers, registryUrl } = inject('kafka');
-    const other = new KafkaConnection({ brokers, registryUrl, topicPrefix: app.runtime.kafka.catalog.prefix });
+    const other = new KafkaConnection({ brokers, registryUrl, topicPrefix: suite.app.runtime.kafka.catalog.prefix });
     try {
       const anomaly = (n: number, partition: number) => ({
         key: `svc-${n}`,
@@ -148,7 +141,7 @@ describe('partitions added to a mirrored topic', () => {
         ['3/0/inc-1', '4/0/inc-2', '3/1/inc-3', '4/1/inc-4', `0/0/inc-5`].sort(),
       );
       // A client that subscribes afterwards sees five partitions.
-      const late = await TestClient.open(`${app.ws}/api/v2/ws`);
+      const late = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
       late.send({ type: 'subscribe', id: 'a', topic: 'anomalies', from: 'earliest' });
       const lateAck = await late.until(subscribed('a'), 'late subscribed');
       expect((lateAck.partitions as { partition: number }[]).map((p) => p.partition)).toEqual([0, 1, 2, 3, 4]);
