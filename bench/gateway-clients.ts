@@ -13,6 +13,8 @@ const SENT_AT = Buffer.from(',"sentAt":');
 
 interface StepTally {
   count: number;
+  /** Frames that carried records of this step. */
+  frames: number;
   histogram: Uint32Array;
 }
 const steps = new Map<number, StepTally>();
@@ -20,7 +22,7 @@ let clients: WebSocket[] = [];
 
 function tally(step: number): StepTally {
   let t = steps.get(step);
-  if (!t) steps.set(step, (t = { count: 0, histogram: new Uint32Array(MAX_MS + 1) }));
+  if (!t) steps.set(step, (t = { count: 0, frames: 0, histogram: new Uint32Array(MAX_MS + 1) }));
   return t;
 }
 
@@ -44,6 +46,7 @@ function onFrame(buf: Buffer): void {
         : [now, j];
     if (step !== lastStep) {
       last = tally(step);
+      last.frames++;
       lastStep = step;
     }
     last!.count++;
@@ -99,7 +102,7 @@ process.on(
         const sparse: [number, number][] = [];
         if (t) for (let ms = 0; ms <= MAX_MS; ms++) if (t.histogram[ms]) sparse.push([ms, t.histogram[ms]!]);
         steps.delete(msg.step!);
-        reply({ count: t?.count ?? 0, histogram: sparse });
+        reply({ count: t?.count ?? 0, frames: t?.frames ?? 0, histogram: sparse });
       } else if (msg.cmd === 'disconnect') {
         for (const ws of clients) ws.terminate();
         clients = [];

@@ -31,6 +31,13 @@ const [kind, brokers, registryUrl, prefix, topic, clients] = process.argv.slice(
   string,
 ];
 
+/** GATEWAY_FRAME_MS and GATEWAY_FRAME_BYTES if the bench run sets them (the defaults otherwise). */
+function frameEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['GATEWAY_FRAME_MS', 'GATEWAY_FRAME_BYTES']) if (process.env[name]) env[name] = process.env[name]!;
+  return env;
+}
+
 async function gateway(port: number): Promise<() => Promise<void>> {
   const config = loadConfig({
     KAFKA_BROKERS: brokers,
@@ -42,14 +49,15 @@ async function gateway(port: number): Promise<() => Promise<void>> {
     LOG_LEVEL: 'warn',
     GATEWAY_TOPICS: topic,
     GATEWAY_MAX_CLIENTS: String(Number(clients) * 2),
+    ...frameEnv(),
   });
   const runtime = await startRuntime(config, { gateway: createGateway });
   return () => runtime.stop();
 }
 
 async function bare(port: number, coalesce: boolean): Promise<() => Promise<void>> {
-  // The gateway's defaults, so the coalesced variant batches exactly as the gateway does.
-  const { GATEWAY_FRAME_MS: tickMs, GATEWAY_FRAME_BYTES: maxBytes } = loadConfig({});
+  // The gateway's settings, so the coalesced variant batches exactly as the gateway does.
+  const { GATEWAY_FRAME_MS: tickMs, GATEWAY_FRAME_BYTES: maxBytes } = loadConfig(frameEnv());
   const server = createServer();
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -98,7 +106,34 @@ async function bare(port: number, coalesce: boolean): Promise<() => Promise<void
   };
 }
 
+/** BENCH_DEBUG=1: once a second, the event loop's delay, CPU and (gateway) frames and records sent. */
+async function debug(): Promise<void> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { metricsRegistry } = await import('../src/api/index.ts');
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  let cpu = process.cpuUsage();
+  let last = { frames: 0, records: 0 };
+  setInterval(async () => {
+    const used = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    const metrics = await metricsRegistry.getMetricsAsJSON();
+    const value = (name: string) =>
+      (metrics.find((m) => m.name === name) as { values?: { value: number }[] } | undefined)?.values?.[0]?.value ?? 0;
+    const now = {
+      frames: value('automatrix_gateway_frames_sent_total'),
+      records: value('automatrix_gateway_records_sent_total'),
+    };
+    console.error(
+      `${kind}: loop p50 ${(loop.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, cpu ${((used.user + used.system) / 1e4).toFixed(0)}%, frames ${now.frames - last.frames}/s, records ${now.records - last.records}/s`,
+    );
+    last = now;
+    loop.reset();
+  }, 1000).unref();
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_DEBUG) await debug();
   const port = await freePort();
   const stop = kind === 'gateway' ? await gateway(port) : await bare(port, kind === 'bare-coalesced');
   process.on('message', (msg: { cmd: string }) => {

@@ -17,8 +17,8 @@
  * (records over the producer's own window, first send to last ack), the share of records x clients
  * delivered, p50/p99 from the producer's timestamp to client receipt (every record at every
  * client), CPU and peak RSS of every process. A side sustains a rate with p99 <= 250 ms and
- * >= 99.9% delivered; it stops after two failed rates in a row. Headline: the highest sustained
- * rate of each side at 1,000 clients.
+ * >= 99.9% delivered in one of BENCH_TRIES (2) tries (the best try is kept); it stops after two
+ * failed rates in a row. Headline: the highest sustained rate of each side at 1,000 clients.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +29,7 @@ import type { ServerKind } from './gateway-server.ts';
 import { table, writeResult } from './lib/result.ts';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000);
-const RATES = (process.env.BENCH_RATES ?? '100,200,400,700,1000,1400,2000,2800,4000,5600,8000,11000,16000,22000')
+const RATES = (process.env.BENCH_RATES ?? '10,25,50,100,200,400,700,1000,1400,2000,2800,4000,5600,8000,11000,16000')
   .split(',')
   .map(Number);
 const STEP_S = Number(process.env.BENCH_STEP_S ?? 5);
@@ -37,6 +37,8 @@ const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 10);
 const CLIENT_PROCS = Number(process.env.BENCH_CLIENT_PROCS ?? 2);
 const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
 const P99_LIMIT_MS = 250;
+/** Tries per side and rate: noise on a shared machine only ever makes a step worse, so a rate counts as sustained if one try meets the criterion. */
+const TRIES = Number(process.env.BENCH_TRIES ?? 2);
 const DELIVERED_MIN = 0.999;
 const BROKERS = process.env.KAFKA_BROKERS || 'localhost:9092';
 const REGISTRY = process.env.SCHEMA_REGISTRY_URL || 'http://localhost:8081/apis/ccompat/v7';
@@ -97,6 +99,13 @@ function usage(pid: number): { rssMb: number; cpuS: number } {
   }
 }
 
+/** The better of two tries: sustained first, then more delivered, then the lower p99. */
+function better(a: StepResult, b: StepResult): boolean {
+  if (a.sustained !== b.sustained) return a.sustained;
+  if (a.delivered !== b.delivered) return a.delivered > b.delivered;
+  return a.p99 < b.p99;
+}
+
 /** Percentile from sparse [ms, count] pairs. */
 function percentileOf(hist: Map<number, number>, p: number): number {
   const total = [...hist.values()].reduce((a, b) => a + b, 0);
@@ -115,6 +124,8 @@ interface StepResult {
   rate: number;
   producedRate: number;
   delivered: number;
+  /** Frames with records, per client per second of the producer's window. */
+  framesPerClientS: number;
   p50: number;
   p99: number;
   sustained: boolean;
@@ -174,11 +185,17 @@ async function main(): Promise<void> {
       ),
     collect: async (step: number) => {
       const parts = await Promise.all(
-        clientProcs.map((p) => ask<{ count: number; histogram: [number, number][] }>(p, { cmd: 'collect', step })),
+        clientProcs.map((p) =>
+          ask<{ count: number; frames: number; histogram: [number, number][] }>(p, { cmd: 'collect', step }),
+        ),
       );
       const hist = new Map<number, number>();
       for (const part of parts) for (const [ms, n] of part.histogram) hist.set(ms, (hist.get(ms) ?? 0) + n);
-      return { count: parts.reduce((n, p) => n + p.count, 0), hist };
+      return {
+        count: parts.reduce((n, p) => n + p.count, 0),
+        frames: parts.reduce((n, p) => n + p.frames, 0),
+        hist,
+      };
     },
     disconnect: () => Promise.all(clientProcs.map((p) => ask(p, { cmd: 'disconnect' }))),
   };
@@ -242,6 +259,7 @@ async function main(): Promise<void> {
       rate,
       producedRate: sent / cpuWindow,
       delivered,
+      framesPerClientS: got.frames / CLIENTS / cpuWindow,
       p50,
       p99,
       sustained: delivered >= DELIVERED_MIN && p99 <= P99_LIMIT_MS,
@@ -257,18 +275,29 @@ async function main(): Promise<void> {
 
   const results: StepResult[] = [];
   const failures = new Map<ServerKind, number>(SIDES.map((s) => [s, 0]));
+  const tries: StepResult[] = [];
   for (const [i, rate] of RATES.entries()) {
-    const active = SIDES.filter((s) => failures.get(s)! < 2);
-    if (!active.length) break;
-    // Rotate who goes first, so no side always meets the machine in the same state.
-    const order = active.map((_, j) => active[(i + j) % active.length]!);
-    for (const side of order) {
-      const r = await runStep(side, rate);
+    let pending = SIDES.filter((s) => failures.get(s)! < 2);
+    if (!pending.length) break;
+    const best = new Map<ServerKind, StepResult>();
+    for (let t = 0; t < TRIES && pending.length; t++) {
+      // Rotate who goes first, so no side always meets the machine in the same state.
+      const order = pending.map((_, j) => pending[(i + t + j) % pending.length]!);
+      for (const side of order) {
+        const r = await runStep(side, rate);
+        tries.push(r);
+        console.log(
+          `${side.padEnd(14)} ${String(rate).padStart(6)} msgs/s: produced ${r.producedRate.toFixed(0)}/s, delivered ${(100 * r.delivered).toFixed(2)}%, ${r.framesPerClientS.toFixed(0)} frames/client/s, p50 ${r.p50} ms, p99 ${r.p99} ms, server CPU ${(100 * r.serverCpu).toFixed(0)}%, clients CPU ${(100 * r.clientCpu).toFixed(0)}% ${r.sustained ? 'ok' : 'NOT sustained'}`,
+        );
+        const seen = best.get(side);
+        if (!seen || better(r, seen)) best.set(side, r);
+      }
+      // A side that met the criterion needs no other try at this rate.
+      pending = pending.filter((s) => !best.get(s)!.sustained);
+    }
+    for (const [side, r] of best) {
       results.push(r);
       failures.set(side, r.sustained ? 0 : failures.get(side)! + 1);
-      console.log(
-        `${side.padEnd(14)} ${String(rate).padStart(6)} msgs/s: produced ${r.producedRate.toFixed(0)}/s, delivered ${(100 * r.delivered).toFixed(2)}%, p50 ${r.p50} ms, p99 ${r.p99} ms, server CPU ${(100 * r.serverCpu).toFixed(0)}%, clients CPU ${(100 * r.clientCpu).toFixed(0)}% ${r.sustained ? 'ok' : 'NOT sustained'}`,
-      );
     }
   }
   const load = loadavg();
@@ -315,9 +344,11 @@ async function main(): Promise<void> {
       clientProcesses: CLIENT_PROCS,
       pinned: PIN ? cores : false,
       stepSeconds: STEP_S,
+      tries: TRIES,
       loadAverageEnd: load,
       peakRssMb: Object.fromEntries([...peakRss].map(([k, v]) => [k, Math.round(v)])),
       steps: results,
+      everyTry: tries,
     },
   );
 

@@ -82,8 +82,7 @@ export interface HubSettings {
 class LiveTail implements RoundSource {
   private readonly positions = new Map<number, bigint>();
   private round: LiveRound | undefined;
-  private readonly live = new Map<number, Set<Subscription>>();
-  /** Every subscription of this topic, live or replaying (told about new partitions). */
+  /** Every subscription of this topic, live or replaying: each takes from a round the partitions it is live on. */
   private readonly subs = new Set<Subscription>();
   /** The first reader, then one more per batch of partitions added while running. */
   private readonly readers: TopicReader[] = [];
@@ -104,10 +103,7 @@ class LiveTail implements RoundSource {
   async start(): Promise<void> {
     const ranges = await (await this.hub.kafka.admin()).offsets(this.topic.real);
     if (!ranges.length) throw new TopicUnavailableError(`topic ${this.topic.name} does not exist`);
-    for (const r of ranges) {
-      this.positions.set(r.partition, BigInt(r.high));
-      this.live.set(r.partition, new Set());
-    }
+    for (const r of ranges) this.positions.set(r.partition, BigInt(r.high));
     await this.read(new Map(ranges.map((r) => [r.partition, r.high])));
     this.scheduleCheck();
   }
@@ -117,7 +113,8 @@ class LiveTail implements RoundSource {
       topic: this.topic.real,
       start,
       onBatch: (partition, records) => this.collect(partition, records),
-      maxWaitTimeMs: 20,
+      // The broker answers a fetch as soon as one record is there; this is only how long an idle topic's poll waits.
+      maxWaitTimeMs: 500,
     });
     this.readers.push(reader);
     await reader.start();
@@ -142,10 +139,7 @@ class LiveTail implements RoundSource {
     for (let p = 0; p < count; p++) if (!this.positions.has(p)) added.push(p);
     if (!added.length || this.stopped) return [];
     // Nothing of a new partition has been fanned out yet: every subscription joins it live at its start.
-    for (const p of added) {
-      this.positions.set(p, 0n);
-      this.live.set(p, new Set());
-    }
+    for (const p of added) this.positions.set(p, 0n);
     for (const sub of this.subs) sub.addPartitions(added);
     this.hub.log.info({ topic: this.topic.name, partitions: added }, 'new partitions: mirroring them from their start');
     await this.read(new Map(added.map((p) => [p, 'earliest'])));
@@ -171,9 +165,8 @@ class LiveTail implements RoundSource {
     const round = this.round;
     if (!round) return;
     this.round = undefined;
-    const subs = new Set<Subscription>();
-    for (const b of round.batches) for (const s of this.live.get(b.partition) ?? []) subs.add(s);
-    for (const sub of subs) sub.onLive(round);
+    // Each subscription takes the partitions it is live on (none, while it still replays them).
+    for (const sub of this.subs) sub.onLive(round);
   }
 
   partitions(): number[] {
@@ -189,13 +182,8 @@ class LiveTail implements RoundSource {
     this.subs.add(sub);
   }
 
-  join(partition: number, sub: Subscription): void {
-    this.live.get(partition)?.add(sub);
-  }
-
   leave(sub: Subscription): void {
     this.subs.delete(sub);
-    for (const subs of this.live.values()) subs.delete(sub);
   }
 
   subscribers(): number {
@@ -270,12 +258,14 @@ export class Subscription {
     if (this.closed) return;
     let key = this.sharePrefix;
     const starts: [PreparedBatch, number][] = [];
-    for (const batch of round.batches) {
+    for (let i = 0; i < round.batches.length; i++) {
+      const batch = round.batches[i]!;
       if (!this.live.has(batch.partition)) continue;
       const start = this.startOf(batch);
       if (start < 0) continue;
       starts.push([batch, start]);
-      key += `${batch.partition}:${start},`;
+      // Which batches of the round, and from where in each: subscriptions with the same view and key get the same records.
+      key += `${i}:${start},`;
       this.next.set(batch.partition, batch.end);
     }
     if (!starts.length) return;
@@ -309,7 +299,6 @@ export class Subscription {
   /** Called synchronously: from here on the live tail hands this partition's records over. */
   goLive(partition: number): void {
     this.live.add(partition);
-    this.tail.join(partition, this);
     this.reader?.release(partition);
     if (this.reader && !this.replaying) {
       this.target.notify({ type: 'caught_up', id: this.id, topic: this.topic });
@@ -331,7 +320,6 @@ export class Subscription {
     for (const p of added) {
       this.next.set(p, this.tail.position(p));
       this.live.add(p);
-      this.tail.join(p, this);
     }
   }
 
