@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { SchemaTypes } from './types.ts';
 
-export type * from './types.ts';
+export * from './types.ts';
 export type SchemaFile = keyof SchemaTypes;
 
 const cache = new Map<SchemaFile, object>();

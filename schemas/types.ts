@@ -1,7 +1,40 @@
 // Generated from schemas/*.avsc by `npm run gen`. Do not edit by hand.
 /* eslint-disable */
 
-export type AnomalyState = 'OPEN' | 'UPDATE' | 'CLOSED';
+export const ACTION_KIND_SYMBOLS = ['drain_endpoint', 'downweight_endpoint', 'open_breaker', 'restore_endpoint', 'retrain', 'webhook', 'scale'] as const;
+export type ActionKind = (typeof ACTION_KIND_SYMBOLS)[number];
+
+export const ACTION_EXECUTOR_SYMBOLS = ['relay', 'neuroweaver', 'webhook'] as const;
+export type ActionExecutor = (typeof ACTION_EXECUTOR_SYMBOLS)[number];
+
+export const ACTION_RESULT_STATUS_SYMBOLS = ['EXECUTED', 'FAILED'] as const;
+export type ActionResultStatus = (typeof ACTION_RESULT_STATUS_SYMBOLS)[number];
+
+/** An executor's answer to an orchestrator action it carried out (or could not): the reply half of the action protocol, keyed by the action id. */
+export interface ActionResult {
+  /** Correlation id: the id of the orchestrator.actions record answered. */
+  actionId: string;
+  kind: ActionKind;
+  target: string;
+  /** Which component carried it out. */
+  executor: ActionExecutor;
+  /** The executing process (several RelayCores each apply relay actions). */
+  instance: string;
+  status: ActionResultStatus;
+  /** What was done, or why not, in a sentence. */
+  detail: string;
+  /** Kind-specific facts: retrain: version, decision (CHAMPION or REJECTED); webhook: httpStatus. */
+  data: Record<string, string>;
+  at: number;
+}
+
+export type ActionResultInput = Omit<ActionResult, 'data'> & Partial<Pick<ActionResult, 'data'>>;
+
+export const ANOMALY_STATE_SYMBOLS = ['OPEN', 'UPDATE', 'CLOSED'] as const;
+export type AnomalyState = (typeof ANOMALY_STATE_SYMBOLS)[number];
+
+export const ANOMALY_KIND_SYMBOLS = ['spike', 'level_shift', 'drift', 'variance_change', 'seasonality_break', 'multivariate', 'unknown'] as const;
+export type AnomalyKind = (typeof ANOMALY_KIND_SYMBOLS)[number];
 
 export interface MetricContribution {
   metric: string;
@@ -19,8 +52,8 @@ export interface Anomaly {
   id: string;
   service: string;
   state: AnomalyState;
-  /** spike, level_shift, drift, variance_change, seasonality_break, multivariate, ... */
-  kind: string;
+  /** What changed: a spike, a level shift, a drift (no longer emitted), a change of variance, a broken season, broken relations between metrics (multivariate). */
+  kind: AnomalyKind;
   /** Metrics involved, most anomalous first. */
   metrics: Array<string>;
   /** 0-1. */
@@ -58,7 +91,8 @@ export interface DeadLetter {
 
 export type DeadLetterInput = Omit<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts'> & Partial<Pick<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts'>>;
 
-export type DeliveryStatus = 'DELIVERED' | 'FAILED' | 'TIMEOUT' | 'REJECTED' | 'SHED';
+export const DELIVERY_STATUS_SYMBOLS = ['DELIVERED', 'FAILED', 'TIMEOUT', 'REJECTED', 'SHED'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUS_SYMBOLS)[number];
 
 /** One delivery attempt by RelayCore: the training data of the learned routing policy. */
 export interface DeliveryOutcome {
@@ -100,7 +134,8 @@ export interface DetectorState {
 
 export type DetectorStateInput = DetectorState;
 
-export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';
+export const SEVERITY_SYMBOLS = ['INFO', 'WARNING', 'CRITICAL'] as const;
+export type Severity = (typeof SEVERITY_SYMBOLS)[number];
 
 /** Something a person watching the system should see: component status, breaker transitions, and digests of anomalies, training and actions. */
 export interface EcosystemEvent {
@@ -144,7 +179,30 @@ export interface MetricSample {
 
 export type MetricSampleInput = Omit<MetricSample, 'performance_score' | 'replicas' | 'extra'> & Partial<Pick<MetricSample, 'performance_score' | 'replicas' | 'extra'>>;
 
-export type ModelStatus = 'CANDIDATE' | 'CHAMPION' | 'REJECTED' | 'RETIRED';
+/** One chunk of a model version's artifacts (model.json, weights.bin, state.json bundled), so any instance can serve the version without a shared disk. Keyed `<model>/<version>/<index>`; the registry record says how many chunks and their checksum. */
+export interface ModelArtifactChunk {
+  model: string;
+  version: string;
+  /** 0-based position of this chunk. */
+  index: number;
+  /** Chunks of the version. */
+  count: number;
+  data: Buffer;
+}
+
+export type ModelArtifactChunkInput = ModelArtifactChunk;
+
+export const MODEL_STATUS_SYMBOLS = ['CANDIDATE', 'CHAMPION', 'REJECTED', 'RETIRED'] as const;
+export type ModelStatus = (typeof MODEL_STATUS_SYMBOLS)[number];
+
+/** Where the version's artifacts are on Kafka: its chunks on model.artifacts. */
+export interface ArtifactRef {
+  chunks: number;
+  /** Size of the bundle of all files. */
+  bytes: number;
+  /** Checksum of the bundle, hex. */
+  sha256: string;
+}
 
 /** A trained model version. The registry topic is compacted and keyed by `<model>/<version>`, so the latest record of each version survives. */
 export interface ModelVersion {
@@ -162,25 +220,31 @@ export interface ModelVersion {
   rows: number;
   /** TensorFlow.js backend that trained it. */
   backend: string;
-  /** Folder under MODEL_SAVE_PATH with model.json and weights. */
+  /** Folder under MODEL_SAVE_PATH (a cache of the artifacts on model.artifacts) with model.json, weights.bin and state.json. */
   artifactPath: string;
   createdAt: number;
   updatedAt: number;
   note: null | string;
   /** Champion this version replaced when it was promoted: what a rollback returns to. */
   replaced: null | string;
+  /** Null for versions made before artifacts were published to Kafka: those load from MODEL_SAVE_PATH only. */
+  artifacts: null | ArtifactRef;
 }
 
-export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced'>>;
+export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced' | 'artifacts'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced' | 'artifacts'>>;
 
-export type ActionStatus = 'PROPOSED' | 'EXECUTED' | 'SKIPPED' | 'RATE_LIMITED' | 'FAILED';
+export const ACTION_STATUS_SYMBOLS = ['PROPOSED', 'EXECUTED', 'SKIPPED', 'RATE_LIMITED', 'FAILED', 'VERIFIED', 'INEFFECTIVE'] as const;
+export type ActionStatus = (typeof ACTION_STATUS_SYMBOLS)[number];
 
-/** A decision of the AI Orchestrator, audited whether or not it was carried out. */
+export const ACTION_CAUSE_SYMBOLS = ['anomaly', 'breaker', 'failure', 'scale', 'rollback'] as const;
+export type ActionCause = (typeof ACTION_CAUSE_SYMBOLS)[number];
+
+/** A decision of the AI Orchestrator and each later step of its lifecycle, audited whether or not it was carried out. A live (dryRun false) PROPOSED record is also the request to its executor, which answers on actions.results. */
 export interface OrchestratorAction {
   /** Idempotency key: the same condition yields the same id. */
   id: string;
-  /** scale, drain_endpoint, downweight_endpoint, open_breaker, retrain, webhook, ... */
-  kind: string;
+  /** What to do. Executors: RelayCore the endpoint kinds, NeuroWeaver retrain, the orchestrator's webhook caller webhook; scale is advice. */
+  kind: ActionKind;
   /** Service, route/endpoint, or model acted on. */
   target: string;
   /** Why, in a sentence naming the triggering incident. */
@@ -188,13 +252,21 @@ export interface OrchestratorAction {
   /** Id of the anomaly or event that triggered it. */
   trigger: null | string;
   dryRun: boolean;
+  /** The action's lifecycle, one record per step under the same id: PROPOSED (decided; carried out when dryRun is false), then EXECUTED or FAILED from the executor's answer on actions.results, then VERIFIED or INEFFECTIVE once its effect was checked. SKIPPED and RATE_LIMITED were never carried out. */
   status: ActionStatus;
   params: Record<string, string>;
   error: null | string;
+  /** When this step was recorded (the decision, the answer, the check). */
   at: number;
+  /** What kind of condition the trigger is: the check of the action's effect depends on it. */
+  cause: null | ActionCause;
+  /** EXECUTED and FAILED: the component whose answer this step records. */
+  executor: null | ActionExecutor;
+  /** What the executor did, or what the check of the effect found. */
+  detail: null | string;
 }
 
-export type OrchestratorActionInput = Omit<OrchestratorAction, 'trigger' | 'dryRun' | 'params' | 'error'> & Partial<Pick<OrchestratorAction, 'trigger' | 'dryRun' | 'params' | 'error'>>;
+export type OrchestratorActionInput = Omit<OrchestratorAction, 'trigger' | 'dryRun' | 'params' | 'error' | 'cause' | 'executor' | 'detail'> & Partial<Pick<OrchestratorAction, 'trigger' | 'dryRun' | 'params' | 'error' | 'cause' | 'executor' | 'detail'>>;
 
 /** A message for RelayCore to deliver. Produced to one of the inbound priority topics; the Kafka key (if any) orders messages that share it. */
 export interface RelayMessage {
@@ -215,7 +287,82 @@ export interface RelayMessage {
 
 export type RelayMessageInput = Omit<RelayMessage, 'route' | 'type' | 'contentType' | 'headers' | 'createdAt'> & Partial<Pick<RelayMessage, 'route' | 'type' | 'contentType' | 'headers' | 'createdAt'>>;
 
-export type EndpointKind = 'HTTP' | 'KAFKA';
+export const RETRAIN_REPLY_STATUS_SYMBOLS = ['QUEUED', 'REFUSED', 'FINISHED', 'FAILED'] as const;
+export type RetrainReplyStatus = (typeof RETRAIN_REPLY_STATUS_SYMBOLS)[number];
+
+export const GATE_DECISION_SYMBOLS = ['CHAMPION', 'REJECTED'] as const;
+export type GateDecision = (typeof GATE_DECISION_SYMBOLS)[number];
+
+/** NeuroWeaver's answer to a retraining request, keyed by the request id: QUEUED when an instance accepts it, then FINISHED or FAILED; REFUSED at once when it cannot. */
+export interface RetrainReply {
+  /** Correlation id: the id of the retrain.requests record answered. */
+  requestId: string;
+  model: string;
+  status: RetrainReplyStatus;
+  jobId: null | string;
+  /** FINISHED: the version the job registered. */
+  version: null | string;
+  /** FINISHED: the promotion gate's verdict on that version. */
+  decision: null | GateDecision;
+  /** The reason (refusal, failure) or the gate's summary. */
+  message: string;
+  at: number;
+}
+
+export type RetrainReplyInput = Omit<RetrainReply, 'jobId' | 'version' | 'decision'> & Partial<Pick<RetrainReply, 'jobId' | 'version' | 'decision'>>;
+
+export interface RetrainBudget {
+  trials: null | number;
+  maxEpochs: null | number;
+  timeS: null | number;
+}
+
+export const ACTIVATION_SYMBOLS = ['relu', 'elu', 'tanh'] as const;
+export type Activation = (typeof ACTIVATION_SYMBOLS)[number];
+
+/** Train exactly these (one trial, no search). */
+export interface Hyperparameters {
+  /** Hidden layers. */
+  layers: number;
+  /** Units of the first hidden layer; each further layer has half as many (at least 4). */
+  units: number;
+  learningRate: number;
+  batchSize: number;
+  /** L2 weight regularisation of every dense kernel. */
+  l2: number;
+  dropout: number;
+  activation: Activation;
+}
+
+export const HOLDOUT_ROWS_SYMBOLS = ['newest', 'random'] as const;
+export type HoldoutRows = (typeof HOLDOUT_ROWS_SYMBOLS)[number];
+
+/** A request to NeuroWeaver to retrain a model on a window of its source topic. One NeuroWeaver instance answers on retrain.replies under the same id. */
+export interface RetrainRequest {
+  /** Correlation id: the key of the request and of its replies, and the id of the job. */
+  id: string;
+  /** Model kind: performance, routing. */
+  model: string;
+  /** Who asks, shown in the job's reason and the logs. */
+  requestedBy: string;
+  reason: string;
+  /** Window of the model's source topic to replay, epoch ms. */
+  from: number;
+  to: number;
+  /** Epoch ms after which the requester no longer waits: a NeuroWeaver reading the request later ignores it. */
+  deadline: number;
+  /** Tuning budget; null takes NeuroWeaver's default. */
+  budget: RetrainBudget;
+  hyperparameters: null | Hyperparameters;
+  /** Which rows the holdout takes (null: the newest); random when the window is not one time series. */
+  holdout: null | HoldoutRows;
+  at: number;
+}
+
+export type RetrainRequestInput = Omit<RetrainRequest, 'budget' | 'hyperparameters' | 'holdout'> & Partial<Pick<RetrainRequest, 'budget' | 'hyperparameters' | 'holdout'>>;
+
+export const ENDPOINT_KIND_SYMBOLS = ['HTTP', 'KAFKA'] as const;
+export type EndpointKind = (typeof ENDPOINT_KIND_SYMBOLS)[number];
 
 export interface Endpoint {
   id: string;
@@ -241,7 +388,8 @@ export interface Route {
 
 export type RouteInput = Omit<Route, 'policy' | 'maxAttempts' | 'settings'> & Partial<Pick<Route, 'policy' | 'maxAttempts' | 'settings'>>;
 
-export type TrainingEventKind = 'JOB_STARTED' | 'TRIAL_STARTED' | 'EPOCH' | 'TRIAL_STOPPED' | 'TRIAL_FINISHED' | 'JOB_FINISHED' | 'JOB_FAILED' | 'JOB_QUEUED';
+export const TRAINING_EVENT_KIND_SYMBOLS = ['JOB_STARTED', 'TRIAL_STARTED', 'EPOCH', 'TRIAL_STOPPED', 'TRIAL_FINISHED', 'JOB_FINISHED', 'JOB_FAILED', 'JOB_QUEUED'] as const;
+export type TrainingEventKind = (typeof TRAINING_EVENT_KIND_SYMBOLS)[number];
 
 /** Progress of a NeuroWeaver training job: one record per job, trial and epoch milestone. */
 export interface TrainingEvent {
@@ -265,30 +413,38 @@ export type TrainingEventInput = Omit<TrainingEvent, 'trial' | 'epoch' | 'metric
 
 /** Value type of each schema file, by file name without `.avsc`. */
 export interface SchemaTypes {
+  'action-result': ActionResult;
   'anomaly': Anomaly;
   'dead-letter': DeadLetter;
   'delivery-outcome': DeliveryOutcome;
   'detector-state': DetectorState;
   'ecosystem-event': EcosystemEvent;
   'metric-sample': MetricSample;
+  'model-artifact': ModelArtifactChunk;
   'model-version': ModelVersion;
   'orchestrator-action': OrchestratorAction;
   'relay-message': RelayMessage;
+  'retrain-reply': RetrainReply;
+  'retrain-request': RetrainRequest;
   'route': Route;
   'training-event': TrainingEvent;
 }
 
 /** What a producer must give for each schema: fields with an Avro default may be left out. */
 export interface SchemaInputs {
+  'action-result': ActionResultInput;
   'anomaly': AnomalyInput;
   'dead-letter': DeadLetterInput;
   'delivery-outcome': DeliveryOutcomeInput;
   'detector-state': DetectorStateInput;
   'ecosystem-event': EcosystemEventInput;
   'metric-sample': MetricSampleInput;
+  'model-artifact': ModelArtifactChunkInput;
   'model-version': ModelVersionInput;
   'orchestrator-action': OrchestratorActionInput;
   'relay-message': RelayMessageInput;
+  'retrain-reply': RetrainReplyInput;
+  'retrain-request': RetrainRequestInput;
   'route': RouteInput;
   'training-event': TrainingEventInput;
 }

@@ -33,6 +33,7 @@ const PRIMITIVES: Record<string, string> = {
 };
 
 export function generateTypes(schemaDir: string): string {
+  declared.clear();
   const declarations: string[] = [];
   const files = readdirSync(schemaDir)
     .filter((f) => f.endsWith('.avsc'))
@@ -66,18 +67,42 @@ export function generateTypes(schemaDir: string): string {
   ].join('\n');
 }
 
+const declared = new Map<string, string>();
+
+/**
+ * Adds a named type once. Avro names are per schema, so two topics may declare the same vocabulary
+ * (an action's kind on orchestrator.actions and on actions.results): it must then be the same.
+ */
+function declare(out: string[], name: string, code: string): void {
+  const known = declared.get(name);
+  if (known === undefined) {
+    declared.set(name, code);
+    out.push(code);
+  } else if (known !== code) {
+    throw new Error(`schemas declare ${name} twice, differently: make the two declarations the same or rename one`);
+  }
+}
+
 function typeOf(schema: Avro, out: string[]): string {
   if (typeof schema === 'string') return PRIMITIVES[schema] ?? schema;
   if (Array.isArray(schema)) return schema.map((s) => typeOf(s, out)).join(' | ');
   switch (schema.type) {
     case 'record': {
       const fields = (schema.fields ?? []).map((f) => `${doc(f.doc, '  ')}  ${f.name}: ${typeOf(f.type, out)};`);
-      out.push(`${doc(schema.doc, '')}export interface ${schema.name} {\n${fields.join('\n')}\n}\n`);
+      declare(out, schema.name!, `${doc(schema.doc, '')}export interface ${schema.name} {\n${fields.join('\n')}\n}\n`);
       return schema.name!;
     }
-    case 'enum':
-      out.push(`export type ${schema.name} = ${schema.symbols!.map((s) => `'${s}'`).join(' | ')};\n`);
+    case 'enum': {
+      // A vocabulary: the symbols as a runtime list (for validation and docs) and the union type derived from it.
+      const constName = `${schema.name!.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}_SYMBOLS`;
+      const list = `[${schema.symbols!.map((s) => `'${s}'`).join(', ')}]`;
+      declare(
+        out,
+        schema.name!,
+        `${doc(schema.doc, '')}export const ${constName} = ${list} as const;\nexport type ${schema.name} = (typeof ${constName})[number];\n`,
+      );
       return schema.name!;
+    }
     case 'array':
       return `Array<${typeOf(schema.items!, out)}>`;
     case 'map':

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { generateTypes } from './avro-to-ts.ts';
-import { configTable, topicTable } from './readme-tables.ts';
+import { configTable, errorsDoc, topicTable } from './readme-tables.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const check = process.argv.includes('--check');
@@ -18,6 +18,7 @@ export function expectedFiles(): Map<string, string> {
   readme = replaceSection(readme, 'config', configTable());
   readme = replaceSection(readme, 'topics', topicTable());
   files.set('README.md', readme);
+  files.set('docs/errors.md', errorsDoc());
   return files;
 }
 

@@ -1,9 +1,10 @@
 /** `npm start`: every configured component in one process, plus the HTTP API. */
+
 import { startRuntime } from './app/index.ts';
 import { COMPONENT_FACTORIES } from './components.ts';
-import { ConfigError, effectiveLogLevel, loadConfig } from './config/index.ts';
+import { effectiveLogLevel, loadConfig } from './config/index.ts';
+import { AutomatrixError } from './errors/index.ts';
 import { logger, rootLogger } from './log/index.ts';
-import { StackError } from './stack/index.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -29,11 +30,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof StackError) {
-    process.stderr.write(`automatrix: ${err.message}\n`);
-  } else {
-    process.stderr.write(`automatrix: ${(err as Error).message ?? String(err)}\n`);
-    logger('app').debug({ err }, 'startup failed');
-  }
+  // Our errors say in one line what is wrong and what to do; anything else is a bug, with details at debug level.
+  process.stderr.write(`automatrix: ${(err as Error).message ?? String(err)}\n`);
+  if (!(err instanceof AutomatrixError)) logger('app').debug({ err }, 'startup failed');
   process.exit(1);
 });

@@ -87,8 +87,26 @@ export const TOPICS = {
     retentionMs: 7 * DAY,
     cleanupPolicy: 'delete',
     key: 'job id',
+    description: 'Live progress of NeuroWeaver training jobs (per trial and epoch).',
+  },
+  'retrain.requests': {
+    schema: 'retrain-request',
+    partitions: 3,
+    replicationFactor: 1,
+    retentionMs: DAY,
+    cleanupPolicy: 'delete',
+    key: 'request id',
     description:
-      'Live progress of NeuroWeaver training jobs (per trial and epoch), and its answers to retraining requests (keyed by the request id).',
+      'Retraining requests to NeuroWeaver (RelayCore optimize, the API of another instance): one NeuroWeaver instance takes each.',
+  },
+  'retrain.replies': {
+    schema: 'retrain-reply',
+    partitions: 3,
+    replicationFactor: 1,
+    retentionMs: DAY,
+    cleanupPolicy: 'delete',
+    key: 'request id',
+    description: "NeuroWeaver's answers to retraining requests: QUEUED, then FINISHED or FAILED; or REFUSED.",
   },
   'model.registry': {
     schema: 'model-version',
@@ -101,6 +119,17 @@ export const TOPICS = {
       'Model versions and their status (champion, candidate, ...): the model registry, read back at startup.',
     configs: COMPACTED,
   },
+  'model.artifacts': {
+    schema: 'model-artifact',
+    partitions: 1,
+    replicationFactor: 1,
+    retentionMs: -1,
+    cleanupPolicy: 'compact',
+    key: '`<model>/<version>/<chunk>` (null value deletes)',
+    description:
+      'Model artifacts in chunks, published with each version, so any instance serves the champion without a shared disk (MODEL_SAVE_PATH is a cache).',
+    configs: COMPACTED,
+  },
   'orchestrator.actions': {
     schema: 'orchestrator-action',
     partitions: 3,
@@ -109,7 +138,17 @@ export const TOPICS = {
     cleanupPolicy: 'delete',
     key: 'target',
     description:
-      'Audit log of every AI Orchestrator decision and action (dry-run or executed); also the retraining requests components send NeuroWeaver (kind retrain, params.requestedBy).',
+      'Audit log of every AI Orchestrator decision and each step of its lifecycle (PROPOSED, EXECUTED or FAILED, VERIFIED or INEFFECTIVE); a live PROPOSED action is the request to its executor.',
+  },
+  'action.results': {
+    schema: 'action-result',
+    partitions: 3,
+    replicationFactor: 1,
+    retentionMs: 30 * DAY,
+    cleanupPolicy: 'delete',
+    key: 'action id',
+    description:
+      "Executors' answers to orchestrator actions (RelayCore, NeuroWeaver, the webhook caller): EXECUTED or FAILED, with what was done.",
   },
   'ecosystem.events': {
     schema: 'ecosystem-event',

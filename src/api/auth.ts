@@ -25,9 +25,18 @@ declare module 'fastify' {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** A route's access: declared in its `config.access`, else from its method. */
-export function routeAccess(method: string, config: { access?: Access } | undefined): Access {
-  return config?.access ?? (MUTATING.has(method) ? 'write' : 'read');
+/**
+ * A route's access: declared in its `config.access`; `read` if its OpenAPI operation says it needs no
+ * security (`security: []`); else from its method.
+ */
+export function routeAccess(
+  method: string,
+  config: { access?: Access } | undefined,
+  schema?: { security?: unknown },
+): Access {
+  if (config?.access) return config.access;
+  if (Array.isArray(schema?.security) && schema.security.length === 0) return 'read';
+  return MUTATING.has(method) ? 'write' : 'read';
 }
 
 /** Who presented a token, and what it may do. */

@@ -1,23 +1,16 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AutomatrixError, codeOfStatus, type ErrorCode } from '../errors/index.ts';
+
+export { HttpError } from '../errors/index.ts';
 
 export interface ErrorBody {
   statusCode: number;
   error: string;
+  /** The stable code of the error (docs/errors.md). */
+  code: ErrorCode;
   message: string;
   /** The offending field, as `body.x.y` / `querystring.z`, for validation errors. */
   field?: string;
-}
-
-/** A 4xx the caller can fix, or a 503/504 naming what the service waits for; thrown from handlers, rendered by the error handler. */
-export class HttpError extends Error {
-  readonly statusCode: number;
-  readonly field: string | undefined;
-
-  constructor(statusCode: number, message: string, field?: string) {
-    super(message);
-    this.statusCode = statusCode;
-    this.field = field;
-  }
 }
 
 const REASONS: Record<number, string> = {
@@ -28,7 +21,9 @@ const REASONS: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
@@ -54,6 +49,7 @@ function describeValidation(context: string | undefined, issue: AjvIssue): { fie
   return { field: base, message: `${base} ${issue.message ?? 'is invalid'}` };
 }
 
+/** Every error a route throws becomes a response here, and only here: its code, status and field come from the error family (src/errors). */
 export function errorHandler(
   error: FastifyError & { validation?: AjvIssue[]; validationContext?: string },
   request: FastifyRequest,
@@ -61,19 +57,25 @@ export function errorHandler(
 ) {
   if (error.validation?.length) {
     const { field, message } = describeValidation(error.validationContext, error.validation[0]!);
-    return reply.status(400).send({ statusCode: 400, error: 'Bad Request', message, field } satisfies ErrorBody);
+    return reply
+      .status(400)
+      .send({ statusCode: 400, error: 'Bad Request', code: 'bad_request', message, field } satisfies ErrorBody);
   }
-  const status = error instanceof HttpError ? error.statusCode : (error.statusCode ?? 500);
-  // An HttpError's message is meant for the caller, a 5xx one too (a dependency that does not answer); other 5xx stay in the log.
-  if (status >= 500 && !(error instanceof HttpError)) {
+  const ours = error instanceof AutomatrixError ? error : undefined;
+  const status = ours?.status ?? error.statusCode ?? 500;
+  const code = ours?.code ?? codeOfStatus(status);
+  // Our errors' messages are meant for the caller, a 5xx one too (a dependency that does not answer),
+  // except those of a bug (500); anything else of 5xx stays in the log.
+  if (!code || status === 500) {
     request.log.error({ err: error }, 'request failed');
-    return reply.status(status).send({
-      statusCode: status,
+    return reply.status(500).send({
+      statusCode: 500,
       error: 'Internal Server Error',
+      code: 'internal',
       message: 'internal error; see the server log',
     } satisfies ErrorBody);
   }
-  const body: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', message: error.message };
-  if (error instanceof HttpError && error.field) body.field = error.field;
+  const body: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', code, message: error.message };
+  if (ours?.field) body.field = ours.field;
   return reply.status(status).send(body);
 }

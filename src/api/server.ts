@@ -12,6 +12,7 @@ import Fastify, {
 } from 'fastify';
 import type { ComponentHealth } from '../app/component.ts';
 import type { Config } from '../config/index.ts';
+import { ERROR_CODES, type ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import { type Access, AccessPolicy, mayCall, presentedToken, routeAccess } from './auth.ts';
 import { errorHandler } from './errors.ts';
@@ -79,6 +80,7 @@ const HEALTH_TTL_MS = 1000;
 const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
   error: Type.String(),
+  code: Type.Enum(Object.keys(ERROR_CODES) as ErrorCode[], { description: 'Stable error code (docs/errors.md).' }),
   message: Type.String(),
   field: Type.Optional(Type.String()),
 });
@@ -225,7 +227,7 @@ function guard(app: ApiInstance, access: AccessPolicy): void {
   const secured: { method: string; url: string }[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const needs = routeAccess(methods[0]!, route.config);
+    const needs = routeAccess(methods[0]!, route.config, route.schema);
     if (needs === 'read') return;
     for (const m of methods) secured.push({ method: m, url: route.url });
     const schema = (route.schema ??= {}) as { security?: unknown; response?: Record<string, unknown> };
@@ -247,7 +249,7 @@ function guard(app: ApiInstance, access: AccessPolicy): void {
   });
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
-    const needs = routeAccess(request.method, request.routeOptions.config);
+    const needs = routeAccess(request.method, request.routeOptions.config, request.routeOptions.schema);
     if (needs === 'read') return;
     const principal = access.authenticate(
       presentedToken(request.headers, needs === 'stream' ? request.url : undefined),
@@ -259,6 +261,7 @@ function guard(app: ApiInstance, access: AccessPolicy): void {
         .send({
           statusCode: 401,
           error: 'Unauthorized',
+          code: 'unauthorized',
           message: `${request.method} ${route ?? request.url.split('?')[0]} needs an API token: Authorization: Bearer <token>`,
         });
     // Unknown paths (no route) fall through to 404 once a valid token is shown.
@@ -266,6 +269,7 @@ function guard(app: ApiInstance, access: AccessPolicy): void {
       return reply.status(403).send({
         statusCode: 403,
         error: 'Forbidden',
+        code: 'forbidden',
         message: `token "${principal.name}" may not call ${request.method} ${openApiPath(route)}`,
       });
   });

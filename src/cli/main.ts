@@ -1,10 +1,10 @@
 /** The `automatrix` command line. Every failure is one line on stderr and a non-zero exit. */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { prepareKafka, resolveEndpoints, VERSION } from '../app/index.ts';
-import { type Config, ConfigError, loadConfig } from '../config/index.ts';
+import { type Config, loadConfig } from '../config/index.ts';
 import { KafkaConnection } from '../kafka/index.ts';
 import { logger, rootLogger } from '../log/index.ts';
-import { StackError, stackDown, stackSettings, stackStatus, stackUp } from '../stack/index.ts';
+import { stackDown, stackSettings, stackStatus, stackUp } from '../stack/index.ts';
 import { runDetect } from './detect.ts';
 import { runReplay } from './replay.ts';
 import { parseTime } from './time.ts';
@@ -135,8 +135,7 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    const known = err instanceof ConfigError || err instanceof StackError;
-    process.stderr.write(`automatrix: ${known ? (err as Error).message : ((err as Error).message ?? String(err))}\n`);
+    process.stderr.write(`automatrix: ${(err as Error).message ?? String(err)}\n`);
     process.exitCode = 1;
   }
 }

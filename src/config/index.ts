@@ -54,7 +54,8 @@ export const ENV = {
     },
   ),
   MODEL_SAVE_PATH: str('MODEL_SAVE_PATH', {
-    description: 'Folder for model artifacts (model.json and weights).',
+    description:
+      'Local cache of model artifacts (model.json, weights, state). The artifacts themselves travel on the `model.artifacts` topic, so instances need no shared disk.',
     default: './models',
   }),
   ENABLE_ML_TRAINING: bool('ENABLE_ML_TRAINING', {

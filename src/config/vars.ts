@@ -3,13 +3,13 @@
  * (name, parser, default, description); the Config type, validation and the README's
  * configuration table are all derived from these declarations.
  */
+import { AutomatrixError } from '../errors/index.ts';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends AutomatrixError {
   readonly variable: string;
 
   constructor(variable: string, detail: string) {
-    super(`${variable} ${detail}`);
+    super('config_invalid', `${variable} ${detail}`);
     this.variable = variable;
   }
 }

@@ -1,7 +1,7 @@
 /** Serves the dashboard: a static page and its scripts, and uPlot from node_modules (no CDN). */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type ApiInstance, Type } from '../api/index.ts';
+import { type ApiInstance, HttpError, Type } from '../api/index.ts';
 
 const require = createRequire(import.meta.url);
 const here = (file: string) => new URL(`./public/${file}`, import.meta.url);
@@ -58,10 +58,7 @@ export function dashboardRoutes(app: ApiInstance, opts: { cacheFiles: boolean })
     },
     async (request, reply) => {
       const asset = Object.hasOwn(ASSETS, request.params.file) ? ASSETS[request.params.file] : undefined;
-      if (!asset)
-        return reply
-          .status(404)
-          .send({ statusCode: 404, error: 'Not Found', message: `no dashboard file ${request.params.file}` });
+      if (!asset) throw new HttpError(404, `no dashboard file ${request.params.file}`, 'params.file');
       return reply
         .headers({ ...SECURITY_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' })
         .send(load(asset.path));

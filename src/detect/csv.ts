@@ -4,17 +4,18 @@
  * bounded memory (one chunk and one output buffer at a time). The score of a row depends only
  * on that row and the rows before it.
  */
+
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { AutomatrixError } from '../errors/index.ts';
 import { DEFAULT_SETTINGS, type DetectorSettings, UnivariateDetector } from './univariate.ts';
 
-export class CsvError extends Error {
-  override name = 'CsvError';
+export class CsvError extends AutomatrixError {
   readonly line: number;
 
   constructor(line: number, message: string) {
-    super(`line ${line}: ${message}`);
+    super('csv_invalid', `line ${line}: ${message}`);
     this.line = line;
   }
 }

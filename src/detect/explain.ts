@@ -1,5 +1,5 @@
 /** Turns a service detector's state into Anomaly records: contributions and one sentence for a person. */
-import type { AnomalyInput, MetricContribution } from '../../schemas/types.ts';
+import type { AnomalyInput, AnomalyKind, MetricContribution } from '../../schemas/index.ts';
 import type { IncidentView, Transition } from './incidents.ts';
 import { KIND_MULTIVARIATE, KIND_NAMES, type MetricScore, type ServiceDetector } from './service.ts';
 
@@ -76,7 +76,7 @@ export function anomalyRecord(
     id: incident.id,
     service,
     state: transition,
-    kind: KIND_NAMES[kind] ?? 'unknown',
+    kind: anomalyKind(kind),
     metrics: rows.map((r) => r.metric),
     score: Math.min(1, Math.max(0, score)),
     contributions,
@@ -85,4 +85,10 @@ export function anomalyRecord(
     at,
     endedAt: transition === 'CLOSED' ? at : null,
   };
+}
+
+/** The contract's name of a detector kind; `none` (no lead kind) is `unknown`. */
+function anomalyKind(kind: number): AnomalyKind {
+  const name = KIND_NAMES[kind];
+  return name === undefined || name === 'none' ? 'unknown' : name;
 }

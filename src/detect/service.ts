@@ -4,6 +4,7 @@
  * robust, shrunk, exponentially weighted covariance of those residuals: it sees a broken
  * relationship (CPU up while requests are flat) that no single metric shows.
  */
+import type { AnomalyKind } from '../../schemas/index.ts';
 import { chiSquareSurprise, clamp, surpriseToScore } from '../timeseries/stats.ts';
 import {
   DEFAULT_SETTINGS,
@@ -14,6 +15,7 @@ import {
 } from './univariate.ts';
 
 export const KIND_MULTIVARIATE = 6;
+/** The detector's kinds by number (the univariate ones, then multivariate); every name but `none` is in the anomalies contract. */
 export const KIND_NAMES = [
   'none',
   'spike',
@@ -22,7 +24,7 @@ export const KIND_NAMES = [
   'variance_change',
   'seasonality_break',
   'multivariate',
-] as const;
+] as const satisfies readonly (AnomalyKind | 'none')[];
 
 const COV_RATE = 0.01;
 const SHRINK = 0.02;

@@ -24,6 +24,8 @@
 import {
   binsFor,
   DAY_MS,
+  decodeFloats,
+  encodeFloats,
   HoltWinters,
   type HoltWintersSnapshot,
   MEAN_ABS_TO_SIGMA,
@@ -109,7 +111,9 @@ const S_LATCH = 17; // slow evidence already reported (0: none)
 const S_ONSET_LEVEL = 18; // fast level, in raw units at the time S_ONSET_T
 const S_ONSET_T = 19;
 const S_ONSET_RUN = 20; // consecutive same-sign onset residuals beyond the clip (signed)
-const SLOTS = 21;
+const S_DAY_BINS = 21; // time-of-day bins of the same-time-yesterday memory (0: not sized yet)
+const S_DAY_ERR = 22; // slow EW mean |x - same time yesterday| (clipped like S_LONG)
+const SLOTS = 23;
 const HOURS = 24;
 const HOUR_MS = 3_600_000;
 /** Samples an hour of day needs before its own scale stands in for the long-run one. */
@@ -133,6 +137,8 @@ export class UnivariateDetector {
   readonly ar = new Float64Array(MAX_MODELS * M_SLOTS);
   /** Typical |onset residual| by hour of day, and how many samples each hour has taught (noise often follows the daily cycle). */
   readonly hourly = new Float64Array(2 * HOURS);
+  /** The value last seen in each time-of-day bin, then when it was seen: what the series did at this time yesterday. */
+  readonly yesterday = new Float64Array(2 * MAX_BINS_DAY);
   models: HoltWinters[];
   // Outputs of the last update (read them right after `update`).
   score = 0;
@@ -180,20 +186,67 @@ export class UnivariateDetector {
     const baseSigma = Math.max(this.models[base]!.sigma, this.sigmaFloor(baseForecast));
     this.expected = onsetForecast;
     if (n <= this.settings.warmup) return this.warmUp(t, x, n, onsetForecast);
-    const zOnset = (x - onsetForecast) / onsetSigma;
+    const zOnset = this.onsetZ(t, x, onsetForecast, onsetSigma);
     this.z = zOnset;
-    this.zBase = (x - baseForecast) / baseSigma;
+    // Explained by yesterday at this time: the baseline's miss (a smoothed season) is no evidence either.
+    const explained = this.expected !== onsetForecast;
+    this.zBase = (x - (explained ? this.expected : baseForecast)) / baseSigma;
     this.lastSigma = onsetSigma;
     this.evaluate(zOnset, this.zBase, n);
     // An anomalous sample teaches the models' error scales a tenth of a normal one.
     const weight = this.score >= 0.5 ? 0.1 : 1;
     this.trackResolution(n, x, this.score < 0.5);
     this.learnOnset(t, n, x, onsetForecast, onsetSigma);
+    this.remember(t, x);
     this.learnAll(t, x, weight);
     if (this.trackRun(t, x, this.zBase)) this.kind = KIND_LEVEL_SHIFT;
     else if (this.kind !== KIND_NONE && this.seasonBroken()) this.kind = KIND_SEASONALITY;
     this.selectModels(t);
     return this.score;
+  }
+
+  /**
+   * The onset residual in units of the local scale. The value at the same time yesterday is a
+   * second explanation, used once it explains the series at least as well as the immediate past
+   * does (its long-run miss is no larger than the onset residual's: a daily pattern that repeats
+   * itself): then a sample is abnormal only if neither explains it. A step the series takes at
+   * 9:00 every day is no news, however sharp; a spike, or the day the step does not come, is news
+   * against both. Sets `expected` to the explanation used.
+   */
+  private onsetZ(t: number, x: number, forecast: number, sigma: number): number {
+    const z = (x - forecast) / sigma;
+    const prior = this.sameTimeYesterday(t);
+    if (Number.isNaN(prior)) return z;
+    const s = this.state;
+    const miss = Math.min(Math.abs(x - prior), 4 * sigma);
+    // Starts at the onset residual's spread (explains nothing better) and has to earn its way below it.
+    s[S_DAY_ERR] = s[S_DAY_ERR] ? s[S_DAY_ERR]! + LONG_RATE * (miss - s[S_DAY_ERR]!) : Math.max(miss, s[S_LONG]!);
+    if (s[S_DAY_ERR]! > s[S_LONG]!) return z;
+    const zy = (x - prior) / sigma;
+    if (Math.abs(zy) >= Math.abs(z)) return z;
+    this.expected = prior;
+    return zy;
+  }
+
+  /** Time-of-day bin of the current sample in the same-time-yesterday memory (-1: none yet). */
+  private dayBinNow = -1;
+
+  /** The value seen in this time-of-day bin between half a day and a day and a half ago (NaN if none). */
+  private sameTimeYesterday(t: number): number {
+    const bins = this.state[S_DAY_BINS]!;
+    if (!bins) return Number.NaN;
+    const b = Math.min(bins - 1, Math.floor(((((t % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS) * bins));
+    this.dayBinNow = b;
+    const age = t - this.yesterday[MAX_BINS_DAY + b]!;
+    return age >= 0.5 * DAY_MS && age <= 1.5 * DAY_MS ? this.yesterday[b]! : Number.NaN;
+  }
+
+  private remember(t: number, x: number): void {
+    const b = this.dayBinNow;
+    if (b < 0) return;
+    this.yesterday[b] = x;
+    this.yesterday[MAX_BINS_DAY + b] = t;
+    this.dayBinNow = -1;
   }
 
   /** Scale of the onset residual: the local spread, never below `localFloor` of the long-run one, nor below the series' quantum. */
@@ -360,6 +413,8 @@ export class UnivariateDetector {
   /** Daily and weekly seasonal models, sized to the sampling cadence; only where a season spans enough samples. */
   private addSeasonalModels(): void {
     const interval = this.state[S_INTERVAL]!;
+    const dayBins = binsFor(DAY_MS, interval, MAX_BINS_DAY);
+    if (dayBins >= MIN_BINS && DAY_MS / interval >= MIN_BINS) this.state[S_DAY_BINS] = dayBins;
     for (const [period, maxBins] of [
       [DAY_MS, MAX_BINS_DAY],
       [WEEK_MS, MAX_BINS_WEEK],
@@ -530,6 +585,7 @@ export class UnivariateDetector {
       state: Array.from(this.state),
       ar: Array.from(this.ar),
       hourly: Array.from(this.hourly),
+      yesterday: encodeFloats(this.yesterday),
       models: this.models.map((m) => m.toJSON()),
     };
   }
@@ -539,6 +595,7 @@ export class UnivariateDetector {
     d.state.set(snap.state.slice(0, SLOTS));
     d.ar.set(snap.ar.slice(0, d.ar.length));
     d.hourly.set(snap.hourly.slice(0, d.hourly.length));
+    if (snap.yesterday) d.yesterday.set(decodeFloats(snap.yesterday).subarray(0, d.yesterday.length));
     d.models = snap.models.slice(0, MAX_MODELS).map((m) => HoltWinters.fromJSON(m));
     if (d.state[S_BEST]! >= d.models.length) d.state[S_BEST] = SLOW;
     if (d.state[S_BASE]! >= d.models.length) d.state[S_BASE] = SLOW;
@@ -550,5 +607,7 @@ export interface UnivariateSnapshot {
   state: number[];
   ar: number[];
   hourly: number[];
+  /** Absent in snapshots taken before the same-time-yesterday memory: it refills within a day. */
+  yesterday?: string;
   models: HoltWintersSnapshot[];
 }

@@ -5,6 +5,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { TopicKey } from '../../topics/index.ts';
 import { AccessPolicy, mayRead, type Principal, presentedToken, readable } from '../api/index.ts';
 import type { Config } from '../config/index.ts';
+import { codeOfStatus } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Client, type ClientLimits, noCounters, type Sink } from './client.ts';
@@ -448,7 +449,12 @@ const REASONS: Record<number, string> = {
 
 /** Answers a refused upgrade with a plain HTTP error (a JSON body like the rest of the API). */
 function reject(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ statusCode: status, error: REASONS[status] ?? 'Error', message });
+  const body = JSON.stringify({
+    statusCode: status,
+    error: REASONS[status] ?? 'Error',
+    code: codeOfStatus(status) ?? 'bad_request',
+    message,
+  });
   const auth = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
   socket.end(
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${auth}Connection: close\r\n\r\n${body}`,

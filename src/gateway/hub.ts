@@ -10,6 +10,7 @@
  */
 
 import type { TopicKey } from '../../topics/index.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { ConsumedRecord, KafkaConnection, TopicReader } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { FrameClock, RoundSource } from './frames.ts';
@@ -34,7 +35,11 @@ export interface ResolvedTopic {
   declared?: TopicKey;
 }
 
-export class TopicUnavailableError extends Error {}
+export class TopicUnavailableError extends AutomatrixError {
+  constructor(message: string) {
+    super('topic_unavailable', message);
+  }
+}
 
 export interface PartitionStart {
   partition: number;

@@ -3,7 +3,9 @@
  * are checked by hand so each error names the exact field, and nothing a client sends can throw
  * past `parseClientMessage`.
  */
+
 import { parseTime } from '../cli/time.ts';
+import { AutomatrixError } from '../errors/index.ts';
 
 export const PROTOCOL_VERSION = 2;
 /** Largest client frame; ws closes the connection (1009) on a bigger one. */
@@ -34,18 +36,13 @@ export interface SubscribeRequest {
 
 export type ClientMessage = SubscribeRequest | { type: 'unsubscribe'; id: string } | { type: 'ping'; id?: string };
 
-export class ProtocolError extends Error {
-  readonly code: 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type';
-  readonly field: string | undefined;
+export type ProtocolErrorCode = 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type';
 
-  constructor(
-    code: 'invalid_json' | 'invalid_message' | 'binary_frame' | 'unknown_type',
-    message: string,
-    field?: string,
-  ) {
-    super(message);
-    this.code = code;
-    this.field = field;
+export class ProtocolError extends AutomatrixError {
+  declare readonly code: ProtocolErrorCode;
+
+  constructor(code: ProtocolErrorCode, message: string, field?: string) {
+    super(code, message, field === undefined ? {} : { field });
   }
 }
 

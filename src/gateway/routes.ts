@@ -416,7 +416,12 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
         reply
           .status(426)
           .header('upgrade', 'websocket')
-          .send({ statusCode: 426, error: 'Upgrade Required', message: `connect with a WebSocket client to ${path}` }),
+          .send({
+            statusCode: 426,
+            error: 'Upgrade Required',
+            code: 'upgrade_required',
+            message: `connect with a WebSocket client to ${path}`,
+          }),
     );
   }
 }

@@ -1,4 +1,5 @@
 /** Typed errors of the Kafka layer; callers branch on `reason` and `retriable`, never on message text. */
+import { AutomatrixError } from '../errors/index.ts';
 
 export type DecodeReason =
   | 'empty_value'
@@ -11,50 +12,43 @@ export type DecodeReason =
   | 'schema_mismatch';
 
 /** A record value that could not be decoded. Non-retriable ones belong on the dead-letter topic. */
-export class DecodeError extends Error {
-  override name = 'DecodeError';
+export class DecodeError extends AutomatrixError {
   readonly reason: DecodeReason;
   /** Fields (dotted paths) that did not match the schema, for `schema_mismatch`. */
   readonly fields: string[];
 
   constructor(reason: DecodeReason, message: string, fields: string[] = []) {
-    super(message);
+    // A registry outage is transient (retriable): retry later rather than dead-letter.
+    super(reason === 'registry_unavailable' ? 'registry_unavailable' : 'decode_failed', message);
     this.reason = reason;
     this.fields = fields;
-  }
-  /** A registry outage is transient: retry later rather than dead-letter. */
-  get retriable(): boolean {
-    return this.reason === 'registry_unavailable';
   }
 }
 
 /** A value our own code tried to produce that does not fit the topic's schema: a programming error. */
-export class EncodeError extends Error {
-  override name = 'EncodeError';
+export class EncodeError extends AutomatrixError {
   readonly topic: string;
   readonly fields: string[];
 
   constructor(topic: string, fields: string[]) {
-    super(`value for ${topic} does not fit its schema at: ${fields.join(', ') || '(root)'}`);
+    super('encode_failed', `value for ${topic} does not fit its schema at: ${fields.join(', ') || '(root)'}`);
     this.topic = topic;
     this.fields = fields;
   }
 }
 
 /** Registering a schema failed; `message` carries the registry's own reason. */
-export class SchemaRegistrationError extends Error {
-  override name = 'SchemaRegistrationError';
+export class SchemaRegistrationError extends AutomatrixError {
   readonly subject: string;
 
   constructor(subject: string, message: string) {
-    super(`schema for ${subject} rejected by the registry: ${message}`);
+    super('schema_rejected', `schema for ${subject} rejected by the registry: ${message}`);
     this.subject = subject;
   }
 }
 
-export class RegistryUnavailableError extends Error {
-  override name = 'RegistryUnavailableError';
+export class RegistryUnavailableError extends AutomatrixError {
   constructor(url: string, cause: string) {
-    super(`schema registry at ${url} is unreachable: ${cause}`);
+    super('registry_unavailable', `schema registry at ${url} is unreachable: ${cause}`);
   }
 }

@@ -23,6 +23,7 @@ export { type ProducerTransport, TypedProducer, type TypedRecord } from './produ
 export { type ReaderOptions, TopicReader } from './reader.ts';
 export { type ReplayOptions, type ReplayResult, replayWindow } from './replay.ts';
 export { type Decoded, Serde, type TopicInput } from './serde.ts';
+export { TopicSink } from './sink.ts';
 export type {
   ConsumedRecord,
   OutgoingRecord,

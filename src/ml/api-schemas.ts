@@ -1,5 +1,6 @@
 /** TypeBox schemas of NeuroWeaver's HTTP API (they are also its OpenAPI documentation under /docs). */
-import { Type } from '@fastify/type-provider-typebox';
+import { type Static, Type } from '@fastify/type-provider-typebox';
+import type { Hyperparameters } from '../../schemas/index.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Number());
@@ -31,6 +32,11 @@ export const HyperparametersSchema = Type.Object(
   },
   { additionalProperties: false, description: 'Train exactly these hyperparameters (one trial, no search).' },
 );
+
+// The HTTP schema and the protocol's Avro type describe the same object: a change to one must be made to the other.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const hyperparametersMatchTheProtocol: Same<Static<typeof HyperparametersSchema>, Hyperparameters> = true;
+void hyperparametersMatchTheProtocol;
 
 export const TrainBody = Type.Object(
   {

@@ -3,11 +3,12 @@
  * layers format, so tfjs-node's file:// loader reads it too), weights.bin, and state.json (scalers,
  * the kind's own state, hyperparameters, metrics). Saved through a custom handler, so no backend
  * needs file-system support; written to a temporary folder and renamed, so a reader never sees half.
+ * The folder is published to Kafka with the version (src/shared/model-artifacts.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
+import { writeAtomically } from '../shared/model-artifacts.ts';
 import type { TF } from './backend.ts';
 import type { Hyperparameters } from './kinds/types.ts';
 import type { Scaler } from './stats.ts';
@@ -29,7 +30,7 @@ export interface ModelState {
 
 /** Relative artifact path stored in the registry: `<model>/<version>` (resolved under each instance's MODEL_SAVE_PATH). */
 export const artifactPath = (model: string, version: string) => `${model}/${version}`;
-export const artifactDir = (root: string, relative: string) => resolve(root, relative);
+export { artifactDir } from '../shared/model-artifacts.ts';
 
 export async function saveArtifacts(
   tf: TF,
@@ -55,19 +56,11 @@ export async function saveArtifacts(
     weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
     ...(metadata ? { userDefinedMetadata: metadata } : {}),
   };
-  const staging = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
-  await mkdir(staging, { recursive: true });
-  try {
-    await writeFile(join(staging, 'model.json'), JSON.stringify(modelJson));
-    await writeFile(join(staging, 'weights.bin'), weights);
-    await writeFile(join(staging, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
-    await mkdir(dirname(dir), { recursive: true });
-    await rm(dir, { recursive: true, force: true });
-    await rename(staging, dir);
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true });
-    throw err;
-  }
+  await writeAtomically(dir, [
+    { name: 'model.json', data: Buffer.from(JSON.stringify(modelJson)) },
+    { name: 'weights.bin', data: weights },
+    { name: 'state.json', data: Buffer.from(`${JSON.stringify(state, null, 2)}\n`) },
+  ]);
 }
 
 export interface LoadedModel {

@@ -2,13 +2,22 @@
  * What another component needs from NeuroWeaver, through Kafka only (no NeuroWeaver in the process):
  * follow a model's champion in the model registry, and ask for a retraining and its answer.
  */
+
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion, TrainingEvent } from '../../schemas/types.ts';
+import type {
+  GateDecision,
+  HoldoutRows,
+  Hyperparameters,
+  ModelVersion,
+  RetrainBudget,
+  RetrainReply,
+  RetrainRequest,
+} from '../../schemas/index.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
-import { artifactDir } from './artifacts.ts';
+import { artifactDir, ModelArtifactStore } from '../shared/model-artifacts.ts';
 import { ModelRegistry } from './registry.ts';
-import { type RetrainRequest, retrainAction } from './requests.ts';
 
 export interface ChampionFollower {
   /** The model's champion as the registry says now. */
@@ -24,7 +33,7 @@ export interface ChampionFollower {
   stop(): Promise<void>;
 }
 
-/** A champion and the folder of its artifacts under this instance's MODEL_SAVE_PATH. */
+/** A champion and the folder of its artifacts in this instance's MODEL_SAVE_PATH (fetched from Kafka if it lacked them). */
 export type ChampionListener = (champion: ModelVersion, dir: string) => Promise<void> | void;
 
 /**
@@ -39,6 +48,13 @@ export async function followChampion(
   opts: { saveRoot: string; log: Logger },
 ): Promise<ChampionFollower> {
   const registry = new ModelRegistry(kafka, opts.log);
+  const store = new ModelArtifactStore(kafka, opts.saveRoot);
+  // Fetched from Kafka when this instance's cache lacks them; if that fails, the listener's load names the folder.
+  const localArtifacts = (v: ModelVersion) =>
+    store.local(v).catch((err: unknown) => {
+      opts.log.error({ err, model, version: v.version }, 'champion artifacts could not be fetched from Kafka');
+      return artifactDir(opts.saveRoot, v.artifactPath);
+    });
   let announced: string | undefined;
   let chain = Promise.resolve();
   const waiters = new Map<string, ((v: ModelVersion) => void)[]>();
@@ -47,7 +63,7 @@ export async function followChampion(
     if (!champion || champion.version === announced) return chain;
     announced = champion.version;
     chain = chain
-      .then(() => onChange(champion, artifactDir(opts.saveRoot, champion.artifactPath)))
+      .then(async () => onChange(champion, await localArtifacts(champion)))
       .catch((err: unknown) => opts.log.error({ err, model, version: champion.version }, 'champion listener failed'));
     return chain;
   };
@@ -91,22 +107,26 @@ export async function followChampion(
 const decided = (v: ModelVersion) => v.status !== 'CANDIDATE';
 
 /** No NeuroWeaver instance took the request in time: none runs on this cluster, or none reads its triggers. */
-export class RetrainUnanswered extends Error {}
+export class RetrainUnanswered extends AutomatrixError {
+  constructor(message: string) {
+    super('retrain_unanswered', message);
+  }
+}
 /** NeuroWeaver took the request but the job had not finished when the requester stopped waiting; it goes on. */
-export class RetrainTimedOut extends Error {
+export class RetrainTimedOut extends AutomatrixError {
   readonly jobId: string;
 
   constructor(message: string, jobId: string) {
-    super(message);
+    super('retrain_timed_out', message);
     this.jobId = jobId;
   }
 }
 /** NeuroWeaver refused the request or the job failed (too few rows, training disabled, ...). */
-export class RetrainFailed extends Error {
+export class RetrainFailed extends AutomatrixError {
   readonly jobId: string;
 
   constructor(message: string, jobId: string) {
-    super(message);
+    super('retrain_failed', `NeuroWeaver job ${jobId}: ${message}`);
     this.jobId = jobId;
   }
 }
@@ -115,25 +135,28 @@ export interface RetrainAnswer {
   jobId: string;
   /** The version the job registered: the new champion, or a rejected challenger. */
   version: string;
+  /** The promotion gate's verdict on that version. */
+  decision: GateDecision | null;
   /** The job's summary: `<version> <status>: <the gate's reason>`. */
   message: string;
 }
 
 export interface RetrainOptions {
-  /** How long a NeuroWeaver instance has to accept (JOB_QUEUED) or refuse the request. */
+  /** How long a NeuroWeaver instance has to accept (QUEUED) or refuse the request. */
   answerTimeoutMs: number;
   /** How long to wait for the job's end once accepted. */
   timeoutMs: number;
   requestedBy: string;
   reason: string;
-  budget?: RetrainRequest['budget'];
-  hyperparameters?: RetrainRequest['hyperparameters'];
-  holdout?: RetrainRequest['holdout'];
+  budget?: Partial<RetrainBudget>;
+  hyperparameters?: Hyperparameters;
+  holdout?: HoldoutRows;
 }
 
 /**
- * Asks NeuroWeaver to retrain `model` on the window [from, to] of its source topic and waits for the
- * answer on training.events (read from its end as it was before the request was written).
+ * Asks NeuroWeaver to retrain `model` on the window [from, to] of its source topic (a request on
+ * retrain.requests) and waits for its replies on retrain.replies, read from their end as it was
+ * before the request was written.
  */
 export async function requestRetraining(
   kafka: KafkaConnection,
@@ -142,18 +165,18 @@ export async function requestRetraining(
   opts: RetrainOptions,
 ): Promise<RetrainAnswer> {
   const id = randomUUID();
-  const topic = kafka.catalog.name('training.events');
+  const topic = kafka.catalog.name('retrain.replies');
   const admin = await kafka.admin();
   const ends = await admin.offsets(topic);
   const groupId = `${kafka.catalog.prefix}retrain-request-${id}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeMs: 100 });
   const joined = new Promise<void>((resolve) => consumer.onGroupJoin(() => resolve()));
-  let onEvent: (e: TrainingEvent) => void = () => undefined;
+  let onReply: (r: RetrainReply) => void = () => undefined;
   try {
     await consumer.subscribe([topic]);
     await consumer.run(async (batch) => {
       for (const r of batch.records)
-        if (r.key?.toString('utf8') === id) onEvent((await kafka.serde.decode('training.events', r.value)).value);
+        if (r.key?.toString('utf8') === id) onReply((await kafka.serde.decode('retrain.replies', r.value)).value);
     });
     for (const o of ends) consumer.seek(topic, o.partition, o.high);
     await within(
@@ -165,7 +188,6 @@ export async function requestRetraining(
         ),
     );
     const answer = new Promise<RetrainAnswer>((resolve, reject) => {
-      let accepted = false;
       const fail = (err: Error) => {
         clearTimeout(timer);
         reject(err);
@@ -179,29 +201,33 @@ export async function requestRetraining(
           ),
         opts.answerTimeoutMs,
       );
-      onEvent = (e) => {
-        if (e.kind === 'JOB_FINISHED') {
-          clearTimeout(timer);
-          if (!e.version)
-            return reject(new RetrainFailed(`job ${e.jobId} finished without naming a version: ${e.message}`, e.jobId));
-          return resolve({ jobId: e.jobId, version: e.version, message: e.message ?? '' });
+      onReply = (r) => {
+        const jobId = r.jobId ?? id;
+        switch (r.status) {
+          case 'QUEUED':
+            clearTimeout(timer);
+            timer = setTimeout(
+              () =>
+                fail(
+                  new RetrainTimedOut(
+                    `NeuroWeaver accepted the request (job ${jobId}) but it had not finished within ${opts.timeoutMs / 1000} s; it goes on: GET /api/v2/neuroweaver/jobs/${jobId}`,
+                    jobId,
+                  ),
+                ),
+              opts.timeoutMs,
+            );
+            return;
+          case 'FINISHED':
+            clearTimeout(timer);
+            if (!r.version)
+              return reject(new RetrainFailed(`job ${jobId} finished without naming a version: ${r.message}`, jobId));
+            return resolve({ jobId, version: r.version, decision: r.decision, message: r.message });
+          default:
+            return fail(new RetrainFailed(r.message, jobId));
         }
-        if (e.kind === 'JOB_FAILED') return fail(new RetrainFailed(e.message ?? 'the training job failed', e.jobId));
-        if (accepted) return;
-        accepted = true;
-        clearTimeout(timer);
-        timer = setTimeout(
-          () =>
-            fail(
-              new RetrainTimedOut(
-                `NeuroWeaver accepted the request (job ${e.jobId}) but it had not finished within ${opts.timeoutMs / 1000} s; it goes on: GET /api/v2/neuroweaver/jobs/${e.jobId}`,
-                e.jobId,
-              ),
-            ),
-          opts.timeoutMs,
-        );
       };
     });
+    answer.catch(() => undefined); // awaited below; the answer may come (or time out) while the request is being written
     const request: RetrainRequest = {
       id,
       model,
@@ -209,13 +235,12 @@ export async function requestRetraining(
       requestedBy: opts.requestedBy,
       reason: opts.reason,
       deadline: Date.now() + opts.answerTimeoutMs,
-      budget: opts.budget,
-      hyperparameters: opts.hyperparameters,
-      holdout: opts.holdout,
+      budget: { trials: null, maxEpochs: null, timeS: null, ...opts.budget },
+      hyperparameters: opts.hyperparameters ?? null,
+      holdout: opts.holdout ?? null,
+      at: Date.now(),
     };
-    answer.catch(() => undefined); // awaited below; the answer may come (or time out) while the request is being written
-    const producer = await kafka.producer();
-    await producer.send('orchestrator.actions', [{ key: model, value: retrainAction(request) }]);
+    await (await kafka.producer()).send('retrain.requests', [{ key: id, value: request }]);
     return await answer;
   } finally {
     await consumer.disconnect().catch(() => undefined);

@@ -1,4 +1,5 @@
 /** Datasets: rows from a request body or from a topic replayed over a time window, and their splits. */
+import { AutomatrixError } from '../errors/index.ts';
 import { type KafkaConnection, replayWindow } from '../kafka/index.ts';
 import type { AnyModelKind } from './kinds/types.ts';
 import { RowError } from './kinds/types.ts';
@@ -20,12 +21,11 @@ export interface Dataset {
 }
 
 /** A row of a request that does not fit: the field is named like the API's validation errors. */
-export class DatasetError extends Error {
-  readonly field: string;
+export class DatasetError extends AutomatrixError {
+  declare readonly field: string;
 
   constructor(field: string, message: string) {
-    super(message);
-    this.field = field;
+    super('row_invalid', message, { field });
   }
 }
 

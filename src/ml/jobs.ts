@@ -3,13 +3,16 @@
  * (request rows or a replayed window), trains in a worker thread, passes the promotion gate, and
  * writes the version to the registry. Progress goes to the status endpoint and the training-events topic.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelVersion, TrainingEventInput } from '../../schemas/types.ts';
 import type { EcosystemEvents } from '../app/events.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
+import type { ModelArtifactStore } from '../shared/model-artifacts.ts';
 import { artifactDir, artifactPath, type ModelState } from './artifacts.ts';
 import type { BackendChoice } from './backend.ts';
 import { type Dataset, datasetFromReplay, featureMatrix, splitData, splitRows } from './dataset.ts';
@@ -23,13 +26,13 @@ import { stringMap, type TrainingEventSink } from './training-events.ts';
 import type { TuneBudget, TuneEvent, TuneProgress } from './tuner.ts';
 import { TrainingCancelled, trainInWorker, type WorkerMessage } from './worker-client.ts';
 
-/** `request`: an explicit retraining request on orchestrator.actions (e.g. RelayCore's optimize), answered on training.events. */
+/** `request`: an explicit retraining request on retrain.requests (e.g. RelayCore's optimize), answered on retrain.replies. */
 export type JobTrigger = 'api' | 'request' | 'schedule' | 'drift' | 'regime_change' | 'orchestrator';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 export type JobPhase = 'queued' | 'loading_data' | 'training' | 'registering' | 'done';
 
 export interface JobSpec {
-  /** The job id; a request's own id, so its answer on training.events is keyed by it. Generated when absent. */
+  /** The job id; a retraining request's own id, so its replies are keyed by it. Generated when absent. */
   id?: string;
   model: string;
   /** Parsed request rows; when absent the window below is replayed. */
@@ -79,7 +82,11 @@ export interface JobStatus {
   error: string | null;
 }
 
-export class QueueFullError extends Error {}
+export class QueueFullError extends AutomatrixError {
+  constructor(message: string) {
+    super('queue_full', message);
+  }
+}
 
 export interface JobDeps {
   kafka: KafkaConnection;
@@ -88,6 +95,8 @@ export interface JobDeps {
   events: EcosystemEvents;
   log: Logger;
   saveRoot: string;
+  /** Publishes each version's artifacts to Kafka and fetches a champion's when the cache lacks them. */
+  artifacts: ModelArtifactStore;
   backend: BackendChoice;
   minRows: number;
   minImprovement: number;
@@ -109,6 +118,7 @@ const KEEP_FINISHED = 50;
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
   private readonly queue: Job[] = [];
+  private readonly finishListeners: ((status: JobStatus) => void)[] = [];
   private running?: Job;
   private idle: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -161,6 +171,11 @@ export class JobManager {
     this.forgetOld();
     this.pump();
     return this.view(job);
+  }
+
+  /** Calls `listener` with the final status of every job that ends from now on (succeeded, failed, cancelled, skipped). */
+  onFinished(listener: (status: JobStatus) => void): void {
+    this.finishListeners.push(listener);
   }
 
   get(id: string): JobStatus | undefined {
@@ -362,9 +377,10 @@ export class JobManager {
     kind: AnyModelKind,
     holdout: unknown[],
   ): Promise<TrainingRequest['champion']> {
-    const dir = artifactDir(this.deps.saveRoot, champion.artifactPath);
+    let dir = artifactDir(this.deps.saveRoot, champion.artifactPath);
     let kindState: unknown = null;
     try {
+      dir = await this.deps.artifacts.local(champion);
       kindState = (JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as ModelState).kindState;
     } catch {
       /* the worker reports the champion as not evaluable, and the gate says so */
@@ -381,6 +397,12 @@ export class JobManager {
     decision: Decision & { parent: string | null },
   ): Promise<ModelVersion> {
     const now = Date.now();
+    // The artifacts go first, so whoever reads the version's record can fetch them.
+    const artifacts = await this.deps.artifacts.publish(
+      kind.name,
+      request.version,
+      artifactDir(this.deps.saveRoot, request.artifactPath),
+    );
     const record: ModelVersion = {
       model: kind.name,
       version: request.version,
@@ -398,6 +420,7 @@ export class JobManager {
       updatedAt: now,
       note: decision.reason,
       replaced: null,
+      artifacts,
     };
     if (decision.promote) {
       await this.deps.registry.publish(record);
@@ -416,7 +439,10 @@ export class JobManager {
     try {
       const pruned = await this.deps.registry.prune(model, this.deps.keepVersions);
       await Promise.all(
-        pruned.map((v) => rm(artifactDir(this.deps.saveRoot, v.artifactPath), { recursive: true, force: true })),
+        pruned.map(async (v) => {
+          await this.deps.artifacts.remove(v);
+          await rm(artifactDir(this.deps.saveRoot, v.artifactPath), { recursive: true, force: true });
+        }),
       );
       if (pruned.length)
         log.info(
@@ -481,15 +507,12 @@ export class JobManager {
       this.event(job, { kind: 'JOB_FAILED', message: `${state}: ${error}` });
       if (state === 'failed') this.digest(job, 'WARNING', `${status.model} training failed: ${error}`);
     }
+    const final = this.view(job);
+    for (const listener of this.finishListeners) listener(final);
   }
 
   private event(job: Job, e: Omit<TrainingEventInput, 'jobId' | 'model' | 'at'>): void {
     this.deps.sink.push({ jobId: job.status.id, model: job.spec.model, at: Date.now(), ...e });
-  }
-
-  /** Answers a retraining request that will not become a job (training disabled, queue full, bad parameters). */
-  refuse(requestId: string, model: string, reason: string): void {
-    this.deps.sink.push({ jobId: requestId, model, at: Date.now(), kind: 'JOB_FAILED', message: `refused: ${reason}` });
   }
 
   private digest(job: Job, severity: 'INFO' | 'WARNING', message: string): void {

@@ -1,7 +1,8 @@
 /** Serves predictions from each model's champion, loaded from its artifacts on the main thread (a batch takes microseconds). */
 import type { ModelVersion } from '../../schemas/types.ts';
 import type { Logger } from '../log/index.ts';
-import { artifactDir, type LoadedModel, loadArtifacts } from './artifacts.ts';
+import type { ModelArtifactStore } from '../shared/model-artifacts.ts';
+import { type LoadedModel, loadArtifacts } from './artifacts.ts';
 import type { TensorflowRuntime } from './backend.ts';
 import { featureMatrix } from './dataset.ts';
 import type { AnyModelKind } from './kinds/types.ts';
@@ -27,29 +28,28 @@ export class Predictor {
   private readonly loadErrors = new Map<string, string>();
 
   private readonly runtime: () => Promise<TensorflowRuntime>;
-  private readonly saveRoot: string;
+  private readonly artifacts: ModelArtifactStore;
   private readonly log: Logger;
 
-  constructor(runtime: () => Promise<TensorflowRuntime>, saveRoot: string, log: Logger) {
+  constructor(runtime: () => Promise<TensorflowRuntime>, artifacts: ModelArtifactStore, log: Logger) {
     this.runtime = runtime;
-    this.saveRoot = saveRoot;
+    this.artifacts = artifacts;
     this.log = log;
   }
 
   /** Loads a version's artifacts and makes it the one that predicts for its model. */
   async load(v: ModelVersion): Promise<void> {
     if (this.slots.get(v.model)?.version === v.version) return;
-    const dir = artifactDir(this.saveRoot, v.artifactPath);
     try {
       const { tf } = await this.runtime();
-      const loaded = await loadArtifacts(tf, dir);
+      const loaded = await loadArtifacts(tf, await this.artifacts.local(v));
       const previous = this.slots.get(v.model);
       this.slots.set(v.model, { ...loaded, version: v.version });
       this.loadErrors.delete(v.model);
       previous?.model.dispose();
       this.log.info({ model: v.model, version: v.version }, `serving ${v.model} ${v.version}`);
     } catch (err) {
-      const message = `artifacts of ${v.model}/${v.version} do not load from ${dir}: ${(err as Error).message}`;
+      const message = `artifacts of ${v.model}/${v.version} do not load: ${(err as Error).message}`;
       this.loadErrors.set(v.model, message);
       this.log.error({ model: v.model, version: v.version }, message);
     }
@@ -82,7 +82,7 @@ export class Predictor {
     let slot = this.others.get(key);
     if (!slot) {
       const { tf } = await this.runtime();
-      slot = { ...(await loadArtifacts(tf, artifactDir(this.saveRoot, v.artifactPath))), version: v.version };
+      slot = { ...(await loadArtifacts(tf, await this.artifacts.local(v))), version: v.version };
       const existing = this.others.get(key);
       if (existing) {
         slot.model.dispose();

@@ -2,20 +2,29 @@
  * Automatic retraining. A run replays the recent window and passes the same promotion gate as any
  * other job. Triggers: a schedule; drift (the champion's error on recent labelled samples rising
  * past a multiple of its holdout error); a regime change on the anomaly stream (a `level_shift`
- * opening); an executed orchestrator `retrain` action naming the model. Each model has a cooldown.
+ * opening); a live orchestrator `retrain` action naming the model, answered on action.results
+ * when its job ends (EXECUTED with the version and the gate's decision, or FAILED). Each model has
+ * a cooldown.
  *
- * A `retrain` action with `params.requestedBy` is an explicit request (RelayCore's optimize, see
- * `requestRetraining`): no cooldown, its own window and budget, and an answer on training.events
- * keyed by the action id (JOB_QUEUED, then JOB_FINISHED or JOB_FAILED).
+ * A request on retrain.requests is explicit (RelayCore's optimize, see `requestRetraining`): no
+ * cooldown, its own window and budget, and replies on retrain.replies under its id (QUEUED, then
+ * FINISHED or FAILED; REFUSED at once when it cannot be a job).
  */
-import type { Anomaly, OrchestratorAction } from '../../schemas/types.ts';
+import { hostname } from 'node:os';
+import type {
+  ActionResultInput,
+  Anomaly,
+  OrchestratorAction,
+  RetrainReplyInput,
+  RetrainRequest,
+} from '../../schemas/index.ts';
 import type { TopicKey } from '../../topics/index.ts';
 import type { BatchConsumer, ConsumedBatch, ConsumedRecord, KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { type JobManager, type JobSpec, type JobStatus, type JobTrigger, QueueFullError } from './jobs.ts';
 import type { AnyModelKind } from './kinds/types.ts';
 import type { Predictor } from './predictor.ts';
-import { parseRetrainParams, RequestError } from './requests.ts';
+import { RequestError, retrainParams } from './requests.ts';
 
 export interface RetrainSettings {
   /** ENABLE_ML_TRAINING: when false, triggers are logged and drift is still measured, but nothing trains. */
@@ -101,8 +110,15 @@ export class DriftMonitor {
   }
 }
 
+/** Where the retrainer's answers go: retrain.replies and action.results (TopicSinks in production). */
+export interface RetrainAnswers {
+  reply(reply: RetrainReplyInput): void;
+  result(result: ActionResultInput): void;
+}
+
 export interface RetrainDeps {
   kafka: KafkaConnection;
+  answers: RetrainAnswers;
   jobs: JobManager;
   predictor: Predictor;
   kinds: AnyModelKind[];
@@ -124,6 +140,9 @@ export class Retrainer {
   failure?: string;
   private readonly lastRun = new Map<string, number>();
   readonly drift = new Map<string, DriftMonitor>();
+  /** Jobs that answer someone when they end: a request (by its id) or an orchestrator action. */
+  private readonly answering = new Map<string, { request?: RetrainRequest; actions: OrchestratorAction[] }>();
+  private readonly instance = `${hostname()}:${process.pid}`;
 
   private readonly deps: RetrainDeps;
 
@@ -131,11 +150,17 @@ export class Retrainer {
     this.deps = deps;
     for (const kind of deps.kinds)
       this.drift.set(kind.name, new DriftMonitor(kind, deps.settings.driftWindow, deps.settings.driftThreshold));
+    deps.jobs.onFinished((job) => this.jobEnded(job));
   }
 
   async start(): Promise<void> {
     const { kafka, kinds } = this.deps;
-    const keys = new Set<TopicKey>(['anomalies', 'orchestrator.actions', ...kinds.map((k) => k.source)]);
+    const keys = new Set<TopicKey>([
+      'anomalies',
+      'orchestrator.actions',
+      'retrain.requests',
+      ...kinds.map((k) => k.source),
+    ]);
     // One group for every instance: each trigger record reaches one of them.
     this.consumer = kafka.consumer({ groupId: `${kafka.catalog.prefix}neuroweaver-triggers` });
     const joined = new Promise<void>((resolve) => this.consumer!.onGroupJoin(() => resolve()));
@@ -209,6 +234,7 @@ export class Retrainer {
     const key = this.deps.kafka.catalog.keyOf(batch.topic);
     if (key === 'anomalies') return this.onAnomalies(batch);
     if (key === 'orchestrator.actions') return this.onActions(batch);
+    if (key === 'retrain.requests') return this.onRequests(batch);
     for (const kind of this.deps.kinds) if (kind.source === key) await this.onSamples(kind, batch);
   }
 
@@ -239,44 +265,54 @@ export class Retrainer {
   }
 
   private async onActions(batch: ConsumedBatch): Promise<void> {
-    for (const { value } of await this.decodeAll('orchestrator.actions', batch)) {
-      const action = value as OrchestratorAction;
-      if (action.kind !== 'retrain' || action.status !== 'EXECUTED') continue;
-      if (action.params.requestedBy) {
-        this.answer(action);
-        continue;
-      }
-      const model = action.params.model ?? action.target;
-      if (!this.deps.kinds.some((k) => k.name === model)) {
-        this.deps.log.warn({ action: action.id, model }, `orchestrator asked to retrain unknown model ${model}`);
-        continue;
-      }
-      this.trigger(model, 'orchestrator', `orchestrator action ${action.id}: ${action.reason}`);
-    }
+    for (const { value } of await this.decodeAll('orchestrator.actions', batch))
+      this.execute(value as OrchestratorAction);
+  }
+
+  private async onRequests(batch: ConsumedBatch): Promise<void> {
+    for (const { value } of await this.decodeAll('retrain.requests', batch)) this.answer(value as RetrainRequest);
+  }
+
+  /**
+   * Carries out a live orchestrator `retrain` action: its answer on action.results comes when the
+   * job ends (a job already pending for the model counts), or at once when no job can start.
+   */
+  execute(action: OrchestratorAction): JobStatus | undefined {
+    if (action.kind !== 'retrain' || action.status !== 'PROPOSED' || action.dryRun) return undefined;
+    const model = action.params.model ?? action.target;
+    const fail = (detail: string) => {
+      this.deps.log.warn({ action: action.id, model }, `orchestrator retrain action not carried out: ${detail}`);
+      this.deps.answers.result(this.result(action, 'FAILED', detail));
+      return undefined;
+    };
+    if (!this.deps.kinds.some((k) => k.name === model)) return fail(`${model} is not a model kind`);
+    if (!this.deps.settings.enabled) return fail('training is disabled (ENABLE_ML_TRAINING=false)');
+    const job = this.trigger(model, 'orchestrator', `orchestrator action ${action.id}: ${action.reason}`);
+    if (!job) return fail(`no retraining of ${model} could start now (cooldown, or the job queue is full)`);
+    const entry = this.answering.get(job.id) ?? { actions: [] };
+    entry.actions.push(action);
+    this.answering.set(job.id, entry);
+    return job;
   }
 
   /** An explicit request: queued as a job whose id is the request's, or refused with the reason; either way answered. */
-  answer(action: OrchestratorAction): JobStatus | undefined {
+  answer(request: RetrainRequest): JobStatus | undefined {
     const { jobs, settings, log, kinds } = this.deps;
-    const model = action.params.model ?? action.target;
+    const { id, model, requestedBy } = request;
     const now = Date.now();
-    const deadline = Number(action.params.deadline);
-    if (deadline && now > deadline) {
+    if (now > request.deadline) {
       log.info(
-        { request: action.id, model },
-        `retraining request ${action.id} expired before it was read (the requester stopped waiting); ignored`,
+        { request: id, model },
+        `retraining request ${id} expired before it was read (the requester stopped waiting); ignored`,
       );
       return undefined;
     }
-    // The trigger topic may be read again after a rebalance: a request already answered stays answered.
-    const existing = jobs.get(action.id);
+    // The request topic may be read again after a rebalance: a request already answered stays answered.
+    const existing = jobs.get(id);
     if (existing) return existing;
     const refuse = (reason: string) => {
-      log.warn(
-        { request: action.id, model, requestedBy: action.params.requestedBy },
-        `retraining request refused: ${reason}`,
-      );
-      jobs.refuse(action.id, model, reason);
+      log.warn({ request: id, model, requestedBy }, `retraining request refused: ${reason}`);
+      this.deps.answers.reply({ requestId: id, model, status: 'REFUSED', message: reason, at: Date.now() });
       return undefined;
     };
     if (!kinds.some((k) => k.name === model))
@@ -286,10 +322,10 @@ export class Retrainer {
         'training is disabled on the NeuroWeaver instance that read the request (ENABLE_ML_TRAINING=false)',
       );
     try {
-      const p = parseRetrainParams(action.params, { from: now - settings.windowMs, to: now });
+      const p = retrainParams(request);
       const job = jobs.submit({
         ...settings.defaults,
-        id: action.id,
+        id,
         model,
         replay: { from: p.from, to: p.to },
         budget: { ...settings.defaults.budget, ...p.budget },
@@ -297,14 +333,69 @@ export class Retrainer {
         ...(p.holdout ? { holdout: p.holdout } : {}),
         seed: now % 2 ** 31,
         trigger: 'request',
-        reason: `requested by ${action.params.requestedBy}: ${action.reason}`,
+        reason: `requested by ${requestedBy}: ${request.reason}`,
       });
-      log.info({ request: action.id, model, requestedBy: action.params.requestedBy }, `retraining ${model} on request`);
+      this.answering.set(job.id, { request, actions: [] });
+      this.deps.answers.reply({
+        requestId: id,
+        model,
+        status: 'QUEUED',
+        jobId: job.id,
+        message: `queued as job ${job.id}`,
+        at: Date.now(),
+      });
+      log.info({ request: id, model, requestedBy }, `retraining ${model} on request`);
       return job;
     } catch (err) {
       if (err instanceof RequestError || err instanceof QueueFullError) return refuse(err.message);
       throw err;
     }
+  }
+
+  private jobEnded(job: JobStatus): void {
+    const waiting = this.answering.get(job.id);
+    if (!waiting) return;
+    this.answering.delete(job.id);
+    const result = job.state === 'succeeded' ? job.result : null;
+    const message = result ? `${result.version} ${result.status}: ${result.decision}` : `${job.state}: ${job.error}`;
+    const decision = result?.status === 'CHAMPION' || result?.status === 'REJECTED' ? result.status : null;
+    if (waiting.request) {
+      this.deps.answers.reply({
+        requestId: waiting.request.id,
+        model: job.model,
+        status: result ? 'FINISHED' : 'FAILED',
+        jobId: job.id,
+        version: result?.version ?? null,
+        decision,
+        message,
+        at: Date.now(),
+      });
+    }
+    for (const action of waiting.actions) {
+      const data: Record<string, string> = { jobId: job.id };
+      if (result) data.version = result.version;
+      if (decision) data.decision = decision;
+      this.deps.answers.result(this.result(action, result ? 'EXECUTED' : 'FAILED', `job ${job.id}: ${message}`, data));
+    }
+  }
+
+  private result(
+    action: OrchestratorAction,
+    status: 'EXECUTED' | 'FAILED',
+    detail: string,
+    data: Record<string, string> = {},
+  ): ActionResultInput {
+    return {
+      actionId: action.id,
+      kind: action.kind,
+      target: action.target,
+      executor: 'neuroweaver',
+      instance: this.instance,
+      status,
+      detail,
+      data,
+      at: Date.now(),
+    };
   }
 
   private async onSamples(kind: AnyModelKind, batch: ConsumedBatch): Promise<void> {

@@ -21,7 +21,7 @@ import {
   VersionSchema,
 } from './api-schemas.ts';
 import { DatasetError, parseRequestRows } from './dataset.ts';
-import { type JobSpec, QueueFullError } from './jobs.ts';
+import type { JobSpec } from './jobs.ts';
 import { modelKind } from './kinds/index.ts';
 import type { AnyModelKind } from './kinds/types.ts';
 import type { NeuroWeaver } from './service.ts';
@@ -80,13 +80,7 @@ export function neuroweaverRoutes(api: ApiInstance, nw: NeuroWeaver): void {
           'body.data',
         );
       }
-      let job;
-      try {
-        job = nw.jobs.submit(spec);
-      } catch (err) {
-        if (err instanceof QueueFullError) throw new HttpError(429, err.message);
-        throw err;
-      }
+      const job = nw.jobs.submit(spec); // QueueFullError is a 429 (src/errors)
       return reply.status(202).send({
         jobId: job.id,
         model: job.model,

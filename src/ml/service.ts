@@ -2,6 +2,8 @@
 
 import type { ApiInstance } from '../api/server.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
+import { TopicSink } from '../kafka/index.ts';
+import { ModelArtifactStore } from '../shared/model-artifacts.ts';
 import { type TensorflowRuntime, tensorflow } from './backend.ts';
 import { JobManager } from './jobs.ts';
 import { MODEL_KINDS } from './kinds/index.ts';
@@ -21,6 +23,8 @@ export class NeuroWeaver implements Component {
   readonly jobs: JobManager;
   readonly retrainer: Retrainer;
   readonly sink: TrainingEventSink;
+  private readonly replies: TopicSink<'retrain.replies'>;
+  private readonly results: TopicSink<'action.results'>;
   runtime?: TensorflowRuntime;
   private started = false;
   private loads = new Map<string, Promise<void>>();
@@ -31,7 +35,8 @@ export class NeuroWeaver implements Component {
     this.ctx = ctx;
     const { config, kafka, log, events } = ctx;
     this.registry = new ModelRegistry(kafka, log);
-    this.predictor = new Predictor(() => tensorflow(config.TFJS_BACKEND), config.MODEL_SAVE_PATH, log);
+    const artifacts = new ModelArtifactStore(kafka, config.MODEL_SAVE_PATH);
+    this.predictor = new Predictor(() => tensorflow(config.TFJS_BACKEND), artifacts, log);
     this.sink = new TrainingEventSink(kafka, log);
     this.jobs = new JobManager({
       kafka,
@@ -40,14 +45,21 @@ export class NeuroWeaver implements Component {
       events,
       log,
       saveRoot: config.MODEL_SAVE_PATH,
+      artifacts,
       backend: config.TFJS_BACKEND,
       minRows: config.ML_MIN_TRAINING_ROWS,
       minImprovement: config.ML_PROMOTION_MIN_IMPROVEMENT,
       keepVersions: config.ML_KEEP_VERSIONS,
       served: (model) => this.ready(model),
     });
+    this.replies = new TopicSink(kafka, 'retrain.replies', log);
+    this.results = new TopicSink(kafka, 'action.results', log);
     this.retrainer = new Retrainer({
       kafka,
+      answers: {
+        reply: (r) => this.replies.push({ key: r.requestId, value: r }),
+        result: (r) => this.results.push({ key: r.actionId, value: r }),
+      },
       jobs: this.jobs,
       predictor: this.predictor,
       kinds: this.kinds,
@@ -117,7 +129,7 @@ export class NeuroWeaver implements Component {
     reportGauges(undefined, this.gauges);
     await this.retrainer.stop();
     await this.jobs.stop();
-    await this.sink.flush();
+    await Promise.all([this.sink.flush(), this.replies.flush(), this.results.flush()]);
     await this.registry.stop();
     await Promise.all(this.loads.values());
     this.predictor.dispose();

@@ -1,47 +1,21 @@
-/** Publishes training progress to the training-events topic without ever slowing or failing the job. */
+/** Training progress on training.events: published without ever slowing or failing the job. */
 import type { TrainingEventInput } from '../../schemas/types.ts';
-import type { KafkaConnection } from '../kafka/index.ts';
+import { type KafkaConnection, TopicSink } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 
 export class TrainingEventSink {
-  private buffer: TrainingEventInput[] = [];
-  private draining?: Promise<void>;
-
-  private readonly kafka: KafkaConnection;
-  private readonly log: Logger;
+  private readonly sink: TopicSink<'training.events'>;
 
   constructor(kafka: KafkaConnection, log: Logger) {
-    this.kafka = kafka;
-    this.log = log;
+    this.sink = new TopicSink(kafka, 'training.events', log);
   }
 
   push(event: TrainingEventInput): void {
-    this.buffer.push({ ...event, metrics: finite(event.metrics ?? {}) });
-    this.draining ??= this.drain();
+    this.sink.push({ key: event.jobId, value: { ...event, metrics: finite(event.metrics ?? {}) } });
   }
 
-  /** Resolves once everything pushed so far is written (or given up on). */
-  async flush(): Promise<void> {
-    while (this.draining) await this.draining;
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.buffer.length) {
-        const batch = this.buffer.splice(0, 500);
-        try {
-          const producer = await this.kafka.producer();
-          await producer.send(
-            'training.events',
-            batch.map((e) => ({ key: e.jobId, value: e })),
-          );
-        } catch (err) {
-          this.log.warn({ err: (err as Error).message, dropped: batch.length }, 'training events not published');
-        }
-      }
-    } finally {
-      this.draining = undefined;
-    }
+  flush(): Promise<void> {
+    return this.sink.flush();
   }
 }
 

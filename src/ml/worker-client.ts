@@ -1,5 +1,7 @@
 /** Runs a training request in a worker thread, so training never stalls the event loop (RelayCore, the API). */
+
 import { Worker } from 'node:worker_threads';
+import { AutomatrixError } from '../errors/index.ts';
 import type { BackendChoice, BackendName } from './backend.ts';
 import type { TrainingRequest, TrainingResult } from './training.ts';
 import type { TuneEvent } from './tuner.ts';
@@ -10,8 +12,10 @@ export type WorkerMessage =
   | { type: 'done'; result: TrainingResult }
   | { type: 'failed'; message: string };
 
-export class TrainingCancelled extends Error {
-  override name = 'TrainingCancelled';
+export class TrainingCancelled extends AutomatrixError {
+  constructor(message = 'the training job was cancelled') {
+    super('training_cancelled', message);
+  }
 }
 
 const entry = new URL('./train-worker.ts', import.meta.url);

@@ -1,14 +1,16 @@
 /** The incidents this instance has read from the anomalies topic: the latest record of each, bounded. */
-import type { Anomaly } from '../../schemas/types.ts';
+import type { Anomaly, AnomalyKind, MetricContribution } from '../../schemas/index.ts';
 
 export interface Incident {
   id: string;
   service: string;
   state: 'OPEN' | 'CLOSED';
-  kind: string;
+  kind: AnomalyKind;
   metrics: string[];
   /** Highest score any of its records had. */
   peakScore: number;
+  /** The metrics' values and expected ranges at that peak: what "recovered" means for this incident. */
+  expected: MetricContribution[];
   /** The latest record. */
   latest: Anomaly;
   startedAt: number;
@@ -45,6 +47,7 @@ export class AnomalyStore {
       kind: a.state === 'CLOSED' && prev ? prev.kind : a.kind,
       metrics: a.state === 'CLOSED' && prev?.metrics.length ? prev.metrics : a.metrics,
       peakScore: Math.max(a.score, prev?.peakScore ?? 0),
+      expected: prev && (prev.peakScore >= a.score || !a.contributions.length) ? prev.expected : a.contributions,
       latest: a,
       startedAt: a.startedAt,
       endedAt: a.endedAt ?? prev?.endedAt ?? null,
@@ -55,6 +58,10 @@ export class AnomalyStore {
     this.incidents.set(a.id, inc);
     while (this.incidents.size > this.max) this.incidents.delete(this.incidents.keys().next().value as string);
     return inc;
+  }
+
+  get(id: string): Incident | undefined {
+    return this.incidents.get(id);
   }
 
   get size(): number {

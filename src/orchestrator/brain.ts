@@ -3,10 +3,11 @@
  * failure model, scaling advisors, the anomaly window and the policy engine. The component feeds
  * it records; the API reads it.
  */
-import type { Anomaly, EcosystemEvent, MetricSample, OrchestratorAction } from '../../schemas/types.ts';
+import type { Anomaly, EcosystemEvent, MetricSample, OrchestratorAction } from '../../schemas/index.ts';
 import { AnomalyStore } from './anomaly-store.ts';
 import { breaches, type Driver, FailureModel, FEATURES, FeatureTracker, LabelQueue, type Slo } from './failure.ts';
 import { Forecaster, type ForecastPoint, type Saturation, saturation } from './forecast.ts';
+import type { Effect } from './lifecycle.ts';
 import { type Condition, PolicyEngine, type PolicySettings } from './policy.ts';
 import { type Recommendation, ScalingAdvisor, type ScalingSettings } from './scaling.ts';
 
@@ -73,12 +74,26 @@ class ServiceModel {
   }
 }
 
+/** One action as its records tell it: the latest step, and every step in order. */
+export interface ActionView {
+  action: OrchestratorAction;
+  history: { status: OrchestratorAction['status']; at: number; detail: string | null }[];
+}
+
+/** A RelayCore breaker as the ecosystem feed last told it. */
+interface BreakerView {
+  state: 'open' | 'half_open' | 'closed';
+  at: number;
+  lastOpenAt: number;
+}
+
 export class Brain {
   readonly failure = new FailureModel();
   readonly anomalies: AnomalyStore;
   readonly policy: PolicyEngine;
   private readonly services = new Map<string, ServiceModel>();
-  private readonly actions: OrchestratorAction[] = [];
+  private readonly actions = new Map<string, ActionView>();
+  private readonly breakers = new Map<string, BreakerView>();
 
   readonly settings: BrainSettings;
 
@@ -192,7 +207,84 @@ export class Brain {
     const raw = (e.data.state ?? e.data.to ?? e.message).toLowerCase();
     const state = /half/.test(raw) ? 'half_open' : /open/.test(raw) ? 'open' : /close/.test(raw) ? 'closed' : undefined;
     if (!state) return undefined;
+    const key = `${ref[0]}/${ref[1]}`;
+    const known = this.breakers.get(key);
+    if (!known || e.at >= known.at)
+      this.breakers.set(key, { state, at: e.at, lastOpenAt: state === 'open' ? e.at : (known?.lastOpenAt ?? 0) });
     return { type: 'breaker', route: ref[0], endpoint: ref[1], state, eventId: e.id, at: e.at };
+  }
+
+  /**
+   * Did an executed action help? Judged by what caused it: an anomaly's metrics back in their
+   * expected range (or the incident closed); a breaker closed again, or a flapping one no longer
+   * opening; a predicted breach no longer predicted. Only data newer than the execution counts.
+   */
+  effectOf(action: OrchestratorAction, executedAt: number): Effect {
+    switch (action.cause) {
+      case 'anomaly':
+        return this.anomalyEffect(action.trigger ?? '', executedAt);
+      case 'breaker':
+        return this.breakerEffect(action, executedAt);
+      case 'failure':
+        return this.failureEffect(action, executedAt);
+      default:
+        return {
+          recovered: false,
+          detail: `no check is defined for ${action.cause ?? 'this'} actions`,
+          rollback: false,
+        };
+    }
+  }
+
+  private anomalyEffect(incidentId: string, executedAt: number): Effect {
+    const inc = this.anomalies.get(incidentId);
+    if (!inc) return { recovered: false, detail: `incident ${incidentId} is no longer known here`, rollback: false };
+    if (inc.state === 'CLOSED' && (inc.endedAt ?? inc.updatedAt) >= executedAt)
+      return { recovered: true, detail: `incident ${inc.id} closed` };
+    const last = this.services.get(inc.service)?.last;
+    if (!last || last.timestamp < executedAt)
+      return { recovered: false, detail: `no sample of ${inc.service} since the action`, rollback: false };
+    const off: string[] = [];
+    const back: string[] = [];
+    for (const c of inc.expected) {
+      const value = (last as unknown as Record<string, unknown>)[c.metric];
+      if (typeof value !== 'number') continue;
+      const slack = 0.1 * Math.max(c.expectedHigh - c.expectedLow, Math.abs(c.expectedHigh) * 0.01);
+      const range = `expected ${fmt(c.expectedLow)}–${fmt(c.expectedHigh)}`;
+      if (value < c.expectedLow - slack || value > c.expectedHigh + slack)
+        off.push(`${c.metric} still ${fmt(value)} (${range})`);
+      else back.push(`${c.metric} back to ${fmt(value)} (${range})`);
+    }
+    if (off.length) return { recovered: false, detail: `${inc.service}: ${off.join(', ')}` };
+    if (back.length) return { recovered: true, detail: `${inc.service}: ${back.join(', ')}` };
+    return inc.state === 'CLOSED'
+      ? { recovered: true, detail: `incident ${inc.id} closed` }
+      : { recovered: false, detail: `incident ${inc.id} still open`, rollback: false };
+  }
+
+  private breakerEffect(action: OrchestratorAction, executedAt: number): Effect {
+    const b = this.breakers.get(action.target);
+    if (action.kind === 'drain_endpoint') {
+      return b && b.lastOpenAt >= executedAt
+        ? { recovered: false, detail: `the breaker of ${action.target} opened again while drained` }
+        : { recovered: true, detail: `the breaker of ${action.target} has not opened again` };
+    }
+    if (!b) return { recovered: false, detail: `no breaker news of ${action.target}`, rollback: false };
+    return b.state === 'closed'
+      ? { recovered: true, detail: `the breaker of ${action.target} closed again` }
+      : { recovered: false, detail: `the breaker of ${action.target} is still ${b.state.replace('_', '-')}` };
+  }
+
+  private failureEffect(action: OrchestratorAction, executedAt: number): Effect {
+    const service = action.params.service ?? action.target;
+    const p = this.services.get(service)?.prediction;
+    if (!p || p.at < executedAt)
+      return { recovered: false, detail: `no new prediction for ${service} since the action`, rollback: false };
+    const limit = this.settings.policy.failureProbability;
+    if (p.inBreach) return { recovered: false, detail: `${service} is breaching its SLO` };
+    return p.probability < limit
+      ? { recovered: true, detail: `breach probability of ${service} down to ${p.probability.toFixed(2)} (< ${limit})` }
+      : { recovered: false, detail: `breach probability of ${service} still ${p.probability.toFixed(2)}` };
   }
 
   decide(conditions: Condition[], now = Date.now()): OrchestratorAction[] {
@@ -201,17 +293,29 @@ export class Brain {
     return out;
   }
 
+  /** Keeps each action's latest step and its history (bounded: the oldest actions are forgotten). */
   recordActions(actions: OrchestratorAction[]): void {
-    this.actions.push(...actions);
+    for (const a of actions) {
+      const view = this.actions.get(a.id) ?? { action: a, history: [] };
+      if (a.at >= view.action.at) view.action = a;
+      view.history.push({ status: a.status, at: a.at, detail: a.detail ?? a.error });
+      this.actions.delete(a.id);
+      this.actions.set(a.id, view);
+    }
     const max = this.settings.recentActions ?? 1000;
-    if (this.actions.length > max) this.actions.splice(0, this.actions.length - max);
+    while (this.actions.size > max) this.actions.delete(this.actions.keys().next().value as string);
   }
 
+  /** The latest step of recent actions, newest first. */
   recentActions(target?: (a: OrchestratorAction) => boolean, limit = 20): OrchestratorAction[] {
-    return this.actions
-      .filter((a) => !target || target(a))
-      .slice(-limit)
-      .reverse();
+    return this.actionViews(target, limit).map((v) => v.action);
+  }
+
+  actionViews(target?: (a: OrchestratorAction) => boolean, limit = 20): ActionView[] {
+    return [...this.actions.values()]
+      .filter((v) => !target || target(v.action))
+      .sort((a, b) => b.action.at - a.action.at)
+      .slice(0, limit);
   }
 
   capacity(service: string, horizonMs = this.settings.horizonMs): CapacityView | undefined {
@@ -263,3 +367,5 @@ export class Brain {
     return this.services.get(service)?.last;
   }
 }
+
+const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toFixed(3));

@@ -103,6 +103,21 @@ export const ORCHESTRATOR_ENV = {
     description: 'AI Orchestrator: the only hosts webhook actions may call.',
     default: [],
   }),
+  ORCH_ACTION_ANSWER_MS: int('ORCH_ACTION_ANSWER_MS', 100, 3_600_000, {
+    description:
+      'AI Orchestrator: how long RelayCore or the webhook has to answer a live action on `action.results` before it is recorded FAILED.',
+    default: 30_000,
+  }),
+  ORCH_RETRAIN_ANSWER_MS: int('ORCH_RETRAIN_ANSWER_MS', 1000, 86_400_000, {
+    description:
+      'AI Orchestrator: how long NeuroWeaver has to answer a live `retrain` action (it answers when the job ends).',
+    default: 1_800_000,
+  }),
+  ORCH_VERIFY_AFTER_MS: int('ORCH_VERIFY_AFTER_MS', 100, 86_400_000, {
+    description:
+      'AI Orchestrator: how long after an action was executed its effect is checked (VERIFIED or INEFFECTIVE; an ineffective endpoint action is rolled back).',
+    default: 300_000,
+  }),
   ORCH_ACTIONS_PER_TARGET_PER_HOUR: int('ORCH_ACTIONS_PER_TARGET_PER_HOUR', 1, 10_000, {
     description: 'AI Orchestrator: actions per target per hour; more are recorded as RATE_LIMITED.',
     default: 6,

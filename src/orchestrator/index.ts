@@ -6,10 +6,11 @@ import { type EndpointRef, PolicyEngine } from './policy.ts';
 import { orchestratorRoutes } from './routes.ts';
 import { OrchestratorRunner } from './runner.ts';
 
-export { Brain, type BrainSettings, type CapacityView, type FailurePrediction } from './brain.ts';
+export { type ActionView, Brain, type BrainSettings, type CapacityView, type FailurePrediction } from './brain.ts';
 export { ORCHESTRATOR_CHECKS, ORCHESTRATOR_ENV } from './config.ts';
 export { breaches, FailureModel, FEATURES, FeatureTracker, LabelQueue, ruleProbability } from './failure.ts';
 export { Forecaster, type ForecastPoint, saturation } from './forecast.ts';
+export { ActionLifecycle, type Effect, type LifecycleSettings } from './lifecycle.ts';
 export { actionId, type Condition, PolicyEngine, type PolicySettings } from './policy.ts';
 export { type Recommendation, ScalingAdvisor } from './scaling.ts';
 
@@ -62,6 +63,11 @@ export function createOrchestrator(ctx: ComponentContext): Component {
     lookbackMs: config.ORCH_ANOMALY_LOOKBACK_MS,
     trainWindowMs: config.ORCH_TRAIN_WINDOW_MS,
     webhook: { url: config.ORCH_WEBHOOK_URL, allowedHosts: config.ORCH_WEBHOOK_ALLOWED_HOSTS },
+    lifecycle: {
+      answerTimeoutMs: config.ORCH_ACTION_ANSWER_MS,
+      retrainAnswerTimeoutMs: config.ORCH_RETRAIN_ANSWER_MS,
+      verifyAfterMs: config.ORCH_VERIFY_AFTER_MS,
+    },
   });
   // A request that asks for proposals on a live instance gets them from an engine of its own, so
   // they neither take the live decisions' ids nor count against their rate limits.

@@ -7,7 +7,7 @@
  * that, one RATE_LIMITED record per target and hour says what was held back.
  */
 import { createHash } from 'node:crypto';
-import type { Anomaly, OrchestratorAction } from '../../schemas/types.ts';
+import type { ActionCause, ActionKind, Anomaly, OrchestratorAction } from '../../schemas/index.ts';
 import type { Driver } from './failure.ts';
 import type { Recommendation } from './scaling.ts';
 
@@ -43,23 +43,11 @@ export type Condition =
   | { type: 'failure'; service: string; probability: number; horizonMs: number; drivers: Driver[]; at: number }
   | { type: 'scale'; recommendation: Recommendation };
 
-export type ActionKind =
-  | 'drain_endpoint'
-  | 'downweight_endpoint'
-  | 'open_breaker'
-  | 'restore_endpoint'
-  | 'retrain'
-  | 'webhook'
-  | 'scale';
+/** Endpoint actions whose rollback is a restore of the endpoint. */
+const ROLLED_BACK_BY_RESTORE = new Set<ActionKind>(['drain_endpoint', 'downweight_endpoint', 'open_breaker']);
 
-/** Actions RelayCore and NeuroWeaver apply themselves once EXECUTED; webhooks we execute; scale is advice. */
-const APPLIED_BY_OTHERS = new Set<ActionKind>([
-  'drain_endpoint',
-  'downweight_endpoint',
-  'open_breaker',
-  'restore_endpoint',
-  'retrain',
-]);
+const pick = (o: Record<string, string>, keys: string[]) =>
+  Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]!]));
 
 const HOUR = 3_600_000;
 const SEEN_MAX = 50_000;
@@ -95,10 +83,29 @@ export class PolicyEngine {
     const drafts = this.draft(condition, now);
     const out: OrchestratorAction[] = [];
     for (const d of drafts) {
-      const action = this.admit(d, now);
+      const action = this.admit(d, condition.type, now);
       if (action) out.push(action);
     }
     return out;
+  }
+
+  /**
+   * Undoes a live endpoint action whose check found it ineffective: a restore of the endpoint,
+   * admitted like any decision (once, and within the rate limit).
+   */
+  rollback(action: OrchestratorAction, why: string, now: number): OrchestratorAction | undefined {
+    if (!ROLLED_BACK_BY_RESTORE.has(action.kind)) return undefined;
+    return this.admit(
+      {
+        kind: 'restore_endpoint',
+        target: action.target,
+        trigger: `rollback:${action.id}`,
+        reason: `roll back ${action.kind} ${action.id} on ${action.target}: ${why}`,
+        params: { ...pick(action.params, ['route', 'endpoint', 'service']), rollbackOf: action.id },
+      },
+      'rollback',
+      now,
+    );
   }
 
   private draft(c: Condition, now: number): Draft[] {
@@ -214,6 +221,7 @@ export class PolicyEngine {
     const drafts: Draft[] = (this.settings.endpoints.get(c.service) ?? []).map((e) =>
       endpointDraft('open_breaker', e, trigger, `${why}: open the breaker early`, {
         durationMs: String(this.settings.breakerOpenMs),
+        service: c.service,
       }),
     );
     drafts.push(
@@ -253,7 +261,7 @@ export class PolicyEngine {
   }
 
   /** Dedupe, rate-limit and stamp a draft. */
-  private admit(d: Draft, now: number): OrchestratorAction | undefined {
+  private admit(d: Draft, cause: ActionCause, now: number): OrchestratorAction | undefined {
     // A proposal-only decision is a different decision from a live one on the same condition.
     const id = actionId(d.kind, d.target, this.settings.dryRun ? `${d.trigger}\u0000dry-run` : d.trigger);
     if (this.seen.has(id)) return undefined;
@@ -268,6 +276,9 @@ export class PolicyEngine {
       params: d.params,
       error: null,
       at: now,
+      cause,
+      executor: null,
+      detail: null,
     };
     if (d.kind === 'webhook' && !this.settings.webhookConfigured)
       return { ...base, status: 'SKIPPED', error: 'no webhook configured (ORCH_WEBHOOK_URL)' };
@@ -284,13 +295,9 @@ export class PolicyEngine {
     }
     recent.push(now);
     this.history.set(d.target, recent);
-    return { ...base, status: this.status(d.kind) };
-  }
-
-  private status(kind: ActionKind): 'PROPOSED' | 'EXECUTED' {
-    if (this.settings.dryRun || kind === 'scale') return 'PROPOSED';
-    // Webhooks are EXECUTED only once the POST succeeded: the caller sets the final status.
-    return APPLIED_BY_OTHERS.has(kind) ? 'EXECUTED' : 'PROPOSED';
+    // Live or not, a decision starts PROPOSED: live ones (dryRun false) are carried out by their
+    // executor, whose answer the orchestrator records as the next step (see lifecycle.ts).
+    return { ...base, status: 'PROPOSED' };
   }
 
   /** Remembers what was acted on for a condition (bounded: a close that never comes must not leak). */

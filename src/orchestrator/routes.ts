@@ -1,4 +1,11 @@
 /** The AI Orchestrator's HTTP API under /api/v2/ai. */
+
+import {
+  ACTION_CAUSE_SYMBOLS,
+  ACTION_EXECUTOR_SYMBOLS,
+  ACTION_KIND_SYMBOLS,
+  ACTION_STATUS_SYMBOLS,
+} from '../../schemas/index.ts';
 import { type ApiInstance, HttpError, type Static, Type } from '../api/index.ts';
 import { parseTime } from '../cli/time.ts';
 import type { Incident } from './anomaly-store.ts';
@@ -52,17 +59,33 @@ const Capacity = Type.Object({
   memory: Series('%'),
   recommendation: Nullable(Recommendation),
 });
+/** A vocabulary of the Avro schemas (its enum's symbols) as an HTTP schema. */
+const OneOf = <const T extends string[]>(symbols: readonly [...T], description?: string) =>
+  Type.Enum(symbols, description ? { description } : {});
+const ActionStatus = OneOf(
+  ACTION_STATUS_SYMBOLS,
+  'PROPOSED (decided; carried out when dryRun is false) → EXECUTED or FAILED (the executor answered, or did not in time) → VERIFIED or INEFFECTIVE (the effect was checked); SKIPPED and RATE_LIMITED were never carried out.',
+);
 const Action = Type.Object({
   id: Type.String(),
-  kind: Type.String(),
+  kind: OneOf(ACTION_KIND_SYMBOLS),
   target: Type.String(),
   reason: Type.String(),
   trigger: Nullable(Type.String()),
+  cause: Nullable(OneOf(ACTION_CAUSE_SYMBOLS)),
   dryRun: Type.Boolean(),
-  status: Type.String(),
+  status: ActionStatus,
+  executor: Nullable(OneOf(ACTION_EXECUTOR_SYMBOLS)),
+  detail: Nullable(Type.String({ description: 'What the executor did, or what the check of the effect found.' })),
   params: Type.Record(Type.String(), Type.String()),
   error: Nullable(Type.String()),
   at: Type.Number(),
+});
+const ActionWithHistory = Type.Object({
+  action: Action,
+  history: Type.Array(Type.Object({ status: ActionStatus, at: Type.Number(), detail: Nullable(Type.String()) }), {
+    description: 'Every step of the action, oldest first.',
+  }),
 });
 const Contribution = Type.Object({
   metric: Type.String(),
@@ -217,6 +240,36 @@ export function orchestratorRoutes(api: ApiInstance, deps: RouteDeps): void {
         capacity: brain.capacity(service) ?? null,
         openAnomalies: brain.anomalies.openFor(service).map(incidentView),
         recentActions: brain.recentActions((a) => brain.policy.concerns(a, service)),
+      };
+    },
+  );
+
+  api.get(
+    '/ai/actions',
+    {
+      schema: {
+        summary: 'Recent actions and their lifecycle: decided, executed by RelayCore/NeuroWeaver/the webhook, verified',
+        description:
+          'Each action with its latest step and every step so far (the same records as orchestrator.actions). A live action is EXECUTED only once its executor answered on action.results, then VERIFIED or INEFFECTIVE once its effect was checked (ORCH_VERIFY_AFTER_MS); an ineffective endpoint action is rolled back by a restore_endpoint action.',
+        tags: ['ai'],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(ActionStatus),
+            service: Type.Optional(Type.String({ minLength: 1, description: 'Only actions concerning this service.' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ actions: Type.Array(ActionWithHistory) }) },
+      },
+    },
+    async (req) => {
+      const { status, service, limit } = req.query;
+      return {
+        actions: brain.actionViews(
+          (a) => (!status || a.status === status) && (!service || brain.policy.concerns(a, service)),
+          limit ?? 50,
+        ),
       };
     },
   );

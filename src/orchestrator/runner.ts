@@ -1,16 +1,19 @@
 /**
- * The orchestrator's Kafka side. Two consumers:
+ * The orchestrator's Kafka side. Three consumers:
  * - metrics.samples in the group `<prefix>orchestrator`: instances split the services, each
  *   learning forecasts and the failure model from its own (a new group starts from the earliest
  *   retained sample: it is trained on replayed history before it acts);
  * - anomalies and ecosystem.events in a group of its own per instance, so every instance serves
  *   the whole anomaly window on the API; it acts only on the services it owns (whose metric
- *   partition it is assigned).
- * Conditions older than the horizon teach but trigger nothing. Every decision goes to
- * orchestrator.actions (key: target); webhook actions are executed here when not in dry-run.
+ *   partition it is assigned);
+ * - action.results in a group of its own per instance, from its end: the executors' answers.
+ * Conditions older than the horizon teach but trigger nothing. Every decision and every later
+ * step of its lifecycle (lifecycle.ts) goes to orchestrator.actions (key: target); this process is
+ * the executor of webhook actions, and answers them on action.results like any executor.
  */
 import { randomUUID } from 'node:crypto';
-import type { OrchestratorAction } from '../../schemas/types.ts';
+import { hostname } from 'node:os';
+import type { ActionResultInput, OrchestratorAction } from '../../schemas/index.ts';
 import type { EcosystemEvents } from '../app/events.ts';
 import {
   type BatchConsumer,
@@ -21,6 +24,7 @@ import {
 } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Brain } from './brain.ts';
+import { ActionLifecycle, type LifecycleSettings } from './lifecycle.ts';
 import type { Condition } from './policy.ts';
 import { executeWebhook, type WebhookSettings } from './webhook.ts';
 
@@ -30,12 +34,18 @@ export interface RunnerOptions {
   /** Metric history replayed on every group join to rebuild the models (0: resume from committed offsets). */
   trainWindowMs: number;
   webhook: WebhookSettings;
+  lifecycle: LifecycleSettings;
 }
 
 export class OrchestratorRunner {
   private metrics?: BatchConsumer;
   private feed?: BatchConsumer;
+  private results?: BatchConsumer;
   private readonly feedGroup: string;
+  private readonly resultsGroup: string;
+  readonly lifecycle: ActionLifecycle;
+  private ticker?: NodeJS.Timeout;
+  private readonly instance = `${hostname()}:${process.pid}`;
   private owned = new Set<number>();
   private metricPartitions = 0;
   private running = false;
@@ -54,6 +64,8 @@ export class OrchestratorRunner {
     this.events = events;
     this.opts = opts;
     this.feedGroup = `${opts.groupPrefix}orchestrator-feed-${randomUUID()}`;
+    this.resultsGroup = `${opts.groupPrefix}orchestrator-results-${randomUUID()}`;
+    this.lifecycle = new ActionLifecycle(opts.lifecycle);
   }
 
   health(): { status: 'ok' | 'degraded' | 'stopped'; detail?: string } {
@@ -72,7 +84,8 @@ export class OrchestratorRunner {
       void this.rewind(topic('metrics.samples'), [...this.owned]);
     });
     this.feed = this.kafka.consumer({ groupId: this.feedGroup, maxWaitTimeMs: 200 });
-    for (const c of [this.metrics, this.feed]) {
+    this.results = this.kafka.consumer({ groupId: this.resultsGroup, maxWaitTimeMs: 100 });
+    for (const c of [this.metrics, this.feed, this.results]) {
       c.onCrash((error, restarting) => {
         this.crashed = restarting ? undefined : error.message;
         this.log.error({ err: error, restarting }, 'orchestrator consumer crashed');
@@ -80,16 +93,28 @@ export class OrchestratorRunner {
     }
     await this.metrics.subscribe([topic('metrics.samples')], { fromBeginning: true });
     await this.feed.subscribe([topic('anomalies'), topic('ecosystem.events')], { fromBeginning: true });
+    // Answers to actions decided from now on: a new group starts at the topic's end.
+    await this.results.subscribe([this.kafka.catalog.name('action.results')]);
     await this.metrics.run((b) => this.onMetrics(b));
     await this.feed.run((b) => this.onFeed(b));
+    await this.results.run((b) => this.onResults(b));
+    const { answerTimeoutMs, verifyAfterMs } = this.opts.lifecycle;
+    const tickMs = Math.min(5000, Math.max(100, Math.min(answerTimeoutMs, verifyAfterMs) / 4));
+    this.ticker = setInterval(
+      () => void this.tick().catch((err) => this.log.warn({ err }, 'action check failed')),
+      tickMs,
+    );
+    this.ticker.unref();
     this.running = true;
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    await Promise.allSettled([this.metrics?.stop(), this.feed?.stop()]);
-    await this.feed?.disconnect().catch(() => undefined);
-    await (await this.kafka.admin()).deleteGroup(this.feedGroup);
+    if (this.ticker) clearInterval(this.ticker);
+    await Promise.allSettled([this.metrics?.stop(), this.feed?.stop(), this.results?.stop()]);
+    await Promise.allSettled([this.feed?.disconnect(), this.results?.disconnect()]);
+    const admin = await this.kafka.admin();
+    await Promise.all([admin.deleteGroup(this.feedGroup), admin.deleteGroup(this.resultsGroup)]);
   }
 
   /**
@@ -156,46 +181,95 @@ export class OrchestratorRunner {
     await this.act(conditions);
   }
 
-  /** Decides, executes webhooks (outside dry-run) and audits every action. */
+  /** Decides and audits; live decisions go to their executors. */
   async act(conditions: Condition[]): Promise<OrchestratorAction[]> {
     if (!conditions.length) return [];
     return this.publish(this.brain.decide(conditions));
   }
 
-  /** Executes webhooks (outside dry-run) and writes the actions to orchestrator.actions. */
+  /**
+   * Writes decisions to orchestrator.actions (a live PROPOSED one is the request to its executor)
+   * and follows each live one; this process then carries out the webhooks among them.
+   */
   async publish(actions: OrchestratorAction[]): Promise<OrchestratorAction[]> {
-    for (const a of actions) {
-      if (a.kind === 'webhook' && !a.dryRun && a.status !== 'SKIPPED' && a.status !== 'RATE_LIMITED')
-        Object.assign(a, await executeWebhook(a, this.opts.webhook));
-    }
     if (!actions.length) return [];
-    const producer = await this.kafka.producer();
     try {
-      await producer.send(
-        'orchestrator.actions',
-        actions.map((a) => ({ key: a.target, value: a })),
-      );
+      await this.write(actions);
     } catch (err) {
       // Not audited, so not decided: the batch comes again and so does the condition.
       this.brain.policy.forget(actions.map((a) => a.id));
       throw err;
     }
-    this.brain.recordActions(actions);
-    for (const a of actions) {
+    const now = Date.now();
+    for (const a of actions) this.lifecycle.track(a, now);
+    for (const a of actions) if (a.kind === 'webhook' && a.status === 'PROPOSED' && !a.dryRun) void this.runWebhook(a);
+    return actions;
+  }
+
+  /** Executes a webhook and answers it on action.results, as RelayCore answers its actions. */
+  private async runWebhook(action: OrchestratorAction): Promise<void> {
+    const outcome = await executeWebhook(action, this.opts.webhook);
+    const answer: ActionResultInput = {
+      actionId: action.id,
+      kind: action.kind,
+      target: action.target,
+      executor: 'webhook',
+      instance: this.instance,
+      status: outcome.status === 'EXECUTED' ? 'EXECUTED' : 'FAILED',
+      detail: outcome.error ?? 'POSTed the action to the webhook',
+      at: Date.now(),
+    };
+    try {
+      await (await this.kafka.producer()).send('action.results', [{ key: action.id, value: answer }]);
+    } catch (err) {
+      this.log.warn({ err, action: action.id }, 'webhook answer not written; the action will show FAILED (no answer)');
+    }
+  }
+
+  private async onResults(batch: ConsumedBatch): Promise<void> {
+    const steps: OrchestratorAction[] = [];
+    for (const r of batch.records) {
+      try {
+        const { value } = await this.kafka.serde.decode('action.results', r.value);
+        steps.push(...this.lifecycle.onResult(value, Date.now()));
+      } catch (err) {
+        if (err instanceof DecodeError && !err.retriable) continue;
+        throw err;
+      }
+    }
+    if (steps.length) await this.write(steps);
+  }
+
+  /** Records the steps that are due (no answer in time, effects to check) and rolls back what did not help. */
+  async tick(now = Date.now()): Promise<void> {
+    const { steps, rollbacks } = this.lifecycle.due(now, (a, executedAt) => this.brain.effectOf(a, executedAt));
+    if (steps.length) await this.write(steps);
+    const undo = rollbacks.flatMap(({ action, why }) => this.brain.policy.rollback(action, why, now) ?? []);
+    if (undo.length) await this.publish(undo);
+  }
+
+  /** Appends records to orchestrator.actions, then to the brain's view, the feed and the log. */
+  private async write(records: OrchestratorAction[]): Promise<void> {
+    const producer = await this.kafka.producer();
+    await producer.send(
+      'orchestrator.actions',
+      records.map((a) => ({ key: a.target, value: a })),
+    );
+    this.brain.recordActions(records);
+    for (const a of records) {
       if (a.kind === 'scale' && a.status === 'PROPOSED') continue;
       void this.events.publish({
         component: 'orchestrator',
         kind: 'action',
-        severity: a.status === 'FAILED' ? 'WARNING' : 'INFO',
+        severity: a.status === 'FAILED' || a.status === 'INEFFECTIVE' ? 'WARNING' : 'INFO',
         subject: a.target,
-        message: `${a.kind} ${a.status}${a.dryRun ? ' (dry run)' : ''}: ${a.reason}`,
+        message: `${a.kind} ${a.status}${a.dryRun ? ' (dry run)' : ''}: ${a.detail ?? a.reason}`,
         data: { id: a.id, kind: a.kind, status: a.status, trigger: a.trigger ?? '' },
       });
     }
     this.log.info(
-      { actions: actions.map((a) => ({ id: a.id, kind: a.kind, target: a.target, status: a.status })) },
-      'orchestrator decisions',
+      { actions: records.map((a) => ({ id: a.id, kind: a.kind, target: a.target, status: a.status })) },
+      'orchestrator actions',
     );
-    return actions;
   }
 }

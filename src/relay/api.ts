@@ -3,10 +3,10 @@ import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.ts';
 import { HttpError } from '../api/errors.ts';
 import type { ApiInstance } from '../api/server.ts';
-import { HyperparametersSchema, RetrainFailed, RetrainTimedOut, RetrainUnanswered } from '../ml/index.ts';
+import { HyperparametersSchema } from '../ml/index.ts';
 import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
-import { OptimizeError, type RelayCore } from './relay.ts';
+import type { RelayCore } from './relay.ts';
 import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
 import { RelayStatus } from './status.ts';
 
@@ -275,7 +275,7 @@ const OptimizeReply = Type.Object(
 );
 
 function routeError(err: unknown): never {
-  if (err instanceof RouteError) throw new HttpError(400, `body.${err.message}`, `body.${err.field}`);
+  if (err instanceof RouteError) throw err.in('body');
   throw err;
 }
 
@@ -402,21 +402,14 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     },
     async (req) => {
       const b = req.body ?? {};
-      try {
-        return await relay.optimize({
-          windowMs: (b.windowMinutes ?? 60) * 60_000,
-          timeoutMs: (b.timeoutS ?? 600) * 1000,
-          budget: b.budget,
-          hyperparameters: b.hyperparameters,
-          holdout: b.holdout,
-        });
-      } catch (err) {
-        if (err instanceof OptimizeError) throw new HttpError(err.status, err.message);
-        if (err instanceof RetrainUnanswered) throw new HttpError(503, err.message);
-        if (err instanceof RetrainTimedOut) throw new HttpError(504, err.message);
-        if (err instanceof RetrainFailed) throw new HttpError(409, `NeuroWeaver job ${err.jobId}: ${err.message}`);
-        throw err;
-      }
+      // OptimizeError and NeuroWeaver's Retrain* errors carry their HTTP status (src/errors).
+      return relay.optimize({
+        windowMs: (b.windowMinutes ?? 60) * 60_000,
+        timeoutMs: (b.timeoutS ?? 600) * 1000,
+        budget: b.budget,
+        hyperparameters: b.hyperparameters,
+        holdout: b.holdout,
+      });
     },
   );
 

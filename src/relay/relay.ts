@@ -1,9 +1,11 @@
 /** RelayCore as a component: routes store, delivery engine, orchestrator actions, outcome watcher, the routing model. */
+
 import { randomUUID } from 'node:crypto';
 import type { ModelVersion, Route } from '../../schemas/types.ts';
 import type { ApiInstance } from '../api/server.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import {
   type ChampionFollower,
   followChampion,
@@ -78,13 +80,10 @@ export interface OptimizeResult {
   routesUsingLearned: string[];
 }
 
-/** A condition of this instance that keeps optimize from asking NeuroWeaver; `status` is the HTTP status it maps to. */
-export class OptimizeError extends Error {
-  readonly status: 409 | 503;
-
-  constructor(status: 409 | 503, message: string) {
-    super(message);
-    this.status = status;
+/** A condition of this instance that keeps optimize from asking NeuroWeaver. */
+export class OptimizeError extends AutomatrixError {
+  constructor(code: 'optimize_running' | 'unavailable', message: string) {
+    super(code, message);
   }
 }
 
@@ -262,10 +261,11 @@ export class RelayCore implements Component {
     const follower = this.follower;
     if (!follower)
       throw new OptimizeError(
-        503,
+        'unavailable',
         this.model.error ?? 'RelayCore is not started: it does not follow the model registry yet',
       );
-    if (this.optimizing) throw new OptimizeError(409, 'an optimization is already running on this instance');
+    if (this.optimizing)
+      throw new OptimizeError('optimize_running', 'an optimization is already running on this instance');
     this.optimizing = true;
     try {
       const to = Date.now();

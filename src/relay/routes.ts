@@ -4,9 +4,11 @@
  * deletes); each instance reads it whole with a group of its own, and the routes file only
  * seeds routes the topic does not have yet.
  */
+
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Endpoint, Route } from '../../schemas/types.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 
@@ -66,12 +68,21 @@ export const SETTINGS = {
 export type SettingName = keyof typeof SETTINGS;
 
 /** A route or endpoint that breaks a rule; `field` names where (`endpoints.1.target`). */
-export class RouteError extends Error {
-  readonly field: string;
+export class RouteError extends AutomatrixError {
+  /** Where in the route (`endpoints.1.target`); `field` is the same within a request (`body.endpoints.1.target`). */
+  readonly path: string;
+  readonly detail: string;
 
-  constructor(field: string, message: string) {
-    super(`${field} ${message}`);
-    this.field = field;
+  constructor(path: string, detail: string, base?: string) {
+    const field = base ? `${base}.${path}` : path;
+    super('route_invalid', `${field} ${detail}`, { field });
+    this.path = path;
+    this.detail = detail;
+  }
+
+  /** The same error about a route in a request's `base` (`body`). */
+  in(base: string): RouteError {
+    return new RouteError(this.path, this.detail, base);
   }
 }
 

@@ -3,8 +3,10 @@
  * record on a Kafka topic. Kafka sends issued in the same tick are coalesced into one produce
  * request, so a consumed batch fans out in one round trip.
  */
+
 import { Pool } from 'undici';
 import type { Endpoint } from '../../schemas/types.ts';
+import { AutomatrixError } from '../errors/index.ts';
 import type { OutgoingRecord, TypedProducer } from '../kafka/index.ts';
 
 export interface DeliveryRequest {
@@ -19,12 +21,12 @@ export interface DeliveryRequest {
 export type SendFailure = 'failed' | 'timeout' | 'rejected';
 
 /** A failed send. `rejected`: the endpoint refused the message itself (4xx), so no retry elsewhere helps. */
-export class SendError extends Error {
+export class SendError extends AutomatrixError {
   readonly kind: SendFailure;
   readonly httpStatus: number | null;
 
   constructor(message: string, kind: SendFailure, httpStatus: number | null = null) {
-    super(message);
+    super(kind === 'rejected' ? 'send_rejected' : 'send_failed', message);
     this.kind = kind;
     this.httpStatus = httpStatus;
   }

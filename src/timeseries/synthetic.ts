@@ -28,6 +28,8 @@ export interface LabeledStream {
   labels: Label[];
   /** Standard deviation of the noise (marginal), for reference. */
   noiseSigma: number;
+  /** The noise's distribution: Gaussian or heavy-tailed (Student-t, 4 dof). */
+  noise: 'gaussian' | 'student-t';
 }
 
 export interface StreamSpec {
@@ -107,7 +109,14 @@ export function generateStream(spec: StreamSpec): LabeledStream {
     const v = clean[i]! + noise[i]!;
     x[i] = base.integer ? Math.round(v) : v;
   }
-  return { name: `${spec.kind}-${spec.seed}`, t, x, labels, noiseSigma: marginal };
+  return {
+    name: `${spec.kind}-${spec.seed}`,
+    t,
+    x,
+    labels,
+    noiseSigma: marginal,
+    noise: base.heavy ? 'student-t' : 'gaussian',
+  };
 }
 
 function inject(

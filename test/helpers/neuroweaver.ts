@@ -7,14 +7,18 @@ import { logger } from '../../src/log/index.ts';
 import { NeuroWeaver } from '../../src/ml/index.ts';
 import type { JobStatus } from '../../src/ml/jobs.ts';
 
-/** What NeuroWeaver reads and writes: each model kind's source (metric samples, delivery outcomes), its triggers, registry and events. */
+/** What NeuroWeaver reads and writes: each model kind's source, its triggers and requests, their answers, registry and events. */
 export const NEUROWEAVER_TOPICS = [
   'metrics.samples',
   'delivery.outcomes',
   'training.events',
   'model.registry',
+  'model.artifacts',
   'anomalies',
   'orchestrator.actions',
+  'action.results',
+  'retrain.requests',
+  'retrain.replies',
   'ecosystem.events',
 ] as const;
 

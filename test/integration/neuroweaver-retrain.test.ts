@@ -2,10 +2,12 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActionKind, AnomalyKind } from '../../schemas/index.ts';
 import type { JobStatus } from '../../src/ml/jobs.ts';
 import { syntheticSamples } from '../../src/ml/synthetic.ts';
 import { type TestKafka, testKafka } from '../helpers/kafka.ts';
 import { finished, type Instance, NEUROWEAVER_TOPICS, startNeuroWeaver } from '../helpers/neuroweaver.ts';
+import { follow, until } from '../helpers/relay.ts';
 
 describe('NeuroWeaver retraining triggers', () => {
   let t: TestKafka;
@@ -56,41 +58,59 @@ describe('NeuroWeaver retraining triggers', () => {
     throw new Error('no job was triggered');
   }
 
-  it('retrains on an executed orchestrator retrain action, ignoring proposals and other kinds', async () => {
+  it('carries out a live orchestrator retrain action, ignoring dry runs and other kinds, and answers when the job ends', async () => {
     const producer = await t.kafka.producer();
-    const action = (id: string, kind: string, status: 'PROPOSED' | 'EXECUTED') => ({
+    const results = await follow(t.kafka, 'action.results');
+    const action = (id: string, kind: ActionKind, dryRun: boolean) => ({
       key: 'performance',
       value: {
         id,
         kind,
         target: 'performance',
         reason: `test ${id}`,
-        status,
-        dryRun: false,
+        status: 'PROPOSED' as const,
+        dryRun,
         params: { model: 'performance' },
         at: Date.now(),
       },
     });
-    const job = await triggered(
-      () =>
-        producer.send('orchestrator.actions', [
-          action('a-proposed', 'retrain', 'PROPOSED'),
-          action('a-scale', 'scale', 'EXECUTED'),
-          action('a-retrain', 'retrain', 'EXECUTED'),
-        ]),
-      (j) => j.trigger === 'orchestrator',
-    );
-    expect(job.reason).toMatch(/^orchestrator action a-retrain: test a-retrain/);
-    expect(job.state).toBe('succeeded');
-    expect(job.data.source).toBe(t.kafka.catalog.name('metrics.samples'));
-    expect(
-      (await jobs()).filter((j) => j.trigger === 'orchestrator').every((j) => j.reason.includes('a-retrain')),
-    ).toBe(true);
+    try {
+      const job = await triggered(
+        () =>
+          producer.send('orchestrator.actions', [
+            action('a-dry', 'retrain', true),
+            action('a-scale', 'scale', false),
+            action('a-retrain', 'retrain', false),
+          ]),
+        (j) => j.trigger === 'orchestrator',
+      );
+      expect(job.reason).toMatch(/^orchestrator action a-retrain: test a-retrain/);
+      expect(job.state).toBe('succeeded');
+      expect(job.data.source).toBe(t.kafka.catalog.name('metrics.samples'));
+      expect(
+        (await jobs()).filter((j) => j.trigger === 'orchestrator').every((j) => j.reason.includes('a-retrain')),
+      ).toBe(true);
+      const answer = async () =>
+        (
+          await Promise.all(
+            results.records.map(async (r) => (await t.kafka.serde.decode('action.results', r.value)).value),
+          )
+        ).find((r) => r.actionId === 'a-retrain');
+      await until(async () => (await answer()) !== undefined, 'the answer on action.results');
+      expect(await answer()).toMatchObject({
+        executor: 'neuroweaver',
+        status: 'EXECUTED',
+        kind: 'retrain',
+        data: { version: job.result!.version, decision: job.result!.status },
+      });
+    } finally {
+      await results.stop();
+    }
   });
 
   it('retrains on a regime change (a level_shift opening on the anomaly stream)', async () => {
     const producer = await t.kafka.producer();
-    const anomaly = (id: string, kind: string) => ({
+    const anomaly = (id: string, kind: AnomalyKind) => ({
       key: 'checkout',
       value: {
         id,

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeadLetter, DeliveryOutcome, EcosystemEvent, OrchestratorAction } from '../../schemas/types.ts';
+import type {
+  ActionKind,
+  ActionResult,
+  DeadLetter,
+  DeliveryOutcome,
+  EcosystemEvent,
+  OrchestratorAction,
+  RetrainRequest,
+} from '../../schemas/index.ts';
 import { logger } from '../../src/log/index.ts';
 import { RouteStore } from '../../src/relay/routes.ts';
 import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
@@ -11,7 +19,7 @@ describe('RelayCore on the real broker', () => {
   let deadletters: Awaited<ReturnType<typeof follow>>;
   let events: Awaited<ReturnType<typeof follow>>;
   const decoded = async <T>(
-    key: 'delivery.outcomes' | 'deadletter' | 'ecosystem.events',
+    key: 'delivery.outcomes' | 'deadletter' | 'ecosystem.events' | 'action.results' | 'retrain.requests',
     records: { value: Buffer | null }[],
   ) => Promise.all(records.map(async (r) => (await h.kafka.serde.decode(key, r.value)).value as T));
   const endpoint = async (respond?: TestEndpoint['respond']) => {
@@ -265,12 +273,19 @@ describe('RelayCore on the real broker', () => {
     expect(list.body.map((r) => r.name)).toContain('crud');
   });
 
-  it('applies orchestrator drain, downweight and restore actions once each', async () => {
+  it('carries out live orchestrator drain, downweight and restore actions once each, and answers each', async () => {
     const a = await endpoint();
     const b = await endpoint();
     await h.api('POST', '/relaycore/routes', route('orch', 'round-robin', [a, b]));
     const producer = await h.kafka.producer();
-    const action = (id: string, kind: string, endpointId: string, params: Record<string, string> = {}) => ({
+    const results = await follow(h.kafka, 'action.results');
+    const action = (
+      id: string,
+      kind: ActionKind,
+      endpointId: string,
+      params: Record<string, string> = {},
+      over: Partial<OrchestratorAction> = {},
+    ) => ({
       key: `orch/${endpointId}`,
       value: {
         id,
@@ -278,18 +293,19 @@ describe('RelayCore on the real broker', () => {
         target: `orch/${endpointId}`,
         reason: 'test',
         dryRun: false,
-        status: 'EXECUTED' as const,
+        status: 'PROPOSED' as const,
         params: { route: 'orch', endpoint: endpointId, ...params },
         at: Date.now(),
+        ...over,
       },
     });
     await producer.send('orchestrator.actions', [
       action('act-drain', 'drain_endpoint', 'e0'),
       action('act-drain', 'drain_endpoint', 'e0'),
-      {
-        ...action('act-proposed', 'drain_endpoint', 'e1'),
-        value: { ...action('act-proposed', 'drain_endpoint', 'e1').value, status: 'PROPOSED' as const },
-      },
+      // Only live proposals are requests: a dry run, and later steps of an action, are not.
+      action('act-dry', 'drain_endpoint', 'e1', {}, { dryRun: true }),
+      action('act-step', 'drain_endpoint', 'e1', {}, { status: 'EXECUTED' }),
+      action('act-nowhere', 'drain_endpoint', 'e9'),
     ]);
     await until(() => h.relay.engine.controlsOf('orch', 'e0').drained, 'drain applied');
     await send('orch', 12);
@@ -314,36 +330,36 @@ describe('RelayCore on the real broker', () => {
         ).length >= 3,
       'action events',
     );
+    const answers = async () => decoded<ActionResult>('action.results', results.records);
+    await until(async () => (await answers()).length >= 4, 'the four answers');
+    try {
+      const byId = Object.fromEntries((await answers()).map((r) => [r.actionId, r]));
+      expect(Object.keys(byId).sort()).toEqual(['act-down', 'act-drain', 'act-nowhere', 'act-restore']);
+      expect(byId['act-drain']).toMatchObject({ executor: 'relay', status: 'EXECUTED', kind: 'drain_endpoint' });
+      expect(byId['act-down']!.detail).toContain('weight factor 0.25');
+      expect(byId['act-nowhere']).toMatchObject({ status: 'FAILED', detail: 'no endpoint orch/e9 on this RelayCore' });
+      expect((await answers()).filter((r) => r.actionId === 'act-drain')).toHaveLength(1);
+    } finally {
+      await results.stop();
+    }
   });
 
   it('asks NeuroWeaver to retrain through Kafka on optimize, and answers 503 when no NeuroWeaver answers', async () => {
-    // This process runs RelayCore alone: the request reaches orchestrator.actions, nobody takes it.
+    // This process runs RelayCore alone: the request reaches retrain.requests, nobody takes it.
     const res = await h.api<{ statusCode: number; message: string }>('POST', '/relaycore/optimize', {
       windowMinutes: 30,
     });
     expect(res.status).toBe(503);
     expect(res.body.message).toMatch(/no NeuroWeaver instance answered the retraining request for routing/);
-    const actions = await follow(h.kafka, 'orchestrator.actions');
+    const requests = await follow(h.kafka, 'retrain.requests');
     try {
-      const retrains = async () =>
-        (
-          await Promise.all(
-            actions.records.map(
-              async (r) => (await h.kafka.serde.decode('orchestrator.actions', r.value)).value as OrchestratorAction,
-            ),
-          )
-        ).filter((a) => a.kind === 'retrain');
-      await until(async () => (await retrains()).length > 0, 'the retraining request');
-      const request = (await retrains())[0]!;
-      expect(request).toMatchObject({
-        kind: 'retrain',
-        target: 'routing',
-        status: 'EXECUTED',
-        params: { model: 'routing', requestedBy: expect.stringContaining('relaycore') },
-      });
-      expect(Number(request.params.to) - Number(request.params.from)).toBe(30 * 60_000);
+      const sent = async () => decoded<RetrainRequest>('retrain.requests', requests.records);
+      await until(async () => (await sent()).length > 0, 'the retraining request');
+      const request = (await sent())[0]!;
+      expect(request).toMatchObject({ model: 'routing', requestedBy: expect.stringContaining('relaycore') });
+      expect(request.to - request.from).toBe(30 * 60_000);
     } finally {
-      await actions.stop();
+      await requests.stop();
     }
     // Learned routes behave as p2c-peak-ewma until a model exists.
     const status = await h.api<{

@@ -86,5 +86,6 @@ describe('API token grants', () => {
     expect(routeAccess('DELETE', undefined)).toBe('write');
     expect(routeAccess('POST', { access: 'read' })).toBe('read');
     expect(routeAccess('GET', { access: 'stream' })).toBe('stream');
+    expect(routeAccess('POST', {}, { security: [] })).toBe('read');
   });
 });

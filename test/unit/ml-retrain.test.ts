@@ -1,18 +1,19 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ActionResultInput, OrchestratorAction, RetrainReplyInput, RetrainRequest } from '../../schemas/index.ts';
 import type { KafkaConnection } from '../../src/kafka/index.ts';
 import { logger } from '../../src/log/index.ts';
 import { type JobManager, type JobSpec, type JobStatus, QueueFullError } from '../../src/ml/jobs.ts';
 import { performanceKind } from '../../src/ml/kinds/performance.ts';
 import { routingKind } from '../../src/ml/kinds/routing.ts';
 import type { Predictor } from '../../src/ml/predictor.ts';
-import { parseRetrainParams, retrainAction } from '../../src/ml/requests.ts';
+import { retrainParams } from '../../src/ml/requests.ts';
 import { Retrainer, type RetrainSettings } from '../../src/ml/retrain.ts';
 
-/** A stand-in for the job queue: records what would have been submitted. */
+/** A stand-in for the job queue: records what would have been submitted, and ends jobs on demand. */
 function fakeJobs(opts: { full?: boolean } = {}) {
   const submitted: JobSpec[] = [];
-  const refused: { id: string; model: string; reason: string }[] = [];
   let pending: JobStatus | undefined;
+  const finished: ((s: JobStatus) => void)[] = [];
   const jobs = {
     submit(spec: JobSpec) {
       if (opts.full) throw new QueueFullError('full');
@@ -20,10 +21,24 @@ function fakeJobs(opts: { full?: boolean } = {}) {
       return { id: spec.id ?? `job-${submitted.length}`, model: spec.model } as JobStatus;
     },
     get: (id: string) => submitted.find((s) => s.id === id) && ({ id } as JobStatus),
-    refuse: (id: string, model: string, reason: string) => refused.push({ id, model, reason }),
     pendingFor: () => pending,
+    onFinished: (l: (s: JobStatus) => void) => finished.push(l),
   } as unknown as JobManager;
-  return { jobs, submitted, refused, setPending: (j: JobStatus | undefined) => (pending = j) };
+  const end = (status: Partial<JobStatus>) => {
+    for (const l of finished) l(status as JobStatus);
+  };
+  return { jobs, submitted, end, setPending: (j: JobStatus | undefined) => (pending = j) };
+}
+
+/** Answers the retrainer would publish on retrain.replies and action.results. */
+function fakeAnswers() {
+  const replies: RetrainReplyInput[] = [];
+  const results: ActionResultInput[] = [];
+  return {
+    replies,
+    results,
+    answers: { reply: (r: RetrainReplyInput) => replies.push(r), result: (r: ActionResultInput) => results.push(r) },
+  };
 }
 
 const settings = (over: Partial<RetrainSettings> = {}): RetrainSettings => ({
@@ -37,9 +52,10 @@ const settings = (over: Partial<RetrainSettings> = {}): RetrainSettings => ({
   ...over,
 });
 
-const retrainer = (jobs: JobManager, s: RetrainSettings) =>
+const retrainer = (jobs: JobManager, s: RetrainSettings, answers = fakeAnswers().answers) =>
   new Retrainer({
     kafka: {} as KafkaConnection,
+    answers,
     jobs,
     predictor: {} as Predictor,
     kinds: [performanceKind, routingKind],
@@ -108,21 +124,25 @@ describe('retraining triggers', () => {
 });
 
 describe('explicit retraining requests', () => {
-  const request = (over: Partial<Parameters<typeof retrainAction>[0]> = {}) =>
-    retrainAction({
-      id: 'req-1',
-      model: 'routing',
-      requestedBy: 'relaycore test',
-      reason: 'optimize',
-      from: 1000,
-      to: 5000,
-      deadline: Date.now() + 60_000,
-      ...over,
-    });
+  const request = (over: Partial<RetrainRequest> = {}): RetrainRequest => ({
+    id: 'req-1',
+    model: 'routing',
+    requestedBy: 'relaycore test',
+    reason: 'optimize',
+    from: 1000,
+    to: 5000,
+    deadline: Date.now() + 60_000,
+    budget: { trials: null, maxEpochs: null, timeS: null },
+    hyperparameters: null,
+    holdout: null,
+    at: Date.now(),
+    ...over,
+  });
 
-  it('becomes a job with the request id, its window and budget, without the cooldown', () => {
-    const { jobs, submitted } = fakeJobs();
-    const r = retrainer(jobs, settings({ cooldownMs: 3_600_000 }));
+  it('becomes a job with the request id, its window and budget, without the cooldown, and is answered QUEUED then FINISHED', () => {
+    const { jobs, submitted, end } = fakeJobs();
+    const { answers, replies } = fakeAnswers();
+    const r = retrainer(jobs, settings({ cooldownMs: 3_600_000 }), answers);
     r.trigger('routing', 'drift', 'an automatic run first');
     const hp = {
       layers: 1,
@@ -134,7 +154,7 @@ describe('explicit retraining requests', () => {
       activation: 'relu' as const,
     };
     expect(
-      r.answer(request({ budget: { trials: 1, maxEpochs: 5 }, hyperparameters: hp, holdout: 'random' })),
+      r.answer(request({ budget: { trials: 1, maxEpochs: 5, timeS: null }, hyperparameters: hp, holdout: 'random' })),
     ).toMatchObject({ id: 'req-1' });
     expect(submitted[1]).toMatchObject({
       id: 'req-1',
@@ -146,6 +166,14 @@ describe('explicit retraining requests', () => {
       holdout: 'random',
       reason: 'requested by relaycore test: optimize',
     });
+    expect(replies).toEqual([expect.objectContaining({ requestId: 'req-1', status: 'QUEUED', jobId: 'req-1' })]);
+    end({
+      id: 'req-1',
+      model: 'routing',
+      state: 'succeeded',
+      result: { version: 'v1', status: 'REJECTED', decision: 'worse than the baseline', metrics: {}, champion: null },
+    });
+    expect(replies[1]).toMatchObject({ requestId: 'req-1', status: 'FINISHED', version: 'v1', decision: 'REJECTED' });
   });
 
   it('is answered once: a request read again after a rebalance is not a second job', () => {
@@ -157,59 +185,117 @@ describe('explicit retraining requests', () => {
   });
 
   it('is refused with the reason when training is disabled, the model or a parameter is unknown, or the queue is full', () => {
-    const disabled = fakeJobs();
-    retrainer(disabled.jobs, settings({ enabled: false })).answer(request());
-    expect(disabled.refused).toEqual([
-      { id: 'req-1', model: 'routing', reason: expect.stringContaining('ENABLE_ML_TRAINING=false') },
+    const refusals = (jobs: JobManager, s: RetrainSettings, ...requests: RetrainRequest[]) => {
+      const { answers, replies } = fakeAnswers();
+      for (const q of requests) retrainer(jobs, s, answers).answer(q);
+      expect(replies.every((x) => x.status === 'REFUSED')).toBe(true);
+      return replies.map((x) => x.message);
+    };
+    expect(refusals(fakeJobs().jobs, settings({ enabled: false }), request())).toEqual([
+      expect.stringContaining('ENABLE_ML_TRAINING=false'),
     ]);
-    const other = fakeJobs();
-    retrainer(other.jobs, settings()).answer(request({ model: 'weather' }));
-    retrainer(other.jobs, settings()).answer({
-      ...request({ id: 'req-2' }),
-      params: { ...request().params, trials: 'many' },
-    });
-    retrainer(other.jobs, settings()).answer({
-      ...request({ id: 'req-3' }),
-      params: { ...request().params, hyperparameters: '{"layers":1}' },
-    });
-    expect(other.refused.map((x) => x.reason)).toEqual([
+    expect(
+      refusals(
+        fakeJobs().jobs,
+        settings(),
+        request({ model: 'weather' }),
+        request({ id: 'req-2', budget: { trials: 500, maxEpochs: null, timeS: null } }),
+        request({
+          id: 'req-3',
+          hyperparameters: {
+            layers: 1,
+            units: 0,
+            learningRate: 0.1,
+            batchSize: 8,
+            l2: 0,
+            dropout: 0,
+            activation: 'relu',
+          },
+        }),
+        request({ id: 'req-4', from: 5, to: 1 }),
+      ),
+    ).toEqual([
       expect.stringContaining('weather is not a model kind'),
-      'params.trials must be an integer from 1 to 64, got "many"',
-      expect.stringMatching(/^params\.hyperparameters/),
+      'budget.trials must be from 1 to 64, got 500',
+      expect.stringMatching(/^hyperparameters\.units/),
+      'to (1) is before from (5)',
     ]);
-    const full = fakeJobs({ full: true });
-    retrainer(full.jobs, settings()).answer(request());
-    expect(full.refused.map((x) => x.reason)).toEqual(['full']);
+    expect(refusals(fakeJobs({ full: true }).jobs, settings(), request())).toEqual(['full']);
   });
 
   it('is ignored once its deadline has passed: the requester no longer waits', () => {
-    const { jobs, submitted, refused } = fakeJobs();
-    expect(retrainer(jobs, settings()).answer(request({ deadline: Date.now() - 1 }))).toBeUndefined();
+    const { jobs, submitted } = fakeJobs();
+    const { answers, replies } = fakeAnswers();
+    expect(retrainer(jobs, settings(), answers).answer(request({ deadline: Date.now() - 1 }))).toBeUndefined();
     expect(submitted).toHaveLength(0);
-    expect(refused).toHaveLength(0);
+    expect(replies).toHaveLength(0);
   });
 
-  it('round-trips through the action record', () => {
-    const action = request({ budget: { timeS: 30 } });
-    expect(action).toMatchObject({
-      kind: 'retrain',
-      status: 'EXECUTED',
-      dryRun: false,
-      target: 'routing',
-      params: { model: 'routing', requestedBy: 'relaycore test', timeS: '30' },
-    });
-    expect(parseRetrainParams(action.params, { from: 0, to: 0 })).toEqual({
+  it('turns the typed request into the job parameters, the budget left to the defaults where null', () => {
+    expect(retrainParams(request({ budget: { trials: null, maxEpochs: null, timeS: 30 } }))).toEqual({
       from: 1000,
       to: 5000,
       budget: { timeS: 30 },
-      holdout: undefined,
-      hyperparameters: undefined,
     });
-    expect(() => parseRetrainParams({ holdout: 'oldest' }, { from: 0, to: 0 })).toThrow(
-      'params.holdout must be newest or random, got "oldest"',
-    );
-    expect(() => parseRetrainParams({ from: '5', to: '1' }, { from: 0, to: 0 })).toThrow(
-      'params.to (1) is before params.from (5)',
-    );
+  });
+});
+
+describe('orchestrator retrain actions', () => {
+  const action = (over: Partial<OrchestratorAction> = {}): OrchestratorAction => ({
+    id: 'act-1',
+    kind: 'retrain',
+    target: 'routing',
+    reason: 'the breaker flaps',
+    trigger: 'x',
+    dryRun: false,
+    status: 'PROPOSED',
+    params: { model: 'routing' },
+    error: null,
+    at: Date.now(),
+    cause: 'breaker',
+    executor: null,
+    detail: null,
+    ...over,
+  });
+
+  it('carries out a live one and answers when its job ends, with the version and the gate decision', () => {
+    const { jobs, submitted, end } = fakeJobs();
+    const { answers, results } = fakeAnswers();
+    const r = retrainer(jobs, settings(), answers);
+    const job = r.execute(action());
+    expect(submitted[0]).toMatchObject({ model: 'routing', trigger: 'orchestrator' });
+    expect(results).toHaveLength(0);
+    end({
+      id: job!.id,
+      model: 'routing',
+      state: 'succeeded',
+      result: { version: 'v2', status: 'CHAMPION', decision: 'beats the champion', metrics: {}, champion: null },
+    });
+    expect(results).toEqual([
+      expect.objectContaining({
+        actionId: 'act-1',
+        executor: 'neuroweaver',
+        status: 'EXECUTED',
+        data: expect.objectContaining({ version: 'v2', decision: 'CHAMPION' }),
+      }),
+    ]);
+  });
+
+  it('ignores proposals, dry runs and other kinds; answers FAILED when no job can start', () => {
+    const { jobs, submitted } = fakeJobs();
+    const { answers, results } = fakeAnswers();
+    const r = retrainer(jobs, settings({ cooldownMs: 3_600_000 }), answers);
+    r.execute(action({ dryRun: true }));
+    r.execute(action({ status: 'EXECUTED' }));
+    r.execute(action({ kind: 'scale' }));
+    expect(submitted).toHaveLength(0);
+    r.execute(action({ id: 'a' }));
+    r.execute(action({ id: 'b', params: { model: 'weather' } }));
+    r.execute(action({ id: 'c' })); // the same model within its cooldown, and no job pending
+    expect(submitted).toHaveLength(1);
+    expect(results.map((x) => [x.actionId, x.status])).toEqual([
+      ['b', 'FAILED'],
+      ['c', 'FAILED'],
+    ]);
   });
 });

@@ -417,10 +417,13 @@
   }
 
   // ---------- actions and events ----------
+  // One row per action: its latest step, and the steps so far (PROPOSED → EXECUTED → VERIFIED ...).
   function onAction(v) {
     const i = state.actions.findIndex((a) => a.id === v.id);
+    const steps = i >= 0 ? state.actions[i].steps : [];
     if (i >= 0) state.actions.splice(i, 1);
-    state.actions.unshift(v);
+    if (!steps.includes(v.status)) steps.push(v.status);
+    state.actions.unshift({ ...v, steps });
     state.actions.sort((a, b) => b.at - a.at);
     state.actions.length = Math.min(state.actions.length, 50);
   }
@@ -437,8 +440,9 @@
       what.append(
         el('b', '', `${a.kind} `),
         document.createTextNode(a.target),
-        el('span', 'sub', a.reason + (a.error ? ` — ${a.error}` : '')),
+        el('span', 'sub', a.reason + (a.detail ? ` — ${a.detail}` : a.error ? ` — ${a.error}` : '')),
       );
+      if (a.steps.length > 1) what.append(el('span', 'sub steps', a.steps.join(' → ')));
       li.append(what);
       if (a.dryRun) li.append(el('span', 'badge dry', 'DRY RUN'));
       li.append(el('span', `badge ${a.status}`, a.status));

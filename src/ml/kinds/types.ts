@@ -3,23 +3,16 @@
  * scaling, tuning, versioning, promotion, prediction, drift) is generic; a kind only says how
  * rows become numbers, which network to build and how to judge it. See docs/neuroweaver.md.
  */
+
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { Hyperparameters } from '../../../schemas/index.ts';
 import type { TopicKey, TopicValue } from '../../../topics/index.ts';
+import { AutomatrixError } from '../../errors/index.ts';
 import type { ModelState } from '../artifacts.ts';
 import type { TF } from '../backend.ts';
 
-export interface Hyperparameters {
-  /** Hidden layers. */
-  layers: number;
-  /** Units of the first hidden layer; each further layer has half as many (at least 4). */
-  units: number;
-  learningRate: number;
-  batchSize: number;
-  /** L2 weight regularisation of every dense kernel. */
-  l2: number;
-  dropout: number;
-  activation: 'relu' | 'elu' | 'tanh';
-}
+/** The network's hyperparameters: the type of the retraining protocol's record (schemas/retrain-request.avsc). */
+export type { Hyperparameters } from '../../../schemas/index.ts';
 
 /** Values a tuner samples from: lists are picked from, ranges are sampled log-uniformly. */
 export interface SearchSpace {
@@ -35,12 +28,11 @@ export interface SearchSpace {
 }
 
 /** A request row that does not fit: `field` is relative to the row, e.g. `error_rate`. */
-export class RowError extends Error {
-  readonly field: string;
+export class RowError extends AutomatrixError {
+  declare readonly field: string;
 
   constructor(field: string, message: string) {
-    super(message);
-    this.field = field;
+    super('row_invalid', message, { field });
   }
 }
 

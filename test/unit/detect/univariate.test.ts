@@ -161,6 +161,40 @@ describe('the univariate detector', () => {
     expect(high).toBeLessThanOrEqual(10);
   });
 
+  /** A daily pattern of sharp hourly steps (the shape of NAB's artificial daily series), one sample every 5 minutes. */
+  function dailySteps(days: number, noise: number, seed = 4): { t: Float64Array; x: Float64Array } {
+    const rng = new Random(seed);
+    const n = days * 288;
+    const t = new Float64Array(n);
+    const x = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      t[i] = T0 + i * 5 * MIN;
+      const h = Math.floor((i % 288) / 12);
+      const level = h < 9 ? 20 : h < 18 ? 80 - 12 * 0.2 ** (h - 9) : 20 + 12 * 0.2 ** (h - 18);
+      x[i] = level + noise * rng.normal();
+    }
+    return { t, x };
+  }
+
+  it('learns a daily pattern of sharp steps: quiet on its steps from the third day, noisy or not', () => {
+    for (const noise of [0, 1, 3]) {
+      const { t, x } = dailySteps(14, noise);
+      const { scores } = run(new UnivariateDetector(), t, x);
+      expect(scores.slice(2 * 288).filter((s) => s >= 0.5).length).toBe(0);
+    }
+  });
+
+  it('on such a pattern still flags a spike, and the day a step does not come', () => {
+    const { t, x } = dailySteps(10, 1);
+    const spike = 6 * 288 + 50;
+    x[spike] = x[spike]! + 15;
+    const day = 8 * 288;
+    for (let i = day + 9 * 12; i < day + 18 * 12; i++) x[i] = 20 + (x[i]! - Math.round(x[i]!)); // the 9:00 step missing
+    const { scores } = run(new UnivariateDetector(), t, x);
+    expect(scores[spike]).toBeGreaterThan(0.9);
+    expect(Math.max(...scores.slice(day + 9 * 12, day + 9 * 12 + 3))).toBeGreaterThan(0.9);
+  });
+
   it('ignores non-finite values', () => {
     const d = new UnivariateDetector();
     expect(d.update(T0, Number.NaN)).toBe(0);

@@ -48,7 +48,8 @@ describe('the policy engine', () => {
   it('drains on a severe anomaly and restores when the incident closes', () => {
     const engine = new PolicyEngine({ ...base, dryRun: false });
     const open = engine.decide({ type: 'anomaly', anomaly: anomaly({ score: 0.95 }) }, NOW);
-    expect(open[0]).toMatchObject({ kind: 'drain_endpoint', status: 'EXECUTED', dryRun: false });
+    // Live decisions start PROPOSED too: the executor's answer makes them EXECUTED (lifecycle.ts).
+    expect(open[0]).toMatchObject({ kind: 'drain_endpoint', status: 'PROPOSED', dryRun: false, cause: 'anomaly' });
     const closed = engine.decide(
       { type: 'anomaly', anomaly: anomaly({ state: 'CLOSED', endedAt: NOW }) },
       NOW + 60_000,

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrchestratorAction } from '../../../schemas/types.ts';
+import type { OrchestratorAction } from '../../../schemas/index.ts';
 import { executeWebhook, webhookRefusal } from '../../../src/orchestrator/webhook.ts';
 
 const action: OrchestratorAction = {
@@ -14,6 +14,9 @@ const action: OrchestratorAction = {
   params: {},
   error: null,
   at: 1,
+  cause: 'anomaly',
+  executor: null,
+  detail: null,
 };
 
 describe('webhook actions', () => {
