@@ -1,11 +1,12 @@
 /**
- * Child process of bench/gateway.ts: produces metric samples at a fixed rate, in 10 ms ticks, each
- * value carrying its send time (`timestamp`) and step marker (`service`). Avro to the gateway's
- * topic; the same values as JSON text to the bare broadcast's topic.
+ * Child process of bench/gateway.ts: writes metric-sample-like JSON records at a fixed rate, in
+ * 5 ms ticks, to the topic of the server under test. Each value carries the step (`bstep`) and the
+ * time it was handed to the producer (`sentAt`, epoch ms): the clients measure latency from there.
+ * Answers how many it wrote and over how long really (from the first send to the last ack).
  */
 import { KafkaConnection } from '../src/kafka/index.ts';
 
-const [brokers, registryUrl, prefix, bareTopic] = process.argv.slice(2) as [string, string, string, string];
+const [brokers, registryUrl, prefix] = process.argv.slice(2) as [string, string, string];
 const kafka = new KafkaConnection({
   brokers: brokers.split(','),
   registryUrl,
@@ -13,9 +14,9 @@ const kafka = new KafkaConnection({
   clientId: 'bench-producer',
 });
 
-const TICK_MS = 10;
+const TICK_MS = 5;
 
-async function produce(rate: number, seconds: number, stepNo: number, target: 'gateway' | 'bare'): Promise<number> {
+async function produce(topic: string, rate: number, seconds: number, step: number) {
   const producer = await kafka.producer();
   const total = Math.round(rate * seconds);
   const started = Date.now();
@@ -23,27 +24,15 @@ async function produce(rate: number, seconds: number, stepNo: number, target: 'g
   let inflight: Promise<unknown>[] = [];
   while (sent < total) {
     const due = Math.min(total, Math.round(((Date.now() - started) / 1000) * rate));
-    const n = due - sent;
-    if (n > 0) {
-      const now = Date.now();
-      const values = Array.from({ length: n }, (_, i) => ({
-        service: `bench-${stepNo}`,
-        timestamp: now,
-        cpu_usage: (sent + i) % 100,
-        memory_usage: 50,
-        network_latency: 12.5,
-        error_rate: 0,
-        request_count: sent + i,
-      }));
-      const keyed = values.map((v, i) => ({ key: `k${(sent + i) % 64}`, value: v }));
-      inflight.push(
-        target === 'gateway'
-          ? producer.send('metrics.samples', keyed)
-          : producer.sendRaw(
-              bareTopic,
-              keyed.map((r) => ({ key: r.key, value: JSON.stringify(r.value) })),
-            ),
-      );
+    if (due > sent) {
+      const sentAt = Date.now();
+      const records = [];
+      for (let n = sent; n < due; n++)
+        records.push({
+          key: `svc-${n % 64}`,
+          value: `{"bstep":${step},"sentAt":${sentAt},"service":"svc-${n % 64}","cpu_usage":${n % 100},"memory_usage":50.5,"network_latency":12.25,"error_rate":0,"request_count":${n}}`,
+        });
+      inflight.push(producer.sendRaw(topic, records));
       sent = due;
       if (inflight.length > 50) {
         await Promise.all(inflight);
@@ -53,20 +42,18 @@ async function produce(rate: number, seconds: number, stepNo: number, target: 'g
     await new Promise((r) => setTimeout(r, TICK_MS));
   }
   await Promise.all(inflight);
-  return sent;
+  return { sent, windowMs: Date.now() - started };
 }
 
 process.on(
   'message',
-  (msg: { cmd: string; rate?: number; seconds?: number; step?: number; target?: 'gateway' | 'bare' }) => {
+  (msg: { id: number; cmd: string; topic?: string; rate?: number; seconds?: number; step?: number }) => {
     void (async () => {
       if (msg.cmd === 'ready') {
-        await kafka.serde.register('metrics.samples');
         await kafka.producer();
-        process.send!({ ok: true });
+        process.send!({ id: msg.id });
       } else if (msg.cmd === 'produce') {
-        const sent = await produce(msg.rate!, msg.seconds!, msg.step!, msg.target!);
-        process.send!({ ok: true, sent });
+        process.send!({ id: msg.id, ...(await produce(msg.topic!, msg.rate!, msg.seconds!, msg.step!)) });
       } else if (msg.cmd === 'exit') {
         await kafka.close();
         process.exit(0);

@@ -70,9 +70,11 @@ function openClients(app: AppProcess, load: Load, stopped: { v: boolean }): WebS
     const ws = new WebSocket(`${app.base.replace('http', 'ws')}/api/v2/ws`);
     ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', id: 's', topic: topics[i % topics.length] })));
     ws.on('message', (data) => {
-      const m = JSON.parse(data.toString()) as { type: string; records?: unknown[] };
-      if (m.type === 'data') load.wsRecords += m.records!.length;
-      if (m.type === 'error') load.wsErrors++;
+      // A frame is a JSON array of messages (docs/gateway.md).
+      for (const m of JSON.parse(data.toString()) as { type: string; records?: unknown[] }[]) {
+        if (m.type === 'data') load.wsRecords += m.records!.length;
+        if (m.type === 'error') load.wsErrors++;
+      }
     });
     ws.on('error', () => undefined);
     ws.on('close', () => {

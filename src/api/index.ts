@@ -1,5 +1,15 @@
 export { type Static, type TSchema, Type } from '@fastify/type-provider-typebox';
-export { presentedToken, tokenMatches } from './auth.ts';
+export {
+  type Access,
+  AccessPolicy,
+  mayCall,
+  mayRead,
+  type Principal,
+  presentedToken,
+  readable,
+  routeAccess,
+  tokenMatches,
+} from './auth.ts';
 export { type ErrorBody, HttpError } from './errors.ts';
 export { metricsRegistry } from './metrics.ts';
 export {

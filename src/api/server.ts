@@ -14,7 +14,7 @@ import type { ComponentHealth } from '../app/component.ts';
 import type { Config } from '../config/index.ts';
 import { ERROR_CODES, type ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
-import { isOpen, MUTATING, presentedToken, tokenMatches } from './auth.ts';
+import { type Access, AccessPolicy, mayCall, presentedToken, routeAccess } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { httpMetrics, metricsRegistry } from './metrics.ts';
 
@@ -115,20 +115,8 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
     origin: config.CORS_ORIGINS.includes('*') ? true : config.CORS_ORIGINS.length ? config.CORS_ORIGINS : false,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
   });
-  if (config.API_TOKEN) {
-    const token = config.API_TOKEN;
-    app.addHook('onRequest', async (request, reply) => {
-      if (!MUTATING.has(request.method) || isOpen(request.routeOptions.schema)) return;
-      if (!tokenMatches(token, presentedToken(request.headers))) {
-        return reply.status(401).header('www-authenticate', 'Bearer').send({
-          statusCode: 401,
-          error: 'Unauthorized',
-          code: 'unauthorized',
-          message: 'this endpoint needs the API token: Authorization: Bearer <API_TOKEN>',
-        });
-      }
-    });
-  }
+  const access = AccessPolicy.fromConfig(config);
+  if (access.enabled) guard(app, access);
   httpMetrics(app);
 
   await app.register(swagger, {
@@ -136,9 +124,23 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
       info: {
         title: 'AutoMatrix API',
         version: deps.version,
-        description: 'AI-ops streaming pipeline on Apache Kafka.',
+        description: access.enabled
+          ? 'AI-ops streaming pipeline on Apache Kafka. Operations marked with a lock need an API token (`Authorization: Bearer <token>`; the WebSockets and the SSE feed also take `?token=`); the others are open. See docs/auth.md.'
+          : 'AI-ops streaming pipeline on Apache Kafka. No API token is configured on this instance, so every operation is open; with API_TOKEN (or API_TOKENS) set, the operations that change something or stream topics need one (docs/auth.md).',
       },
-      components: config.API_TOKEN ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
+      components: access.enabled
+        ? {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer', description: 'An API token (API_TOKEN, API_TOKENS).' },
+              queryToken: {
+                type: 'apiKey',
+                in: 'query',
+                name: 'token',
+                description: 'The same token as ?token=, for WebSockets and EventSource, which cannot set headers.',
+              },
+            },
+          }
+        : {},
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -210,3 +212,68 @@ export async function buildServer(deps: ServerDeps): Promise<ApiInstance> {
   );
   return app;
 }
+
+/** Where the OpenAPI description marks an operation as needing a token. */
+const SECURITY: Record<Exclude<Access, 'read'>, Record<string, string[]>[]> = {
+  write: [{ bearer: [] }],
+  stream: [{ bearer: [] }, { queryToken: [] }],
+};
+
+/**
+ * Refuses operations that need a token without one (401) or with one not granted the operation
+ * (403), and marks exactly those operations in the OpenAPI description.
+ */
+function guard(app: ApiInstance, access: AccessPolicy): void {
+  const secured: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const needs = routeAccess(methods[0]!, route.config, route.schema);
+    if (needs === 'read') return;
+    for (const m of methods) secured.push({ method: m, url: route.url });
+    const schema = (route.schema ??= {}) as { security?: unknown; response?: Record<string, unknown> };
+    schema.security = SECURITY[needs];
+    schema.response ??= {};
+    schema.response[401] ??= { $ref: 'Error' };
+    if (access.scoped && needs === 'write') schema.response[403] ??= { $ref: 'Error' };
+  });
+  // A typo in a grant would refuse quietly forever: say so. Not fatal, since one token file may serve
+  // processes running different COMPONENTS.
+  app.addHook('onReady', async () => {
+    for (const { token, pattern } of access.patterns()) {
+      if (!secured.some((r) => mayCall({ name: token, topics: '*', operations: [pattern] }, r.method, r.url)))
+        app.log.warn(
+          { tokenName: token, operation: pattern.text },
+          'an API token is granted an operation that matches no operation of this process needing a token (see the locks in /docs)',
+        );
+    }
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    const route = request.routeOptions.url;
+    const needs = routeAccess(request.method, request.routeOptions.config, request.routeOptions.schema);
+    if (needs === 'read') return;
+    const principal = access.authenticate(
+      presentedToken(request.headers, needs === 'stream' ? request.url : undefined),
+    );
+    if (!principal)
+      return reply
+        .status(401)
+        .header('www-authenticate', 'Bearer')
+        .send({
+          statusCode: 401,
+          error: 'Unauthorized',
+          code: 'unauthorized',
+          message: `${request.method} ${route ?? request.url.split('?')[0]} needs an API token: Authorization: Bearer <token>`,
+        });
+    // Unknown paths (no route) fall through to 404 once a valid token is shown.
+    if (needs === 'write' && route !== undefined && !mayCall(principal, request.method, route))
+      return reply.status(403).send({
+        statusCode: 403,
+        error: 'Forbidden',
+        code: 'forbidden',
+        message: `token "${principal.name}" may not call ${request.method} ${openApiPath(route)}`,
+      });
+  });
+}
+
+/** `/a/:b` as OpenAPI writes it, `/a/{b}`. */
+const openApiPath = (route: string): string => route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type ApiInstance, buildServer, type DependencyHealth } from '../api/index.ts';
+import { AccessPolicy, type ApiInstance, buildServer, type DependencyHealth } from '../api/index.ts';
 import { type ComponentName, type Config, usesLocalStack } from '../config/index.ts';
 import { KafkaConnection, SchemaRegistrationError } from '../kafka/index.ts';
 import { type Logger, logger } from '../log/index.ts';
@@ -89,9 +89,9 @@ export async function startRuntime(
   factories: Partial<Record<ComponentName, ComponentFactory>>,
 ): Promise<Runtime> {
   const log = logger('app');
-  if (config.ENVIRONMENT === 'production' && !config.API_TOKEN)
+  if (config.ENVIRONMENT === 'production' && !AccessPolicy.fromConfig(config).enabled)
     log.warn(
-      'API_TOKEN is unset in production: every mutating endpoint and the WebSocket are open to anyone who can reach the port',
+      'no API token is configured in production (API_TOKEN, API_TOKENS): every mutating endpoint and the WebSocket are open to anyone who can reach the port',
     );
   const endpoints = await resolveEndpoints(config, log);
   const kafka = new KafkaConnection({

@@ -1,3 +1,4 @@
+import { API_CHECKS, API_ENV } from '../api/config.ts';
 import { DETECT_CHECKS, DETECT_ENV } from '../detect/config.ts';
 import { GATEWAY_ENV } from '../gateway/config.ts';
 import { KAFKA_ENV } from '../kafka/config.ts';
@@ -66,7 +67,7 @@ export const ENV = {
     default: 'auto',
   }),
   ...ML_ENV,
-  API_TOKEN: declareToken(),
+  ...API_ENV,
   BODY_LIMIT_BYTES: int('BODY_LIMIT_BYTES', 1024, 64 * 1024 * 1024, {
     description: 'Largest accepted HTTP request body.',
     default: 1024 * 1024,
@@ -121,23 +122,6 @@ function declarePrefix() {
   };
 }
 
-function declareToken(): EnvVar<string | undefined> {
-  const v = str('API_TOKEN', {
-    description:
-      'When set, every mutating endpoint and every WebSocket requires `Authorization: Bearer <token>` (at least 16 characters).',
-    secret: true,
-  });
-  return {
-    ...v,
-    parse(raw) {
-      const value = v.parse(raw);
-      if (value !== undefined && value.length < 16)
-        throw new ConfigError('API_TOKEN', 'must be at least 16 characters long');
-      return value;
-    },
-  };
-}
-
 export type Config = { readonly [K in keyof typeof ENV]: ValueOf<(typeof ENV)[K]> };
 
 /** Checks that span several variables (each component declares its own next to its variables). */
@@ -156,6 +140,7 @@ const CHECKS: ((config: Config) => void)[] = [
   },
   ...DETECT_CHECKS,
   ...ORCHESTRATOR_CHECKS,
+  ...API_CHECKS,
 ];
 
 /** Reads and validates every variable; throws ConfigError (one line, naming the variable) on the first bad value. */

@@ -6,7 +6,7 @@
  */
 import type { DeliveryOutcome, DeliveryStatus } from '../../schemas/types.ts';
 import type { Subscription, SubscriptionTarget } from './hub.ts';
-import type { FrameGroup, PreparedRecord } from './records.ts';
+import type { DataPiece } from './records.ts';
 
 export const WINDOWS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600 } as const;
 export type WindowName = keyof typeof WINDOWS;
@@ -151,8 +151,8 @@ export class PerformanceAnalytics implements SubscriptionTarget {
     this.now = now;
   }
 
-  deliver(_sub: Subscription, _batch: FrameGroup, records: PreparedRecord[]): void {
-    for (const r of records) if (r.value) this.add(r.value as DeliveryOutcome);
+  deliver(_sub: Subscription, pieces: readonly DataPiece[]): void {
+    for (const { records } of pieces) for (const r of records) if (r.value) this.add(r.value as DeliveryOutcome);
   }
 
   room(): Promise<void> {

@@ -1,61 +1,24 @@
 /**
  * One connected client (WebSocket or SSE): its subscriptions and a bounded queue in front of its
- * socket. Records go straight to the socket while it keeps up; past its socket buffer they wait in
- * the queue; past GATEWAY_CLIENT_BUFFER records the slow-client policy applies, so a slow client
- * costs the others nothing and its memory stays bounded.
+ * socket. Whatever arrives for it between two ticks goes out as one frame at the tick; while its
+ * socket is backed up the queue grows, and past GATEWAY_CLIENT_BUFFER records the slow-client
+ * policy applies, so a slow client costs the others nothing and its memory stays bounded.
  */
 import type { Logger } from '../log/index.ts';
+import type { FrameClock, FrameItem, FrameSink } from './frames.ts';
 import type { Subscription, SubscriptionTarget } from './hub.ts';
-import type { FrameGroup, PreparedRecord } from './records.ts';
+import type { DataPiece } from './records.ts';
 
 /** Bytes we let pile up in a socket's own buffer before holding records in our queue. */
 const SOCKET_HIGH_WATER = 512 * 1024;
-/** How often clients with queued records are checked for a drained socket. */
-const DRAIN_POLL_MS = 10;
-/** Queued records sent as one frame at most, when a client catches up. */
-const MAX_MERGED_RECORDS = 5000;
-
-/**
- * One timer for every client that has a queue: a send callback per frame would cost every fast
- * client on every frame, and a timer per client would cost a lot when many fall behind at once.
- */
-class DrainScheduler {
-  private readonly clients = new Set<Client>();
-  private timer: NodeJS.Timeout | undefined;
-
-  watch(client: Client): void {
-    this.clients.add(client);
-    if (!this.timer) {
-      this.timer = setInterval(() => this.tick(), DRAIN_POLL_MS);
-      this.timer.unref();
-    }
-  }
-
-  private tick(): void {
-    for (const c of this.clients) if (c.flush()) this.clients.delete(c);
-    if (!this.clients.size) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
-  }
-}
-
-const drains = new DrainScheduler();
-
-export interface DataItem {
-  sub: Subscription;
-  batch: FrameGroup;
-  records: PreparedRecord[];
-  shareKey: string;
-}
 
 /** The transport under a client. */
 export interface Sink {
   readonly kind: 'ws' | 'sse';
   /** Bytes written but not yet on the network. */
   buffered(): number;
-  sendControl(message: Record<string, unknown>): void;
-  sendData(item: DataItem): void;
+  /** Writes one frame (WebSocket) or the events of these items (SSE). */
+  send(items: readonly FrameItem[]): void;
   /** `code` is a WebSocket close code; SSE ends the stream. */
   close(code: number, reason: string): void;
 }
@@ -64,7 +27,7 @@ export type SlowClientPolicy = 'drop' | 'disconnect';
 
 export const CLOSE_TOO_SLOW = 4008;
 
-type Queued = { control: Record<string, unknown> } | DataItem;
+type Queued = { control: Record<string, unknown> } | { piece: DataPiece; sub: Subscription };
 
 export interface ClientLimits {
   buffer: number;
@@ -75,15 +38,25 @@ export interface ClientLimits {
 /** Totals a gateway keeps over all its clients (for /metrics). */
 export interface ClientCounters {
   recordsSent: number;
+  framesSent: number;
   recordsDropped: number;
   slowDisconnects: number;
   protocolErrors: number;
 }
 
-export class Client implements SubscriptionTarget {
+export const noCounters = (): ClientCounters => ({
+  recordsSent: 0,
+  framesSent: 0,
+  recordsDropped: 0,
+  slowDisconnects: 0,
+  protocolErrors: 0,
+});
+
+export class Client implements SubscriptionTarget, FrameSink {
   readonly subscriptions = new Map<string, Subscription>();
-  private readonly queue: Queued[] = [];
+  private queue: Queued[] = [];
   private queuedRecords = 0;
+  private queuedBytes = 0;
   private dropped = 0;
   private readonly droppedFrom = new Map<string, Map<number, bigint>>();
   private waiters: (() => void)[] = [];
@@ -96,17 +69,20 @@ export class Client implements SubscriptionTarget {
   readonly limits: ClientLimits;
   readonly log: Logger;
   readonly remote: string;
+  private readonly clock: FrameClock;
   private readonly counters: ClientCounters;
 
   constructor(
     sink: Sink,
     limits: ClientLimits,
+    clock: FrameClock,
     log: Logger,
     remote: string,
-    counters: ClientCounters = { recordsSent: 0, recordsDropped: 0, slowDisconnects: 0, protocolErrors: 0 },
+    counters: ClientCounters = noCounters(),
   ) {
     this.sink = sink;
     this.limits = limits;
+    this.clock = clock;
     this.log = log;
     this.remote = remote;
     this.counters = counters;
@@ -123,26 +99,24 @@ export class Client implements SubscriptionTarget {
     return this.queuedRecords;
   }
 
-  deliver(sub: Subscription, batch: FrameGroup, records: PreparedRecord[], shareKey: string): void {
+  deliver(sub: Subscription, pieces: readonly DataPiece[]): void {
     if (this.closed) return;
-    const item: DataItem = { sub, batch, records, shareKey };
-    if (!this.queue.length && this.sink.buffered() < SOCKET_HIGH_WATER) {
-      this.write(item);
-      return;
+    for (const piece of pieces) {
+      this.queue.push({ piece, sub });
+      this.queuedRecords += piece.records.length;
+      this.queuedBytes += piece.bytes;
     }
-    this.queue.push(item);
-    this.queuedRecords += records.length;
-    drains.watch(this);
     if (this.queuedRecords > this.limits.buffer) this.overflow();
+    if (this.closed) return;
+    // A full frame does not wait for the tick.
+    if (this.queuedBytes >= this.clock.maxBytes && this.flush()) return;
+    this.clock.sinkDue(this);
   }
 
   notify(message: Record<string, unknown>): void {
     if (this.closed) return;
-    if (!this.queue.length && this.sink.buffered() < SOCKET_HIGH_WATER) this.sink.sendControl(message);
-    else {
-      this.queue.push({ control: message });
-      drains.watch(this);
-    }
+    this.queue.push({ control: message });
+    this.clock.sinkDue(this);
   }
 
   /** Replays call this before each batch: they wait for the queue to drain rather than drop. */
@@ -158,83 +132,80 @@ export class Client implements SubscriptionTarget {
       this.close(CLOSE_TOO_SLOW, `too slow: more than ${this.limits.buffer} records queued`);
       return;
     }
-    while (this.queuedRecords > this.limits.buffer) {
-      const i = this.queue.findIndex((q) => !('control' in q));
-      if (i < 0) break;
-      const [item] = this.queue.splice(i, 1) as [DataItem];
-      this.queuedRecords -= item.records.length;
-      this.dropped += item.records.length;
-      this.counters.recordsDropped += item.records.length;
-      this.noteDropped(item);
+    // The oldest records go; control messages stay, in order.
+    const kept: Queued[] = [];
+    for (const item of this.queue) {
+      if (this.queuedRecords > this.limits.buffer && 'piece' in item) {
+        const n = item.piece.records.length;
+        this.queuedRecords -= n;
+        this.queuedBytes -= item.piece.bytes;
+        this.dropped += n;
+        this.counters.recordsDropped += n;
+        this.noteDropped(item.sub.id, item.piece);
+      } else kept.push(item);
     }
+    this.queue = kept;
   }
 
-  private noteDropped(item: DataItem): void {
-    let parts = this.droppedFrom.get(item.sub.id);
-    if (!parts) this.droppedFrom.set(item.sub.id, (parts = new Map()));
-    for (const r of item.records) {
+  private noteDropped(sub: string, piece: DataPiece): void {
+    let parts = this.droppedFrom.get(sub);
+    if (!parts) this.droppedFrom.set(sub, (parts = new Map()));
+    for (const r of piece.records) {
       const seen = parts.get(r.partition);
       if (seen === undefined || r.offset < seen) parts.set(r.partition, r.offset);
     }
   }
 
   /**
-   * Writes what the socket will take, queued records of one subscription merged into one frame.
-   * True once nothing is left to send (or the client is gone).
+   * Writes what the socket takes, as frames of at most GATEWAY_FRAME_BYTES (one, usually).
+   * True once nothing is left to write (or the client is gone).
    */
   flush(): boolean {
     if (this.closed) return true;
-    if (this.dropped) this.sendLagNotice();
-    while (this.queue.length && this.sink.buffered() < SOCKET_HIGH_WATER) {
-      const item = this.queue.shift()!;
-      if ('control' in item) {
-        this.sink.sendControl(item.control);
-        continue;
-      }
-      const merged = this.mergeFollowing(item);
-      this.queuedRecords -= merged.records.length;
-      this.write(merged);
+    if (this.dropped) this.queue.unshift({ control: this.lagNotice() });
+    let taken = 0;
+    while (taken < this.queue.length && this.sink.buffered() < SOCKET_HIGH_WATER) {
+      const items: FrameItem[] = [];
+      let bytes = 0;
+      let records = 0;
+      do {
+        const item = this.queue[taken++]!;
+        if ('control' in item) items.push(item.control);
+        else {
+          items.push(item.piece);
+          bytes += item.piece.bytes;
+          records += item.piece.records.length;
+        }
+      } while (taken < this.queue.length && bytes + nextBytes(this.queue[taken]!) <= this.clock.maxBytes);
+      this.queuedRecords -= records;
+      this.queuedBytes -= bytes;
+      this.sent += records;
+      this.counters.recordsSent += records;
+      this.counters.framesSent++;
+      this.sink.send(items);
     }
+    this.queue = taken === this.queue.length ? [] : this.queue.slice(taken);
     if (this.waiters.length && this.queuedRecords < this.limits.buffer / 2) {
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w();
     }
-    return !this.queue.length && !this.dropped;
+    return !this.queue.length;
   }
 
-  /** Takes the queued records of the same subscription that follow `item`, into one delivery. */
-  private mergeFollowing(item: DataItem): DataItem {
-    let records = item.records;
-    while (this.queue.length) {
-      const next = this.queue[0]!;
-      if ('control' in next || next.sub !== item.sub || records.length + next.records.length > MAX_MERGED_RECORDS)
-        break;
-      this.queue.shift();
-      records = records.concat(next.records);
-    }
-    if (records === item.records) return item;
-    return { sub: item.sub, batch: { topic: item.batch.topic, frames: new Map() }, records, shareKey: 'merged' };
-  }
-
-  private sendLagNotice(): void {
+  private lagNotice(): Record<string, unknown> {
     const subscriptions: Record<string, { from: Record<string, string> }> = {};
     for (const [sub, parts] of this.droppedFrom)
       subscriptions[sub] = { from: Object.fromEntries([...parts].map(([p, o]) => [String(p), o.toString()])) };
-    this.sink.sendControl({
+    const notice = {
       type: 'lagged',
       dropped: this.dropped,
       subscriptions,
       message: `lagged: ${this.dropped} records dropped; replay from the offsets given to fill the gap`,
-    });
+    };
     this.dropped = 0;
     this.droppedFrom.clear();
-  }
-
-  private write(item: DataItem): void {
-    this.sent += item.records.length;
-    this.counters.recordsSent += item.records.length;
-    this.sink.sendData(item);
+    return notice;
   }
 
   error(code: string, message: string, extra: { field?: string; id?: string } = {}): void {
@@ -251,11 +222,16 @@ export class Client implements SubscriptionTarget {
   /** Forgets everything; the socket is gone or going. */
   dispose(): void {
     this.closed = true;
-    this.queue.length = 0;
+    this.queue = [];
     this.queuedRecords = 0;
+    this.queuedBytes = 0;
     for (const w of this.waiters) w();
     this.waiters = [];
     for (const sub of this.subscriptions.values()) void sub.close();
     this.subscriptions.clear();
   }
+}
+
+function nextBytes(item: Queued): number {
+  return 'piece' in item ? item.piece.bytes : 0;
 }

@@ -1,9 +1,11 @@
-import { int, list, oneOf } from '../config/vars.ts';
+import type { TopicKey } from '../../topics/index.ts';
+import { bool, int, list, oneOf } from '../config/vars.ts';
 
 /**
- * Topics a client may read when none are configured. Left out on purpose: `messages.*` and
- * `relay.routes` (they carry endpoint headers, which may hold credentials), `deadletter` (raw
- * bytes of anything) and `detector.state` (internal snapshots).
+ * Topics a client may read when none are configured. `deadletter` is there for operators (with
+ * API tokens, grant it only to theirs: it holds the raw bytes of whatever failed). Left out on
+ * purpose: `messages.*` and `relay.routes` (they carry endpoint headers, which may hold
+ * credentials) and `detector.state` (internal snapshots).
  */
 export const DEFAULT_GATEWAY_TOPICS = [
   'metrics.samples',
@@ -13,6 +15,15 @@ export const DEFAULT_GATEWAY_TOPICS = [
   'model.registry',
   'orchestrator.actions',
   'ecosystem.events',
+  'deadletter',
+];
+
+/** What `WS /api/v2/ws/ecosystem` and `GET /api/v2/ecosystem/live` carry (whatever the allow-list says). */
+export const ECOSYSTEM_TOPICS: TopicKey[] = [
+  'ecosystem.events',
+  'anomalies',
+  'training.events',
+  'orchestrator.actions',
 ];
 
 function topicName(value: string): void {
@@ -46,6 +57,26 @@ export const GATEWAY_ENV = {
   GATEWAY_MAX_SUBSCRIPTIONS: int('GATEWAY_MAX_SUBSCRIPTIONS', 1, 1000, {
     description: 'Subscriptions one client may hold.',
     default: 32,
+  }),
+  GATEWAY_FRAME_MS: int('GATEWAY_FRAME_MS', 1, 1000, {
+    description:
+      'Records for a client are coalesced for at most this long, then sent as one WebSocket frame (a JSON array of messages): each client gets at most one frame per tick however fast records arrive.',
+    default: 10,
+  }),
+  GATEWAY_FRAME_BYTES: int('GATEWAY_FRAME_BYTES', 1024, 16 * 1024 * 1024, {
+    description:
+      'A frame is sent before its tick once this many bytes wait for it; larger batches are cut into frames of about this size (a record larger than this goes alone).',
+    default: 256 * 1024,
+  }),
+  GATEWAY_PERMESSAGE_DEFLATE: bool('GATEWAY_PERMESSAGE_DEFLATE', {
+    description:
+      'Offer WebSocket compression (permessage-deflate). Off by default: each connection compresses its own copy of every frame, so the shared frame buffers no longer save any work.',
+    default: false,
+  }),
+  GATEWAY_PARTITION_CHECK_MS: int('GATEWAY_PARTITION_CHECK_MS', 1000, 3_600_000, {
+    description:
+      'How often each mirrored topic is checked for new partitions; new ones are mirrored from their start without a restart.',
+    default: 10_000,
   }),
   GATEWAY_MAX_REPLAYS: int('GATEWAY_MAX_REPLAYS', 1, 1000, {
     description: 'Replays (subscriptions starting in the past) read from Kafka at once; more wait their turn.',

@@ -5,7 +5,7 @@
  */
 import type { EcosystemEvent } from '../../schemas/types.ts';
 import type { Subscription, SubscriptionTarget } from './hub.ts';
-import type { FrameGroup, PreparedRecord } from './records.ts';
+import type { DataPiece } from './records.ts';
 
 const RECENT = 50;
 
@@ -30,8 +30,8 @@ export class EcosystemTracker implements SubscriptionTarget {
   private readonly counts = { INFO: 0, WARNING: 0, CRITICAL: 0 };
   caughtUp = false;
 
-  deliver(_sub: Subscription, _batch: FrameGroup, records: PreparedRecord[]): void {
-    for (const r of records) if (r.value) this.add(r.value as EcosystemEvent);
+  deliver(_sub: Subscription, pieces: readonly DataPiece[]): void {
+    for (const { records } of pieces) for (const r of records) if (r.value) this.add(r.value as EcosystemEvent);
   }
 
   room(): Promise<void> {

@@ -3,11 +3,14 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { TopicKey } from '../../topics/index.ts';
-import { presentedToken, tokenMatches } from '../api/auth.ts';
+import { AccessPolicy, mayRead, type Principal, presentedToken, readable } from '../api/index.ts';
 import type { Config } from '../config/index.ts';
+import { codeOfStatus } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
-import { Client, type ClientLimits, type Sink } from './client.ts';
+import { Client, type ClientLimits, noCounters, type Sink } from './client.ts';
+import { ECOSYSTEM_TOPICS } from './config.ts';
+import { FrameClock } from './frames.ts';
 import { type ResolvedTopic, TopicHub, TopicUnavailableError } from './hub.ts';
 import { type GatewayCounters, registerGatewayMetrics } from './metrics.ts';
 import {
@@ -20,13 +23,7 @@ import {
 } from './protocol.ts';
 import { decodeCursor, SseSink, WsSink } from './sinks.ts';
 
-/** What `WS /api/v2/ws/ecosystem` and `GET /api/v2/ecosystem/live` carry. */
-export const ECOSYSTEM_TOPICS: TopicKey[] = [
-  'ecosystem.events',
-  'anomalies',
-  'training.events',
-  'orchestrator.actions',
-];
+export { ECOSYSTEM_TOPICS } from './config.ts';
 
 export const WS_PATH = '/api/v2/ws';
 export const WS_ECOSYSTEM_PATH = '/api/v2/ws/ecosystem';
@@ -38,6 +35,7 @@ const MESSAGES_PER_SECOND = 50;
 
 interface Peer {
   client: Client;
+  principal: Principal;
   ws?: WebSocket;
   sse?: SseSink;
   /** Client messages in the current one-second window. */
@@ -46,25 +44,16 @@ interface Peer {
 
 export class Gateway {
   readonly hub: TopicHub;
+  readonly clock: FrameClock;
+  readonly access: AccessPolicy;
   private readonly peers = new Set<Peer>();
   private readonly allowed: Set<string>;
-  private readonly wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: MAX_CLIENT_FRAME_BYTES,
-    perMessageDeflate: false,
-    clientTracking: false,
-  });
+  private readonly wss: WebSocketServer;
   private heartbeat?: NodeJS.Timeout;
   private accepting = false;
   private readonly limits: ClientLimits;
   connectionsTotal = 0;
-  readonly counters: GatewayCounters = {
-    recordsSent: 0,
-    recordsDropped: 0,
-    slowDisconnects: 0,
-    deadPeers: 0,
-    protocolErrors: 0,
-  };
+  readonly counters: GatewayCounters = { ...noCounters(), deadPeers: 0 };
   private unregisterMetrics?: () => void;
 
   private readonly config: Config;
@@ -75,7 +64,18 @@ export class Gateway {
     this.config = config;
     this.kafka = kafka;
     this.log = log;
-    this.hub = new TopicHub(kafka, log, config.GATEWAY_MAX_REPLAYS);
+    this.clock = new FrameClock({ tickMs: config.GATEWAY_FRAME_MS, maxBytes: config.GATEWAY_FRAME_BYTES });
+    this.hub = new TopicHub(kafka, log, this.clock, {
+      maxReplays: config.GATEWAY_MAX_REPLAYS,
+      partitionCheckMs: config.GATEWAY_PARTITION_CHECK_MS,
+    });
+    this.access = AccessPolicy.fromConfig(config);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_CLIENT_FRAME_BYTES,
+      perMessageDeflate: config.GATEWAY_PERMESSAGE_DEFLATE,
+      clientTracking: false,
+    });
     this.allowed = new Set(config.GATEWAY_TOPICS);
     this.limits = {
       buffer: config.GATEWAY_CLIENT_BUFFER,
@@ -110,10 +110,16 @@ export class Gateway {
     this.heartbeat.unref();
   }
 
-  /** Checks an HTTP request's token (when API_TOKEN is set) without logging it. */
-  authorized(req: IncomingMessage): boolean {
-    const token = this.config.API_TOKEN;
-    return !token || tokenMatches(token, presentedToken(req.headers, req.url));
+  /** Who an HTTP request's token belongs to (anyone when no token is configured); never logs it. */
+  authenticate(req: IncomingMessage): Principal | undefined {
+    return this.access.authenticate(presentedToken(req.headers, req.url));
+  }
+
+  /** Why a token may not open the ecosystem feed (it lacks one of its topics), if it may not. */
+  ecosystemRefusal(principal: Principal): string | undefined {
+    const missing = ECOSYSTEM_TOPICS.filter((t) => !mayRead(principal, t));
+    if (!missing.length) return undefined;
+    return `token "${principal.name}" may not read ${missing.join(', ')}, which the ecosystem feed carries; it may read: ${readable(principal)}`;
   }
 
   /** Browsers send Origin on WebSockets: only the page's own origin and CORS_ORIGINS may open one. */
@@ -141,12 +147,15 @@ export class Gateway {
       );
     if (!this.accepting)
       return void reject(socket, 503, 'the gateway is not accepting connections (starting or shutting down)');
-    if (!this.authorized(req))
+    const principal = this.authenticate(req);
+    if (!principal)
       return void reject(
         socket,
         401,
-        'this WebSocket needs the API token: Authorization: Bearer <API_TOKEN>, or ?token=<API_TOKEN>',
+        'this WebSocket needs an API token: Authorization: Bearer <token>, or ?token=<token>',
       );
+    const refusal = ecosystem ? this.ecosystemRefusal(principal) : undefined;
+    if (refusal) return void reject(socket, 403, refusal);
     if (!this.originAllowed(req))
       return void reject(socket, 403, 'this origin may not open WebSockets here (see CORS_ORIGINS)');
     if (this.peers.size >= this.config.GATEWAY_MAX_CLIENTS)
@@ -159,12 +168,19 @@ export class Gateway {
         return void reject(socket, 400, `query from: ${(err as Error).message}`);
       }
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, ecosystem ? from : undefined));
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.onConnection(ws, req, principal, ecosystem ? from : undefined),
+    );
   }
 
-  private onConnection(ws: WebSocket, req: IncomingMessage, ecosystemFrom: StartFrom | undefined): void {
-    const sink = new WsSink(ws);
-    const peer = this.addPeer(sink, req, { ws });
+  private onConnection(
+    ws: WebSocket,
+    req: IncomingMessage,
+    principal: Principal,
+    ecosystemFrom: StartFrom | undefined,
+  ): void {
+    const sink = new WsSink(ws, this.clock);
+    const peer = this.addPeer(sink, req, principal, { ws });
     ws.on('pong', () => (peer.client.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(peer, data, isBinary));
     ws.on('close', () => this.removePeer(peer));
@@ -172,7 +188,9 @@ export class Gateway {
     peer.client.notify({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
-      topics: ecosystemFrom ? ECOSYSTEM_TOPICS : this.allowedTopics,
+      topics: ecosystemFrom ? ECOSYSTEM_TOPICS : this.allowedTopics.filter((t) => mayRead(principal, t)),
+      frameMs: this.clock.tickMs,
+      frameBytes: this.clock.maxBytes,
       bufferRecords: this.limits.buffer,
       slowClient: this.limits.policy,
       heartbeatMs: this.config.GATEWAY_HEARTBEAT_MS,
@@ -180,13 +198,18 @@ export class Gateway {
     if (ecosystemFrom) this.subscribeEcosystem(peer.client, () => ecosystemFrom);
   }
 
-  private addPeer(sink: Sink, req: IncomingMessage, transport: { ws?: WebSocket; sse?: SseSink }): Peer {
+  private addPeer(
+    sink: Sink,
+    req: IncomingMessage,
+    principal: Principal,
+    transport: { ws?: WebSocket; sse?: SseSink },
+  ): Peer {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    const client = new Client(sink, this.limits, this.log, remote, this.counters);
-    const peer: Peer = { client, ...transport, window: { start: Date.now(), count: 0 } };
+    const client = new Client(sink, this.limits, this.clock, this.log, remote, this.counters);
+    const peer: Peer = { client, principal, ...transport, window: { start: Date.now(), count: 0 } };
     this.peers.add(peer);
     this.connectionsTotal++;
-    this.log.debug({ remote, kind: sink.kind }, 'client connected');
+    this.log.debug({ remote, kind: sink.kind, principal: principal.name }, 'client connected');
     return peer;
   }
 
@@ -199,6 +222,7 @@ export class Gateway {
   /** Opens the ecosystem feed as Server-Sent Events on a hijacked response. */
   openSse(
     req: IncomingMessage,
+    principal: Principal,
     res: import('node:http').ServerResponse,
     from: StartFrom,
     lastEventId: string | undefined,
@@ -214,7 +238,7 @@ export class Gateway {
     });
     res.write('retry: 2000\n\n');
     const sink = new SseSink(res, cursor);
-    const peer = this.addPeer(sink, req, { sse: sink });
+    const peer = this.addPeer(sink, req, principal, { sse: sink });
     sink.onWritten = () => peer.client.flush();
     res.on('close', () => this.removePeer(peer));
     this.subscribeEcosystem(peer.client, (topic) => {
@@ -264,6 +288,12 @@ export class Gateway {
       return void client.error(
         'topic_not_allowed',
         `topic "${msg.topic.slice(0, 100)}" is not one of the topics this gateway serves: ${this.allowedTopics.join(', ')}`,
+        { field: 'topic', id: msg.id },
+      );
+    if (!mayRead(peer.principal, topic.name))
+      return void client.error(
+        'topic_not_permitted',
+        `token "${peer.principal.name}" may not read topic "${topic.name}"; it may read: ${readable(peer.principal)}`,
         { field: 'topic', id: msg.id },
       );
     void this.subscribe(client, msg, topic);
@@ -360,6 +390,7 @@ export class Gateway {
     await this.closeClients();
     clearInterval(this.heartbeat);
     await this.hub.stop();
+    this.clock.stop();
   }
 
   async topicOffsets(): Promise<
@@ -418,7 +449,12 @@ const REASONS: Record<number, string> = {
 
 /** Answers a refused upgrade with a plain HTTP error (a JSON body like the rest of the API). */
 function reject(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ statusCode: status, error: REASONS[status] ?? 'Error', message });
+  const body = JSON.stringify({
+    statusCode: status,
+    error: REASONS[status] ?? 'Error',
+    code: codeOfStatus(status) ?? 'bad_request',
+    message,
+  });
   const auth = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
   socket.end(
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${auth}Connection: close\r\n\r\n${body}`,

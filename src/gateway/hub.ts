@@ -1,25 +1,29 @@
 /**
- * Mirrors Kafka topics to subscribers. One shared live reader per topic fans each fetched batch
- * out to the subscriptions that are live on its partition; a subscription that starts in the past
- * reads Kafka with a replay reader of its own until it reaches the live reader's position on a
- * partition, then joins it there. The hand-off happens in one synchronous step, and each
- * subscription only takes records at or past its own next offset, so nothing is missed or repeated.
+ * Mirrors Kafka topics to subscribers. One shared live reader per topic collects what it fetches
+ * into a round; at each frame tick the round goes to the subscriptions that are live on its
+ * partitions, cut into data messages that are built once per view and shared by every client with
+ * that view. A subscription that starts in the past reads Kafka with a replay reader of its own
+ * until it reaches the live reader's position on a partition, then joins it there. The hand-off
+ * happens in one synchronous step, and each subscription only takes records at or past its own
+ * next offset, so nothing is missed or repeated. Partitions added to a topic are found by a
+ * periodic metadata check and read from their beginning, without a restart.
  */
 
 import type { TopicKey } from '../../topics/index.ts';
 import { AutomatrixError } from '../errors/index.ts';
-import type { KafkaConnection, TopicReader } from '../kafka/index.ts';
+import type { ConsumedRecord, KafkaConnection, TopicReader } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
+import type { FrameClock, RoundSource } from './frames.ts';
 import { hasFilter, matches, type RecordFilter, type StartFrom } from './protocol.ts';
-import { type FrameGroup, type PreparedBatch, type PreparedRecord, RecordCodec } from './records.ts';
+import { cutPieces, type DataPiece, type PreparedBatch, type PreparedRecord, RecordCodec } from './records.ts';
 
 /** Where a subscription's records go: a client connection, or an in-process consumer. */
 export interface SubscriptionTarget {
-  /** Takes records (a client applies its slow-client policy here). `shareKey` names this view of `group` for frame reuse. */
-  deliver(sub: Subscription, group: FrameGroup, records: PreparedRecord[], shareKey: string): void;
+  /** Takes records as data messages (a client queues them for its next frame, under its slow-client policy). */
+  deliver(sub: Subscription, pieces: readonly DataPiece[]): void;
   /** Resolves when the target can take more: replays wait here instead of dropping. */
   room(): Promise<void>;
-  /** A control message for this subscription (subscribed, caught_up, error). */
+  /** A control message for this subscription (subscribed, caught_up, partitions_added, error). */
   notify(message: Record<string, unknown>): void;
 }
 
@@ -67,63 +71,107 @@ class Semaphore {
   }
 }
 
-/** The batches of one fetch (several partitions), fanned out together: one frame per client. */
-interface LiveRound extends FrameGroup {
+/** What the live reader fetched since the last tick, and the data messages already cut from it per view. */
+export interface LiveRound {
   batches: PreparedBatch[];
+  pieces: Map<string, DataPiece[]>;
+  bytes: number;
 }
 
-class LiveTail {
+export interface HubSettings {
+  maxReplays: number;
+  /** How often each mirrored topic's partition count is checked. */
+  partitionCheckMs: number;
+}
+
+class LiveTail implements RoundSource {
   private readonly positions = new Map<number, bigint>();
   private round: LiveRound | undefined;
-  private readonly live = new Map<number, Set<Subscription>>();
-  private reader?: TopicReader;
+  /** Every subscription of this topic, live or replaying: each takes from a round the partitions it is live on. */
+  private readonly subs = new Set<Subscription>();
+  /** The first reader, then one more per batch of partitions added while running. */
+  private readonly readers: TopicReader[] = [];
+  private checkTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
   records = 0;
 
   readonly topic: ResolvedTopic;
   readonly codec: RecordCodec;
-  private readonly kafka: KafkaConnection;
+  private readonly hub: TopicHub;
 
-  constructor(topic: ResolvedTopic, codec: RecordCodec, kafka: KafkaConnection) {
+  constructor(topic: ResolvedTopic, codec: RecordCodec, hub: TopicHub) {
     this.topic = topic;
     this.codec = codec;
-    this.kafka = kafka;
+    this.hub = hub;
   }
 
   async start(): Promise<void> {
-    const ranges = await (await this.kafka.admin()).offsets(this.topic.real);
+    const ranges = await (await this.hub.kafka.admin()).offsets(this.topic.real);
     if (!ranges.length) throw new TopicUnavailableError(`topic ${this.topic.name} does not exist`);
-    for (const r of ranges) {
-      this.positions.set(r.partition, BigInt(r.high));
-      this.live.set(r.partition, new Set());
-    }
-    this.reader = this.kafka.reader({
-      topic: this.topic.real,
-      start: new Map(ranges.map((r) => [r.partition, r.high])),
-      onBatch: (partition, records) => this.fanOut(partition, records),
-      maxWaitTimeMs: 20,
-    });
-    await this.reader.start();
+    for (const r of ranges) this.positions.set(r.partition, BigInt(r.high));
+    await this.read(new Map(ranges.map((r) => [r.partition, r.high])));
+    this.scheduleCheck();
   }
 
-  private async fanOut(partition: number, records: Parameters<RecordCodec['prepare']>[1]): Promise<void> {
+  private async read(start: Map<number, string>): Promise<void> {
+    const reader = this.hub.kafka.reader({
+      topic: this.topic.real,
+      start,
+      onBatch: (partition, records) => this.collect(partition, records),
+      // The broker answers a fetch as soon as one record is there; this is only how long an idle topic's poll waits.
+      maxWaitTimeMs: 500,
+    });
+    this.readers.push(reader);
+    await reader.start();
+  }
+
+  private scheduleCheck(): void {
+    if (this.stopped) return;
+    this.checkTimer = setTimeout(() => {
+      this.checkPartitions()
+        .catch((err: unknown) =>
+          this.hub.log.warn({ topic: this.topic.name, err: (err as Error).message }, 'partition check failed'),
+        )
+        .finally(() => this.scheduleCheck());
+    }, this.hub.settings.partitionCheckMs);
+    this.checkTimer.unref();
+  }
+
+  /** Starts reading partitions the topic gained since we last looked, from their beginning. */
+  async checkPartitions(): Promise<number[]> {
+    const count = await (await this.hub.kafka.admin()).partitionCount(this.topic.real);
+    const added: number[] = [];
+    for (let p = 0; p < count; p++) if (!this.positions.has(p)) added.push(p);
+    if (!added.length || this.stopped) return [];
+    // Nothing of a new partition has been fanned out yet: every subscription joins it live at its start.
+    for (const p of added) this.positions.set(p, 0n);
+    for (const sub of this.subs) sub.addPartitions(added);
+    this.hub.log.info({ topic: this.topic.name, partitions: added }, 'new partitions: mirroring them from their start');
+    await this.read(new Map(added.map((p) => [p, 'earliest'])));
+    return added;
+  }
+
+  private async collect(partition: number, records: ConsumedRecord[]): Promise<void> {
     const batch = await this.codec.prepare(partition, records);
-    // The position moves now; delivery waits for the rest of the fetch. Subscriptions take only
-    // records at or past their own next offset, so joining in between loses or repeats nothing.
-    this.positions.set(partition, batch.end);
+    // The position moves now; delivery waits for the tick. Subscriptions take only records at or
+    // past their own next offset, so joining in between loses or repeats nothing.
+    if (batch.end > (this.positions.get(partition) ?? 0n)) this.positions.set(partition, batch.end);
     this.records += records.length;
     if (!this.round) {
-      this.round = { topic: this.topic.name, frames: new Map(), batches: [] };
-      setImmediate(() => this.flush());
+      this.round = { batches: [], pieces: new Map(), bytes: 0 };
+      this.hub.clock.roundDue(this);
     }
     this.round.batches.push(batch);
+    for (const r of batch.records) this.round.bytes += r.json.length;
+    if (this.round.bytes >= this.hub.clock.maxBytes) this.flushRound();
   }
 
-  private flush(): void {
-    const round = this.round!;
+  flushRound(): void {
+    const round = this.round;
+    if (!round) return;
     this.round = undefined;
-    const subs = new Set<Subscription>();
-    for (const b of round.batches) for (const s of this.live.get(b.partition) ?? []) subs.add(s);
-    for (const sub of subs) sub.onLive(round);
+    // Each subscription takes the partitions it is live on (none, while it still replays them).
+    for (const sub of this.subs) sub.onLive(round);
   }
 
   partitions(): number[] {
@@ -135,26 +183,28 @@ class LiveTail {
     return this.positions.get(partition) ?? 0n;
   }
 
-  join(partition: number, sub: Subscription): void {
-    this.live.get(partition)?.add(sub);
+  add(sub: Subscription): void {
+    this.subs.add(sub);
   }
 
   leave(sub: Subscription): void {
-    for (const subs of this.live.values()) subs.delete(sub);
+    this.subs.delete(sub);
   }
 
   subscribers(): number {
-    const all = new Set<Subscription>();
-    for (const subs of this.live.values()) for (const s of subs) all.add(s);
-    return all.size;
+    return this.subs.size;
   }
 
   health(): { ok: boolean; detail?: string } {
-    return this.reader?.health() ?? { ok: false, detail: 'starting' };
+    if (!this.readers.length) return { ok: false, detail: 'starting' };
+    const failing = this.readers.map((r) => r.health()).find((h) => !h.ok);
+    return failing ?? { ok: true };
   }
 
   async stop(): Promise<void> {
-    await this.reader?.stop();
+    this.stopped = true;
+    clearTimeout(this.checkTimer);
+    await Promise.all(this.readers.map((r) => r.stop()));
   }
 }
 
@@ -167,7 +217,7 @@ export class Subscription {
   /** Records handed to the target. */
   delivered = 0;
   private readonly filterKey: string;
-  /** Frames are shared between subscriptions with the same id and filter (e.g. many dashboards). */
+  /** Data messages are shared between subscriptions with the same id and filter (e.g. many dashboards). */
   private readonly sharePrefix: string;
 
   readonly id: string;
@@ -208,32 +258,35 @@ export class Subscription {
     return this.filterKey ? tail.filter((r) => matches(this.filter, r.key, r.value)) : tail;
   }
 
-  /** Records of a fetch this subscription takes, as one delivery; views already built for another client are reused. */
+  /** Records of a round this subscription takes, as data messages; those already cut for the same view are reused. */
   onLive(round: LiveRound): void {
     if (this.closed) return;
     let key = this.sharePrefix;
     const starts: [PreparedBatch, number][] = [];
-    for (const batch of round.batches) {
+    for (let i = 0; i < round.batches.length; i++) {
+      const batch = round.batches[i]!;
       if (!this.live.has(batch.partition)) continue;
       const start = this.startOf(batch);
       if (start < 0) continue;
       starts.push([batch, start]);
-      key += `${batch.partition}:${start},`;
+      // Which batches of the round, and from where in each: subscriptions with the same view and key get the same records.
+      key += `${i}:${start},`;
       this.next.set(batch.partition, batch.end);
     }
     if (!starts.length) return;
-    let records = round.frames.get(key)?.records;
-    if (!records) {
-      records =
+    let pieces = round.pieces.get(key);
+    if (!pieces) {
+      const records =
         starts.length === 1 ? this.pick(starts[0]![0], starts[0]![1]) : starts.flatMap(([b, s]) => this.pick(b, s));
-      round.frames.set(key, { records });
+      pieces = cutPieces(this.id, this.topic, records, this.hub.clock.maxBytes);
+      round.pieces.set(key, pieces);
     }
-    if (!records.length) return;
-    this.delivered += records.length;
-    this.target.deliver(this, round, records, key);
+    if (!pieces.length) return;
+    for (const p of pieces) this.delivered += p.records.length;
+    this.target.deliver(this, pieces);
   }
 
-  async onReplay(partition: number, records: Parameters<RecordCodec['prepare']>[1]): Promise<void> {
+  async onReplay(partition: number, records: ConsumedRecord[]): Promise<void> {
     if (this.closed || this.live.has(partition)) return;
     const batch = await this.tail.codec.prepare(partition, records);
     await this.target.room();
@@ -241,9 +294,9 @@ export class Subscription {
     const start = this.startOf(batch);
     if (start >= 0) {
       this.next.set(partition, batch.end);
-      const records = this.pick(batch, start);
-      this.delivered += records.length;
-      if (records.length) this.target.deliver(this, batch, records, `${this.sharePrefix}${partition}:${start},`);
+      const picked = this.pick(batch, start);
+      this.delivered += picked.length;
+      if (picked.length) this.target.deliver(this, cutPieces(this.id, this.topic, picked, this.hub.clock.maxBytes));
     }
     if (this.next.get(partition)! >= this.tail.position(partition)) this.goLive(partition);
   }
@@ -251,11 +304,27 @@ export class Subscription {
   /** Called synchronously: from here on the live tail hands this partition's records over. */
   goLive(partition: number): void {
     this.live.add(partition);
-    this.tail.join(partition, this);
     this.reader?.release(partition);
     if (this.reader && !this.replaying) {
       this.target.notify({ type: 'caught_up', id: this.id, topic: this.topic });
       void this.endReplay();
+    }
+  }
+
+  /** Partitions the topic gained: followed live from their start, and the client told where they start. */
+  addPartitions(partitions: number[]): void {
+    if (this.closed) return;
+    const added = partitions.filter((p) => !this.next.has(p));
+    if (!added.length) return;
+    this.target.notify({
+      type: 'partitions_added',
+      id: this.id,
+      topic: this.topic,
+      partitions: added.map((p) => ({ partition: p, start: this.tail.position(p).toString(), live: true })),
+    });
+    for (const p of added) {
+      this.next.set(p, this.tail.position(p));
+      this.live.add(p);
     }
   }
 
@@ -304,18 +373,22 @@ export class TopicHub {
   readonly replaySlots: Semaphore;
 
   readonly kafka: KafkaConnection;
-  private readonly log: Logger;
+  readonly log: Logger;
+  readonly clock: FrameClock;
+  readonly settings: HubSettings;
 
-  constructor(kafka: KafkaConnection, log: Logger, maxReplays: number) {
+  constructor(kafka: KafkaConnection, log: Logger, clock: FrameClock, settings: HubSettings) {
     this.kafka = kafka;
     this.log = log;
-    this.replaySlots = new Semaphore(maxReplays);
+    this.clock = clock;
+    this.settings = settings;
+    this.replaySlots = new Semaphore(settings.maxReplays);
   }
 
   private tail(topic: ResolvedTopic): Promise<LiveTail> {
     let tail = this.tails.get(topic.real);
     if (!tail) {
-      const created = new LiveTail(topic, new RecordCodec(topic.name, this.kafka.serde, topic.declared), this.kafka);
+      const created = new LiveTail(topic, new RecordCodec(topic.name, this.kafka.serde, topic.declared), this);
       tail = created.start().then(() => {
         this.started.set(topic.real, created);
         return created;
@@ -346,6 +419,7 @@ export class TopicHub {
     }
     const starts = await this.startOffsets(tail, opts.from);
     const sub = new Subscription(opts.id, tail, opts.filter, opts.target, this);
+    tail.add(sub);
     const replay = new Map<number, string>();
     for (const s of starts) sub.next.set(s.partition, BigInt(s.start));
     opts.target.notify({
@@ -373,28 +447,33 @@ export class TopicHub {
     return sub;
   }
 
-  /** Where each partition starts, clamped into the log. */
+  /**
+   * Where each partition starts, clamped into the log. A partition the admin's metadata does not
+   * know yet (just added) is taken from its start, or where the client asked, unclamped.
+   */
   private async startOffsets(tail: LiveTail, from: StartFrom): Promise<PartitionStart[]> {
     const partitions = tail.partitions();
     if (from.kind === 'latest') return partitions.map((p) => ({ partition: p, start: tail.position(p).toString() }));
     const admin = await this.kafka.admin();
-    const ranges = await admin.offsets(tail.topic.real);
-    const low = (p: number) => BigInt(ranges.find((r) => r.partition === p)?.low ?? '0');
-    const high = (p: number) => BigInt(ranges.find((r) => r.partition === p)?.high ?? '0');
-    if (from.kind === 'earliest') return partitions.map((p) => ({ partition: p, start: low(p).toString() }));
+    const ranges = new Map((await admin.offsets(tail.topic.real)).map((r) => [r.partition, r]));
+    const low = (p: number) => BigInt(ranges.get(p)?.low ?? '0');
+    // Partitions added meanwhile are in the tail now: take them too.
+    const all = () => tail.partitions();
+    if (from.kind === 'earliest') return all().map((p) => ({ partition: p, start: low(p).toString() }));
     if (from.kind === 'timestamp') {
-      const found = await admin.offsetsForTime(tail.topic.real, from.timestamp);
-      return partitions.map((p) => ({
-        partition: p,
-        start: (found.find((f) => f.partition === p)?.offset ?? high(p).toString()).toString(),
-      }));
+      const found = new Map(
+        (await admin.offsetsForTime(tail.topic.real, from.timestamp)).map((f) => [f.partition, f.offset]),
+      );
+      return all().map((p) => ({ partition: p, start: found.get(p) ?? ranges.get(p)?.high ?? '0' }));
     }
-    return partitions.map((p) => {
+    return all().map((p) => {
       const wanted = from.offsets.get(p);
       if (wanted === undefined)
         return { partition: p, start: (from.otherwise === 'earliest' ? low(p) : tail.position(p)).toString() };
+      const range = ranges.get(p);
+      if (!range) return { partition: p, start: wanted };
       const w = BigInt(wanted);
-      const clampedTo = w < low(p) ? low(p) : w > high(p) ? high(p) : w;
+      const clampedTo = w < BigInt(range.low) ? BigInt(range.low) : w > BigInt(range.high) ? BigInt(range.high) : w;
       return clampedTo === w
         ? { partition: p, start: w.toString() }
         : { partition: p, start: clampedTo.toString(), clamped: true };

@@ -2,12 +2,10 @@
 import client from 'prom-client';
 import { metricsRegistry } from '../api/index.ts';
 
-export interface GatewayCounters {
-  recordsSent: number;
-  recordsDropped: number;
-  slowDisconnects: number;
+import type { ClientCounters } from './client.ts';
+
+export interface GatewayCounters extends ClientCounters {
   deadPeers: number;
-  protocolErrors: number;
 }
 
 interface Source {
@@ -48,6 +46,11 @@ function counter(name: string, help: string, value: (s: Source) => number): void
 }
 
 counter('automatrix_gateway_records_sent_total', 'Records handed to client sockets.', (s) => s.counters.recordsSent);
+counter(
+  'automatrix_gateway_frames_sent_total',
+  'WebSocket frames (and SSE writes) sent to clients; records per frame = records_sent / frames_sent.',
+  (s) => s.counters.framesSent,
+);
 counter(
   'automatrix_gateway_records_dropped_total',
   'Records dropped for slow clients (GATEWAY_SLOW_CLIENT=drop).',

@@ -7,7 +7,7 @@
 import { parseTime } from '../cli/time.ts';
 import { AutomatrixError } from '../errors/index.ts';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Largest client frame; ws closes the connection (1009) on a bigger one. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 

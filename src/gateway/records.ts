@@ -13,25 +13,80 @@ export interface PreparedRecord {
   json: string;
 }
 
-/** Records sent together, and the frames already built from them for one view (reused by every client with the same view). */
-export interface FrameGroup {
+/** One fetched batch of one partition, prepared for fan-out. */
+export interface PreparedBatch {
   /** The topic as clients name it (the declared key, or the full name of an undeclared topic). */
   topic: string;
-  frames: Map<string, SharedFrame>;
-}
-
-/** One fetched batch of one partition, prepared for fan-out. */
-export interface PreparedBatch extends FrameGroup {
   partition: number;
   records: PreparedRecord[];
   /** The offset after the batch's last record. */
   end: bigint;
 }
 
-export interface SharedFrame {
-  records: PreparedRecord[];
-  text?: string;
-  buf?: Buffer;
+let pieceIds = 0;
+const OPEN = '[{"type":"data","sub":';
+
+/**
+ * Records of one subscription, written once as a `data` message and shared by every client that
+ * has the same view (same subscription id, filter and start): 1,000 dashboards cost one buffer.
+ */
+export class DataPiece {
+  readonly id = ++pieceIds;
+  /** About the size of the message in bytes (JSON length; exact for ASCII). */
+  readonly bytes: number;
+  private framed: Buffer | undefined;
+
+  readonly sub: string;
+  readonly topic: string;
+  readonly records: readonly PreparedRecord[];
+
+  constructor(sub: string, topic: string, records: readonly PreparedRecord[], bytes: number) {
+    this.sub = sub;
+    this.topic = topic;
+    this.records = records;
+    this.bytes = bytes;
+  }
+
+  /** `[{"type":"data",…}]`: the piece alone as a whole frame. */
+  frame(): Buffer {
+    if (!this.framed) {
+      let body = '';
+      for (let i = 0; i < this.records.length; i++) body += i ? `,${this.records[i]!.json}` : this.records[i]!.json;
+      this.framed = Buffer.from(
+        `${OPEN}${JSON.stringify(this.sub)},"topic":${JSON.stringify(this.topic)},"records":[${body}]}]`,
+      );
+    }
+    return this.framed;
+  }
+
+  /** `{"type":"data",…}`: the message, to put in a frame with others (a view of frame()). */
+  message(): Buffer {
+    const f = this.frame();
+    return f.subarray(1, f.length - 1);
+  }
+}
+
+/** Cuts records into pieces of at most about `maxBytes` each (a record larger than that goes alone). */
+export function cutPieces(
+  sub: string,
+  topic: string,
+  records: readonly PreparedRecord[],
+  maxBytes: number,
+): DataPiece[] {
+  const out: DataPiece[] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    const size = records[i]!.json.length + 1;
+    if (i > start && bytes + size > maxBytes) {
+      out.push(new DataPiece(sub, topic, records.slice(start, i), bytes));
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (records.length > start) out.push(new DataPiece(sub, topic, start === 0 ? records : records.slice(start), bytes));
+  return out;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -97,7 +152,6 @@ export class RecordCodec {
       partition,
       records: out,
       end: out.length ? out[out.length - 1]!.offset + 1n : 0n,
-      frames: new Map(),
     };
   }
 

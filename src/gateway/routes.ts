@@ -291,9 +291,10 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
   api.get(
     '/ecosystem/live',
     {
+      config: { access: 'stream' },
       schema: {
         summary: 'The ecosystem feed as Server-Sent Events',
-        description: `Events named after their topic (${ECOSYSTEM_TOPICS.join(', ')}), each \`data\` a JSON record {topic, partition, offset, timestamp, key, value}. Each event id is a cursor: a reconnecting EventSource sends it back as Last-Event-ID and resumes exactly there. Also \`lagged\` events for a slow reader. Needs the API token when API_TOKEN is set (\`?token=\` for EventSource).`,
+        description: `Events named after their topic (${ECOSYSTEM_TOPICS.join(', ')}), each \`data\` a JSON record {topic, partition, offset, timestamp, key, value}. Each event id is a cursor: a reconnecting EventSource sends it back as Last-Event-ID and resumes exactly there. Also \`lagged\` events for a slow reader. With API tokens configured it needs one that may read these topics (\`?token=\` for EventSource).`,
         tags: ['ecosystem'],
         querystring: Type.Object(
           {
@@ -309,19 +310,23 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
           { additionalProperties: false },
         ),
         headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 8192 })) }),
-        response: { 200: Type.String({ description: 'text/event-stream' }), 400: ErrorRef, 401: ErrorRef },
+        response: {
+          200: Type.String({ description: 'text/event-stream' }),
+          400: ErrorRef,
+          401: ErrorRef,
+          403: ErrorRef,
+        },
       },
     },
     async (request, reply) => {
-      if (!gateway.authorized(request.raw)) {
-        throw new HttpError(
-          401,
-          'this stream needs the API token: Authorization: Bearer <API_TOKEN>, or ?token=<API_TOKEN>',
-        );
-      }
+      const principal = gateway.authenticate(request.raw);
+      if (!principal)
+        throw new HttpError(401, 'this stream needs an API token: Authorization: Bearer <token>, or ?token=<token>');
+      const refusal = gateway.ecosystemRefusal(principal);
+      if (refusal) throw new HttpError(403, refusal);
       const from = fromQuery(request.query.from);
       reply.hijack();
-      gateway.openSse(request.raw, reply.raw, from, request.headers['last-event-id'], reply.getHeaders());
+      gateway.openSse(request.raw, principal, reply.raw, from, request.headers['last-event-id'], reply.getHeaders());
     },
   );
 
@@ -398,10 +403,11 @@ export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: Gate
     api.get(
       path.slice('/api/v2'.length),
       {
+        config: { access: 'stream' },
         schema: {
           summary: `WebSocket: ${what}`,
           description:
-            'A WebSocket endpoint (GET with Upgrade: websocket). The JSON protocol is in docs/gateway.md. A plain GET answers 426. Needs the API token when API_TOKEN is set (header or ?token=).',
+            'A WebSocket endpoint (GET with Upgrade: websocket). The JSON protocol is in docs/gateway.md. A plain GET answers 426. With API tokens configured it needs one (header or ?token=); each subscription needs a token that may read its topic.',
           tags: ['gateway'],
           response: { 426: ErrorRef },
         },

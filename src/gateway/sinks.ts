@@ -1,41 +1,29 @@
-/** The two transports: WebSocket frames (one frame per fetch, per subscription) and Server-Sent Events (one event per record). */
+/** The two transports: WebSocket frames (one per tick, a JSON array of messages) and Server-Sent Events (one event per record). */
 import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { DataItem, Sink } from './client.ts';
+import type { Sink } from './client.ts';
+import type { FrameClock, FrameItem } from './frames.ts';
+import { DataPiece } from './records.ts';
 
 const TEXT = { binary: false } as const;
-
-function dataFrame(item: DataItem): Buffer {
-  let frame = item.batch.frames.get(item.shareKey);
-  if (!frame) item.batch.frames.set(item.shareKey, (frame = { records: item.records }));
-  if (!frame.buf) {
-    const body = item.records.map((r) => r.json).join(',');
-    frame.buf = Buffer.from(
-      `{"type":"data","sub":${JSON.stringify(item.sub.id)},"topic":${JSON.stringify(item.batch.topic)},"records":[${body}]}`,
-    );
-  }
-  return frame.buf;
-}
 
 export class WsSink implements Sink {
   readonly kind = 'ws';
 
   private readonly ws: WebSocket;
+  private readonly clock: FrameClock;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, clock: FrameClock) {
     this.ws = ws;
+    this.clock = clock;
   }
 
   buffered(): number {
     return this.ws.bufferedAmount;
   }
 
-  sendControl(message: Record<string, unknown>): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
-  }
-
-  sendData(item: DataItem): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(dataFrame(item), TEXT);
+  send(items: readonly FrameItem[]): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(this.clock.frame(items), TEXT);
   }
 
   close(code: number, reason: string): void {
@@ -65,18 +53,22 @@ export class SseSink implements Sink {
     return this.res.writableLength;
   }
 
-  sendControl(message: Record<string, unknown>): void {
-    this.write(`event: ${String(message.type)}\ndata: ${JSON.stringify(message)}\n\n`);
-  }
-
-  sendData(item: DataItem): void {
-    const topic = item.batch.topic;
-    let parts = this.positions.get(topic);
-    if (!parts) this.positions.set(topic, (parts = new Map()));
+  send(items: readonly FrameItem[]): void {
     const out: string[] = [];
-    for (const r of item.records) {
-      parts.set(r.partition, r.offset + 1n);
-      out.push(`id: ${this.cursor()}\nevent: ${topic}\ndata: {"topic":${JSON.stringify(topic)},${r.json.slice(1)}\n\n`);
+    for (const item of items) {
+      if (!(item instanceof DataPiece)) {
+        out.push(`event: ${String(item.type)}\ndata: ${JSON.stringify(item)}\n\n`);
+        continue;
+      }
+      const topic = item.topic;
+      let parts = this.positions.get(topic);
+      if (!parts) this.positions.set(topic, (parts = new Map()));
+      for (const r of item.records) {
+        parts.set(r.partition, r.offset + 1n);
+        out.push(
+          `id: ${this.cursor()}\nevent: ${topic}\ndata: {"topic":${JSON.stringify(topic)},${r.json.slice(1)}\n\n`,
+        );
+      }
     }
     this.write(out.join(''));
   }

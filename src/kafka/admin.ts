@@ -155,6 +155,11 @@ export class KafkaAdmin {
     if (topics.length) await this.admin.deleteTopics({ topics });
   }
 
+  /** Grows a topic to `count` partitions (Kafka cannot shrink one). */
+  async addPartitions(topic: string, count: number): Promise<void> {
+    await this.admin.createPartitions({ topicPartitions: [{ topic, count }] });
+  }
+
   async partitionCount(topic: string): Promise<number> {
     const { topics } = await untilMetadataSettles(() => this.admin.fetchTopicMetadata({ topics: [topic] }));
     return topics[0]?.partitions.length ?? 0;

@@ -3,10 +3,12 @@ import { toRecord } from './consumer.ts';
 import type { ConsumedRecord } from './types.ts';
 
 const RESTART_DELAY_MS = 5000;
+/** kafkajs' seek offset for the start of the log. */
+const EARLIEST = '-2';
 
 export interface ReaderOptions {
   topic: string;
-  /** Next offset to read on every partition. Partitions left out are not read. */
+  /** Next offset to read on every partition, or `earliest` (the first one still in the log). Partitions left out are not read. */
   start: ReadonlyMap<number, string>;
   /** Called with each fetched batch, in offset order per partition; a slow handler slows only this reader. */
   onBatch: (partition: number, records: ConsumedRecord[]) => Promise<void> | void;
@@ -41,7 +43,8 @@ export class TopicReader {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.healthy = true;
       this.lastError = undefined;
-      for (const [partition, offset] of this.positions) consumer.seek({ topic: opts.topic, partition, offset });
+      for (const [partition, offset] of this.positions)
+        consumer.seek({ topic: opts.topic, partition, offset: offset === 'earliest' ? EARLIEST : offset });
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.healthy = false;

@@ -172,6 +172,8 @@ export function neuroweaverRoutes(api: ApiInstance, nw: NeuroWeaver): void {
   api.post(
     '/neuroweaver/predict',
     {
+      // Changes nothing: open like the other reads, whatever tokens are configured.
+      config: { access: 'read' },
       // The schema only says "an object or an array": rows are checked against the model kind's own fields below, so errors name the exact field.
       schema: {
         summary: "Predict with the model's champion: one row or an array of rows",

@@ -13,6 +13,8 @@ export interface DataRecord {
 /** A WebSocket test client that keeps every message and can wait for one. */
 export class TestClient {
   readonly messages: Msg[] = [];
+  /** How many frames each message came in with (every server frame is a JSON array of messages). */
+  readonly frames: number[] = [];
   closed?: { code: number; reason: string };
   private waiters: (() => void)[] = [];
 
@@ -21,7 +23,11 @@ export class TestClient {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data) => {
-      this.messages.push(JSON.parse(data.toString()) as Msg);
+      const frame = JSON.parse(data.toString()) as Msg[];
+      if (!Array.isArray(frame))
+        throw new Error(`a server frame that is not an array: ${data.toString().slice(0, 200)}`);
+      this.messages.push(...frame);
+      this.frames.push(frame.length);
       this.wake();
     });
     ws.on('close', (code, reason) => {

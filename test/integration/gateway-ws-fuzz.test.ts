@@ -7,14 +7,11 @@
  * frame the protocol itself forbids closes that connection with the WebSocket close code for it;
  * the process stays up and serves the next client. No refused topic ever delivers a record.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type Runtime, startRuntime } from '../../src/app/index.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import { createGateway } from '../../src/gateway/index.ts';
 import { KafkaConnection } from '../../src/kafka/index.ts';
+import { gatewayForSuite } from '../helpers/gateway.ts';
 import { uniquePrefix } from '../helpers/kafka.ts';
-import { freePort } from '../helpers/process.ts';
 import { type Msg, TestClient } from '../helpers/ws.ts';
 
 const ERROR_CODES = new Set([
@@ -185,38 +182,14 @@ async function exchange(url: string, frames: string[], greetings = 1): Promise<{
 }
 
 describe('WebSocket gateway under bad input', () => {
-  let runtime: Runtime;
-  let base: string;
-  let ws: string;
   const prefix = uniquePrefix('wsfuzz');
-  beforeAll(async () => {
-    const { brokers, registryUrl } = inject('kafka');
-    const port = await freePort();
-    const config = loadConfig({
-      KAFKA_BROKERS: brokers.join(','),
-      SCHEMA_REGISTRY_URL: registryUrl,
-      KAFKA_TOPIC_PREFIX: prefix,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      COMPONENTS: 'gateway',
-      GATEWAY_TOPICS: 'anomalies,metrics.samples',
-    });
-    runtime = await startRuntime(config, { gateway: createGateway });
-    base = `http://127.0.0.1:${port}`;
-    ws = `ws://127.0.0.1:${port}/api/v2/ws`;
-  });
-  afterAll(async () => {
-    await runtime?.stop();
-    const { brokers, registryUrl } = inject('kafka');
-    const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix });
-    const admin = await kafka.admin();
-    await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(prefix))).catch(() => undefined);
-    await kafka.close();
-  });
+  const suite = gatewayForSuite({ GATEWAY_TOPICS: 'anomalies,metrics.samples' }, prefix);
+  const base = () => suite.app.base;
+  const wsUrl = () => `${suite.app.ws}/api/v2/ws`;
 
   const alive = async () => {
-    expect((await fetch(`${base}/health`)).status).toBe(200);
-    const c = await TestClient.open(ws);
+    expect((await fetch(`${base()}/health`)).status).toBe(200);
+    const c = await TestClient.open(wsUrl());
     c.send({ type: 'ping', id: 'alive' });
     await c.until((m) => m.messages.find((x) => x.type === 'pong' && x.id === 'alive'), 'pong');
     c.close();
@@ -224,7 +197,7 @@ describe('WebSocket gateway under bad input', () => {
 
   it('answers every fuzzed message of every type with one clear reply, and stays up', async () => {
     const frames = cases();
-    const replies = await exchange(ws, frames);
+    const replies = await exchange(wsUrl(), frames);
     expect(replies).toHaveLength(frames.length);
     const errors = replies.filter((r) => r.reply.type === 'error');
     for (const { frame, reply } of replies) {
@@ -248,35 +221,37 @@ describe('WebSocket gateway under bad input', () => {
       `${frames.length} frames: ${errors.length} errors (${[...new Set(errors.map((e) => e.reply.code))].join(', ')}), ${replies.length - errors.length} accepted`,
     );
     // The ecosystem feed's WebSocket reads the same client messages.
-    const eco = await exchange(ws.replace('/api/v2/ws', '/api/v2/ws/ecosystem'), frames.slice(0, 60), 5);
+    const eco = await exchange(wsUrl().replace('/api/v2/ws', '/api/v2/ws/ecosystem'), frames.slice(0, 60), 5);
     expect(eco.map((r) => r.reply.type)).toEqual(replies.slice(0, 60).map((r) => r.reply.type));
     await alive();
   }, 240_000);
 
   it('closes a connection that sends a frame too big, or a text frame that is not UTF-8, with the close code for it, and serves the next client', async () => {
-    const big = await TestClient.open(ws);
+    const big = await TestClient.open(wsUrl());
     big.send(JSON.stringify({ type: 'ping', id: 'x', pad: 'y'.repeat(70 * 1024) }));
     await big.until((c) => c.closed, 'the close');
     expect(big.closed!.code).toBe(1009);
 
-    const raw = new WebSocket(ws);
+    const raw = new WebSocket(wsUrl());
     await new Promise((r) => raw.once('open', r));
     const closed = new Promise<number>((r) => raw.once('close', (code) => r(code)));
     // A text frame whose bytes are not UTF-8.
     raw.send(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0xff, 0x22, 0x7d]), { binary: false });
     expect(await closed).toBe(1007);
 
-    const binary = await TestClient.open(ws);
+    const binary = await TestClient.open(wsUrl());
     binary.ws.send(Buffer.from('{"type":"ping"}'), { binary: true });
     expect(await binary.until((c) => c.of('error')[0], 'binary refusal')).toMatchObject({ code: 'binary_frame' });
     binary.close();
 
     // A bad start position on the ecosystem feed's URL is refused before the upgrade, with the reason.
-    const refused = await TestClient.open(`${ws}/ecosystem?from=${'9'.repeat(40)}`).catch(
+    const refused = await TestClient.open(`${wsUrl()}/ecosystem?from=${'9'.repeat(40)}`).catch(
       (e: { status?: number }) => e,
     );
     expect(refused).toMatchObject({ status: 400 });
-    const nowhere = await TestClient.open(ws.replace('/api/v2/ws', '/api/v2/wss')).catch((e: { status?: number }) => e);
+    const nowhere = await TestClient.open(wsUrl().replace('/api/v2/ws', '/api/v2/wss')).catch(
+      (e: { status?: number }) => e,
+    );
     expect(nowhere).toMatchObject({ status: 404 });
     await alive();
   });
@@ -324,9 +299,9 @@ describe('WebSocket gateway under bad input', () => {
       'metrics.samples.',
       '.metrics.samples',
     ];
-    const client = await TestClient.open(ws);
+    const client = await TestClient.open(wsUrl());
     const replies = await exchange(
-      ws,
+      wsUrl(),
       escapes.map((topic, i) => JSON.stringify({ type: 'subscribe', id: `x${i}`, topic, from: 'earliest' })),
     );
     for (const { frame, reply } of replies)

@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricSampleInput } from '../../schemas/types.ts';
-import { type Runtime, startRuntime } from '../../src/app/index.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import { createGateway } from '../../src/gateway/index.ts';
-import { KafkaConnection } from '../../src/kafka/index.ts';
-import { uniquePrefix } from '../helpers/kafka.ts';
-import { freePort } from '../helpers/process.ts';
-import { type DataRecord, TestClient } from '../helpers/ws.ts';
+import type { Runtime } from '../../src/app/index.ts';
+import { byPartition, dropTopics, gatewayForSuite, startGateway as startApp, subscribed } from '../helpers/gateway.ts';
+import { TestClient } from '../helpers/ws.ts';
 
 const sample = (service: string, i: number, at = Date.now()): MetricSampleInput => ({
   service,
@@ -17,48 +13,6 @@ const sample = (service: string, i: number, at = Date.now()): MetricSampleInput 
   error_rate: 0,
   request_count: i,
 });
-
-/** Offsets per partition must strictly increase and form the expected set: no gap, no duplicate. */
-function byPartition(records: DataRecord[]): Map<number, bigint[]> {
-  const out = new Map<number, bigint[]>();
-  for (const r of records) {
-    const list = out.get(r.partition) ?? [];
-    list.push(BigInt(r.offset));
-    out.set(r.partition, list);
-  }
-  return out;
-}
-
-async function startApp(
-  env: Record<string, string> = {},
-  prefix = uniquePrefix('gw'),
-): Promise<{ runtime: Runtime; base: string; ws: string }> {
-  const { brokers, registryUrl } = inject('kafka');
-  const port = await freePort();
-  const config = loadConfig({
-    KAFKA_BROKERS: brokers.join(','),
-    SCHEMA_REGISTRY_URL: registryUrl,
-    KAFKA_TOPIC_PREFIX: prefix,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    COMPONENTS: 'gateway',
-    ...env,
-  });
-  const runtime = await startRuntime(config, { gateway: createGateway });
-  return { runtime, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
-}
-
-/** Deletes a runtime's topics through a connection of its own (the runtime may be stopped already). */
-async function dropTopics(runtime: Runtime): Promise<void> {
-  const { brokers, registryUrl } = inject('kafka');
-  const prefix = runtime.kafka.catalog.prefix;
-  const kafka = new KafkaConnection({ brokers, registryUrl, topicPrefix: prefix });
-  const admin = await kafka.admin();
-  await admin.deleteTopics((await admin.listTopics()).filter((t) => t.startsWith(prefix)));
-  await kafka.close();
-}
-
-const subscribed = (id: string) => (c: TestClient) => c.messages.find((m) => m.type === 'subscribed' && m.id === id);
 
 /**
  * Two clients on one topic; the slow one stops reading its socket. Records of ~25 KB are produced in
@@ -91,21 +45,14 @@ async function flood(app: { runtime: Runtime; ws: string }, headers: Record<stri
 }
 
 describe('the WebSocket gateway', () => {
-  let app: Awaited<ReturnType<typeof startApp>>;
-  beforeAll(async () => {
-    app = await startApp({ GATEWAY_CLIENT_BUFFER: '200', GATEWAY_HEARTBEAT_MS: '600000' });
-  });
-  afterAll(async () => {
-    await app.runtime.stop();
-    await dropTopics(app.runtime);
-  });
+  const suite = gatewayForSuite({ GATEWAY_CLIENT_BUFFER: '200', GATEWAY_HEARTBEAT_MS: '600000' });
 
   it('delivers what a producer wrote, decoded, with topic, partition, offset and timestamp', async () => {
-    const client = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const client = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     await client.until((c) => c.of('welcome')[0], 'welcome');
     client.send({ type: 'subscribe', id: 'm', topic: 'metrics.samples' });
     await client.until(subscribed('m'), 'subscribed');
-    const producer = await app.runtime.kafka.producer();
+    const producer = await suite.app.runtime.kafka.producer();
     const at = Date.now();
     const sent = await producer.send('metrics.samples', [
       { key: 'checkout', value: sample('checkout', 7, at), timestamp: at },
@@ -122,7 +69,7 @@ describe('the WebSocket gateway', () => {
 
   it('replays from a timestamp, older records first, then goes live with no gap and no duplicate', async () => {
     // training.events is used by no earlier test, so record timestamps grow with offsets on every partition.
-    const producer = await app.runtime.kafka.producer();
+    const producer = await suite.app.runtime.kafka.producer();
     const base = Date.now() - 60_000;
     const epoch = (n: number, at?: number) => ({
       key: `job-${n % 12}`,
@@ -134,7 +81,7 @@ describe('the WebSocket gateway', () => {
       'training.events',
       Array.from({ length: 60 }, (_, n) => epoch(n, base + n * 100)),
     );
-    const client = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const client = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     client.send({ type: 'subscribe', id: 'r', topic: 'training.events', from: { timestamp: base + 20 * 100 } });
     const ack = await client.until(subscribed('r'), 'subscribed');
     expect((ack.partitions as { live: boolean }[]).some((p) => !p.live)).toBe(true);
@@ -166,8 +113,8 @@ describe('the WebSocket gateway', () => {
   });
 
   it('resumes after a reconnect from the last offsets seen, missing nothing', async () => {
-    const producer = await app.runtime.kafka.producer();
-    const first = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const producer = await suite.app.runtime.kafka.producer();
+    const first = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     first.send({ type: 'subscribe', id: 'a', topic: 'anomalies' });
     const ack = await first.until(subscribed('a'), 'subscribed');
     const next = new Map(
@@ -198,7 +145,7 @@ describe('the WebSocket gateway', () => {
       'anomalies',
       Array.from({ length: 10 }, (_, n) => anomaly(10 + n)),
     );
-    const second = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const second = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     second.send({
       type: 'subscribe',
       id: 'a',
@@ -222,7 +169,7 @@ describe('the WebSocket gateway', () => {
   });
 
   it('filters by key and by a field value', async () => {
-    const client = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const client = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     client.send({ type: 'subscribe', id: 'k', topic: 'metrics.samples', filter: { key: 'only-me' } });
     client.send({
       type: 'subscribe',
@@ -232,7 +179,7 @@ describe('the WebSocket gateway', () => {
     });
     await client.until(subscribed('k'), 'subscribed k');
     await client.until(subscribed('f'), 'subscribed f');
-    const producer = await app.runtime.kafka.producer();
+    const producer = await suite.app.runtime.kafka.producer();
     await producer.send('metrics.samples', [
       { key: 'only-me', value: sample('only-me', 1) },
       { key: 'svc-b', value: sample('svc-b', 3) },
@@ -254,7 +201,7 @@ describe('the WebSocket gateway', () => {
   });
 
   it('answers every malformed message with an error naming the problem, and stays up', async () => {
-    const client = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const client = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     const bad: [unknown, string, string?][] = [
       ['not json', 'invalid_json'],
       ['[1,2]', 'invalid_message'],
@@ -300,14 +247,14 @@ describe('the WebSocket gateway', () => {
   });
 
   it('keeps clients inside the allow-list', async () => {
-    const client = await TestClient.open(`${app.ws}/api/v2/ws`);
-    const prefix = app.runtime.kafka.catalog.prefix;
+    const client = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
+    const prefix = suite.app.runtime.kafka.catalog.prefix;
     const attempts = [
-      'deadletter',
+      'detector.state',
       'messages.high',
       `${prefix}deadletter`,
       `${prefix}anomalies`,
-      '../deadletter',
+      '../detector.state',
       'anomalies ',
       '*',
       '__consumer_offsets',
@@ -328,7 +275,7 @@ describe('the WebSocket gateway', () => {
   });
 
   it('tells a slow client how many records it lost while a fast one gets them all (drop policy)', async () => {
-    const { fast, slow, total } = await flood(app);
+    const { fast, slow, total } = await flood(suite.app);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     const lagged = await slow.until((c) => c.of('lagged')[0], 'a lagged notice');
     expect(lagged.dropped as number).toBeGreaterThan(0);
@@ -347,11 +294,11 @@ describe('the WebSocket gateway', () => {
   }, 120_000);
 
   it('mirrors the ecosystem feed over WebSocket and Server-Sent Events, and SSE resumes from Last-Event-ID', async () => {
-    const ws = await TestClient.open(`${app.ws}/api/v2/ws/ecosystem`);
+    const ws = await TestClient.open(`${suite.app.ws}/api/v2/ws/ecosystem`);
     await ws.until((c) => c.of('subscribed').length === 4, 'four feeds');
-    const sse = await openSse(`${app.base}/api/v2/ecosystem/live`);
+    const sse = await openSse(`${suite.app.base}/api/v2/ecosystem/live`);
     await sse.until((events) => events.filter((e) => e.event === 'subscribed').length === 4, 'four SSE feeds');
-    const producer = await app.runtime.kafka.producer();
+    const producer = await suite.app.runtime.kafka.producer();
     const now = Date.now();
     await producer.send('ecosystem.events', [
       {
@@ -431,7 +378,7 @@ describe('the WebSocket gateway', () => {
         },
       },
     ]);
-    const resumed = await openSse(`${app.base}/api/v2/ecosystem/live`, { 'last-event-id': lastId });
+    const resumed = await openSse(`${suite.app.base}/api/v2/ecosystem/live`, { 'last-event-id': lastId });
     const got = await resumed.until((ev) => ev.find((e) => e.event === 'anomalies'), 'the missed anomaly');
     expect((JSON.parse(got.data) as { value: { id: string } }).value.id).toBe('inc-f');
     expect(resumed.events.filter((e) => topics.includes(e.event))).toHaveLength(1);
@@ -440,7 +387,7 @@ describe('the WebSocket gateway', () => {
   });
 
   it('computes delivery performance per route and endpoint from delivery.outcomes', async () => {
-    const producer = await app.runtime.kafka.producer();
+    const producer = await suite.app.runtime.kafka.producer();
     const now = Date.now();
     const outcome = (i: number, endpoint: string, status: 'DELIVERED' | 'FAILED' | 'TIMEOUT', latencyMs: number) => ({
       key: endpoint,
@@ -486,7 +433,7 @@ describe('the WebSocket gateway', () => {
       | undefined;
     for (let i = 0; i < 120 && body?.windows[0]?.total.attempts !== 120; i++) {
       if (i) await new Promise((r) => setTimeout(r, 250));
-      body = (await (await fetch(`${app.base}/api/v2/analytics/performance?window=5m`)).json()) as typeof body;
+      body = (await (await fetch(`${suite.app.base}/api/v2/analytics/performance?window=5m`)).json()) as typeof body;
     }
     const w = body!.windows[0]!;
     expect(w.window).toBe('5m');
@@ -500,13 +447,13 @@ describe('the WebSocket gateway', () => {
     expect(eu.latencyMs.p50).toBeLessThanOrEqual(49 * 1.05);
     expect(eu.latencyMs.max).toBe(99);
     expect(route.endpoints.find((e) => e.endpoint === 'us')!.latencyMs.p99).toBe(200);
-    const bad = await fetch(`${app.base}/api/v2/analytics/performance?window=2d`);
+    const bad = await fetch(`${suite.app.base}/api/v2/analytics/performance?window=2d`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { field: string }).field).toBe('querystring.window');
   });
 
   it('reports components, breakers and gateway clients on the ecosystem status', async () => {
-    const producer = await app.runtime.kafka.producer();
+    const producer = await suite.app.runtime.kafka.producer();
     await producer.send('ecosystem.events', [
       {
         key: 'detect',
@@ -530,13 +477,13 @@ describe('the WebSocket gateway', () => {
       | undefined;
     for (let i = 0; i < 120 && !body?.components.some((c) => c.name === 'detect'); i++) {
       if (i) await new Promise((r) => setTimeout(r, 250));
-      body = (await (await fetch(`${app.base}/api/v2/ecosystem/status`)).json()) as typeof body;
+      body = (await (await fetch(`${suite.app.base}/api/v2/ecosystem/status`)).json()) as typeof body;
     }
     expect(body!.components.find((c) => c.name === 'gateway')).toMatchObject({ local: true, status: 'ok' });
     expect(body!.components.find((c) => c.name === 'detect')).toMatchObject({ local: false, status: 'ok' });
     expect(body!.breakers.find((b) => b.subject === 'orders/eu')).toMatchObject({ state: 'OPEN' });
     expect(body!.gateway.topics).toContain('metrics.samples');
-    const legacy = (await (await fetch(`${app.base}/ai-ecosystem/status`)).json()) as typeof body;
+    const legacy = (await (await fetch(`${suite.app.base}/ai-ecosystem/status`)).json()) as typeof body;
     expect(legacy!.components.map((c) => c.name)).toContain('gateway');
   });
 });
@@ -605,25 +552,21 @@ describe('the gateway with API_TOKEN and the disconnect policy', () => {
 });
 
 describe('gateway heartbeats', () => {
-  let app: Awaited<ReturnType<typeof startApp>>;
-  beforeAll(async () => {
-    app = await startApp({ GATEWAY_HEARTBEAT_MS: '1000' });
-  });
-  afterAll(async () => {
-    await app.runtime.stop();
-    await dropTopics(app.runtime);
-  });
+  const suite = gatewayForSuite({ GATEWAY_HEARTBEAT_MS: '1000' });
 
   it('drops a peer that stops answering pings, and keeps one that answers', async () => {
-    const alive = await TestClient.open(`${app.ws}/api/v2/ws`);
-    const dead = await TestClient.open(`${app.ws}/api/v2/ws`);
+    const alive = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
+    const dead = await TestClient.open(`${suite.app.ws}/api/v2/ws`);
     await alive.until((c) => c.of('welcome')[0], 'welcome');
     await dead.until((c) => c.of('welcome')[0], 'welcome');
     // A peer that reads nothing cannot answer a ping: to the server it is gone.
     (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const clients = async () =>
-      ((await (await fetch(`${app.base}/api/v2/ecosystem/status`)).json()) as { gateway: { websocketClients: number } })
-        .gateway.websocketClients;
+      (
+        (await (await fetch(`${suite.app.base}/api/v2/ecosystem/status`)).json()) as {
+          gateway: { websocketClients: number };
+        }
+      ).gateway.websocketClients;
     expect(await clients()).toBe(2);
     for (let i = 0; i < 120 && (await clients()) > 1; i++) await new Promise((r) => setTimeout(r, 250));
     expect(await clients()).toBe(1);
@@ -633,14 +576,14 @@ describe('gateway heartbeats', () => {
     alive.send({ type: 'ping', id: 'after' });
     await alive.until((c) => c.messages.find((m) => m.type === 'pong' && m.id === 'after'), 'pong');
     expect(alive.closed).toBeUndefined();
-    const metrics = await (await fetch(`${app.base}/metrics`)).text();
+    const metrics = await (await fetch(`${suite.app.base}/metrics`)).text();
     expect(metrics).toMatch(/automatrix_gateway_dead_peers_total [1-9]/);
     expect(metrics).toContain('automatrix_gateway_clients{transport="websocket"} 1');
     alive.close();
   });
 
   it('documents every gateway endpoint in the OpenAPI description, with examples', async () => {
-    const spec = (await (await fetch(`${app.base}/docs/json`)).json()) as {
+    const spec = (await (await fetch(`${suite.app.base}/docs/json`)).json()) as {
       paths: Record<
         string,
         Record<

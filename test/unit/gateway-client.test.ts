@@ -1,63 +1,120 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSE_TOO_SLOW, Client, type DataItem, type Sink } from '../../src/gateway/client.ts';
+import { CLOSE_TOO_SLOW, Client, type ClientLimits, type Sink } from '../../src/gateway/client.ts';
+import { FrameClock, type FrameItem } from '../../src/gateway/frames.ts';
 import type { Subscription } from '../../src/gateway/hub.ts';
-import type { PreparedBatch, PreparedRecord } from '../../src/gateway/records.ts';
+import { cutPieces, DataPiece, type PreparedRecord } from '../../src/gateway/records.ts';
 import { logger } from '../../src/log/index.ts';
 
-/** A socket that takes everything until it is "full", then holds it until drained. */
+/** A socket that takes everything until it is "full", then holds it until drained; keeps each frame as parsed JSON. */
 class FakeSink implements Sink {
   readonly kind = 'ws';
-  held = 0;
   full = false;
-  readonly out: (Record<string, unknown> | { records: string[] })[] = [];
+  readonly frames: Record<string, unknown>[][] = [];
   closed?: { code: number; reason: string };
+  private readonly clock: FrameClock;
+  constructor(clock: FrameClock) {
+    this.clock = clock;
+  }
   buffered(): number {
     return this.full ? 1 << 30 : 0;
   }
-  sendControl(message: Record<string, unknown>): void {
-    this.out.push(message);
-  }
-  sendData(item: DataItem): void {
-    this.out.push({ records: item.records.map((r) => `${r.partition}/${r.offset}`) });
+  send(items: readonly FrameItem[]): void {
+    this.frames.push(JSON.parse(this.clock.frame(items).toString()) as Record<string, unknown>[]);
   }
   close(code: number, reason: string): void {
     this.closed = { code, reason };
   }
+  /** Every message of every frame, records as "partition/offset". */
+  get out(): (Record<string, unknown> | { records: string[] })[] {
+    return this.frames
+      .flat()
+      .map((m) =>
+        m.type === 'data'
+          ? { records: (m.records as { partition: number; offset: string }[]).map((r) => `${r.partition}/${r.offset}`) }
+          : m,
+      );
+  }
 }
 
 const sub = { id: 's1' } as Subscription;
-function batch(partition: number, from: number, n: number): { batch: PreparedBatch; records: PreparedRecord[] } {
-  const records = Array.from({ length: n }, (_, i) => ({
+function records(partition: number, from: number, n: number): PreparedRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
     partition,
     offset: BigInt(from + i),
     timestamp: 0,
     key: null,
     value: {},
-    json: '{}',
+    json: `{"partition":${partition},"offset":"${from + i}"}`,
   }));
-  return { batch: { topic: 't', partition, records, end: BigInt(from + n), frames: new Map() }, records };
 }
+const piece = (partition: number, from: number, n: number) =>
+  new DataPiece('s1', 't', records(partition, from, n), 30 * n);
 
 const log = logger('test');
 
+function setup(limits: Partial<ClientLimits> = {}, maxBytes = 1 << 20) {
+  const clock = new FrameClock({ tickMs: 1000, maxBytes });
+  const sink = new FakeSink(clock);
+  const client = new Client(sink, { buffer: 10, policy: 'drop', maxSubscriptions: 5, ...limits }, clock, log, 'test');
+  return { clock, sink, client };
+}
+
+describe('frames', () => {
+  it('sends everything that arrived for a client between two ticks as one frame, controls and data in order', () => {
+    const { clock, sink, client } = setup({ buffer: 100 });
+    client.notify({ type: 'subscribed', id: 's1' });
+    client.deliver(sub, [piece(0, 0, 3)]);
+    client.deliver(sub, [piece(1, 0, 2)]);
+    client.notify({ type: 'caught_up', id: 's1' });
+    expect(sink.frames).toHaveLength(0);
+    clock.tick();
+    expect(sink.frames).toHaveLength(1);
+    expect(sink.out).toEqual([
+      { type: 'subscribed', id: 's1' },
+      { records: ['0/0', '0/1', '0/2'] },
+      { records: ['1/0', '1/1'] },
+      { type: 'caught_up', id: 's1' },
+    ]);
+    clock.tick();
+    expect(sink.frames).toHaveLength(1);
+  });
+
+  it('shares one buffer between clients that get the same records', () => {
+    const clock = new FrameClock({ tickMs: 1000, maxBytes: 1 << 20 });
+    const p = piece(0, 0, 2);
+    const q = piece(1, 5, 2);
+    expect(clock.frame([p])).toBe(clock.frame([p]));
+    expect(clock.frame([p, q])).toBe(clock.frame([p, q]));
+    expect(JSON.parse(clock.frame([p, q]).toString())).toHaveLength(2);
+  });
+
+  it('writes before the tick once the byte cap is reached, and cuts big batches near the cap', () => {
+    const { sink, client } = setup({ buffer: 10_000 }, 2000);
+    const recs = records(0, 0, 500);
+    const pieces = cutPieces('s1', 't', recs, 2000);
+    expect(pieces.length).toBeGreaterThan(5);
+    for (const p of pieces) expect(p.bytes).toBeLessThanOrEqual(2000);
+    expect(pieces.flatMap((p) => p.records)).toEqual(recs);
+    client.deliver(sub, pieces);
+    expect(sink.frames.length).toBe(pieces.length);
+    expect(sink.out.flatMap((m) => (m as { records: string[] }).records)).toHaveLength(500);
+  });
+});
+
 describe('a gateway client under backpressure', () => {
-  it('writes straight through while the socket keeps up', () => {
-    const sink = new FakeSink();
-    const client = new Client(sink, { buffer: 10, policy: 'drop', maxSubscriptions: 5 }, log, 'test');
-    const b = batch(0, 0, 5);
-    client.deliver(sub, b.batch, b.records, 'k');
+  it('writes at the tick while the socket keeps up', () => {
+    const { clock, sink, client } = setup();
+    client.deliver(sub, [piece(0, 0, 5)]);
+    expect(client.pendingRecords).toBe(5);
+    clock.tick();
     expect(sink.out).toEqual([{ records: ['0/0', '0/1', '0/2', '0/3', '0/4'] }]);
     expect(client.pendingRecords).toBe(0);
   });
 
   it('drops the oldest records past its buffer, then says how many and from where before the rest', () => {
-    const sink = new FakeSink();
-    const client = new Client(sink, { buffer: 10, policy: 'drop', maxSubscriptions: 5 }, log, 'test');
+    const { sink, client } = setup();
     sink.full = true;
-    for (let i = 0; i < 6; i++) {
-      const b = batch(i % 2, i * 4, 4);
-      client.deliver(sub, b.batch, b.records, `k${i}`);
-    }
+    for (let i = 0; i < 6; i++) client.deliver(sub, [piece(i % 2, i * 4, 4)]);
     expect(client.pendingRecords).toBeLessThanOrEqual(10);
     expect(sink.out).toEqual([]);
     sink.full = false;
@@ -75,38 +132,29 @@ describe('a gateway client under backpressure', () => {
   });
 
   it('closes with 4008 under the disconnect policy', () => {
-    const sink = new FakeSink();
-    const client = new Client(sink, { buffer: 10, policy: 'disconnect', maxSubscriptions: 5 }, log, 'test');
+    const { sink, client } = setup({ policy: 'disconnect' });
     sink.full = true;
-    for (let i = 0; i < 3; i++) {
-      const b = batch(0, i * 5, 5);
-      client.deliver(sub, b.batch, b.records, `k${i}`);
-    }
+    for (let i = 0; i < 3; i++) client.deliver(sub, [piece(0, i * 5, 5)]);
     expect(sink.closed?.code).toBe(CLOSE_TOO_SLOW);
     expect(client.closed).toBe(true);
     expect(client.pendingRecords).toBe(0);
   });
 
   it('keeps control messages in order behind queued records, and never drops them', () => {
-    const sink = new FakeSink();
-    const client = new Client(sink, { buffer: 10, policy: 'drop', maxSubscriptions: 5 }, log, 'test');
+    const { sink, client } = setup();
     sink.full = true;
-    const b = batch(0, 0, 8);
-    client.deliver(sub, b.batch, b.records, 'k');
+    client.deliver(sub, [piece(0, 0, 8)]);
     client.notify({ type: 'caught_up', id: 's1' });
-    const c = batch(0, 8, 8);
-    client.deliver(sub, c.batch, c.records, 'k2');
+    client.deliver(sub, [piece(0, 8, 8)]);
     sink.full = false;
     client.flush();
     expect(sink.out.map((m) => ('type' in m ? m.type : 'data'))).toEqual(['lagged', 'caught_up', 'data']);
   });
 
   it('lets a replay wait for room instead of dropping', async () => {
-    const sink = new FakeSink();
-    const client = new Client(sink, { buffer: 10, policy: 'drop', maxSubscriptions: 5 }, log, 'test');
+    const { sink, client } = setup();
     sink.full = true;
-    const b = batch(0, 0, 8);
-    client.deliver(sub, b.batch, b.records, 'k');
+    client.deliver(sub, [piece(0, 0, 8)]);
     let ready = false;
     const waiting = client.room().then(() => (ready = true));
     await Promise.resolve();

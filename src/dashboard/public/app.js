@@ -713,8 +713,11 @@
         ws.send(JSON.stringify({ type: 'subscribe', id: s.id, topic: s.topic, from }));
       }
     };
+    // Each frame is a JSON array of messages (docs/gateway.md).
     ws.onmessage = (ev) => {
-      const msg = JSON.parse(ev.data);
+      for (const msg of JSON.parse(ev.data)) onMessage(msg);
+    };
+    const onMessage = (msg) => {
       if (msg.type === 'data') {
         const sub = SUBS.find((s) => s.id === msg.sub);
         const pos = (positions[msg.sub] ||= {});
@@ -723,7 +726,7 @@
           if (sub && (r.value !== null || sub.id === 'models')) sub.on(r.value, r.key);
         }
         scheduleRender();
-      } else if (msg.type === 'subscribed') {
+      } else if (msg.type === 'subscribed' || msg.type === 'partitions_added') {
         const pos = (positions[msg.id] ||= {});
         for (const p of msg.partitions) if (pos[p.partition] === undefined) pos[p.partition] = p.start;
       } else if (msg.type === 'lagged') {
@@ -739,7 +742,7 @@
         scheduleRender();
       } else if (msg.type === 'error') {
         console.warn('gateway:', msg);
-        if (msg.code === 'topic_not_allowed' || msg.code === 'topic_unavailable')
+        if (['topic_not_allowed', 'topic_not_permitted', 'topic_unavailable'].includes(msg.code))
           onEvent({
             component: 'dashboard',
             kind: 'feed',
