@@ -127,6 +127,7 @@ export class RelayCore implements Component {
         exploration: c.RELAY_EXPLORATION,
         shedThreshold: c.RELAY_SHED_THRESHOLD,
         httpConnections: c.RELAY_HTTP_CONNECTIONS,
+        noEndpointMaxWaitMs: c.RELAY_NO_ENDPOINT_MAX_WAIT_MS,
       },
       ctx.log,
       publish,
@@ -203,12 +204,15 @@ export class RelayCore implements Component {
     if (!this.store.all().length)
       return { status: 'ok', detail: 'no routes yet (ROUTES_FILE or POST /api/v2/relaycore/routes)' };
     const now = Date.now();
+    const paused = this.engine.outages.active().map((name) => {
+      const o = this.engine.outages.status(name)!;
+      return `route ${name} paused for ${Math.round((now - o.since) / 1000)} s (no endpoint available; ${o.waiting} messages waiting, dead-lettered after ${Math.round(this.ctx.config.RELAY_NO_ENDPOINT_MAX_WAIT_MS / 1000)} s)`;
+    });
     const down = [...this.engine.routes.values()]
-      .filter((rt) => !rt.endpoints.some((e) => e.available(now)))
+      .filter((rt) => !rt.endpoints.some((e) => e.available(now)) && !this.engine.outages.status(rt.route.name))
       .map((rt) => rt.route.name);
-    return down.length
-      ? { status: 'degraded', detail: `no endpoint available on ${down.join(', ')}` }
-      : { status: 'ok' };
+    if (down.length) paused.push(`no endpoint available on ${down.join(', ')}`);
+    return paused.length ? { status: 'degraded', detail: paused.join('; ') } : { status: 'ok' };
   }
 
   routes(api: ApiInstance): void {
@@ -345,6 +349,7 @@ export class RelayCore implements Component {
         capacity: this.engine.window.capacity,
         inUse: this.engine.window.inUse(),
         waiting: this.engine.window.waiting(),
+        pausedPartitions: this.engine.windowStatus().pausedPartitions,
       },
       counters: { ...this.engine.counters },
       model: {
@@ -357,7 +362,15 @@ export class RelayCore implements Component {
         error: this.model.error ?? this.follower?.failure() ?? null,
       },
       lag: { high: high!, normal: normal!, low: low! },
-      routes: this.store.all().map((route) => routeStatus(route, this.engine.routes.get(route.name), now)),
+      routes: this.store.all().map((route) => {
+        const outage = this.engine.outages.status(route.name);
+        return routeStatus(
+          route,
+          this.engine.routes.get(route.name),
+          now,
+          outage && { ...outage, maxWaitMs: this.ctx.config.RELAY_NO_ENDPOINT_MAX_WAIT_MS },
+        );
+      }),
       recentActions: [...this.actions.recent],
     };
   }

@@ -82,6 +82,22 @@ const EndpointStatus = Type.Object({
   score: Score,
 });
 
+const Outage = Type.Object(
+  {
+    since: Type.Number({ description: 'When the route ran out of available endpoints (epoch ms).' }),
+    waiting: Type.Integer({ description: 'Messages waiting for an endpoint now (their partitions are paused).' }),
+    waited: Type.Integer({ description: 'Messages that waited in this outage so far.' }),
+    expired: Type.Integer({
+      description: 'Of those, dead-lettered as no_endpoint after RELAY_NO_ENDPOINT_MAX_WAIT_MS.',
+    }),
+    maxWaitMs: Type.Integer({ description: 'RELAY_NO_ENDPOINT_MAX_WAIT_MS.' }),
+  },
+  {
+    description:
+      'Set while no endpoint of the route is available: its messages wait (and their partitions pause) until a breaker probe succeeds.',
+  },
+);
+
 const RouteStatus = Type.Object({
   name: Type.String(),
   policy: Type.String(),
@@ -92,6 +108,7 @@ const RouteStatus = Type.Object({
   decisionUs: Nullable(
     Type.Number({ description: 'Mean cost of a routing decision (µs), batched inference included.' }),
   ),
+  outage: Nullable(Outage),
   endpoints: Type.Array(EndpointStatus),
 });
 
@@ -112,7 +129,14 @@ export const RelayStatus = Type.Object(
       granted: PerTier(Type.Integer()),
     }),
     uncommitted: Type.Object(
-      { capacity: Type.Integer(), inUse: Type.Integer(), waiting: Type.Integer() },
+      {
+        capacity: Type.Integer(),
+        inUse: Type.Integer(),
+        waiting: Type.Integer(),
+        pausedPartitions: Type.Array(Type.Object({ topic: Type.String(), partition: Type.Integer() }), {
+          description: 'Partitions not fetched while some of their messages wait for a route without endpoints.',
+        }),
+      },
       {
         description:
           'Records taken from Kafka and not yet committed (RELAY_MAX_UNCOMMITTED), and handlers waiting for room',
@@ -223,8 +247,13 @@ type RouteStatusBody = Static<typeof RouteStatus>;
 
 const finiteOrNull = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
 
-/** A route as the status shows it: definition, decision cost, and per endpoint state, statistics and the policy's score. */
-export function routeStatus(route: Route, rt: RouteRuntime | undefined, now: number): RouteStatusBody {
+/** A route as the status shows it: definition, decision cost, outage, and per endpoint state, statistics and the policy's score. */
+export function routeStatus(
+  route: Route,
+  rt: RouteRuntime | undefined,
+  now: number,
+  outage: Static<typeof Outage> | null,
+): RouteStatusBody {
   const endpoints = rt?.endpoints ?? [];
   return {
     name: route.name,
@@ -234,6 +263,7 @@ export function routeStatus(route: Route, rt: RouteRuntime | undefined, now: num
     updatedAt: route.updatedAt,
     decisions: rt?.decisions ?? 0,
     decisionUs: rt?.decisions ? Math.round((rt.decisionMs / rt.decisions) * 1000 * 100) / 100 : null,
+    outage,
     endpoints: endpoints.map((e) => {
       const score = rt!.policy.score(e, endpoints, now);
       return {
