@@ -204,7 +204,7 @@ export class EndpointRuntime {
   async attempt(req: DeliveryRequest): Promise<AttemptOutcome> {
     const started = performance.now();
     const now = Date.now();
-    this.stats.started(now);
+    const concurrent = this.stats.started(now);
     let outcome: AttemptOutcome;
     try {
       const res = await this.breaker.fire(req);
@@ -225,7 +225,7 @@ export class EndpointRuntime {
     }
     const result: AttemptResult =
       outcome.status === 'DELIVERED' ? 'ok' : outcome.status === 'TIMEOUT' ? 'timeout' : 'failed';
-    this.stats.finished(result, outcome.latencyMs, Date.now());
+    this.stats.finished(result, outcome.latencyMs, Date.now(), concurrent);
     this.checkSlowCalls(outcome.latencyMs);
     return outcome;
   }

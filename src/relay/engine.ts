@@ -27,7 +27,7 @@ import {
   type Senders,
 } from './endpoint.ts';
 import { WeightedGate } from './gate.ts';
-import { featureRecord } from './learned/features.ts';
+import { FEATURE_VERSION, featureValues } from './learned/features.ts';
 import { LearnedPolicy, type RoutingScorer } from './learned/policy.ts';
 import { RouteOutages } from './outage.ts';
 import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.ts';
@@ -56,6 +56,8 @@ interface Pending extends RoutedMessage {
   message: RelayMessage;
   route: string;
   request: DeliveryRequest;
+  /** It waits (or waited) for its route to have an endpoint: its partition is paused until it is done. */
+  holding: boolean;
 }
 
 export interface RouteRuntime {
@@ -103,7 +105,8 @@ export class RelayEngine {
   private readonly deadLetters: Coalescer<{ messageId: string | null; value: DeadLetterInput }>;
   private scorer: RoutingScorer | null = null;
   private readonly fallbackPolicy = new P2cPeakEwma();
-  readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0 };
+  /** `outcomes`: DeliveryOutcome records the broker acknowledged (one per attempt, once written). */
+  readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0, outcomes: 0 };
 
   private readonly kafka: KafkaConnection;
   private readonly options: EngineOptions;
@@ -122,10 +125,15 @@ export class RelayEngine {
     this.deliveryProducer.catch(() => undefined);
     this.senders = { http: new HttpSender(options.httpConnections), kafka: new KafkaSender(this.deliveryProducer) };
     this.outcomes = new Coalescer(async (items) => {
-      await (await kafka.producer()).send(
-        'delivery.outcomes',
-        items.map((i) => ({ key: i.key, value: i.value, headers: { 'message-id': i.messageId } })),
-      );
+      try {
+        await (await kafka.producer()).send(
+          'delivery.outcomes',
+          items.map((i) => ({ key: i.key, value: i.value, headers: { 'message-id': i.messageId } })),
+        );
+        this.counters.outcomes += items.length;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, records: items.length }, 'could not write delivery outcomes');
+      }
     }, 5000);
     this.deadLetters = new Coalescer(async (items) => {
       await (await kafka.producer()).send(
@@ -385,7 +393,7 @@ export class RelayEngine {
     if (!records.length) return;
     this.counters.consumed += records.length;
     const items: Item[] = [];
-    for (const record of records) items.push(await this.decode(tier, record));
+    for (const record of records) items.push(this.decodeNow(tier, record) ?? (await this.decode(tier, record)));
     this.prepare(items.filter((i): i is Pending => 'message' in i));
     for (let i = 0; i < records.length; i++) {
       if (!this.window.tryAcquire(tier) && !(await this.admit(tier, batch, w))) return;
@@ -394,7 +402,7 @@ export class RelayEngine {
         return;
       }
       const { entry, runnable } = w.take(records[i]!, items[i]!);
-      if (runnable) this.run(w, entry);
+      if (runnable) void this.run(w, entry);
     }
   }
 
@@ -415,21 +423,14 @@ export class RelayEngine {
     }
   }
 
-  /** Completes one record (delivered or dead-lettered), then starts the next record of its key. */
-  private run(w: PartitionWindow<Item>, entry: WindowEntry<Item>): void {
+  /**
+   * Completes one record (delivered or dead-lettered), then starts the next record of its key. A record
+   * left unfinished (consumption stopped, the partition went elsewhere) stays uncommitted.
+   */
+  private async run(w: PartitionWindow<Item>, entry: WindowEntry<Item>): Promise<void> {
     this.active++;
-    void this.complete(w, entry).then((done) => {
-      this.active--;
-      const next = done ? w.complete(entry) : null;
-      if (next) this.run(w, next);
-      if (this.active === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    });
-  }
-
-  /** True once the record is delivered or dead-lettered; false if consumption stopped or the partition went elsewhere. */
-  private async complete(w: PartitionWindow<Item>, entry: WindowEntry<Item>): Promise<boolean> {
-    for (;;) {
-      if (this.stopping || w.abandoned) return false;
+    let done = false;
+    while (!done && !this.stopping && !w.abandoned) {
       try {
         const item = entry.item;
         if ('message' in item) await this.deliver(item, w);
@@ -438,14 +439,18 @@ export class RelayEngine {
           const p = await this.decodeRetrying(w, entry.record);
           if (p) await this.deliver(p, w);
         }
-        return true;
+        done = true;
       } catch (err) {
-        if (err instanceof Stopping) return false;
+        if (err instanceof Stopping) break;
         // A dead letter that could not be written (the broker away): try the record again.
         this.log.error({ offset: entry.record.offset, err: (err as Error).message }, 'record failed; trying again');
         await sleep(1000);
       }
     }
+    this.active--;
+    const next = done ? w.complete(entry) : null;
+    if (next) void this.run(w, next);
+    if (this.active === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private idle(): Promise<void> {
@@ -492,9 +497,22 @@ export class RelayEngine {
       const { value } = await this.kafka.serde.decode(`messages.${tier}`, record.value);
       return this.pendingOf(tier, record, value as RelayMessage);
     } catch (err) {
-      if (err instanceof DecodeError && err.retriable) return { tier, failure: null };
-      return { tier, failure: err };
+      return this.undecoded(tier, err);
     }
+  }
+
+  /** The decode when no registry lookup is needed (the usual case), else null. */
+  private decodeNow(tier: Tier, record: ConsumedRecord): Item | null {
+    try {
+      const decoded = this.kafka.serde.decodeNow(`messages.${tier}`, record.value);
+      return decoded && this.pendingOf(tier, record, decoded.value as RelayMessage);
+    } catch (err) {
+      return this.undecoded(tier, err);
+    }
+  }
+
+  private undecoded(tier: Tier, err: unknown): Undecoded {
+    return { tier, failure: err instanceof DecodeError && err.retriable ? null : err };
   }
 
   /** Retries the decode of a parked record with backoff until the registry answers (undefined: dead-lettered). */
@@ -543,6 +561,7 @@ export class RelayEngine {
       attempt: 1,
       scoreRow: -1,
       scoreBatch: null,
+      holding: false,
       request: {
         id: message.id,
         key: record.key,
@@ -568,21 +587,21 @@ export class RelayEngine {
    * endpoints, not the message, were at fault), and a failed half-open probe costs it no attempt.
    */
   private async deliver(p: Pending, w: PartitionWindow<Item>): Promise<void> {
-    const waiting = { held: false };
     try {
-      await this.attempts(p, w, waiting);
+      await this.attempts(p, w);
     } finally {
-      if (waiting.held) w.unhold();
+      if (p.holding) w.unhold();
+      p.holding = false;
     }
   }
 
-  private async attempts(p: Pending, w: PartitionWindow<Item>, waiting: { held: boolean }): Promise<void> {
+  private async attempts(p: Pending, w: PartitionWindow<Item>): Promise<void> {
     let attempts = 0;
     let rejections = 0;
     let lastError = '';
     /** When the message first found no endpoint: the longest wait counts from here (probes and all). */
     let waitingSince = 0;
-    const tried = new Set<EndpointRuntime>();
+    let tried: Set<EndpointRuntime> | null = null;
     for (;;) {
       this.checkRunning(w);
       const rt = this.routes.get(p.route);
@@ -599,8 +618,8 @@ export class RelayEngine {
       const available = rt.endpoints.filter((e) => e.available(now));
       if (!available.length) {
         // The message's partition is not fetched while it waits (the backlog stays in Kafka), nor until it is done.
-        if (!waiting.held) w.hold();
-        waiting.held = true;
+        if (!p.holding) w.hold();
+        p.holding = true;
         const again = waitingSince > 0;
         if (!again) waitingSince = now;
         const result = await this.outages.wait(
@@ -621,10 +640,10 @@ export class RelayEngine {
         }
         attempts = 0;
         rejections = 0;
-        tried.clear();
+        tried = null;
         continue;
       }
-      const fresh = available.filter((e) => !tried.has(e));
+      const fresh = tried ? available.filter((e) => !tried!.has(e)) : available;
       const candidates = fresh.length ? fresh : available;
       p.attempt = attempts + 1;
       const started = performance.now();
@@ -632,8 +651,8 @@ export class RelayEngine {
       rt.decisionMs += performance.now() - started;
       rt.decisions++;
       const probe = endpoint.breakerState() === 'half-open';
-      const features = featureRecord(endpoint, p, now);
-      await this.gate.acquire(p.tier);
+      const features = featureValues(endpoint, p, now);
+      if (!this.gate.tryAcquire(p.tier)) await this.gate.acquire(p.tier);
       let outcome: AttemptOutcome;
       try {
         outcome = await endpoint.attempt(p.request);
@@ -646,6 +665,7 @@ export class RelayEngine {
         this.counters.delivered++;
         return;
       }
+      tried ??= new Set();
       tried.add(endpoint);
       // A breaker that opened between choice and call costs no attempt, a bounded number of times.
       if (outcome.status === 'REJECTED' && ++rejections <= rt.endpoints.length) continue;
@@ -658,6 +678,7 @@ export class RelayEngine {
         });
         return;
       }
+      // A failed half-open probe is the breaker's test, not one of the message's attempts.
       if (probe) continue;
       attempts++;
       if (attempts < rt.route.maxAttempts) {
@@ -695,7 +716,7 @@ export class RelayEngine {
     rt: RouteRuntime,
     e: EndpointRuntime,
     o: Awaited<ReturnType<EndpointRuntime['attempt']>>,
-    features: Record<string, number>,
+    features: number[],
     decidedAt: number,
   ): void {
     const value: DeliveryOutcomeInput = {
@@ -710,12 +731,11 @@ export class RelayEngine {
       error: o.error,
       messageType: p.message.type,
       payloadBytes: p.payloadBytes,
-      features,
+      featureVersion: FEATURE_VERSION,
+      featureValues: features,
       decidedAt,
     };
-    this.outcomes
-      .add({ key: e.endpoint.id, messageId: p.message.id, value })
-      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not write delivery outcomes'));
+    void this.outcomes.add({ key: e.endpoint.id, messageId: p.message.id, value });
   }
 
   private async deadLetter(

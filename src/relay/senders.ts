@@ -34,9 +34,17 @@ export interface SendResult {
   httpStatus: number | null;
 }
 
+/** Items added in one tick, and the promise of their flush (shared: no promise per item). */
+interface Pending<T> {
+  items: T[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 /** Collects items added in the same tick (up to `max`) and hands them to `flush` together. */
 export class Coalescer<T> {
-  private pending: { item: T; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private pending: Pending<T> | null = null;
   private scheduled = false;
   private readonly flushing = new Set<Promise<void>>();
 
@@ -48,31 +56,37 @@ export class Coalescer<T> {
     this.max = max;
   }
 
+  /** Adds an item; resolves once the flush that carries it is done (every item of a flush shares one promise). */
   add(item: T): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
-      if (this.pending.length >= this.max) this.run();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.run());
-      }
-    });
+    let p = this.pending;
+    if (!p) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // A caller that does not wait for the flush must not make its failure an unhandled rejection.
+      done.catch(() => undefined);
+      p = { items: [], done, resolve, reject };
+      this.pending = p;
+    }
+    p.items.push(item);
+    if (p.items.length >= this.max) this.run();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.run());
+    }
+    return p.done;
   }
 
   private run(): void {
     this.scheduled = false;
-    const batch = this.pending;
-    if (!batch.length) return;
-    this.pending = [];
-    const done = this.flush(batch.map((b) => b.item)).then(
-      () =>
-        batch.forEach((b) => {
-          b.resolve();
-        }),
-      (err: unknown) =>
-        batch.forEach((b) => {
-          b.reject(err instanceof Error ? err : new Error(String(err)));
-        }),
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    const done = this.flush(p.items).then(p.resolve, (err: unknown) =>
+      p.reject(err instanceof Error ? err : new Error(String(err))),
     );
     this.flushing.add(done);
     void done.finally(() => this.flushing.delete(done));
@@ -85,7 +99,7 @@ export class Coalescer<T> {
   }
 
   size(): number {
-    return this.pending.length;
+    return this.pending?.items.length ?? 0;
   }
 }
 

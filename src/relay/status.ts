@@ -55,6 +55,7 @@ const Stats = Type.Object({
   p50Ms: Nullable(Type.Number()),
   p99Ms: Nullable(Type.Number()),
   errorRate: Type.Number({ description: '2 s EWMA of failed attempts.' }),
+  errorRateLast16: Type.Number({ description: 'Failed share of the last 16 attempts.' }),
   ratePerS: Type.Number(),
   lastFailureAt: Nullable(Type.Number()),
 });
@@ -148,6 +149,7 @@ export const RelayStatus = Type.Object(
       deadLettered: Type.Integer(),
       attempts: Type.Integer(),
       retries: Type.Integer(),
+      outcomes: Type.Integer({ description: 'DeliveryOutcome records written (acknowledged by the broker).' }),
     }),
     model: Type.Object(
       {

@@ -1,8 +1,9 @@
 /**
- * The routing model as RelayCore serves it: a small two-headed network over FEATURE_NAMES that
- * predicts an attempt's latency (log1p ms) and its failure probability, loaded from artifacts
- * that NeuroWeaver's `routing` kind trains (src/ml/kinds/routing.ts) and served as a
- * RoutingScorer doing one batched inference per consumed batch, in plain typed arrays.
+ * The routing model as RelayCore serves it: a small three-headed network over FEATURE_NAMES that
+ * predicts an attempt's log-latency and its spread (so the expected latency in ms prices the tail)
+ * and its failure probability, loaded from artifacts that NeuroWeaver's `routing` kind trains
+ * (src/ml/kinds/routing.ts) and served as a RoutingScorer doing one batched inference per consumed
+ * batch, in plain typed arrays.
  *
  * The artifacts follow `routingContract.artifacts` (src/ml/index.ts): layer names, the latency
  * transform and the model.json metadata that `load` checks.
@@ -62,15 +63,18 @@ class TypedArrayScorer implements RoutingScorer {
 
   readonly version: string;
   private readonly hidden: DenseLayer[];
-  private readonly latencyHead: DenseLayer;
-  private readonly failureHead: DenseLayer;
+  private readonly heads: { latency: DenseLayer; failure: DenseLayer; spread: DenseLayer };
   private readonly scaler: Scaler;
 
-  constructor(version: string, hidden: DenseLayer[], latencyHead: DenseLayer, failureHead: DenseLayer, scaler: Scaler) {
+  constructor(
+    version: string,
+    hidden: DenseLayer[],
+    heads: { latency: DenseLayer; failure: DenseLayer; spread: DenseLayer },
+    scaler: Scaler,
+  ) {
     this.version = version;
     this.hidden = hidden;
-    this.latencyHead = latencyHead;
-    this.failureHead = failureHead;
+    this.heads = heads;
     this.scaler = scaler;
   }
 
@@ -90,9 +94,12 @@ class TypedArrayScorer implements RoutingScorer {
     });
     const latencyMs = new Float32Array(count);
     const failure = new Float32Array(count);
-    dense(this.latencyHead, input, width, count, latencyMs);
-    dense(this.failureHead, input, width, count, failure);
-    for (let i = 0; i < count; i++) latencyMs[i] = ROUTING_ARTIFACTS.latencyFromTarget(latencyMs[i]!);
+    const spread = this.buffer(this.hidden.length, count);
+    dense(this.heads.latency, input, width, count, latencyMs);
+    dense(this.heads.failure, input, width, count, failure);
+    dense(this.heads.spread, input, width, count, spread);
+    for (let i = 0; i < count; i++)
+      latencyMs[i] = ROUTING_ARTIFACTS.expectedLatency(latencyMs[i]!, ROUTING_ARTIFACTS.spreadFromOutput(spread[i]!));
     return { latencyMs, failure };
   }
 
@@ -184,9 +191,10 @@ export async function load(
       .map(([, l]) => l);
     const latency = layers.get(ROUTING_ARTIFACTS.latencyLayer);
     const failure = layers.get(ROUTING_ARTIFACTS.failureLayer);
-    if (!latency || !failure || !hidden.length)
-      throw new Error(`routing model in ${dir} lacks its hidden, latency or failure layers`);
-    return new TypedArrayScorer(version, hidden, latency, failure, meta.scaler);
+    const spread = layers.get(ROUTING_ARTIFACTS.spreadLayer);
+    if (!latency || !failure || !spread || !hidden.length)
+      throw new Error(`routing model in ${dir} lacks its hidden, latency, failure or spread layers`);
+    return new TypedArrayScorer(version, hidden, { latency, failure, spread }, meta.scaler);
   } finally {
     model.dispose();
   }

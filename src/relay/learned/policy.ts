@@ -19,7 +19,7 @@ import {
 import { FEATURE_COUNT, writeFeatures } from './features.ts';
 
 export interface Prediction {
-  /** Predicted attempt latency, ms. */
+  /** Expected attempt latency, ms (the mean of the predicted distribution: its tail included). */
   latencyMs: Float32Array;
   /** Predicted probability that the attempt fails or times out. */
   failure: Float32Array;
@@ -78,6 +78,17 @@ interface BatchScores {
   latency: Float32Array;
   failure: Float32Array;
   width: number;
+}
+
+/**
+ * What the endpoint's attempts took lately at the concurrency this one would start at (ms; 0 while that
+ * level has fewer than 3 measurements). The batch's predictions were made before its own dispatches
+ * raised the endpoint's load: past a capacity cliff, they must not be more optimistic than this.
+ */
+function latencyAtLoad(e: EndpointRuntime): number {
+  const concurrent = e.stats.inflight + 1;
+  if (e.stats.latByLoad.measured(concurrent) < 3) return 0;
+  return Math.expm1(e.stats.latByLoad.at(concurrent) ?? 0);
 }
 
 export class LearnedPolicy implements RoutingPolicy {
@@ -158,7 +169,7 @@ export class LearnedPolicy implements RoutingPolicy {
       const e = candidates[i]!;
       const s = this.prediction(e, message);
       if (!s) return this.fallback.pick(candidates, message, now);
-      latencies[i] = s.latency;
+      latencies[i] = Math.max(s.latency, latencyAtLoad(e));
       failures[i] = s.failure;
       if (latencies[i]! < bestLatency) bestLatency = latencies[i]!;
     }
