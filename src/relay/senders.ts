@@ -42,7 +42,11 @@ interface Pending<T> {
   reject: (e: Error) => void;
 }
 
-/** Collects items added in the same tick (up to `max`) and hands them to `flush` together. */
+/**
+ * Collects items added in the same tick (up to `max`) and hands them to `flush` together. At most
+ * `concurrency` flushes run at once: while they do, items gather for the next one, so under load the
+ * batches grow (and requests do not queue behind one another) and when idle an item goes at once.
+ */
 export class Coalescer<T> {
   private pending: Pending<T> | null = null;
   private scheduled = false;
@@ -50,10 +54,12 @@ export class Coalescer<T> {
 
   private readonly flush: (items: T[]) => Promise<void>;
   private readonly max: number;
+  private readonly concurrency: number;
 
-  constructor(flush: (items: T[]) => Promise<void>, max = 2000) {
+  constructor(flush: (items: T[]) => Promise<void>, max = 2000, concurrency = 3) {
     this.flush = flush;
     this.max = max;
+    this.concurrency = concurrency;
   }
 
   /** Adds an item; resolves once the flush that carries it is done (every item of a flush shares one promise). */
@@ -80,21 +86,26 @@ export class Coalescer<T> {
     return p.done;
   }
 
-  private run(): void {
+  private run(force = false): void {
     this.scheduled = false;
     const p = this.pending;
     if (!p) return;
+    // Full enough or forced: go now; else wait for a running flush to end (it calls run again).
+    if (!force && this.flushing.size >= this.concurrency && p.items.length < this.max) return;
     this.pending = null;
     const done = this.flush(p.items).then(p.resolve, (err: unknown) =>
       p.reject(err instanceof Error ? err : new Error(String(err))),
     );
     this.flushing.add(done);
-    void done.finally(() => this.flushing.delete(done));
+    void done.finally(() => {
+      this.flushing.delete(done);
+      this.run();
+    });
   }
 
   /** Flushes what is pending and waits for every flush in progress. */
   async settled(): Promise<void> {
-    this.run();
+    this.run(true);
     await Promise.allSettled([...this.flushing]);
   }
 
