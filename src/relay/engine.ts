@@ -613,9 +613,11 @@ export class RelayEngine {
         });
         return;
       }
-      if (attempts >= rt.route.maxAttempts) break;
       const now = Date.now();
       const available = rt.endpoints.filter((e) => e.available(now));
+      // Attempts used up while the route still has endpoints: this message's failure. Used up as every
+      // breaker opened (the endpoints went down meanwhile): an outage, which the message waits out.
+      if (attempts >= rt.route.maxAttempts && available.length) break;
       if (!available.length) {
         // The message's partition is not fetched while it waits (the backlog stays in Kafka), nor until it is done.
         if (!p.holding) w.hold();

@@ -176,6 +176,8 @@ export class EndpointStats {
   readonly latP50 = new StreamingQuantile(0.5);
   readonly latP95 = new StreamingQuantile(0.95);
   readonly latByLoad = new LatencyByLoad();
+  /** Failed attempts since the last success. */
+  consecutiveFailures = 0;
   lastFailureAt = 0;
   lastSuccessAt = 0;
   lastObservedAt = 0;
@@ -216,7 +218,9 @@ export class EndpointStats {
     if (result === 'ok') {
       this.delivered++;
       this.lastSuccessAt = now;
+      this.consecutiveFailures = 0;
     } else {
+      this.consecutiveFailures++;
       this.lastFailureAt = now;
       if (result === 'timeout') this.timeouts++;
       else this.failed++;
