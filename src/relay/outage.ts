@@ -117,11 +117,12 @@ export class RouteOutages {
       const available = rt?.endpoints.filter((e) => e.available(now)) ?? [];
       // A route deleted meanwhile: the waiters find that out (unknown_route).
       if (rt && !available.length) continue;
+      const waiting = outage.waiters.size > 0;
       // Every waiter tries again; one takes a half-open breaker's probe, the others wait on.
       this.wake(outage, 'available');
       // The probe may still fail: the outage ends once a breaker is closed, or when nobody has waited for a while.
       const recovered = !rt || available.some((e) => e.breakerState() === 'closed');
-      if (recovered || now - outage.lastWaitAt > IDLE_END_MS) this.end(name, outage, now);
+      if (recovered || (!waiting && now - outage.lastWaitAt > IDLE_END_MS)) this.end(name, outage, now);
     }
     if (!this.outages.size) {
       clearInterval(this.timer);
