@@ -8,7 +8,7 @@ import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
 import { OptimizeError, type RelayCore } from './relay.ts';
 import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
-import { RelayStatus } from './status.ts';
+import { LearnedState, RelayStatus } from './status.ts';
 
 const tags = ['relaycore'];
 const Err = Type.Ref('Error');
@@ -97,6 +97,7 @@ const RouteOut = Type.Object({
   maxAttempts: Type.Integer(),
   settings: StringMap,
   updatedAt: Type.Number(),
+  learned: Type.Optional(LearnedState),
 });
 const NameParams = Type.Object({ name: Name });
 
@@ -243,6 +244,7 @@ const OptimizeReply = Type.Object(
     serving: Type.Union([Type.String(), Type.Null()], {
       description: 'The version learned routes on this instance use now.',
     }),
+    learned: LearnedState,
     routesUsingLearned: Type.Array(Type.String()),
   },
   {
@@ -268,6 +270,7 @@ const OptimizeReply = Type.Object(
           classic: { combined_loss: 1.3 },
         },
         serving: 'v20261127-101500-3fa2',
+        learned: { model: 'v20261127-101500-3fa2', fallback: null, reason: null },
         routesUsingLearned: ['orders'],
       },
     ],
@@ -291,6 +294,13 @@ function checkRoute(raw: Record<string, unknown>): Route {
   } catch (err) {
     return routeError(err);
   }
+}
+
+/** A route as the API answers it: secrets redacted; a learned route says what it runs on (a model, or the fallback and why). */
+function routeOut(relay: RelayCore, route: Route) {
+  return route.policy === 'learned'
+    ? { ...redactRoute(route), learned: relay.learnedState(route.name) }
+    : redactRoute(route);
 }
 
 function existing(relay: RelayCore, name: string): Route {
@@ -439,7 +449,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
   api.get(
     '/relaycore/routes',
     { schema: { summary: 'List routes', description: routesDoc, tags, response: { 200: Type.Array(RouteOut) } } },
-    async () => relay.store.all().map(redactRoute),
+    async () => relay.store.all().map((r) => routeOut(relay, r)),
   );
 
   api.get(
@@ -453,7 +463,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
         response: { 200: RouteOut, 404: Err },
       },
     },
-    async (req) => redactRoute(existing(relay, req.params.name)),
+    async (req) => routeOut(relay, existing(relay, req.params.name)),
   );
 
   api.post(
@@ -469,7 +479,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req, reply) => {
       const route = checkRoute(req.body as Static<typeof RouteBody>);
       if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
-      return reply.status(201).send(redactRoute(await relay.putRoute(route)));
+      return reply.status(201).send(routeOut(relay, await relay.putRoute(route)));
     },
   );
 
@@ -487,7 +497,8 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req) => {
       if (req.body.name !== undefined && req.body.name !== req.params.name)
         throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
-      return redactRoute(
+      return routeOut(
+        relay,
         await relay.putRoute(
           restoreRedacted(checkRoute({ ...req.body, name: req.params.name }), relay.store.get(req.params.name)),
         ),
@@ -511,7 +522,8 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
       const settings = req.body.settings
         ? { ...current.settings, ...settingsToStrings(req.body.settings) }
         : current.settings;
-      return redactRoute(
+      return routeOut(
+        relay,
         await relay.putRoute(
           restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current),
         ),

@@ -16,8 +16,9 @@ import { registerRelayApi } from './api.ts';
 import { TIERS, type Tier } from './config.ts';
 import { RelayEngine } from './engine.ts';
 import { routingModel } from './learned/index.ts';
+import { LearnedPolicy } from './learned/policy.ts';
 import { RouteStore, readRoutesFile } from './routes.ts';
-import { type RelayStatusBody, routeStatus } from './status.ts';
+import { type LearnedStateBody, type RelayStatusBody, routeStatus } from './status.ts';
 import type { Fate } from './watcher.ts';
 import { OutcomeWatcher } from './watcher.ts';
 
@@ -76,6 +77,8 @@ export interface OptimizeResult {
   /** The version this instance's learned routes use now. */
   serving: string | null;
   routesUsingLearned: string[];
+  /** What learned routes run on after this: the model, or p2c-peak-ewma and why (a rejected first version is not served). */
+  learned: LearnedStateBody;
 }
 
 /** A condition of this instance that keeps optimize from asking NeuroWeaver; `status` is the HTTP status it maps to. */
@@ -311,6 +314,7 @@ export class RelayCore implements Component {
           ...versionMetrics(record),
         },
         serving: this.engine.scorerVersion(),
+        learned: this.learnedState(),
         routesUsingLearned: this.store
           .all()
           .filter((r) => r.policy === 'learned')
@@ -319,6 +323,34 @@ export class RelayCore implements Component {
     } finally {
       this.optimizing = false;
     }
+  }
+
+  /**
+   * What `learned` routes run on now: the model serving, or the p2c-peak-ewma fallback and why (no model
+   * promoted yet and what the gate said of the latest, artifacts that do not load, a registry not read,
+   * or, for one route, predictions its last batches could not use).
+   */
+  learnedState(route?: string): LearnedStateBody {
+    const serving = this.engine.scorerVersion();
+    if (serving) {
+      const policy = route ? this.engine.routes.get(route)?.policy : undefined;
+      const f = policy instanceof LearnedPolicy ? policy.lastFallback : null;
+      if (f && Date.now() - f.at < 10_000) return { model: serving, fallback: 'p2c-peak-ewma', reason: f.reason };
+      return { model: serving, fallback: null, reason: null };
+    }
+    return { model: null, fallback: 'p2c-peak-ewma', reason: this.noModelReason() };
+  }
+
+  private noModelReason(): string {
+    if (this.model.error) return this.model.error;
+    const failure = this.follower?.failure();
+    if (failure) return `the model registry is not read: ${failure}`;
+    if (!this.follower) return 'RelayCore does not follow the model registry yet (not started)';
+    const latest = this.follower.latest();
+    if (!latest) return 'no routing model has been trained yet (POST /api/v2/relaycore/optimize)';
+    if (latest.status === 'REJECTED')
+      return `no routing model has been promoted: the latest, ${latest.version}, was not (${latest.note ?? 'rejected by the promotion gate'})`;
+    return `routing model ${latest.version} is not loaded yet`;
   }
 
   async status(): Promise<RelayStatusBody> {
@@ -369,6 +401,7 @@ export class RelayCore implements Component {
           this.engine.routes.get(route.name),
           now,
           outage && { ...outage, maxWaitMs: this.ctx.config.RELAY_NO_ENDPOINT_MAX_WAIT_MS },
+          this.learnedState(route.name),
         );
       }),
       recentActions: [...this.actions.recent],

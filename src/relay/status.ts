@@ -83,6 +83,20 @@ const EndpointStatus = Type.Object({
   score: Score,
 });
 
+export const LearnedState = Type.Object(
+  {
+    model: Nullable(Type.String({ description: 'The routing model version learned routes rank with.' })),
+    fallback: Nullable(
+      Type.Literal('p2c-peak-ewma', {
+        description: 'Set while learned routes rank by p2c-peak-ewma instead of a model (see reason).',
+      }),
+    ),
+    reason: Nullable(Type.String({ description: 'Why learned routes run on the fallback.' })),
+  },
+  { description: 'What the `learned` policy runs on now: a model, or the p2c-peak-ewma fallback and why.' },
+);
+export type LearnedStateBody = Static<typeof LearnedState>;
+
 const Outage = Type.Object(
   {
     since: Type.Number({ description: 'When the route ran out of available endpoints (epoch ms).' }),
@@ -110,6 +124,7 @@ const RouteStatus = Type.Object({
     Type.Number({ description: 'Mean cost of a routing decision (µs), batched inference included.' }),
   ),
   outage: Nullable(Outage),
+  learned: Nullable(LearnedState),
   endpoints: Type.Array(EndpointStatus),
 });
 
@@ -255,6 +270,7 @@ export function routeStatus(
   rt: RouteRuntime | undefined,
   now: number,
   outage: Static<typeof Outage> | null,
+  learned: LearnedStateBody | null,
 ): RouteStatusBody {
   const endpoints = rt?.endpoints ?? [];
   return {
@@ -266,6 +282,7 @@ export function routeStatus(
     decisions: rt?.decisions ?? 0,
     decisionUs: rt?.decisions ? Math.round((rt.decisionMs / rt.decisions) * 1000 * 100) / 100 : null,
     outage,
+    learned: route.policy === 'learned' ? learned : null,
     endpoints: endpoints.map((e) => {
       const score = rt!.policy.score(e, endpoints, now);
       return {

@@ -352,11 +352,21 @@ describe('RelayCore on the real broker', () => {
     // Learned routes behave as p2c-peak-ewma until a model exists.
     const status = await h.api<{
       model: { version: string | null };
-      routes: { name: string; endpoints: { score: { basis: string; score: number | null } }[] }[];
+      routes: {
+        name: string;
+        learned: unknown;
+        endpoints: { score: { basis: string; score: number | null } }[];
+      }[];
     }>('GET', '/relaycore/status');
     expect(status.body.model.version).toBeNull();
     const learned = status.body.routes.find((r) => r.name === 'pol-learned')!;
     expect(learned.endpoints.map((e) => e.score.basis)).toEqual(['p2c-peak-ewma', 'p2c-peak-ewma', 'p2c-peak-ewma']);
+    // ... and say so, with the reason.
+    expect(learned.learned).toEqual({
+      model: null,
+      fallback: 'p2c-peak-ewma',
+      reason: expect.stringMatching(/no routing model has been trained yet/),
+    });
     expect(learned.endpoints.every((e) => typeof e.score.score === 'number')).toBe(true);
     const r = await h.api<{ status: string; outcome: DeliveryOutcome }>('POST', '/relaycore/message?wait=true', {
       route: 'pol-learned',

@@ -99,6 +99,8 @@ export class LearnedPolicy implements RoutingPolicy {
   private readonly lastProbe = new Map<string, number>();
   /** Total decision work (feature rows + inference + picks), for the status endpoint and the benchmark. */
   inferenceMs = 0;
+  /** The last time the model's predictions could not be used (its batch ranked by p2c-peak-ewma), and why. */
+  lastFallback: { at: number; reason: string } | null = null;
 
   private readonly scorer: () => RoutingScorer | null;
   private readonly options: () => LearnedOptions;
@@ -124,7 +126,10 @@ export class LearnedPolicy implements RoutingPolicy {
     }
     const { latencyMs, failure } = scorer.predict(this.rows, count);
     // A model that answers NaN (diverged training) is no model: the picks fall back to p2c.
-    if (!latencyMs.every(Number.isFinite) || !failure.every(Number.isFinite)) return;
+    if (!latencyMs.every(Number.isFinite) || !failure.every(Number.isFinite)) {
+      this.lastFallback = { at: now, reason: `model ${scorer.version} predicted a non-finite value for a batch` };
+      return;
+    }
     // The model may predict an endpoint worse than its recent record (a rising trend, a learned
     // pattern), never better: an optimistic guess for an endpoint that just did badly is the
     // extrapolation error that costs the tail, when it sees states its training traffic did not.
