@@ -49,13 +49,12 @@ export interface EngineOptions {
   noEndpointMaxWaitMs: number;
 }
 
-/** A message on its way: what the policies see, plus what delivery needs. */
-interface Pending extends RoutedMessage {
+/** A message on its way: what the policies see, and what the endpoint is sent (one object per message). */
+interface Pending extends RoutedMessage, DeliveryRequest {
   record: ConsumedRecord;
   tier: Tier;
   message: RelayMessage;
   route: string;
-  request: DeliveryRequest;
   /** It waits (or waited) for its route to have an endpoint: its partition is paused until it is done. */
   holding: boolean;
 }
@@ -101,7 +100,7 @@ export class RelayEngine {
   private running = false;
   private stopping = false;
   private deliveryProducer?: Promise<TypedProducer>;
-  private readonly outcomes: Coalescer<{ key: string; messageId: string; value: DeliveryOutcomeInput }>;
+  private readonly outcomes: Coalescer<DeliveryOutcomeInput>;
   private readonly deadLetters: Coalescer<{ messageId: string | null; value: DeadLetterInput }>;
   private scorer: RoutingScorer | null = null;
   private readonly fallbackPolicy = new P2cPeakEwma();
@@ -128,7 +127,7 @@ export class RelayEngine {
       try {
         await (await kafka.producer()).send(
           'delivery.outcomes',
-          items.map((i) => ({ key: i.key, value: i.value, headers: { 'message-id': i.messageId } })),
+          items.map((o) => ({ key: o.endpoint, value: o, headers: { 'message-id': o.messageId } })),
         );
         this.counters.outcomes += items.length;
       } catch (err) {
@@ -562,14 +561,11 @@ export class RelayEngine {
       scoreRow: -1,
       scoreBatch: null,
       holding: false,
-      request: {
-        id: message.id,
-        key: record.key,
-        type: message.type,
-        payload: message.payload,
-        contentType: message.contentType,
-        headers: message.headers,
-      },
+      id: message.id,
+      key: record.key,
+      payload: message.payload,
+      contentType: message.contentType,
+      headers: message.headers,
     };
   }
 
@@ -657,7 +653,7 @@ export class RelayEngine {
       if (!this.gate.tryAcquire(p.tier)) await this.gate.acquire(p.tier);
       let outcome: AttemptOutcome;
       try {
-        outcome = await endpoint.attempt(p.request);
+        outcome = await endpoint.attempt(p);
       } finally {
         this.gate.release();
       }
@@ -737,7 +733,7 @@ export class RelayEngine {
       featureValues: features,
       decidedAt,
     };
-    void this.outcomes.add({ key: e.endpoint.id, messageId: p.message.id, value });
+    void this.outcomes.add(value);
   }
 
   private async deadLetter(
