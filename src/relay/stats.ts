@@ -125,10 +125,17 @@ export class StreamingQuantile {
   }
 }
 
-/** In-flight levels for latency by concurrency: 1, 2-3, 4-7, 8-15, 16-31, 32+ requests at once (the new one included). */
-const LOAD_LEVELS = 6;
-export const loadLevel = (concurrent: number) =>
-  Math.min(LOAD_LEVELS - 1, Math.floor(Math.log2(Math.max(1, concurrent))));
+/**
+ * Concurrency levels for latency by concurrency: each count from 1 to 16 requests at once (the new one
+ * included) is a level of its own, so a cliff at a given concurrency shows sharply; then 17-32, 33-64, 65+.
+ */
+const EXACT_LEVELS = 16;
+const LOAD_LEVELS = EXACT_LEVELS + 3;
+export const loadLevel = (concurrent: number) => {
+  const c = Math.max(1, concurrent);
+  if (c <= EXACT_LEVELS) return c - 1;
+  return Math.min(LOAD_LEVELS - 1, EXACT_LEVELS + Math.floor(Math.log2((c - 1) / EXACT_LEVELS)));
+};
 
 /**
  * Latency (log1p ms) of attempts by the concurrency they started at, each level a count-based EWMA: what an

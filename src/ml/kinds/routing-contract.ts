@@ -46,7 +46,7 @@ export const FEATURE_NAMES = [
   'lat_p50_log', // streaming median of log1p(latency ms) over the recent attempts (count-based)
   'lat_p95_log', // streaming 95th percentile of log1p(latency ms): the tail (pauses, stalls)
   'inflight_log', // log1p of the requests in flight at the endpoint when this one would start
-  'lat_at_load_log', // log1p latency (ms) of recent attempts started at this concurrency level; lat_fast_log if none
+  'lat_at_load_log', // log1p latency (ms) of recent attempts started at this concurrency (1..16 each, then 17-32, 33-64, 65+); the nearest lower level measured, else lat_fast_log
 ] as const;
 
 export type RoutingFeatureName = (typeof FEATURE_NAMES)[number];

@@ -118,10 +118,25 @@ export class LearnedPolicy implements RoutingPolicy {
     if (!scorer || !endpoints.length || !messages.length) return;
     const started = performance.now();
     const width = endpoints.length;
-    const count = messages.length * width;
+    // Within a batch the endpoint features are the same for every message; messages that also agree on
+    // their own features (payload size, type, attempt) have the same rows, so each such group is scored once.
+    const groups = new Map<string, number>();
+    const groupOf = new Int32Array(messages.length);
+    const firsts: RoutedMessage[] = [];
+    messages.forEach((m, i) => {
+      const key = `${m.payloadBytes}|${m.type}|${m.attempt}`;
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = firsts.length;
+        groups.set(key, g);
+        firsts.push(m);
+      }
+      groupOf[i] = g;
+    });
+    const count = firsts.length * width;
     if (this.rows.length < count * FEATURE_COUNT) this.rows = new Float32Array(count * FEATURE_COUNT * 2);
     let row = 0;
-    for (const m of messages) {
+    for (const m of firsts) {
       for (const e of endpoints) writeFeatures(this.rows, row++ * FEATURE_COUNT, e, m, now);
     }
     const { latencyMs, failure } = scorer.predict(this.rows, count);
@@ -146,7 +161,7 @@ export class LearnedPolicy implements RoutingPolicy {
       width,
     };
     messages.forEach((m, i) => {
-      m.scoreRow = i;
+      m.scoreRow = groupOf[i]!;
       m.scoreBatch = batch;
     });
     const { shedThreshold, onShed } = this.options();
