@@ -17,6 +17,9 @@
  *   without a restart.
  * - rebalance: two RelayCore processes in one consumer group; one is SIGKILLed; the other takes
  *   its partitions (after the session timeout); nothing is lost.
+ * - outage: every endpoint of a route goes down (one answers 503, the other resets connections) for
+ *   `--outage-s` seconds (default 60) under `--rate` messages/s (default 200): the route must pause and
+ *   wait, not dead-letter; once the endpoints are back every message must be delivered.
  *
  * The broker and registry runs stop and start a stack: by default a private one on free ports
  * (`--stack private`; other processes share the project's stack, and CONTRIBUTING.md forbids
@@ -56,7 +59,7 @@ function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
-const SCENARIOS = ['crash', 'broker', 'registry', 'rebalance'] as const;
+const SCENARIOS = ['crash', 'broker', 'registry', 'rebalance', 'outage'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = (arg('only')?.split(',') ?? [...SCENARIOS]) as Scenario[];
 for (const s of ONLY)
@@ -67,6 +70,10 @@ const STACK = arg('stack') ?? 'private';
 if (STACK !== 'private' && STACK !== 'shared') throw new Error('--stack must be private or shared');
 /** RELAY_MAX_UNCOMMITTED of every RelayCore process here: the duplicates one crash may cause. */
 const WINDOW = Number(arg('window') ?? 1024);
+const OUTAGE_S = Number(arg('outage-s') ?? 60);
+const OUTAGE_RATE = Number(arg('rate') ?? 200);
+if (!(OUTAGE_S > 0) || !(OUTAGE_RATE >= 10 && OUTAGE_RATE % 10 === 0))
+  throw new Error('--outage-s must be > 0 and --rate a multiple of 10');
 
 interface Endpoints {
   brokers: string[];
@@ -336,6 +343,115 @@ async function crash(ep: Endpoints): Promise<Run> {
     };
   } finally {
     for (const app of apps) await app.kill();
+    await Promise.all(sinks.map((x) => x.close()));
+    await s.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// outage
+
+async function outage(ep: Endpoints): Promise<Run> {
+  const s = await space('outage', ep);
+  const { sinks, seen } = await endpoints(2, 2);
+  // RELAY_NO_ENDPOINT_MAX_WAIT_MS is left at its default (5 min): longer than the outage.
+  const app = await startApp(s.env(sinks, { RELAY_MAX_INFLIGHT: '256' }));
+  const health = watchHealth(app);
+  const producer = await s.kafka.producer();
+  const events: { kind: string; at: number }[] = [];
+  const load = steadyLoad(producer, 'o', OUTAGE_RATE);
+  let maxUncommitted = 0;
+  let pausedSeen = 0;
+  let relayDetail = '';
+  const sampler = setInterval(() => {
+    void (async () => {
+      const res = await fetch(`${app.base}/api/v2/relaycore/status`, { signal: AbortSignal.timeout(5000) }).catch(
+        () => undefined,
+      );
+      const body = (await res?.json().catch(() => undefined)) as
+        | { uncommitted: { inUse: number; pausedPartitions: unknown[] } }
+        | undefined;
+      if (!body) return;
+      maxUncommitted = Math.max(maxUncommitted, body.uncommitted.inUse);
+      pausedSeen = Math.max(pausedSeen, body.uncommitted.pausedPartitions.length);
+      const h = (await (await fetch(`${app.base}/health`).catch(() => undefined))?.json().catch(() => undefined)) as
+        | { components?: { relay?: { detail?: string } } }
+        | undefined;
+      if (h?.components?.relay?.detail?.includes('paused')) relayDetail = h.components.relay.detail;
+    })();
+  }, 1000);
+  try {
+    await sleep(10_000);
+    const downAt = Date.now();
+    sinks[0]!.set(() => ({ status: 503 }));
+    sinks[1]!.set(() => 'reset');
+    log(`outage: every endpoint down for ${OUTAGE_S} s under ${OUTAGE_RATE} msgs/s (${seen.size} delivered so far)`);
+    await waitFor(
+      () => Date.now() - downAt >= OUTAGE_S * 1000,
+      OUTAGE_S * 1000 + 5000,
+      250,
+      () =>
+        `outage: down ${Math.round((Date.now() - downAt) / 1000)} s, ${seen.size} delivered, ${load.acked.length} produced`,
+    );
+    for (const sink of sinks)
+      sink.set((id) => {
+        seen.add(id);
+        return { status: 200, delayMs: 2 };
+      });
+    const upAt = Date.now();
+    const producedDuringOutage = load.acked.length;
+    log(`outage: endpoints back after ${Math.round((upAt - downAt) / 1000)} s`);
+    await sleep(10_000);
+    await load.stop();
+    const ids = [...load.acked];
+    const allDelivered = await progress(
+      'outage',
+      () => ids.every((id) => seen.has(id)),
+      () => `${ids.filter((id) => seen.has(id)).length}/${ids.length} delivered`,
+      () => seen.size,
+    );
+    const drainedAt = Date.now();
+    // The route's events, from the app's ecosystem.events.
+    await replayWindow(s.kafka, {
+      topic: s.kafka.catalog.name('ecosystem.events'),
+      onRecords: async (records) => {
+        for (const r of records) {
+          const e = (await s.kafka.serde.decode('ecosystem.events', r.value)).value as { kind: string; at: number };
+          if (e.kind === 'route_paused' || e.kind === 'route_resumed') events.push({ kind: e.kind, at: e.at });
+        }
+      },
+    });
+    const letters = await s.deadLetters();
+    const a = account(ids, sinks, letters);
+    const firstPause = events.find((e) => e.kind === 'route_paused');
+    const lastResume = events.filter((e) => e.kind === 'route_resumed').at(-1);
+    return {
+      scenario: 'outage',
+      messages: ids.length,
+      delivered: a.delivered,
+      dead_lettered: a.deadLettered,
+      lost: a.lost,
+      duplicates: a.duplicates,
+      outage_s: OUTAGE_S,
+      rate_per_s: OUTAGE_RATE,
+      produced_before_recovery: producedDuringOutage,
+      all_delivered: allDelivered,
+      route_paused_after_s: firstPause ? (firstPause.at - downAt) / 1000 : 'never',
+      route_resumed_after_recovery_s: lastResume ? (lastResume.at - upAt) / 1000 : 'never',
+      paused_resumed_events: events.map((e) => e.kind.replace('route_', '')).join('→'),
+      drained_after_recovery_s: (drainedAt - upAt) / 1000,
+      max_uncommitted: maxUncommitted,
+      max_paused_partitions: pausedSeen,
+      health: health.sequence(),
+      health_detail: relayDetail.slice(0, 160),
+      dead_letter_reasons: JSON.stringify(a.reasons),
+      ...(a.lost ? { lost_sample: a.lostSample.join(' ') } : {}),
+    };
+  } finally {
+    clearInterval(sampler);
+    await load.stop();
+    await health.stop();
+    await app.kill();
     await Promise.all(sinks.map((x) => x.close()));
     await s.close();
   }
@@ -821,8 +937,13 @@ async function main(): Promise<void> {
   log(
     `chaos: ${ONLY.join(', ')}; ${MESSAGES} messages in the crash run; RELAY_MAX_UNCOMMITTED=${WINDOW}; ${STACK} stack for the broker and registry runs`,
   );
-  if (ONLY.includes('crash') || ONLY.includes('rebalance')) {
+  if (ONLY.includes('crash') || ONLY.includes('rebalance') || ONLY.includes('outage')) {
     const ep = await broker();
+    if (ONLY.includes('outage')) {
+      log('outage: start');
+      runs.push(await outage(ep));
+      show(runs.at(-1)!);
+    }
     if (ONLY.includes('crash')) {
       log('crash: start');
       runs.push(await crash(ep));
@@ -881,7 +1002,12 @@ async function main(): Promise<void> {
     },
     { runs },
   );
-  if (sum('lost') || runs.some((r) => r.duplicate_bound !== undefined && r.duplicates > r.duplicate_bound))
+  const outageRun = runs.find((r) => r.scenario === 'outage');
+  if (
+    sum('lost') ||
+    runs.some((r) => r.duplicate_bound !== undefined && r.duplicates > r.duplicate_bound) ||
+    (outageRun && outageRun.dead_lettered > 0)
+  )
     process.exitCode = 1;
 }
 

@@ -111,13 +111,15 @@ export interface DeliveryOutcome {
   error: null | string;
   messageType: string;
   payloadBytes: number;
-  /** Endpoint features at decision time (names are the routing model's). */
-  features: Record<string, number>;
+  /** Version of the routing model's feature list the values follow (0: none). */
+  featureVersion: number;
+  /** Endpoint features at decision time, in the order of the routing model's feature names of featureVersion (routingContract in src/ml): compact, one float each. */
+  featureValues: Array<number>;
   /** Epoch milliseconds of the routing decision. */
   decidedAt: number;
 }
 
-export type DeliveryOutcomeInput = Omit<DeliveryOutcome, 'httpStatus' | 'error' | 'messageType' | 'payloadBytes' | 'features'> & Partial<Pick<DeliveryOutcome, 'httpStatus' | 'error' | 'messageType' | 'payloadBytes' | 'features'>>;
+export type DeliveryOutcomeInput = Omit<DeliveryOutcome, 'httpStatus' | 'error' | 'messageType' | 'payloadBytes' | 'featureVersion' | 'featureValues'> & Partial<Pick<DeliveryOutcome, 'httpStatus' | 'error' | 'messageType' | 'payloadBytes' | 'featureVersion' | 'featureValues'>>;
 
 /** Snapshot of the anomaly detector's state for one service. Compacted, keyed by service. */
 export interface DetectorState {

@@ -38,7 +38,10 @@ export function broker(): Promise<{ brokers: string[]; registryUrl: string }> {
 }
 
 export interface Bench {
+  /** On kafkajs: the bench's own reads, writes and admin. */
   kafka: KafkaConnection;
+  /** On KAFKA_CLIENT (one per bench): what RelayCore runs on, and what a baseline that must use the same client runs on. */
+  client(): Promise<KafkaConnection>;
   prefix: string;
   /** The configuration of a component on this bench's prefix. */
   config(env?: Record<string, string>): Config;
@@ -75,7 +78,7 @@ export async function bench(label: string, extraTopics: { name: string; partitio
   }
   await kafka.serde.registerAll(RELAY_TOPICS);
   const relays: RelayCore[] = [];
-  const connections: KafkaConnection[] = [];
+  let onClient: Promise<KafkaConnection> | undefined;
   const config = (env: Record<string, string> = {}) =>
     loadConfig({
       ...process.env,
@@ -85,26 +88,34 @@ export async function bench(label: string, extraTopics: { name: string; partitio
       RELAY_GROUP_ID: `${prefix}relay-${relays.length}`,
       ...env,
     });
+  const client = () => {
+    const name = config().KAFKA_CLIENT;
+    onClient ??=
+      name === 'kafkajs'
+        ? Promise.resolve(kafka)
+        : (async () => {
+            const c = new KafkaConnection({
+              brokers,
+              registryUrl,
+              topicPrefix: prefix,
+              clientId: 'automatrix-bench',
+              log: logger('bench'),
+              client: name,
+            });
+            await c.serde.registerAll(RELAY_TOPICS);
+            return c;
+          })();
+    return onClient;
+  };
   return {
     kafka,
     prefix,
     config,
+    client,
     async relay(env = {}) {
       const relayConfig = config(env);
-      // RelayCore runs on KAFKA_CLIENT; `kafka` (the bench's own pass-through and reads) stays on kafkajs.
-      let relayKafka = kafka;
-      if (relayConfig.KAFKA_CLIENT !== 'kafkajs') {
-        relayKafka = new KafkaConnection({
-          brokers,
-          registryUrl,
-          topicPrefix: prefix,
-          clientId: 'automatrix-bench',
-          log: logger('bench'),
-          client: relayConfig.KAFKA_CLIENT,
-        });
-        await relayKafka.serde.registerAll(RELAY_TOPICS);
-        connections.push(relayKafka);
-      }
+      // RelayCore runs on KAFKA_CLIENT; `kafka` (the bench's own reads) stays on kafkajs.
+      const relayKafka = relayConfig.KAFKA_CLIENT === config().KAFKA_CLIENT ? await client() : kafka;
       const relay = new RelayCore({
         config: relayConfig,
         kafka: relayKafka,
@@ -128,7 +139,8 @@ export async function bench(label: string, extraTopics: { name: string; partitio
     },
     async close() {
       await Promise.allSettled(relays.map((r) => r.stop()));
-      await Promise.allSettled(connections.map((c) => c.close()));
+      const own = await onClient;
+      if (own && own !== kafka) await own.close();
       const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
       await admin.deleteTopics(topics).catch(() => undefined);
       await kafka.close();

@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DeliveryOutcome, ModelVersion } from '../../schemas/types.ts';
 import { type PolicyName, parseRoute } from '../../src/relay/index.ts';
+import type { Answered } from './endpoints-worker.ts';
 import { bench, sleep, until } from './relay-run.ts';
 import { seedChampion } from './routing-model.ts';
 import { prng, rateAt, type Scenario } from './scenario.ts';
@@ -14,6 +15,8 @@ export interface RunResult {
   delivered: number;
   deadLettered: number;
   outcomes: DeliveryOutcome[];
+  /** Each message's first successful answer, measured at its endpoint (producer timestamp to answer). */
+  answered: Answered[];
   decisionUs: number | null;
   modelVersion: string | null;
 }
@@ -27,6 +30,19 @@ async function startEndpoints(s: Scenario, seed: number): Promise<{ worker: Work
     worker.on('message', (m: { type: string; ports: number[] }) => m.type === 'ready' && resolve(m.ports));
   });
   return { worker, ports };
+}
+
+async function collect(worker: Worker): Promise<Answered[]> {
+  const reply = new Promise<Answered[]>((resolve) => {
+    const onMessage = (m: { type: string; answered: Answered[] }) => {
+      if (m.type !== 'answered') return;
+      worker.off('message', onMessage);
+      resolve(m.answered);
+    };
+    worker.on('message', onMessage);
+  });
+  worker.postMessage({ type: 'collect' });
+  return reply;
 }
 
 export interface Lane {
@@ -93,9 +109,18 @@ export async function runLanes(
       last = now;
       const n = Math.floor(due - produced);
       if (n > 0) {
+        // The producer's timestamp travels as a message header, which RelayCore forwards to the endpoint.
+        const producedAt = Date.now();
         const batch = Array.from({ length: n }, (_, i) => ({
           key: s.keys ? `k${Math.floor(rnd() * s.keys)}` : null,
-          value: { id: `m-${produced + i}`, route: 'bench', type: 'bench', payload, createdAt: now },
+          value: {
+            id: `m-${produced + i}`,
+            route: 'bench',
+            type: 'bench',
+            payload,
+            headers: { 'x-produced-at': String(producedAt) },
+            createdAt: producedAt,
+          },
         }));
         produced += n;
         await Promise.all(running.map(({ producer }) => producer.send('messages.normal', batch)));
@@ -116,6 +141,7 @@ export async function runLanes(
         const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter(
           (o) => o.messageId !== 'warmup',
         );
+        const answered = await collect(setups[i]!.worker);
         return {
           scenario: s.name,
           policy: lane.policy,
@@ -124,6 +150,7 @@ export async function runLanes(
           delivered: counters.delivered - 1,
           deadLettered: counters.deadLettered,
           outcomes,
+          answered,
           decisionUs,
           modelVersion,
         };

@@ -18,6 +18,9 @@ export interface Phase {
   errorRate?: number;
   /** Time to answer a failing request, ms; absent: as long as a success (a slow failure). */
   errorLatencyMs?: number;
+  /** Probability that a request hits a pause (a GC-like stall): its service time is multiplied by pauseFactor. */
+  pauseRate?: number;
+  pauseFactor?: number;
 }
 
 export interface ScenarioEndpoint {
@@ -28,6 +31,9 @@ export interface ScenarioEndpoint {
   errorStatus?: number;
   /** Phases repeat with this period (flapping). */
   repeatEveryS?: number;
+  /** A capacity cliff: a request that starts while this many or more are in service takes cliffLatencyMs. */
+  cliffAt?: number;
+  cliffLatencyMs?: number;
   phases: Phase[];
 }
 
@@ -42,6 +48,10 @@ export interface Scenario {
   keys?: number;
   route: { maxAttempts?: number; timeoutMs?: number; settings?: Record<string, string | number> };
   endpoints: ScenarioEndpoint[];
+  /** Policies run on it (default: all); a scenario that checks RelayCore itself rather than the policies names one. */
+  policies?: string[];
+  /** Its round-robin runs are training data for the learned policy (default true). */
+  train?: boolean;
 }
 
 function fail(file: string, field: string, message: string): never {
@@ -66,7 +76,13 @@ export function validateScenario(raw: unknown, file: string): Scenario {
       if (!(p.latencyMs > 0)) fail(file, `endpoints.${i}.phases.${j}.latencyMs`, 'must be > 0');
       if (p.errorRate !== undefined && !(p.errorRate >= 0 && p.errorRate <= 1))
         fail(file, `endpoints.${i}.phases.${j}.errorRate`, 'must be from 0 to 1');
+      if (p.pauseRate !== undefined && !(p.pauseRate >= 0 && p.pauseRate <= 1))
+        fail(file, `endpoints.${i}.phases.${j}.pauseRate`, 'must be from 0 to 1');
+      if (p.pauseFactor !== undefined && !(p.pauseFactor >= 1))
+        fail(file, `endpoints.${i}.phases.${j}.pauseFactor`, 'must be >= 1');
     });
+    if (e.cliffAt !== undefined && !(Number.isInteger(e.cliffAt) && e.cliffAt >= 1 && e.cliffLatencyMs! > 0))
+      fail(file, `endpoints.${i}.cliffAt`, 'must be an integer >= 1, with cliffLatencyMs > 0');
   });
   return s;
 }
@@ -99,6 +115,8 @@ export function behaviourAt(
     jitter: mix(prev.jitter ?? 0.25, cur.jitter ?? 0.25),
     errorRate: mix(prev.errorRate ?? 0, cur.errorRate ?? 0),
     errorLatencyMs: cur.errorLatencyMs ?? null,
+    pauseRate: cur.pauseRate ?? 0,
+    pauseFactor: cur.pauseFactor ?? 1,
   };
 }
 

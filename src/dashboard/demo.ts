@@ -363,7 +363,6 @@ export class DemoGenerator {
       latencyMs: status === 'REJECTED' ? 0 : status === 'TIMEOUT' ? 5000 : latency,
       messageType: 'order.created',
       payloadBytes: 400 + Math.floor(this.rand() * 800),
-      features: { score: round(1 / (1 + e.latency / 100), 3), inflight: Math.floor(this.rand() * 8) },
       decidedAt: at,
     };
     return { key: e.id, value, timestamp: at };

@@ -31,6 +31,18 @@ export interface ConsumedBatch {
 
 export type BatchHandler = (batch: ConsumedBatch) => Promise<void>;
 
+export interface RunOptions {
+  /** Partitions whose batches are handled at the same time (one batch at a time per partition). */
+  partitionsConcurrently?: number;
+  /**
+   * `after-handler` (default): a batch counts as handled when its handler returns, and is committed then.
+   * `by-caller`: when the handler returns, its records are only *taken*: the partition is fetched on past
+   * them, nothing is committed, and the caller commits handled offsets itself with `commit()` (it must
+   * keep its own bound on what it has taken and not committed).
+   */
+  commits?: 'after-handler' | 'by-caller';
+}
+
 export interface Assignment {
   [topic: string]: number[];
 }
@@ -44,9 +56,10 @@ export interface Assignment {
 export interface BatchConsumer {
   readonly groupId: string;
   subscribe(topics: string[], opts?: { fromBeginning?: boolean }): Promise<void>;
-  run(handler: BatchHandler, opts?: { partitionsConcurrently?: number }): Promise<void>;
+  run(handler: BatchHandler, opts?: RunOptions): Promise<void>;
   /** Partitions currently assigned to this member, by topic. */
   assigned(): Assignment;
+  /** Commits these offsets (each the next offset to read) now; fails rather than retries (a rebalance, a broker away). */
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
   pause(topic: string, partitions?: number[]): void;
   resume(topic: string, partitions?: number[]): void;
@@ -60,6 +73,8 @@ export interface BatchConsumer {
 
 export class KafkajsBatchConsumer implements BatchConsumer {
   private assignment: Assignment = {};
+  /** The runner's own commit of the latest batch: no retry loop, unlike `consumer.commitOffsets`. */
+  private commitNow?: EachBatchPayload['commitOffsetsIfNecessary'];
 
   private readonly consumer: Consumer;
   readonly groupId: string;
@@ -77,13 +92,33 @@ export class KafkajsBatchConsumer implements BatchConsumer {
     await this.consumer.subscribe({ topics, fromBeginning: opts.fromBeginning ?? false });
   }
 
-  async run(handler: BatchHandler, opts: { partitionsConcurrently?: number } = {}): Promise<void> {
+  async run(handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
+    const byCaller = opts.commits === 'by-caller';
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
-      eachBatch: async (payload) => this.handleBatch(payload, handler),
+      eachBatch: async (payload) => (byCaller ? this.takeBatch(payload, handler) : this.handleBatch(payload, handler)),
     });
+  }
+
+  /** `by-caller`: the fetch position moves past the batch once the handler has taken it; nothing is committed here. */
+  private async takeBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
+    const { batch } = payload;
+    this.commitNow = payload.commitOffsetsIfNecessary;
+    if (!batch.messages.length) return;
+    await handler({
+      topic: batch.topic,
+      partition: batch.partition,
+      records: batch.messages.map((m) => toRecord(batch.topic, batch.partition, m)),
+      highWatermark: batch.highWatermark,
+      resolve: () => undefined,
+      commit: async () => undefined,
+      heartbeat: () => payload.heartbeat(),
+      isRunning: () => payload.isRunning(),
+      isStale: () => payload.isStale(),
+    });
+    if (!payload.isStale()) payload.resolveOffset(batch.lastOffset());
   }
 
   private async handleBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
@@ -127,7 +162,17 @@ export class KafkajsBatchConsumer implements BatchConsumer {
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
-    await this.consumer.commitOffsets(offsets);
+    if (!this.commitNow) {
+      await this.consumer.commitOffsets(offsets);
+      return;
+    }
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const o of offsets) {
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partition: o.partition, offset: o.offset });
+      byTopic.set(o.topic, list);
+    }
+    await this.commitNow({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
   }
 
   pause(topic: string, partitions?: number[]): void {

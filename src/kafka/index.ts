@@ -17,6 +17,7 @@ export {
   type ConsumedBatch,
   type ConsumerOptions,
   KafkajsBatchConsumer,
+  type RunOptions,
 } from './consumer.ts';
 export {
   DecodeError,

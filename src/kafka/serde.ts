@@ -40,6 +40,8 @@ export class Serde {
   private readonly resolvers = new Map<string, Resolver>();
   private readonly fetching = new Map<number, Promise<AvroType>>();
   private unreachableUntil = 0;
+  /** Where `encode` writes before copying out. */
+  private scratch = Buffer.allocUnsafe(64 * 1024);
   private unreachableReason = '';
 
   readonly registryUrl: string;
@@ -172,7 +174,15 @@ export class Serde {
       throw new Error(`schema for ${this.catalog.name(key)} is not registered yet: call registerAll() first`);
     const type = this.readerType(key);
     try {
-      return Buffer.concat([header, type.toBuffer(value)]);
+      // Into a scratch buffer after the header, then one copy out: no intermediate body buffer.
+      let end = type.encode(value, this.scratch, HEADER);
+      while (end < 0) {
+        this.scratch = Buffer.allocUnsafe(this.scratch.length * 2 - end);
+        header.copy(this.scratch);
+        end = type.encode(value, this.scratch, HEADER);
+      }
+      header.copy(this.scratch);
+      return Buffer.from(this.scratch.subarray(0, end));
     } catch {
       throw new EncodeError(this.catalog.name(key), invalidPaths(type, value));
     }
@@ -180,24 +190,39 @@ export class Serde {
 
   /** Decodes a value of a topic, Avro or JSON. Throws DecodeError; `retriable` tells a registry outage from bad data. */
   async decode<K extends TopicKey>(key: K, buf: Buffer | null): Promise<Decoded<K>> {
+    return this.decodeNow(key, buf) ?? this.decodeAvro(key, buf!);
+  }
+
+  /**
+   * Decodes without waiting when it can: JSON, or Avro whose writer schema is known. Null when the
+   * writer schema must first be fetched from the registry (then use `decode`). Throws DecodeError.
+   */
+  decodeNow<K extends TopicKey>(key: K, buf: Buffer | null): Decoded<K> | null {
     if (!buf || buf.length === 0) throw new DecodeError('empty_value', 'value is empty');
-    if (buf[0] === MAGIC) return this.decodeAvro(key, buf);
-    return { value: this.decodeJson(key, buf), format: 'json', schemaId: null };
+    if (buf[0] !== MAGIC) return { value: this.decodeJson(key, buf), format: 'json', schemaId: null };
+    if (buf.length < HEADER)
+      throw new DecodeError('invalid_avro', `value has the Avro magic byte but only ${buf.length} bytes`);
+    const id = buf.readInt32BE(1);
+    const resolver = this.resolvers.get(`${key}:${id}`);
+    return resolver ? this.readAvro(key, id, buf, resolver) : null;
+  }
+
+  private readAvro<K extends TopicKey>(key: K, id: number, buf: Buffer, resolver: Resolver): Decoded<K> {
+    let value: unknown;
+    try {
+      value = this.readerType(key).fromBuffer(buf.subarray(HEADER), resolver);
+    } catch (err) {
+      throw new DecodeError('invalid_avro', `Avro body does not decode with schema ${id}: ${(err as Error).message}`);
+    }
+    return { value: value as TopicValue<K>, format: 'avro', schemaId: id };
   }
 
   private async decodeAvro<K extends TopicKey>(key: K, buf: Buffer): Promise<Decoded<K>> {
     if (buf.length < HEADER)
       throw new DecodeError('invalid_avro', `value has the Avro magic byte but only ${buf.length} bytes`);
     const id = buf.readInt32BE(1);
-    const reader = this.readerType(key);
-    const resolver = await this.resolver(key, id, reader);
-    let value: unknown;
-    try {
-      value = reader.fromBuffer(buf.subarray(HEADER), resolver);
-    } catch (err) {
-      throw new DecodeError('invalid_avro', `Avro body does not decode with schema ${id}: ${(err as Error).message}`);
-    }
-    return { value: value as TopicValue<K>, format: 'avro', schemaId: id };
+    const resolver = await this.resolver(key, id, this.readerType(key));
+    return this.readAvro(key, id, buf, resolver);
   }
 
   private async resolver(key: TopicKey, id: number, reader: AvroType): Promise<Resolver> {

@@ -24,6 +24,8 @@ export interface ChampionFollower {
   champion(): ModelVersion | undefined;
   /** A version's record, once this follower has read it. */
   version(version: string): ModelVersion | undefined;
+  /** The newest version the promotion gate has decided on (champion or rejected), if any. */
+  latest(): ModelVersion | undefined;
   /** Resolves with a version's record once it shows the gate's decision (not CANDIDATE), or undefined after `timeoutMs`. */
   waitFor(version: string, timeoutMs: number): Promise<ModelVersion | undefined>;
   /** Resolves once every champion read so far has been handed to the listener and the listener has finished. */
@@ -81,6 +83,7 @@ export async function followChampion(
   return {
     champion: () => registry.champion(model),
     version: (version) => registry.get(model, version),
+    latest: () => registry.list(model).find(decided),
     waitFor(version, timeoutMs) {
       const known = registry.get(model, version);
       if (known && decided(known)) return Promise.resolve(known);

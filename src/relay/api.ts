@@ -9,7 +9,7 @@ import { redactRoute, restoreRedacted } from './redact.ts';
 import type { RelayCore } from './relay.ts';
 import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
 import { registerSink } from './sink.ts';
-import { RelayStatus } from './status.ts';
+import { LearnedState, RelayStatus } from './status.ts';
 
 const tags = ['relaycore'];
 const Err = Type.Ref('Error');
@@ -99,6 +99,7 @@ const RouteOut = Type.Object({
   maxAttempts: Type.Integer(),
   settings: StringMap,
   updatedAt: Type.Number(),
+  learned: Type.Optional(LearnedState),
 });
 const NameParams = Type.Object({ name: Name });
 
@@ -248,6 +249,7 @@ const OptimizeReply = Type.Object(
     serving: Type.Union([Type.String(), Type.Null()], {
       description: 'The version learned routes on this instance use now.',
     }),
+    learned: LearnedState,
     routesUsingLearned: Type.Array(Type.String()),
   },
   {
@@ -273,6 +275,7 @@ const OptimizeReply = Type.Object(
           classic: { combined_loss: 1.3 },
         },
         serving: 'v20261127-101500-3fa2',
+        learned: { model: 'v20261127-101500-3fa2', fallback: null, reason: null },
         routesUsingLearned: ['orders'],
       },
     ],
@@ -308,6 +311,13 @@ async function withTopics(relay: RelayCore, route: Route): Promise<Route> {
       'body',
     );
   return route;
+}
+
+/** A route as the API answers it: secrets redacted; a learned route says what it runs on (a model, or the fallback and why). */
+function routeOut(relay: RelayCore, route: Route) {
+  return route.policy === 'learned'
+    ? { ...redactRoute(route), learned: relay.learnedState(route.name) }
+    : redactRoute(route);
 }
 
 function existing(relay: RelayCore, name: string): Route {
@@ -450,7 +460,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
   api.get(
     '/relaycore/routes',
     { schema: { summary: 'List routes', description: routesDoc, tags, response: { 200: Type.Array(RouteOut) } } },
-    async () => relay.store.all().map(redactRoute),
+    async () => relay.store.all().map((r) => routeOut(relay, r)),
   );
 
   api.get(
@@ -464,7 +474,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
         response: { 200: RouteOut, 404: Err },
       },
     },
-    async (req) => redactRoute(existing(relay, req.params.name)),
+    async (req) => routeOut(relay, existing(relay, req.params.name)),
   );
 
   api.post(
@@ -480,7 +490,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
     async (req, reply) => {
       const route = checkRoute(req.body as Static<typeof RouteBody>);
       if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
-      return reply.status(201).send(redactRoute(await relay.putRoute(await withTopics(relay, route))));
+      return reply.status(201).send(routeOut(relay, await relay.putRoute(await withTopics(relay, route))));
     },
   );
 
@@ -499,7 +509,8 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
       if (req.body.name !== undefined && req.body.name !== req.params.name)
         throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
       const route = checkRoute({ ...req.body, name: req.params.name });
-      return redactRoute(
+      return routeOut(
+        relay,
         await relay.putRoute(await withTopics(relay, restoreRedacted(route, relay.store.get(req.params.name)))),
       );
     },
@@ -523,7 +534,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
         : current.settings;
       const route = restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current);
       // Endpoints left as they were are not checked again: a policy switch must not wait for a topic.
-      return redactRoute(await relay.putRoute(req.body.endpoints ? await withTopics(relay, route) : route));
+      return routeOut(relay, await relay.putRoute(req.body.endpoints ? await withTopics(relay, route) : route));
     },
   );
 

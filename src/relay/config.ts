@@ -98,6 +98,11 @@ export const RELAY_ENV = {
       "RelayCore: messages taken from the inbound tiers whose offsets are not committed yet, at most, across tiers. A crashed process's messages are delivered again from the committed offsets, so at most this many are delivered twice.",
     default: 2048,
   }),
+  RELAY_NO_ENDPOINT_MAX_WAIT_MS: int('RELAY_NO_ENDPOINT_MAX_WAIT_MS', 0, 86_400_000, {
+    description:
+      'RelayCore: while no endpoint of a route is available (every breaker open, drained or forced open), its messages wait, and the partitions they came from pause, until a breaker probe succeeds; a message still waiting after this long is dead-lettered as `no_endpoint`. 0: dead-letter at once.',
+    default: 300_000,
+  }),
   RELAY_RETRY_BACKOFF_MS: int('RELAY_RETRY_BACKOFF_MS', 0, 60_000, {
     description: 'RelayCore: base of the exponential backoff (with jitter) between attempts.',
     default: 50,

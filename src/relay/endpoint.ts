@@ -95,6 +95,7 @@ export class EndpointRuntime {
   private readonly slowCallMs: number;
   private readonly slowCallRate: number;
   private readonly volumeThreshold: number;
+  private readonly consecutiveFailures: number;
   private openReason = 'error rate';
   /** Set by the learned policy while it sheds this endpoint. */
   shedding = false;
@@ -121,6 +122,7 @@ export class EndpointRuntime {
     this.slowCallMs = setting(route_, 'slowCallMs');
     this.slowCallRate = setting(route_, 'slowCallRatePercent');
     this.volumeThreshold = setting(route_, 'volumeThreshold');
+    this.consecutiveFailures = setting(route_, 'consecutiveFailures');
     this.slowCalls = new SlowCallWindow(setting(route_, 'rollingWindowMs'));
     this.breaker = new CircuitBreaker((req: DeliveryRequest) => this.send(req), {
       name: this.key,
@@ -204,7 +206,7 @@ export class EndpointRuntime {
   async attempt(req: DeliveryRequest): Promise<AttemptOutcome> {
     const started = performance.now();
     const now = Date.now();
-    this.stats.started(now);
+    const concurrent = this.stats.started(now);
     let outcome: AttemptOutcome;
     try {
       const res = await this.breaker.fire(req);
@@ -225,8 +227,11 @@ export class EndpointRuntime {
     }
     const result: AttemptResult =
       outcome.status === 'DELIVERED' ? 'ok' : outcome.status === 'TIMEOUT' ? 'timeout' : 'failed';
-    this.stats.finished(result, outcome.latencyMs, Date.now());
+    this.stats.finished(result, outcome.latencyMs, Date.now(), concurrent);
     this.checkSlowCalls(outcome.latencyMs);
+    // A 4xx is the message's fault: the endpoint answered, so it is up.
+    if (outcome.permanent) this.stats.consecutiveFailures = 0;
+    else this.checkConsecutiveFailures();
     return outcome;
   }
 
@@ -269,6 +274,17 @@ export class EndpointRuntime {
       this.slowCalls.reset();
       this.forceOpen(`${slow} of ${calls} calls slower than ${this.slowCallMs} ms`);
     }
+  }
+
+  /**
+   * Failures in a row open the breaker at once. opossum's error percentage is over a time window, so
+   * right after a busy healthy stretch it takes as many failures as there were successes to open; a
+   * route whose endpoints all went down meanwhile would burn its messages' attempts.
+   */
+  private checkConsecutiveFailures(): void {
+    const n = this.stats.consecutiveFailures;
+    if (this.consecutiveFailures > 0 && n >= this.consecutiveFailures && !this.breaker.opened)
+      this.forceOpen(`${n} calls in a row failed`);
   }
 
   dispose(): void {

@@ -2,8 +2,10 @@
  * The delivery engine: one consumer per priority tier, weighted delivery slots across tiers,
  * per-key order within a partition, a policy per route, retries on another endpoint with
  * backoff, outcomes for every attempt, and the dead-letter topic for what cannot be delivered.
- * A batch handler returns only once every record in it is delivered or dead-lettered, so the
- * offsets the BatchConsumer then commits never skip a message (at-least-once).
+ * Each record completes on its own inside its partition's uncommitted window (window.ts): a slow
+ * delivery holds back only the later records of its key, and the committed offset never passes a
+ * record that is not delivered or dead-lettered (at-least-once). A route without an available
+ * endpoint makes its messages wait (outage.ts) rather than dead-letter them.
  */
 import type { DeadLetterInput, DeliveryOutcomeInput, RelayMessage, Route } from '../../schemas/types.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
@@ -17,14 +19,21 @@ import {
 } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { TIERS, type Tier } from './config.ts';
-import { type EndpointControls, EndpointRuntime, freshControls, type Senders } from './endpoint.ts';
+import {
+  type AttemptOutcome,
+  type EndpointControls,
+  EndpointRuntime,
+  freshControls,
+  type Senders,
+} from './endpoint.ts';
 import { WeightedGate } from './gate.ts';
-import { featureRecord } from './learned/features.ts';
+import { FEATURE_VERSION, featureValues } from './learned/features.ts';
 import { LearnedPolicy, type RoutingScorer } from './learned/policy.ts';
+import { RouteOutages } from './outage.ts';
 import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.ts';
 import { type PolicyName, setting } from './routes.ts';
 import { Coalescer, type DeliveryRequest, HttpSender, KafkaSender } from './senders.ts';
-import { BatchProgress } from './window.ts';
+import { PartitionWindow, type WindowEntry } from './window.ts';
 
 export interface EngineOptions {
   groupId: string;
@@ -36,15 +45,18 @@ export interface EngineOptions {
   exploration: number;
   shedThreshold: number;
   httpConnections: number;
+  /** Longest a message waits for its route to have an available endpoint before it is dead-lettered (no_endpoint). */
+  noEndpointMaxWaitMs: number;
 }
 
-/** A message on its way: what the policies see, plus what delivery needs. */
-interface Pending extends RoutedMessage {
+/** A message on its way: what the policies see, and what the endpoint is sent (one object per message). */
+interface Pending extends RoutedMessage, DeliveryRequest {
   record: ConsumedRecord;
   tier: Tier;
   message: RelayMessage;
   route: string;
-  request: DeliveryRequest;
+  /** It waits (or waited) for its route to have an endpoint: its partition is paused until it is done. */
+  holding: boolean;
 }
 
 export interface RouteRuntime {
@@ -55,16 +67,19 @@ export interface RouteRuntime {
   decisionMs: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Thrown out of a batch when the engine stops mid-batch: what was done is committed, the rest is fetched again. */
+/** Thrown out of a delivery when consumption stops or its partition goes elsewhere: it stays uncommitted. */
 class Stopping extends Error {}
 
-/** A record of a batch on its key's chain; `pending` is null while its decode waits for the registry. */
-interface ChainItem {
-  record: ConsumedRecord;
-  pending: Pending | null;
+/** A record that did not decode: dead-lettered in its turn (`failure`), or parked until the registry answers (null). */
+interface Undecoded {
+  tier: Tier;
+  failure: unknown;
 }
+
+/** What the window holds for a record. */
+type Item = Pending | Undecoded;
 
 export class RelayEngine {
   readonly routes = new Map<string, RouteRuntime>();
@@ -74,14 +89,23 @@ export class RelayEngine {
   readonly window: WeightedGate;
   private readonly senders: Senders;
   private consumers: BatchConsumer[] = [];
+  /** Uncommitted windows by `topic:partition`. */
+  private readonly windows = new Map<string, PartitionWindow<Item>>();
+  /** Records being completed now. */
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** Wake-ups of records sleeping (a backoff, a parked decode), called when consumption stops. */
+  private readonly parked = new Set<() => void>();
+  readonly outages: RouteOutages;
   private running = false;
   private stopping = false;
   private deliveryProducer?: Promise<TypedProducer>;
-  private readonly outcomes: Coalescer<{ key: string; messageId: string; value: DeliveryOutcomeInput }>;
+  private readonly outcomes: Coalescer<DeliveryOutcomeInput>;
   private readonly deadLetters: Coalescer<{ messageId: string | null; value: DeadLetterInput }>;
   private scorer: RoutingScorer | null = null;
   private readonly fallbackPolicy = new P2cPeakEwma();
-  readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0 };
+  /** `outcomes`: DeliveryOutcome records the broker acknowledged (one per attempt, once written). */
+  readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0, outcomes: 0 };
 
   private readonly kafka: KafkaConnection;
   private readonly options: EngineOptions;
@@ -95,14 +119,20 @@ export class RelayEngine {
     this.publish = publish;
     this.gate = new WeightedGate(options.maxInflight, options.tierWeights);
     this.window = new WeightedGate(options.maxUncommitted, options.tierWeights);
+    this.outages = new RouteOutages((name) => this.outageRoute(name), publish, log);
     this.deliveryProducer = kafka.newProducer();
     this.deliveryProducer.catch(() => undefined);
     this.senders = { http: new HttpSender(options.httpConnections), kafka: new KafkaSender(this.deliveryProducer) };
     this.outcomes = new Coalescer(async (items) => {
-      await (await kafka.producer()).send(
-        'delivery.outcomes',
-        items.map((i) => ({ key: i.key, value: i.value, headers: { 'message-id': i.messageId } })),
-      );
+      try {
+        await (await kafka.producer()).send(
+          'delivery.outcomes',
+          items.map((o) => ({ key: o.endpoint, value: o, headers: { 'message-id': o.messageId } })),
+        );
+        this.counters.outcomes += items.length;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, records: items.length }, 'could not write delivery outcomes');
+      }
     }, 5000);
     this.deadLetters = new Coalescer(async (items) => {
       await (await kafka.producer()).send(
@@ -205,6 +235,11 @@ export class RelayEngine {
     }
   }
 
+  private outageRoute(name: string) {
+    const rt = this.routes.get(name);
+    return rt ? { name, endpoints: rt.endpoints } : undefined;
+  }
+
   setScorer(scorer: RoutingScorer | null): void {
     const old = this.scorer;
     this.scorer = scorer;
@@ -239,8 +274,12 @@ export class RelayEngine {
         this.log.error({ tier, err: error.message, restarting }, 'tier consumer crashed');
         if (!restarting) this.restartSoon();
       });
+      consumer.onGroupJoin((assignment) => this.assigned(consumer, assignment));
       await consumer.subscribe([this.kafka.catalog.name(`messages.${tier}`)], { fromBeginning: true });
-      await consumer.run((batch) => this.handleBatch(tier, batch), { partitionsConcurrently: 6 });
+      await consumer.run((batch) => this.take(tier, consumer, batch), {
+        partitionsConcurrently: 6,
+        commits: 'by-caller',
+      });
       this.consumers.push(consumer);
     }
     this.log.info({ group: this.options.groupId }, 'relay consuming');
@@ -267,10 +306,20 @@ export class RelayEngine {
     }, 2000).unref();
   }
 
-  /** Stops intake: in-flight deliveries finish, their offsets are committed, the rest is left for the next owner. */
+  /**
+   * Stops intake: nothing new starts, waits end (their records stay uncommitted), deliveries in flight
+   * finish and their offsets are committed; the rest is left for the next owner of the partition.
+   */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.stopping = true;
+    this.outages.stopAll();
+    for (const wake of [...this.parked]) wake();
+    await this.idle();
+    const windows = [...this.windows.values()];
+    this.windows.clear();
+    await Promise.allSettled(windows.map((w) => w.flush()));
+    for (const w of windows) w.abandon();
     const consumers = this.consumers.splice(0);
     await Promise.allSettled(consumers.map((c) => c.disconnect()));
     this.running = false;
@@ -297,94 +346,119 @@ export class RelayEngine {
     await Promise.all([this.outcomes.settled(), this.deadLetters.settled()]);
   }
 
-  private async handleBatch(tier: Tier, batch: ConsumedBatch): Promise<void> {
-    const progress = new BatchProgress(batch, tier, this.window, this.log);
-    try {
-      await this.deliverBatch(tier, batch, progress);
-    } finally {
-      await progress.close();
+  /** Records taken and not yet committed, and the partitions paused for a route without endpoints. */
+  windowStatus(): { taken: number; pausedPartitions: { topic: string; partition: number }[] } {
+    let taken = 0;
+    const pausedPartitions: { topic: string; partition: number }[] = [];
+    for (const w of this.windows.values()) {
+      taken += w.size();
+      if (w.isHeld()) pausedPartitions.push({ topic: w.topic, partition: w.partition });
+    }
+    return { taken, pausedPartitions };
+  }
+
+  /** A rebalance: the windows of partitions this member lost are abandoned (their records are the new owner's). */
+  private assigned(consumer: BatchConsumer, assignment: Record<string, number[]>): void {
+    for (const [key, w] of this.windows) {
+      if (w.consumer !== consumer || assignment[w.topic]?.includes(w.partition)) continue;
+      w.abandon();
+      this.windows.delete(key);
+      this.log.info(
+        { topic: w.topic, partition: w.partition },
+        'partition revoked: its uncommitted records are left to the next owner',
+      );
     }
   }
 
-  private async deliverBatch(tier: Tier, batch: ConsumedBatch, progress: BatchProgress): Promise<void> {
-    const items: ChainItem[] = [];
-    for (const record of batch.records) {
-      const decoded = await this.decode(tier, record);
-      if (decoded === 'dead-lettered') progress.handle(record.offset);
-      else items.push({ record, pending: decoded === 'deferred' ? null : decoded });
+  private windowOf(tier: Tier, consumer: BatchConsumer, batch: ConsumedBatch): PartitionWindow<Item> {
+    const key = `${batch.topic}:${batch.partition}`;
+    let w = this.windows.get(key);
+    if (!w || w.consumer !== consumer || w.abandoned) {
+      w = new PartitionWindow<Item>(tier, batch.topic, batch.partition, consumer, this.window, this.log);
+      this.windows.set(key, w);
     }
-    this.counters.consumed += batch.records.length;
-    this.prepare(items.flatMap((i) => (i.pending ? [i.pending] : [])));
-    const admissions = new Map<ChainItem, () => void>();
-    const admitted = new Map(items.map((i) => [i, new Promise<void>((resolve) => admissions.set(i, resolve))]));
-    const chains = new Map<string, ChainItem[]>();
-    const independent: ChainItem[][] = [];
-    for (const item of items) {
-      if (!item.record.key?.length) {
-        independent.push([item]);
-        continue;
-      }
-      const k = item.record.key.toString('latin1');
-      const chain = chains.get(k);
-      if (chain) chain.push(item);
-      else chains.set(k, [item]);
-    }
-    const abort = { stopped: false };
-    // Once a chain fails (stopping, rebalance, a dead letter that could not be written), the batch is
-    // handed back: every chain still waiting for the window is let go, to find that out and end.
-    const abandon = (err: unknown) => {
-      abort.stopped = true;
-      for (const resolve of admissions.values()) resolve();
-      throw err;
-    };
-    const running = Promise.allSettled(
-      [...chains.values(), ...independent].map((chain) =>
-        this.runChain(tier, chain, batch, progress, admitted, abort).catch(abandon),
-      ),
-    );
-    // Units of the window are taken in offset order, so the oldest unhandled record always holds one.
-    void (async () => {
-      for (const item of items) {
-        if (abort.stopped) return;
-        await progress.admit(item.record.offset);
-        admissions.get(item)!();
-      }
-    })();
-    const results = await running;
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return w;
   }
 
-  /** Delivers one key's messages in order. */
-  private async runChain(
-    tier: Tier,
-    chain: ChainItem[],
-    batch: ConsumedBatch,
-    progress: BatchProgress,
-    admitted: Map<ChainItem, Promise<void>>,
-    abort: { stopped: boolean },
-  ): Promise<void> {
-    for (const item of chain) {
-      await admitted.get(item);
-      if (abort.stopped) throw new Stopping('batch handed back');
-      this.checkRunning(batch);
-      const p = item.pending ?? (await this.decodeRetrying(tier, item.record, batch));
-      if (p) {
-        await this.gate.acquire(tier);
-        try {
-          await this.deliver(p);
-        } finally {
-          this.gate.release();
-        }
+  /**
+   * A fetched batch: decodes it, scores it (batched inference), and takes its records into the
+   * partition's window in offset order, each as soon as the window has room; each record then
+   * completes on its own. Returns once every record is taken, so the partition is fetched on.
+   */
+  private async take(tier: Tier, consumer: BatchConsumer, batch: ConsumedBatch): Promise<void> {
+    if (this.stopping) return;
+    const w = this.windowOf(tier, consumer, batch);
+    const records = batch.records.filter((r) => w.isNew(r));
+    if (!records.length) return;
+    this.counters.consumed += records.length;
+    const items: Item[] = [];
+    for (const record of records) items.push(this.decodeNow(tier, record) ?? (await this.decode(tier, record)));
+    this.prepare(items.filter((i): i is Pending => 'message' in i));
+    for (let i = 0; i < records.length; i++) {
+      if (!this.window.tryAcquire(tier) && !(await this.admit(tier, batch, w))) return;
+      if (this.stopping || w.abandoned) {
+        this.window.release();
+        return;
       }
-      progress.handle(item.record.offset);
+      const { entry, runnable } = w.take(records[i]!, items[i]!);
+      if (runnable) void this.run(w, entry);
+    }
+  }
+
+  /** Waits for a unit of the window, heartbeating (a long wait must not cost the group membership). */
+  private async admit(tier: Tier, batch: ConsumedBatch, w: PartitionWindow<Item>): Promise<boolean> {
+    let granted = false;
+    const grant = this.window.acquire(tier).then(() => {
+      granted = true;
+    });
+    for (;;) {
+      await Promise.race([grant, sleep(3000)]);
+      if (granted) return true;
+      if (this.stopping || w.abandoned) {
+        void grant.then(() => this.window.release());
+        return false;
+      }
       await batch.heartbeat().catch(() => undefined);
     }
   }
 
-  /** Stopping, or the partition went to another member in a rebalance: hand the rest back uncommitted. */
-  private checkRunning(batch: ConsumedBatch): void {
-    if (this.stopping || !batch.isRunning() || batch.isStale()) throw new Stopping('relay stopping');
+  /**
+   * Completes one record (delivered or dead-lettered), then starts the next record of its key. A record
+   * left unfinished (consumption stopped, the partition went elsewhere) stays uncommitted.
+   */
+  private async run(w: PartitionWindow<Item>, entry: WindowEntry<Item>): Promise<void> {
+    this.active++;
+    let done = false;
+    while (!done && !this.stopping && !w.abandoned) {
+      try {
+        const item = entry.item;
+        if ('message' in item) await this.deliver(item, w);
+        else if (item.failure) await this.deadLetterUndecodable(entry.record, item.failure);
+        else {
+          const p = await this.decodeRetrying(w, entry.record);
+          if (p) await this.deliver(p, w);
+        }
+        done = true;
+      } catch (err) {
+        if (err instanceof Stopping) break;
+        // A dead letter that could not be written (the broker away): try the record again.
+        this.log.error({ offset: entry.record.offset, err: (err as Error).message }, 'record failed; trying again');
+        await sleep(1000);
+      }
+    }
+    this.active--;
+    const next = done ? w.complete(entry) : null;
+    if (next) void this.run(w, next);
+    if (this.active === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private checkRunning(w: PartitionWindow<Item>): void {
+    if (this.stopping || w.abandoned) throw new Stopping('relay stopping');
   }
 
   private prepare(pending: Pending[]): void {
@@ -413,31 +487,59 @@ export class RelayEngine {
   }
 
   /**
-   * Decodes a record. Undecodable ones are dead-lettered at once. One whose schema the registry
-   * must supply while it is unreachable is deferred: its key's chain retries it, and other keys go on.
+   * Decodes a record. An undecodable one is dead-lettered when its turn comes. One whose schema the
+   * registry must supply while it is unreachable is parked: it retries on its own (holding back only
+   * its key), and the rest of the window goes on.
    */
-  private async decode(tier: Tier, record: ConsumedRecord): Promise<Pending | 'deferred' | 'dead-lettered'> {
+  private async decode(tier: Tier, record: ConsumedRecord): Promise<Item> {
     try {
       const { value } = await this.kafka.serde.decode(`messages.${tier}`, record.value);
       return this.pendingOf(tier, record, value as RelayMessage);
     } catch (err) {
-      if (err instanceof DecodeError && err.retriable) return 'deferred';
-      await this.deadLetterUndecodable(record, err);
-      return 'dead-lettered';
+      return this.undecoded(tier, err);
     }
   }
 
-  /** Retries the decode of a deferred record with backoff until the registry answers (undefined: dead-lettered). */
-  private async decodeRetrying(tier: Tier, record: ConsumedRecord, batch: ConsumedBatch): Promise<Pending | undefined> {
-    for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
-      const decoded = await this.decode(tier, record);
-      if (decoded === 'dead-lettered') return undefined;
-      if (decoded !== 'deferred') return decoded;
-      this.log.warn({ tier, offset: record.offset }, 'schema registry unavailable; retrying the decode');
-      await sleep(wait);
-      this.checkRunning(batch);
-      await batch.heartbeat().catch(() => undefined);
+  /** The decode when no registry lookup is needed (the usual case), else null. */
+  private decodeNow(tier: Tier, record: ConsumedRecord): Item | null {
+    try {
+      const decoded = this.kafka.serde.decodeNow(`messages.${tier}`, record.value);
+      return decoded && this.pendingOf(tier, record, decoded.value as RelayMessage);
+    } catch (err) {
+      return this.undecoded(tier, err);
     }
+  }
+
+  private undecoded(tier: Tier, err: unknown): Undecoded {
+    return { tier, failure: err instanceof DecodeError && err.retriable ? null : err };
+  }
+
+  /** Retries the decode of a parked record with backoff until the registry answers (undefined: dead-lettered). */
+  private async decodeRetrying(w: PartitionWindow<Item>, record: ConsumedRecord): Promise<Pending | undefined> {
+    for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+      this.checkRunning(w);
+      const decoded = await this.decode(w.tier, record);
+      if ('message' in decoded) return decoded;
+      if (decoded.failure) {
+        await this.deadLetterUndecodable(record, decoded.failure);
+        return undefined;
+      }
+      this.log.warn({ tier: w.tier, offset: record.offset }, 'schema registry unavailable; retrying the decode');
+      await this.pause(wait);
+    }
+  }
+
+  /** Sleeps, unless consumption stops meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.parked.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.parked.add(wake);
+    });
   }
 
   private async deadLetterUndecodable(record: ConsumedRecord, err: unknown): Promise<void> {
@@ -458,14 +560,12 @@ export class RelayEngine {
       attempt: 1,
       scoreRow: -1,
       scoreBatch: null,
-      request: {
-        id: message.id,
-        key: record.key,
-        type: message.type,
-        payload: message.payload,
-        contentType: message.contentType,
-        headers: message.headers,
-      },
+      holding: false,
+      id: message.id,
+      key: record.key,
+      payload: message.payload,
+      contentType: message.contentType,
+      headers: message.headers,
     };
   }
 
@@ -477,13 +577,29 @@ export class RelayEngine {
     return cap / 2 + Math.random() * (cap / 2);
   }
 
-  private async deliver(p: Pending): Promise<void> {
+  /**
+   * Attempts until delivered or dead-lettered. While the route has no available endpoint, the message
+   * waits (outage.ts) instead of using up attempts; after such a wait it has its attempts afresh (the
+   * endpoints, not the message, were at fault), and a failed half-open probe costs it no attempt.
+   */
+  private async deliver(p: Pending, w: PartitionWindow<Item>): Promise<void> {
+    try {
+      await this.attempts(p, w);
+    } finally {
+      if (p.holding) w.unhold();
+      p.holding = false;
+    }
+  }
+
+  private async attempts(p: Pending, w: PartitionWindow<Item>): Promise<void> {
     let attempts = 0;
     let rejections = 0;
     let lastError = '';
-    let reason = 'max_attempts';
-    const tried = new Set<EndpointRuntime>();
+    /** When the message first found no endpoint: the longest wait counts from here (probes and all). */
+    let waitingSince = 0;
+    let tried: Set<EndpointRuntime> | null = null;
     for (;;) {
+      this.checkRunning(w);
       const rt = this.routes.get(p.route);
       if (!rt) {
         await this.deadLetter(p.record, 'unknown_route', `route "${p.route}" does not exist`, {
@@ -493,51 +609,86 @@ export class RelayEngine {
         });
         return;
       }
-      if (attempts >= rt.route.maxAttempts) break;
       const now = Date.now();
       const available = rt.endpoints.filter((e) => e.available(now));
-      const fresh = available.filter((e) => !tried.has(e));
-      const candidates = fresh.length ? fresh : available;
-      if (!candidates.length) {
-        attempts++;
-        reason = 'no_endpoint';
-        lastError = `no endpoint of route ${rt.route.name} is available (${rt.endpoints.map((e) => `${e.endpoint.id}: ${e.state(now)}`).join(', ')})`;
-        if (attempts < rt.route.maxAttempts) await sleep(this.backoff(rt.route, attempts));
+      // Attempts used up while the route still has endpoints: this message's failure. Used up as every
+      // breaker opened (the endpoints went down meanwhile): an outage, which the message waits out.
+      if (attempts >= rt.route.maxAttempts && available.length) break;
+      if (!available.length) {
+        // The message's partition is not fetched while it waits (the backlog stays in Kafka), nor until it is done.
+        if (!p.holding) w.hold();
+        p.holding = true;
+        const again = waitingSince > 0;
+        if (!again) waitingSince = now;
+        const result = await this.outages.wait(
+          { name: rt.route.name, endpoints: rt.endpoints },
+          waitingSince + this.options.noEndpointMaxWaitMs - now,
+          again,
+        );
+        if (result === 'stopped') throw new Stopping('relay stopping');
+        if (result === 'expired') {
+          const states = rt.endpoints.map((e) => `${e.endpoint.id}: ${e.state()}`).join(', ');
+          await this.deadLetter(
+            p.record,
+            'no_endpoint',
+            `no endpoint of route ${rt.route.name} was available for ${Math.round((Date.now() - waitingSince) / 1000)} s (${states})`,
+            { messageId: p.message.id, route: rt.route.name, attempts },
+          );
+          return;
+        }
+        attempts = 0;
+        rejections = 0;
+        tried = null;
         continue;
       }
+      const fresh = tried ? available.filter((e) => !tried!.has(e)) : available;
+      const candidates = fresh.length ? fresh : available;
       p.attempt = attempts + 1;
       const started = performance.now();
       const endpoint = this.pick(rt, candidates, p, now);
       rt.decisionMs += performance.now() - started;
       rt.decisions++;
-      const features = featureRecord(endpoint, p, now);
-      const outcome = await endpoint.attempt(p.request);
+      const probe = endpoint.breakerState() === 'half-open';
+      const features = featureValues(endpoint, p, now);
+      if (!this.gate.tryAcquire(p.tier)) await this.gate.acquire(p.tier);
+      let outcome: AttemptOutcome;
+      try {
+        outcome = await endpoint.attempt(p);
+      } finally {
+        this.gate.release();
+      }
       this.counters.attempts++;
       this.writeOutcome(p, rt, endpoint, outcome, features, now);
       if (outcome.status === 'DELIVERED') {
         this.counters.delivered++;
         return;
       }
+      tried ??= new Set();
       tried.add(endpoint);
       // A breaker that opened between choice and call costs no attempt, a bounded number of times.
       if (outcome.status === 'REJECTED' && ++rejections <= rt.endpoints.length) continue;
-      attempts++;
       lastError = `${endpoint.key}: ${outcome.error ?? outcome.status}`;
-      reason = 'max_attempts';
       if (outcome.permanent) {
         await this.deadLetter(p.record, 'endpoint_rejected', lastError, {
           messageId: p.message.id,
           route: rt.route.name,
-          attempts,
+          attempts: attempts + 1,
         });
         return;
       }
+      // A failed half-open probe is the breaker's test, not one of the message's attempts.
+      if (probe) continue;
+      attempts++;
       if (attempts < rt.route.maxAttempts) {
         this.counters.retries++;
-        await sleep(this.backoff(rt.route, attempts));
+        await this.pause(this.backoff(rt.route, attempts));
       }
     }
-    await this.deadLetter(p.record, reason, lastError, { messageId: p.message.id, route: p.route, attempts });
+    await this.deadLetter(p.record, 'max_attempts', lastError, {
+      messageId: p.message.id,
+      route: p.route,
+      attempts,
+    });
   }
 
   /** The route's policy's pick; a policy that fails or picks nothing falls back to p2c-peak-ewma for this decision. */
@@ -563,7 +714,7 @@ export class RelayEngine {
     rt: RouteRuntime,
     e: EndpointRuntime,
     o: Awaited<ReturnType<EndpointRuntime['attempt']>>,
-    features: Record<string, number>,
+    features: number[],
     decidedAt: number,
   ): void {
     const value: DeliveryOutcomeInput = {
@@ -578,12 +729,11 @@ export class RelayEngine {
       error: o.error,
       messageType: p.message.type,
       payloadBytes: p.payloadBytes,
-      features,
+      featureVersion: FEATURE_VERSION,
+      featureValues: features,
       decidedAt,
     };
-    this.outcomes
-      .add({ key: e.endpoint.id, messageId: p.message.id, value })
-      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not write delivery outcomes'));
+    void this.outcomes.add(value);
   }
 
   private async deadLetter(

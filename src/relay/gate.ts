@@ -22,12 +22,16 @@ export class WeightedGate {
     this.free = capacity;
   }
 
+  /** Takes a slot now if one is free and nobody waits (no promise, no allocation). */
+  tryAcquire(tier: Tier): boolean {
+    if (this.free <= 0 || this.waiting() > 0) return false;
+    this.free--;
+    this.charge(tier);
+    return true;
+  }
+
   acquire(tier: Tier): Promise<void> {
-    if (this.free > 0 && this.waiting() === 0) {
-      this.free--;
-      this.charge(tier);
-      return Promise.resolve();
-    }
+    if (this.tryAcquire(tier)) return Promise.resolve();
     return new Promise((resolve) => {
       const queue = this.queues[tier];
       if (!queue.length) this.pass[tier] = Math.max(this.pass[tier], this.virtualTime);

@@ -18,8 +18,9 @@ import { registerRelayApi } from './api.ts';
 import { relayGroupId, TIERS, type Tier } from './config.ts';
 import { RelayEngine } from './engine.ts';
 import { routingModel } from './learned/index.ts';
+import { LearnedPolicy } from './learned/policy.ts';
 import { RouteStore, readRoutesFile } from './routes.ts';
-import { type RelayStatusBody, routeStatus } from './status.ts';
+import { type LearnedStateBody, type RelayStatusBody, routeStatus } from './status.ts';
 import type { Fate } from './watcher.ts';
 import { OutcomeWatcher } from './watcher.ts';
 
@@ -78,6 +79,8 @@ export interface OptimizeResult {
   /** The version this instance's learned routes use now. */
   serving: string | null;
   routesUsingLearned: string[];
+  /** What learned routes run on after this: the model, or p2c-peak-ewma and why (a rejected first version is not served). */
+  learned: LearnedStateBody;
 }
 
 /** A condition of this instance that keeps optimize from asking NeuroWeaver. */
@@ -126,6 +129,7 @@ export class RelayCore implements Component {
         exploration: c.RELAY_EXPLORATION,
         shedThreshold: c.RELAY_SHED_THRESHOLD,
         httpConnections: c.RELAY_HTTP_CONNECTIONS,
+        noEndpointMaxWaitMs: c.RELAY_NO_ENDPOINT_MAX_WAIT_MS,
       },
       ctx.log,
       publish,
@@ -202,12 +206,15 @@ export class RelayCore implements Component {
     if (!this.store.all().length)
       return { status: 'ok', detail: 'no routes yet (ROUTES_FILE or POST /api/v2/relaycore/routes)' };
     const now = Date.now();
+    const paused = this.engine.outages.active().map((name) => {
+      const o = this.engine.outages.status(name)!;
+      return `route ${name} paused for ${Math.round((now - o.since) / 1000)} s (no endpoint available; ${o.waiting} messages waiting, dead-lettered after ${Math.round(this.ctx.config.RELAY_NO_ENDPOINT_MAX_WAIT_MS / 1000)} s)`;
+    });
     const down = [...this.engine.routes.values()]
-      .filter((rt) => !rt.endpoints.some((e) => e.available(now)))
+      .filter((rt) => !rt.endpoints.some((e) => e.available(now)) && !this.engine.outages.status(rt.route.name))
       .map((rt) => rt.route.name);
-    return down.length
-      ? { status: 'degraded', detail: `no endpoint available on ${down.join(', ')}` }
-      : { status: 'ok' };
+    if (down.length) paused.push(`no endpoint available on ${down.join(', ')}`);
+    return paused.length ? { status: 'degraded', detail: paused.join('; ') } : { status: 'ok' };
   }
 
   routes(api: ApiInstance): void {
@@ -307,6 +314,7 @@ export class RelayCore implements Component {
           ...versionMetrics(record),
         },
         serving: this.engine.scorerVersion(),
+        learned: this.learnedState(),
         routesUsingLearned: this.store
           .all()
           .filter((r) => r.policy === 'learned')
@@ -315,6 +323,34 @@ export class RelayCore implements Component {
     } finally {
       this.optimizing = false;
     }
+  }
+
+  /**
+   * What `learned` routes run on now: the model serving, or the p2c-peak-ewma fallback and why (no model
+   * promoted yet and what the gate said of the latest, artifacts that do not load, a registry not read,
+   * or, for one route, predictions its last batches could not use).
+   */
+  learnedState(route?: string): LearnedStateBody {
+    const serving = this.engine.scorerVersion();
+    if (serving) {
+      const policy = route ? this.engine.routes.get(route)?.policy : undefined;
+      const f = policy instanceof LearnedPolicy ? policy.lastFallback : null;
+      if (f && Date.now() - f.at < 10_000) return { model: serving, fallback: 'p2c-peak-ewma', reason: f.reason };
+      return { model: serving, fallback: null, reason: null };
+    }
+    return { model: null, fallback: 'p2c-peak-ewma', reason: this.noModelReason() };
+  }
+
+  private noModelReason(): string {
+    if (this.model.error) return this.model.error;
+    const failure = this.follower?.failure();
+    if (failure) return `the model registry is not read: ${failure}`;
+    if (!this.follower) return 'RelayCore does not follow the model registry yet (not started)';
+    const latest = this.follower.latest();
+    if (!latest) return 'no routing model has been trained yet (POST /api/v2/relaycore/optimize)';
+    if (latest.status === 'REJECTED')
+      return `no routing model has been promoted: the latest, ${latest.version}, was not (${latest.note ?? 'rejected by the promotion gate'})`;
+    return `routing model ${latest.version} is not loaded yet`;
   }
 
   async status(): Promise<RelayStatusBody> {
@@ -345,6 +381,7 @@ export class RelayCore implements Component {
         capacity: this.engine.window.capacity,
         inUse: this.engine.window.inUse(),
         waiting: this.engine.window.waiting(),
+        pausedPartitions: this.engine.windowStatus().pausedPartitions,
       },
       counters: { ...this.engine.counters },
       model: {
@@ -357,7 +394,16 @@ export class RelayCore implements Component {
         error: this.model.error ?? this.follower?.failure() ?? null,
       },
       lag: { high: high!, normal: normal!, low: low! },
-      routes: this.store.all().map((route) => routeStatus(route, this.engine.routes.get(route.name), now)),
+      routes: this.store.all().map((route) => {
+        const outage = this.engine.outages.status(route.name);
+        return routeStatus(
+          route,
+          this.engine.routes.get(route.name),
+          now,
+          outage && { ...outage, maxWaitMs: this.ctx.config.RELAY_NO_ENDPOINT_MAX_WAIT_MS },
+          this.learnedState(route.name),
+        );
+      }),
       recentActions: [...this.actions.recent],
     };
   }

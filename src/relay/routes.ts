@@ -23,6 +23,12 @@ export const SETTINGS = {
     doc: 'breaker opens when this % of calls in the rolling window failed',
   },
   volumeThreshold: { min: 0, max: 100_000, default: 10, doc: 'calls in the window before the breaker may open' },
+  consecutiveFailures: {
+    min: 0,
+    max: 100_000,
+    default: 10,
+    doc: 'breaker opens after this many failed calls in a row, whatever the window holds (0: off)',
+  },
   rollingWindowMs: { min: 100, max: 600_000, default: 10_000, doc: 'breaker statistics window' },
   resetTimeoutMs: { min: 10, max: 3_600_000, default: 5_000, doc: 'open time before a half-open probe' },
   slowCallMs: { min: 1, max: 600_000, default: 2_000, doc: 'a call slower than this counts as slow' },

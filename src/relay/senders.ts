@@ -36,58 +36,83 @@ export interface SendResult {
   httpStatus: number | null;
 }
 
-/** Collects items added in the same tick (up to `max`) and hands them to `flush` together. */
+/** Items added in one tick, and the promise of their flush (shared: no promise per item). */
+interface Pending<T> {
+  items: T[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Collects items added in the same tick (up to `max`) and hands them to `flush` together. At most
+ * `concurrency` flushes run at once: while they do, items gather for the next one, so under load the
+ * batches grow (and requests do not queue behind one another) and when idle an item goes at once.
+ */
 export class Coalescer<T> {
-  private pending: { item: T; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private pending: Pending<T> | null = null;
   private scheduled = false;
   private readonly flushing = new Set<Promise<void>>();
 
   private readonly flush: (items: T[]) => Promise<void>;
   private readonly max: number;
+  private readonly concurrency: number;
 
-  constructor(flush: (items: T[]) => Promise<void>, max = 2000) {
+  constructor(flush: (items: T[]) => Promise<void>, max = 2000, concurrency = 3) {
     this.flush = flush;
     this.max = max;
+    this.concurrency = concurrency;
   }
 
+  /** Adds an item; resolves once the flush that carries it is done (every item of a flush shares one promise). */
   add(item: T): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
-      if (this.pending.length >= this.max) this.run();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.run());
-      }
-    });
+    let p = this.pending;
+    if (!p) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // A caller that does not wait for the flush must not make its failure an unhandled rejection.
+      done.catch(() => undefined);
+      p = { items: [], done, resolve, reject };
+      this.pending = p;
+    }
+    p.items.push(item);
+    if (p.items.length >= this.max) this.run();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.run());
+    }
+    return p.done;
   }
 
-  private run(): void {
+  private run(force = false): void {
     this.scheduled = false;
-    const batch = this.pending;
-    if (!batch.length) return;
-    this.pending = [];
-    const done = this.flush(batch.map((b) => b.item)).then(
-      () =>
-        batch.forEach((b) => {
-          b.resolve();
-        }),
-      (err: unknown) =>
-        batch.forEach((b) => {
-          b.reject(err instanceof Error ? err : new Error(String(err)));
-        }),
+    const p = this.pending;
+    if (!p) return;
+    // Full enough or forced: go now; else wait for a running flush to end (it calls run again).
+    if (!force && this.flushing.size >= this.concurrency && p.items.length < this.max) return;
+    this.pending = null;
+    const done = this.flush(p.items).then(p.resolve, (err: unknown) =>
+      p.reject(err instanceof Error ? err : new Error(String(err))),
     );
     this.flushing.add(done);
-    void done.finally(() => this.flushing.delete(done));
+    void done.finally(() => {
+      this.flushing.delete(done);
+      this.run();
+    });
   }
 
   /** Flushes what is pending and waits for every flush in progress. */
   async settled(): Promise<void> {
-    this.run();
+    this.run(true);
     await Promise.allSettled([...this.flushing]);
   }
 
   size(): number {
-    return this.pending.length;
+    return this.pending?.items.length ?? 0;
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * Live statistics of one endpoint, updated on every attempt: what the policies decide on and
- * what the learned model sees as features. All EWMAs are time-based (the weight of an
- * observation depends on the time since the previous one), so irregular traffic is handled.
+ * what the learned model sees as features. The EWMAs are time-based (the weight of an
+ * observation depends on the time since the previous one), so irregular traffic is handled; the
+ * count-based windows next to them (the last N attempts, streaming quantiles, latency by
+ * concurrency) move with every attempt, so a burst of failures in one millisecond shows at once.
  */
 
 /** Exponentially weighted moving average over time with time constant `tauMs`. */
@@ -72,6 +74,98 @@ class Reservoir {
   }
 }
 
+/** Failure share of the last `size` attempts: a ring, O(1) per attempt. */
+export class CountWindow {
+  private readonly ring: Uint8Array;
+  private next = 0;
+  private count = 0;
+  private failures = 0;
+
+  constructor(size: number) {
+    this.ring = new Uint8Array(size);
+  }
+
+  observe(failed: boolean): void {
+    if (this.count === this.ring.length) this.failures -= this.ring[this.next]!;
+    else this.count++;
+    this.ring[this.next] = failed ? 1 : 0;
+    if (failed) this.failures++;
+    this.next = (this.next + 1) % this.ring.length;
+  }
+
+  /** Failures / attempts in the window (0 before any attempt). */
+  get value(): number {
+    return this.count ? this.failures / this.count : 0;
+  }
+}
+
+/**
+ * A streaming quantile of log1p(latency) (the "frugal" estimator): each observation moves the estimate up by
+ * `step * q` when above it and down by `step * (1 - q)` when below, so it settles where a share q of observations
+ * is below. O(1), count-based, no sort.
+ */
+export class StreamingQuantile {
+  value = 0;
+  private seen = false;
+  private readonly q: number;
+  private readonly step: number;
+
+  constructor(q: number, step = 0.2) {
+    this.q = q;
+    this.step = step;
+  }
+
+  observe(latencyMs: number): void {
+    const x = Math.log1p(Math.max(0, latencyMs));
+    if (!this.seen) {
+      this.value = x;
+      this.seen = true;
+    } else if (x > this.value) this.value = Math.min(x, this.value + this.step * this.q);
+    else if (x < this.value) this.value = Math.max(x, this.value - this.step * (1 - this.q));
+  }
+}
+
+/**
+ * Concurrency levels for latency by concurrency: each count from 1 to 16 requests at once (the new one
+ * included) is a level of its own, so a cliff at a given concurrency shows sharply; then 17-32, 33-64, 65+.
+ */
+const EXACT_LEVELS = 16;
+const LOAD_LEVELS = EXACT_LEVELS + 3;
+export const loadLevel = (concurrent: number) => {
+  const c = Math.max(1, concurrent);
+  if (c <= EXACT_LEVELS) return c - 1;
+  return Math.min(LOAD_LEVELS - 1, EXACT_LEVELS + Math.floor(Math.log2((c - 1) / EXACT_LEVELS)));
+};
+
+/**
+ * Latency (log1p ms) of attempts by the concurrency they started at, each level a count-based EWMA: what an
+ * attempt costs at the endpoint's current load, such as a capacity cliff past some concurrency.
+ */
+export class LatencyByLoad {
+  private readonly values = new Float64Array(LOAD_LEVELS);
+  private readonly counts = new Uint32Array(LOAD_LEVELS);
+
+  observe(concurrent: number, latencyMs: number): void {
+    const level = loadLevel(concurrent);
+    const x = Math.log1p(Math.max(0, latencyMs));
+    const n = this.counts[level]!;
+    this.values[level] = n === 0 ? x : this.values[level]! * 0.8 + x * 0.2;
+    this.counts[level] = n + 1;
+  }
+
+  /** The estimate at this concurrency: its own level once measured, else the nearest measured level below, else null. */
+  at(concurrent: number): number | null {
+    for (let level = loadLevel(concurrent); level >= 0; level--)
+      if (this.counts[level]! > 0) return this.values[level]!;
+    return null;
+  }
+
+  /** Attempts measured at this concurrency's level. */
+  measured(concurrent: number): number {
+    return this.counts[loadLevel(concurrent)]!;
+  }
+}
+
 export type AttemptResult = 'ok' | 'failed' | 'timeout';
 
 export class EndpointStats {
@@ -84,6 +178,13 @@ export class EndpointStats {
   readonly timeoutFast = new TimeEwma(2_000);
   /** Attempts per second, smoothed. */
   readonly rate = new TimeEwma(5_000);
+  readonly errLast16 = new CountWindow(16);
+  readonly errLast64 = new CountWindow(64);
+  readonly latP50 = new StreamingQuantile(0.5);
+  readonly latP95 = new StreamingQuantile(0.95);
+  readonly latByLoad = new LatencyByLoad();
+  /** Failed attempts since the last success. */
+  consecutiveFailures = 0;
   lastFailureAt = 0;
   lastSuccessAt = 0;
   lastObservedAt = 0;
@@ -96,28 +197,37 @@ export class EndpointStats {
   shed = 0;
   private readonly recent = new Reservoir();
 
-  started(now: number): void {
+  /** Returns the concurrency the attempt starts at (itself included), for `finished`. */
+  started(now: number): number {
     this.inflight++;
     if (this.lastStartedAt) this.rate.observe(1000 / Math.max(1, now - this.lastStartedAt), now);
     this.lastStartedAt = now;
+    return this.inflight;
   }
 
-  finished(result: AttemptResult, latencyMs: number, now: number): void {
+  finished(result: AttemptResult, latencyMs: number, now: number, concurrent: number): void {
     this.inflight = Math.max(0, this.inflight - 1);
     this.attempts++;
+    const failed = result !== 'ok';
+    this.errLast16.observe(failed);
+    this.errLast64.observe(failed);
+    this.latP50.observe(latencyMs);
+    this.latP95.observe(latencyMs);
+    this.latByLoad.observe(concurrent, latencyMs);
     this.latFast.observe(latencyMs, now);
     this.latSlow.observe(latencyMs, now);
     this.peak.observe(latencyMs, now);
-    const failed = result === 'ok' ? 0 : 1;
-    this.errFast.observe(failed, now);
-    this.errSlow.observe(failed, now);
+    this.errFast.observe(failed ? 1 : 0, now);
+    this.errSlow.observe(failed ? 1 : 0, now);
     this.timeoutFast.observe(result === 'timeout' ? 1 : 0, now);
     this.lastObservedAt = now;
     this.recent.add(latencyMs);
     if (result === 'ok') {
       this.delivered++;
       this.lastSuccessAt = now;
+      this.consecutiveFailures = 0;
     } else {
+      this.consecutiveFailures++;
       this.lastFailureAt = now;
       if (result === 'timeout') this.timeouts++;
       else this.failed++;
@@ -138,6 +248,7 @@ export class EndpointStats {
       p50Ms: this.recent.percentile(50),
       p99Ms: this.recent.percentile(99),
       errorRate: round(this.errFast.value),
+      errorRateLast16: round(this.errLast16.value),
       ratePerS: round(this.rate.value),
       lastFailureAt: this.lastFailureAt || null,
     };

@@ -55,6 +55,7 @@ const Stats = Type.Object({
   p50Ms: Nullable(Type.Number()),
   p99Ms: Nullable(Type.Number()),
   errorRate: Type.Number({ description: '2 s EWMA of failed attempts.' }),
+  errorRateLast16: Type.Number({ description: 'Failed share of the last 16 attempts.' }),
   ratePerS: Type.Number(),
   lastFailureAt: Nullable(Type.Number()),
 });
@@ -82,6 +83,36 @@ const EndpointStatus = Type.Object({
   score: Score,
 });
 
+export const LearnedState = Type.Object(
+  {
+    model: Nullable(Type.String({ description: 'The routing model version learned routes rank with.' })),
+    fallback: Nullable(
+      Type.Literal('p2c-peak-ewma', {
+        description: 'Set while learned routes rank by p2c-peak-ewma instead of a model (see reason).',
+      }),
+    ),
+    reason: Nullable(Type.String({ description: 'Why learned routes run on the fallback.' })),
+  },
+  { description: 'What the `learned` policy runs on now: a model, or the p2c-peak-ewma fallback and why.' },
+);
+export type LearnedStateBody = Static<typeof LearnedState>;
+
+const Outage = Type.Object(
+  {
+    since: Type.Number({ description: 'When the route ran out of available endpoints (epoch ms).' }),
+    waiting: Type.Integer({ description: 'Messages waiting for an endpoint now (their partitions are paused).' }),
+    waited: Type.Integer({ description: 'Messages that waited in this outage so far.' }),
+    expired: Type.Integer({
+      description: 'Of those, dead-lettered as no_endpoint after RELAY_NO_ENDPOINT_MAX_WAIT_MS.',
+    }),
+    maxWaitMs: Type.Integer({ description: 'RELAY_NO_ENDPOINT_MAX_WAIT_MS.' }),
+  },
+  {
+    description:
+      'Set while no endpoint of the route is available: its messages wait (and their partitions pause) until a breaker probe succeeds.',
+  },
+);
+
 const RouteStatus = Type.Object({
   name: Type.String(),
   policy: Type.String(),
@@ -92,6 +123,8 @@ const RouteStatus = Type.Object({
   decisionUs: Nullable(
     Type.Number({ description: 'Mean cost of a routing decision (µs), batched inference included.' }),
   ),
+  outage: Nullable(Outage),
+  learned: Nullable(LearnedState),
   endpoints: Type.Array(EndpointStatus),
 });
 
@@ -112,7 +145,14 @@ export const RelayStatus = Type.Object(
       granted: PerTier(Type.Integer()),
     }),
     uncommitted: Type.Object(
-      { capacity: Type.Integer(), inUse: Type.Integer(), waiting: Type.Integer() },
+      {
+        capacity: Type.Integer(),
+        inUse: Type.Integer(),
+        waiting: Type.Integer(),
+        pausedPartitions: Type.Array(Type.Object({ topic: Type.String(), partition: Type.Integer() }), {
+          description: 'Partitions not fetched while some of their messages wait for a route without endpoints.',
+        }),
+      },
       {
         description:
           'Records taken from Kafka and not yet committed (RELAY_MAX_UNCOMMITTED), and handlers waiting for room',
@@ -124,6 +164,7 @@ export const RelayStatus = Type.Object(
       deadLettered: Type.Integer(),
       attempts: Type.Integer(),
       retries: Type.Integer(),
+      outcomes: Type.Integer({ description: 'DeliveryOutcome records written (acknowledged by the broker).' }),
     }),
     model: Type.Object(
       {
@@ -223,8 +264,14 @@ type RouteStatusBody = Static<typeof RouteStatus>;
 
 const finiteOrNull = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
 
-/** A route as the status shows it: definition, decision cost, and per endpoint state, statistics and the policy's score. */
-export function routeStatus(route: Route, rt: RouteRuntime | undefined, now: number): RouteStatusBody {
+/** A route as the status shows it: definition, decision cost, outage, and per endpoint state, statistics and the policy's score. */
+export function routeStatus(
+  route: Route,
+  rt: RouteRuntime | undefined,
+  now: number,
+  outage: Static<typeof Outage> | null,
+  learned: LearnedStateBody | null,
+): RouteStatusBody {
   const endpoints = rt?.endpoints ?? [];
   return {
     name: route.name,
@@ -234,6 +281,8 @@ export function routeStatus(route: Route, rt: RouteRuntime | undefined, now: num
     updatedAt: route.updatedAt,
     decisions: rt?.decisions ?? 0,
     decisionUs: rt?.decisions ? Math.round((rt.decisionMs / rt.decisions) * 1000 * 100) / 100 : null,
+    outage,
+    learned: route.policy === 'learned' ? learned : null,
     endpoints: endpoints.map((e) => {
       const score = rt!.policy.score(e, endpoints, now);
       return {

@@ -25,6 +25,11 @@ export function syntheticOutcomes(
       attempt: 1,
       measured: 1,
       type_0: 1,
+      err_last16: errFast,
+      err_last64: errFast,
+      lat_p50_log: Math.log1p(recentMs),
+      lat_p95_log: Math.log1p(recentMs * 1.5),
+      lat_at_load_log: Math.log1p(recentMs),
     });
     const failed = random() < errFast * errFast;
     return {
@@ -39,7 +44,8 @@ export function syntheticOutcomes(
       error: failed ? 'HTTP 503' : null,
       messageType: 'default',
       payloadBytes: 100,
-      features,
+      featureVersion: routingContract.featureVersion,
+      featureValues: routingContract.featureNames.map((name) => features[name]!),
       decidedAt: start + i * (opts.stepMs ?? 10),
     } satisfies DeliveryOutcome;
   });

@@ -29,7 +29,6 @@ describe('dashboard rendering', () => {
     latencyMs,
     messageType: 'order.created',
     payloadBytes: 100,
-    features: {},
     decidedAt,
   });
 

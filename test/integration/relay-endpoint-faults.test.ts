@@ -85,7 +85,11 @@ describe('endpoint faults', () => {
   const faulty: Fault[] = ['timeout', 'reset', '5xx', 'trickle'];
   beforeAll(async () => {
     for (const f of [...faulty, 'ok'] as Fault[]) servers[f] = await faultServer(f);
-    h = await startRelay({ RELAY_MAX_INFLIGHT: '32', RELAY_HTTP_CONNECTIONS: String(POOL) }, 'faults');
+    // The broken route's messages wait 1 s for an endpoint once every breaker is open, then are dead-lettered.
+    h = await startRelay(
+      { RELAY_MAX_INFLIGHT: '32', RELAY_HTTP_CONNECTIONS: String(POOL), RELAY_NO_ENDPOINT_MAX_WAIT_MS: '1000' },
+      'faults',
+    );
     const settings = { volumeThreshold: '4', resetTimeoutMs: '300', rollingWindowMs: '2000' };
     const endpoint = (f: Fault) => ({
       id: f,

@@ -9,6 +9,7 @@ import type {
   RetrainRequest,
 } from '../../schemas/index.ts';
 import { logger } from '../../src/log/index.ts';
+import { FEATURE_NAMES, FEATURE_VERSION } from '../../src/relay/index.ts';
 import { RouteStore } from '../../src/relay/routes.ts';
 import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
@@ -78,7 +79,10 @@ describe('RelayCore on the real broker', () => {
         (o) => o.route === name,
       );
       expect(mine.every((o) => o.policy === policy && o.status === 'DELIVERED' && ids.has(o.messageId))).toBe(true);
-      expect(Object.keys(mine[0]!.features)).toContain('lat_fast_log');
+      // Every outcome carries the decision's features, compact, in the routing model's order.
+      expect(
+        mine.every((o) => o.featureVersion === FEATURE_VERSION && o.featureValues.length === FEATURE_NAMES.length),
+      ).toBe(true);
       // Every attempt carries the idempotency key and the message headers.
       expect(eps.flatMap((e) => e.hits).every((hit) => ids.has(String(hit.headers['idempotency-key'])))).toBe(true);
     },
@@ -364,11 +368,21 @@ describe('RelayCore on the real broker', () => {
     // Learned routes behave as p2c-peak-ewma until a model exists.
     const status = await h.api<{
       model: { version: string | null };
-      routes: { name: string; endpoints: { score: { basis: string; score: number | null } }[] }[];
+      routes: {
+        name: string;
+        learned: unknown;
+        endpoints: { score: { basis: string; score: number | null } }[];
+      }[];
     }>('GET', '/relaycore/status');
     expect(status.body.model.version).toBeNull();
     const learned = status.body.routes.find((r) => r.name === 'pol-learned')!;
     expect(learned.endpoints.map((e) => e.score.basis)).toEqual(['p2c-peak-ewma', 'p2c-peak-ewma', 'p2c-peak-ewma']);
+    // ... and say so, with the reason.
+    expect(learned.learned).toEqual({
+      model: null,
+      fallback: 'p2c-peak-ewma',
+      reason: expect.stringMatching(/no routing model has been trained yet/),
+    });
     expect(learned.endpoints.every((e) => typeof e.score.score === 'number')).toBe(true);
     const r = await h.api<{ status: string; outcome: DeliveryOutcome }>('POST', '/relaycore/message?wait=true', {
       route: 'pol-learned',

@@ -91,6 +91,7 @@ const BAD: Record<keyof typeof ENV, [string, string]> = {
   RELAY_MAX_INFLIGHT: ['0', 'integer from 1'],
   RELAY_MAX_UNCOMMITTED: ['0', 'integer from 1'],
   RELAY_RETRY_BACKOFF_MS: ['-1', 'integer from 0'],
+  RELAY_NO_ENDPOINT_MAX_WAIT_MS: ['-5', 'integer from 0'],
   RELAY_EXPLORATION: ['0.9', 'number from 0 to 0.5'],
   RELAY_SHED_THRESHOLD: ['none', 'number from 0.05 to 1'],
   RELAY_HTTP_CONNECTIONS: ['0', 'integer from 1'],

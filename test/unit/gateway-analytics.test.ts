@@ -17,7 +17,8 @@ function outcome(over: Partial<DeliveryOutcome>): DeliveryOutcome {
     error: null,
     messageType: 'x',
     payloadBytes: 1,
-    features: {},
+    featureVersion: 0,
+    featureValues: [],
     decidedAt: NOW - 1000,
     ...over,
   };

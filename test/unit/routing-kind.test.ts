@@ -34,11 +34,12 @@ describe('the routing model kind', () => {
     expect(rows).toHaveLength(196);
     const failed = list.find((o) => o.status === 'FAILED')!;
     const row = routingKind.fromRecord(failed, 0)!;
-    expect(routingKind.targets(row)).toEqual([Math.log1p(failed.latencyMs), 1]);
-    expect(routingKind.features(row, null)).toEqual(FEATURE_NAMES.map((n) => failed.features[n]));
+    // The third column is the spread head's placeholder: the loss fits the spread to the latency residuals.
+    expect(routingKind.targets(row)).toEqual([Math.log1p(failed.latencyMs), 1, 0]);
+    expect(routingKind.features(row, null)).toEqual(failed.featureValues);
     expect(routingKind.fromRecord({ ...failed, status: 'SHED' }, 0)).toBeNull();
-    const { err_fast: _dropped, ...older } = failed.features;
-    expect(routingKind.fromRecord({ ...failed, features: older }, 0)).toBeNull();
+    expect(routingKind.fromRecord({ ...failed, featureValues: failed.featureValues.slice(1) }, 0)).toBeNull();
+    expect(routingKind.fromRecord({ ...failed, featureVersion: routingModel.featureVersion - 1 }, 0)).toBeNull();
   });
 
   it('takes request rows of the feature names, and names a missing one', () => {
@@ -108,13 +109,13 @@ describe('the routing model kind', () => {
     const p = scorer.predict(x.data, 2);
     for (let i = 0; i < 2; i++) {
       expect(p.failure[i]!).toBeCloseTo(viaTf[i]![1]!, 4);
-      expect(p.latencyMs[i]!).toBeCloseTo(routingKind.toOutputs(viaTf[i]!).latencyMs!, 1);
+      expect(p.latencyMs[i]!).toBeCloseTo(routingKind.toOutputs(viaTf[i]!).expectedLatencyMs!, 1);
     }
     // A high recent error share means a likely failure.
     const probe = new Float32Array(2 * FEATURE_COUNT);
     probe.set(x.data.subarray(0, FEATURE_COUNT), 0);
     probe.set(x.data.subarray(0, FEATURE_COUNT), FEATURE_COUNT);
-    for (const name of ['err_fast', 'err_slow'] as const) {
+    for (const name of ['err_fast', 'err_slow', 'err_last16', 'err_last64'] as const) {
       probe[FEATURE_NAMES.indexOf(name)] = 0.02;
       probe[FEATURE_COUNT + FEATURE_NAMES.indexOf(name)] = 0.98;
     }

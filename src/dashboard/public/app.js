@@ -550,6 +550,22 @@
     return m.version ? `model ${m.version}` : 'no model yet (p2c-peak-ewma)';
   }
 
+  // A learned route says what it runs on: its model, or the p2c-peak-ewma fallback and why (status.routes[].learned).
+  function learnedPolicy(name) {
+    const l = (state.relay?.routes || []).find((x) => x.name === name)?.learned;
+    const span = el(
+      'span',
+      'route-policy',
+      l?.fallback ? `learned · fallback ${l.fallback}` : `learned · ${relayModel()}`,
+    );
+    if (l?.fallback) {
+      span.dataset.fallback = l.fallback;
+      span.title = l.reason || '';
+      span.append(el('span', 'route-fallback', ` (${l.reason || 'no model'})`));
+    }
+    return span;
+  }
+
   function relayPolicies() {
     const r = state.relay;
     return new Map((r && Array.isArray(r.routes) ? r.routes : []).map((route) => [route.name, route.policy]));
@@ -574,8 +590,7 @@
         const head = el('div', 'route-head');
         head.append(el('span', 'route-name', r.route));
         const policy = relayPolicies().get(r.route);
-        if (policy)
-          head.append(el('span', 'route-policy', policy === 'learned' ? `learned · ${relayModel()}` : policy));
+        if (policy) head.append(policy === 'learned' ? learnedPolicy(r.route) : el('span', 'route-policy', policy));
         head.append(
           el(
             'span',

@@ -19,7 +19,7 @@ import {
   MessagesStreamModes,
 } from '@platformatic/kafka';
 import type { Logger } from '../../log/index.ts';
-import type { Assignment, BatchConsumer, BatchHandler, ConsumerOptions } from '../consumer.ts';
+import type { Assignment, BatchConsumer, BatchHandler, ConsumerOptions, RunOptions } from '../consumer.ts';
 import type { ConsumedRecord, TopicPartitionOffset } from '../types.ts';
 import { PartitionBatcher } from './batcher.ts';
 import { deserializers, headersToRecord } from './codec.ts';
@@ -56,6 +56,8 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
   private readonly seekEpochs = new Map<string, number>();
   /** Paused partitions, with the first offset to read again on resume (null: none dropped yet). */
   private readonly paused = new Map<string, bigint | null>();
+  /** RunOptions.commits: the caller commits what it handled; a batch is only taken here. */
+  private byCaller = false;
   private readonly crashListeners: ((error: Error, restarting: boolean) => void)[] = [];
   private readonly joinListeners: ((assignment: Assignment) => void)[] = [];
 
@@ -78,7 +80,8 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
     this.fromBeginning = opts.fromBeginning ?? false;
   }
 
-  async run(handler: BatchHandler, opts: { partitionsConcurrently?: number } = {}): Promise<void> {
+  async run(handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
+    this.byCaller = opts.commits === 'by-caller';
     const o = this.opts;
     const consumer = new Consumer<Buffer, Buffer, string, string>({
       ...this.base,
@@ -208,13 +211,13 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
         isRunning: () => !this.stopping,
         isStale,
       });
-      if (isStale()) return;
+      if (isStale() || this.byCaller) return;
       const last = messages[messages.length - 1]!.offset;
       if (resolved === undefined || resolved < last) resolved = last;
       await commitResolved();
     } catch (err) {
       if (isStale()) return;
-      await commitResolved().catch(() => undefined);
+      if (!this.byCaller) await commitResolved().catch(() => undefined);
       if (this.stopping) return;
       const from = resolved === undefined ? messages[0]!.offset : resolved + 1n;
       this.log.warn(

@@ -9,15 +9,18 @@
 
 export const MODEL_NAME = 'routing';
 
-export const FEATURE_VERSION = 2;
+export const FEATURE_VERSION = 3;
 
 /*
  * Only features whose meaning does not depend on the policy that routed the traffic: the model is
  * trained on outcomes of one policy (say round-robin) and serves another. Version 1 also had the
- * in-flight count, the attempt rate, the decaying peak-EWMA and the times since the last success
- * and observation; under the learned policy an endpoint it avoids shows values of these that the
- * training traffic never did (idle, unobserved), and the model extrapolated them to "healthy".
- * Load is handled by the policy's cost instead.
+ * attempt rate, the decaying peak-EWMA and the times since the last success and observation; under
+ * the learned policy an endpoint it avoids shows values of these that the training traffic never did
+ * (idle, unobserved), and the model extrapolated them to "healthy". Version 3 adds what means the
+ * same whoever routes: count-based windows (the last attempts, whenever they happened: a burst of
+ * failures in one millisecond moves them at once, unlike the time-based EWMAs), the latency's tail
+ * (streaming median and 95th percentile of the recent attempts, not only means), the concurrency an
+ * attempt would start at, and the latency the endpoint showed at that concurrency (a capacity cliff).
  */
 export const FEATURE_NAMES = [
   'lat_fast_log', // log1p of the 1 s latency EWMA (ms); keeps its last value while unobserved
@@ -38,6 +41,12 @@ export const FEATURE_NAMES = [
   'type_1',
   'type_2',
   'type_3',
+  'err_last16', // failure share of the last 16 attempts (count-based)
+  'err_last64', // failure share of the last 64 attempts (count-based)
+  'lat_p50_log', // streaming median of log1p(latency ms) over the recent attempts (count-based)
+  'lat_p95_log', // streaming 95th percentile of log1p(latency ms): the tail (pauses, stalls)
+  'inflight_log', // log1p of the requests in flight at the endpoint when this one would start
+  'lat_at_load_log', // log1p latency (ms) of recent attempts started at this concurrency (1..16 each, then 17-32, 33-64, 65+); the nearest lower level measured, else lat_fast_log
 ] as const;
 
 export type RoutingFeatureName = (typeof FEATURE_NAMES)[number];
@@ -71,11 +80,22 @@ export const ROUTING_ARTIFACTS = {
   latencyLayer: 'latency',
   /** One sigmoid unit: the probability that the attempt fails or times out. */
   failureLayer: 'failure',
+  /**
+   * One linear unit: log of the spread (standard deviation) of log1p(latency) around the latency head's
+   * value. The network's output is [latency, failure, spread]: the attempt's log-latency is modelled as
+   * normal, so its expected latency in ms, tail included, is `expectedLatency(latency, spread)`.
+   */
+  spreadLayer: 'latency_spread',
   /** Activations the typed-array inference computes. */
   activations: ACTIVATIONS as readonly RoutingActivation[],
   /** The latency head's target, and its inverse (clamped to 0 .. 10 min). */
   latencyTarget: (ms: number) => Math.log1p(Math.max(0, ms)),
   latencyFromTarget: (v: number) => Math.expm1(Math.min(MAX_LATENCY_LOG, Math.max(0, v))),
+  /** The spread head's value as a standard deviation of log1p(ms), clamped to a sane range. */
+  spreadFromOutput: (logSigma: number) => Math.exp(Math.min(1.5, Math.max(-5, logSigma))),
+  /** Expected latency (ms) of a log-normal attempt: exp(mu + sigma^2 / 2) - 1, capped at 10 minutes. */
+  expectedLatency: (mu: number, sigma: number) =>
+    Math.expm1(Math.min(MAX_LATENCY_LOG, Math.max(0, mu) + (sigma * sigma) / 2)),
   metadata: (scaler: Scaler): RoutingModelMetadata => ({
     model: MODEL_NAME,
     featureVersion: FEATURE_VERSION,

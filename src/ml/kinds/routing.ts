@@ -1,14 +1,16 @@
 /**
- * RelayCore's routing model: an attempt's latency and failure probability from the endpoint's
- * features at decision time. Trained from `delivery.outcomes` (every attempt carries its features
- * by name); the artifacts follow `routingContract.artifacts` (layer names, latency transform,
- * model.json metadata), so RelayCore serves the champion with its own loader.
+ * RelayCore's routing model: an attempt's latency (as a distribution: log-latency and its spread, so
+ * the expected latency prices the tail) and failure probability from the endpoint's features at
+ * decision time. Trained from `delivery.outcomes` (every attempt carries its feature values in the
+ * contract's order); the artifacts follow `routingContract.artifacts` (layer names, latency
+ * transform, model.json metadata), so RelayCore serves the champion with its own loader.
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
 import type { DeliveryOutcome } from '../../../schemas/types.ts';
 import type { TF } from '../backend.ts';
 import {
   FEATURE_NAMES,
+  FEATURE_VERSION,
   type RoutingFeatureName as FeatureName,
   routingContract as routingModel,
 } from './routing-contract.ts';
@@ -25,6 +27,9 @@ const P_MIN = 1e-3;
 
 const LAT_FAST = FEATURE_NAMES.indexOf('lat_fast_log');
 const ERR_FAST = FEATURE_NAMES.indexOf('err_fast');
+/** The spread head's log-deviation is held in this range in training (as RelayCore clamps it when serving). */
+const SPREAD_MIN_LOG = -5;
+const SPREAD_MAX_LOG = 1.5;
 
 export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
   name: routingModel.name,
@@ -32,8 +37,11 @@ export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
     "RelayCore's routing model: latency (ms) and failure probability of a delivery attempt from the endpoint's features at decision time",
   source: 'delivery.outcomes',
   featureNames: FEATURE_NAMES,
-  targetNames: TARGETS,
-  outputNames: ['latencyMs', 'failureProbability'],
+  // The network's third output is the spread head: its target column is a placeholder (0) the loss does
+  // not read, there only because tfjs wants targets as wide as the output; the loss fits the spread to the
+  // residuals of the latency head.
+  targetNames: [...TARGETS, 'latency_spread'],
+  outputNames: ['latencyMs', 'expectedLatencyMs', 'failureProbability'],
   featureCount: FEATURE_NAMES.length,
   scaleTargets: false,
   epochMetrics: [],
@@ -43,33 +51,43 @@ export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
 
   fromRecord(o: DeliveryOutcome): RoutingRow | null {
     if (!LABELLED.has(o.status)) return null;
+    // Outcomes of another feature version are no training rows for this one.
+    if (o.featureVersion !== FEATURE_VERSION || o.featureValues.length !== FEATURE_NAMES.length) return null;
     const row = { latency_ms: Math.max(0, o.latencyMs), failed: o.status === 'DELIVERED' ? 0 : 1 } as RoutingRow;
-    for (const name of FEATURE_NAMES) {
-      const v = o.features[name];
-      // Outcomes of another feature version are no training rows for this one.
-      if (typeof v !== 'number' || !Number.isFinite(v)) return null;
-      row[name] = v;
+    for (let i = 0; i < FEATURE_NAMES.length; i++) {
+      const v = o.featureValues[i]!;
+      if (!Number.isFinite(v)) return null;
+      row[FEATURE_NAMES[i]!] = v;
     }
     return row;
   },
   parseRequestRow: (value, withTarget) => parseFlatRow(value, FEATURE_NAMES, TARGETS, withTarget) as RoutingRow,
   features: (r) => FEATURE_NAMES.map((n) => r[n]),
-  targets: (r) => [routingModel.artifacts.latencyTarget(r.latency_ms), r.failed > 0 ? 1 : 0],
+  targets: (r) => [routingModel.artifacts.latencyTarget(r.latency_ms), r.failed > 0 ? 1 : 0, 0],
   buildNetwork,
+  // The log-latency as a normal with the spread head's deviation (its negative log-likelihood), plus the
+  // failure log loss. The latency head still estimates the mean log-latency, as with a squared error.
   loss: (tf) => (yTrue, yPred) => {
-    const [latTrue, failTrue] = tf.split(yTrue, 2, 1);
-    const [latPred, failPred] = tf.split(yPred, 2, 1);
-    return tf.add(tf.losses.meanSquaredError(latTrue!, latPred!), tf.losses.logLoss(failTrue!, failPred!));
+    const [latTrue, failTrue] = tf.split(yTrue, 3, 1);
+    const [latPred, failPred, logSigma] = tf.split(yPred, 3, 1);
+    const clamped = tf.clipByValue(logSigma!, SPREAD_MIN_LOG, SPREAD_MAX_LOG);
+    const z = tf.div(tf.sub(latTrue!, latPred!), tf.exp(clamped));
+    const nll = tf.mean(tf.add(tf.mul(0.5, tf.square(z)), clamped));
+    return tf.add(nll, tf.losses.logLoss(failTrue!, failPred!));
   },
   evaluate: routingMetrics,
   classicBaseline: {
     description: "the endpoint's recent record: its 1 s latency EWMA and 2 s failure share, as the features carry them",
     predict: (x) => [x[LAT_FAST]!, x[ERR_FAST]!],
   },
-  toOutputs: (raw) => ({
-    latencyMs: routingModel.artifacts.latencyFromTarget(raw[0]!),
-    failureProbability: Math.min(1, Math.max(0, raw[1]!)),
-  }),
+  toOutputs: (raw) => {
+    const sigma = routingModel.artifacts.spreadFromOutput(raw[2] ?? SPREAD_MIN_LOG);
+    return {
+      latencyMs: routingModel.artifacts.latencyFromTarget(raw[0]!),
+      expectedLatencyMs: routingModel.artifacts.expectedLatency(raw[0]!, sigma),
+      failureProbability: Math.min(1, Math.max(0, raw[1]!)),
+    };
+  },
   modelMetadata: (state) => ({
     ...routingModel.artifacts.metadata(state.xScaler),
     version: state.version,
@@ -77,9 +95,9 @@ export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
   }),
 };
 
-/** Hidden layers as `mlp` builds them, then RelayCore's two heads, concatenated into one [latency, failure] output. */
+/** Hidden layers as `mlp` builds them, then RelayCore's three heads, concatenated into one [latency, failure, spread] output. */
 function buildNetwork(tf: TF, hp: Hyperparameters, inputs: number): LayersModel {
-  const { hiddenLayer, latencyLayer, failureLayer } = routingModel.artifacts;
+  const { hiddenLayer, latencyLayer, failureLayer, spreadLayer } = routingModel.artifacts;
   const regularizer = hp.l2 > 0 ? tf.regularizers.l2({ l2: hp.l2 }) : undefined;
   const input = tf.input({ shape: [inputs] });
   let h: SymbolicTensor = input;
@@ -98,13 +116,18 @@ function buildNetwork(tf: TF, hp: Hyperparameters, inputs: number): LayersModel 
   }
   const latency = tf.layers.dense({ units: 1, name: latencyLayer }).apply(h) as SymbolicTensor;
   const failure = tf.layers.dense({ units: 1, activation: 'sigmoid', name: failureLayer }).apply(h) as SymbolicTensor;
-  const output = tf.layers.concatenate({ name: 'latency_failure' }).apply([latency, failure]) as SymbolicTensor;
+  const spread = tf.layers.dense({ units: 1, name: spreadLayer }).apply(h) as SymbolicTensor;
+  const output = tf.layers
+    .concatenate({ name: 'latency_failure_spread' })
+    .apply([latency, failure, spread]) as SymbolicTensor;
   return tf.model({ inputs: input, outputs: output });
 }
 
 /**
- * Latency errors in log1p(ms), failure log loss, Brier score and AUC; `combined_loss` is the training
- * objective (latency MSE + failure log loss) on the holdout: the promotion gate and drift compare it.
+ * Latency errors in log1p(ms), failure log loss, Brier score and AUC; `combined_loss` (latency MSE +
+ * failure log loss) on the holdout is what the promotion gate and drift compare: every predictor
+ * (network, linear and classic baselines) has the latency and failure columns. A network's spread
+ * column adds `latency_nll` (how well the predicted spread fits, tails included).
  */
 export function routingMetrics(predicted: number[][], actual: number[][]): Record<string, number> {
   const n = actual.length;
@@ -113,11 +136,17 @@ export function routingMetrics(predicted: number[][], actual: number[][]): Recor
   let ae = 0;
   let ll = 0;
   let brier = 0;
+  let nll = 0;
+  const withSpread = predicted[0]!.length >= 3;
   for (let i = 0; i < n; i++) {
-    const [latPred, pRaw] = predicted[i]!;
+    const [latPred, pRaw, logSigma] = predicted[i]!;
     const [latTrue, failed] = actual[i]!;
     const e = latPred! - latTrue!;
     se += e * e;
+    if (withSpread) {
+      const ls = Math.min(SPREAD_MAX_LOG, Math.max(SPREAD_MIN_LOG, logSigma!));
+      nll += 0.5 * (e / Math.exp(ls)) ** 2 + ls;
+    }
     ae += Math.abs(e);
     const p = Math.min(1 - P_MIN, Math.max(P_MIN, pRaw!));
     ll -= failed! > 0 ? Math.log(p) : Math.log(1 - p);
@@ -130,6 +159,7 @@ export function routingMetrics(predicted: number[][], actual: number[][]): Recor
     failure_brier: brier / n,
     combined_loss: se / n + ll / n,
   };
+  if (withSpread) metrics.latency_nll = nll / n;
   const auc = rocAuc(
     predicted.map((p) => p[1]!),
     actual.map((a) => a[1]!),

@@ -1,9 +1,10 @@
 /**
  * The routing model's input, computed here from RelayCore's live endpoint statistics: one row per
  * (message, candidate endpoint), in the order of FEATURE_NAMES. The same numbers go into each
- * DeliveryOutcome's `features` map by name, so the outcome stream is the training set. The list
- * and its version are the contract with NeuroWeaver's `routing` kind (`routingContract` of
- * src/ml/index.ts, where each feature is described): changing it means bumping FEATURE_VERSION there.
+ * DeliveryOutcome's `featureValues` (with `featureVersion`), so the outcome stream is the training
+ * set. The list and its version are the contract with NeuroWeaver's `routing` kind
+ * (`routingContract` of src/ml/index.ts, where each feature is described): changing it means
+ * bumping FEATURE_VERSION there.
  */
 
 import { type RoutingFeatureName, routingContract } from '../../ml/index.ts';
@@ -24,9 +25,9 @@ function typeBucket(type: string): number {
   return Math.abs(h) % 4;
 }
 
-/** Writes one row into `out` at `offset` (FEATURE_COUNT floats). */
+/** Writes one row into `out` at `offset` (FEATURE_COUNT numbers). */
 export function writeFeatures(
-  out: Float32Array,
+  out: Float32Array | number[],
   offset: number,
   e: EndpointRuntime,
   m: RoutedMessage,
@@ -51,14 +52,18 @@ export function writeFeatures(
   out[offset + 13] = Math.min(1, s.attempts / 20);
   const b = typeBucket(m.type);
   for (let i = 0; i < 4; i++) out[offset + 14 + i] = i === b ? 1 : 0;
+  out[offset + 18] = s.errLast16.value;
+  out[offset + 19] = s.errLast64.value;
+  out[offset + 20] = s.attempts ? s.latP50.value : fast;
+  out[offset + 21] = s.attempts ? s.latP95.value : fast;
+  // This attempt would start with the endpoint's current requests in flight, itself the next one.
+  out[offset + 22] = Math.log1p(s.inflight);
+  out[offset + 23] = s.latByLoad.at(s.inflight + 1) ?? fast;
 }
 
-const scratch = new Float32Array(FEATURE_COUNT);
-
-/** The features of one decision, by name, for its DeliveryOutcome record. */
-export function featureRecord(e: EndpointRuntime, m: RoutedMessage, now: number): Record<string, number> {
-  writeFeatures(scratch, 0, e, m, now);
-  const out: Record<string, number> = {};
-  for (let i = 0; i < FEATURE_COUNT; i++) out[FEATURE_NAMES[i]!] = scratch[i]!;
+/** The features of one decision in contract order, for its DeliveryOutcome record. */
+export function featureValues(e: EndpointRuntime, m: RoutedMessage, now: number): number[] {
+  const out = new Array<number>(FEATURE_COUNT);
+  writeFeatures(out, 0, e, m, now);
   return out;
 }

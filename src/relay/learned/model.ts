@@ -1,8 +1,9 @@
 /**
- * The routing model as RelayCore serves it: a small two-headed network over FEATURE_NAMES that
- * predicts an attempt's latency (log1p ms) and its failure probability, loaded from artifacts
- * that NeuroWeaver's `routing` kind trains (src/ml/kinds/routing.ts) and served as a
- * RoutingScorer doing one batched inference per consumed batch, in plain typed arrays.
+ * The routing model as RelayCore serves it: a small three-headed network over FEATURE_NAMES that
+ * predicts an attempt's log-latency and its spread (so the expected latency in ms prices the tail)
+ * and its failure probability, loaded from artifacts that NeuroWeaver's `routing` kind trains
+ * (src/ml/kinds/routing.ts) and served as a RoutingScorer doing one batched inference per consumed
+ * batch, in plain typed arrays.
  *
  * The artifacts follow `routingContract.artifacts` (src/ml/index.ts): layer names, the latency
  * transform and the model.json metadata that `load` checks.
@@ -33,8 +34,12 @@ const ACTIVATIONS = ROUTING_ARTIFACTS.activations;
 /** Standardised values are clipped: a live value far outside the training range must not blow up the output. */
 const CLIP = 10;
 
-export function applyScaler(scaler: Scaler, rows: Float32Array, count: number): Float32Array {
-  const out = new Float32Array(count * FEATURE_COUNT);
+export function applyScaler(
+  scaler: Scaler,
+  rows: Float32Array,
+  count: number,
+  out = new Float64Array(count * FEATURE_COUNT),
+): Float64Array {
   for (let i = 0; i < count; i++) {
     for (let j = 0; j < FEATURE_COUNT; j++) {
       const z = (rows[i * FEATURE_COUNT + j]! - scaler.mean[j]!) / scaler.std[j]!;
@@ -44,10 +49,10 @@ export function applyScaler(scaler: Scaler, rows: Float32Array, count: number): 
   return out;
 }
 
-/** One dense layer's weights, row-major [inputs x units], and its activation. */
+/** One dense layer's weights, transposed to [units x inputs] (each unit's weights contiguous), and its activation. */
 interface DenseLayer {
-  kernel: Float32Array;
-  bias: Float32Array;
+  kernel: Float64Array;
+  bias: Float64Array;
   inputs: number;
   units: number;
   activation: Activation;
@@ -58,29 +63,33 @@ interface DenseLayer {
  * batch this is far cheaper than a TensorFlow.js call (no tensor, no backend dispatch).
  */
 class TypedArrayScorer implements RoutingScorer {
-  private buffers: Float32Array[] = [];
+  private buffers: Float64Array<ArrayBuffer>[] = [];
 
   readonly version: string;
   private readonly hidden: DenseLayer[];
-  private readonly latencyHead: DenseLayer;
-  private readonly failureHead: DenseLayer;
+  private readonly heads: { latency: DenseLayer; failure: DenseLayer; spread: DenseLayer };
   private readonly scaler: Scaler;
 
-  constructor(version: string, hidden: DenseLayer[], latencyHead: DenseLayer, failureHead: DenseLayer, scaler: Scaler) {
+  constructor(
+    version: string,
+    hidden: DenseLayer[],
+    heads: { latency: DenseLayer; failure: DenseLayer; spread: DenseLayer },
+    scaler: Scaler,
+  ) {
     this.version = version;
     this.hidden = hidden;
-    this.latencyHead = latencyHead;
-    this.failureHead = failureHead;
+    this.heads = heads;
     this.scaler = scaler;
   }
 
-  private buffer(i: number, size: number): Float32Array {
-    if ((this.buffers[i]?.length ?? 0) < size) this.buffers[i] = new Float32Array(size * 2);
+  private buffer(i: number, size: number): Float64Array<ArrayBuffer> {
+    if ((this.buffers[i]?.length ?? 0) < size) this.buffers[i] = new Float64Array(size * 2);
     return this.buffers[i]!;
   }
 
   predict(rows: Float32Array, count: number): Prediction {
-    let input = applyScaler(this.scaler, rows, count);
+    const scaled = this.buffer(this.hidden.length + 1, count * FEATURE_COUNT);
+    let input = applyScaler(this.scaler, rows, count, scaled);
     let width: number = FEATURE_COUNT;
     this.hidden.forEach((layer, li) => {
       const out = this.buffer(li, count * layer.units);
@@ -88,11 +97,19 @@ class TypedArrayScorer implements RoutingScorer {
       input = out;
       width = layer.units;
     });
+    const h = this.hidden.length;
+    const mu = this.buffer(h + 2, count);
+    const fail = this.buffer(h + 3, count);
+    const spread = this.buffer(h, count);
+    dense(this.heads.latency, input, width, count, mu);
+    dense(this.heads.failure, input, width, count, fail);
+    dense(this.heads.spread, input, width, count, spread);
     const latencyMs = new Float32Array(count);
     const failure = new Float32Array(count);
-    dense(this.latencyHead, input, width, count, latencyMs);
-    dense(this.failureHead, input, width, count, failure);
-    for (let i = 0; i < count; i++) latencyMs[i] = ROUTING_ARTIFACTS.latencyFromTarget(latencyMs[i]!);
+    for (let i = 0; i < count; i++) {
+      latencyMs[i] = ROUTING_ARTIFACTS.expectedLatency(mu[i]!, ROUTING_ARTIFACTS.spreadFromOutput(spread[i]!));
+      failure[i] = fail[i]!;
+    }
     return { latencyMs, failure };
   }
 
@@ -116,17 +133,26 @@ function activate(activation: Activation, x: number): number {
   }
 }
 
-function dense(layer: DenseLayer, input: Float32Array, width: number, count: number, out: Float32Array): void {
+function dense(layer: DenseLayer, input: Float64Array, width: number, count: number, out: Float64Array): void {
   const { kernel, bias, units, activation } = layer;
+  const relu = activation === 'relu';
   for (let r = 0; r < count; r++) {
     const inOff = r * width;
     const outOff = r * units;
     for (let u = 0; u < units; u++) {
       let sum = bias[u]!;
-      for (let k = 0; k < width; k++) sum += input[inOff + k]! * kernel[k * units + u]!;
-      out[outOff + u] = activation === 'relu' ? Math.max(sum, 0) : activate(activation, sum);
+      const w = u * width;
+      for (let k = 0; k < width; k++) sum += input[inOff + k]! * kernel[w + k]!;
+      out[outOff + u] = relu ? Math.max(sum, 0) : activate(activation, sum);
     }
   }
+}
+
+/** [inputs x units] row-major, as TensorFlow.js stores a kernel, to [units x inputs]. */
+function transpose(kernel: Float32Array, inputs: number, units: number): Float64Array {
+  const out = new Float64Array(kernel.length);
+  for (let k = 0; k < inputs; k++) for (let u = 0; u < units; u++) out[u * inputs + k] = kernel[k * units + u]!;
+  return out;
 }
 
 function denseLayers(model: LayersModel, dir: string): Map<string, DenseLayer> {
@@ -141,8 +167,8 @@ function denseLayers(model: LayersModel, dir: string): Map<string, DenseLayer> {
         `routing model in ${dir}: layer ${layer.name} uses activation ${activation}, which the scorer does not compute (${ACTIVATIONS.join(', ')})`,
       );
     layers.set(layer.name, {
-      kernel: Float32Array.from(kernel.dataSync()),
-      bias: Float32Array.from(bias.dataSync()),
+      kernel: transpose(Float32Array.from(kernel.dataSync()), kernel.shape[0]!, kernel.shape[1]!),
+      bias: Float64Array.from(bias.dataSync()),
       inputs: kernel.shape[0]!,
       units: kernel.shape[1]!,
       activation: activation as Activation,
@@ -184,9 +210,10 @@ export async function load(
       .map(([, l]) => l);
     const latency = layers.get(ROUTING_ARTIFACTS.latencyLayer);
     const failure = layers.get(ROUTING_ARTIFACTS.failureLayer);
-    if (!latency || !failure || !hidden.length)
-      throw new Error(`routing model in ${dir} lacks its hidden, latency or failure layers`);
-    return new TypedArrayScorer(version, hidden, latency, failure, meta.scaler);
+    const spread = layers.get(ROUTING_ARTIFACTS.spreadLayer);
+    if (!latency || !failure || !spread || !hidden.length)
+      throw new Error(`routing model in ${dir} lacks its hidden, latency, failure or spread layers`);
+    return new TypedArrayScorer(version, hidden, { latency, failure, spread }, meta.scaler);
   } finally {
     model.dispose();
   }

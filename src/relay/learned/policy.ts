@@ -19,7 +19,7 @@ import {
 import { FEATURE_COUNT, writeFeatures } from './features.ts';
 
 export interface Prediction {
-  /** Predicted attempt latency, ms. */
+  /** Expected attempt latency, ms (the mean of the predicted distribution: its tail included). */
   latencyMs: Float32Array;
   /** Predicted probability that the attempt fails or times out. */
   failure: Float32Array;
@@ -80,6 +80,17 @@ interface BatchScores {
   width: number;
 }
 
+/**
+ * What the endpoint's attempts took lately at the concurrency this one would start at (ms; 0 while that
+ * level has fewer than 3 measurements). The batch's predictions were made before its own dispatches
+ * raised the endpoint's load: past a capacity cliff, they must not be more optimistic than this.
+ */
+function latencyAtLoad(e: EndpointRuntime): number {
+  const concurrent = e.stats.inflight + 1;
+  if (e.stats.latByLoad.measured(concurrent) < 3) return 0;
+  return Math.expm1(e.stats.latByLoad.at(concurrent) ?? 0);
+}
+
 export class LearnedPolicy implements RoutingPolicy {
   readonly name = 'learned';
   private readonly fallback: P2cPeakEwma;
@@ -88,6 +99,8 @@ export class LearnedPolicy implements RoutingPolicy {
   private readonly lastProbe = new Map<string, number>();
   /** Total decision work (feature rows + inference + picks), for the status endpoint and the benchmark. */
   inferenceMs = 0;
+  /** The last time the model's predictions could not be used (its batch ranked by p2c-peak-ewma), and why. */
+  lastFallback: { at: number; reason: string } | null = null;
 
   private readonly scorer: () => RoutingScorer | null;
   private readonly options: () => LearnedOptions;
@@ -105,15 +118,33 @@ export class LearnedPolicy implements RoutingPolicy {
     if (!scorer || !endpoints.length || !messages.length) return;
     const started = performance.now();
     const width = endpoints.length;
-    const count = messages.length * width;
+    // Within a batch the endpoint features are the same for every message; messages that also agree on
+    // their own features (payload size, type, attempt) have the same rows, so each such group is scored once.
+    const groups = new Map<string, number>();
+    const groupOf = new Int32Array(messages.length);
+    const firsts: RoutedMessage[] = [];
+    messages.forEach((m, i) => {
+      const key = `${m.payloadBytes}|${m.type}|${m.attempt}`;
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = firsts.length;
+        groups.set(key, g);
+        firsts.push(m);
+      }
+      groupOf[i] = g;
+    });
+    const count = firsts.length * width;
     if (this.rows.length < count * FEATURE_COUNT) this.rows = new Float32Array(count * FEATURE_COUNT * 2);
     let row = 0;
-    for (const m of messages) {
+    for (const m of firsts) {
       for (const e of endpoints) writeFeatures(this.rows, row++ * FEATURE_COUNT, e, m, now);
     }
     const { latencyMs, failure } = scorer.predict(this.rows, count);
     // A model that answers NaN (diverged training) is no model: the picks fall back to p2c.
-    if (!latencyMs.every(Number.isFinite) || !failure.every(Number.isFinite)) return;
+    if (!latencyMs.every(Number.isFinite) || !failure.every(Number.isFinite)) {
+      this.lastFallback = { at: now, reason: `model ${scorer.version} predicted a non-finite value for a batch` };
+      return;
+    }
     // The model may predict an endpoint worse than its recent record (a rising trend, a learned
     // pattern), never better: an optimistic guess for an endpoint that just did badly is the
     // extrapolation error that costs the tail, when it sees states its training traffic did not.
@@ -130,7 +161,7 @@ export class LearnedPolicy implements RoutingPolicy {
       width,
     };
     messages.forEach((m, i) => {
-      m.scoreRow = i;
+      m.scoreRow = groupOf[i]!;
       m.scoreBatch = batch;
     });
     const { shedThreshold, onShed } = this.options();
@@ -158,7 +189,7 @@ export class LearnedPolicy implements RoutingPolicy {
       const e = candidates[i]!;
       const s = this.prediction(e, message);
       if (!s) return this.fallback.pick(candidates, message, now);
-      latencies[i] = s.latency;
+      latencies[i] = Math.max(s.latency, latencyAtLoad(e));
       failures[i] = s.failure;
       if (latencies[i]! < bestLatency) bestLatency = latencies[i]!;
     }
