@@ -161,10 +161,12 @@ export class Serde {
   private registrationError(subject: string, err: unknown): Error {
     const e = err as { status?: number; message?: string };
     if (registryUnreachable(err)) return new RegistryUnavailableError(this.registryUrl, e.message ?? String(err));
-    return new SchemaRegistrationError(
-      subject,
-      (e.message ?? String(err)).replace(/^Confluent_Schema_Registry - /, ''),
-    );
+    const reason = (e.message ?? String(err)).replace(/^Confluent_Schema_Registry - /, '');
+    // An incompatible change of our own schemas means the subject was registered by an older AutoMatrix.
+    const hint = /incompatible/i.test(reason)
+      ? ' (registered by an earlier AutoMatrix version: see "Upgrading" in the README)'
+      : '';
+    return new SchemaRegistrationError(subject, `${reason}${hint}`);
   }
 
   /** Avro-encodes a value in the Confluent wire format. Throws EncodeError naming the fields that do not fit. */
