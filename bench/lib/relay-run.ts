@@ -19,7 +19,11 @@ export const RELAY_TOPICS: TopicKey[] = [
   'relay.routes',
   'orchestrator.actions',
   'model.registry',
+  'model.artifacts',
   'training.events',
+  'retrain.requests',
+  'retrain.replies',
+  'action.results',
 ];
 
 let endpoints: Promise<{ brokers: string[]; registryUrl: string }> | undefined;
