@@ -5,8 +5,8 @@
 
 import type { ApiInstance } from '../api/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
-import { dashboardRoutes } from '../dashboard/routes.ts';
 import { PerformanceAnalytics } from './analytics.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { EcosystemTracker } from './ecosystem.ts';
 import { Gateway } from './gateway.ts';
 import type { SubscriptionTarget } from './hub.ts';

@@ -2,7 +2,7 @@
 import type { Static } from '@fastify/type-provider-typebox';
 import { HttpError } from '../api/errors.ts';
 import type { ApiInstance } from '../api/server.ts';
-import { parseTime } from '../cli/time.ts';
+import { parseTime } from '../shared/time.ts';
 import {
   JobList,
   JobParams,

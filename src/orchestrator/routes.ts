@@ -7,7 +7,7 @@ import {
   ACTION_STATUS_SYMBOLS,
 } from '../../schemas/index.ts';
 import { type ApiInstance, HttpError, type Static, Type } from '../api/index.ts';
-import { parseTime } from '../cli/time.ts';
+import { parseTime } from '../shared/time.ts';
 import type { Incident } from './anomaly-store.ts';
 import type { Brain } from './brain.ts';
 

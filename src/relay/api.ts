@@ -3,7 +3,7 @@ import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.ts';
 import { HttpError } from '../api/errors.ts';
 import type { ApiInstance } from '../api/server.ts';
-import { HyperparametersSchema } from '../ml/index.ts';
+import { HyperparametersSchema } from '../shared/index.ts';
 import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
 import type { RelayCore } from './relay.ts';

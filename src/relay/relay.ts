@@ -1,18 +1,12 @@
 /** RelayCore as a component: routes store, delivery engine, orchestrator actions, outcome watcher, the routing model. */
 
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion, Route } from '../../schemas/types.ts';
+import type { Hyperparameters, ModelVersion, Route } from '../../schemas/types.ts';
 import type { ApiInstance } from '../api/server.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
 import { AutomatrixError } from '../errors/index.ts';
-import {
-  type ChampionFollower,
-  followChampion,
-  type Hyperparameters,
-  requestRetraining,
-  type TuneBudget,
-} from '../ml/index.ts';
+import { type ChampionFollower, followChampion, type RetrainOptions, requestRetraining } from '../shared/index.ts';
 import { ActionApplier } from './actions.ts';
 import { registerRelayApi } from './api.ts';
 import { relayGroupId, TIERS, type Tier } from './config.ts';
@@ -48,7 +42,7 @@ export interface OptimizeRequest {
   windowMs: number;
   /** Longest wait for the training job once NeuroWeaver accepted it. */
   timeoutMs: number;
-  budget?: Partial<TuneBudget>;
+  budget?: RetrainOptions['budget'];
   hyperparameters?: Hyperparameters;
   /** The holdout NeuroWeaver evaluates and gates on: the newest outcomes (default) or a random sample. */
   holdout?: 'newest' | 'random';
