@@ -7,9 +7,9 @@ import { HyperparametersSchema } from '../shared/index.ts';
 import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
 import type { RelayCore } from './relay.ts';
-import { POLICIES, parseRoute, RouteError, SETTINGS } from './routes.ts';
 import { registerSink } from './sink.ts';
 import { LearnedState, RelayStatus } from './status.ts';
+import { POLICIES, parseRoute, RouteError, SETTINGS } from './store.ts';
 
 const tags = ['relaycore'];
 const Err = Type.Ref('Error');

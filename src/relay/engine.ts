@@ -31,8 +31,8 @@ import { FEATURE_VERSION, featureValues } from './learned/features.ts';
 import { LearnedPolicy, type RoutingScorer } from './learned/policy.ts';
 import { RouteOutages } from './outage.ts';
 import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.ts';
-import { type PolicyName, setting } from './routes.ts';
 import { Coalescer, type DeliveryRequest, HttpSender, KafkaSender } from './senders.ts';
+import { type PolicyName, setting } from './store.ts';
 import { PartitionWindow, type WindowEntry } from './window.ts';
 
 export interface EngineOptions {

@@ -11,4 +11,4 @@ export { RELAY_ENV, TIERS, type Tier } from './config.ts';
 export type { FeatureName, Prediction, RoutingModelMetadata, RoutingScorer, Scaler } from './learned/index.ts';
 export { FEATURE_NAMES, FEATURE_VERSION, routingModel } from './learned/index.ts';
 export { OptimizeError, type OptimizeResult, RelayCore, type SendOptions, type Sent } from './relay.ts';
-export { POLICIES, type PolicyName, parseRoute, RouteError, readRoutesFile, SETTINGS } from './routes.ts';
+export { POLICIES, type PolicyName, parseRoute, RouteError, readRoutesFile, SETTINGS } from './store.ts';

@@ -13,8 +13,8 @@ import { relayGroupId, TIERS, type Tier } from './config.ts';
 import { RelayEngine } from './engine.ts';
 import { routingModel } from './learned/index.ts';
 import { LearnedPolicy } from './learned/policy.ts';
-import { RouteStore, readRoutesFile } from './routes.ts';
 import { type LearnedStateBody, type RelayStatusBody, routeStatus } from './status.ts';
+import { RouteStore, readRoutesFile } from './store.ts';
 import type { Fate } from './watcher.ts';
 import { OutcomeWatcher } from './watcher.ts';
 

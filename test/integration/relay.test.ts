@@ -10,7 +10,7 @@ import type {
 } from '../../schemas/index.ts';
 import { logger } from '../../src/log/index.ts';
 import { FEATURE_NAMES, FEATURE_VERSION } from '../../src/relay/index.ts';
-import { RouteStore } from '../../src/relay/routes.ts';
+import { RouteStore } from '../../src/relay/store.ts';
 import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 describe('RelayCore on the real broker', () => {
