@@ -11,7 +11,7 @@ import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Client, type ClientLimits, noCounters, type Sink } from './client.ts';
 import { FrameClock } from './frames.ts';
-import { type ResolvedTopic, TopicHub, TopicUnavailableError } from './hub.ts';
+import { type ResolvedTopic, TopicHub, TopicUnavailableError } from './loop.ts';
 import { type GatewayCounters, registerGatewayMetrics } from './metrics.ts';
 import {
   MAX_CLIENT_FRAME_BYTES,

@@ -272,7 +272,7 @@ export function rootRoutes(app: ApiInstance, parts: GatewayParts): void {
   );
 }
 
-export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: GatewayParts): void {
+export function gatewayRoutes(api: ApiInstance, root: () => ApiInstance, parts: GatewayParts): void {
   const { gateway, analytics } = parts;
   api.get(
     '/ecosystem/status',

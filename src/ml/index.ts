@@ -1,5 +1,6 @@
 /** NeuroWeaver: training on replayed streams, tuning, live training metrics, versioned models. See docs/neuroweaver.md. */
 
+export { createNeuroWeaver, NeuroWeaver } from './component.ts';
 export {
   type AnyModelKind,
   type Hyperparameters,
@@ -11,6 +12,5 @@ export {
   type SearchSpace,
 } from './kinds/index.ts';
 export { mlp } from './network.ts';
-export { createNeuroWeaver, NeuroWeaver } from './service.ts';
 export { syntheticRows, syntheticSamples } from './synthetic.ts';
 export type { TuneBudget } from './tuner.ts';

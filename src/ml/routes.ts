@@ -20,11 +20,11 @@ import {
   VersionParams,
   VersionSchema,
 } from './api-schemas.ts';
+import type { NeuroWeaver } from './component.ts';
 import { DatasetError, parseRequestRows } from './dataset.ts';
 import type { JobSpec } from './jobs.ts';
 import { modelKind } from './kinds/index.ts';
 import type { AnyModelKind } from './kinds/types.ts';
-import type { NeuroWeaver } from './service.ts';
 
 const tags = ['neuroweaver'];
 const errors = {

@@ -311,7 +311,7 @@ describe('RelayCore on the real broker', () => {
       action('act-step', 'drain_endpoint', 'e1', {}, { status: 'EXECUTED' }),
       action('act-nowhere', 'drain_endpoint', 'e9'),
     ]);
-    await until(() => h.relay.engine.controlsOf('orch', 'e0').drained, 'drain applied');
+    await until(() => h.relay.loop.controlsOf('orch', 'e0').drained, 'drain applied');
     await send('orch', 12);
     await until(() => b.delivered().length >= 12, '12 on e1');
     expect(a.hits.length).toBe(0);
@@ -319,7 +319,7 @@ describe('RelayCore on the real broker', () => {
       action('act-restore', 'restore_endpoint', 'e0'),
       action('act-down', 'downweight_endpoint', 'e1', { weight: '0.25' }),
     ]);
-    await until(() => h.relay.engine.controlsOf('orch', 'e1').weightFactor === 0.25, 'downweight applied');
+    await until(() => h.relay.loop.controlsOf('orch', 'e1').weightFactor === 0.25, 'downweight applied');
     await send('orch', 25);
     await until(() => a.delivered().length + b.delivered().length >= 37, '25 more');
     // Smooth weighted round-robin with weights 1 and 0.25: exactly 20 and 5.

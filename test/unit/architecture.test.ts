@@ -100,7 +100,7 @@ describe('architecture', () => {
     const index = importsOf(join(ROOT, 'src/components.ts')).map((i) => relative(ROOT, i.target));
     expect(index).toEqual(expect.arrayContaining(COMPONENTS.map((c) => `src/${c}/index.ts`)));
     const mlIndex = importsOf(join(ROOT, 'src/ml/index.ts')).map((i) => i.specifier);
-    expect(mlIndex).toContain('./service.ts'); // a re-export
+    expect(mlIndex).toContain('./component.ts'); // a re-export
     const tensorflow = specifiersOf(join(ROOT, 'src/shared/tensorflow.ts'));
     expect(tensorflow).toContain('@tensorflow/tfjs'); // a dynamic import
     const relay = specifiersOf(join(ROOT, 'src/relay/index.ts'));
@@ -109,13 +109,13 @@ describe('architecture', () => {
 
   it('judges a cross-component import, a lower layer importing a component, and the config exception', () => {
     const src = (p: string) => join(ROOT, 'src', p);
-    expect(violation(areaOf(src('relay/relay.ts')), src('ml/index.ts'))).toMatch(/relay imports component ml/);
+    expect(violation(areaOf(src('relay/component.ts')), src('ml/index.ts'))).toMatch(/relay imports component ml/);
     expect(violation(areaOf(src('gateway/routes.ts')), src('cli/main.ts'))).toMatch(/top-level program cli/);
     expect(violation(areaOf(src('api/config.ts')), src('gateway/config.ts'))).toMatch(/lower layer api/);
     expect(violation(areaOf(join(ROOT, 'topics/index.ts')), src('relay/index.ts'))).toMatch(/lower layer topics/);
     expect(violation(areaOf(src('config/index.ts')), src('relay/config.ts'))).toBeUndefined();
-    expect(violation(areaOf(src('config/index.ts')), src('relay/engine.ts'))).toMatch(/only a component's config/);
-    expect(violation(areaOf(src('relay/relay.ts')), src('shared/index.ts'))).toBeUndefined();
+    expect(violation(areaOf(src('config/index.ts')), src('relay/loop.ts'))).toMatch(/only a component's config/);
+    expect(violation(areaOf(src('relay/component.ts')), src('shared/index.ts'))).toBeUndefined();
     expect(violation(areaOf(src('cli/main.ts')), src('detect/index.ts'))).toBeUndefined();
   });
 

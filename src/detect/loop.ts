@@ -31,7 +31,7 @@ import type { Logger } from '../log/index.ts';
 import { type EngineOptions, type EngineSnapshot, ServiceState, SNAPSHOT_FORMAT } from './engine.ts';
 import { detectMetrics } from './metrics.ts';
 
-export interface ProcessorOptions extends EngineOptions {
+export interface DetectLoopOptions extends EngineOptions {
   groupId: string;
   snapshotIntervalMs: number;
   maxServices: number;
@@ -43,7 +43,7 @@ interface Snapshot {
   state: EngineSnapshot;
 }
 
-export class DetectProcessor {
+export class DetectLoop {
   private readonly services = new Map<string, ServiceState>();
   private snapshots = new Map<string, Snapshot>();
   private readonly unsent = new Map<number, TypedRecord<'anomalies'>[]>();
@@ -54,9 +54,9 @@ export class DetectProcessor {
 
   private readonly kafka: KafkaConnection;
   private readonly log: Logger;
-  private readonly opts: ProcessorOptions;
+  private readonly opts: DetectLoopOptions;
 
-  constructor(kafka: KafkaConnection, log: Logger, opts: ProcessorOptions) {
+  constructor(kafka: KafkaConnection, log: Logger, opts: DetectLoopOptions) {
     this.kafka = kafka;
     this.log = log;
     this.opts = opts;

@@ -35,7 +35,7 @@ import { Coalescer, type DeliveryRequest, HttpSender, KafkaSender } from './send
 import { type PolicyName, setting } from './store.ts';
 import { PartitionWindow, type WindowEntry } from './window.ts';
 
-export interface EngineOptions {
+export interface RelayLoopOptions {
   groupId: string;
   maxInflight: number;
   maxUncommitted: number;
@@ -81,7 +81,7 @@ interface Undecoded {
 /** What the window holds for a record. */
 type Item = Pending | Undecoded;
 
-export class RelayEngine {
+export class RelayLoop {
   readonly routes = new Map<string, RouteRuntime>();
   private readonly controls = new Map<string, EndpointControls>();
   readonly gate: WeightedGate;
@@ -108,11 +108,16 @@ export class RelayEngine {
   readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0, outcomes: 0 };
 
   private readonly kafka: KafkaConnection;
-  private readonly options: EngineOptions;
+  private readonly options: RelayLoopOptions;
   private readonly log: Logger;
   private readonly publish: (e: EcosystemEventSpec) => void;
 
-  constructor(kafka: KafkaConnection, options: EngineOptions, log: Logger, publish: (e: EcosystemEventSpec) => void) {
+  constructor(
+    kafka: KafkaConnection,
+    options: RelayLoopOptions,
+    log: Logger,
+    publish: (e: EcosystemEventSpec) => void,
+  ) {
     this.kafka = kafka;
     this.options = options;
     this.log = log;

@@ -4,9 +4,9 @@ import type { Route } from '../../schemas/types.ts';
 import { HttpError } from '../api/errors.ts';
 import type { ApiInstance } from '../api/server.ts';
 import { HyperparametersSchema } from '../shared/index.ts';
+import type { RelayCore } from './component.ts';
 import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
-import type { RelayCore } from './relay.ts';
 import { registerSink } from './sink.ts';
 import { LearnedState, RelayStatus } from './status.ts';
 import { POLICIES, parseRoute, RouteError, SETTINGS } from './store.ts';
@@ -326,7 +326,7 @@ function existing(relay: RelayCore, name: string): Route {
   return route;
 }
 
-export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
+export function relayRoutes(api: ApiInstance, relay: RelayCore): void {
   registerSink(api);
   api.post(
     '/relaycore/start',
@@ -338,7 +338,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
       },
     },
     async () => {
-      await relay.engine.start();
+      await relay.loop.start();
       return { running: true };
     },
   );
@@ -353,7 +353,7 @@ export function registerRelayApi(api: ApiInstance, relay: RelayCore): void {
       },
     },
     async () => {
-      await relay.engine.stop();
+      await relay.loop.stop();
       return { running: false };
     },
   );
