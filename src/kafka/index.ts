@@ -19,6 +19,7 @@ export {
   KafkajsBatchConsumer,
   type RunOptions,
 } from './consumer.ts';
+export { deadLetterOf } from './dead-letter.ts';
 export {
   DecodeError,
   type DecodeReason,

@@ -7,13 +7,20 @@
  * record that is not delivered or dead-lettered (at-least-once). A route without an available
  * endpoint makes its messages wait (outage.ts) rather than dead-letter them.
  */
-import type { DeadLetterInput, DeliveryOutcomeInput, RelayMessage, Route } from '../../schemas/types.ts';
+import type {
+  DeadLetterInput,
+  DeadLetterReason,
+  DeliveryOutcomeInput,
+  RelayMessage,
+  Route,
+} from '../../schemas/types.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
 import {
   type BatchConsumer,
   type ConsumedBatch,
   type ConsumedRecord,
   DecodeError,
+  deadLetterOf,
   type KafkaConnection,
   type TypedProducer,
 } from '../kafka/index.ts';
@@ -743,25 +750,11 @@ export class RelayLoop {
 
   private async deadLetter(
     record: ConsumedRecord,
-    reason: string,
+    reason: DeadLetterReason,
     error: string,
     about: { messageId: string | null; route: string | null; attempts: number },
   ): Promise<void> {
-    const value: DeadLetterInput = {
-      sourceTopic: record.topic,
-      sourcePartition: record.partition,
-      sourceOffset: Number(record.offset),
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-      reason,
-      error,
-      component: 'relay',
-      messageId: about.messageId,
-      route: about.route,
-      attempts: about.attempts,
-      failedAt: Date.now(),
-    };
+    const value = deadLetterOf(record, reason, error, { component: 'relay', ...about });
     await this.deadLetters.add({ messageId: about.messageId, value });
     this.counters.deadLettered++;
     this.log.warn(

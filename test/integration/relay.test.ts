@@ -138,14 +138,19 @@ describe('RelayCore on the real broker', () => {
     await until(() => deadletters.records.length >= 4, 'four dead letters');
     const dl = await decoded<DeadLetter>('deadletter', deadletters.records);
     const byKey = (k: string) => dl.find((d) => d.key?.toString() === k)!;
-    expect(byKey('poison')).toMatchObject({ reason: 'decode_error', sourceTopic: normal, attempts: 0 });
+    expect(byKey('poison')).toMatchObject({
+      reasonCode: 'decode_error',
+      reason: 'decode_error',
+      sourceTopic: normal,
+      attempts: 0,
+    });
     expect(byKey('poison').error).toMatch(/^invalid_(utf8|json)/);
     expect(byKey('poison').value).toEqual(Buffer.from([0x7b, 0x22, 0xff]));
-    expect(byKey('nopayload')).toMatchObject({ reason: 'decode_error' });
+    expect(byKey('nopayload')).toMatchObject({ reasonCode: 'decode_error' });
     expect(byKey('nopayload').error).toMatch(/schema_mismatch: .*payload is missing/);
-    expect(byKey('lost')).toMatchObject({ reason: 'unknown_route', messageId: 'unroutable-1', route: 'nowhere' });
+    expect(byKey('lost')).toMatchObject({ reasonCode: 'unknown_route', messageId: 'unroutable-1', route: 'nowhere' });
     expect(byKey('refused')).toMatchObject({
-      reason: 'endpoint_rejected',
+      reasonCode: 'endpoint_rejected',
       messageId: 'refused-1',
       route: 'refuse',
       attempts: 1,
