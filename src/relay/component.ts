@@ -414,3 +414,7 @@ const versionMetrics = (v: ModelVersion): VersionMetrics => ({
   baseline: metricsWithPrefix(v.metrics, 'baseline_'),
   classic: metricsWithPrefix(v.metrics, 'classic_'),
 });
+
+export function createRelay(ctx: ComponentContext): Component {
+  return new RelayCore(ctx);
+}
