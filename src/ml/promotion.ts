@@ -32,14 +32,17 @@ export function decidePromotion(
           reason: `does not beat the classic baseline: ${name} ${fmt(ours)} vs ${fmt(classic)} on the same holdout`,
         }
       : promoted;
-  // With no champion to beat, the linear baseline is the bar: a network worse than it is no model to serve.
+  // With no champion to beat, the baselines are the bar: a network worse than either is no model to serve.
+  // The kind's classic baseline is named first: it is the one its users compare with (routing: p2c-peak-ewma's inputs).
   const orBaselines = (promoted: Decision): Decision =>
-    finite(linear) && !better(ours, linear)
-      ? {
-          promote: false,
-          reason: `does not beat the linear baseline: ${name} ${fmt(ours)} vs ${fmt(linear)} on the same holdout`,
-        }
-      : orClassic(promoted);
+    orClassic(
+      finite(linear) && !better(ours, linear)
+        ? {
+            promote: false,
+            reason: `does not beat the linear baseline: ${name} ${fmt(ours)} vs ${fmt(linear)} on the same holdout`,
+          }
+        : promoted,
+    );
   const bars = [
     finite(classic) ? `classic baseline ${fmt(classic)}` : '',
     finite(linear) ? `linear baseline ${fmt(linear)}` : '',

@@ -638,16 +638,7 @@ export class RelayLoop {
           again,
         );
         if (result === 'stopped') throw new Stopping('relay stopping');
-        if (result === 'expired') {
-          const states = rt.endpoints.map((e) => `${e.endpoint.id}: ${e.state()}`).join(', ');
-          await this.deadLetter(
-            p.record,
-            'no_endpoint',
-            `no endpoint of route ${rt.route.name} was available for ${Math.round((Date.now() - waitingSince) / 1000)} s (${states})`,
-            { messageId: p.message.id, route: rt.route.name, attempts },
-          );
-          return;
-        }
+        if (result === 'expired') return this.noEndpoint(p, rt, waitingSince, attempts);
         attempts = 0;
         rejections = 0;
         tried = null;
@@ -688,8 +679,14 @@ export class RelayLoop {
         });
         return;
       }
-      // A failed half-open probe is the breaker's test, not one of the message's attempts.
-      if (probe) continue;
+      // A failed half-open probe is the breaker's test, not one of the message's attempts; but probing is
+      // the outage going on (the route's other breakers may half-open in turn), so the longest wait bounds it.
+      if (probe) {
+        waitingSince ||= now;
+        if (Date.now() - waitingSince >= this.options.noEndpointMaxWaitMs)
+          return this.noEndpoint(p, rt, waitingSince, attempts);
+        continue;
+      }
       attempts++;
       if (attempts < rt.route.maxAttempts) {
         this.counters.retries++;
@@ -701,6 +698,17 @@ export class RelayLoop {
       route: p.route,
       attempts,
     });
+  }
+
+  private async noEndpoint(p: Pending, rt: RouteRuntime, waitingSince: number, attempts: number): Promise<void> {
+    const states = rt.endpoints.map((e) => `${e.endpoint.id}: ${e.state()}`).join(', ');
+    const seconds = Math.round((Date.now() - waitingSince) / 1000);
+    await this.deadLetter(
+      p.record,
+      'no_endpoint',
+      `no endpoint of route ${rt.route.name} was available for ${seconds} s (${states})`,
+      { messageId: p.message.id, route: rt.route.name, attempts },
+    );
   }
 
   /** The route's policy's pick; a policy that fails or picks nothing falls back to p2c-peak-ewma for this decision. */

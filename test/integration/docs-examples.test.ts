@@ -365,8 +365,10 @@ function exampleMessages(text: string): { sent?: Msg; shown: Msg }[] {
     }
     return out;
   }
-  const msg = JSON.parse(text) as Msg;
-  return msg.type === 'subscribe' ? [{ sent: msg, shown: undefined as unknown as Msg }] : [{ shown: msg }];
+  const parsed = JSON.parse(text) as Msg | Msg[];
+  // A server frame is a JSON array of messages; what a client sends is one message.
+  if (Array.isArray(parsed)) return parsed.map((shown) => ({ shown }));
+  return parsed.type === 'subscribe' ? [{ sent: parsed, shown: undefined as unknown as Msg }] : [{ shown: parsed }];
 }
 
 const replyType = (sent: Msg) =>

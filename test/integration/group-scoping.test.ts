@@ -63,8 +63,12 @@ describe('consumer groups are scoped by KAFKA_TOPIC_PREFIX', () => {
       expect(groups).toEqual(
         expect.arrayContaining([`${prefix}relay.high`, `${prefix}relay.normal`, `${prefix}relay.low`]),
       );
-      const committed = await admin.groupTopics(`${prefix}relay.normal`);
-      expect(committed).toEqual([`${prefix}messages.normal`]);
+      // A delivery's offset is committed a moment after it completes (completions share a commit).
+      await until(
+        async () => (await admin.groupTopics(`${prefix}relay.normal`)).length > 0,
+        `${prefix}relay.normal to commit`,
+      );
+      expect(await admin.groupTopics(`${prefix}relay.normal`)).toEqual([`${prefix}messages.normal`]);
     }
     // No group of any name reads one deployment's topics unless it carries that deployment's prefix.
     const everyGroup = await admin.groups();
