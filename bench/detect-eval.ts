@@ -21,7 +21,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseTimestamp } from '../src/detect/csv.ts';
-import { ServiceDetector } from '../src/detect/service.ts';
+import { ServiceDetector } from '../src/detect/service-detector.ts';
 import { DEFAULT_SETTINGS, type DetectorSettings, UnivariateDetector } from '../src/detect/univariate.ts';
 import { Random } from '../src/timeseries/random.ts';
 import { scoreToSurprise } from '../src/timeseries/stats.ts';

@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { MetricSampleInput } from '../schemas/types.ts';
 import { DEFAULT_ENGINE } from '../src/detect/engine.ts';
+import { DetectLoop } from '../src/detect/loop.ts';
 import { detectMetrics } from '../src/detect/metrics.ts';
-import { DetectProcessor } from '../src/detect/processor.ts';
 import { KafkaConnection } from '../src/kafka/index.ts';
 import { logger } from '../src/log/index.ts';
 import { Random } from '../src/timeseries/random.ts';
@@ -71,7 +71,7 @@ try {
   await bare.disconnect();
 
   const groupB = `${prefix}detect`;
-  const processor = new DetectProcessor(kafka, log, {
+  const processor = new DetectLoop(kafka, log, {
     ...DEFAULT_ENGINE,
     groupId: groupB,
     snapshotIntervalMs: 60_000,

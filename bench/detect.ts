@@ -5,7 +5,7 @@
  * figures compare. Pure scoring, no Kafka: the detector's own cost. The rolling z-score runs
  * in the same process for scale.
  */
-import { ServiceDetector } from '../src/detect/service.ts';
+import { ServiceDetector } from '../src/detect/service-detector.ts';
 import { UnivariateDetector } from '../src/detect/univariate.ts';
 import { streamsOf } from '../src/timeseries/synthetic.ts';
 import { rollingZScores } from './lib/detect-eval.ts';

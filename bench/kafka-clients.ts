@@ -10,7 +10,6 @@
  * new member of the group resumes exactly there.
  */
 import { randomBytes } from 'node:crypto';
-import { type BenchRecord, type ClientDriver, loadDrivers, type ReceivedRecord } from '../src/kafka/drivers/index.ts';
 import { type KafkaAdmin, KafkaConnection } from '../src/kafka/index.ts';
 import { logger } from '../src/log/index.ts';
 import {
@@ -33,6 +32,7 @@ import {
   sameRecords,
   waitFor,
 } from './lib/kafka-clients-run.ts';
+import { type BenchRecord, type ClientDriver, loadDrivers, type ReceivedRecord } from './lib/kafka-drivers/index.ts';
 import { broker } from './lib/relay-run.ts';
 import { table, writeResult } from './lib/result.ts';
 

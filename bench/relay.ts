@@ -75,18 +75,18 @@ async function relayPass(
     RELAY_GROUP_ID: `${b.prefix}relay-${round}`,
   });
   const endpoints = ['a', 'b'].map((id) => ({ id, kind: 'KAFKA', target: `${b.prefix}sink-${id}` }));
-  if (policy === 'learned' && !relay.engine.scorerVersion())
+  if (policy === 'learned' && !relay.loop.scorerVersion())
     throw new Error('the learned pass has no routing model to serve');
   await relay.putRoute(parseRoute({ name: 'sink', policy, endpoints }));
-  await relay.engine.start();
+  await relay.loop.start();
   let first = 0;
-  const counters = relay.engine.counters;
+  const counters = relay.loop.counters;
   await until(() => counters.consumed > 0, 120_000);
   first = performance.now();
   // Done once every message is delivered and every attempt's outcome record is acknowledged.
   await until(() => counters.delivered + counters.deadLettered >= N && counters.outcomes >= counters.attempts, 300_000);
   const finished = performance.now();
-  const rt = relay.engine.routes.get('sink')!;
+  const rt = relay.loop.routes.get('sink')!;
   const decisionUs = (rt.decisionMs / rt.decisions) * 1000;
   if (counters.deadLettered) throw new Error(`${counters.deadLettered} messages dead-lettered in the relay pass`);
   await relay.stop();

@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactDir, loadArtifacts } from '../src/ml/artifacts.ts';
-import { type BackendName, tensorflow } from '../src/ml/backend.ts';
 import { splitData, splitRows } from '../src/ml/dataset.ts';
 import { performanceKind } from '../src/ml/kinds/performance.ts';
 import { regressionMetrics } from '../src/ml/stats.ts';
 import { performanceScore, syntheticRows } from '../src/ml/synthetic.ts';
 import { predictRows, type TrainingRequest, type TrainingResult } from '../src/ml/training.ts';
 import { trainInWorker } from '../src/ml/worker-client.ts';
+import { type BackendName, tensorflow } from '../src/shared/tensorflow.ts';
 import { percentile, table, writeResult } from './lib/result.ts';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 8);

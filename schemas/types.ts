@@ -70,6 +70,9 @@ export interface Anomaly {
 
 export type AnomalyInput = Omit<Anomaly, 'kind' | 'contributions' | 'endedAt'> & Partial<Pick<Anomaly, 'kind' | 'contributions' | 'endedAt'>>;
 
+export const DEAD_LETTER_REASON_SYMBOLS = ['decode_error', 'invalid_message', 'unknown_route', 'no_endpoint', 'endpoint_rejected', 'max_attempts', 'unknown'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASON_SYMBOLS)[number];
+
 /** A record that could not be handled, with why. The original bytes are kept so it can be replayed. */
 export interface DeadLetter {
   sourceTopic: string;
@@ -78,7 +81,7 @@ export interface DeadLetter {
   key: null | Buffer;
   value: null | Buffer;
   headers: Record<string, string>;
-  /** Machine-readable reason: decode_error, invalid_message, unknown_route, no_endpoint, max_attempts, ... */
+  /** The reason as text, the same as reasonCode: kept for readers of the first version of this schema (a field cannot change from string to enum compatibly). Read reasonCode. */
   reason: string;
   /** Human-readable detail (the last error). */
   error: string;
@@ -87,9 +90,11 @@ export interface DeadLetter {
   route: null | string;
   attempts: number;
   failedAt: number;
+  /** Why: decode_error (the value does not decode against the topic's schema), invalid_message (reading it failed otherwise), unknown_route (it names no existing route), no_endpoint (no endpoint of its route came back within RELAY_NO_ENDPOINT_MAX_WAIT_MS), endpoint_rejected (an endpoint refused it for good), max_attempts (every attempt failed). A record written before this field reads unknown (its reason has the text); a reader that does not know a newer symbol reads unknown. */
+  reasonCode: DeadLetterReason;
 }
 
-export type DeadLetterInput = Omit<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts'> & Partial<Pick<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts'>>;
+export type DeadLetterInput = Omit<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts' | 'reasonCode'> & Partial<Pick<DeadLetter, 'key' | 'value' | 'headers' | 'component' | 'messageId' | 'route' | 'attempts' | 'reasonCode'>>;
 
 export const DELIVERY_STATUS_SYMBOLS = ['DELIVERED', 'FAILED', 'TIMEOUT', 'REJECTED', 'SHED'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUS_SYMBOLS)[number];
@@ -139,12 +144,15 @@ export type DetectorStateInput = DetectorState;
 export const SEVERITY_SYMBOLS = ['INFO', 'WARNING', 'CRITICAL'] as const;
 export type Severity = (typeof SEVERITY_SYMBOLS)[number];
 
+export const ECOSYSTEM_EVENT_KIND_SYMBOLS = ['component_status', 'breaker_state', 'route_paused', 'route_resumed', 'endpoint_shed', 'model_changed', 'action_applied', 'anomaly', 'training', 'action', 'unknown'] as const;
+export type EcosystemEventKind = (typeof ECOSYSTEM_EVENT_KIND_SYMBOLS)[number];
+
 /** Something a person watching the system should see: component status, breaker transitions, and digests of anomalies, training and actions. */
 export interface EcosystemEvent {
   id: string;
   /** relay, detect, orchestrator, neuroweaver, gateway, api, stack. */
   component: string;
-  /** component_status, breaker_state, anomaly, training, action, ... */
+  /** The kind as text, the same as kindCode: kept for readers of the first version of this schema (a field cannot change from string to enum compatibly). Read kindCode. */
   kind: string;
   severity: Severity;
   /** What it is about, e.g. the endpoint or service. */
@@ -152,9 +160,11 @@ export interface EcosystemEvent {
   message: string;
   data: Record<string, string>;
   at: number;
+  /** What happened: a component's status changed (component_status), an endpoint's breaker moved (breaker_state), a route paused or resumed for want of an endpoint, the learned policy started or stopped shedding an endpoint (endpoint_shed), RelayCore swapped its routing model (model_changed) or applied an orchestrator action (action_applied); digests of anomalies, training jobs and orchestrator actions. A record written before this field, or with a symbol the reader does not know, reads unknown. */
+  kindCode: EcosystemEventKind;
 }
 
-export type EcosystemEventInput = Omit<EcosystemEvent, 'subject' | 'data'> & Partial<Pick<EcosystemEvent, 'subject' | 'data'>>;
+export type EcosystemEventInput = Omit<EcosystemEvent, 'subject' | 'data' | 'kindCode'> & Partial<Pick<EcosystemEvent, 'subject' | 'data' | 'kindCode'>>;
 
 /** One observation of a service's health. Keyed by service, so one service's samples stay in order. */
 export interface MetricSample {

@@ -194,6 +194,14 @@ export type TopicValue<K extends TopicKey> = SchemaTypes[TopicSchema<K>];
 
 export const TOPIC_KEYS = Object.keys(TOPICS) as TopicKey[];
 
+/** The ecosystem feed: what the gateway's `WS /api/v2/ws/ecosystem` and `GET /api/v2/ecosystem/live` carry. */
+export const ECOSYSTEM_TOPICS: TopicKey[] = [
+  'ecosystem.events',
+  'anomalies',
+  'training.events',
+  'orchestrator.actions',
+];
+
 /** Kafka topic configs of a declaration, as the broker reports them. */
 export function topicConfigs(decl: TopicDeclaration): Record<string, string> {
   return {

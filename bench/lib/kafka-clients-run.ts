@@ -1,7 +1,7 @@
 /** The pieces of `bench:kafka-clients`: records, timed phases, and the correctness checks. */
 
-import type { BenchRecord, ClientDriver, ReceivedRecord } from '../../src/kafka/drivers/index.ts';
 import { type KafkaAdmin, partitionForKey } from '../../src/kafka/index.ts';
+import type { BenchRecord, ClientDriver, ReceivedRecord } from './kafka-drivers/index.ts';
 import { until } from './relay-run.ts';
 
 export const PARTITIONS = 6;

@@ -92,7 +92,7 @@ export async function runLanes(
         const producer = await b.kafka.producer();
         // One message first: once it is delivered, the consumer group has joined.
         await producer.send('messages.normal', [{ value: { id: 'warmup', route: 'bench', payload: '{}' } }]);
-        await until(() => relay.engine.counters.delivered + relay.engine.counters.deadLettered >= 1, 60_000);
+        await until(() => relay.loop.counters.delivered + relay.loop.counters.deadLettered >= 1, 60_000);
         return { relay, producer };
       }),
     );
@@ -130,13 +130,13 @@ export async function runLanes(
     return await Promise.all(
       running.map(async ({ relay }, i) => {
         const { lane, b } = setups[i]!;
-        const handled = () => relay.engine.counters.delivered + relay.engine.counters.deadLettered;
+        const handled = () => relay.loop.counters.delivered + relay.loop.counters.deadLettered;
         await until(() => handled() >= produced + 1, 120_000);
-        const rt = relay.engine.routes.get('bench');
+        const rt = relay.loop.routes.get('bench');
         const decisionUs = rt?.decisions ? (rt.decisionMs / rt.decisions) * 1000 : null;
-        const modelVersion = relay.engine.scorerVersion();
-        await relay.engine.flush();
-        const counters = { ...relay.engine.counters };
+        const modelVersion = relay.loop.scorerVersion();
+        await relay.loop.flush();
+        const counters = { ...relay.loop.counters };
         await relay.stop();
         const outcomes = (await b.readAll<DeliveryOutcome>('delivery.outcomes')).filter(
           (o) => o.messageId !== 'warmup',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { ECOSYSTEM_TOPICS } from '../../topics/index.ts';
 import type { Config } from '../config/index.ts';
 import { ConfigError, type EnvVar, str } from '../config/vars.ts';
-import { ECOSYSTEM_TOPICS } from '../gateway/config.ts';
 import { parseGrants, type TokenGrant } from './grants.ts';
 
 const MIN_TOKEN_LENGTH = 16;

@@ -1,5 +1,5 @@
 export type { Component, ComponentContext, ComponentHealth, HealthStatus } from './component.ts';
-export { type EcosystemEventSpec, EcosystemEvents } from './events.ts';
+export { type EcosystemEventSpec, EcosystemEvents, ecosystemEvent } from './events.ts';
 export {
   type ComponentFactory,
   prepareKafka,

@@ -4,13 +4,13 @@ import { prepareKafka, resolveEndpoints, VERSION } from '../app/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { KafkaConnection } from '../kafka/index.ts';
 import { logger, rootLogger } from '../log/index.ts';
+import { parseTime } from '../shared/time.ts';
 import { stackDown, stackSettings, stackStatus, stackUp } from '../stack/index.ts';
 import { runDetect } from './detect.ts';
 import { CONNECTION_VARS, DETECT_VARS, envHelp, STACK_VARS } from './env-help.ts';
 import { registerKafkaConsole } from './kafka-console.ts';
 import { type ReplayCommand, runReplay } from './replay.ts';
 import { runTail } from './tail.ts';
-import { parseTime } from './time.ts';
 import { runTopicsCreate, runTopicsDelete, runTopicsList } from './topics.ts';
 
 async function connect(config: Config): Promise<KafkaConnection> {

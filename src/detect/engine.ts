@@ -5,7 +5,7 @@
 import type { AnomalyInput, MetricSample } from '../../schemas/types.ts';
 import { anomalyRecord } from './explain.ts';
 import { DEFAULT_HYSTERESIS, type HysteresisSettings, type IncidentSnapshot, IncidentTracker } from './incidents.ts';
-import { ServiceDetector, type ServiceSnapshot } from './service.ts';
+import { ServiceDetector, type ServiceSnapshot } from './service-detector.ts';
 import { DEFAULT_SETTINGS, type DetectorSettings } from './univariate.ts';
 
 export const STANDARD_METRICS = [

@@ -1,7 +1,7 @@
 /** Turns a service detector's state into Anomaly records: contributions and one sentence for a person. */
 import type { AnomalyInput, AnomalyKind, MetricContribution } from '../../schemas/index.ts';
 import type { IncidentView, Transition } from './incidents.ts';
-import { KIND_MULTIVARIATE, KIND_NAMES, type MetricScore, type ServiceDetector } from './service.ts';
+import { KIND_MULTIVARIATE, KIND_NAMES, type MetricScore, type ServiceDetector } from './service-detector.ts';
 
 const UNITS: Record<string, string> = { cpu_usage: '%', memory_usage: '%', error_rate: '%', network_latency: ' ms' };
 

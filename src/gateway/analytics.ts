@@ -5,7 +5,7 @@
  * from Kafka, then the topic is followed live.
  */
 import type { DeliveryOutcome, DeliveryStatus } from '../../schemas/types.ts';
-import type { Subscription, SubscriptionTarget } from './hub.ts';
+import type { Subscription, SubscriptionTarget } from './loop.ts';
 import type { DataPiece } from './records.ts';
 
 export const WINDOWS = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600 } as const;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../log/index.ts';
 import type { FrameClock, FrameItem, FrameSink } from './frames.ts';
-import type { Subscription, SubscriptionTarget } from './hub.ts';
+import type { Subscription, SubscriptionTarget } from './loop.ts';
 import type { DataPiece } from './records.ts';
 
 /** Bytes we let pile up in a socket's own buffer before holding records in our queue. */

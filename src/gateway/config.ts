@@ -1,4 +1,3 @@
-import type { TopicKey } from '../../topics/index.ts';
 import { bool, int, list, oneOf } from '../config/vars.ts';
 
 /**
@@ -16,14 +15,6 @@ export const DEFAULT_GATEWAY_TOPICS = [
   'orchestrator.actions',
   'ecosystem.events',
   'deadletter',
-];
-
-/** What `WS /api/v2/ws/ecosystem` and `GET /api/v2/ecosystem/live` carry (whatever the allow-list says). */
-export const ECOSYSTEM_TOPICS: TopicKey[] = [
-  'ecosystem.events',
-  'anomalies',
-  'training.events',
-  'orchestrator.actions',
 ];
 
 function topicName(value: string): void {

@@ -4,7 +4,7 @@
  * circuit breaker, and the most recent events. Rebuilt from the last hour of the topic at start.
  */
 import type { EcosystemEvent } from '../../schemas/types.ts';
-import type { Subscription, SubscriptionTarget } from './hub.ts';
+import type { Subscription, SubscriptionTarget } from './loop.ts';
 import type { DataPiece } from './records.ts';
 
 const RECENT = 50;

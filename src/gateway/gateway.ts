@@ -3,15 +3,15 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { TopicKey } from '../../topics/index.ts';
+import { ECOSYSTEM_TOPICS } from '../../topics/index.ts';
 import { AccessPolicy, mayRead, type Principal, presentedToken, readable } from '../api/index.ts';
 import type { Config } from '../config/index.ts';
 import { codeOfStatus } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Client, type ClientLimits, noCounters, type Sink } from './client.ts';
-import { ECOSYSTEM_TOPICS } from './config.ts';
 import { FrameClock } from './frames.ts';
-import { type ResolvedTopic, TopicHub, TopicUnavailableError } from './hub.ts';
+import { type ResolvedTopic, TopicHub, TopicUnavailableError } from './loop.ts';
 import { type GatewayCounters, registerGatewayMetrics } from './metrics.ts';
 import {
   MAX_CLIENT_FRAME_BYTES,
@@ -23,7 +23,7 @@ import {
 } from './protocol.ts';
 import { decodeCursor, SseSink, WsSink } from './sinks.ts';
 
-export { ECOSYSTEM_TOPICS } from './config.ts';
+export { ECOSYSTEM_TOPICS } from '../../topics/index.ts';
 
 export const WS_PATH = '/api/v2/ws';
 export const WS_ECOSYSTEM_PATH = '/api/v2/ws/ecosystem';

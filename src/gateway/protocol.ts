@@ -4,8 +4,8 @@
  * past `parseClientMessage`.
  */
 
-import { parseTime } from '../cli/time.ts';
 import { AutomatrixError } from '../errors/index.ts';
+import { parseTime } from '../shared/time.ts';
 
 export const PROTOCOL_VERSION = 2;
 /** Largest client frame; ws closes the connection (1009) on a bigger one. */

@@ -1,7 +1,7 @@
 /** HTTP routes of the gateway: ecosystem status and live feed (SSE), delivery analytics, and the WebSocket endpoints' documentation. */
 import { type ApiInstance, type HealthReport, HttpError, Type } from '../api/index.ts';
 import type { ComponentHealth } from '../app/component.ts';
-import { parseTime } from '../cli/time.ts';
+import { parseTime } from '../shared/time.ts';
 import type { PerformanceAnalytics, WindowName } from './analytics.ts';
 import { WINDOWS } from './analytics.ts';
 import type { EcosystemTracker } from './ecosystem.ts';
@@ -272,7 +272,7 @@ export function rootRoutes(app: ApiInstance, parts: GatewayParts): void {
   );
 }
 
-export function apiRoutes(api: ApiInstance, root: () => ApiInstance, parts: GatewayParts): void {
+export function gatewayRoutes(api: ApiInstance, root: () => ApiInstance, parts: GatewayParts): void {
   const { gateway, analytics } = parts;
   api.get(
     '/ecosystem/status',

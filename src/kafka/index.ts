@@ -19,6 +19,7 @@ export {
   KafkajsBatchConsumer,
   type RunOptions,
 } from './consumer.ts';
+export { deadLetterOf } from './dead-letter.ts';
 export {
   DecodeError,
   type DecodeReason,
@@ -28,6 +29,15 @@ export {
 } from './errors.ts';
 export { isPrivateGroup } from './groups.ts';
 export { murmur2, partitionForKey } from './partitioner.ts';
+export { PartitionBatcher } from './platformatic/batcher.ts';
+// How records map onto @platformatic/kafka's types (KAFKA_CLIENT=platformatic; bench:kafka-clients drives it too).
+export {
+  type Bytes as PlatformaticBytes,
+  deserializers as platformaticDeserializers,
+  headersToRecord as platformaticHeaders,
+  javaCompatiblePartitioner,
+  serializers as platformaticSerializers,
+} from './platformatic/codec.ts';
 export { type ProducerTransport, TypedProducer, type TypedRecord } from './producer.ts';
 export { type ReaderOptions, TopicReader } from './reader.ts';
 export { type ReplayOptions, type ReplayResult, replayWindow } from './replay.ts';

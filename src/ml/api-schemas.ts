@@ -1,6 +1,6 @@
 /** TypeBox schemas of NeuroWeaver's HTTP API (they are also its OpenAPI documentation under /docs). */
-import { type Static, Type } from '@fastify/type-provider-typebox';
-import type { Hyperparameters } from '../../schemas/index.ts';
+import { Type } from '@fastify/type-provider-typebox';
+import { HyperparametersSchema } from '../shared/hyperparameters.ts';
 import { exampleTrainingRows } from './synthetic.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -22,24 +22,6 @@ export const Time = Type.Union([Type.String(), Type.Integer()], {
   description: 'ISO date-time, epoch milliseconds, `now`, or relative to now (`-2h`, `-15m`, `-7d`).',
   examples: ['-24h', '2026-11-27T00:00:00Z', 1795737600000],
 });
-
-export const HyperparametersSchema = Type.Object(
-  {
-    layers: Type.Integer({ minimum: 0, maximum: 8 }),
-    units: Type.Integer({ minimum: 1, maximum: 1024 }),
-    learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
-    batchSize: Type.Integer({ minimum: 1, maximum: 65536 }),
-    l2: Type.Number({ minimum: 0, maximum: 1 }),
-    dropout: Type.Number({ minimum: 0, maximum: 0.9 }),
-    activation: Type.Union([Type.Literal('relu'), Type.Literal('elu'), Type.Literal('tanh')]),
-  },
-  { additionalProperties: false, description: 'Train exactly these hyperparameters (one trial, no search).' },
-);
-
-// The HTTP schema and the protocol's Avro type describe the same object: a change to one must be made to the other.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const hyperparametersMatchTheProtocol: Same<Static<typeof HyperparametersSchema>, Hyperparameters> = true;
-void hyperparametersMatchTheProtocol;
 
 export const TrainBody = Type.Object(
   {

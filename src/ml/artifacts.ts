@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
 import { writeAtomically } from '../shared/model-artifacts.ts';
-import type { TF } from './backend.ts';
+import type { TF } from '../shared/tensorflow.ts';
 import type { Hyperparameters } from './kinds/types.ts';
 import type { Scaler } from './stats.ts';
 

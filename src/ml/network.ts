@@ -1,5 +1,5 @@
 import type { LayersModel } from '@tensorflow/tfjs';
-import type { TF } from './backend.ts';
+import type { TF } from '../shared/tensorflow.ts';
 import type { Hyperparameters } from './kinds/types.ts';
 
 /**

@@ -2,8 +2,8 @@
 import type { ModelVersion } from '../../schemas/types.ts';
 import type { Logger } from '../log/index.ts';
 import type { ModelArtifactStore } from '../shared/model-artifacts.ts';
+import type { TensorflowRuntime } from '../shared/tensorflow.ts';
 import { type LoadedModel, loadArtifacts } from './artifacts.ts';
-import type { TensorflowRuntime } from './backend.ts';
 import { featureMatrix } from './dataset.ts';
 import type { AnyModelKind } from './kinds/types.ts';
 import { predictRows } from './training.ts';

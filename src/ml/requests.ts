@@ -8,7 +8,7 @@
 import { Value } from 'typebox/value';
 import type { RetrainRequest } from '../../schemas/index.ts';
 import { AutomatrixError } from '../errors/index.ts';
-import { HyperparametersSchema } from './api-schemas.ts';
+import { HyperparametersSchema } from '../shared/hyperparameters.ts';
 import type { Hyperparameters } from './kinds/types.ts';
 import type { TuneBudget } from './tuner.ts';
 

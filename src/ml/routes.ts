@@ -2,7 +2,7 @@
 import type { Static } from '@fastify/type-provider-typebox';
 import { HttpError } from '../api/errors.ts';
 import type { ApiInstance } from '../api/server.ts';
-import { parseTime } from '../cli/time.ts';
+import { parseTime } from '../shared/time.ts';
 import {
   JobList,
   JobParams,
@@ -20,11 +20,11 @@ import {
   VersionParams,
   VersionSchema,
 } from './api-schemas.ts';
+import type { NeuroWeaver } from './component.ts';
 import { DatasetError, parseRequestRows } from './dataset.ts';
 import type { JobSpec } from './jobs.ts';
 import { modelKind } from './kinds/index.ts';
 import type { AnyModelKind } from './kinds/types.ts';
-import type { NeuroWeaver } from './service.ts';
 
 const tags = ['neuroweaver'];
 const errors = {

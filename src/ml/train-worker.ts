@@ -1,6 +1,6 @@
 /** The training worker thread: loads its own TensorFlow.js, runs one training request, reports back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type BackendChoice, tensorflow } from './backend.ts';
+import { type BackendChoice, tensorflow } from '../shared/tensorflow.ts';
 import { runTraining, type TrainingRequest } from './training.ts';
 import type { WorkerMessage } from './worker-client.ts';
 

@@ -3,8 +3,9 @@
  * tune, evaluate the best network, the linear baseline and the current champion on the same
  * holdout, and save the artifacts. Pure of Kafka and HTTP, so it also runs in-process in tests.
  */
+
+import type { BackendName, TF } from '../shared/tensorflow.ts';
 import { artifactDir, loadArtifacts, type ModelState, STATE_FORMAT, saveArtifacts } from './artifacts.ts';
-import type { BackendName, TF } from './backend.ts';
 import { modelKind } from './kinds/index.ts';
 import type { AnyModelKind, Hyperparameters } from './kinds/types.ts';
 import { fitLinear, fitScaler, type Matrix, matrixRows, type Scaler, scale, unscale } from './stats.ts';

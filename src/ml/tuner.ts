@@ -5,7 +5,7 @@
  * budget ends the search with the best trial so far. Runs wherever tfjs is loaded (the worker).
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import type { TF } from './backend.ts';
+import type { TF } from '../shared/tensorflow.ts';
 import type { AnyModelKind, Hyperparameters, SearchSpace } from './kinds/types.ts';
 import type { Matrix } from './stats.ts';
 import { seededRandom } from './stats.ts';

@@ -2,7 +2,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { AutomatrixError } from '../errors/index.ts';
-import type { BackendChoice, BackendName } from './backend.ts';
+import type { BackendChoice, BackendName } from '../shared/tensorflow.ts';
 import type { TrainingRequest, TrainingResult } from './training.ts';
 import type { TuneEvent } from './tuner.ts';
 

@@ -4,12 +4,12 @@
  * it records; the API reads it.
  */
 import type { Anomaly, EcosystemEvent, MetricSample, OrchestratorAction } from '../../schemas/index.ts';
-import { AnomalyStore } from './anomaly-store.ts';
 import { breaches, type Driver, FailureModel, FEATURES, FeatureTracker, LabelQueue, type Slo } from './failure.ts';
 import { Forecaster, type ForecastPoint, type Saturation, saturation } from './forecast.ts';
 import type { Effect } from './lifecycle.ts';
 import { type Condition, PolicyEngine, type PolicySettings } from './policy.ts';
 import { type Recommendation, ScalingAdvisor, type ScalingSettings } from './scaling.ts';
+import { AnomalyStore } from './store.ts';
 
 export interface BrainSettings {
   horizonMs: number;

@@ -7,9 +7,9 @@ import {
   ACTION_STATUS_SYMBOLS,
 } from '../../schemas/index.ts';
 import { type ApiInstance, HttpError, type Static, Type } from '../api/index.ts';
-import { parseTime } from '../cli/time.ts';
-import type { Incident } from './anomaly-store.ts';
+import { parseTime } from '../shared/time.ts';
 import type { Brain } from './brain.ts';
+import type { Incident } from './store.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 

@@ -12,7 +12,7 @@ import type { ActionKind, OrchestratorAction } from '../../schemas/index.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
 import { type BatchConsumer, type KafkaConnection, TopicSink } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
-import type { RelayEngine } from './engine.ts';
+import type { RelayLoop } from './loop.ts';
 
 /** The action kinds RelayCore executes. */
 export const ACTION_KINDS = [
@@ -55,13 +55,13 @@ export class ActionApplier {
   private readonly instance = `${hostname()}:${process.pid}`;
 
   private readonly kafka: KafkaConnection;
-  private readonly engine: RelayEngine;
+  private readonly loop: RelayLoop;
   private readonly log: Logger;
   private readonly publish: (e: EcosystemEventSpec) => void;
 
-  constructor(kafka: KafkaConnection, engine: RelayEngine, log: Logger, publish: (e: EcosystemEventSpec) => void) {
+  constructor(kafka: KafkaConnection, loop: RelayLoop, log: Logger, publish: (e: EcosystemEventSpec) => void) {
     this.kafka = kafka;
-    this.engine = engine;
+    this.loop = loop;
     this.log = log;
     this.publish = publish;
     this.results = new TopicSink(kafka, 'action.results', log);
@@ -146,9 +146,9 @@ export class ActionApplier {
   }
 
   private carryOut(action: OrchestratorAction, route: string, endpoint: string): { done: string } | { failed: string } {
-    const runtime = this.engine.endpoint(route, endpoint);
+    const runtime = this.loop.endpoint(route, endpoint);
     if (!runtime) return { failed: `no endpoint ${route}/${endpoint} on this RelayCore` };
-    const controls = this.engine.controlsOf(route, endpoint);
+    const controls = this.loop.controlsOf(route, endpoint);
     controls.actions.push(action.id);
     if (controls.actions.length > 10) controls.actions.shift();
     switch (action.kind) {

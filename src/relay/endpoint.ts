@@ -6,10 +6,10 @@
 import CircuitBreaker from 'opossum';
 import type { Endpoint, Route } from '../../schemas/types.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
-import { setting } from './routes.ts';
 import type { DeliveryRequest, HttpSender, KafkaSender, SendResult } from './senders.ts';
 import { SendError } from './senders.ts';
 import { type AttemptResult, EndpointStats } from './stats.ts';
+import { setting } from './store.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 export type EndpointState = BreakerState | 'forced-open' | 'drained';

@@ -1,14 +1,15 @@
 /** RelayCore: learned routing behind circuit breakers, priority tiers, and no lost message. */
-import type { Component, ComponentContext } from '../app/component.ts';
-import { RelayCore } from './relay.ts';
-
-export function createRelay(ctx: ComponentContext): Component {
-  return new RelayCore(ctx);
-}
 
 export { ACTION_KINDS, actionTarget } from './actions.ts';
+export {
+  createRelay,
+  OptimizeError,
+  type OptimizeResult,
+  RelayCore,
+  type SendOptions,
+  type Sent,
+} from './component.ts';
 export { RELAY_ENV, TIERS, type Tier } from './config.ts';
 export type { FeatureName, Prediction, RoutingModelMetadata, RoutingScorer, Scaler } from './learned/index.ts';
 export { FEATURE_NAMES, FEATURE_VERSION, routingModel } from './learned/index.ts';
-export { OptimizeError, type OptimizeResult, RelayCore, type SendOptions, type Sent } from './relay.ts';
-export { POLICIES, type PolicyName, parseRoute, RouteError, readRoutesFile, SETTINGS } from './routes.ts';
+export { POLICIES, type PolicyName, parseRoute, RouteError, readRoutesFile, SETTINGS } from './store.ts';

@@ -3,7 +3,7 @@
  * already filtered (breaker not open, not drained, not tried for this message when others remain).
  */
 import type { EndpointRuntime } from './endpoint.ts';
-import type { PolicyName } from './routes.ts';
+import type { PolicyName } from './store.ts';
 
 /** What a policy knows of the message it routes. */
 export interface RoutedMessage {

@@ -1,349 +1,550 @@
-/**
- * Routes: what they may contain, and the store every RelayCore instance keeps of them. The
- * runtime set lives in the compacted `relay.routes` topic (keyed by route name, a tombstone
- * deletes); each instance reads it whole with a group of its own, and the routes file only
- * seeds routes the topic does not have yet.
- */
+/** RelayCore's HTTP API under /api/v2: consumption control, messages, optimisation, status, routes. */
+import { type Static, Type } from '@fastify/type-provider-typebox';
+import type { Route } from '../../schemas/types.ts';
+import { HttpError } from '../api/errors.ts';
+import type { ApiInstance } from '../api/server.ts';
+import { HyperparametersSchema } from '../shared/index.ts';
+import type { RelayCore } from './component.ts';
+import { TIERS } from './config.ts';
+import { redactRoute, restoreRedacted } from './redact.ts';
+import { registerSink } from './sink.ts';
+import { LearnedState, RelayStatus } from './status.ts';
+import { POLICIES, parseRoute, RouteError, SETTINGS } from './store.ts';
 
-import { readFileSync } from 'node:fs';
-import type { Endpoint, Route } from '../../schemas/types.ts';
-import { AutomatrixError } from '../errors/index.ts';
-import type { BatchConsumer, KafkaConnection } from '../kafka/index.ts';
-import type { Logger } from '../log/index.ts';
+const tags = ['relaycore'];
+const Err = Type.Ref('Error');
+const Name = Type.String({
+  pattern: '^[A-Za-z0-9._-]{1,100}$',
+  description: 'Letters, digits, ".", "_" or "-".',
+  examples: ['orders'],
+});
+const StringMap = Type.Record(Type.String(), Type.String());
+const SettingValue = Type.Union([Type.String(), Type.Number()]);
 
-export const POLICIES = ['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'] as const;
-export type PolicyName = (typeof POLICIES)[number];
-
-/** Route settings by name: breaker and policy knobs, each with its bounds and default. */
-export const SETTINGS = {
-  errorThresholdPercentage: {
-    min: 1,
-    max: 100,
-    default: 50,
-    doc: 'breaker opens when this % of calls in the rolling window failed',
+const EndpointSchema = Type.Object(
+  {
+    id: Name,
+    kind: Type.Union([Type.Literal('HTTP'), Type.Literal('KAFKA')]),
+    target: Type.String({
+      description: 'URL for HTTP, topic name for KAFKA.',
+      examples: ['http://localhost:8000/api/v2/relaycore/sink', 'orders.audit'],
+    }),
+    weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1000, default: 1 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 })),
+    headers: Type.Optional(StringMap),
   },
-  volumeThreshold: { min: 0, max: 100_000, default: 10, doc: 'calls in the window before the breaker may open' },
-  consecutiveFailures: {
-    min: 0,
-    max: 100_000,
-    default: 10,
-    doc: 'breaker opens after this many failed calls in a row, whatever the window holds (0: off)',
+  { additionalProperties: false },
+);
+
+const RouteFields = {
+  policy: Type.Optional(
+    Type.Union(
+      POLICIES.map((p) => Type.Literal(p)),
+      { description: POLICIES.join(', ') },
+    ),
+  ),
+  endpoints: Type.Array(EndpointSchema, { minItems: 1 }),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, default: 3 })),
+  settings: Type.Optional(
+    Type.Record(Type.String(), SettingValue, {
+      description: `Breaker and policy settings: ${Object.entries(SETTINGS)
+        .map(([k, v]) => `${k} (${v.doc})`)
+        .join('; ')}.`,
+    }),
+  ),
+};
+
+/** Runs as written against `npm start`: both endpoints are the built-in sink (b answers late). */
+const routeExample = {
+  name: 'orders',
+  policy: 'p2c-peak-ewma',
+  endpoints: [
+    { id: 'a', kind: 'HTTP', target: 'http://localhost:8000/api/v2/relaycore/sink', timeoutMs: 2000 },
+    { id: 'b', kind: 'HTTP', target: 'http://localhost:8000/api/v2/relaycore/sink?delayMs=50', weight: 0.5 },
+  ],
+  maxAttempts: 3,
+  settings: { errorThresholdPercentage: '50', resetTimeoutMs: '5000' },
+};
+
+const RouteBody = Type.Object(
+  { name: Name, ...RouteFields },
+  { additionalProperties: false, examples: [routeExample] },
+);
+const RouteUpdate = Type.Object(
+  { name: Type.Optional(Name), ...RouteFields },
+  { additionalProperties: false, examples: [routeExample] },
+);
+const RoutePatch = Type.Object(
+  {
+    policy: RouteFields.policy,
+    endpoints: Type.Optional(RouteFields.endpoints),
+    maxAttempts: RouteFields.maxAttempts,
+    settings: RouteFields.settings,
   },
-  rollingWindowMs: { min: 100, max: 600_000, default: 10_000, doc: 'breaker statistics window' },
-  resetTimeoutMs: { min: 10, max: 3_600_000, default: 5_000, doc: 'open time before a half-open probe' },
-  slowCallMs: { min: 1, max: 600_000, default: 2_000, doc: 'a call slower than this counts as slow' },
-  slowCallRatePercent: {
-    min: 1,
-    max: 100,
-    default: 80,
-    doc: 'breaker opens when this % of calls in the window were slow',
+  { additionalProperties: false, examples: [{ policy: 'learned' }] },
+);
+
+const EndpointOut = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  target: Type.String(),
+  weight: Type.Number(),
+  timeoutMs: Type.Integer(),
+  headers: StringMap,
+});
+const RouteOut = Type.Object({
+  name: Type.String(),
+  policy: Type.String(),
+  endpoints: Type.Array(EndpointOut),
+  maxAttempts: Type.Integer(),
+  settings: StringMap,
+  updatedAt: Type.Number(),
+  learned: Type.Optional(LearnedState),
+});
+const NameParams = Type.Object({ name: Name });
+
+const MessageBody = Type.Object(
+  {
+    id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Unique id, also the idempotency key; generated when absent.',
+      }),
+    ),
+    route: Type.Optional({
+      ...Name,
+      description: 'Route name (create `orders` with the POST /relaycore/routes example first).',
+    }),
+    priority: Type.Optional(
+      Type.Union(
+        TIERS.map((t) => Type.Literal(t)),
+        { default: 'normal' },
+      ),
+    ),
+    key: Type.Optional(
+      Type.String({ maxLength: 1000, description: 'Ordering key: messages with the same key are delivered in order.' }),
+    ),
+    type: Type.Optional(Type.String({ minLength: 1, maxLength: 200, default: 'default' })),
+    payload: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())], {
+      description: 'Text, or JSON (sent as its JSON text).',
+    }),
+    contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    headers: Type.Optional(StringMap),
   },
-  exploration: { min: 0, max: 0.5, default: -1, doc: 'learned: share of random decisions (default RELAY_EXPLORATION)' },
-  shedThreshold: {
-    min: 0.05,
-    max: 1,
-    default: -1,
-    doc: 'learned: predicted failure probability that sheds an endpoint (default RELAY_SHED_THRESHOLD)',
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        route: 'orders',
+        priority: 'high',
+        key: 'customer-42',
+        type: 'order.created',
+        payload: { orderId: 1001, total: 25.5 },
+      },
+    ],
   },
-  probeIntervalMs: {
-    min: 100,
-    max: 600_000,
-    default: 2_000,
-    doc: 'learned: an endpoint not measured for this long gets one probe (5x longer if predicted to fail)',
-  },
-  failureCostMs: {
-    min: 0,
-    max: 600_000,
-    default: 250,
-    doc: 'learned: price of a failed attempt beyond its latency, in ms of delay',
-  },
-  loadScale: {
-    min: 0.1,
-    max: 100_000,
-    default: 4,
-    doc: "learned: requests in flight at which an endpoint's expected cost doubles (spreads bursts)",
-  },
-  retryBackoffMs: {
-    min: 0,
-    max: 60_000,
-    default: -1,
-    doc: 'base backoff between attempts (default RELAY_RETRY_BACKOFF_MS)',
-  },
-} as const;
-export type SettingName = keyof typeof SETTINGS;
+);
+const MessageQuery = Type.Object({
+  wait: Type.Optional(
+    Type.Boolean({ default: false, description: 'Wait for the delivery outcome (from whichever instance delivers).' }),
+  ),
+  timeoutMs: Type.Optional(
+    Type.Integer({ minimum: 100, maximum: 600_000, description: 'Longest wait; default RELAY_WAIT_TIMEOUT_MS.' }),
+  ),
+});
+const MessageOut = Type.Object({
+  id: Type.String(),
+  topic: Type.String(),
+  priority: Type.String(),
+  partition: Type.Integer(),
+  offset: Type.String(),
+  status: Type.Union([
+    Type.Literal('ACCEPTED'),
+    Type.Literal('DELIVERED'),
+    Type.Literal('DEAD_LETTERED'),
+    Type.Literal('PENDING'),
+  ]),
+  outcome: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  deadLetter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
 
-/** A route or endpoint that breaks a rule; `field` names where (`endpoints.1.target`). */
-export class RouteError extends AutomatrixError {
-  /** Where in the route (`endpoints.1.target`); `field` is the same within a request (`body.endpoints.1.target`). */
-  readonly path: string;
-  readonly detail: string;
-
-  constructor(path: string, detail: string, base?: string) {
-    const field = base ? `${base}.${path}` : path;
-    super('route_invalid', `${field} ${detail}`, { field });
-    this.path = path;
-    this.detail = detail;
-  }
-
-  /** The same error about a route in a request's `base` (`body`). */
-  in(base: string): RouteError {
-    return new RouteError(this.path, this.detail, base);
-  }
-}
-
-const NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function stringMap(v: unknown, field: string): Record<string, string> {
-  if (v === undefined) return {};
-  if (!isObject(v)) throw new RouteError(field, 'must be an object of strings');
-  for (const [k, x] of Object.entries(v))
-    if (typeof x !== 'string') throw new RouteError(`${field}.${k}`, 'must be a string');
-  return v as Record<string, string>;
-}
-
-function number(v: unknown, field: string, min: number, max: number, fallback: number, integer = false): number {
-  if (v === undefined) return fallback;
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new RouteError(field, `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-  }
-  return n;
-}
-
-function parseEndpoint(raw: unknown, field: string): Endpoint {
-  if (!isObject(raw)) throw new RouteError(field, 'must be an object');
-  const { id, kind, target } = raw;
-  if (typeof id !== 'string' || !NAME.test(id))
-    throw new RouteError(`${field}.id`, 'must be 1-100 letters, digits, ".", "_" or "-"');
-  if (kind !== 'HTTP' && kind !== 'KAFKA') throw new RouteError(`${field}.kind`, 'must be HTTP or KAFKA');
-  if (typeof target !== 'string') throw new RouteError(`${field}.target`, 'must be a string');
-  if (kind === 'HTTP') {
-    let url: URL | undefined;
-    try {
-      url = new URL(target);
-    } catch {
-      /* reported below */
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-      throw new RouteError(`${field}.target`, 'must be an http(s) URL for an HTTP endpoint');
-  } else if (!TOPIC.test(target)) {
-    throw new RouteError(`${field}.target`, 'must be a Kafka topic name for a KAFKA endpoint');
-  }
-  return {
-    id,
-    kind,
-    target,
-    weight: number(raw.weight, `${field}.weight`, 0, 1000, 1),
-    timeoutMs: number(raw.timeoutMs, `${field}.timeoutMs`, 1, 600_000, 5000, true),
-    headers: stringMap(raw.headers, `${field}.headers`),
-  };
-}
-
-/** Checks a route from the API, the file or the topic; returns it with defaults filled in. */
-export function parseRoute(raw: unknown, field = 'route'): Route {
-  if (!isObject(raw)) throw new RouteError(field, 'must be an object');
-  const prefix = field ? `${field}.` : '';
-  if (typeof raw.name !== 'string' || !NAME.test(raw.name))
-    throw new RouteError(`${prefix}name`, 'must be 1-100 letters, digits, ".", "_" or "-"');
-  const policy = raw.policy ?? 'p2c-peak-ewma';
-  if (typeof policy !== 'string' || !(POLICIES as readonly string[]).includes(policy))
-    throw new RouteError(`${prefix}policy`, `must be one of ${POLICIES.join(', ')}`);
-  if (!Array.isArray(raw.endpoints) || raw.endpoints.length === 0)
-    throw new RouteError(`${prefix}endpoints`, 'must be a non-empty array');
-  const endpoints = raw.endpoints.map((e, i) => parseEndpoint(e, `${prefix}endpoints.${i}`));
-  const seen = new Set<string>();
-  endpoints.forEach((e, i) => {
-    if (seen.has(e.id)) throw new RouteError(`${prefix}endpoints.${i}.id`, `repeats endpoint id "${e.id}"`);
-    seen.add(e.id);
-  });
-  const settings = stringMap(raw.settings, `${prefix}settings`);
-  for (const [name, value] of Object.entries(settings)) {
-    const spec = SETTINGS[name as SettingName];
-    if (!spec)
-      throw new RouteError(
-        `${prefix}settings.${name}`,
-        `is not a setting (known: ${Object.keys(SETTINGS).join(', ')})`,
-      );
-    number(value, `${prefix}settings.${name}`, spec.min, spec.max, 0);
-  }
-  return {
-    name: raw.name,
-    policy,
-    endpoints,
-    maxAttempts: number(raw.maxAttempts, `${prefix}maxAttempts`, 1, 20, 3, true),
-    settings,
-    updatedAt: typeof raw.updatedAt === 'number' ? raw.updatedAt : Date.now(),
-  };
-}
-
-/** A route setting as a number: the route's value, else the default given (or the declared one). */
-export function setting(route: Route, name: SettingName, fallback?: number): number {
-  const raw = route.settings[name];
-  if (raw !== undefined) return Number(raw);
-  return fallback ?? SETTINGS[name].default;
-}
-
-/** Reads a routes file: `{"routes": [...]}` or a bare array. Throws naming the file and the field. */
-export function readRoutesFile(path: string): Route[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`routes file ${path}: ${(err as Error).message}`);
-  }
-  const list = Array.isArray(parsed) ? parsed : isObject(parsed) ? parsed.routes : undefined;
-  if (!Array.isArray(list)) throw new Error(`routes file ${path}: must hold {"routes": [...]} or an array of routes`);
-  try {
-    const routes = list.map((r, i) => parseRoute(r, `routes.${i}`));
-    const names = new Set<string>();
-    for (const r of routes) {
-      if (names.has(r.name)) throw new RouteError('routes', `declares route "${r.name}" twice`);
-      names.add(r.name);
-    }
-    return routes;
-  } catch (err) {
-    throw new Error(`routes file ${path}: ${(err as Error).message}`);
-  }
-}
-
-export type RouteListener = (name: string, route: Route | null) => void;
-
-/** Every route in the `relay.routes` topic, kept current; writes go through the topic. */
-export class RouteStore {
-  private readonly routes = new Map<string, Route>();
-  private readonly listeners: RouteListener[] = [];
-  private consumer?: BatchConsumer;
-  private waiters: { check: () => boolean; resolve: () => void }[] = [];
-
-  private readonly kafka: KafkaConnection;
-  private readonly log: Logger;
-
-  constructor(kafka: KafkaConnection, log: Logger) {
-    this.kafka = kafka;
-    this.log = log;
-  }
-
-  onChange(listener: RouteListener): void {
-    this.listeners.push(listener);
-  }
-
-  get(name: string): Route | undefined {
-    return this.routes.get(name);
-  }
-
-  all(): Route[] {
-    return [...this.routes.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  /** Reads the topic up to its current end, then follows it; seeds routes from `seed` that the topic lacks. */
-  async start(seed: Route[] = []): Promise<void> {
-    const topic = this.kafka.catalog.name('relay.routes');
-    const admin = await this.kafka.admin();
-    const ends = await admin.offsets(topic);
-    this.consumer = this.kafka.privateConsumer('relay-routes', { maxWaitTimeMs: 100 });
-    const caughtUp = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
-    const done = new Set(ends.filter((e) => e.high === e.low || e.high === '0').map((e) => e.partition));
-    let markReady!: () => void;
-    const ready = new Promise<void>((r) => (markReady = r));
-    if (done.size === ends.length) markReady();
-    await this.consumer.subscribe([topic], { fromBeginning: true });
-    await this.consumer.run(async (batch) => {
-      for (const rec of batch.records) await this.apply(rec.key?.toString() ?? '', rec.value);
-      const end = caughtUp.get(batch.partition);
-      const last = batch.records.at(-1);
-      if (end !== undefined && last && BigInt(last.offset) + 1n >= end && !done.has(batch.partition)) {
-        done.add(batch.partition);
-        if (done.size === ends.length) markReady();
-      }
-    });
-    // A compacted topic may have lost its last offsets; do not wait for them forever.
-    const fallback = setTimeout(() => {
-      this.log.warn('routes topic not read to its end within 15 s; going on with what was read');
-      markReady();
-    }, 15_000);
-    await ready;
-    clearTimeout(fallback);
-    for (const route of seed) {
-      if (this.routes.has(route.name)) continue;
-      this.log.info({ route: route.name }, 'seeding route from the routes file');
-      await this.put(route);
-    }
-  }
-
-  private async apply(name: string, value: Buffer | null): Promise<void> {
-    if (!name) return;
-    if (value === null) {
-      this.routes.delete(name);
-      this.emit(name, null);
-      return;
-    }
-    try {
-      const { value: decoded } = await this.kafka.serde.decode('relay.routes', value);
-      const route = parseRoute(decoded, '');
-      this.routes.set(name, route);
-      this.emit(name, route);
-    } catch (err) {
-      this.log.error(
-        { route: name, err: (err as Error).message },
-        'ignoring an invalid route record in the routes topic',
-      );
-    }
-  }
-
-  private emit(name: string, route: Route | null): void {
-    for (const l of this.listeners) l(name, route);
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.check()) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  private until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the routes topic did not echo the change in time')), timeoutMs);
-      this.waiters.push({
-        check,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
+const OptimizeBody = Type.Object(
+  {
+    windowMinutes: Type.Optional(
+      Type.Number({
+        minimum: 1,
+        maximum: 7 * 24 * 60,
+        default: 60,
+        description: 'NeuroWeaver replays this much of delivery.outcomes.',
+      }),
+    ),
+    timeoutS: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        default: 600,
+        description: 'Longest wait for the training job once NeuroWeaver has accepted it (it goes on after that).',
+      }),
+    ),
+    budget: Type.Optional(
+      Type.Object(
+        {
+          trials: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 64,
+              description: 'Hyperparameter trials (default ML_TUNE_TRIALS of the NeuroWeaver instance).',
+            }),
+          ),
+          maxEpochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          timeS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
         },
-      });
-    });
-  }
+        { additionalProperties: false },
+      ),
+    ),
+    hyperparameters: Type.Optional(HyperparametersSchema),
+    holdout: Type.Optional(
+      Type.Union([Type.Literal('newest'), Type.Literal('random')], {
+        description:
+          'The outcomes NeuroWeaver holds out to evaluate and gate the new version on: the newest (default) or a random sample (when the window is not one continuous stretch of traffic).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ windowMinutes: 30 }, { windowMinutes: 60, budget: { trials: 4, maxEpochs: 30 } }],
+  },
+);
 
-  /** KAFKA endpoints of a route whose topic the broker does not have (it does not create topics on demand). */
-  async missingTopics(route: Route): Promise<{ index: number; topic: string }[]> {
-    const kafkaEndpoints = route.endpoints.flatMap((e, index) =>
-      e.kind === 'KAFKA' ? [{ index, topic: e.target }] : [],
+const Metrics = Type.Record(Type.String(), Type.Number());
+const OptimizeReply = Type.Object(
+  {
+    jobId: Type.String({ description: "NeuroWeaver's training job (GET /api/v2/neuroweaver/jobs/:id)." }),
+    model: Type.String(),
+    window: Type.Object({ from: Type.Number(), to: Type.Number() }),
+    promoted: Type.Boolean({
+      description: 'Whether the new version passed the promotion gate and is now the champion.',
+    }),
+    reason: Type.String({
+      description:
+        "The gate's reason: the primary metric against the classic baseline and the champion, on the same holdout.",
+    }),
+    previous: Type.Union([Type.Object({ version: Type.String(), holdout: Metrics }), Type.Null()], {
+      description: "The champion it was compared with, and that champion's metrics on the new version's holdout.",
+    }),
+    candidate: Type.Object({
+      version: Type.String(),
+      status: Type.String({ description: 'CHAMPION or REJECTED.' }),
+      rows: Type.Integer(),
+      hyperparameters: Type.Record(Type.String(), Type.String()),
+      holdout: Metrics,
+      baseline: Type.Record(Type.String(), Type.Number(), {
+        description: 'A linear regression on the same features and split.',
+      }),
+      classic: Type.Record(Type.String(), Type.Number(), {
+        description: "The endpoints' recent record (latency and failure EWMAs) as the prediction.",
+      }),
+    }),
+    serving: Type.Union([Type.String(), Type.Null()], {
+      description: 'The version learned routes on this instance use now.',
+    }),
+    learned: LearnedState,
+    routesUsingLearned: Type.Array(Type.String()),
+  },
+  {
+    examples: [
+      {
+        jobId: '0b7c5e1e-5a1d-4b8e-9f0a-1f2e3d4c5b6a',
+        model: 'routing',
+        window: { from: 1795770900000, to: 1795774500000 },
+        promoted: true,
+        reason:
+          'beats the champion: holdout_combined_loss 0.2950 vs champion v20261127-091500-1a2b 0.3310 on the same holdout',
+        previous: {
+          version: 'v20261127-091500-1a2b',
+          holdout: { combined_loss: 0.331, latency_mae_log: 0.26, failure_logloss: 0.011 },
+        },
+        candidate: {
+          version: 'v20261127-101500-3fa2',
+          status: 'CHAMPION',
+          rows: 48210,
+          hyperparameters: { layers: '2', units: '32' },
+          holdout: { combined_loss: 0.295 },
+          baseline: { combined_loss: 0.41 },
+          classic: { combined_loss: 1.3 },
+        },
+        serving: 'v20261127-101500-3fa2',
+        learned: { model: 'v20261127-101500-3fa2', fallback: null, reason: null },
+        routesUsingLearned: ['orders'],
+      },
+    ],
+  },
+);
+
+function routeError(err: unknown): never {
+  if (err instanceof RouteError) throw err.in('body');
+  throw err;
+}
+
+const settingsToStrings = (s: Record<string, string | number> | undefined) =>
+  s ? Object.fromEntries(Object.entries(s).map(([k, v]) => [k, String(v)])) : undefined;
+
+function checkRoute(raw: Record<string, unknown>): Route {
+  try {
+    return parseRoute(
+      { ...raw, settings: settingsToStrings(raw.settings as Record<string, string | number> | undefined) },
+      '',
     );
-    if (!kafkaEndpoints.length) return [];
-    const topics = new Set(await (await this.kafka.admin()).listTopics());
-    return kafkaEndpoints.filter((e) => !topics.has(e.topic));
+  } catch (err) {
+    return routeError(err);
   }
+}
 
-  /** Writes a route and resolves once this instance has read it back. */
-  async put(route: Route): Promise<Route> {
-    const stamped = { ...route, updatedAt: Math.max(Date.now(), (this.routes.get(route.name)?.updatedAt ?? 0) + 1) };
-    const producer = await this.kafka.producer();
-    await producer.send('relay.routes', [{ key: stamped.name, value: stamped }]);
-    await this.until(() => this.routes.get(stamped.name)?.updatedAt === stamped.updatedAt);
-    return this.routes.get(stamped.name)!;
-  }
+/** A route whose Kafka endpoints all have their topic, else a 400 naming the first that does not. */
+async function withTopics(relay: RelayCore, route: Route): Promise<Route> {
+  const [missing] = await relay.store.missingTopics(route);
+  if (missing)
+    throw new RouteError(
+      `endpoints.${missing.index}.target`,
+      `names topic "${missing.topic}", which does not exist (the broker does not create topics on demand): create it first, e.g. npx automatrix topics create ${missing.topic}`,
+      'body',
+    );
+  return route;
+}
 
-  async delete(name: string): Promise<void> {
-    const producer = await this.kafka.producer();
-    await producer.tombstone('relay.routes', name);
-    await this.until(() => !this.routes.has(name));
-  }
+/** A route as the API answers it: secrets redacted; a learned route says what it runs on (a model, or the fallback and why). */
+function routeOut(relay: RelayCore, route: Route) {
+  return route.policy === 'learned'
+    ? { ...redactRoute(route), learned: relay.learnedState(route.name) }
+    : redactRoute(route);
+}
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => undefined);
-  }
+function existing(relay: RelayCore, name: string): Route {
+  const route = relay.store.get(name);
+  if (!route) throw new HttpError(404, `route "${name}" does not exist`, 'params.name');
+  return route;
+}
+
+export function relayRoutes(api: ApiInstance, relay: RelayCore): void {
+  registerSink(api);
+  api.post(
+    '/relaycore/start',
+    {
+      schema: {
+        summary: 'Start consuming the inbound tiers',
+        tags,
+        response: { 200: Type.Object({ running: Type.Boolean() }) },
+      },
+    },
+    async () => {
+      await relay.loop.start();
+      return { running: true };
+    },
+  );
+
+  api.post(
+    '/relaycore/stop',
+    {
+      schema: {
+        summary: 'Stop consuming: in-flight deliveries finish and are committed',
+        tags,
+        response: { 200: Type.Object({ running: Type.Boolean() }) },
+      },
+    },
+    async () => {
+      await relay.loop.stop();
+      return { running: false };
+    },
+  );
+
+  api.post(
+    '/relaycore/message',
+    {
+      schema: {
+        summary: 'Validate a message and produce it to its priority tier; ?wait=true returns its delivery outcome',
+        tags,
+        body: MessageBody,
+        querystring: MessageQuery,
+        response: { 200: MessageOut, 202: MessageOut, 400: Err },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body;
+      const priority = body.priority ?? 'normal';
+      const routeName = body.route ?? relay.defaultRoute(priority);
+      if (!routeName || !relay.store.get(routeName)) {
+        throw new HttpError(
+          400,
+          body.route
+            ? `body.route "${body.route}" is not a route: create it first (POST /api/v2/relaycore/routes)`
+            : `no body.route given and the ${priority} tier's default route (RELAY_DEFAULT_ROUTES) does not exist: name one, or create it`,
+          'body.route',
+        );
+      }
+      const payload = typeof body.payload === 'string' ? body.payload : JSON.stringify(body.payload);
+      const id = body.id ?? crypto.randomUUID();
+      const waiter = req.query.wait
+        ? relay.waitFor(id, req.query.timeoutMs ?? relay.config().RELAY_WAIT_TIMEOUT_MS)
+        : undefined;
+      let sent;
+      try {
+        sent = await relay.send({
+          id,
+          route: body.route,
+          type: body.type,
+          payload,
+          contentType: body.contentType,
+          headers: body.headers,
+          key: body.key,
+          priority,
+        });
+      } catch (err) {
+        waiter?.cancel();
+        throw err;
+      }
+      if (!waiter) return reply.status(202).send({ ...sent, status: 'ACCEPTED' });
+      const fate = await waiter.fate;
+      if (!fate) return reply.status(202).send({ ...sent, status: 'PENDING' });
+      if (fate.status === 'DELIVERED')
+        return reply
+          .status(200)
+          .send({ ...sent, status: 'DELIVERED', outcome: fate.outcome as unknown as Record<string, unknown> });
+      return reply
+        .status(200)
+        .send({ ...sent, status: 'DEAD_LETTERED', deadLetter: fate.deadLetter as unknown as Record<string, unknown> });
+    },
+  );
+
+  api.post(
+    '/relaycore/optimize',
+    {
+      schema: {
+        summary: 'Have NeuroWeaver retrain the routing model on recent delivery outcomes; returns what changed',
+        description:
+          'Sends a retraining request for `routing` through Kafka (an `orchestrator.actions` record of kind `retrain`), waits for NeuroWeaver to accept it (RELAY_OPTIMIZE_ANSWER_MS) and for the job to end (`timeoutS`), then for this instance to serve the new version if the promotion gate took it. Every RelayCore instance follows the champion. 503: no NeuroWeaver answered; 504: still training; 409: NeuroWeaver refused or the job failed (e.g. too few outcomes), or an optimization is already running here.',
+        tags,
+        body: OptimizeBody,
+        response: { 200: OptimizeReply, 409: Err, 503: Err, 504: Err },
+      },
+    },
+    async (req) => {
+      const b = req.body ?? {};
+      // OptimizeError and NeuroWeaver's Retrain* errors carry their HTTP status (src/errors).
+      return relay.optimize({
+        windowMs: (b.windowMinutes ?? 60) * 60_000,
+        timeoutMs: (b.timeoutS ?? 600) * 1000,
+        budget: b.budget,
+        hyperparameters: b.hyperparameters,
+        holdout: b.holdout,
+      });
+    },
+  );
+
+  api.get(
+    '/relaycore/status',
+    {
+      schema: {
+        summary:
+          "Routes, endpoints (breaker, controls, live stats, the policy's current score), decision cost, routing model, slots and consumer lag",
+        tags,
+        response: { 200: RelayStatus },
+      },
+    },
+    async () => relay.status(),
+  );
+
+  const routesDoc =
+    'Secret-looking endpoint headers (authorization, tokens, keys, cookies...), URL passwords and secret query values are shown as `[redacted]`; writing `[redacted]` back keeps the stored value.';
+
+  api.get(
+    '/relaycore/routes',
+    { schema: { summary: 'List routes', description: routesDoc, tags, response: { 200: Type.Array(RouteOut) } } },
+    async () => relay.store.all().map((r) => routeOut(relay, r)),
+  );
+
+  api.get(
+    '/relaycore/routes/:name',
+    {
+      schema: {
+        summary: 'Read a route',
+        description: routesDoc,
+        tags,
+        params: NameParams,
+        response: { 200: RouteOut, 404: Err },
+      },
+    },
+    async (req) => routeOut(relay, existing(relay, req.params.name)),
+  );
+
+  api.post(
+    '/relaycore/routes',
+    {
+      schema: {
+        summary: 'Create a route (shared with every instance through relay.routes)',
+        tags,
+        body: RouteBody,
+        response: { 201: RouteOut, 400: Err, 409: Err },
+      },
+    },
+    async (req, reply) => {
+      const route = checkRoute(req.body as Static<typeof RouteBody>);
+      if (relay.store.get(route.name)) throw new HttpError(409, `route "${route.name}" already exists`, 'body.name');
+      return reply.status(201).send(routeOut(relay, await relay.putRoute(await withTopics(relay, route))));
+    },
+  );
+
+  api.put(
+    '/relaycore/routes/:name',
+    {
+      schema: {
+        summary: 'Create or replace a route',
+        tags,
+        params: NameParams,
+        body: RouteUpdate,
+        response: { 200: RouteOut, 400: Err },
+      },
+    },
+    async (req) => {
+      if (req.body.name !== undefined && req.body.name !== req.params.name)
+        throw new HttpError(400, `body.name "${req.body.name}" differs from the route in the path`, 'body.name');
+      const route = checkRoute({ ...req.body, name: req.params.name });
+      return routeOut(
+        relay,
+        await relay.putRoute(await withTopics(relay, restoreRedacted(route, relay.store.get(req.params.name)))),
+      );
+    },
+  );
+
+  api.patch(
+    '/relaycore/routes/:name',
+    {
+      schema: {
+        summary: 'Change part of a route, e.g. switch its policy',
+        tags,
+        params: NameParams,
+        body: RoutePatch,
+        response: { 200: RouteOut, 400: Err, 404: Err },
+      },
+    },
+    async (req) => {
+      const current = existing(relay, req.params.name);
+      const settings = req.body.settings
+        ? { ...current.settings, ...settingsToStrings(req.body.settings) }
+        : current.settings;
+      const route = restoreRedacted(checkRoute({ ...current, ...req.body, settings, name: current.name }), current);
+      // Endpoints left as they were are not checked again: a policy switch must not wait for a topic.
+      return routeOut(relay, await relay.putRoute(req.body.endpoints ? await withTopics(relay, route) : route));
+    },
+  );
+
+  api.delete(
+    '/relaycore/routes/:name',
+    { schema: { summary: 'Delete a route', tags, params: NameParams, response: { 204: Type.Null(), 404: Err } } },
+    async (req, reply) => {
+      existing(relay, req.params.name);
+      await relay.store.delete(req.params.name);
+      return reply.status(204).send(null);
+    },
+  );
 }

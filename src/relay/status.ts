@@ -2,7 +2,7 @@
 
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.ts';
-import type { RouteRuntime } from './engine.ts';
+import type { RouteRuntime } from './loop.ts';
 import { redactTarget } from './redact.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);

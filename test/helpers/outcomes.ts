@@ -1,7 +1,7 @@
 /** Synthetic delivery outcomes with a learnable pattern: an attempt fails with the square of its endpoint's recent error share, and takes about its recent latency. */
 import type { DeliveryOutcome } from '../../schemas/types.ts';
-import { routingContract } from '../../src/ml/index.ts';
 import { seededRandom } from '../../src/ml/stats.ts';
+import { routingContract } from '../../src/shared/index.ts';
 
 export function syntheticOutcomes(
   n: number,

@@ -97,7 +97,7 @@ describe('bad Kafka values', () => {
       const got = await letters(h.kafka, dead.records);
       expect(got).toHaveLength(bad.length);
       expectDeadLettered(got, bad, topic, 'relay');
-      expect(h.relay.engine.counters.deadLettered).toBe(bad.length);
+      expect(h.relay.loop.counters.deadLettered).toBe(bad.length);
     });
   });
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Anomaly, DetectorState, MetricSampleInput } from '../../schemas/types.ts';
 import { DEFAULT_ENGINE } from '../../src/detect/engine.ts';
-import { DetectProcessor } from '../../src/detect/processor.ts';
+import { DetectLoop } from '../../src/detect/loop.ts';
 import { partitionForKey } from '../../src/kafka/index.ts';
 import { logger } from '../../src/log/index.ts';
 import { type TestKafka, testKafka } from '../helpers/kafka.ts';
@@ -26,7 +26,7 @@ describe('detector state across restarts', () => {
   let t: TestKafka;
   const group = `detect-${randomBytes(4).toString('hex')}`;
   const processor = () =>
-    new DetectProcessor(t.kafka, logger('test'), {
+    new DetectLoop(t.kafka, logger('test'), {
       ...DEFAULT_ENGINE,
       groupId: group,
       snapshotIntervalMs: 1000,

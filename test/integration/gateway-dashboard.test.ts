@@ -3,7 +3,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Runtime, startRuntime } from '../../src/app/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { backfill, DemoGenerator, sendBatch } from '../../src/dashboard/demo.ts';
+import { backfill, DemoGenerator, sendBatch } from '../../src/demo/demo.ts';
 import { createGateway } from '../../src/gateway/index.ts';
 import { KafkaConnection } from '../../src/kafka/index.ts';
 import { launchBrowser } from '../helpers/browser.ts';

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logger } from '../../src/log/index.ts';
-import { followChampion } from '../../src/ml/index.ts';
 import { syntheticRows } from '../../src/ml/synthetic.ts';
+import { followChampion } from '../../src/shared/index.ts';
 import { type TestKafka, testKafka } from '../helpers/kafka.ts';
 import { finished, type Instance, NEUROWEAVER_TOPICS, readUntil, startNeuroWeaver } from '../helpers/neuroweaver.ts';
 

@@ -133,7 +133,7 @@ describe('endpoint faults', () => {
       ...mixed.map((id) => ({ key: null, value: { id, route: 'mixed', payload: JSON.stringify({ id }) } })),
       ...broken.map((id) => ({ key: null, value: { id, route: 'broken', payload: JSON.stringify({ id }) } })),
     ]);
-    const c = h.relay.engine.counters;
+    const c = h.relay.loop.counters;
     const target = c.delivered + c.deadLettered + mixed.length + broken.length;
     await until(() => c.delivered + c.deadLettered >= target, `round ${label} to be handled`, 120_000);
     return { mixed, broken };
@@ -147,7 +147,7 @@ describe('endpoint faults', () => {
       30_000,
     );
     await until(
-      () => Object.values(h.relay.engine.httpConnections()).every((p) => p.running === 0 && p.pending === 0),
+      () => Object.values(h.relay.loop.httpConnections()).every((p) => p.running === 0 && p.pending === 0),
       'pools to be idle',
       30_000,
     );
@@ -183,7 +183,7 @@ describe('endpoint faults', () => {
     // A 503 with a 1 MB body: only the start of it is kept in a dead letter's reason.
     expect(Math.max(...letters.map((l) => l.error.length))).toBeLessThan(2000);
 
-    const pools = h.relay.engine.httpConnections();
+    const pools = h.relay.loop.httpConnections();
     console.log(
       `heap after GC ${heap1.toFixed(1)} → ${heap2.toFixed(1)} MB; TCP handles ${sockets1} → ${sockets2}; pools ${JSON.stringify(pools)}`,
     );

@@ -60,7 +60,7 @@ describe('a route with every endpoint down', () => {
       const elapsed = Date.now() - t0;
       const wasDown = down;
       down = elapsed >= UP_BEFORE_MS && elapsed < UP_BEFORE_MS + DOWN_MS;
-      if (down && !wasDown) consumedWhenDown = h.relay.engine.counters.consumed;
+      if (down && !wasDown) consumedWhenDown = h.relay.loop.counters.consumed;
       if (down && elapsed > UP_BEFORE_MS + DOWN_MS / 2 && health.length < 3) {
         health.push(await healthOf(h));
         status.push((await h.api<Status>('GET', '/relaycore/status')).body);
@@ -77,14 +77,14 @@ describe('a route with every endpoint down', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const producedWhileDown = Math.round((DOWN_MS / 1000) * RATE);
-    const consumedDuringOutage = h.relay.engine.counters.consumed - consumedWhenDown;
+    const consumedDuringOutage = h.relay.loop.counters.consumed - consumedWhenDown;
 
     // Every message delivered after the endpoints came back; none dead-lettered.
     const delivered = () => new Set(endpoints.flatMap((e) => e.delivered()));
     await until(() => ids.every((id) => delivered().has(id)), 'every message to be delivered', 120_000);
-    await until(() => h.relay.engine.outages.active().length === 0, 'the route to resume', 30_000);
+    await until(() => h.relay.loop.outages.active().length === 0, 'the route to resume', 30_000);
     expect(dead.records).toHaveLength(0);
-    expect(h.relay.engine.counters.deadLettered).toBe(0);
+    expect(h.relay.loop.counters.deadLettered).toBe(0);
 
     // While down, the partitions were paused: the backlog stayed in Kafka (far fewer messages taken than produced).
     expect(consumedDuringOutage).toBeLessThan(producedWhileDown + (UP_AFTER_MS / 1000) * RATE);

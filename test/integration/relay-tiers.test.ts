@@ -36,7 +36,7 @@ describe('RelayCore priority tiers', () => {
     // ...and low kept getting its share of slots while high was served.
     expect(order.slice(firstHigh, lastHigh).some((id) => id.startsWith('low-'))).toBe(true);
     await until(() => new Set(ep.delivered()).size >= 1540, 'the low flood to drain');
-    const granted = h.relay.engine.gate.granted;
+    const granted = h.relay.loop.gate.granted;
     expect(granted.high).toBe(40);
     expect(granted.low).toBe(1500);
   }, 120_000);

@@ -10,7 +10,7 @@ import type {
 } from '../../schemas/index.ts';
 import { logger } from '../../src/log/index.ts';
 import { FEATURE_NAMES, FEATURE_VERSION } from '../../src/relay/index.ts';
-import { RouteStore } from '../../src/relay/routes.ts';
+import { RouteStore } from '../../src/relay/store.ts';
 import { follow, type RelayHarness, startRelay, type TestEndpoint, testEndpoint, until } from '../helpers/relay.ts';
 
 describe('RelayCore on the real broker', () => {
@@ -138,14 +138,19 @@ describe('RelayCore on the real broker', () => {
     await until(() => deadletters.records.length >= 4, 'four dead letters');
     const dl = await decoded<DeadLetter>('deadletter', deadletters.records);
     const byKey = (k: string) => dl.find((d) => d.key?.toString() === k)!;
-    expect(byKey('poison')).toMatchObject({ reason: 'decode_error', sourceTopic: normal, attempts: 0 });
+    expect(byKey('poison')).toMatchObject({
+      reasonCode: 'decode_error',
+      reason: 'decode_error',
+      sourceTopic: normal,
+      attempts: 0,
+    });
     expect(byKey('poison').error).toMatch(/^invalid_(utf8|json)/);
     expect(byKey('poison').value).toEqual(Buffer.from([0x7b, 0x22, 0xff]));
-    expect(byKey('nopayload')).toMatchObject({ reason: 'decode_error' });
+    expect(byKey('nopayload')).toMatchObject({ reasonCode: 'decode_error' });
     expect(byKey('nopayload').error).toMatch(/schema_mismatch: .*payload is missing/);
-    expect(byKey('lost')).toMatchObject({ reason: 'unknown_route', messageId: 'unroutable-1', route: 'nowhere' });
+    expect(byKey('lost')).toMatchObject({ reasonCode: 'unknown_route', messageId: 'unroutable-1', route: 'nowhere' });
     expect(byKey('refused')).toMatchObject({
-      reason: 'endpoint_rejected',
+      reasonCode: 'endpoint_rejected',
       messageId: 'refused-1',
       route: 'refuse',
       attempts: 1,
@@ -311,7 +316,7 @@ describe('RelayCore on the real broker', () => {
       action('act-step', 'drain_endpoint', 'e1', {}, { status: 'EXECUTED' }),
       action('act-nowhere', 'drain_endpoint', 'e9'),
     ]);
-    await until(() => h.relay.engine.controlsOf('orch', 'e0').drained, 'drain applied');
+    await until(() => h.relay.loop.controlsOf('orch', 'e0').drained, 'drain applied');
     await send('orch', 12);
     await until(() => b.delivered().length >= 12, '12 on e1');
     expect(a.hits.length).toBe(0);
@@ -319,7 +324,7 @@ describe('RelayCore on the real broker', () => {
       action('act-restore', 'restore_endpoint', 'e0'),
       action('act-down', 'downweight_endpoint', 'e1', { weight: '0.25' }),
     ]);
-    await until(() => h.relay.engine.controlsOf('orch', 'e1').weightFactor === 0.25, 'downweight applied');
+    await until(() => h.relay.loop.controlsOf('orch', 'e1').weightFactor === 0.25, 'downweight applied');
     await send('orch', 25);
     await until(() => a.delivered().length + b.delivered().length >= 37, '25 more');
     // Smooth weighted round-robin with weights 1 and 0.25: exactly 20 and 5.

@@ -4,7 +4,7 @@ import { errorHandler } from '../../src/api/errors.ts';
 import { AutomatrixError, ERROR_CODES, HttpError } from '../../src/errors/index.ts';
 import { DecodeError } from '../../src/kafka/index.ts';
 import { QueueFullError } from '../../src/ml/jobs.ts';
-import { RouteError } from '../../src/relay/routes.ts';
+import { RouteError } from '../../src/relay/store.ts';
 
 async function answer(err: Error) {
   const app = Fastify({ logger: false });

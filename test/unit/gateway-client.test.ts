@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLOSE_TOO_SLOW, Client, type ClientLimits, type Sink } from '../../src/gateway/client.ts';
 import { FrameClock, type FrameItem } from '../../src/gateway/frames.ts';
-import type { Subscription } from '../../src/gateway/hub.ts';
+import type { Subscription } from '../../src/gateway/loop.ts';
 import { cutPieces, DataPiece, type PreparedRecord } from '../../src/gateway/records.ts';
 import { logger } from '../../src/log/index.ts';
 

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeliveryOutcome } from '../../schemas/types.ts';
 import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.ts';
-import { type TF, tensorflow } from '../../src/ml/backend.ts';
 import { featureMatrix, splitData, splitRows } from '../../src/ml/dataset.ts';
 import { MODEL_KINDS } from '../../src/ml/kinds/index.ts';
 import { type Hyperparameters, type ModelKind, parseFlatRow } from '../../src/ml/kinds/types.ts';
 import { seededRandom } from '../../src/ml/stats.ts';
 import { predictRows, runTraining } from '../../src/ml/training.ts';
+import { type TF, tensorflow } from '../../src/shared/tensorflow.ts';
 
 type ToyRow = { a: number; b: number; sum: number; positive: number };
 

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.ts';
-import { tensorflow } from '../../src/ml/backend.ts';
 import { splitData, splitRows } from '../../src/ml/dataset.ts';
 import { performanceKind } from '../../src/ml/kinds/performance.ts';
 import { syntheticRows } from '../../src/ml/synthetic.ts';
 import { predictRows, runTraining, type TrainingRequest } from '../../src/ml/training.ts';
 import type { TuneEvent } from '../../src/ml/tuner.ts';
 import { trainInWorker, type WorkerMessage } from '../../src/ml/worker-client.ts';
+import { tensorflow } from '../../src/shared/tensorflow.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'nw-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

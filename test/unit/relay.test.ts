@@ -10,8 +10,8 @@ import { WeightedGate } from '../../src/relay/gate.ts';
 import { FEATURE_COUNT } from '../../src/relay/learned/features.ts';
 import { expectedCost, LearnedPolicy, type RoutingScorer } from '../../src/relay/learned/policy.ts';
 import { LeastInflight, P2cPeakEwma, peakEwmaCost, RoundRobin, type RoutedMessage } from '../../src/relay/policies.ts';
-import { parseRoute, RouteError, readRoutesFile } from '../../src/relay/routes.ts';
 import { PeakEwma } from '../../src/relay/stats.ts';
+import { parseRoute, RouteError, readRoutesFile } from '../../src/relay/store.ts';
 
 const route = (over: Partial<Route> = {}): Route =>
   parseRoute({

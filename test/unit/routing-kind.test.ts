@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeliveryOutcome } from '../../schemas/types.ts';
 import { artifactDir, loadArtifacts } from '../../src/ml/artifacts.ts';
-import { tensorflow } from '../../src/ml/backend.ts';
 import { featureMatrix, splitData, splitRows } from '../../src/ml/dataset.ts';
 import { MODEL_KINDS } from '../../src/ml/kinds/index.ts';
 import { type RoutingRow, rocAuc, routingKind } from '../../src/ml/kinds/routing.ts';
@@ -12,6 +11,7 @@ import { decidePromotion } from '../../src/ml/promotion.ts';
 import { predictRows, runTraining } from '../../src/ml/training.ts';
 import { FEATURE_NAMES, routingModel } from '../../src/relay/index.ts';
 import { FEATURE_COUNT } from '../../src/relay/learned/features.ts';
+import { tensorflow } from '../../src/shared/tensorflow.ts';
 import { syntheticOutcomes as outcomes } from '../helpers/outcomes.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'routing-kind-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tensorflow } from '../../src/ml/backend.ts';
+import { tensorflow } from '../../src/shared/tensorflow.ts';
 
 describe('TensorFlow.js backend', () => {
   it('falls back from tfjs-node to wasm when libtensorflow is not installed, and computes', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTime } from '../../src/cli/time.ts';
+import { parseTime } from '../../src/shared/time.ts';
 
 describe('parseTime', () => {
   const now = Date.parse('2026-11-27T12:00:00Z');

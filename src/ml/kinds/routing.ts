@@ -7,13 +7,13 @@
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
 import type { DeliveryOutcome } from '../../../schemas/types.ts';
-import type { TF } from '../backend.ts';
 import {
   FEATURE_NAMES,
   FEATURE_VERSION,
   type RoutingFeatureName as FeatureName,
   routingContract as routingModel,
-} from './routing-contract.ts';
+} from '../../shared/routing-contract.ts';
+import type { TF } from '../../shared/tensorflow.ts';
 import { type Hyperparameters, type ModelKind, parseFlatRow } from './types.ts';
 
 const TARGETS = ['latency_ms', 'failed'] as const;

@@ -8,8 +8,8 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Hyperparameters } from '../../../schemas/index.ts';
 import type { TopicKey, TopicValue } from '../../../topics/index.ts';
 import { AutomatrixError } from '../../errors/index.ts';
+import type { TF } from '../../shared/tensorflow.ts';
 import type { ModelState } from '../artifacts.ts';
-import type { TF } from '../backend.ts';
 
 /** The network's hyperparameters: the type of the retraining protocol's record (schemas/retrain-request.avsc). */
 export type { Hyperparameters } from '../../../schemas/index.ts';

@@ -3,11 +3,11 @@
  * (message, candidate endpoint), in the order of FEATURE_NAMES. The same numbers go into each
  * DeliveryOutcome's `featureValues` (with `featureVersion`), so the outcome stream is the training
  * set. The list and its version are the contract with NeuroWeaver's `routing` kind
- * (`routingContract` of src/ml/index.ts, where each feature is described): changing it means
+ * (`routingContract` of src/shared/routing-contract.ts, where each feature is described): changing it means
  * bumping FEATURE_VERSION there.
  */
 
-import { type RoutingFeatureName, routingContract } from '../../ml/index.ts';
+import { type RoutingFeatureName, routingContract } from '../../shared/index.ts';
 import type { EndpointRuntime } from '../endpoint.ts';
 import type { RoutedMessage } from '../policies.ts';
 

@@ -5,7 +5,7 @@
  * (src/ml/kinds/routing.ts) and served as a RoutingScorer doing one batched inference per consumed
  * batch, in plain typed arrays.
  *
- * The artifacts follow `routingContract.artifacts` (src/ml/index.ts): layer names, the latency
+ * The artifacts follow `routingContract.artifacts` (src/shared/routing-contract.ts): layer names, the latency
  * transform and the model.json metadata that `load` checks.
  */
 import { readFile } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import {
   type Scaler,
   type TF,
   tensorflow,
-} from '../../ml/index.ts';
+} from '../../shared/index.ts';
 import type { Prediction, RoutingScorer } from './policy.ts';
 
 type LayersModel = Awaited<ReturnType<TF['loadLayersModel']>>;

@@ -90,6 +90,7 @@ describe('the orchestrator brain', () => {
       id: 'e1',
       component: 'relay',
       kind: 'breaker_state',
+      kindCode: 'breaker_state',
       severity: 'WARNING',
       subject: 'orders/eu',
       message: 'breaker opened',

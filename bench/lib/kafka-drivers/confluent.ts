@@ -4,7 +4,6 @@
  * source with `CKJS_LINKING=dynamic npm_config_nodedir=/usr` (the prebuilt binary and the static
  * build's dependencies are downloaded from GitHub). Loaded only if present.
  */
-import { headersToStrings } from '../consumer.ts';
 import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer } from './types.ts';
 import { packageVersion } from './version.ts';
 
@@ -123,4 +122,14 @@ async function runBatches(consumer: CompatConsumer, { topic, onBatch }: DriverCo
       await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
     },
   });
+}
+
+/** Header values as strings (the last value of a repeated header), as src/kafka reads them. */
+function headersToStrings(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined) {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (last !== undefined) out[k] = last.toString();
+  }
+  return out;
 }

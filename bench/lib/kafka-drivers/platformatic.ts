@@ -7,14 +7,14 @@ import {
   ProduceAcks,
   Producer,
 } from '@platformatic/kafka';
-import { PartitionBatcher } from '../platformatic/batcher.ts';
 import {
-  type Bytes,
-  deserializers,
-  headersToRecord,
+  type PlatformaticBytes as Bytes,
+  platformaticDeserializers as deserializers,
+  platformaticHeaders as headersToRecord,
   javaCompatiblePartitioner,
-  serializers,
-} from '../platformatic/codec.ts';
+  PartitionBatcher,
+  platformaticSerializers as serializers,
+} from '../../../src/kafka/index.ts';
 import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer, ReceivedRecord } from './types.ts';
 import { packageVersion } from './version.ts';
 

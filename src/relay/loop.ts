@@ -7,13 +7,20 @@
  * record that is not delivered or dead-lettered (at-least-once). A route without an available
  * endpoint makes its messages wait (outage.ts) rather than dead-letter them.
  */
-import type { DeadLetterInput, DeliveryOutcomeInput, RelayMessage, Route } from '../../schemas/types.ts';
+import type {
+  DeadLetterInput,
+  DeadLetterReason,
+  DeliveryOutcomeInput,
+  RelayMessage,
+  Route,
+} from '../../schemas/types.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
 import {
   type BatchConsumer,
   type ConsumedBatch,
   type ConsumedRecord,
   DecodeError,
+  deadLetterOf,
   type KafkaConnection,
   type TypedProducer,
 } from '../kafka/index.ts';
@@ -31,11 +38,11 @@ import { FEATURE_VERSION, featureValues } from './learned/features.ts';
 import { LearnedPolicy, type RoutingScorer } from './learned/policy.ts';
 import { RouteOutages } from './outage.ts';
 import { LeastInflight, P2cPeakEwma, RoundRobin, type RoutedMessage, type RoutingPolicy } from './policies.ts';
-import { type PolicyName, setting } from './routes.ts';
 import { Coalescer, type DeliveryRequest, HttpSender, KafkaSender } from './senders.ts';
+import { type PolicyName, setting } from './store.ts';
 import { PartitionWindow, type WindowEntry } from './window.ts';
 
-export interface EngineOptions {
+export interface RelayLoopOptions {
   groupId: string;
   maxInflight: number;
   maxUncommitted: number;
@@ -81,7 +88,7 @@ interface Undecoded {
 /** What the window holds for a record. */
 type Item = Pending | Undecoded;
 
-export class RelayEngine {
+export class RelayLoop {
   readonly routes = new Map<string, RouteRuntime>();
   private readonly controls = new Map<string, EndpointControls>();
   readonly gate: WeightedGate;
@@ -108,11 +115,16 @@ export class RelayEngine {
   readonly counters = { consumed: 0, delivered: 0, deadLettered: 0, attempts: 0, retries: 0, outcomes: 0 };
 
   private readonly kafka: KafkaConnection;
-  private readonly options: EngineOptions;
+  private readonly options: RelayLoopOptions;
   private readonly log: Logger;
   private readonly publish: (e: EcosystemEventSpec) => void;
 
-  constructor(kafka: KafkaConnection, options: EngineOptions, log: Logger, publish: (e: EcosystemEventSpec) => void) {
+  constructor(
+    kafka: KafkaConnection,
+    options: RelayLoopOptions,
+    log: Logger,
+    publish: (e: EcosystemEventSpec) => void,
+  ) {
     this.kafka = kafka;
     this.options = options;
     this.log = log;
@@ -746,25 +758,11 @@ export class RelayEngine {
 
   private async deadLetter(
     record: ConsumedRecord,
-    reason: string,
+    reason: DeadLetterReason,
     error: string,
     about: { messageId: string | null; route: string | null; attempts: number },
   ): Promise<void> {
-    const value: DeadLetterInput = {
-      sourceTopic: record.topic,
-      sourcePartition: record.partition,
-      sourceOffset: Number(record.offset),
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-      reason,
-      error,
-      component: 'relay',
-      messageId: about.messageId,
-      route: about.route,
-      attempts: about.attempts,
-      failedAt: Date.now(),
-    };
+    const value = deadLetterOf(record, reason, error, { component: 'relay', ...about });
     await this.deadLetters.add({ messageId: about.messageId, value });
     this.counters.deadLettered++;
     this.log.warn(

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnomalyInput, MetricSample } from '../../../schemas/types.ts';
 import { DEFAULT_ENGINE } from '../../../src/detect/engine.ts';
-import { DetectProcessor } from '../../../src/detect/processor.ts';
+import { DetectLoop } from '../../../src/detect/loop.ts';
 import type { ConsumedBatch, ConsumedRecord, KafkaConnection } from '../../../src/kafka/index.ts';
 import { logger } from '../../../src/log/index.ts';
 import { Random } from '../../../src/timeseries/random.ts';
@@ -69,7 +69,7 @@ function batch(from: number, to: number, latency: (i: number) => number): Consum
 describe('the detect processor', () => {
   it('produces an anomaly whose first produce failed when the batch is fetched again, exactly once', async () => {
     const { kafka, sent } = fakeKafka(1);
-    const p = new DetectProcessor(kafka, logger('test'), {
+    const p = new DetectLoop(kafka, logger('test'), {
       ...DEFAULT_ENGINE,
       groupId: 'g',
       snapshotIntervalMs: 3_600_000,

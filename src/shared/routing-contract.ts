@@ -2,7 +2,7 @@
  * The routing model's contract between NeuroWeaver's `routing` kind (which trains it from
  * delivery outcomes, src/ml/kinds/routing.ts) and RelayCore (which computes the features live,
  * writes them into every DeliveryOutcome, and serves the champion's artifacts with its own
- * typed-array inference). Both sides import it from src/ml/index.ts as `routingContract`.
+ * typed-array inference). Both sides import it from src/shared/ as `routingContract`.
  *
  * Changing FEATURE_NAMES (names or order) makes saved models unloadable: bump FEATURE_VERSION.
  */

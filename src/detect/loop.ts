@@ -9,20 +9,15 @@
  * samples at or below its snapshot's offset are skipped (already in the state), later ones are
  * scored. A snapshot of another format version is ignored: that service relearns.
  */
-import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type {
-  AnomalyInput,
-  DeadLetterInput,
-  DetectorStateInput,
-  EcosystemEventInput,
-  MetricSample,
-} from '../../schemas/types.ts';
+import type { AnomalyInput, DetectorStateInput, EcosystemEventInput, MetricSample } from '../../schemas/types.ts';
+import { ecosystemEvent } from '../app/events.ts';
 import {
   type BatchConsumer,
   type ConsumedBatch,
   type ConsumedRecord,
   DecodeError,
+  deadLetterOf,
   type KafkaConnection,
   replayWindow,
   type TypedRecord,
@@ -31,7 +26,7 @@ import type { Logger } from '../log/index.ts';
 import { type EngineOptions, type EngineSnapshot, ServiceState, SNAPSHOT_FORMAT } from './engine.ts';
 import { detectMetrics } from './metrics.ts';
 
-export interface ProcessorOptions extends EngineOptions {
+export interface DetectLoopOptions extends EngineOptions {
   groupId: string;
   snapshotIntervalMs: number;
   maxServices: number;
@@ -43,7 +38,7 @@ interface Snapshot {
   state: EngineSnapshot;
 }
 
-export class DetectProcessor {
+export class DetectLoop {
   private readonly services = new Map<string, ServiceState>();
   private snapshots = new Map<string, Snapshot>();
   private readonly unsent = new Map<number, TypedRecord<'anomalies'>[]>();
@@ -54,9 +49,9 @@ export class DetectProcessor {
 
   private readonly kafka: KafkaConnection;
   private readonly log: Logger;
-  private readonly opts: ProcessorOptions;
+  private readonly opts: DetectLoopOptions;
 
-  constructor(kafka: KafkaConnection, log: Logger, opts: ProcessorOptions) {
+  constructor(kafka: KafkaConnection, log: Logger, opts: DetectLoopOptions) {
     this.kafka = kafka;
     this.log = log;
     this.opts = opts;
@@ -136,7 +131,10 @@ export class DetectProcessor {
       return (await this.kafka.serde.decode('metrics.samples', record.value)).value;
     } catch (err) {
       if (!(err instanceof DecodeError) || err.retriable) throw err;
-      dead.push({ key: record.key, value: deadLetter(record, err) });
+      dead.push({
+        key: record.key,
+        value: deadLetterOf(record, 'decode_error', `${err.reason}: ${err.message}`, { component: 'detect' }),
+      });
       return undefined;
     }
   }
@@ -304,8 +302,7 @@ export class DetectProcessor {
 }
 
 function digestEvent(a: AnomalyInput): EcosystemEventInput {
-  return {
-    id: randomUUID(),
+  return ecosystemEvent({
     component: 'detect',
     kind: 'anomaly',
     severity: a.state === 'CLOSED' ? 'INFO' : a.score >= 0.9 ? 'CRITICAL' : 'WARNING',
@@ -318,8 +315,7 @@ function digestEvent(a: AnomalyInput): EcosystemEventInput {
       score: a.score.toFixed(3),
       metrics: a.metrics.join(','),
     },
-    at: Date.now(),
-  };
+  });
 }
 
 const SNAPSHOT_REQUEST_BYTES = 512 * 1024;
@@ -331,19 +327,4 @@ export function encodeState(state: EngineSnapshot): string {
 
 export function decodeState(text: string): EngineSnapshot {
   return JSON.parse(gunzipSync(Buffer.from(text, 'base64')).toString('utf8')) as EngineSnapshot;
-}
-
-function deadLetter(record: ConsumedRecord, err: DecodeError): DeadLetterInput {
-  return {
-    sourceTopic: record.topic,
-    sourcePartition: record.partition,
-    sourceOffset: Number(record.offset),
-    key: record.key,
-    value: record.value,
-    headers: record.headers,
-    reason: 'decode_error',
-    error: `${err.reason}: ${err.message}`,
-    component: 'detect',
-    failedAt: Date.now(),
-  };
 }

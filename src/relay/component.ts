@@ -1,26 +1,20 @@
 /** RelayCore as a component: routes store, delivery engine, orchestrator actions, outcome watcher, the routing model. */
 
 import { randomUUID } from 'node:crypto';
-import type { ModelVersion, Route } from '../../schemas/types.ts';
+import type { Hyperparameters, ModelVersion, Route } from '../../schemas/types.ts';
 import type { ApiInstance } from '../api/server.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
 import { AutomatrixError } from '../errors/index.ts';
-import {
-  type ChampionFollower,
-  followChampion,
-  type Hyperparameters,
-  requestRetraining,
-  type TuneBudget,
-} from '../ml/index.ts';
+import { type ChampionFollower, followChampion, type RetrainOptions, requestRetraining } from '../shared/index.ts';
 import { ActionApplier } from './actions.ts';
-import { registerRelayApi } from './api.ts';
 import { relayGroupId, TIERS, type Tier } from './config.ts';
-import { RelayEngine } from './engine.ts';
 import { routingModel } from './learned/index.ts';
 import { LearnedPolicy } from './learned/policy.ts';
-import { RouteStore, readRoutesFile } from './routes.ts';
+import { RelayLoop } from './loop.ts';
+import { relayRoutes } from './routes.ts';
 import { type LearnedStateBody, type RelayStatusBody, routeStatus } from './status.ts';
+import { RouteStore, readRoutesFile } from './store.ts';
 import type { Fate } from './watcher.ts';
 import { OutcomeWatcher } from './watcher.ts';
 
@@ -48,7 +42,7 @@ export interface OptimizeRequest {
   windowMs: number;
   /** Longest wait for the training job once NeuroWeaver accepted it. */
   timeoutMs: number;
-  budget?: Partial<TuneBudget>;
+  budget?: RetrainOptions['budget'];
   hyperparameters?: Hyperparameters;
   /** The holdout NeuroWeaver evaluates and gates on: the newest outcomes (default) or a random sample. */
   holdout?: 'newest' | 'random';
@@ -102,7 +96,7 @@ const REGISTRY_WAIT_MS = 30_000;
 export class RelayCore implements Component {
   readonly name = 'relay';
   readonly store: RouteStore;
-  readonly engine: RelayEngine;
+  readonly loop: RelayLoop;
   readonly actions: ActionApplier;
   readonly watcher: OutcomeWatcher;
   private started = false;
@@ -117,7 +111,7 @@ export class RelayCore implements Component {
     const c = ctx.config;
     const publish = (e: EcosystemEventSpec) => void ctx.events.publish(e);
     this.store = new RouteStore(ctx.kafka, ctx.log);
-    this.engine = new RelayEngine(
+    this.loop = new RelayLoop(
       ctx.kafka,
       {
         groupId: relayGroupId(c),
@@ -134,9 +128,9 @@ export class RelayCore implements Component {
       ctx.log,
       publish,
     );
-    this.actions = new ActionApplier(ctx.kafka, this.engine, ctx.log, publish);
+    this.actions = new ActionApplier(ctx.kafka, this.loop, ctx.log, publish);
     this.watcher = new OutcomeWatcher(ctx.kafka, ctx.log);
-    this.store.onChange((name, route) => this.engine.setRoute(name, route));
+    this.store.onChange((name, route) => this.loop.setRoute(name, route));
   }
 
   async start(): Promise<void> {
@@ -145,9 +139,9 @@ export class RelayCore implements Component {
     await this.store.start(seed);
     await Promise.all([this.actions.start(), this.watcher.start(), this.followModel()]);
     this.started = true;
-    if (this.ctx.config.RELAY_AUTOSTART) await this.engine.start();
+    if (this.ctx.config.RELAY_AUTOSTART) await this.loop.start();
     this.ctx.log.info(
-      { routes: this.store.all().map((r) => r.name), model: this.engine.scorerVersion() },
+      { routes: this.store.all().map((r) => r.name), model: this.loop.scorerVersion() },
       'RelayCore ready',
     );
   }
@@ -167,9 +161,9 @@ export class RelayCore implements Component {
 
   /** Loads a champion's artifacts and swaps it in; if they do not load, the model serving so far stays. */
   private async serve(champion: ModelVersion, dir: string): Promise<void> {
-    const previous = this.engine.scorerVersion();
+    const previous = this.loop.scorerVersion();
     try {
-      this.engine.setScorer(await routingModel.load(dir, champion.version));
+      this.loop.setScorer(await routingModel.load(dir, champion.version));
     } catch (err) {
       this.model.error = `champion ${champion.version} does not load from ${dir}: ${(err as Error).message}`;
       this.ctx.log.error(
@@ -191,7 +185,7 @@ export class RelayCore implements Component {
   }
 
   async stop(): Promise<void> {
-    await this.engine.close();
+    await this.loop.close();
     await Promise.allSettled([this.actions.stop(), this.watcher.stop(), this.store.stop(), this.follower?.stop()]);
     this.follower = undefined;
     this.started = false;
@@ -199,26 +193,26 @@ export class RelayCore implements Component {
 
   health(): ComponentHealth {
     if (!this.started) return { status: 'stopped', detail: 'not started' };
-    if (!this.engine.isRunning())
+    if (!this.loop.isRunning())
       return { status: 'stopped', detail: 'consumption stopped (POST /api/v2/relaycore/start)' };
     const modelTrouble = this.model.error ?? this.follower?.failure();
     if (modelTrouble) return { status: 'degraded', detail: modelTrouble };
     if (!this.store.all().length)
       return { status: 'ok', detail: 'no routes yet (ROUTES_FILE or POST /api/v2/relaycore/routes)' };
     const now = Date.now();
-    const paused = this.engine.outages.active().map((name) => {
-      const o = this.engine.outages.status(name)!;
+    const paused = this.loop.outages.active().map((name) => {
+      const o = this.loop.outages.status(name)!;
       return `route ${name} paused for ${Math.round((now - o.since) / 1000)} s (no endpoint available; ${o.waiting} messages waiting, dead-lettered after ${Math.round(this.ctx.config.RELAY_NO_ENDPOINT_MAX_WAIT_MS / 1000)} s)`;
     });
-    const down = [...this.engine.routes.values()]
-      .filter((rt) => !rt.endpoints.some((e) => e.available(now)) && !this.engine.outages.status(rt.route.name))
+    const down = [...this.loop.routes.values()]
+      .filter((rt) => !rt.endpoints.some((e) => e.available(now)) && !this.loop.outages.status(rt.route.name))
       .map((rt) => rt.route.name);
     if (down.length) paused.push(`no endpoint available on ${down.join(', ')}`);
     return paused.length ? { status: 'degraded', detail: paused.join('; ') } : { status: 'ok' };
   }
 
   routes(api: ApiInstance): void {
-    registerRelayApi(api, this);
+    relayRoutes(api, this);
   }
 
   config() {
@@ -313,7 +307,7 @@ export class RelayCore implements Component {
           hyperparameters: record.hyperparameters,
           ...versionMetrics(record),
         },
-        serving: this.engine.scorerVersion(),
+        serving: this.loop.scorerVersion(),
         learned: this.learnedState(),
         routesUsingLearned: this.store
           .all()
@@ -331,9 +325,9 @@ export class RelayCore implements Component {
    * or, for one route, predictions its last batches could not use).
    */
   learnedState(route?: string): LearnedStateBody {
-    const serving = this.engine.scorerVersion();
+    const serving = this.loop.scorerVersion();
     if (serving) {
-      const policy = route ? this.engine.routes.get(route)?.policy : undefined;
+      const policy = route ? this.loop.routes.get(route)?.policy : undefined;
       const f = policy instanceof LearnedPolicy ? policy.lastFallback : null;
       if (f && Date.now() - f.at < 10_000) return { model: serving, fallback: 'p2c-peak-ewma', reason: f.reason };
       return { model: serving, fallback: null, reason: null };
@@ -358,7 +352,7 @@ export class RelayCore implements Component {
     const admin = await this.ctx.kafka.admin();
     const lagOf = async (tier: Tier) => {
       const rows = await admin
-        .lag(this.engine.tierGroup(tier), [this.ctx.kafka.catalog.name(`messages.${tier}`)])
+        .lag(this.loop.tierGroup(tier), [this.ctx.kafka.catalog.name(`messages.${tier}`)])
         .catch(() => []);
       return {
         total: rows.reduce((n, r) => n + r.lag, 0),
@@ -366,10 +360,10 @@ export class RelayCore implements Component {
       };
     };
     const [high, normal, low] = await Promise.all(TIERS.map(lagOf));
-    const gate = this.engine.gate;
+    const gate = this.loop.gate;
     const served = this.model.version;
     return {
-      running: this.engine.isRunning(),
+      running: this.loop.isRunning(),
       groupId: relayGroupId(this.ctx.config),
       slots: {
         capacity: gate.capacity,
@@ -378,14 +372,14 @@ export class RelayCore implements Component {
         granted: { ...gate.granted },
       },
       uncommitted: {
-        capacity: this.engine.window.capacity,
-        inUse: this.engine.window.inUse(),
-        waiting: this.engine.window.waiting(),
-        pausedPartitions: this.engine.windowStatus().pausedPartitions,
+        capacity: this.loop.window.capacity,
+        inUse: this.loop.window.inUse(),
+        waiting: this.loop.window.waiting(),
+        pausedPartitions: this.loop.windowStatus().pausedPartitions,
       },
-      counters: { ...this.engine.counters },
+      counters: { ...this.loop.counters },
       model: {
-        version: this.engine.scorerVersion(),
+        version: this.loop.scorerVersion(),
         champion: this.follower?.champion()?.version ?? null,
         createdAt: served?.createdAt ?? null,
         note: served?.note ?? null,
@@ -395,10 +389,10 @@ export class RelayCore implements Component {
       },
       lag: { high: high!, normal: normal!, low: low! },
       routes: this.store.all().map((route) => {
-        const outage = this.engine.outages.status(route.name);
+        const outage = this.loop.outages.status(route.name);
         return routeStatus(
           route,
-          this.engine.routes.get(route.name),
+          this.loop.routes.get(route.name),
           now,
           outage && { ...outage, maxWaitMs: this.ctx.config.RELAY_NO_ENDPOINT_MAX_WAIT_MS },
           this.learnedState(route.name),
@@ -420,3 +414,7 @@ const versionMetrics = (v: ModelVersion): VersionMetrics => ({
   baseline: metricsWithPrefix(v.metrics, 'baseline_'),
   classic: metricsWithPrefix(v.metrics, 'classic_'),
 });
+
+export function createRelay(ctx: ComponentContext): Component {
+  return new RelayCore(ctx);
+}

@@ -1,7 +1,7 @@
 /** Serves the dashboard: a static page and its scripts, and uPlot from node_modules (no CDN). */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type ApiInstance, HttpError, Type } from '../api/index.ts';
+import { type ApiInstance, HttpError, Type } from '../../api/index.ts';
 
 const require = createRequire(import.meta.url);
 const here = (file: string) => new URL(`./public/${file}`, import.meta.url);

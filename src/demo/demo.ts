@@ -15,6 +15,7 @@ import type {
   Route,
   TrainingEventInput,
 } from '../../schemas/types.ts';
+import { type EcosystemEventSpec, ecosystemEvent } from '../app/events.ts';
 import type { KafkaConnection, TypedProducer } from '../kafka/index.ts';
 import { Random } from '../timeseries/random.ts';
 
@@ -171,8 +172,8 @@ export class DemoGenerator {
     }
   }
 
-  private event(at: number, e: Omit<EcosystemEventInput, 'id' | 'at'>) {
-    return { key: e.component, timestamp: at, value: { id: randomUUID(), at, ...e } };
+  private event(at: number, e: Omit<EcosystemEventSpec, 'at'>) {
+    return { key: e.component, timestamp: at, value: ecosystemEvent({ ...e, at }) };
   }
 
   private sample(s: (typeof SERVICES)[number], now: number) {

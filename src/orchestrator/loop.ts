@@ -27,7 +27,7 @@ import { ActionLifecycle, type LifecycleSettings } from './lifecycle.ts';
 import type { Condition } from './policy.ts';
 import { executeWebhook, type WebhookSettings } from './webhook.ts';
 
-export interface RunnerOptions {
+export interface OrchestratorLoopOptions {
   lookbackMs: number;
   /** Metric history replayed on every group join to rebuild the models (0: resume from committed offsets). */
   trainWindowMs: number;
@@ -35,7 +35,7 @@ export interface RunnerOptions {
   lifecycle: LifecycleSettings;
 }
 
-export class OrchestratorRunner {
+export class OrchestratorLoop {
   private metrics?: BatchConsumer;
   private feed?: BatchConsumer;
   private results?: BatchConsumer;
@@ -51,9 +51,15 @@ export class OrchestratorRunner {
   private readonly brain: Brain;
   private readonly log: Logger;
   private readonly events: EcosystemEvents;
-  private readonly opts: RunnerOptions;
+  private readonly opts: OrchestratorLoopOptions;
 
-  constructor(kafka: KafkaConnection, brain: Brain, log: Logger, events: EcosystemEvents, opts: RunnerOptions) {
+  constructor(
+    kafka: KafkaConnection,
+    brain: Brain,
+    log: Logger,
+    events: EcosystemEvents,
+    opts: OrchestratorLoopOptions,
+  ) {
     this.kafka = kafka;
     this.brain = brain;
     this.log = log;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MetricSample } from '../../../schemas/types.ts';
 import { ServiceState } from '../../../src/detect/engine.ts';
 import { DEFAULT_HYSTERESIS, IncidentTracker, incidentId } from '../../../src/detect/incidents.ts';
-import { KIND_MULTIVARIATE, ServiceDetector } from '../../../src/detect/service.ts';
+import { KIND_MULTIVARIATE, ServiceDetector } from '../../../src/detect/service-detector.ts';
 import { Random } from '../../../src/timeseries/random.ts';
 
 const T0 = Date.UTC(2026, 0, 5);

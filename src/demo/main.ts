@@ -1,10 +1,10 @@
 /** `npm run demo [-- --backfill 15m --rate 12 --seed 7]`: fills the dashboard with a realistic, moving demo. */
 import { Command } from 'commander';
 import { prepareKafka, resolveEndpoints } from '../app/index.ts';
-import { parseTime } from '../cli/time.ts';
 import { effectiveLogLevel, loadConfig } from '../config/index.ts';
 import { KafkaConnection } from '../kafka/index.ts';
 import { logger, rootLogger } from '../log/index.ts';
+import { parseTime } from '../shared/time.ts';
 import { backfill, DemoGenerator, demoRoutes, sendBatch } from './demo.ts';
 
 const program = new Command('demo')

@@ -1,8 +1,8 @@
 /**
  * Thin, client-specific drivers for `npm run bench:kafka-clients`: each does the same three things
  * (produce with acks=all, consume in a group with a manual commit after each batch, and both at once)
- * with one Kafka client, used the way that client is meant to be used. They live here because only
- * src/kafka/ may import a Kafka client; the app never uses them.
+ * with one Kafka client, used the way that client is meant to be used. Benchmark code, not the app's:
+ * kafkajs is driven through src/kafka (the only place that calls it), the other clients directly.
  */
 
 export interface BenchRecord {
