@@ -18,7 +18,7 @@
  *
  * NAB optimises one threshold per detector over the corpus; `bestNabThreshold` does the same.
  */
-import type { Window } from './detect-eval.ts';
+import { segmentsOf, type Window } from './detect-eval.ts';
 
 export interface NabProfile {
   tp: number;
@@ -37,18 +37,6 @@ const MAX_TP = scaledSigmoid(-1);
 /** NAB's probationary period for a file of n samples. */
 export const probationOf = (n: number) => Math.min(Math.floor(0.15 * n), 750);
 
-/** Maximal runs of label 1 in [from, to): NAB's windows when the labels are the windows. */
-export function labelWindows(label: Uint8Array, from = 0, to = label.length): Window[] {
-  const out: Window[] = [];
-  for (let i = from; i < to; i++) {
-    if (label[i] !== 1) continue;
-    const start = i;
-    while (i < to && label[i] === 1) i++;
-    out.push({ start, end: i });
-  }
-  return out;
-}
-
 /**
  * NAB-style windows for data labelled with short anomaly segments (not NAB's own windows): as NAB
  * builds them from its anomaly timestamps, each window is 10% of the series length divided by the
@@ -56,7 +44,7 @@ export function labelWindows(label: Uint8Array, from = 0, to = label.length): Wi
  * overlapping windows merge.
  */
 export function nabStyleWindows(label: Uint8Array): Uint8Array {
-  const segs = labelWindows(label);
+  const segs = segmentsOf(label);
   const out = new Uint8Array(label.length);
   if (!segs.length) return out;
   const half = Math.max(1, Math.floor((0.1 * label.length) / segs.length / 2));
@@ -92,7 +80,7 @@ export function nabRange(
   profile: NabProfile = NAB_STANDARD,
   scoredFrom = from,
 ): NabRange {
-  const all = labelWindows(windows);
+  const all = segmentsOf(windows);
   const wins = all.filter((w) => w.start >= from && w.start < to);
   const start = Math.max(from, scoredFrom);
   const n = to - start;
