@@ -305,41 +305,25 @@ export class DemoGenerator {
 
   private flapAt(b: Batch, now: number): void {
     if (!this.nextFlapAt) this.nextFlapAt = now + 40_000;
+    const breaker = (from: string, state: string, severity: 'INFO' | 'WARNING', message: string) =>
+      b.events.push(
+        this.event(now, {
+          component: 'relay',
+          kind: 'breaker_state',
+          severity,
+          subject: 'orders/orders-ap',
+          message: `breaker of orders-ap ${message}`,
+          data: { state, from },
+        }),
+      );
     if (!this.flap && now >= this.nextFlapAt) {
       this.flap = { route: 'orders', endpoint: 'orders-ap', openedAt: now, state: 'OPEN' };
-      b.events.push(
-        this.event(now, {
-          component: 'relay',
-          kind: 'breaker_state',
-          severity: 'WARNING',
-          subject: 'orders/orders-ap',
-          message: 'breaker of orders-ap opened after 5 consecutive failures',
-          data: { state: 'OPEN', from: 'CLOSED' },
-        }),
-      );
+      breaker('CLOSED', 'OPEN', 'WARNING', 'opened after 5 consecutive failures');
     } else if (this.flap?.state === 'OPEN' && now >= this.flap.openedAt + 15_000) {
       this.flap.state = 'HALF_OPEN';
-      b.events.push(
-        this.event(now, {
-          component: 'relay',
-          kind: 'breaker_state',
-          severity: 'INFO',
-          subject: 'orders/orders-ap',
-          message: 'breaker of orders-ap half-open: probing',
-          data: { state: 'HALF_OPEN', from: 'OPEN' },
-        }),
-      );
+      breaker('OPEN', 'HALF_OPEN', 'INFO', 'half-open: probing');
     } else if (this.flap?.state === 'HALF_OPEN' && now >= this.flap.openedAt + 22_000) {
-      b.events.push(
-        this.event(now, {
-          component: 'relay',
-          kind: 'breaker_state',
-          severity: 'INFO',
-          subject: 'orders/orders-ap',
-          message: 'breaker of orders-ap closed: probes succeeded',
-          data: { state: 'CLOSED', from: 'HALF_OPEN' },
-        }),
-      );
+      breaker('HALF_OPEN', 'CLOSED', 'INFO', 'closed: probes succeeded');
       this.flap = undefined;
       this.nextFlapAt = now + 90_000 + this.rand() * 60_000;
     }
