@@ -160,13 +160,13 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
       windowMinutes: 10,
       budget: { maxEpochs: 100 },
       hyperparameters: {
-        layers: 1,
+        layers: 2,
         units: 16,
         learningRate: 0.01,
-        batchSize: 32,
+        batchSize: 64,
         l2: 0,
         dropout: 0,
-        activation: 'relu',
+        activation: 'elu',
       },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
