@@ -160,13 +160,13 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
       windowMinutes: 10,
       budget: { maxEpochs: 100 },
       hyperparameters: {
-        layers: 2,
+        layers: 1,
         units: 16,
         learningRate: 0.01,
-        batchSize: 64,
+        batchSize: 32,
         l2: 0,
         dropout: 0,
-        activation: 'elu',
+        activation: 'relu',
       },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
