@@ -32,12 +32,10 @@ export { murmur2, partitionForKey } from './partitioner.ts';
 export { PartitionBatcher } from './platformatic/batcher.ts';
 // How records map onto @platformatic/kafka's types (KAFKA_CLIENT=platformatic; bench:kafka-clients drives it too).
 export {
-  type Bytes as PlatformaticBytes,
   deserializers as platformaticDeserializers,
   headersToRecord as platformaticHeaders,
-  javaCompatiblePartitioner,
-  serializers as platformaticSerializers,
 } from './platformatic/codec.ts';
+export { platformaticProducer } from './platformatic/producer.ts';
 export { type ProducerTransport, TypedProducer, type TypedRecord } from './producer.ts';
 export { type ReaderOptions, TopicReader } from './reader.ts';
 export { type ReplayOptions, type ReplayResult, replayWindow } from './replay.ts';

@@ -4,16 +4,12 @@ import {
   type MessagesStream,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
-  ProduceAcks,
-  Producer,
 } from '@platformatic/kafka';
 import {
-  type PlatformaticBytes as Bytes,
   platformaticDeserializers as deserializers,
   platformaticHeaders as headersToRecord,
-  javaCompatiblePartitioner,
   PartitionBatcher,
-  platformaticSerializers as serializers,
+  platformaticProducer,
 } from '../../../src/kafka/index.ts';
 import type { ClientDriver, DriverConsumeOptions, DriverConsumer, DriverProducer, ReceivedRecord } from './types.ts';
 import { packageVersion } from './version.ts';
@@ -27,13 +23,7 @@ export function platformaticDriver(brokers: string[]): ClientDriver {
     name: 'platformatic',
     version: packageVersion('@platformatic/kafka'),
     async producer(): Promise<DriverProducer> {
-      const producer = new Producer<Bytes, Bytes, string, string>({
-        ...base,
-        acks: ProduceAcks.ALL,
-        serializers,
-        partitioner: javaCompatiblePartitioner(),
-        autocreateTopics: false,
-      });
+      const producer = platformaticProducer(base);
       return {
         async send(topic, records) {
           await producer.send({

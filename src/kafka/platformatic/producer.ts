@@ -13,14 +13,21 @@ export interface PlatformaticBase {
   retryDelay: number;
 }
 
-export function platformaticTransport(base: PlatformaticBase): ProducerTransport {
-  const producer = new Producer<Bytes, Bytes, string, string>({
+/** The producer every platformatic path uses: acks=all, Kafka's Java partitioner, no topic auto-creation. */
+export function platformaticProducer(
+  base: Partial<PlatformaticBase> & Pick<PlatformaticBase, 'clientId' | 'bootstrapBrokers'>,
+) {
+  return new Producer<Bytes, Bytes, string, string>({
     ...base,
     acks: ProduceAcks.ALL,
     serializers,
     partitioner: javaCompatiblePartitioner(),
     autocreateTopics: false,
   });
+}
+
+export function platformaticTransport(base: PlatformaticBase): ProducerTransport {
+  const producer = platformaticProducer(base);
   return {
     async send(batches) {
       const messages = [];
