@@ -76,6 +76,11 @@ export type RoutingActivation = (typeof ACTIVATIONS)[number];
 export const ROUTING_ARTIFACTS = {
   /** Dense hidden layers, in order from the input. */
   hiddenLayer: (i: number) => `hidden_${i}`,
+  /**
+   * The heads' input: the last hidden layer's output followed by the scaled features (wide and deep).
+   * Models saved before it (heads on the hidden layer alone) still load: a head's width says which it is.
+   */
+  wideLayer: 'deep_and_wide',
   /** One linear unit: log1p of the attempt latency in ms. */
   latencyLayer: 'latency',
   /** One sigmoid unit: the probability that the attempt fails or times out. */

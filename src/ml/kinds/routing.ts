@@ -65,24 +65,18 @@ export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
   features: (r) => FEATURE_NAMES.map((n) => r[n]),
   targets: (r) => [routingModel.artifacts.latencyTarget(r.latency_ms), r.failed > 0 ? 1 : 0, 0],
   buildNetwork,
-  // The latency head fits the mean log-latency by squared error (what the gate's combined_loss scores). The
-  // spread head fits a normal's negative log-likelihood to that head's residuals, held constant there (a
-  // stop-gradient), so the spread never bends the mean: a likelihood would weight each row's latency error
-  // by 1/spread^2 and trade the fit of calm endpoints against noisy ones. Plus the failure log loss.
-  loss: (tf) => {
-    const constant = tf.customGrad((x) => ({
-      value: tf.clone(x as never),
-      gradFunc: (dy) => tf.zerosLike(dy as never),
-    }));
-    return (yTrue, yPred) => {
-      const [latTrue, failTrue] = tf.split(yTrue, 3, 1);
-      const [latPred, failPred, logSigma] = tf.split(yPred, 3, 1);
-      const residual = tf.sub(latTrue!, latPred!);
-      const clamped = tf.clipByValue(logSigma!, SPREAD_MIN_LOG, SPREAD_MAX_LOG);
-      const z = tf.div(constant(residual), tf.exp(clamped));
-      const nll = tf.mean(tf.add(tf.mul(0.5, tf.square(z)), clamped));
-      return tf.addN([tf.mean(tf.square(residual)), nll, tf.losses.logLoss(failTrue!, failPred!)]);
-    };
+  // The log-latency as a normal with the spread head's deviation (its negative log-likelihood), plus the
+  // latency's squared error, plus the failure log loss. The squared error is what the gate's combined_loss
+  // scores: without it the mean is fitted with each row weighted by 1/spread^2, which under a shifting load
+  // trades the fit of noisy rows for calm ones; the likelihood keeps the fit sharp where latency is steady.
+  loss: (tf) => (yTrue, yPred) => {
+    const [latTrue, failTrue] = tf.split(yTrue, 3, 1);
+    const [latPred, failPred, logSigma] = tf.split(yPred, 3, 1);
+    const residual = tf.sub(latTrue!, latPred!);
+    const clamped = tf.clipByValue(logSigma!, SPREAD_MIN_LOG, SPREAD_MAX_LOG);
+    const z = tf.div(residual, tf.exp(clamped));
+    const nll = tf.mean(tf.add(tf.mul(0.5, tf.square(z)), clamped));
+    return tf.addN([tf.mean(tf.square(residual)), nll, tf.losses.logLoss(failTrue!, failPred!)]);
   },
   evaluate: routingMetrics,
   classicBaseline: {
@@ -106,7 +100,7 @@ export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
 
 /** Hidden layers as `mlp` builds them, then RelayCore's three heads, concatenated into one [latency, failure, spread] output. */
 function buildNetwork(tf: TF, hp: Hyperparameters, inputs: number): LayersModel {
-  const { hiddenLayer, latencyLayer, failureLayer, spreadLayer } = routingModel.artifacts;
+  const { hiddenLayer, wideLayer, latencyLayer, failureLayer, spreadLayer } = routingModel.artifacts;
   const regularizer = hp.l2 > 0 ? tf.regularizers.l2({ l2: hp.l2 }) : undefined;
   const input = tf.input({ shape: [inputs] });
   let h: SymbolicTensor = input;
@@ -123,9 +117,14 @@ function buildNetwork(tf: TF, hp: Hyperparameters, inputs: number): LayersModel 
       .apply(h) as SymbolicTensor;
     if (hp.dropout > 0) h = tf.layers.dropout({ rate: hp.dropout }).apply(h) as SymbolicTensor;
   }
-  const latency = tf.layers.dense({ units: 1, name: latencyLayer }).apply(h) as SymbolicTensor;
-  const failure = tf.layers.dense({ units: 1, activation: 'sigmoid', name: failureLayer }).apply(h) as SymbolicTensor;
-  const spread = tf.layers.dense({ units: 1, name: spreadLayer }).apply(h) as SymbolicTensor;
+  // Wide and deep: each head sees the features beside the last hidden layer, so the network holds the
+  // linear model as a special case and the hidden units only learn what a linear fit misses.
+  const wide = tf.layers.concatenate({ name: wideLayer }).apply([h, input]) as SymbolicTensor;
+  const head = (config: { units: number; name: string; activation?: 'sigmoid' }) =>
+    tf.layers.dense({ ...config, kernelRegularizer: regularizer }).apply(wide) as SymbolicTensor;
+  const latency = head({ units: 1, name: latencyLayer });
+  const failure = head({ units: 1, activation: 'sigmoid', name: failureLayer });
+  const spread = head({ units: 1, name: spreadLayer });
   const output = tf.layers
     .concatenate({ name: 'latency_failure_spread' })
     .apply([latency, failure, spread]) as SymbolicTensor;

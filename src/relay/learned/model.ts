@@ -98,6 +98,10 @@ class TypedArrayScorer implements RoutingScorer {
       width = layer.units;
     });
     const h = this.hidden.length;
+    if (this.heads.latency.inputs === width + FEATURE_COUNT) {
+      input = wideInput(input, width, scaled, count, this.buffer(h + 4, count * (width + FEATURE_COUNT)));
+      width += FEATURE_COUNT;
+    }
     const mu = this.buffer(h + 2, count);
     const fail = this.buffer(h + 3, count);
     const spread = this.buffer(h, count);
@@ -116,6 +120,22 @@ class TypedArrayScorer implements RoutingScorer {
   dispose(): void {
     this.buffers = [];
   }
+}
+
+/** Each row's hidden output followed by its scaled features: the heads' input of a wide-and-deep model. */
+function wideInput(
+  hidden: Float64Array,
+  width: number,
+  scaled: Float64Array,
+  count: number,
+  out: Float64Array<ArrayBuffer>,
+): Float64Array<ArrayBuffer> {
+  const rowWidth = width + FEATURE_COUNT;
+  for (let r = 0; r < count; r++) {
+    out.set(hidden.subarray(r * width, (r + 1) * width), r * rowWidth);
+    out.set(scaled.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT), r * rowWidth + width);
+  }
+  return out;
 }
 
 function activate(activation: Activation, x: number): number {
@@ -213,6 +233,9 @@ export async function load(
     const spread = layers.get(ROUTING_ARTIFACTS.spreadLayer);
     if (!latency || !failure || !spread || !hidden.length)
       throw new Error(`routing model in ${dir} lacks its hidden, latency, failure or spread layers`);
+    const deep = hidden.at(-1)!.units;
+    if (![latency, failure, spread].every((head) => head.inputs === deep || head.inputs === deep + FEATURE_COUNT))
+      throw new Error(`routing model in ${dir}: its heads read neither the last hidden layer nor it and the features`);
     return new TypedArrayScorer(version, hidden, { latency, failure, spread }, meta.scaler);
   } finally {
     model.dispose();
