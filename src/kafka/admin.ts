@@ -1,3 +1,5 @@
+// Before kafkajs loads: it must pick up the patched produce path (kafkajs-produce.ts).
+import './kafkajs-produce.ts';
 import kafkajs, { type Admin } from 'kafkajs';
 import { type TopicKey, topicConfigs } from '../../topics/index.ts';
 import { AutomatrixError } from '../errors/index.ts';

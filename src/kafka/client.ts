@@ -1,3 +1,5 @@
+// Before kafkajs loads: it must pick up the patched produce path (kafkajs-produce.ts).
+import './kafkajs-produce.ts';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import { type Logger, logger as makeLogger } from '../log/index.ts';
 import { KafkaAdmin } from './admin.ts';
