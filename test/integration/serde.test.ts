@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricSample } from '../../schemas/index.ts';
+import { loadSchema, type MetricSample, type ModelVersion } from '../../schemas/index.ts';
 import { DecodeError, SchemaRegistrationError, Serde, TopicCatalog } from '../../src/kafka/index.ts';
 import { consumeN, type TestKafka, testKafka } from '../helpers/kafka.ts';
 
@@ -114,6 +114,63 @@ describe('serde through the real broker and registry', () => {
       component: 'relay',
       key: null,
     });
+  });
+
+  it('registers the typed evaluation over the prefixed-metrics model-version schema, and lifts old records', async () => {
+    const { kafka } = t;
+    const prefix = `t-upgrade-${randomUUID().slice(0, 8)}.`;
+    const subject = `${prefix}model.registry-value`;
+    // The schema as it was before `evaluation`: what the registry of an existing deployment holds.
+    const current = loadSchema('model-version') as { fields: { name: string }[] };
+    const older = { ...current, fields: current.fields.filter((f) => f.name !== 'evaluation') };
+    const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: JSON.stringify(older) }),
+    });
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: number };
+    const serde = new Serde(kafka.serde.registryUrl, new TopicCatalog(prefix));
+    try {
+      // BACKWARD compatible: the registry takes the new schema as the next version of the subject.
+      expect(await serde.register('model.registry')).not.toBe(id);
+      const avsc = (await import('avsc')).default;
+      const body = avsc.Type.forSchema(older as never).toBuffer({
+        model: 'routing',
+        version: 'v2',
+        parent: 'v1',
+        status: 'REJECTED',
+        metrics: { holdout_combined_loss: 0.5, classic_combined_loss: 0.4, champion_combined_loss: 0.45, trials: 1 },
+        hyperparameters: {},
+        dataSource: 'automatrix.delivery.outcomes',
+        dataFrom: null,
+        dataTo: null,
+        rows: 1000,
+        backend: 'wasm',
+        artifactPath: 'routing/v2',
+        createdAt: 1,
+        updatedAt: 2,
+        note: 'does not beat the classic baseline',
+        replaced: null,
+        artifacts: null,
+      });
+      const header = Buffer.alloc(5);
+      header.writeInt32BE(id, 1);
+      const { value } = await serde.decode('model.registry', Buffer.concat([header, body]));
+      expect(value).toMatchObject<Partial<ModelVersion>>({
+        version: 'v2',
+        metrics: { trials: 1 },
+        evaluation: {
+          holdoutRows: 0,
+          network: { combined_loss: 0.5 },
+          linear: null,
+          classic: { combined_loss: 0.4 },
+          champion: { version: 'v1', metrics: { combined_loss: 0.45 }, error: null },
+        },
+      });
+    } finally {
+      await serde.deleteSubject(subject).catch(() => undefined);
+    }
   });
 
   it('fails registration of an incompatible change with the registry reason', async () => {
