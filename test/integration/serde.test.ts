@@ -17,6 +17,17 @@ const sample = (service: string, i: number): MetricSample => ({
   extra: { queue_depth: i },
 });
 
+/** Registers a schema version under a subject directly, as an earlier AutoMatrix would have; resolves its id. */
+async function registerSchema(registryUrl: string, subject: string, schema: object): Promise<number> {
+  const res = await fetch(`${registryUrl}/subjects/${subject}/versions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema: JSON.stringify(schema) }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { id: number }).id;
+}
+
 describe('serde through the real broker and registry', () => {
   let t: TestKafka;
   beforeAll(async () => {
@@ -87,13 +98,7 @@ describe('serde through the real broker and registry', () => {
         { name: 'failedAt', type: 'long' },
       ],
     };
-    const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-      body: JSON.stringify({ schema: JSON.stringify(older) }),
-    });
-    expect(res.status).toBe(200);
-    const { id } = (await res.json()) as { id: number };
+    const id = await registerSchema(kafka.serde.registryUrl, subject, older);
     const avsc = (await import('avsc')).default;
     const body = avsc.Type.forSchema(older as never).toBuffer({
       sourceTopic: 'x',
@@ -123,13 +128,7 @@ describe('serde through the real broker and registry', () => {
     // The schema as it was before `evaluation`: what the registry of an existing deployment holds.
     const current = loadSchema('model-version') as { fields: { name: string }[] };
     const older = { ...current, fields: current.fields.filter((f) => f.name !== 'evaluation') };
-    const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-      body: JSON.stringify({ schema: JSON.stringify(older) }),
-    });
-    expect(res.status).toBe(200);
-    const { id } = (await res.json()) as { id: number };
+    const id = await registerSchema(kafka.serde.registryUrl, subject, older);
     const serde = new Serde(kafka.serde.registryUrl, new TopicCatalog(prefix));
     try {
       // BACKWARD compatible: the registry takes the new schema as the next version of the subject.
@@ -183,12 +182,7 @@ describe('serde through the real broker and registry', () => {
       namespace: 'dev.automatrix',
       fields: [{ name: 'service', type: 'int' }],
     };
-    const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-      body: JSON.stringify({ schema: JSON.stringify(old) }),
-    });
-    expect(res.status).toBe(200);
+    await registerSchema(kafka.serde.registryUrl, subject, old);
     const serde = new Serde(kafka.serde.registryUrl, new TopicCatalog(prefix));
     const err = await serde.register('metrics.samples').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaRegistrationError);
