@@ -401,7 +401,8 @@
     const cell = el('td', 'metric', `${name.replace(/_/g, ' ')} ${num(network[name], 4)}`);
     cell.dataset.testid = 'holdout';
     if (baseline !== undefined) cell.append(el('span', 'sub', ` · linear ${num(baseline, 4)}`));
-    cell.title = `holdout ${name} ${network[name]} over ${evaluation.holdoutRows} rows${baseline !== undefined ? `; linear baseline ${baseline}` : ''}`;
+    const rows = evaluation.holdoutRows ? ` over ${evaluation.holdoutRows} rows` : '';
+    cell.title = `holdout ${name} ${network[name]}${rows}${baseline !== undefined ? `; linear baseline ${baseline}` : ''}`;
     return cell;
   }
 
