@@ -9,20 +9,25 @@
  * backoff included). Failed attempts are counted from RelayCore's outcome records.
  *
  *   npm run bench:routing [-- gray steady]   (only scenarios whose name contains a word)
+ *   BENCH_POLICIES=p2c-peak-ewma,learned npm run bench:routing   (only these lanes)
  */
 import { mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeliveryOutcome } from '../schemas/types.ts';
 import type { Hyperparameters } from '../src/ml/index.ts';
-import type { PolicyName } from '../src/relay/index.ts';
+import { POLICIES, type PolicyName } from '../src/relay/index.ts';
 import { bench } from './lib/relay-run.ts';
 import { percentile, table, writeResult } from './lib/result.ts';
 import { publishOutcomes, type TrainedRouting, trainRoutingModel } from './lib/routing-model.ts';
 import { type RunResult, runLanes } from './lib/routing-run.ts';
 import { loadScenarios, type Scenario } from './lib/scenario.ts';
 
-const POLICIES: PolicyName[] = ['round-robin', 'least-inflight', 'p2c-peak-ewma', 'learned'];
+/** BENCH_POLICIES narrows the lanes (say `p2c-peak-ewma,learned`): fewer lanes share the process, so less of the tail is theirs. */
+const LANES = (process.env.BENCH_POLICIES ?? 'round-robin,least-inflight,p2c-peak-ewma,learned').split(',');
+for (const p of LANES)
+  if (!(POLICIES as readonly string[]).includes(p))
+    throw new Error(`BENCH_POLICIES: unknown policy ${p} (one of ${POLICIES.join(', ')})`);
 const TRAIN_SEEDS = [101, 202];
 /** Evaluation seeds: each is one side-by-side run; a policy's figures pool the messages of all of them. */
 const EVAL_SEEDS = (process.env.BENCH_SEEDS ?? '7,8,9').split(',').map(Number);
@@ -135,7 +140,7 @@ async function main(): Promise<void> {
   if (!scenarios.length) throw new Error(`no scenario matches ${only.join(', ')}`);
   const modelPath = mkdtempSync(join(tmpdir(), 'bench-routing-models-'));
 
-  const policiesOf = (s: Scenario) => POLICIES.filter((p) => !s.policies || s.policies.includes(p));
+  const policiesOf = (s: Scenario) => (LANES as PolicyName[]).filter((p) => !s.policies || s.policies.includes(p));
   const model = scenarios.some((s) => policiesOf(s).includes('learned'))
     ? await trainModel(
         scenarios.filter((s) => s.train !== false),

@@ -65,15 +65,24 @@ export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
   features: (r) => FEATURE_NAMES.map((n) => r[n]),
   targets: (r) => [routingModel.artifacts.latencyTarget(r.latency_ms), r.failed > 0 ? 1 : 0, 0],
   buildNetwork,
-  // The log-latency as a normal with the spread head's deviation (its negative log-likelihood), plus the
-  // failure log loss. The latency head still estimates the mean log-latency, as with a squared error.
-  loss: (tf) => (yTrue, yPred) => {
-    const [latTrue, failTrue] = tf.split(yTrue, 3, 1);
-    const [latPred, failPred, logSigma] = tf.split(yPred, 3, 1);
-    const clamped = tf.clipByValue(logSigma!, SPREAD_MIN_LOG, SPREAD_MAX_LOG);
-    const z = tf.div(tf.sub(latTrue!, latPred!), tf.exp(clamped));
-    const nll = tf.mean(tf.add(tf.mul(0.5, tf.square(z)), clamped));
-    return tf.add(nll, tf.losses.logLoss(failTrue!, failPred!));
+  // The latency head fits the mean log-latency by squared error (what the gate's combined_loss scores). The
+  // spread head fits a normal's negative log-likelihood to that head's residuals, held constant there (a
+  // stop-gradient), so the spread never bends the mean: a likelihood would weight each row's latency error
+  // by 1/spread^2 and trade the fit of calm endpoints against noisy ones. Plus the failure log loss.
+  loss: (tf) => {
+    const constant = tf.customGrad((x) => ({
+      value: tf.clone(x as never),
+      gradFunc: (dy) => tf.zerosLike(dy as never),
+    }));
+    return (yTrue, yPred) => {
+      const [latTrue, failTrue] = tf.split(yTrue, 3, 1);
+      const [latPred, failPred, logSigma] = tf.split(yPred, 3, 1);
+      const residual = tf.sub(latTrue!, latPred!);
+      const clamped = tf.clipByValue(logSigma!, SPREAD_MIN_LOG, SPREAD_MAX_LOG);
+      const z = tf.div(constant(residual), tf.exp(clamped));
+      const nll = tf.mean(tf.add(tf.mul(0.5, tf.square(z)), clamped));
+      return tf.addN([tf.mean(tf.square(residual)), nll, tf.losses.logLoss(failTrue!, failPred!)]);
+    };
   },
   evaluate: routingMetrics,
   classicBaseline: {
