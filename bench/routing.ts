@@ -126,7 +126,7 @@ async function trainModel(scenarios: Scenario[], modelPath: string): Promise<Tra
       holdout: 'random',
     });
     console.error(
-      `routing model ${model.record.version}: ${model.result.reason}; ${JSON.stringify(model.record.metrics)}`,
+      `routing model ${model.record.version}: ${model.result.reason}; ${JSON.stringify(model.record.evaluation)}`,
     );
     return model;
   } finally {
@@ -222,6 +222,7 @@ async function main(): Promise<void> {
       model: model && {
         version,
         metrics: model.record.metrics,
+        evaluation: model.record.evaluation,
         rows: Number(model.record.rows),
         hyperparameters: model.record.hyperparameters,
         decision: model.result.reason,

@@ -146,8 +146,8 @@ async function main(): Promise<void> {
       backend,
       tune_10k_s: round(find(10_000)?.seconds),
       tune_100k_s: round(find(100_000)?.seconds),
-      tuned_holdout_rmse: round(largest.result.metrics.holdout_rmse, 5),
-      baseline_holdout_rmse: round(largest.result.metrics.baseline_rmse, 5),
+      tuned_holdout_rmse: round(largest.result.evaluation.network.rmse, 5),
+      baseline_holdout_rmse: round(largest.result.evaluation.linear?.rmse, 5),
       infer_us: typeof main === 'object' ? { '1': main['1'], '16': main['16'], '256': main['256'] } : main,
     },
     {
@@ -167,11 +167,11 @@ function summaryRow(r: TuneRun) {
     run: `tune ${r.rows} rows (${r.result.backend})`,
     seconds: Math.round(r.seconds * 10) / 10,
     epochs_trained: r.result.trials.reduce((n, t) => n + t.epochs, 0),
-    tuned_rmse: r.result.metrics.holdout_rmse!,
-    linear_rmse: r.result.metrics.baseline_rmse!,
+    tuned_rmse: r.result.evaluation.network.rmse!,
+    linear_rmse: r.result.evaluation.linear?.rmse ?? Number.NaN,
     noise_floor_rmse: r.oracleRmse,
-    tuned_r2: r.result.metrics.holdout_r2!,
-    linear_r2: r.result.metrics.baseline_r2!,
+    tuned_r2: r.result.evaluation.network.r2!,
+    linear_r2: r.result.evaluation.linear?.r2 ?? Number.NaN,
   };
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { SchemaTypes } from './types.ts';
 
 export * from './types.ts';
+export { liftPrefixedMetrics, UPGRADES } from './upgrades.ts';
 export type SchemaFile = keyof SchemaTypes;
 
 const cache = new Map<SchemaFile, object>();

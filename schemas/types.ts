@@ -216,6 +216,29 @@ export interface ArtifactRef {
   sha256: string;
 }
 
+/** The champion at training time, measured on this version's holdout. */
+export interface ChampionEvaluation {
+  version: string;
+  /** Empty when it could not be evaluated. */
+  metrics: Record<string, number>;
+  /** Why it could not be evaluated (its artifacts do not load, ...). */
+  error: null | string;
+}
+
+/** What the promotion gate compared, all measured on this version's holdout in the target's units. Each map holds the model kind's figures by name (performance: rmse, mae, r2; routing: combined_loss, latency_mae_log, failure_logloss, ...); the kind's primary metric decides. */
+export interface Evaluation {
+  /** Rows of the holdout (0 on versions recorded before the figure was kept). */
+  holdoutRows: number;
+  /** This version's network. */
+  network: Record<string, number>;
+  /** The linear baseline: a least-squares regression fitted on the same training split. */
+  linear: null | Record<string, number>;
+  /** The kind's classic, non-learned predictor (routing: the endpoints' latency and failure EWMAs); null for kinds without one. */
+  classic: null | Record<string, number>;
+  /** Null when there was no champion (a first version). */
+  champion: null | ChampionEvaluation;
+}
+
 /** A trained model version. The registry topic is compacted and keyed by `<model>/<version>`, so the latest record of each version survives. */
 export interface ModelVersion {
   model: string;
@@ -223,6 +246,7 @@ export interface ModelVersion {
   /** Version this one was compared against (the champion at training time). */
   parent: null | string;
   status: ModelStatus;
+  /** The training's own figures: val_loss, epochs, trials, train_rows, val_rows, duration_s. What the promotion gate compared is `evaluation`. */
   metrics: Record<string, number>;
   hyperparameters: Record<string, string>;
   /** request, or the replayed topic. */
@@ -241,9 +265,11 @@ export interface ModelVersion {
   replaced: null | string;
   /** Null for versions made before artifacts were published to Kafka: those load from MODEL_SAVE_PATH only. */
   artifacts: null | ArtifactRef;
+  /** Null on versions recorded before it existed: readers lift their prefixed metrics (holdout_, baseline_, classic_, champion_) into it (schemas/upgrades.ts). */
+  evaluation: null | Evaluation;
 }
 
-export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced' | 'artifacts'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced' | 'artifacts'>>;
+export type ModelVersionInput = Omit<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced' | 'artifacts' | 'evaluation'> & Partial<Pick<ModelVersion, 'parent' | 'metrics' | 'hyperparameters' | 'dataFrom' | 'dataTo' | 'rows' | 'note' | 'replaced' | 'artifacts' | 'evaluation'>>;
 
 export const ACTION_STATUS_SYMBOLS = ['PROPOSED', 'EXECUTED', 'SKIPPED', 'RATE_LIMITED', 'FAILED', 'VERIFIED', 'INEFFECTIVE'] as const;
 export type ActionStatus = (typeof ACTION_STATUS_SYMBOLS)[number];

@@ -5,7 +5,7 @@
  */
 import registryPkg from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
-import { loadSchema } from '../../schemas/index.ts';
+import { loadSchema, UPGRADES } from '../../schemas/index.ts';
 import type { SchemaInputs } from '../../schemas/types.ts';
 import type { TopicKey, TopicSchema, TopicValue } from '../../topics/index.ts';
 import { AutomatrixError, codeOfStatus } from '../errors/index.ts';
@@ -216,7 +216,13 @@ export class Serde {
     } catch (err) {
       throw new DecodeError('invalid_avro', `Avro body does not decode with schema ${id}: ${(err as Error).message}`);
     }
-    return { value: value as TopicValue<K>, format: 'avro', schemaId: id };
+    return { value: this.upgraded(key, value as TopicValue<K>), format: 'avro', schemaId: id };
+  }
+
+  /** A value of an older shape of the topic's schema, read as the current one (schemas/upgrades.ts). */
+  private upgraded<K extends TopicKey>(key: K, value: TopicValue<K>): TopicValue<K> {
+    const upgrade = UPGRADES[this.catalog.declaration(key).schema] as ((v: TopicValue<K>) => TopicValue<K>) | undefined;
+    return upgrade ? upgrade(value) : value;
   }
 
   private async decodeAvro<K extends TopicKey>(key: K, buf: Buffer): Promise<Decoded<K>> {
@@ -293,7 +299,7 @@ export class Serde {
     } catch (err) {
       throw new DecodeError('invalid_json', `value is neither Avro nor JSON: ${(err as Error).message}`);
     }
-    return this.validate(key, this.withJsonText(key, parsed));
+    return this.upgraded(key, this.validate(key, this.withJsonText(key, parsed)));
   }
 
   /** The topic's JSON-text fields given as JSON objects or arrays, turned into their JSON text. */

@@ -1,10 +1,14 @@
 /** TypeBox schemas of NeuroWeaver's HTTP API (they are also its OpenAPI documentation under /docs). */
 import { Type } from '@fastify/type-provider-typebox';
+import { EvaluationSchema } from '../shared/evaluation.ts';
 import { HyperparametersSchema } from '../shared/hyperparameters.ts';
 import { exampleTrainingRows } from './synthetic.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Number());
+const TrainingFigures = Type.Record(Type.String(), Type.Number(), {
+  description: "The training's own figures: val_loss, epochs, trials, train_rows, val_rows, duration_s.",
+});
 const Strings = Type.Record(Type.String(), Type.String());
 
 export const EXAMPLE_ROW = {
@@ -154,10 +158,8 @@ export const JobSchema = Type.Object(
         version: Type.String(),
         status: Type.String(),
         decision: Type.String(),
-        metrics: Metrics,
-        champion: Nullable(
-          Type.Object({ version: Type.String(), metrics: Type.Optional(Metrics), error: Type.Optional(Type.String()) }),
-        ),
+        metrics: TrainingFigures,
+        evaluation: EvaluationSchema,
       }),
     ),
     error: Nullable(Type.String()),
@@ -192,7 +194,7 @@ const EXAMPLE_VERSION = {
   version: 'v20261127-101500-3fa2',
   parent: 'v20261126-101500-91c0',
   status: 'CHAMPION',
-  metrics: { holdout_rmse: 0.0201, baseline_rmse: 0.0276, holdout_r2: 0.963, epochs: 21, trials: 8 },
+  metrics: { val_loss: 0.0712, epochs: 21, trials: 8, train_rows: 64000, val_rows: 16000, duration_s: 94.2 },
   hyperparameters: {
     layers: '2',
     units: '64',
@@ -210,8 +212,15 @@ const EXAMPLE_VERSION = {
   artifactPath: 'performance/v20261127-101500-3fa2',
   createdAt: 1795737700000,
   updatedAt: 1795737700000,
-  note: 'beats the champion: holdout_rmse 0.02010 vs champion v20261126-101500-91c0 0.02250 on the same holdout',
+  note: 'beats the champion: rmse 0.02010 vs champion v20261126-101500-91c0 0.02250 on the same holdout',
   replaced: 'v20261126-101500-91c0',
+  evaluation: {
+    holdoutRows: 20000,
+    network: { rmse: 0.0201, mae: 0.0158, r2: 0.963 },
+    linear: { rmse: 0.0276, mae: 0.0219, r2: 0.93 },
+    classic: null,
+    champion: { version: 'v20261126-101500-91c0', metrics: { rmse: 0.0225, mae: 0.0177, r2: 0.954 }, error: null },
+  },
 };
 
 export const VersionSchema = Type.Object(
@@ -220,7 +229,7 @@ export const VersionSchema = Type.Object(
     version: Type.String(),
     parent: Nullable(Type.String()),
     status: Type.String({ description: 'CANDIDATE, CHAMPION, REJECTED or RETIRED.' }),
-    metrics: Metrics,
+    metrics: TrainingFigures,
     hyperparameters: Strings,
     dataSource: Type.String(),
     dataFrom: Nullable(Type.Number()),
@@ -232,6 +241,7 @@ export const VersionSchema = Type.Object(
     updatedAt: Type.Number(),
     note: Nullable(Type.String()),
     replaced: Nullable(Type.String()),
+    evaluation: Nullable(EvaluationSchema),
   },
   { examples: [EXAMPLE_VERSION] },
 );

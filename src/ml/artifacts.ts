@@ -1,13 +1,14 @@
 /**
  * Model artifacts under MODEL_SAVE_PATH/<model>/<version>/: model.json (the standard TensorFlow.js
  * layers format, so tfjs-node's file:// loader reads it too), weights.bin, and state.json (scalers,
- * the kind's own state, hyperparameters, metrics). Saved through a custom handler, so no backend
+ * the kind's own state, hyperparameters, metrics, evaluation). Saved through a custom handler, so no backend
  * needs file-system support; written to a temporary folder and renamed, so a reader never sees half.
  * The folder is published to Kafka with the version (src/shared/model-artifacts.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
+import type { Evaluation } from '../../schemas/index.ts';
 import { writeAtomically } from '../shared/model-artifacts.ts';
 import type { TF } from '../shared/tensorflow.ts';
 import type { Hyperparameters } from './kinds/types.ts';
@@ -25,7 +26,10 @@ export interface ModelState {
   yScaler: Scaler | null;
   kindState: unknown;
   hyperparameters: Hyperparameters;
+  /** The training's own figures (older artifacts also hold the holdout figures here, under prefixed keys). */
   metrics: Record<string, number>;
+  /** As in the version's record; absent from artifacts saved before it existed. Readers use the record's. */
+  evaluation?: Evaluation;
 }
 
 /** Relative artifact path stored in the registry: `<model>/<version>` (resolved under each instance's MODEL_SAVE_PATH). */

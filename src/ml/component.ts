@@ -105,7 +105,7 @@ export class NeuroWeaver implements Component {
       this.kinds.map((k) => ({
         model: k.name,
         driftRatio: this.retrainer.drift.get(k.name)?.status().ratio ?? null,
-        holdoutMetrics: this.predictor.serving(k.name)?.metrics ?? null,
+        evaluation: this.predictor.serving(k.name)?.evaluation ?? null,
       })),
     jobs: () => ({ running: this.jobs.current() ? 1 : 0, queued: this.jobs.queued().length }),
   };

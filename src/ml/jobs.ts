@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelVersion, TrainingEventInput } from '../../schemas/types.ts';
+import type { Evaluation, ModelVersion, TrainingEventInput } from '../../schemas/types.ts';
 import type { EcosystemEvents } from '../app/events.ts';
 import { AutomatrixError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
@@ -76,8 +76,10 @@ export interface JobStatus {
     version: string;
     status: ModelVersion['status'];
     decision: string;
+    /** The training's own figures. */
     metrics: Record<string, number>;
-    champion: TrainingResult['champion'];
+    /** What the promotion gate compared (as on the version's record). */
+    evaluation: Evaluation;
   } | null;
   error: string | null;
 }
@@ -297,13 +299,13 @@ export class JobManager {
         status: version.status,
         decision: version.note ?? '',
         metrics: result.metrics,
-        champion: result.champion,
+        evaluation: result.evaluation,
       };
       await this.prune(kind.name, log);
       if (version.status === 'CHAMPION') await this.deps.served?.(kind.name);
       this.finish(job, 'succeeded', null);
       log.info(
-        { version: version.version, status: version.status, metrics: result.metrics },
+        { version: version.version, status: version.status, metrics: result.metrics, evaluation: result.evaluation },
         `training job finished: ${version.note}`,
       );
     } catch (err) {
@@ -366,7 +368,7 @@ export class JobManager {
       kindState,
     };
     const decide = (result: TrainingResult): Decision & { parent: string | null } => ({
-      ...decidePromotion(kind, result.metrics, result.champion, this.deps.minImprovement),
+      ...decidePromotion(kind, result.evaluation, this.deps.minImprovement),
       parent: champion?.version ?? null,
     });
     return { request, decide };
@@ -408,7 +410,7 @@ export class JobManager {
       version: request.version,
       parent: decision.parent,
       status: 'CANDIDATE',
-      metrics: { ...result.metrics, ...championMetrics(result.champion) },
+      metrics: result.metrics,
       hyperparameters: stringMap(result.hyperparameters),
       dataSource: dataset.source,
       dataFrom: dataset.from,
@@ -421,6 +423,7 @@ export class JobManager {
       note: decision.reason,
       replaced: null,
       artifacts,
+      evaluation: result.evaluation,
     };
     if (decision.promote) {
       await this.deps.registry.publish(record);
@@ -532,12 +535,6 @@ export class JobManager {
       .sort((a, b) => a.status.finishedAt! - b.status.finishedAt!);
     for (const j of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.jobs.delete(j.status.id);
   }
-}
-
-/** The champion's metrics on the challenger's holdout, as `champion_<metric>`, so the version record shows the comparison. */
-function championMetrics(champion: TrainingResult['champion']): Record<string, number> {
-  if (!champion || 'error' in champion) return {};
-  return Object.fromEntries(Object.entries(champion.metrics).map(([k, v]) => [k.replace(/^holdout_/, 'champion_'), v]));
 }
 
 /** Sortable and unique across instances: `v20261127-101500-3fa2`. */

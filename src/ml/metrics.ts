@@ -1,5 +1,6 @@
 /** NeuroWeaver's Prometheus metrics (one set per process, on the shared registry). */
 import client from 'prom-client';
+import type { Evaluation } from '../../schemas/index.ts';
 import { metricsRegistry } from '../api/metrics.ts';
 
 const existing = <T>(name: string) => metricsRegistry.getSingleMetric(name) as T | undefined;
@@ -23,7 +24,7 @@ export const trainingJobsTotal =
   });
 
 export interface ModelGaugeSource {
-  models(): { model: string; driftRatio: number | null; holdoutMetrics: Record<string, number> | null }[];
+  models(): { model: string; driftRatio: number | null; evaluation: Evaluation | null }[];
   jobs(): { running: number; queued: number };
 }
 
@@ -63,14 +64,17 @@ gauge(
     for (const m of source!.models()) if (m.driftRatio !== null) g.set({ model: m.model }, m.driftRatio);
   },
 );
+/** The predictors of an evaluation the serving gauge reports: the network and its baselines (the champion is itself). */
+const PREDICTORS = ['network', 'linear', 'classic'] as const;
 gauge(
   'automatrix_neuroweaver_serving_metric',
-  'Holdout and baseline metrics of the serving version of each model.',
-  ['model', 'metric'],
+  "Holdout figures of the serving version of each model: its network's and, on the same holdout, the linear and classic baselines' (label predictor).",
+  ['model', 'predictor', 'metric'],
   (g) => {
     for (const m of source!.models())
-      for (const [metric, value] of Object.entries(m.holdoutMetrics ?? {}))
-        if (/^(holdout|baseline)_/.test(metric)) g.set({ model: m.model, metric }, value);
+      for (const predictor of PREDICTORS)
+        for (const [metric, value] of Object.entries(m.evaluation?.[predictor] ?? {}))
+          g.set({ model: m.model, predictor, metric }, value);
   },
 );
 gauge('automatrix_neuroweaver_training_jobs', 'Training jobs running and queued.', ['state'], (g) => {

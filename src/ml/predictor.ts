@@ -1,5 +1,5 @@
 /** Serves predictions from each model's champion, loaded from its artifacts on the main thread (a batch takes microseconds). */
-import type { ModelVersion } from '../../schemas/types.ts';
+import type { Evaluation, ModelVersion } from '../../schemas/types.ts';
 import type { Logger } from '../log/index.ts';
 import type { ModelArtifactStore } from '../shared/model-artifacts.ts';
 import type { TensorflowRuntime } from '../shared/tensorflow.ts';
@@ -17,6 +17,8 @@ export interface Prediction {
 
 interface Slot extends LoadedModel {
   version: string;
+  /** The registry's record of what the gate measured (its holdout figures are drift's reference). */
+  evaluation: Evaluation | null;
 }
 
 /** Non-champion versions asked for by name stay loaded, the least recently used evicted past this many. */
@@ -44,7 +46,7 @@ export class Predictor {
       const { tf } = await this.runtime();
       const loaded = await loadArtifacts(tf, await this.artifacts.local(v));
       const previous = this.slots.get(v.model);
-      this.slots.set(v.model, { ...loaded, version: v.version });
+      this.slots.set(v.model, { ...loaded, version: v.version, evaluation: v.evaluation });
       this.loadErrors.delete(v.model);
       previous?.model.dispose();
       this.log.info({ model: v.model, version: v.version }, `serving ${v.model} ${v.version}`);
@@ -55,9 +57,9 @@ export class Predictor {
     }
   }
 
-  serving(model: string): { version: string; metrics: Record<string, number>; kindState: unknown } | undefined {
+  serving(model: string): { version: string; evaluation: Evaluation | null; kindState: unknown } | undefined {
     const slot = this.slots.get(model);
-    return slot && { version: slot.version, metrics: slot.state.metrics, kindState: slot.state.kindState };
+    return slot && { version: slot.version, evaluation: slot.evaluation, kindState: slot.state.kindState };
   }
 
   loadError(model: string): string | undefined {
@@ -82,7 +84,11 @@ export class Predictor {
     let slot = this.others.get(key);
     if (!slot) {
       const { tf } = await this.runtime();
-      slot = { ...(await loadArtifacts(tf, await this.artifacts.local(v))), version: v.version };
+      slot = {
+        ...(await loadArtifacts(tf, await this.artifacts.local(v))),
+        version: v.version,
+        evaluation: v.evaluation,
+      };
       const existing = this.others.get(key);
       if (existing) {
         slot.model.dispose();

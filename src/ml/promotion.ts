@@ -3,6 +3,7 @@
  * holdout, and, for kinds with a classic baseline, only if it also beats that baseline there. A first
  * version (or one replacing a champion that cannot be evaluated) must also beat the linear baseline.
  */
+import type { Evaluation } from '../../schemas/index.ts';
 import type { AnyModelKind } from './kinds/types.ts';
 
 export interface Decision {
@@ -10,21 +11,17 @@ export interface Decision {
   reason: string;
 }
 
-export function decidePromotion(
-  kind: AnyModelKind,
-  challenger: Record<string, number>,
-  champion: { version: string; metrics: Record<string, number> } | { version: string; error: string } | null,
-  minImprovement: number,
-): Decision {
-  const name = `holdout_${kind.primaryMetric.name}`;
-  const ours = challenger[name];
+/** Decides on the challenger's evaluation: its network against the champion and the baselines, on its holdout. */
+export function decidePromotion(kind: AnyModelKind, evaluation: Evaluation, minImprovement: number): Decision {
+  const name = kind.primaryMetric.name;
+  const ours = evaluation.network[name];
   if (ours === undefined || !Number.isFinite(ours))
-    return { promote: false, reason: `the challenger has no finite ${name}` };
+    return { promote: false, reason: `the challenger has no finite ${name} on the holdout` };
   const lower = kind.primaryMetric.lowerIsBetter;
   const better = (a: number, b: number) => (lower ? a < b : a > b);
   const finite = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v);
-  const classic = challenger[`classic_${kind.primaryMetric.name}`];
-  const linear = challenger[`baseline_${kind.primaryMetric.name}`];
+  const classic = evaluation.classic?.[name];
+  const linear = evaluation.linear?.[name];
   const orClassic = (promoted: Decision): Decision =>
     finite(classic) && !better(ours, classic)
       ? {
@@ -47,12 +44,13 @@ export function decidePromotion(
     finite(classic) ? `classic baseline ${fmt(classic)}` : '',
     finite(linear) ? `linear baseline ${fmt(linear)}` : '',
   ].filter(Boolean);
+  const { champion } = evaluation;
   if (!champion)
     return orBaselines({
       promote: true,
-      reason: `first version: ${name} ${fmt(ours)}${bars.length ? ` (${bars.join(', ')})` : ''}`,
+      reason: `first version: ${name} ${fmt(ours)} on the holdout${bars.length ? ` (${bars.join(', ')})` : ''}`,
     });
-  if ('error' in champion)
+  if (champion.error !== null)
     return orBaselines({
       promote: true,
       reason: `champion ${champion.version} could not be evaluated (${champion.error}); the challenger (${name} ${fmt(ours)}) replaces it`,

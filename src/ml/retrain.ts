@@ -66,10 +66,13 @@ export class DriftMonitor {
     this.threshold = threshold;
   }
 
-  /** Adds predictions of one champion version; returns the ratio when the window is full and past the threshold. */
+  /**
+   * Adds predictions of one champion version; returns the ratio when the window is full and past the threshold.
+   * `holdoutFigures` are the version's own figures on its holdout (its evaluation's `network`).
+   */
   observe(
     version: string,
-    holdoutMetrics: Record<string, number>,
+    holdoutFigures: Record<string, number> | undefined,
     predicted: number[][],
     actual: number[][],
   ): number | null {
@@ -84,7 +87,7 @@ export class DriftMonitor {
     if (this.predicted.length < this.window) return null;
     const name = this.kind.primaryMetric.name;
     const recent = this.kind.evaluate(this.predicted, this.actual)[name];
-    const holdout = holdoutMetrics[`holdout_${name}`];
+    const holdout = holdoutFigures?.[name];
     if (recent === undefined || holdout === undefined || !(holdout > 0) || !(recent > 0)) return null;
     const ratio = this.kind.primaryMetric.lowerIsBetter ? recent / holdout : holdout / recent;
     this.last = { recent, holdout, ratio };
@@ -411,7 +414,7 @@ export class Retrainer {
     if (!prediction) return;
     const ratio = monitor.observe(
       prediction.version,
-      serving.metrics,
+      serving.evaluation?.network,
       prediction.raw,
       rows.map((r) => kind.targets(r)),
     );

@@ -213,7 +213,8 @@ export function neuroweaverRoutes(api: ApiInstance, nw: NeuroWeaver): void {
     '/neuroweaver/models',
     {
       schema: {
-        summary: 'Model versions, newest first, with their metrics, hyperparameters, data window, backend and parent',
+        summary:
+          'Model versions, newest first, with what the promotion gate compared (evaluation), training figures, hyperparameters, data window, backend and parent',
         tags,
         querystring: ModelsQuery,
         response: { 200: ModelsReply },

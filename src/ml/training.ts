@@ -4,6 +4,7 @@
  * holdout, and save the artifacts. Pure of Kafka and HTTP, so it also runs in-process in tests.
  */
 
+import type { ChampionEvaluation, Evaluation } from '../../schemas/index.ts';
 import type { BackendName, TF } from '../shared/tensorflow.ts';
 import { artifactDir, loadArtifacts, type ModelState, STATE_FORMAT, saveArtifacts } from './artifacts.ts';
 import { modelKind } from './kinds/index.ts';
@@ -35,10 +36,10 @@ export interface TrainingRequest {
 
 export interface TrainingResult {
   hyperparameters: Hyperparameters;
-  /** Holdout metrics of the new model (`holdout_<metric>`), the baseline (`baseline_<metric>`), and tuning figures. */
+  /** The training's own figures: val_loss, epochs, trials, train_rows, val_rows, duration_s. */
   metrics: Record<string, number>;
-  /** The champion's metrics on the same holdout, when there is one and it loads. */
-  champion: { version: string; metrics: Record<string, number> } | { version: string; error: string } | null;
+  /** The network, the baselines and the champion on the same holdout: what the promotion gate compares. */
+  evaluation: Evaluation;
   trials: TrialSummary[];
   budgetExhausted: boolean;
   backend: BackendName;
@@ -70,21 +71,24 @@ export async function runTraining(
         ? unscale(baseline.predict(scale(req.holdout.x, xScaler)), yScaler)
         : baseline.predict(scale(req.holdout.x, xScaler)),
     );
+    const evaluation: Evaluation = {
+      holdoutRows: req.holdout.x.rows,
+      network: kind.evaluate(predicted, actual),
+      linear: kind.evaluate(baselinePredicted, actual),
+      classic: kind.classicBaseline
+        ? kind.evaluate(matrixRows(req.holdout.x).map(kind.classicBaseline.predict), actual)
+        : null,
+      champion: req.champion ? await evaluateChampion(tf, kind, req.champion, actual) : null,
+    };
+    const durationS = (Date.now() - started) / 1000;
     const metrics: Record<string, number> = {
-      ...prefixed('holdout_', kind.evaluate(predicted, actual)),
-      ...prefixed('baseline_', kind.evaluate(baselinePredicted, actual)),
-      ...(kind.classicBaseline
-        ? prefixed('classic_', kind.evaluate(matrixRows(req.holdout.x).map(kind.classicBaseline.predict), actual))
-        : {}),
       val_loss: tuned.best.bestValLoss,
       epochs: tuned.best.epochs,
       trials: tuned.trials.length,
       train_rows: req.train.x.rows,
       val_rows: req.val.x.rows,
-      holdout_rows: req.holdout.x.rows,
+      duration_s: durationS,
     };
-    const champion = req.champion ? await evaluateChampion(tf, kind, req.champion, actual) : null;
-    metrics.duration_s = (Date.now() - started) / 1000;
     const state: ModelState = {
       format: STATE_FORMAT,
       model: kind.name,
@@ -96,6 +100,7 @@ export async function runTraining(
       kindState: req.kindState,
       hyperparameters: tuned.best.hyperparameters,
       metrics,
+      evaluation,
     };
     await saveArtifacts(
       tf,
@@ -107,11 +112,11 @@ export async function runTraining(
     return {
       hyperparameters: tuned.best.hyperparameters,
       metrics,
-      champion,
+      evaluation,
       trials: tuned.trials,
       budgetExhausted: tuned.budgetExhausted,
       backend,
-      durationS: metrics.duration_s,
+      durationS,
     };
   } finally {
     tuned.model.dispose();
@@ -123,17 +128,17 @@ async function evaluateChampion(
   kind: AnyModelKind,
   champion: NonNullable<TrainingRequest['champion']>,
   actual: number[][],
-): Promise<TrainingResult['champion']> {
+): Promise<ChampionEvaluation> {
   try {
     const loaded = await loadArtifacts(tf, champion.dir);
     try {
       const predicted = predictRows(tf, loaded.model, champion.holdoutX, loaded.state.xScaler, loaded.state.yScaler);
-      return { version: champion.version, metrics: prefixed('holdout_', kind.evaluate(predicted, actual)) };
+      return { version: champion.version, metrics: kind.evaluate(predicted, actual), error: null };
     } finally {
       loaded.model.dispose();
     }
   } catch (err) {
-    return { version: champion.version, error: (err as Error).message };
+    return { version: champion.version, metrics: {}, error: (err as Error).message };
   }
 }
 
@@ -154,6 +159,3 @@ export function predictRows(
   const raw: Matrix = { data: Float32Array.from(output), rows: x.rows, cols };
   return matrixRows(yScaler ? unscale(raw, yScaler) : raw);
 }
-
-const prefixed = (prefix: string, m: Record<string, number>) =>
-  Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v]));

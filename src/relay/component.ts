@@ -1,7 +1,7 @@
 /** RelayCore as a component: routes store, delivery engine, orchestrator actions, outcome watcher, the routing model. */
 
 import { randomUUID } from 'node:crypto';
-import type { Hyperparameters, ModelVersion, Route } from '../../schemas/types.ts';
+import type { Evaluation, Hyperparameters, ModelVersion, Route } from '../../schemas/types.ts';
 import type { ApiInstance } from '../api/server.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../app/component.ts';
 import type { EcosystemEventSpec } from '../app/events.ts';
@@ -48,13 +48,6 @@ export interface OptimizeRequest {
   holdout?: 'newest' | 'random';
 }
 
-/** Metrics of a version, by what they measure (see docs/neuroweaver.md): the network, the linear and the classic baselines. */
-export interface VersionMetrics {
-  holdout: Record<string, number>;
-  baseline: Record<string, number>;
-  classic: Record<string, number>;
-}
-
 export interface OptimizeResult {
   jobId: string;
   model: string;
@@ -62,14 +55,14 @@ export interface OptimizeResult {
   promoted: boolean;
   /** The promotion gate's reason. */
   reason: string;
-  /** The champion the new version was compared with, and its metrics on the new version's holdout. */
-  previous: { version: string; holdout: Record<string, number> } | null;
   candidate: {
     version: string;
     status: ModelVersion['status'];
     rows: number;
     hyperparameters: Record<string, string>;
-  } & VersionMetrics;
+    /** What the gate compared: the network, the baselines and the champion it was measured against (see docs/neuroweaver.md). */
+    evaluation: Evaluation | null;
+  };
   /** The version this instance's learned routes use now. */
   serving: string | null;
   routesUsingLearned: string[];
@@ -297,15 +290,12 @@ export class RelayCore implements Component {
         window: { from, to },
         promoted: record.status === 'CHAMPION',
         reason: record.note ?? answer.message,
-        previous: record.parent
-          ? { version: record.parent, holdout: metricsWithPrefix(record.metrics, 'champion_') }
-          : null,
         candidate: {
           version: record.version,
           status: record.status,
           rows: Number(record.rows),
           hyperparameters: record.hyperparameters,
-          ...versionMetrics(record),
+          evaluation: record.evaluation,
         },
         serving: this.loop.scorerVersion(),
         learned: this.learnedState(),
@@ -384,7 +374,7 @@ export class RelayCore implements Component {
         createdAt: served?.createdAt ?? null,
         note: served?.note ?? null,
         rows: served ? Number(served.rows) : null,
-        metrics: served ? versionMetrics(served) : null,
+        evaluation: served?.evaluation ?? null,
         error: this.model.error ?? this.follower?.failure() ?? null,
       },
       lag: { high: high!, normal: normal!, low: low! },
@@ -402,18 +392,6 @@ export class RelayCore implements Component {
     };
   }
 }
-
-function metricsWithPrefix(metrics: Record<string, number>, prefix: string): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(metrics).flatMap(([k, v]) => (k.startsWith(prefix) ? [[k.slice(prefix.length), v]] : [])),
-  );
-}
-
-const versionMetrics = (v: ModelVersion): VersionMetrics => ({
-  holdout: metricsWithPrefix(v.metrics, 'holdout_'),
-  baseline: metricsWithPrefix(v.metrics, 'baseline_'),
-  classic: metricsWithPrefix(v.metrics, 'classic_'),
-});
 
 export function createRelay(ctx: ComponentContext): Component {
   return new RelayCore(ctx);

@@ -3,7 +3,7 @@ import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.ts';
 import { HttpError } from '../api/errors.ts';
 import type { ApiInstance } from '../api/server.ts';
-import { HyperparametersSchema } from '../shared/index.ts';
+import { EvaluationSchema, HyperparametersSchema } from '../shared/index.ts';
 import type { RelayCore } from './component.ts';
 import { TIERS } from './config.ts';
 import { redactRoute, restoreRedacted } from './redact.ts';
@@ -217,7 +217,6 @@ const OptimizeBody = Type.Object(
   },
 );
 
-const Metrics = Type.Record(Type.String(), Type.Number());
 const OptimizeReply = Type.Object(
   {
     jobId: Type.String({ description: "NeuroWeaver's training job (GET /api/v2/neuroweaver/jobs/:id)." }),
@@ -230,21 +229,12 @@ const OptimizeReply = Type.Object(
       description:
         "The gate's reason: the primary metric against the classic baseline and the champion, on the same holdout.",
     }),
-    previous: Type.Union([Type.Object({ version: Type.String(), holdout: Metrics }), Type.Null()], {
-      description: "The champion it was compared with, and that champion's metrics on the new version's holdout.",
-    }),
     candidate: Type.Object({
       version: Type.String(),
       status: Type.String({ description: 'CHAMPION or REJECTED.' }),
       rows: Type.Integer(),
       hyperparameters: Type.Record(Type.String(), Type.String()),
-      holdout: Metrics,
-      baseline: Type.Record(Type.String(), Type.Number(), {
-        description: 'A linear regression on the same features and split.',
-      }),
-      classic: Type.Record(Type.String(), Type.Number(), {
-        description: "The endpoints' recent record (latency and failure EWMAs) as the prediction.",
-      }),
+      evaluation: Type.Union([EvaluationSchema, Type.Null()]),
     }),
     serving: Type.Union([Type.String(), Type.Null()], {
       description: 'The version learned routes on this instance use now.',
@@ -259,20 +249,23 @@ const OptimizeReply = Type.Object(
         model: 'routing',
         window: { from: 1795770900000, to: 1795774500000 },
         promoted: true,
-        reason:
-          'beats the champion: holdout_combined_loss 0.2950 vs champion v20261127-091500-1a2b 0.3310 on the same holdout',
-        previous: {
-          version: 'v20261127-091500-1a2b',
-          holdout: { combined_loss: 0.331, latency_mae_log: 0.26, failure_logloss: 0.011 },
-        },
+        reason: 'beats the champion: combined_loss 0.2950 vs champion v20261127-091500-1a2b 0.3310 on the same holdout',
         candidate: {
           version: 'v20261127-101500-3fa2',
           status: 'CHAMPION',
           rows: 48210,
           hyperparameters: { layers: '2', units: '32' },
-          holdout: { combined_loss: 0.295 },
-          baseline: { combined_loss: 0.41 },
-          classic: { combined_loss: 1.3 },
+          evaluation: {
+            holdoutRows: 9642,
+            network: { combined_loss: 0.295, latency_mae_log: 0.24, failure_logloss: 0.01 },
+            linear: { combined_loss: 0.41, latency_mae_log: 0.33, failure_logloss: 0.018 },
+            classic: { combined_loss: 1.3, latency_mae_log: 0.72, failure_logloss: 0.05 },
+            champion: {
+              version: 'v20261127-091500-1a2b',
+              metrics: { combined_loss: 0.331, latency_mae_log: 0.26, failure_logloss: 0.011 },
+              error: null,
+            },
+          },
         },
         serving: 'v20261127-101500-3fa2',
         learned: { model: 'v20261127-101500-3fa2', fallback: null, reason: null },

@@ -2,11 +2,11 @@
 
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.ts';
+import { EvaluationSchema } from '../shared/index.ts';
 import type { RouteRuntime } from './loop.ts';
 import { redactTarget } from './redact.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const Metrics = Type.Record(Type.String(), Type.Number());
 const PerTier = <T extends Parameters<typeof Type.Object>[0][string]>(t: T) =>
   Type.Object({ high: t, normal: t, low: t });
 
@@ -128,12 +128,6 @@ const RouteStatus = Type.Object({
   endpoints: Type.Array(EndpointStatus),
 });
 
-const VersionMetrics = Type.Object({
-  holdout: Metrics,
-  baseline: Metrics,
-  classic: Metrics,
-});
-
 export const RelayStatus = Type.Object(
   {
     running: Type.Boolean(),
@@ -182,7 +176,7 @@ export const RelayStatus = Type.Object(
         createdAt: Nullable(Type.Number()),
         note: Nullable(Type.String({ description: "The promotion gate's reason." })),
         rows: Nullable(Type.Integer({ description: 'Outcomes it was trained and evaluated on.' })),
-        metrics: Nullable(VersionMetrics),
+        evaluation: Nullable(EvaluationSchema),
         error: Nullable(
           Type.String({ description: 'Why the champion is not serving, or why the registry is not followed.' }),
         ),
@@ -225,10 +219,12 @@ export const RelayStatus = Type.Object(
           createdAt: 1795774500000,
           note: 'beats the champion: ...',
           rows: 48210,
-          metrics: {
-            holdout: { combined_loss: 0.31 },
-            baseline: { combined_loss: 0.45 },
-            classic: { combined_loss: 1.2 },
+          evaluation: {
+            holdoutRows: 9642,
+            network: { combined_loss: 0.31, latency_mae_log: 0.27, failure_logloss: 0.012, failure_auc: 0.91 },
+            linear: { combined_loss: 0.45, latency_mae_log: 0.36, failure_logloss: 0.02, failure_auc: 0.84 },
+            classic: { combined_loss: 1.2, latency_mae_log: 0.71, failure_logloss: 0.05, failure_auc: 0.7 },
+            champion: null,
           },
           error: null,
         },

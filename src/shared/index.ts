@@ -5,6 +5,7 @@
  */
 
 export { type ChampionFollower, type ChampionListener, followChampion } from './champion.ts';
+export { EvaluationSchema } from './evaluation.ts';
 export { HyperparametersSchema } from './hyperparameters.ts';
 export { ModelArtifactStore } from './model-artifacts.ts';
 export { ModelRegistry, registryKey } from './model-registry.ts';

@@ -57,22 +57,41 @@ describe('dashboard rendering', () => {
           records.push({ key: 'b', value: outcome(route, 'b', t, 20 + (t % 7)), timestamp: t });
     const producer = await app.kafka.producer();
     await producer.send('delivery.outcomes', records);
+    const version = (name: string, at: number) => ({
+      model: 'performance',
+      version: name,
+      parent: null,
+      status: 'CHAMPION' as const,
+      hyperparameters: {},
+      dataSource: 'request',
+      rows: 1000,
+      backend: 'wasm',
+      artifactPath: `performance/${name}`,
+      createdAt: at,
+      updatedAt: at,
+    });
     await producer.send('model.registry', [
       {
         key: 'performance/v-dash',
         value: {
-          model: 'performance',
-          version: 'v-dash',
-          parent: null,
-          status: 'CHAMPION',
-          metrics: { holdout_rmse: 0.0235, baseline_rmse: 0.0281, val_loss: 0.0712 },
-          hyperparameters: {},
-          dataSource: 'request',
-          rows: 1000,
-          backend: 'wasm',
-          artifactPath: 'performance/v-dash',
-          createdAt: now,
-          updatedAt: now,
+          ...version('v-dash', now),
+          metrics: { val_loss: 0.0712 },
+          evaluation: {
+            holdoutRows: 200,
+            network: { rmse: 0.0235 },
+            linear: { rmse: 0.0281 },
+            classic: null,
+            champion: null,
+          },
+        },
+      },
+      // As versions were recorded before the typed evaluation: what the gate compared under key prefixes.
+      {
+        key: 'performance/v-old',
+        value: {
+          ...version('v-old', now - 60 * MIN),
+          status: 'RETIRED',
+          metrics: { holdout_rmse: 0.0301, baseline_rmse: 0.0342, holdout_rows: 200, val_loss: 0.08 },
         },
       },
     ]);
@@ -151,6 +170,10 @@ describe('dashboard rendering', () => {
     const text = await cell.textContent();
     expect(text).toBe('rmse 0.0235 · linear 0.0281');
     expect(await page.textContent('#models')).not.toContain('val_loss');
+    // A version recorded with prefixed metrics reads the same: the decoder lifts them into the evaluation.
+    const old = page.locator('[data-model="performance/v-old"] [data-testid="holdout"]');
+    await old.waitFor();
+    expect(await old.textContent()).toBe('rmse 0.0301 · linear 0.0342');
   });
 
   it('drops a deleted route, although its recent deliveries are still in the 5-minute window', async () => {

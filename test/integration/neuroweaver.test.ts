@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricSampleInput, TrainingEvent } from '../../schemas/types.ts';
+import type { Evaluation, MetricSampleInput, TrainingEvent } from '../../schemas/types.ts';
 import { datasetFromReplay } from '../../src/ml/dataset.ts';
 import type { JobStatus } from '../../src/ml/jobs.ts';
 import { performanceKind } from '../../src/ml/kinds/performance.ts';
@@ -22,6 +22,7 @@ interface Models {
     parent: string | null;
     replaced: string | null;
     metrics: Record<string, number>;
+    evaluation: Evaluation | null;
     hyperparameters: Record<string, string>;
     dataSource: string;
     dataFrom: number | null;
@@ -105,8 +106,13 @@ describe('NeuroWeaver on the real broker', () => {
       rows: job.data.rows,
       backend: expect.stringMatching(/wasm|cpu|tensorflow/),
     });
-    expect(v.metrics.holdout_rmse).toBeGreaterThan(0);
-    expect(v.metrics.baseline_rmse).toBeGreaterThan(0);
+    // What the gate compared is the typed evaluation, as the job reported it; the training's own figures stay in metrics.
+    expect(v.evaluation).toEqual(job.result!.evaluation);
+    expect(v.evaluation).toMatchObject({ holdoutRows: expect.any(Number), classic: null, champion: null });
+    expect(v.evaluation!.network.rmse).toBeGreaterThan(0);
+    expect(v.evaluation!.linear!.rmse).toBeGreaterThan(v.evaluation!.network.rmse!);
+    expect(v.metrics).toMatchObject({ val_loss: expect.any(Number), epochs: expect.any(Number) });
+    expect(Object.keys(v.metrics).filter((k) => /^(holdout|baseline|classic|champion)_/.test(k))).toEqual([]);
     expect(Object.keys(v.hyperparameters).sort()).toEqual([
       'activation',
       'batchSize',
@@ -130,9 +136,10 @@ describe('NeuroWeaver on the real broker', () => {
     expect(many.json<{ predictions: unknown[] }>().predictions).toHaveLength(2);
     const metrics = (await nw.api.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/automatrix_neuroweaver_predictions_total\{model="performance"\} [3-9]/);
-    expect(metrics).toContain(
-      `automatrix_neuroweaver_serving_metric{model="performance",metric="holdout_rmse"} ${job.result!.metrics.holdout_rmse}`,
-    );
+    for (const predictor of ['network', 'linear'] as const)
+      expect(metrics).toContain(
+        `automatrix_neuroweaver_serving_metric{model="performance",predictor="${predictor}",metric="rmse"} ${job.result!.evaluation[predictor]!.rmse}`,
+      );
     expect(metrics).toMatch(
       /automatrix_neuroweaver_training_jobs_total\{model="performance",trigger="api",state="succeeded"\} [1-9]/,
     );
@@ -234,10 +241,9 @@ describe('NeuroWeaver on the real broker', () => {
     const job = await finished(nw.api, res.json<{ jobId: string }>().jobId);
     expect(job.state).toBe('succeeded');
     expect(job.result?.status).toBe('REJECTED');
-    expect(job.result?.champion).toMatchObject({ version: championVersion });
-    expect(job.result?.decision).toMatch(
-      /^does not beat the champion: holdout_rmse .* vs champion .* on the same holdout/,
-    );
+    expect(job.result?.evaluation.champion).toMatchObject({ version: championVersion, error: null });
+    expect(job.result?.evaluation.champion?.metrics.rmse).toBeGreaterThan(0);
+    expect(job.result?.decision).toMatch(/^does not beat the champion: rmse .* vs champion .* on the same holdout/);
     const models = (await get('/models')).json<Models>();
     expect(models.champions.performance).toBe(championVersion);
     expect(models.versions.find((v) => v.version === job.result!.version)).toMatchObject({

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeliveryOutcome, ModelVersion, TrainingEvent } from '../../schemas/types.ts';
+import type { DeliveryOutcome, Evaluation, ModelVersion, TrainingEvent } from '../../schemas/types.ts';
 import type { RelayCore } from '../../src/relay/index.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { uniquePrefix } from '../helpers/kafka.ts';
@@ -28,7 +28,7 @@ interface Status {
   model: {
     version: string | null;
     champion: string | null;
-    metrics: { holdout: Record<string, number>; classic: Record<string, number> } | null;
+    evaluation: Evaluation | null;
   };
   routes: { name: string; policy: string; endpoints: { id: string; shedding: boolean; score: Score }[] }[];
 }
@@ -41,8 +41,7 @@ interface OptimizeReply {
     version: string;
     status: string;
     rows: number;
-    holdout: Record<string, number>;
-    classic: Record<string, number>;
+    evaluation: Evaluation | null;
   };
   routesUsingLearned: string[];
 }
@@ -173,9 +172,12 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
     const reply = res.body;
     expect(reply.promoted, JSON.stringify(reply)).toBe(true);
     expect(reply).toMatchObject({ promoted: true, serving: reply.candidate.version, routesUsingLearned: ['smart'] });
-    expect(reply.reason).toMatch(/^first version: holdout_combined_loss .* \(classic baseline /);
+    expect(reply.reason).toMatch(/^first version: combined_loss .* on the holdout \(classic baseline /);
     expect(reply.candidate.rows).toBeGreaterThanOrEqual(1000);
-    expect(reply.candidate.holdout.combined_loss).toBeLessThan(reply.candidate.classic.combined_loss!);
+    const evaluation = reply.candidate.evaluation!;
+    expect(evaluation).toMatchObject({ holdoutRows: expect.any(Number), champion: null });
+    expect(evaluation.holdoutRows).toBeGreaterThan(0);
+    expect(evaluation.network.combined_loss).toBeLessThan(evaluation.classic!.combined_loss!);
 
     // NeuroWeaver's own records: the job on training.events under the request id, the champion on model.registry.
     const events = await readUntil(relay.kafka, relay.kafka.catalog.name('training.events'), (rs) =>
@@ -204,7 +206,7 @@ describe('learned routing: outcomes -> NeuroWeaver -> registry -> RelayCore', ()
     expect(relay.runtime.components.find((c) => c.name === 'relay')).toBe(core);
     const served = await status();
     expect(served.model).toMatchObject({ version: reply.candidate.version, champion: reply.candidate.version });
-    expect(served.model.metrics!.holdout.combined_loss).toBeCloseTo(reply.candidate.holdout.combined_loss!, 6);
+    expect(served.model.evaluation).toEqual(evaluation);
 
     // 5. Traffic on the learned route: the bad endpoint is found out and shed.
     const badBefore = bad.hits.length;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricSample } from '../../schemas/index.ts';
+import { loadSchema, type MetricSample, type ModelVersion } from '../../schemas/index.ts';
 import { DecodeError, SchemaRegistrationError, Serde, TopicCatalog } from '../../src/kafka/index.ts';
 import { consumeN, type TestKafka, testKafka } from '../helpers/kafka.ts';
 
@@ -16,6 +16,17 @@ const sample = (service: string, i: number): MetricSample => ({
   replicas: 3,
   extra: { queue_depth: i },
 });
+
+/** Registers a schema version under a subject directly, as an earlier AutoMatrix would have; resolves its id. */
+async function registerSchema(registryUrl: string, subject: string, schema: object): Promise<number> {
+  const res = await fetch(`${registryUrl}/subjects/${subject}/versions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema: JSON.stringify(schema) }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { id: number }).id;
+}
 
 describe('serde through the real broker and registry', () => {
   let t: TestKafka;
@@ -87,13 +98,7 @@ describe('serde through the real broker and registry', () => {
         { name: 'failedAt', type: 'long' },
       ],
     };
-    const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-      body: JSON.stringify({ schema: JSON.stringify(older) }),
-    });
-    expect(res.status).toBe(200);
-    const { id } = (await res.json()) as { id: number };
+    const id = await registerSchema(kafka.serde.registryUrl, subject, older);
     const avsc = (await import('avsc')).default;
     const body = avsc.Type.forSchema(older as never).toBuffer({
       sourceTopic: 'x',
@@ -116,6 +121,57 @@ describe('serde through the real broker and registry', () => {
     });
   });
 
+  it('registers the typed evaluation over the prefixed-metrics model-version schema, and lifts old records', async () => {
+    const { kafka } = t;
+    const prefix = `t-upgrade-${randomUUID().slice(0, 8)}.`;
+    const subject = `${prefix}model.registry-value`;
+    // The schema as it was before `evaluation`: what the registry of an existing deployment holds.
+    const current = loadSchema('model-version') as { fields: { name: string }[] };
+    const older = { ...current, fields: current.fields.filter((f) => f.name !== 'evaluation') };
+    const id = await registerSchema(kafka.serde.registryUrl, subject, older);
+    const serde = new Serde(kafka.serde.registryUrl, new TopicCatalog(prefix));
+    try {
+      // BACKWARD compatible: the registry takes the new schema as the next version of the subject.
+      expect(await serde.register('model.registry')).not.toBe(id);
+      const avsc = (await import('avsc')).default;
+      const body = avsc.Type.forSchema(older as never).toBuffer({
+        model: 'routing',
+        version: 'v2',
+        parent: 'v1',
+        status: 'REJECTED',
+        metrics: { holdout_combined_loss: 0.5, classic_combined_loss: 0.4, champion_combined_loss: 0.45, trials: 1 },
+        hyperparameters: {},
+        dataSource: 'automatrix.delivery.outcomes',
+        dataFrom: null,
+        dataTo: null,
+        rows: 1000,
+        backend: 'wasm',
+        artifactPath: 'routing/v2',
+        createdAt: 1,
+        updatedAt: 2,
+        note: 'does not beat the classic baseline',
+        replaced: null,
+        artifacts: null,
+      });
+      const header = Buffer.alloc(5);
+      header.writeInt32BE(id, 1);
+      const { value } = await serde.decode('model.registry', Buffer.concat([header, body]));
+      expect(value).toMatchObject<Partial<ModelVersion>>({
+        version: 'v2',
+        metrics: { trials: 1 },
+        evaluation: {
+          holdoutRows: 0,
+          network: { combined_loss: 0.5 },
+          linear: null,
+          classic: { combined_loss: 0.4 },
+          champion: { version: 'v1', metrics: { combined_loss: 0.45 }, error: null },
+        },
+      });
+    } finally {
+      await serde.deleteSubject(subject).catch(() => undefined);
+    }
+  });
+
   it('fails registration of an incompatible change with the registry reason', async () => {
     const { kafka } = t;
     const prefix = `t-incompat-${randomUUID().slice(0, 8)}.`;
@@ -126,12 +182,7 @@ describe('serde through the real broker and registry', () => {
       namespace: 'dev.automatrix',
       fields: [{ name: 'service', type: 'int' }],
     };
-    const res = await fetch(`${kafka.serde.registryUrl}/subjects/${subject}/versions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-      body: JSON.stringify({ schema: JSON.stringify(old) }),
-    });
-    expect(res.status).toBe(200);
+    await registerSchema(kafka.serde.registryUrl, subject, old);
     const serde = new Serde(kafka.serde.registryUrl, new TopicCatalog(prefix));
     const err = await serde.register('metrics.samples').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaRegistrationError);

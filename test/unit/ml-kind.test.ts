@@ -94,15 +94,9 @@ describe('a new model kind', () => {
       },
       () => undefined,
     );
-    expect(Object.keys(result.metrics)).toEqual(
-      expect.arrayContaining([
-        'holdout_sum_rmse',
-        'holdout_positive_accuracy',
-        'baseline_sum_rmse',
-        'baseline_positive_accuracy',
-      ]),
-    );
-    expect(result.metrics.holdout_positive_accuracy).toBeGreaterThan(0.85);
+    expect(Object.keys(result.evaluation.network).sort()).toEqual(['positive_accuracy', 'sum_rmse']);
+    expect(Object.keys(result.evaluation.linear ?? {}).sort()).toEqual(['positive_accuracy', 'sum_rmse']);
+    expect(result.evaluation.network.positive_accuracy).toBeGreaterThan(0.85);
 
     const dir = artifactDir(root, 'toy/v1');
     const modelJson = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {

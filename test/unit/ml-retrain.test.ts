@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ActionResultInput, OrchestratorAction, RetrainReplyInput, RetrainRequest } from '../../schemas/index.ts';
+import type {
+  ActionResultInput,
+  Evaluation,
+  OrchestratorAction,
+  RetrainReplyInput,
+  RetrainRequest,
+} from '../../schemas/index.ts';
 import type { KafkaConnection } from '../../src/kafka/index.ts';
 import { logger } from '../../src/log/index.ts';
 import { type JobManager, type JobSpec, type JobStatus, QueueFullError } from '../../src/ml/jobs.ts';
@@ -8,6 +14,8 @@ import { routingKind } from '../../src/ml/kinds/routing.ts';
 import type { Predictor } from '../../src/ml/predictor.ts';
 import { retrainParams } from '../../src/ml/requests.ts';
 import { Retrainer, type RetrainSettings } from '../../src/ml/retrain.ts';
+
+const evaluation: Evaluation = { holdoutRows: 10, network: {}, linear: null, classic: null, champion: null };
 
 /** A stand-in for the job queue: records what would have been submitted, and ends jobs on demand. */
 function fakeJobs(opts: { full?: boolean } = {}) {
@@ -171,7 +179,7 @@ describe('explicit retraining requests', () => {
       id: 'req-1',
       model: 'routing',
       state: 'succeeded',
-      result: { version: 'v1', status: 'REJECTED', decision: 'worse than the baseline', metrics: {}, champion: null },
+      result: { version: 'v1', status: 'REJECTED', decision: 'worse than the baseline', metrics: {}, evaluation },
     });
     expect(replies[1]).toMatchObject({ requestId: 'req-1', status: 'FINISHED', version: 'v1', decision: 'REJECTED' });
   });
@@ -269,7 +277,7 @@ describe('orchestrator retrain actions', () => {
       id: job!.id,
       model: 'routing',
       state: 'succeeded',
-      result: { version: 'v2', status: 'CHAMPION', decision: 'beats the champion', metrics: {}, champion: null },
+      result: { version: 'v2', status: 'CHAMPION', decision: 'beats the champion', metrics: {}, evaluation },
     });
     expect(results).toEqual([
       expect.objectContaining({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Evaluation } from '../../schemas/index.ts';
 import { splitRows } from '../../src/ml/dataset.ts';
 import { performanceKind } from '../../src/ml/kinds/performance.ts';
 import { parseFlatRow, type RowError } from '../../src/ml/kinds/types.ts';
@@ -141,48 +142,63 @@ describe('request rows', () => {
 });
 
 describe('the promotion gate', () => {
-  const metrics = (rmse: number) => ({ holdout_rmse: rmse });
+  const evaluation = (
+    rmse: number,
+    more: { linear?: number; champion?: { version: string; rmse?: number; error?: string } } = {},
+  ): Evaluation => ({
+    holdoutRows: 100,
+    network: { rmse },
+    linear: more.linear === undefined ? null : { rmse: more.linear },
+    classic: null,
+    champion: more.champion
+      ? {
+          version: more.champion.version,
+          metrics: more.champion.rmse === undefined ? {} : { rmse: more.champion.rmse },
+          error: more.champion.error ?? null,
+        }
+      : null,
+  });
+  const against = (rmse: number, champion: number, min = 0) =>
+    decidePromotion(performanceKind, evaluation(rmse, { champion: { version: 'v1', rmse: champion } }), min);
   it('promotes a first version, a better challenger, and not a worse or equal one', () => {
-    expect(decidePromotion(performanceKind, metrics(0.1), null, 0).promote).toBe(true);
-    expect(decidePromotion(performanceKind, metrics(0.05), { version: 'v1', metrics: metrics(0.1) }, 0).promote).toBe(
-      true,
-    );
-    const worse = decidePromotion(performanceKind, metrics(0.2), { version: 'v1', metrics: metrics(0.1) }, 0);
+    expect(decidePromotion(performanceKind, evaluation(0.1), 0).promote).toBe(true);
+    expect(against(0.05, 0.1).promote).toBe(true);
+    const worse = against(0.2, 0.1);
     expect(worse.promote).toBe(false);
-    expect(worse.reason).toMatch(
-      /does not beat the champion: holdout_rmse 0\.2000 vs champion v1 0\.1000 on the same holdout/,
-    );
-    expect(decidePromotion(performanceKind, metrics(0.1), { version: 'v1', metrics: metrics(0.1) }, 0).promote).toBe(
-      false,
-    );
+    expect(worse.reason).toMatch(/does not beat the champion: rmse 0\.2000 vs champion v1 0\.1000 on the same holdout/);
+    expect(against(0.1, 0.1).promote).toBe(false);
   });
   it('asks for the configured relative improvement', () => {
-    expect(
-      decidePromotion(performanceKind, metrics(0.095), { version: 'v1', metrics: metrics(0.1) }, 0.1).promote,
-    ).toBe(false);
-    expect(
-      decidePromotion(performanceKind, metrics(0.085), { version: 'v1', metrics: metrics(0.1) }, 0.1).promote,
-    ).toBe(true);
+    expect(against(0.095, 0.1, 0.1).promote).toBe(false);
+    expect(against(0.085, 0.1, 0.1).promote).toBe(true);
   });
   it('does not make a first version worse than the linear baseline the champion (issue 16)', () => {
-    const worse = decidePromotion(performanceKind, { holdout_rmse: 0.05, baseline_rmse: 0.03 }, null, 0);
-    expect(worse).toEqual({
+    expect(decidePromotion(performanceKind, evaluation(0.05, { linear: 0.03 }), 0)).toEqual({
       promote: false,
-      reason: 'does not beat the linear baseline: holdout_rmse 0.05000 vs 0.03000 on the same holdout',
+      reason: 'does not beat the linear baseline: rmse 0.05000 vs 0.03000 on the same holdout',
     });
-    expect(decidePromotion(performanceKind, { holdout_rmse: 0.02, baseline_rmse: 0.03 }, null, 0)).toEqual({
+    expect(decidePromotion(performanceKind, evaluation(0.02, { linear: 0.03 }), 0)).toEqual({
       promote: true,
-      reason: 'first version: holdout_rmse 0.02000 (linear baseline 0.03000)',
+      reason: 'first version: rmse 0.02000 on the holdout (linear baseline 0.03000)',
     });
     // Nor one that would replace a champion that cannot be evaluated.
     const unevaluated = { version: 'v1', error: 'ENOENT' };
-    expect(decidePromotion(performanceKind, { holdout_rmse: 0.05, baseline_rmse: 0.03 }, unevaluated, 0).promote).toBe(
+    expect(decidePromotion(performanceKind, evaluation(0.05, { linear: 0.03, champion: unevaluated }), 0).promote).toBe(
       false,
     );
   });
-  it('lets the challenger in when the champion cannot be evaluated', () => {
-    expect(decidePromotion(performanceKind, metrics(0.3), { version: 'v1', error: 'ENOENT' }, 0)).toMatchObject({
+  it('lets the challenger in when the champion cannot be evaluated, and says why', () => {
+    expect(
+      decidePromotion(performanceKind, evaluation(0.3, { champion: { version: 'v1', error: 'ENOENT' } }), 0),
+    ).toEqual({
       promote: true,
+      reason: 'champion v1 could not be evaluated (ENOENT); the challenger (rmse 0.3000) replaces it',
+    });
+  });
+  it('refuses a challenger with no finite primary metric', () => {
+    expect(decidePromotion(performanceKind, evaluation(Number.NaN), 0)).toEqual({
+      promote: false,
+      reason: 'the challenger has no finite rmse on the holdout',
     });
   });
 });
@@ -190,7 +206,7 @@ describe('the promotion gate', () => {
 describe('drift', () => {
   it('fires once the recent error exceeds the threshold times the holdout error, and not before the window is full', () => {
     const monitor = new DriftMonitor(performanceKind, 100, 1.5);
-    const holdout = { holdout_rmse: 0.05 };
+    const holdout = { rmse: 0.05 };
     const rows = syntheticRows(100, { seed: 2 });
     const actual = rows.map((r) => [r.performance_score]);
     const close = actual.map(([y]) => [y! + 0.04]);

@@ -48,15 +48,19 @@ describe('a training run', () => {
     const epochs = events.filter((e) => e.kind === 'EPOCH');
     expect(epochs.length).toBe(events.at(-1)!.progress.epochsDone);
     expect(epochs.every((e) => Number.isFinite(e.metrics.loss) && Number.isFinite(e.metrics.val_loss))).toBe(true);
-    expect(result.metrics.holdout_rmse).toBeGreaterThan(0);
-    expect(result.metrics.baseline_rmse).toBeGreaterThan(0);
-    expect(result.metrics.holdout_rows).toBe(120);
-    expect(result.champion).toBeNull();
+    expect(result.evaluation).toMatchObject({ holdoutRows: 120, classic: null, champion: null });
+    expect(result.evaluation.network.rmse).toBeGreaterThan(0);
+    expect(result.evaluation.linear?.rmse).toBeGreaterThan(0);
+    // The training's own figures, apart from what the gate compares.
+    expect(Object.keys(result.metrics).sort()).toEqual(
+      ['duration_s', 'epochs', 'train_rows', 'trials', 'val_loss', 'val_rows'].sort(),
+    );
 
     const dir = artifactDir(root, 'performance/v1');
     expect(readdirSync(dir).sort()).toEqual(['model.json', 'state.json', 'weights.bin']);
     const loaded = await loadArtifacts(tf, dir);
     expect(loaded.state.hyperparameters).toEqual(result.hyperparameters);
+    expect(loaded.state.evaluation).toEqual(result.evaluation);
     // The scaler was fitted on the training split only.
     expect(loaded.state.xScaler.mean[0]).toBeCloseTo(mean(req.train.x.data, 5, 0), 3);
     const predicted = predictRows(tf, loaded.model, holdoutX, loaded.state.xScaler, loaded.state.yScaler);
@@ -75,7 +79,11 @@ describe('a training run', () => {
     const result = await trainInWorker(req, { backend: 'auto', onMessage: (m) => messages.push(m) });
     expect(messages[0]).toMatchObject({ type: 'backend' });
     expect(messages.filter((m) => m.type === 'event' && m.event.kind === 'EPOCH')).toHaveLength(3);
-    expect(result.champion).toMatchObject({ version: 'v1', metrics: { holdout_rmse: expect.any(Number) } });
+    expect(result.evaluation.champion).toEqual({
+      version: 'v1',
+      metrics: { rmse: expect.any(Number), mae: expect.any(Number), r2: expect.any(Number) },
+      error: null,
+    });
     expect(readdirSync(artifactDir(root, 'performance/v2'))).toContain('weights.bin');
   });
 

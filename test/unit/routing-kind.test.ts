@@ -78,25 +78,20 @@ describe('the routing model kind', () => {
       },
       () => undefined,
     );
-    const m = result.metrics;
-    expect(Object.keys(m)).toEqual(
-      expect.arrayContaining([
-        'holdout_combined_loss',
-        'holdout_latency_mae_log',
-        'holdout_failure_logloss',
-        'holdout_failure_auc',
-        'baseline_combined_loss',
-        'classic_combined_loss',
-        'classic_failure_logloss',
-      ]),
+    const { network, linear, classic } = result.evaluation;
+    expect(Object.keys(network)).toEqual(
+      expect.arrayContaining(['combined_loss', 'latency_mae_log', 'failure_logloss', 'failure_auc']),
     );
-    expect(m.holdout_combined_loss).toBeCloseTo(m.holdout_latency_rmse_log! ** 2 + m.holdout_failure_logloss!, 6);
+    expect(linear).toHaveProperty('combined_loss');
+    expect(classic).toHaveProperty('combined_loss');
+    expect(classic).toHaveProperty('failure_logloss');
+    expect(network.combined_loss).toBeCloseTo(network.latency_rmse_log! ** 2 + network.failure_logloss!, 6);
     // The classic estimate (recent EWMAs) is an overconfident failure probability: the network must do better.
-    expect(m.holdout_combined_loss).toBeLessThan(m.classic_combined_loss!);
-    expect(m.holdout_failure_auc).toBeGreaterThan(0.7);
-    expect(decidePromotion(routingKind, m, null, 0)).toMatchObject({
+    expect(network.combined_loss).toBeLessThan(classic!.combined_loss!);
+    expect(network.failure_auc).toBeGreaterThan(0.7);
+    expect(decidePromotion(routingKind, result.evaluation, 0)).toMatchObject({
       promote: true,
-      reason: expect.stringMatching(/^first version: holdout_combined_loss .* \(classic baseline /),
+      reason: expect.stringMatching(/^first version: combined_loss .* on the holdout \(classic baseline /),
     });
 
     const dir = artifactDir(root, 'routing/v1');
@@ -136,13 +131,18 @@ describe('the routing model kind', () => {
   it('does not promote a challenger that does not beat the classic baseline', () => {
     const d = decidePromotion(
       routingKind,
-      { holdout_combined_loss: 0.5, classic_combined_loss: 0.4 },
-      { version: 'v0', metrics: { holdout_combined_loss: 0.9 } },
+      {
+        holdoutRows: 100,
+        network: { combined_loss: 0.5 },
+        linear: null,
+        classic: { combined_loss: 0.4 },
+        champion: { version: 'v0', metrics: { combined_loss: 0.9 }, error: null },
+      },
       0,
     );
     expect(d).toEqual({
       promote: false,
-      reason: 'does not beat the classic baseline: holdout_combined_loss 0.5000 vs 0.4000 on the same holdout',
+      reason: 'does not beat the classic baseline: combined_loss 0.5000 vs 0.4000 on the same holdout',
     });
   });
 });

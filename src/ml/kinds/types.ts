@@ -86,7 +86,7 @@ export interface ModelKind<Row = unknown, Source extends TopicKey = TopicKey> {
   evaluate(predicted: number[][], actual: number[][]): Record<string, number>;
   /**
    * A classic, non-learned predictor on the raw features (recent averages, a rule...): evaluated on the
-   * same holdout as `classic_<metric>`, so every version shows what the network adds over it; a
+   * same holdout (the evaluation's `classic`), so every version shows what the network adds over it; a
    * challenger that does not beat it on the primary metric is not promoted.
    */
   readonly classicBaseline?: { description: string; predict(features: number[]): number[] };

@@ -391,19 +391,18 @@
   }
 
   // The model's error on its holdout, in the target's units, beside the linear baseline's on the same rows
-  // (what the promotion gate compares); never the scaled validation loss of training.
-  const HOLDOUT_PREFERRED = ['holdout_rmse', 'holdout_combined_loss'];
-  function holdoutCell(metrics) {
-    const key =
-      HOLDOUT_PREFERRED.find((k) => metrics[k] !== undefined) ||
-      Object.keys(metrics).find((k) => k.startsWith('holdout_'));
-    if (!key) return el('td', 'metric', '—');
-    const name = key.slice('holdout_'.length);
-    const baseline = metrics[`baseline_${name}`];
-    const cell = el('td', 'metric', `${name.replace(/_/g, ' ')} ${num(metrics[key], 4)}`);
+  // (what the promotion gate compares, the version's `evaluation`); never the scaled validation loss of training.
+  const HOLDOUT_PREFERRED = ['rmse', 'combined_loss'];
+  function holdoutCell(evaluation) {
+    const network = evaluation?.network || {};
+    const name = HOLDOUT_PREFERRED.find((k) => network[k] !== undefined) || Object.keys(network)[0];
+    if (!name) return el('td', 'metric', '—');
+    const baseline = evaluation.linear?.[name];
+    const cell = el('td', 'metric', `${name.replace(/_/g, ' ')} ${num(network[name], 4)}`);
     cell.dataset.testid = 'holdout';
     if (baseline !== undefined) cell.append(el('span', 'sub', ` · linear ${num(baseline, 4)}`));
-    cell.title = `holdout ${name} ${metrics[key]}${baseline !== undefined ? `; linear baseline ${baseline}` : ''}`;
+    const rows = evaluation.holdoutRows ? ` over ${evaluation.holdoutRows} rows` : '';
+    cell.title = `holdout ${name} ${network[name]}${rows}${baseline !== undefined ? `; linear baseline ${baseline}` : ''}`;
     return cell;
   }
 
@@ -430,7 +429,7 @@
         el('td', 'model', m.model),
         versionCell(m),
         status,
-        holdoutCell(m.metrics || {}),
+        holdoutCell(m.evaluation),
         el('td', '', ago(m.createdAt)),
       );
       body.append(tr);
