@@ -12,6 +12,7 @@ export {
 } from './auth.ts';
 export { type ErrorBody, HttpError } from './errors.ts';
 export { metricsRegistry } from './metrics.ts';
+export { Nullable } from './schema.ts';
 export {
   type ApiInstance,
   buildServer,

@@ -1,10 +1,10 @@
 /** TypeBox schemas of NeuroWeaver's HTTP API (they are also its OpenAPI documentation under /docs). */
 import { Type } from '@fastify/type-provider-typebox';
+import { Nullable } from '../api/schema.ts';
 import { EvaluationSchema } from '../shared/evaluation.ts';
 import { HyperparametersSchema } from '../shared/hyperparameters.ts';
 import { exampleTrainingRows } from './synthetic.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Number());
 const TrainingFigures = Type.Record(Type.String(), Type.Number(), {
   description: "The training's own figures: val_loss, epochs, trials, train_rows, val_rows, duration_s.",

@@ -6,12 +6,10 @@ import {
   ACTION_KIND_SYMBOLS,
   ACTION_STATUS_SYMBOLS,
 } from '../../schemas/index.ts';
-import { type ApiInstance, HttpError, type Static, Type } from '../api/index.ts';
+import { type ApiInstance, HttpError, Nullable, type Static, Type } from '../api/index.ts';
 import { parseTime } from '../shared/time.ts';
 import type { Brain } from './brain.ts';
 import type { Incident } from './store.ts';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const ForecastPoint = Type.Object({
   at: Type.Number(),

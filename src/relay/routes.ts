@@ -2,6 +2,7 @@
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.ts';
 import { HttpError } from '../api/errors.ts';
+import { Nullable } from '../api/schema.ts';
 import type { ApiInstance } from '../api/server.ts';
 import { EvaluationSchema, HyperparametersSchema } from '../shared/index.ts';
 import type { RelayCore } from './component.ts';
@@ -234,7 +235,7 @@ const OptimizeReply = Type.Object(
       status: Type.String({ description: 'CHAMPION or REJECTED.' }),
       rows: Type.Integer(),
       hyperparameters: Type.Record(Type.String(), Type.String()),
-      evaluation: Type.Union([EvaluationSchema, Type.Null()]),
+      evaluation: Nullable(EvaluationSchema),
     }),
     serving: Type.Union([Type.String(), Type.Null()], {
       description: 'The version learned routes on this instance use now.',

@@ -2,11 +2,11 @@
 
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Route } from '../../schemas/types.ts';
+import { Nullable } from '../api/schema.ts';
 import { EvaluationSchema } from '../shared/index.ts';
 import type { RouteRuntime } from './loop.ts';
 import { redactTarget } from './redact.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const PerTier = <T extends Parameters<typeof Type.Object>[0][string]>(t: T) =>
   Type.Object({ high: t, normal: t, low: t });
 

@@ -1,10 +1,10 @@
 /** The HTTP schema of a version's evaluation (what the promotion gate compared), shared by NeuroWeaver's and RelayCore's APIs. */
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { Evaluation } from '../../schemas/index.ts';
+import { Nullable } from '../api/schema.ts';
 
 const Figures = (description: string) =>
   Type.Record(Type.String(), Type.Number(), { description: `${description} The model kind's figures by name.` });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const EvaluationSchema = Type.Object(
   {
