@@ -98,7 +98,10 @@ export const routingKind: ModelKind<RoutingRow, 'delivery.outcomes'> = {
   }),
 };
 
-/** Hidden layers as `mlp` builds them, then RelayCore's three heads, concatenated into one [latency, failure, spread] output. */
+/**
+ * Hidden layers as `mlp` builds them, then RelayCore's three heads on the last hidden layer and the features
+ * (wide and deep), concatenated into one [latency, failure, spread] output.
+ */
 function buildNetwork(tf: TF, hp: Hyperparameters, inputs: number): LayersModel {
   const { hiddenLayer, wideLayer, latencyLayer, failureLayer, spreadLayer } = routingModel.artifacts;
   const regularizer = hp.l2 > 0 ? tf.regularizers.l2({ l2: hp.l2 }) : undefined;

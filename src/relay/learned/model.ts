@@ -69,6 +69,8 @@ class TypedArrayScorer implements RoutingScorer {
   private readonly hidden: DenseLayer[];
   private readonly heads: { latency: DenseLayer; failure: DenseLayer; spread: DenseLayer };
   private readonly scaler: Scaler;
+  /** Wide and deep: the heads read the last hidden layer's output followed by the scaled features. */
+  private readonly wide: boolean;
 
   constructor(
     version: string,
@@ -80,6 +82,7 @@ class TypedArrayScorer implements RoutingScorer {
     this.hidden = hidden;
     this.heads = heads;
     this.scaler = scaler;
+    this.wide = heads.latency.inputs === hidden.at(-1)!.units + FEATURE_COUNT;
   }
 
   private buffer(i: number, size: number): Float64Array<ArrayBuffer> {
@@ -98,7 +101,7 @@ class TypedArrayScorer implements RoutingScorer {
       width = layer.units;
     });
     const h = this.hidden.length;
-    if (this.heads.latency.inputs === width + FEATURE_COUNT) {
+    if (this.wide) {
       input = wideInput(input, width, scaled, count, this.buffer(h + 4, count * (width + FEATURE_COUNT)));
       width += FEATURE_COUNT;
     }
@@ -234,8 +237,11 @@ export async function load(
     if (!latency || !failure || !spread || !hidden.length)
       throw new Error(`routing model in ${dir} lacks its hidden, latency, failure or spread layers`);
     const deep = hidden.at(-1)!.units;
-    if (![latency, failure, spread].every((head) => head.inputs === deep || head.inputs === deep + FEATURE_COUNT))
-      throw new Error(`routing model in ${dir}: its heads read neither the last hidden layer nor it and the features`);
+    const { inputs } = latency;
+    if ((inputs !== deep && inputs !== deep + FEATURE_COUNT) || failure.inputs !== inputs || spread.inputs !== inputs)
+      throw new Error(
+        `routing model in ${dir}: its heads do not all read the last hidden layer, or all it and the features`,
+      );
     return new TypedArrayScorer(version, hidden, { latency, failure, spread }, meta.scaler);
   } finally {
     model.dispose();
